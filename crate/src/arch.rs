@@ -1,0 +1,360 @@
+//! x86-64 knowledge in one place: relocation names, formulas and field widths from the psABI, and
+//! the instruction patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok`
+//! predicates to decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes,
+//! so the decision and the bytes cannot disagree.
+
+use object::elf::*;
+
+pub fn reloc_name(t: u32) -> &'static str {
+    match t {
+        R_X86_64_NONE => "R_X86_64_NONE",
+        R_X86_64_64 => "R_X86_64_64",
+        R_X86_64_PC32 => "R_X86_64_PC32",
+        R_X86_64_GOT32 => "R_X86_64_GOT32",
+        R_X86_64_PLT32 => "R_X86_64_PLT32",
+        R_X86_64_COPY => "R_X86_64_COPY",
+        R_X86_64_GLOB_DAT => "R_X86_64_GLOB_DAT",
+        R_X86_64_JUMP_SLOT => "R_X86_64_JUMP_SLOT",
+        R_X86_64_RELATIVE => "R_X86_64_RELATIVE",
+        R_X86_64_GOTPCREL => "R_X86_64_GOTPCREL",
+        R_X86_64_32 => "R_X86_64_32",
+        R_X86_64_32S => "R_X86_64_32S",
+        R_X86_64_16 => "R_X86_64_16",
+        R_X86_64_PC16 => "R_X86_64_PC16",
+        R_X86_64_8 => "R_X86_64_8",
+        R_X86_64_PC8 => "R_X86_64_PC8",
+        R_X86_64_DTPMOD64 => "R_X86_64_DTPMOD64",
+        R_X86_64_DTPOFF64 => "R_X86_64_DTPOFF64",
+        R_X86_64_TPOFF64 => "R_X86_64_TPOFF64",
+        R_X86_64_TLSGD => "R_X86_64_TLSGD",
+        R_X86_64_TLSLD => "R_X86_64_TLSLD",
+        R_X86_64_DTPOFF32 => "R_X86_64_DTPOFF32",
+        R_X86_64_GOTTPOFF => "R_X86_64_GOTTPOFF",
+        R_X86_64_TPOFF32 => "R_X86_64_TPOFF32",
+        R_X86_64_PC64 => "R_X86_64_PC64",
+        R_X86_64_GOTOFF64 => "R_X86_64_GOTOFF64",
+        R_X86_64_GOTPC32 => "R_X86_64_GOTPC32",
+        R_X86_64_GOT64 => "R_X86_64_GOT64",
+        R_X86_64_GOTPCREL64 => "R_X86_64_GOTPCREL64",
+        R_X86_64_GOTPC64 => "R_X86_64_GOTPC64",
+        R_X86_64_GOTPLT64 => "R_X86_64_GOTPLT64",
+        R_X86_64_PLTOFF64 => "R_X86_64_PLTOFF64",
+        R_X86_64_SIZE32 => "R_X86_64_SIZE32",
+        R_X86_64_SIZE64 => "R_X86_64_SIZE64",
+        R_X86_64_GOTPC32_TLSDESC => "R_X86_64_GOTPC32_TLSDESC",
+        R_X86_64_TLSDESC_CALL => "R_X86_64_TLSDESC_CALL",
+        R_X86_64_TLSDESC => "R_X86_64_TLSDESC",
+        R_X86_64_IRELATIVE => "R_X86_64_IRELATIVE",
+        R_X86_64_GOTPCRELX => "R_X86_64_GOTPCRELX",
+        R_X86_64_REX_GOTPCRELX => "R_X86_64_REX_GOTPCRELX",
+        _ => "unknown",
+    }
+}
+
+/// The psABI formula, for the report and for messages.
+pub fn formula(t: u32) -> &'static str {
+    match t {
+        R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => "S + A",
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => "S + A - P",
+        R_X86_64_PLT32 => "L + A - P",
+        R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX | R_X86_64_GOTPCREL64 => {
+            "G + GOT + A - P"
+        }
+        R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64 => "G + A",
+        R_X86_64_GOTPC32 | R_X86_64_GOTPC64 => "GOT + A - P",
+        R_X86_64_GOTOFF64 => "S + A - GOT",
+        R_X86_64_PLTOFF64 => "L + A - GOT",
+        R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => "S + A - TP",
+        R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => "S + A - TLS",
+        R_X86_64_SIZE32 | R_X86_64_SIZE64 => "Z + A",
+        R_X86_64_GOTTPOFF => "G + GOT + A - P",
+        _ => "",
+    }
+}
+
+/// Width in bytes of the field a relocation writes (0: writes nothing by itself).
+pub fn field_size(t: u32) -> Option<u64> {
+    Some(match t {
+        R_X86_64_NONE | R_X86_64_TLSDESC_CALL => 0,
+        R_X86_64_64 | R_X86_64_PC64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC64 | R_X86_64_GOT64
+        | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 | R_X86_64_PLTOFF64 | R_X86_64_SIZE64
+        | R_X86_64_DTPOFF64 | R_X86_64_TPOFF64 | R_X86_64_DTPMOD64 => 8,
+        R_X86_64_PC32
+        | R_X86_64_PLT32
+        | R_X86_64_32
+        | R_X86_64_32S
+        | R_X86_64_GOTPCREL
+        | R_X86_64_GOTPCRELX
+        | R_X86_64_REX_GOTPCRELX
+        | R_X86_64_GOT32
+        | R_X86_64_GOTPC32
+        | R_X86_64_TPOFF32
+        | R_X86_64_DTPOFF32
+        | R_X86_64_GOTTPOFF
+        | R_X86_64_TLSGD
+        | R_X86_64_TLSLD
+        | R_X86_64_SIZE32
+        | R_X86_64_GOTPC32_TLSDESC => 4,
+        R_X86_64_16 | R_X86_64_PC16 => 2,
+        R_X86_64_8 | R_X86_64_PC8 => 1,
+        _ => return None,
+    })
+}
+
+/// How a computed value must fit its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Any64,
+    Signed32,
+    Unsigned32,
+    /// Either signed or unsigned (16/8-bit data, as GNU as and ld accept).
+    Either16,
+    Either8,
+    Signed16,
+    Signed8,
+}
+
+pub fn fit(t: u32) -> Fit {
+    match t {
+        R_X86_64_32 | R_X86_64_SIZE32 => Fit::Unsigned32,
+        R_X86_64_16 => Fit::Either16,
+        R_X86_64_8 => Fit::Either8,
+        R_X86_64_PC16 => Fit::Signed16,
+        R_X86_64_PC8 => Fit::Signed8,
+        t if field_size(t) == Some(8) => Fit::Any64,
+        _ => Fit::Signed32,
+    }
+}
+
+/// Write `value` into `buf[at..]` if it fits; Err gives the range it had to fit.
+pub fn write_value(buf: &mut [u8], at: usize, t: u32, value: u64) -> Result<(), (i128, i128)> {
+    let v = value as i64 as i128;
+    let (lo, hi, n) = match fit(t) {
+        Fit::Any64 => (i128::from(i64::MIN), i128::from(u64::MAX), 8),
+        Fit::Signed32 => (i128::from(i32::MIN), i128::from(i32::MAX), 4),
+        Fit::Unsigned32 => (0, i128::from(u32::MAX), 4),
+        Fit::Either16 => (i128::from(i16::MIN), i128::from(u16::MAX), 2),
+        Fit::Either8 => (i128::from(i8::MIN), i128::from(u8::MAX), 1),
+        Fit::Signed16 => (i128::from(i16::MIN), i128::from(i16::MAX), 2),
+        Fit::Signed8 => (i128::from(i8::MIN), i128::from(i8::MAX), 1),
+    };
+    if n < 8 && (v < lo || v > hi) {
+        // Unsigned 32-bit fields hold addresses: compare the unsigned value.
+        if !(fit(t) == Fit::Unsigned32 && value <= u64::from(u32::MAX)) {
+            return Err((lo, hi));
+        }
+    }
+    let bytes = value.to_le_bytes();
+    match buf.get_mut(at..at + n) {
+        Some(dst) => {
+            dst.copy_from_slice(&bytes[..n]);
+            Ok(())
+        }
+        None => Err((0, 0)),
+    }
+}
+
+/// GOT-load relaxations (psABI "Optimize GOTPCRELX Relocations").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GotRelax {
+    /// `mov foo@GOTPCREL(%rip), %reg` → `lea foo(%rip), %reg`
+    MovToLea,
+    /// `call *foo@GOTPCREL(%rip)` → `addr32 call foo`
+    Call,
+    /// `jmp *foo@GOTPCREL(%rip)` → `jmp foo; nop`
+    Jmp,
+}
+
+pub fn got_relax_ok(t: u32, code: &[u8], off: usize, addend: i64) -> Option<GotRelax> {
+    if !(t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX) || addend != -4 || off < 2 {
+        return None;
+    }
+    let (op, modrm) = (*code.get(off - 2)?, *code.get(off - 1)?);
+    match (op, modrm) {
+        (0x8b, m) if m & 0xc7 == 0x05 => Some(GotRelax::MovToLea),
+        (0xff, 0x15) => Some(GotRelax::Call),
+        (0xff, 0x25) => Some(GotRelax::Jmp),
+        _ => None,
+    }
+}
+
+/// Rewrite the instruction; returns the new (field offset, P adjustment) for the PC32 that follows.
+pub fn got_relax_apply(kind: GotRelax, code: &mut [u8], off: usize) -> (usize, u64) {
+    match kind {
+        GotRelax::MovToLea => {
+            code[off - 2] = 0x8d;
+            (off, 0)
+        }
+        GotRelax::Call => {
+            code[off - 2] = 0x67;
+            code[off - 1] = 0xe8;
+            (off, 0)
+        }
+        GotRelax::Jmp => {
+            code[off - 2] = 0xe9;
+            code[off + 3] = 0x90;
+            (off - 1, 1)
+        }
+    }
+}
+
+/// Initial-exec → local-exec: `movq foo@gottpoff(%rip), %reg` / `addq ..., %reg` with a REX.W prefix.
+pub fn ie_relax_ok(code: &[u8], off: usize) -> bool {
+    if off < 3 {
+        return false;
+    }
+    let (rex, op, modrm) = (code[off - 3], code[off - 2], code[off - 1]);
+    (rex == 0x48 || rex == 0x4c)
+        && (op == 0x8b || op == 0x03)
+        && modrm & 0xc7 == 0x05
+        && code.len() >= off + 4
+}
+
+pub fn ie_relax_apply(code: &mut [u8], off: usize) {
+    let (rex, op, modrm) = (code[off - 3], code[off - 2], code[off - 1]);
+    let reg = (modrm >> 3) & 7;
+    let high = rex == 0x4c;
+    if op == 0x8b {
+        // mov $imm32, %reg
+        code[off - 3] = if high { 0x49 } else { 0x48 };
+        code[off - 2] = 0xc7;
+        code[off - 1] = 0xc0 | reg;
+    } else if reg == 4 && !high {
+        // add $imm32, %rsp
+        code[off - 3] = 0x48;
+        code[off - 2] = 0x81;
+        code[off - 1] = 0xc4;
+    } else {
+        // lea imm32(%reg), %reg
+        code[off - 3] = if high { 0x4d } else { 0x48 };
+        code[off - 2] = 0x8d;
+        code[off - 1] = 0x80 | (reg << 3) | reg;
+    }
+}
+
+/// General-dynamic sequence (16 bytes from `off - 4`) that relaxes to local-exec.
+pub fn gd_relax_ok(code: &[u8], off: usize) -> bool {
+    off >= 4
+        && code.len() >= off + 12
+        && code[off - 4..off] == [0x66, 0x48, 0x8d, 0x3d]
+        && (code[off + 4..off + 8] == [0x66, 0x66, 0x48, 0xe8]
+            || code[off + 4..off + 8] == [0x66, 0x48, 0xff, 0x15])
+}
+
+/// `mov %fs:0, %rax; lea x@tpoff(%rax), %rax`: returns where the 32-bit TP offset goes.
+pub fn gd_relax_apply(code: &mut [u8], off: usize) -> usize {
+    code[off - 4..off + 12].copy_from_slice(&[
+        0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80, 0, 0, 0, 0,
+    ]);
+    off + 8
+}
+
+/// Local-dynamic sequence from `off - 3`: 12 bytes with `call`, 13 with `call *GOT`.
+pub fn ld_relax_len(code: &[u8], off: usize) -> Option<usize> {
+    if off < 3 || code.len() < off + 6 || code[off - 3..off] != [0x48, 0x8d, 0x3d] {
+        return None;
+    }
+    if code[off + 4] == 0xe8 && code.len() >= off + 9 {
+        Some(12)
+    } else if code[off + 4..off + 6] == [0xff, 0x15] && code.len() >= off + 10 {
+        Some(13)
+    } else {
+        None
+    }
+}
+
+/// `data16 ... mov %fs:0, %rax`, padded with prefixes to the sequence's length.
+pub fn ld_relax_apply(code: &mut [u8], off: usize, len: usize) {
+    let tail = [0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0];
+    let start = off - 3;
+    let pad = len - tail.len();
+    for b in &mut code[start..start + pad] {
+        *b = 0x66;
+    }
+    code[start + pad..start + len].copy_from_slice(&tail);
+}
+
+/// TLS descriptors: `lea x@tlsdesc(%rip), %reg` → `mov $x@tpoff, %reg`.
+pub fn tlsdesc_relax_ok(code: &[u8], off: usize) -> bool {
+    off >= 3
+        && (code[off - 3] == 0x48 || code[off - 3] == 0x4c)
+        && code[off - 2] == 0x8d
+        && code[off - 1] & 0xc7 == 0x05
+}
+
+pub fn tlsdesc_relax_apply(code: &mut [u8], off: usize) {
+    let reg = (code[off - 1] >> 3) & 7;
+    code[off - 3] = if code[off - 3] == 0x4c { 0x49 } else { 0x48 };
+    code[off - 2] = 0xc7;
+    code[off - 1] = 0xc0 | reg;
+}
+
+/// `call *x@tlscall(%rax)` → `xchg %ax, %ax` (a 2-byte nop).
+pub fn tlsdesc_call_ok(code: &[u8], off: usize) -> bool {
+    code.get(off..off + 2) == Some(&[0xff, 0x10])
+}
+
+pub fn tlsdesc_call_apply(code: &mut [u8], off: usize) {
+    code[off] = 0x66;
+    code[off + 1] = 0x90;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_must_fit_their_fields() {
+        let mut b = [0u8; 8];
+        assert!(write_value(&mut b, 0, R_X86_64_PC32, (-5i64) as u64).is_ok());
+        assert_eq!(i32::from_le_bytes([b[0], b[1], b[2], b[3]]), -5);
+        assert!(write_value(&mut b, 0, R_X86_64_PC32, 0x8000_0000).is_err());
+        assert!(write_value(&mut b, 0, R_X86_64_32, 0xffff_ffff).is_ok());
+        assert!(write_value(&mut b, 0, R_X86_64_32, 0x1_0000_0000).is_err());
+        assert!(write_value(&mut b, 0, R_X86_64_32, (-1i64) as u64).is_err());
+        assert!(write_value(&mut b, 0, R_X86_64_32S, (-1i64) as u64).is_ok());
+        assert!(write_value(&mut b, 0, R_X86_64_32S, 0x8000_0000).is_err());
+        assert!(write_value(&mut b, 0, R_X86_64_64, u64::MAX).is_ok());
+        assert_eq!(b, [0xff; 8]);
+        assert!(
+            write_value(&mut b, 6, R_X86_64_64, 1).is_err(),
+            "field past the buffer"
+        );
+    }
+
+    #[test]
+    fn ie_to_le_rewrites_mov_and_add() {
+        // movq x@gottpoff(%rip), %rax  (48 8b 05)  -> movq $x, %rax (48 c7 c0)
+        let mut c = [0x48, 0x8b, 0x05, 0, 0, 0, 0];
+        assert!(ie_relax_ok(&c, 3));
+        ie_relax_apply(&mut c, 3);
+        assert_eq!(&c[..3], &[0x48, 0xc7, 0xc0]);
+        // addq x@gottpoff(%rip), %r12 (4c 03 25) -> leaq x(%r12), %r12 (4d 8d a4)
+        let mut c = [0x4c, 0x03, 0x25, 0, 0, 0, 0];
+        assert!(ie_relax_ok(&c, 3));
+        ie_relax_apply(&mut c, 3);
+        assert_eq!(&c[..3], &[0x4d, 0x8d, 0xa4]);
+    }
+
+    #[test]
+    fn gotpcrelx_patterns() {
+        let c = [0x48, 0x8b, 0x05, 0, 0, 0, 0];
+        assert_eq!(
+            got_relax_ok(R_X86_64_REX_GOTPCRELX, &c, 3, -4),
+            Some(GotRelax::MovToLea)
+        );
+        assert_eq!(
+            got_relax_ok(R_X86_64_GOTPCREL, &c, 3, -4),
+            None,
+            "plain GOTPCREL is never relaxed"
+        );
+        let c = [0xff, 0x15, 0, 0, 0, 0];
+        assert_eq!(
+            got_relax_ok(R_X86_64_GOTPCRELX, &c, 2, -4),
+            Some(GotRelax::Call)
+        );
+        let mut c = [0xff, 0x25, 0, 0, 0, 0];
+        let (at, adj) = got_relax_apply(GotRelax::Jmp, &mut c, 2);
+        assert_eq!((c[0], c[5], at, adj), (0xe9, 0x90, 1, 1));
+    }
+}

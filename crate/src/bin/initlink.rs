@@ -1,0 +1,290 @@
+//! The `initlink` command: GNU ld's command line (as gcc's collect2 passes it), files read from disk,
+//! the output written atomically. All linking happens in the library.
+
+use initlink::options::{parse_args, InputArg};
+use initlink::{link, Diagnostic, InputItem, Severity};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(code) => code,
+        Err(diags) => {
+            for d in diags {
+                eprintln!("initlink: {d}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Expand `@file` response files (gcc uses them for long command lines).
+fn expand_response_files(args: Vec<String>) -> Result<Vec<String>, Vec<Diagnostic>> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        match a.strip_prefix('@') {
+            Some(path) if Path::new(path).is_file() => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    vec![Diagnostic::error(format!("cannot read response file: {e}")).file(path)]
+                })?;
+                out.extend(split_response(&text));
+            }
+            _ => out.push(a),
+        }
+    }
+    Ok(out)
+}
+
+fn split_response(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                    any = true;
+                }
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (_, c) => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+fn find_library(name: &str, exact: bool, static_only: bool, dirs: &[String]) -> Option<PathBuf> {
+    let candidates: Vec<String> = if exact {
+        vec![name.to_string()]
+    } else if static_only {
+        vec![format!("lib{name}.a")]
+    } else {
+        vec![format!("lib{name}.so"), format!("lib{name}.a")]
+    };
+    for d in dirs {
+        for c in &candidates {
+            let p = Path::new(d).join(c);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
+    let args = expand_response_files(args)?;
+    let cmd = parse_args(&args).map_err(|e| e.0)?;
+    if cmd.version {
+        println!(
+            "initlink {} (GNU ld compatible command line; x86-64 ELF)",
+            env!("CARGO_PKG_VERSION")
+        );
+        if cmd.inputs.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    if cmd.help {
+        println!("usage: initlink [options] file...\n  -o FILE  -L DIR  -lNAME  -static  -e SYM  --start-group ... --end-group\n  --report=FILE (JSON link report)  -Map=FILE (text map)  --build-id  --eh-frame-hdr  -z KEYWORD\nSee README.md for the full list.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cmd.inputs.is_empty() {
+        return Err(vec![Diagnostic::error("no input files")]);
+    }
+    // Read every file first; the core borrows the bytes. Linker scripts expand in place.
+    let mut inputs: std::collections::VecDeque<InputArg> = cmd.inputs.iter().cloned().collect();
+    let mut search_dirs = cmd.search_dirs.clone();
+    let mut args_out: Vec<InputArg> = Vec::new();
+    let mut paths: Vec<Option<PathBuf>> = Vec::new();
+    let mut data: Vec<Vec<u8>> = Vec::new();
+    let mut errors = Vec::new();
+    let mut scripts = 0;
+    while let Some(a) = inputs.pop_front() {
+        let path = match &a {
+            InputArg::Path(p) => {
+                let pb = PathBuf::from(p);
+                // A bare name in a script is searched for in the -L directories.
+                if !pb.exists() && !pb.is_absolute() {
+                    search_dirs
+                        .iter()
+                        .map(|d| Path::new(d).join(p))
+                        .find(|c| c.is_file())
+                        .or(Some(pb))
+                } else {
+                    Some(pb)
+                }
+            }
+            InputArg::Lib {
+                name,
+                static_only,
+                exact,
+            } => match find_library(name, *exact, *static_only, &search_dirs) {
+                Some(p) => Some(p),
+                None => {
+                    errors.push(Diagnostic::error(format!(
+                        "cannot find -l{}{name}",
+                        if *exact { ":" } else { "" }
+                    )));
+                    None
+                }
+            },
+            InputArg::StartGroup | InputArg::EndGroup => None,
+        };
+        let bytes = match &path {
+            Some(p) => match std::fs::read(p) {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(
+                        Diagnostic::error(format!("cannot open: {e}"))
+                            .file(p.display().to_string()),
+                    );
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        if let Some(p) = &path {
+            if initlink::input::classify(&bytes) == initlink::input::FileKind::Text {
+                scripts += 1;
+                if scripts > 64 {
+                    errors.push(
+                        Diagnostic::error("too many nested linker scripts")
+                            .file(p.display().to_string()),
+                    );
+                    break;
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                match initlink::script::parse(&p.display().to_string(), &text) {
+                    Ok(script) => {
+                        search_dirs.extend(script.search_dirs);
+                        let static_only = matches!(
+                            &a,
+                            InputArg::Lib {
+                                static_only: true,
+                                ..
+                            }
+                        );
+                        for item in script.items.into_iter().rev() {
+                            let item = match item {
+                                InputArg::Lib { name, exact, .. } => InputArg::Lib {
+                                    name,
+                                    exact,
+                                    static_only,
+                                },
+                                other => other,
+                            };
+                            inputs.push_front(item);
+                        }
+                    }
+                    Err(e) => errors.extend(e.0),
+                }
+                continue;
+            }
+        }
+        args_out.push(a);
+        paths.push(path);
+        data.push(bytes);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let cmd_inputs = args_out;
+    let mut items = Vec::with_capacity(cmd_inputs.len());
+    for (k, a) in cmd_inputs.iter().enumerate() {
+        items.push(match a {
+            InputArg::StartGroup => InputItem::StartGroup,
+            InputArg::EndGroup => InputItem::EndGroup,
+            _ => InputItem::File(initlink::Input {
+                name: paths[k]
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                data: &data[k],
+            }),
+        });
+    }
+    let opts = cmd.options.clone();
+    let out = link(&items, &opts);
+    for (phase, us) in &out.timings {
+        eprintln!(
+            "initlink: time: {phase:<12} {:>8.3} ms",
+            *us as f64 / 1000.0
+        );
+    }
+    for d in &out.diagnostics {
+        eprintln!("initlink: {d}");
+    }
+    // The report and map are written even for a failed link: they hold the diagnostics.
+    if let (Some(path), Some(r)) = (&cmd.report_path, &out.report) {
+        let json = serde_json::to_string_pretty(r).unwrap_or_default();
+        write_atomic(Path::new(path), json.as_bytes(), false).map_err(|e| vec![e])?;
+    }
+    if let (Some(path), Some(r)) = (&cmd.map_path, &out.report) {
+        write_atomic(
+            Path::new(path),
+            initlink::report::map_text(r).as_bytes(),
+            false,
+        )
+        .map_err(|e| vec![e])?;
+    }
+    let Some(elf) = out.elf else {
+        return Ok(ExitCode::from(1));
+    };
+    if out
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        return Ok(ExitCode::from(1));
+    }
+    write_atomic(Path::new(&cmd.options.output), &elf, true).map_err(|e| vec![e])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write to a temporary file beside the target, then rename: a failed link never leaves a
+/// half-written output, and an existing output stays intact until the new one is complete.
+fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Diagnostic> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.initlink-{}", std::process::id()));
+    let fail = |e: std::io::Error| {
+        Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
+    };
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}

@@ -1,0 +1,517 @@
+//! Input phase: tell objects, archives and shared objects apart, and parse ELF relocatable objects
+//! zero-copy over the caller's bytes. Every index and range that later phases follow is checked here
+//! (or when first read), so malformed input becomes a diagnostic naming the file and section.
+
+use crate::diag::{err, name_str, Diagnostic, Result};
+use object::elf;
+use object::read::archive::ArchiveFile;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::LittleEndian as LE;
+
+pub type Sym = elf::Sym64<LE>;
+pub type Rela = elf::Rela64<LE>;
+pub const E: LE = LE;
+
+/// One file given to the link (bytes owned by the caller: an mmap, a `Vec`, wasm memory).
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    pub name: String,
+    pub data: &'a [u8],
+}
+
+/// A command line item as the core sees it: files and group boundaries, in order.
+#[derive(Debug, Clone)]
+pub enum InputItem<'a> {
+    File(Input<'a>),
+    StartGroup,
+    EndGroup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Object,
+    Archive,
+    ThinArchive,
+    SharedObject,
+    Text,
+    Unknown,
+}
+
+pub fn classify(data: &[u8]) -> FileKind {
+    if data.starts_with(b"!<arch>\n") {
+        FileKind::Archive
+    } else if data.starts_with(b"!<thin>\n") {
+        FileKind::ThinArchive
+    } else if data.starts_with(b"\x7fELF") {
+        if data.len() >= 18 && u16::from_le_bytes([data[16], data[17]]) == elf::ET_DYN {
+            FileKind::SharedObject
+        } else {
+            FileKind::Object
+        }
+    } else if !data.is_empty()
+        && data
+            .iter()
+            .take(256)
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        FileKind::Text
+    } else {
+        FileKind::Unknown
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    pub name: &'a [u8],
+    pub sh_type: u32,
+    pub flags: u64,
+    pub align: u64,
+    pub size: u64,
+    pub entsize: u64,
+    pub info: u32,
+    pub link: u32,
+    /// Empty for `SHT_NOBITS`.
+    pub data: &'a [u8],
+    pub relocs: &'a [Rela],
+    /// Index of the `SHT_RELA` section that holds `relocs` (0 when none), for diagnostics.
+    pub rela_index: u32,
+}
+
+impl Section<'_> {
+    pub fn is_alloc(&self) -> bool {
+        self.flags & u64::from(elf::SHF_ALLOC) != 0
+    }
+    pub fn name_str(&self) -> String {
+        name_str(self.name)
+    }
+}
+
+/// Where a symbol lives, with extended indices resolved and range-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymPlace {
+    Undefined,
+    Absolute,
+    Common,
+    Section(u32),
+}
+
+#[derive(Debug)]
+pub struct Object<'a> {
+    /// Display name: `path` or `archive.a(member.o)`.
+    pub name: String,
+    pub data: &'a [u8],
+    pub sections: Vec<Section<'a>>,
+    pub symbols: &'a [Sym],
+    strtab: &'a [u8],
+    shndx: &'a [object::U32Bytes<LE>],
+    pub first_global: usize,
+    /// `(signature symbol name, member section indices)` of each COMDAT group, in file order.
+    pub comdat_groups: Vec<(&'a [u8], Vec<u32>)>,
+}
+
+impl<'a> Object<'a> {
+    pub fn parse(name: String, data: &'a [u8]) -> Result<Object<'a>> {
+        let display = name.clone();
+        let bad = |msg: &str| Diagnostic::error(msg.to_string()).file(display.clone());
+        if data.len() < 64 {
+            return err(bad(&format!(
+                "file too short to be an ELF object ({} bytes)",
+                data.len()
+            )));
+        }
+        if &data[..4] != b"\x7fELF" {
+            return err(bad("not an ELF file"));
+        }
+        if data[4] != elf::ELFCLASS64 {
+            return err(bad(
+                "32-bit ELF object: initlink links x86-64 (ELFCLASS64) only",
+            ));
+        }
+        if data[5] != elf::ELFDATA2LSB {
+            return err(bad(
+                "big-endian ELF object: initlink links little-endian x86-64 only",
+            ));
+        }
+        let header = elf::FileHeader64::<LE>::parse(data)
+            .map_err(|e| bad(&format!("bad ELF header: {e}")))?;
+        let machine = header.e_machine(E);
+        if machine != elf::EM_X86_64 {
+            return err(bad(&format!(
+                "wrong machine type {machine} (expected x86-64, EM_X86_64 = 62)"
+            )));
+        }
+        match header.e_type(E) {
+            elf::ET_REL => {}
+            elf::ET_DYN => return err(bad("shared object given to a static link")),
+            elf::ET_EXEC => return err(bad("is an executable, not a relocatable object")),
+            t => return err(bad(&format!("unsupported ELF file type {t}"))),
+        }
+        let table = header
+            .sections(E, data)
+            .map_err(|e| bad(&format!("bad section header table: {e}")))?;
+        let nsec = table.len();
+        let mut sections = Vec::with_capacity(nsec);
+        for (i, sh) in table.iter().enumerate() {
+            let sname = table
+                .section_name(E, sh)
+                .map_err(|e| bad(&format!("section {i}: bad name offset: {e}")))?;
+            let sh_type = sh.sh_type(E);
+            let sdata = if sh_type == elf::SHT_NOBITS || sh_type == elf::SHT_NULL {
+                &[][..]
+            } else {
+                sh.data(E, data).map_err(|_| {
+                    bad(&format!(
+                        "section {} ({}): offset 0x{:x} + size 0x{:x} is past the end of the file (0x{:x} bytes)",
+                        i,
+                        name_str(sname),
+                        sh.sh_offset(E),
+                        sh.sh_size(E),
+                        data.len()
+                    ))
+                })?
+            };
+            let align = sh.sh_addralign(E);
+            if align > 1 && !align.is_power_of_two() {
+                return err(bad(&format!(
+                    "section {} ({}): alignment {align} is not a power of two",
+                    i,
+                    name_str(sname)
+                )));
+            }
+            if align > (1 << 28) {
+                return err(bad(&format!(
+                    "section {} ({}): alignment {align} is too large",
+                    i,
+                    name_str(sname)
+                )));
+            }
+            sections.push(Section {
+                name: sname,
+                sh_type,
+                flags: sh.sh_flags(E),
+                align: align.max(1),
+                size: sh.sh_size(E),
+                entsize: sh.sh_entsize(E),
+                info: sh.sh_info(E),
+                link: sh.sh_link(E),
+                data: sdata,
+                relocs: &[],
+                rela_index: 0,
+            });
+        }
+        // Symbol table (at most one in a relocatable object).
+        let mut symbols: &[Sym] = &[];
+        let mut strtab: &[u8] = &[];
+        let mut shndx: &[object::U32Bytes<LE>] = &[];
+        let mut first_global = 0usize;
+        let mut symtab_index = None;
+        for (i, s) in sections.iter().enumerate() {
+            if s.sh_type == elf::SHT_SYMTAB {
+                if symtab_index.is_some() {
+                    return err(bad("more than one symbol table"));
+                }
+                symtab_index = Some(i);
+                symbols = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
+                    bad(&format!(
+                        "section {i} (.symtab): size is not a multiple of the symbol size"
+                    ))
+                })?;
+                let link = s.link as usize;
+                match sections.get(link) {
+                    Some(st) if st.sh_type == elf::SHT_STRTAB => strtab = st.data,
+                    _ => {
+                        return err(bad(&format!(
+                            "section {i} (.symtab): sh_link {link} is not a string table"
+                        )))
+                    }
+                }
+                first_global = s.info as usize;
+                if first_global > symbols.len() {
+                    return err(bad(&format!(
+                        "section {i} (.symtab): sh_info {first_global} (first global) is past the {} symbols",
+                        symbols.len()
+                    )));
+                }
+            }
+        }
+        for (i, s) in sections.iter().enumerate() {
+            if s.sh_type == elf::SHT_SYMTAB_SHNDX && Some(s.link as usize) == symtab_index {
+                shndx = object::pod::slice_from_all_bytes(s.data)
+                    .map_err(|_| bad(&format!("section {i}: bad SHT_SYMTAB_SHNDX size")))?;
+            }
+        }
+        // Attach relocation sections to their targets.
+        for i in 0..sections.len() {
+            let s = &sections[i];
+            match s.sh_type {
+                elf::SHT_RELA => {
+                    let target = s.info as usize;
+                    if target == 0 || target >= nsec {
+                        return err(bad(&format!(
+                            "relocation section {} ({}): sh_info {} is not a valid section index",
+                            i,
+                            s.name_str(),
+                            target
+                        )));
+                    }
+                    if Some(s.link as usize) != symtab_index {
+                        return err(bad(&format!(
+                            "relocation section {} ({}): sh_link {} is not the symbol table",
+                            i,
+                            s.name_str(),
+                            s.link
+                        )));
+                    }
+                    let relocs: &[Rela] = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
+                        bad(&format!("relocation section {} ({}): size is not a multiple of 24", i, s.name_str()))
+                    })?;
+                    if sections[target].rela_index != 0 {
+                        return err(bad(&format!("section {} has two relocation sections", target)));
+                    }
+                    sections[target].relocs = relocs;
+                    sections[target].rela_index = i as u32;
+                }
+                elf::SHT_REL => {
+                    return err(bad(&format!(
+                        "section {} ({}): SHT_REL relocations are not used on x86-64; expected SHT_RELA",
+                        i,
+                        s.name_str()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let mut obj = Object {
+            name,
+            data,
+            sections,
+            symbols,
+            strtab,
+            shndx,
+            first_global,
+            comdat_groups: Vec::new(),
+        };
+        // Validate every symbol's section index once, so later phases can index freely.
+        for i in 0..obj.symbols.len() {
+            if let SymPlace::Section(s) = obj.sym_place(i)? {
+                if s as usize >= nsec {
+                    return err(Diagnostic::error(format!(
+                        "symbol {i}: section index {s} is out of range ({nsec} sections)"
+                    ))
+                    .file(obj.name.clone())
+                    .section(".symtab"));
+                }
+            }
+        }
+        // COMDAT groups.
+        for i in 0..obj.sections.len() {
+            let s = &obj.sections[i];
+            if s.sh_type != elf::SHT_GROUP {
+                continue;
+            }
+            let words: &[object::U32Bytes<LE>] = object::pod::slice_from_all_bytes(s.data)
+                .map_err(|_| bad(&format!("group section {i}: size is not a multiple of 4")))?;
+            let Some((flags, members)) = words.split_first() else {
+                return err(bad(&format!("group section {i}: empty")));
+            };
+            if flags.get(E) & elf::GRP_COMDAT == 0 {
+                continue;
+            }
+            let sig = s.info as usize;
+            if sig >= obj.symbols.len() {
+                return err(bad(&format!(
+                    "group section {i}: signature symbol {sig} out of range"
+                )));
+            }
+            let sig_name = obj.sym_name(sig)?;
+            let mut list = Vec::with_capacity(members.len());
+            for m in members {
+                let m = m.get(E);
+                if m == 0 || m as usize >= nsec {
+                    return err(bad(&format!(
+                        "group section {i}: member section index {m} out of range"
+                    )));
+                }
+                list.push(m);
+            }
+            obj.comdat_groups.push((sig_name, list));
+        }
+        Ok(obj)
+    }
+
+    /// A symbol's name, bounds-checked against the string table.
+    pub fn sym_name(&self, i: usize) -> Result<&'a [u8]> {
+        let sym = match self.symbols.get(i) {
+            Some(s) => s,
+            None => {
+                return err(Diagnostic::error(format!("symbol index {i} out of range"))
+                    .file(self.name.clone()))
+            }
+        };
+        let off = sym.st_name.get(E) as usize;
+        let tail = match self.strtab.get(off..) {
+            Some(t) => t,
+            None => {
+                return err(Diagnostic::error(format!(
+                    "symbol {i}: name offset 0x{off:x} is past the string table (0x{:x} bytes)",
+                    self.strtab.len()
+                ))
+                .file(self.name.clone())
+                .section(".strtab"))
+            }
+        };
+        match tail.iter().position(|&b| b == 0) {
+            Some(n) => Ok(&tail[..n]),
+            None => err(Diagnostic::error(format!(
+                "symbol {i}: name at 0x{off:x} is not NUL-terminated"
+            ))
+            .file(self.name.clone())
+            .section(".strtab")),
+        }
+    }
+
+    /// A symbol's name for messages: section symbols are named after their section.
+    pub fn sym_display(&self, i: usize) -> String {
+        let Some(sym) = self.symbols.get(i) else {
+            return format!("<symbol {i}>");
+        };
+        if sym.st_type() == elf::STT_SECTION {
+            if let Ok(SymPlace::Section(s)) = self.sym_place(i) {
+                if let Some(sec) = self.sections.get(s as usize) {
+                    return sec.name_str();
+                }
+            }
+        }
+        match self.sym_name(i) {
+            Ok(n) if !n.is_empty() => name_str(n),
+            _ => format!("<symbol {i}>"),
+        }
+    }
+
+    pub fn sym_place(&self, i: usize) -> Result<SymPlace> {
+        let Some(sym) = self.symbols.get(i) else {
+            return err(
+                Diagnostic::error(format!("symbol index {i} out of range")).file(self.name.clone())
+            );
+        };
+        Ok(match sym.st_shndx.get(E) {
+            elf::SHN_UNDEF => SymPlace::Undefined,
+            elf::SHN_ABS => SymPlace::Absolute,
+            elf::SHN_COMMON => SymPlace::Common,
+            elf::SHN_XINDEX => match self.shndx.get(i) {
+                Some(x) => SymPlace::Section(x.get(E)),
+                None => {
+                    return err(Diagnostic::error(format!(
+                        "symbol {i}: SHN_XINDEX without SHT_SYMTAB_SHNDX entry"
+                    ))
+                    .file(self.name.clone()))
+                }
+            },
+            s if s < elf::SHN_LORESERVE => SymPlace::Section(u32::from(s)),
+            s => {
+                return err(Diagnostic::error(format!(
+                    "symbol {i}: unsupported special section index 0x{s:x}"
+                ))
+                .file(self.name.clone()))
+            }
+        })
+    }
+
+    pub fn section_name(&self, i: u32) -> String {
+        self.sections
+            .get(i as usize)
+            .map(|s| s.name_str())
+            .unwrap_or_else(|| format!("<section {i}>"))
+    }
+
+    /// Whether the object marks its stack executable: `Some(exec)` from `.note.GNU-stack`, None if absent.
+    pub fn gnu_stack(&self) -> Option<bool> {
+        self.sections
+            .iter()
+            .find(|s| s.name == b".note.GNU-stack")
+            .map(|s| s.flags & u64::from(elf::SHF_EXECINSTR) != 0)
+    }
+}
+
+/// An `ar` archive: its symbol index (name → member offset) and the bytes to parse members from.
+pub struct Archive<'a> {
+    pub name: String,
+    pub data: &'a [u8],
+    file: ArchiveFile<'a>,
+    /// Symbol name → member file offset, in index order.
+    pub index: Vec<(&'a [u8], u64)>,
+}
+
+impl<'a> Archive<'a> {
+    pub fn parse(name: String, data: &'a [u8]) -> Result<Archive<'a>> {
+        let bad = |msg: String| Diagnostic::error(msg).file(name.clone());
+        let file = ArchiveFile::parse(data).map_err(|e| bad(format!("bad archive: {e}")))?;
+        if file.is_thin() {
+            return err(bad("thin archives are not supported yet".into()));
+        }
+        let mut index = Vec::new();
+        let symbols = file
+            .symbols()
+            .map_err(|e| bad(format!("bad archive symbol index: {e}")))?;
+        match symbols {
+            Some(iter) => {
+                for s in iter {
+                    let s = s.map_err(|e| bad(format!("bad archive symbol index entry: {e}")))?;
+                    index.push((s.name(), s.offset().0));
+                }
+            }
+            None => {
+                // No index (`ar q` without `s`): build one from the members' defined globals.
+                for m in file.members() {
+                    let m = m.map_err(|e| bad(format!("bad archive member header: {e}")))?;
+                    let mdata = m
+                        .data(data)
+                        .map_err(|e| bad(format!("bad archive member: {e}")))?;
+                    if classify(mdata) != FileKind::Object {
+                        continue;
+                    }
+                    let off = m.file_range().0.checked_sub(60).unwrap_or(0);
+                    let mname = format!("{}({})", name, name_str(m.name()));
+                    let obj = Object::parse(mname, mdata)?;
+                    for i in obj.first_global..obj.symbols.len() {
+                        let s = &obj.symbols[i];
+                        if s.st_shndx.get(E) != elf::SHN_UNDEF {
+                            index.push((obj.sym_name(i)?, off));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Archive {
+            name,
+            data,
+            file,
+            index,
+        })
+    }
+
+    /// Parse the member at `offset` (a header offset from the symbol index).
+    pub fn member(&self, offset: u64) -> Result<(String, Object<'a>)> {
+        let bad = |msg: String| {
+            Diagnostic::error(msg)
+                .file(self.name.clone())
+                .offset(offset)
+        };
+        let m = self
+            .file
+            .member(object::read::archive::ArchiveOffset(offset))
+            .map_err(|e| bad(format!("symbol index points at a bad member: {e}")))?;
+        let mname = name_str(m.name());
+        let mdata = m
+            .data(self.data)
+            .map_err(|e| bad(format!("member '{mname}': {e}")))?;
+        let full = format!("{}({})", self.name, mname);
+        match classify(mdata) {
+            FileKind::Object => Ok((mname, Object::parse(full, mdata)?)),
+            FileKind::Archive | FileKind::ThinArchive => {
+                err(bad(format!("member '{mname}' is a nested archive")))
+            }
+            _ => Object::parse(full, mdata).map(|o| (mname, o)),
+        }
+    }
+}

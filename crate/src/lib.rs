@@ -1,0 +1,115 @@
+//! initlink: an x86-64 ELF linker that shows how a program starts.
+//!
+//! The core takes input bytes and options and returns the output bytes, an optional report and the
+//! diagnostics, as data. No files, threads or processes here: the CLI (`src/bin/initlink.rs`) and the
+//! wasm bindings own those. [`link`] runs the phases in order; each hands a typed result to the next.
+
+pub mod arch;
+pub mod diag;
+pub mod input;
+pub mod layout;
+pub mod options;
+pub mod relocate;
+pub mod report;
+pub mod resolve;
+pub mod script;
+pub mod synthesize;
+pub mod write;
+
+pub use diag::{Diagnostic, Severity};
+pub use input::{Input, InputItem};
+pub use options::{Command, Options, OutputKind};
+pub use report::Report;
+
+/// Everything a link produces.
+pub struct LinkOutput {
+    /// The output file, None when the link failed.
+    pub elf: Option<Vec<u8>>,
+    pub report: Option<Report>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Wall time of each phase in microseconds (filled only with `Options::time`).
+    pub timings: Vec<(&'static str, u128)>,
+}
+
+impl LinkOutput {
+    pub fn failed(&self) -> bool {
+        self.elf.is_none()
+    }
+}
+
+/// Link `items` (files and group markers, in command-line order) as `opts` says.
+pub fn link<'a>(items: &[InputItem<'a>], opts: &'a Options) -> LinkOutput {
+    let mut out = LinkOutput {
+        elf: None,
+        report: None,
+        diagnostics: Vec::new(),
+        timings: Vec::new(),
+    };
+    match link_phases(items, opts, &mut out) {
+        Ok(()) => {}
+        Err(e) => out.diagnostics.extend(e.0),
+    }
+    out
+}
+
+fn link_phases<'a>(
+    items: &[InputItem<'a>],
+    opts: &'a Options,
+    out: &mut LinkOutput,
+) -> diag::Result<()> {
+    let mut clock = Clock::new(opts.time);
+    // 1. resolve: parse objects (input phase), pick archive members, bind every name.
+    let mut resolved = resolve::resolve(items, &opts.undefined)?;
+    clock.lap("resolve", &mut out.timings);
+    // 2. plan the layout: which input section goes where, in which order, merged or split.
+    let mut layout = layout::plan(&mut resolved, opts)?;
+    clock.lap("plan", &mut out.timings);
+    // 3. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
+    let synth = synthesize::synthesize(&resolved, &layout, opts)?;
+    out.diagnostics.extend(synth.warnings.iter().cloned());
+    clock.lap("synthesize", &mut out.timings);
+    // 4. assign addresses now that every size is known.
+    layout.assign(&synth.sizes(layout.fde_count, opts.eh_frame_hdr))?;
+    clock.lap("assign", &mut out.timings);
+    // 5. write: copy and relocate every piece, then the symbol table and headers.
+    let values = relocate::Values::new(&resolved, &layout, &synth);
+    let elf = write::write(&values, opts)?;
+    clock.lap("write", &mut out.timings);
+    // 6. report, only when asked.
+    if opts.report || opts.map {
+        out.report = Some(report::build(&values, &elf, opts, &out.diagnostics));
+        clock.lap("report", &mut out.timings);
+    }
+    out.elf = Some(elf);
+    Ok(())
+}
+
+/// Phase timing without touching `std::time` on wasm32 (where `Instant` panics).
+struct Clock {
+    #[cfg(not(target_arch = "wasm32"))]
+    last: Option<std::time::Instant>,
+}
+
+impl Clock {
+    fn new(on: bool) -> Self {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            Clock {
+                last: on.then(std::time::Instant::now),
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = on;
+            Clock {}
+        }
+    }
+    fn lap(&mut self, _name: &'static str, _t: &mut Vec<(&'static str, u128)>) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(l) = self.last {
+            let now = std::time::Instant::now();
+            _t.push((_name, (now - l).as_micros()));
+            self.last = Some(now);
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Link options and the GNU ld command line that gcc's collect2 passes. Parsing is pure (strings in,
+//! a `Command` out) so the CLI and the wasm API share it; finding files on disk is the CLI's job.
+
+use crate::diag::{err, Diagnostic, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputKind {
+    /// `-static`: an `ET_EXEC` with no dynamic section, glibc's `libc.a` style.
+    #[default]
+    Static,
+    /// `-no-pie` against shared objects (dynamic linking).
+    Exec,
+    /// `-pie` (gcc's default on Debian).
+    Pie,
+    /// `-shared`.
+    Shared,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildId {
+    Sha1,
+    Hex(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// The output file's name (used for the report and module names, not opened by the core).
+    pub output: String,
+    pub kind: OutputKind,
+    pub entry: Option<String>,
+    pub build_id: Option<BuildId>,
+    pub eh_frame_hdr: bool,
+    /// `--gc-sections` is accepted; the report says it was not applied.
+    pub gc_sections: bool,
+    /// `-z execstack` / `-z noexecstack`; None follows the inputs' `.note.GNU-stack`.
+    pub execstack: Option<bool>,
+    /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
+    pub undefined: Vec<String>,
+    pub strip_all: bool,
+    pub strip_debug: bool,
+    /// Build the JSON link report.
+    pub report: bool,
+    /// Build the text map (implies the report, which the map is printed from).
+    pub map: bool,
+    /// Print per-phase timings (native CLI only).
+    pub time: bool,
+    /// Non-fatal options that were accepted and ignored, for the report.
+    pub ignored: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            output: "a.out".into(),
+            kind: OutputKind::Static,
+            entry: None,
+            build_id: None,
+            eh_frame_hdr: false,
+            gc_sections: false,
+            execstack: None,
+            undefined: Vec::new(),
+            strip_all: false,
+            strip_debug: false,
+            report: false,
+            map: false,
+            time: false,
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// One positional item of the command line, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputArg {
+    Path(String),
+    /// `-lNAME`; `static_only` under `-Bstatic`/`-static`; `exact` for `-l:file.a`.
+    Lib {
+        name: String,
+        static_only: bool,
+        exact: bool,
+    },
+    StartGroup,
+    EndGroup,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Command {
+    pub options: Options,
+    pub inputs: Vec<InputArg>,
+    pub search_dirs: Vec<String>,
+    pub report_path: Option<String>,
+    pub map_path: Option<String>,
+    pub version: bool,
+    pub help: bool,
+}
+
+/// Parse GNU ld style arguments (without the program name).
+pub fn parse_args(args: &[String]) -> Result<Command> {
+    let mut cmd = Command::default();
+    let mut static_only = false;
+    let mut state_stack: Vec<bool> = Vec::new();
+    let mut i = 0;
+    let mut pie: Option<bool> = None;
+    let mut shared = false;
+    let mut is_static = false;
+    let mut group_depth = 0usize;
+    // Fetch an option's value: attached (`-oX`, `--opt=X`) or the next argument.
+    fn value(args: &[String], i: &mut usize, attached: Option<&str>, opt: &str) -> Result<String> {
+        if let Some(v) = attached {
+            return Ok(v.to_string());
+        }
+        *i += 1;
+        match args.get(*i) {
+            Some(v) => Ok(v.clone()),
+            None => err(Diagnostic::error(format!("option '{opt}' needs a value"))),
+        }
+    }
+    while i < args.len() {
+        let a = args[i].as_str();
+        if !a.starts_with('-') || a == "-" {
+            cmd.inputs.push(InputArg::Path(a.to_string()));
+            i += 1;
+            continue;
+        }
+        // Normalise `--opt` to `-opt` for the long options GNU ld accepts with one or two dashes.
+        let (name, attached) = match a.find('=') {
+            Some(p)
+                if a.starts_with("--") || a.starts_with("-plugin-opt") || a.starts_with("-Map") =>
+            {
+                (&a[..p], Some(&a[p + 1..]))
+            }
+            _ => (a, None),
+        };
+        let long = name
+            .strip_prefix("--")
+            .or_else(|| name.strip_prefix('-'))
+            .unwrap_or(name);
+        match long {
+            "static" | "Bstatic" | "dn" | "non_shared" => {
+                static_only = true;
+                if long == "static" {
+                    is_static = true;
+                }
+            }
+            "Bdynamic" | "dy" | "call_shared" => static_only = false,
+            "o" | "output" => cmd.options.output = value(args, &mut i, attached, a)?,
+            "L" | "library-path" => cmd.search_dirs.push(value(args, &mut i, attached, a)?),
+            "l" | "library" => {
+                let v = value(args, &mut i, attached, a)?;
+                push_lib(&mut cmd, &v, static_only);
+            }
+            "m" => {
+                let v = value(args, &mut i, attached, a)?;
+                if v != "elf_x86_64" {
+                    return err(Diagnostic::error(format!(
+                        "unsupported emulation '{v}': initlink links x86-64 ELF (elf_x86_64) only"
+                    )));
+                }
+            }
+            "start-group" | "(" => {
+                group_depth += 1;
+                cmd.inputs.push(InputArg::StartGroup)
+            }
+            "end-group" | ")" => {
+                if group_depth == 0 {
+                    return err(Diagnostic::error("--end-group without --start-group"));
+                }
+                group_depth -= 1;
+                cmd.inputs.push(InputArg::EndGroup)
+            }
+            "push-state" => state_stack.push(static_only),
+            "pop-state" => match state_stack.pop() {
+                Some(s) => static_only = s,
+                None => return err(Diagnostic::error("--pop-state without --push-state")),
+            },
+            "as-needed"
+            | "no-as-needed"
+            | "no-undefined"
+            | "fatal-warnings"
+            | "no-fatal-warnings"
+            | "warn-common"
+            | "sort-common"
+            | "X"
+            | "discard-locals"
+            | "x"
+            | "discard-all"
+            | "no-copy-dt-needed-entries"
+            | "copy-dt-needed-entries"
+            | "warn-once"
+            | "relax"
+            | "no-relax"
+            | "enable-new-dtags"
+            | "disable-new-dtags"
+            | "no-warn-rwx-segments"
+            | "no-warn-execstack"
+            | "nostdlib"
+            | "demangle"
+            | "no-demangle"
+            | "color-diagnostics"
+            | "Qy" => cmd.options.ignored.push(a.to_string()),
+            "build-id" => {
+                cmd.options.build_id = match attached {
+                    None | Some("sha1") | Some("tree") | Some("fast") | Some("md5")
+                    | Some("uuid") => Some(BuildId::Sha1),
+                    Some("none") => None,
+                    Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
+                        Some(bytes) => Some(BuildId::Hex(bytes)),
+                        None => {
+                            return err(Diagnostic::error(format!(
+                                "invalid --build-id value '{h}'"
+                            )))
+                        }
+                    },
+                    Some(other) => {
+                        return err(Diagnostic::error(format!(
+                            "unknown --build-id style '{other}'"
+                        )))
+                    }
+                }
+            }
+            "eh-frame-hdr" => cmd.options.eh_frame_hdr = true,
+            "no-eh-frame-hdr" => cmd.options.eh_frame_hdr = false,
+            "hash-style" => {
+                let v = value(args, &mut i, attached, a)?;
+                if !matches!(v.as_str(), "gnu" | "sysv" | "both") {
+                    return err(Diagnostic::error(format!("unknown --hash-style '{v}'")));
+                }
+            }
+            "z" => {
+                let v = value(args, &mut i, attached, a)?;
+                apply_z(&mut cmd.options, &v)?;
+            }
+            "e" | "entry" => cmd.options.entry = Some(value(args, &mut i, attached, a)?),
+            "u" | "undefined" => {
+                let v = value(args, &mut i, attached, a)?;
+                cmd.options.undefined.push(v)
+            }
+            "plugin" | "plugin-opt" => {
+                if attached.is_none() {
+                    value(args, &mut i, None, a)?;
+                }
+            }
+            "gc-sections" => cmd.options.gc_sections = true,
+            "no-gc-sections" => cmd.options.gc_sections = false,
+            "Map" => {
+                cmd.map_path = Some(value(args, &mut i, attached, a)?);
+                cmd.options.map = true;
+            }
+            "report" => {
+                cmd.report_path = Some(value(args, &mut i, attached, a)?);
+                cmd.options.report = true;
+            }
+            "time" => cmd.options.time = true,
+            "pie" | "pic-executable" => pie = Some(true),
+            "no-pie" => pie = Some(false),
+            "shared" | "Bshareable" => shared = true,
+            "dynamic-linker" | "rpath" | "rpath-link" | "soname" | "h" | "O" => {
+                let v = value(args, &mut i, attached, a)?;
+                cmd.options.ignored.push(format!("{a} {v}"));
+            }
+            "s" | "strip-all" => cmd.options.strip_all = true,
+            "S" | "strip-debug" => cmd.options.strip_debug = true,
+            "v" | "version" | "V" => cmd.version = true,
+            "help" => cmd.help = true,
+            _ => {
+                // Attached short forms: -lfoo, -Lpath, -ofile, -zkeyword, -efoo, -O1, -m elf_x86_64.
+                let (flag, rest) = a.split_at(2.min(a.len()));
+                match flag {
+                    "-l" if !rest.is_empty() => push_lib(&mut cmd, rest, static_only),
+                    "-L" if !rest.is_empty() => cmd.search_dirs.push(rest.to_string()),
+                    "-o" if !rest.is_empty() => cmd.options.output = rest.to_string(),
+                    "-z" if !rest.is_empty() => apply_z(&mut cmd.options, rest)?,
+                    "-e" if !rest.is_empty() => cmd.options.entry = Some(rest.to_string()),
+                    "-u" if !rest.is_empty() => cmd.options.undefined.push(rest.to_string()),
+                    "-O" if !rest.is_empty() => cmd.options.ignored.push(a.to_string()),
+                    "-m" if !rest.is_empty() => {
+                        if rest != "elf_x86_64" {
+                            return err(Diagnostic::error(format!(
+                                "unsupported emulation '{rest}': initlink links x86-64 ELF (elf_x86_64) only"
+                            )));
+                        }
+                    }
+                    _ => return err(Diagnostic::error(format!("unknown option: {a}"))),
+                }
+            }
+        }
+        i += 1;
+    }
+    if group_depth != 0 {
+        return err(Diagnostic::error("--start-group without --end-group"));
+    }
+    cmd.options.kind = if shared {
+        OutputKind::Shared
+    } else if is_static {
+        OutputKind::Static
+    } else {
+        match pie {
+            Some(true) => OutputKind::Pie,
+            Some(false) => OutputKind::Exec,
+            // Plain `initlink -o prog a.o` with no library: a static executable.
+            None => OutputKind::Static,
+        }
+    };
+    Ok(cmd)
+}
+
+fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
+    let (name, exact) = match v.strip_prefix(':') {
+        Some(n) => (n.to_string(), true),
+        None => (v.to_string(), false),
+    };
+    cmd.inputs.push(InputArg::Lib {
+        name,
+        static_only,
+        exact,
+    });
+}
+
+fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
+    match kw {
+        "execstack" => o.execstack = Some(true),
+        "noexecstack" => o.execstack = Some(false),
+        "relro" | "norelro" | "now" | "lazy" | "text" | "notext" | "defs" | "nodefs" | "origin"
+        | "nodelete" | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc"
+        | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" | "muldefs"
+        | "initfirst" | "interpose" | "nodlopen" | "global" => o.ignored.push(format!("-z {kw}")),
+        k if k.starts_with("max-page-size=")
+            || k.starts_with("common-page-size=")
+            || k.starts_with("stack-size=") =>
+        {
+            o.ignored.push(format!("-z {kw}"))
+        }
+        _ => return err(Diagnostic::error(format!("unknown -z keyword: {kw}"))),
+    }
+    Ok(())
+}
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| *c != '-').collect();
+    if s.is_empty() || s.len() % 2 != 0 || s.len() > 128 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn p(s: &str) -> Result<Command> {
+        parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+    #[test]
+    fn gcc_static_command_line() {
+        let c = p("-plugin /x/liblto_plugin.so -plugin-opt=-pass-through=-lgcc --build-id -m elf_x86_64 \
+                   --hash-style=gnu --as-needed -static -o h crt1.o -L/usr/lib main.o --start-group -lgcc -lc \
+                   --end-group crtn.o")
+        .unwrap();
+        assert_eq!(c.options.output, "h");
+        assert_eq!(c.options.kind, OutputKind::Static);
+        assert_eq!(c.options.build_id, Some(BuildId::Sha1));
+        assert_eq!(c.search_dirs, vec!["/usr/lib"]);
+        assert_eq!(c.inputs[2], InputArg::StartGroup);
+        assert_eq!(
+            c.inputs[3],
+            InputArg::Lib {
+                name: "gcc".into(),
+                static_only: true,
+                exact: false
+            }
+        );
+    }
+    #[test]
+    fn unknown_option_is_named() {
+        let e = p("--frobnicate a.o").unwrap_err();
+        assert!(e.0[0].message.contains("--frobnicate"));
+    }
+    #[test]
+    fn attached_and_separate_values() {
+        let c = p("-oprog -e main -zexecstack -Map=m.txt --report r.json -lfoo").unwrap();
+        assert_eq!(c.options.output, "prog");
+        assert_eq!(c.options.entry.as_deref(), Some("main"));
+        assert_eq!(c.options.execstack, Some(true));
+        assert_eq!(c.map_path.as_deref(), Some("m.txt"));
+        assert_eq!(c.report_path.as_deref(), Some("r.json"));
+    }
+}

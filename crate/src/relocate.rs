@@ -1,0 +1,415 @@
+//! Relocate phase: compute S, A, P (and G, GOT, TP) for each relocation and patch the bytes while a
+//! section is copied into the output. Relaxations ask the same `arch` predicates the synthesize
+//! phase asked, so a GOT slot exists exactly when the instruction was left as a GOT load.
+
+use crate::arch;
+use crate::diag::{name_str, Diagnostic};
+use crate::input::{Section, SymPlace, E};
+use crate::layout::{Layout, SplitMap, Synthetic, Tls};
+use crate::resolve::{Def, FileId, Resolved};
+use crate::synthesize::{GotKind, Stub, StubHome, StubTarget, SymRef, Synth};
+use object::elf::*;
+
+/// Every address the relocation formulas need, read from the layout and synthesize decisions.
+pub struct Values<'r, 'a> {
+    pub res: &'r Resolved<'a>,
+    pub layout: &'r Layout,
+    pub synth: &'r Synth,
+    /// `_GLOBAL_OFFSET_TABLE_` (the GOT base of GOTOFF/GOTPC formulas).
+    pub got_base: u64,
+    pub got: u64,
+    pub got_plt: u64,
+    pub plt: u64,
+    pub text_stubs: u64,
+    pub tls: Option<Tls>,
+}
+
+/// One applied relocation, as the report shows it.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub r_type: u32,
+    pub s: u64,
+    pub a: i64,
+    pub p: u64,
+    pub value: u64,
+    /// Field offset inside the patched bytes, and its width.
+    pub at: usize,
+    pub width: usize,
+}
+
+fn synth_piece_addr(layout: &Layout, what: Synthetic) -> u64 {
+    for s in &layout.sections {
+        for p in &s.pieces {
+            if p.src == crate::layout::PieceSrc::Synthetic(what) {
+                return s.addr + p.offset;
+            }
+        }
+    }
+    0
+}
+
+impl<'r, 'a> Values<'r, 'a> {
+    pub fn new(res: &'r Resolved<'a>, layout: &'r Layout, synth: &'r Synth) -> Self {
+        let got = synth_piece_addr(layout, Synthetic::Got);
+        let got_plt = synth_piece_addr(layout, Synthetic::GotPlt);
+        Values {
+            res,
+            layout,
+            synth,
+            got_base: layout.linker_symbol(b"_GLOBAL_OFFSET_TABLE_").unwrap_or(0),
+            got,
+            got_plt,
+            plt: synth_piece_addr(layout, Synthetic::Plt),
+            text_stubs: synth_piece_addr(layout, Synthetic::Stubs),
+            tls: layout.tls,
+        }
+    }
+
+    /// Where symbol `sym` of `file` is defined (its own address; IFUNCs give the resolver).
+    pub fn def_addr(&self, file: FileId, sym: u32) -> u64 {
+        let f = &self.res.files[file.0 as usize];
+        let Some(s) = f.obj.symbols.get(sym as usize) else {
+            return 0;
+        };
+        let value = s.st_value.get(E);
+        match f.obj.sym_place(sym as usize) {
+            Ok(SymPlace::Section(sec)) => self.layout.input_addr(file, sec, value).unwrap_or(0),
+            Ok(SymPlace::Absolute) => value,
+            Ok(SymPlace::Common) => self.common_addr(file, sym).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn common_addr(&self, file: FileId, sym: u32) -> Option<u64> {
+        let g = self.res.files[file.0 as usize].global(sym as usize)?;
+        let &(_, out, off) = self.layout.commons.iter().find(|c| c.0 == g)?;
+        Some(self.layout.sections[out as usize].addr + off)
+    }
+
+    /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
+    pub fn sym_addr(&self, s: SymRef) -> u64 {
+        if let Some(k) = self.synth.iplt_slot(s) {
+            return self.plt_entry(k);
+        }
+        self.sym_addr_raw(s)
+    }
+
+    pub fn sym_addr_raw(&self, s: SymRef) -> u64 {
+        match s {
+            SymRef::Local(f, i) => self.def_addr(f, i),
+            SymRef::Global(g) => {
+                let gl = self.res.global(g);
+                match gl.def {
+                    Def::Defined { file, sym, .. } => self.def_addr(file, sym),
+                    Def::Common { .. } => {
+                        let &(_, out, off) = match self.layout.commons.iter().find(|c| c.0 == g) {
+                            Some(c) => c,
+                            None => return 0,
+                        };
+                        self.layout.sections[out as usize].addr + off
+                    }
+                    Def::Linker => self.layout.linker_symbol(gl.name).unwrap_or(0),
+                    Def::Undefined => 0,
+                }
+            }
+        }
+    }
+
+    pub fn sym_name(&self, s: SymRef) -> String {
+        match s {
+            SymRef::Global(g) => name_str(self.res.global(g).name),
+            SymRef::Local(f, i) => self.res.files[f.0 as usize].obj.sym_display(i as usize),
+        }
+    }
+
+    pub fn plt_entry(&self, k: u32) -> u64 {
+        self.plt + 16 * u64::from(k)
+    }
+    pub fn got_plt_slot(&self, k: u32) -> u64 {
+        self.got_plt + 8 * (self.synth.got_plt_reserved + u64::from(k))
+    }
+    pub fn got_slot(&self, s: SymRef, k: GotKind) -> Option<u64> {
+        self.synth
+            .got_slot(s, k)
+            .map(|i| self.got + 8 * u64::from(i))
+    }
+    pub fn tp(&self) -> u64 {
+        self.tls.map_or(0, |t| t.tp())
+    }
+    pub fn stub_addr(&self, st: &Stub) -> u64 {
+        match st.home {
+            StubHome::Text => self.text_stubs + st.offset,
+            StubHome::Plt => self.plt + st.offset,
+        }
+    }
+
+    /// The stub's bytes with its relocations applied, and what each relocation computed.
+    pub fn stub_bytes(&self, st: &Stub) -> (Vec<u8>, Vec<Option<Applied>>) {
+        let base = self.stub_addr(st);
+        let mut out = Vec::with_capacity(st.size() as usize);
+        let mut applied = Vec::with_capacity(st.insns.len());
+        for insn in &st.insns {
+            let start = out.len();
+            out.extend_from_slice(&insn.bytes);
+            let Some(r) = &insn.reloc else {
+                applied.push(None);
+                continue;
+            };
+            let s = match &r.target {
+                StubTarget::Sym(s) => self.sym_addr(*s),
+                StubTarget::Linker(n) => self.layout.linker_symbol(n.as_bytes()).unwrap_or(0),
+                StubTarget::GotPltSlot(k) => self.got_plt_slot(*k),
+            };
+            let at = start + r.at as usize;
+            let p = base + at as u64;
+            let value = s.wrapping_add(r.addend as u64).wrapping_sub(p);
+            // Stub targets are all inside the image, so the 32-bit fields always fit.
+            let _ = arch::write_value(&mut out, at, r.r_type, value);
+            applied.push(Some(Applied {
+                r_type: r.r_type,
+                s,
+                a: r.addend,
+                p,
+                value,
+                at: r.at as usize,
+                width: 4,
+            }));
+        }
+        (out, applied)
+    }
+
+    /// Apply the relocations of input section `sec` of `file` to `buf` (the section's bytes as
+    /// placed in the output); `map` translates input offsets for `.eh_frame` pieces.
+    pub fn relocate_section(
+        &self,
+        file: FileId,
+        sec: &Section<'_>,
+        buf: &mut [u8],
+        piece_addr: u64,
+        map: Option<&SplitMap>,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        let f = &self.res.files[file.0 as usize];
+        let obj = &f.obj;
+        let code_section = sec.flags & u64::from(SHF_EXECINSTR) != 0;
+        let alloc = sec.is_alloc();
+        let mut skip_next = false;
+        for r in sec.relocs {
+            if skip_next {
+                skip_next = false;
+                continue;
+            }
+            let t = r.r_type(E, false);
+            if t == R_X86_64_NONE {
+                continue;
+            }
+            let in_off = r.r_offset.get(E);
+            let off = match map {
+                Some(m) => match m.lookup(in_off) {
+                    Some(o) => o,
+                    None => continue, // inside a dropped .eh_frame record
+                },
+                None => in_off,
+            };
+            let sym = r.r_sym(E, false) as usize;
+            let Some(width) = arch::field_size(t) else {
+                continue;
+            };
+            if sym >= obj.symbols.len()
+                || off.checked_add(width).is_none_or(|e| e > buf.len() as u64)
+            {
+                continue; // reported by the synthesize phase
+            }
+            let o = off as usize;
+            let p = piece_addr + off;
+            let mut a = r.r_addend.get(E);
+            let target = crate::synthesize::sym_ref(self.res, file, sym);
+            let st = &obj.symbols[sym];
+            let tls_type = st.st_type() == STT_TLS;
+            let mut s = if tls_type {
+                self.sym_addr_raw(target)
+            } else {
+                self.sym_addr(target)
+            };
+            // Section symbols of merged or split sections: the addend selects the piece.
+            if st.st_type() == STT_SECTION {
+                if let Ok(SymPlace::Section(ts)) = obj.sym_place(sym) {
+                    match self.layout.places[file.0 as usize].get(ts as usize) {
+                        Some(crate::layout::Place::Split { .. }) => {
+                            let v = st.st_value.get(E).wrapping_add(a as u64);
+                            s = self.layout.input_addr(file, ts, v).unwrap_or(0);
+                            a = 0;
+                        }
+                        Some(crate::layout::Place::Dropped) if !alloc => {
+                            // Debug info about a discarded section (a dropped COMDAT copy): write 0.
+                            s = 0;
+                            a = 0;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let tp = self.tp();
+            let tls_start = self.tls.map_or(0, |t| t.start);
+            let g = |kind| self.got_slot(target, kind);
+            let value: u64 = match t {
+                R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
+                    s.wrapping_add(a as u64)
+                }
+                R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => {
+                    s.wrapping_add(a as u64).wrapping_sub(p)
+                }
+                R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                    match g(GotKind::Addr) {
+                        Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                        None => match arch::got_relax_ok(t, buf, o, a) {
+                            Some(kind) => {
+                                let (at, adj) = arch::got_relax_apply(kind, buf, o);
+                                let v = s.wrapping_add(a as u64).wrapping_sub(p).wrapping_add(adj);
+                                self.put(
+                                    buf,
+                                    at,
+                                    R_X86_64_PC32,
+                                    v,
+                                    file,
+                                    sec,
+                                    in_off,
+                                    target,
+                                    errors,
+                                );
+                                continue;
+                            }
+                            None => 0,
+                        },
+                    }
+                }
+                R_X86_64_GOTPCREL64 => g(GotKind::Addr)
+                    .unwrap_or(0)
+                    .wrapping_add(a as u64)
+                    .wrapping_sub(p),
+                R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64 => g(GotKind::Addr)
+                    .unwrap_or(0)
+                    .wrapping_sub(self.got_base)
+                    .wrapping_add(a as u64),
+                R_X86_64_GOTPC32 | R_X86_64_GOTPC64 => {
+                    self.got_base.wrapping_add(a as u64).wrapping_sub(p)
+                }
+                R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
+                    s.wrapping_add(a as u64).wrapping_sub(self.got_base)
+                }
+                R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => s.wrapping_add(a as u64).wrapping_sub(tp),
+                R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {
+                    // Local-dynamic code was relaxed to local-exec, so offsets in code are TP-relative.
+                    if code_section && alloc {
+                        s.wrapping_add(a as u64).wrapping_sub(tp)
+                    } else {
+                        s.wrapping_add(a as u64).wrapping_sub(tls_start)
+                    }
+                }
+                R_X86_64_GOTTPOFF => match g(GotKind::TpOff) {
+                    Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                    None => {
+                        arch::ie_relax_apply(buf, o);
+                        s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
+                    }
+                },
+                R_X86_64_TLSGD => {
+                    if !arch::gd_relax_ok(buf, o) {
+                        continue;
+                    }
+                    let at = arch::gd_relax_apply(buf, o);
+                    let v = s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp);
+                    self.put(
+                        buf,
+                        at,
+                        R_X86_64_TPOFF32,
+                        v,
+                        file,
+                        sec,
+                        in_off,
+                        target,
+                        errors,
+                    );
+                    skip_next = true;
+                    continue;
+                }
+                R_X86_64_TLSLD => {
+                    if let Some(len) = arch::ld_relax_len(buf, o) {
+                        arch::ld_relax_apply(buf, o, len);
+                    }
+                    skip_next = true;
+                    continue;
+                }
+                R_X86_64_GOTPC32_TLSDESC => {
+                    if !arch::tlsdesc_relax_ok(buf, o) {
+                        continue;
+                    }
+                    arch::tlsdesc_relax_apply(buf, o);
+                    if self.is_tls_module_base(target) {
+                        // Local-dynamic descriptors: the DTPOFF32s that follow were made
+                        // TP-relative, so the "module base" they add to is 0.
+                        0
+                    } else {
+                        s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
+                    }
+                }
+                R_X86_64_TLSDESC_CALL => {
+                    if arch::tlsdesc_call_ok(buf, o) {
+                        arch::tlsdesc_call_apply(buf, o);
+                    }
+                    continue;
+                }
+                R_X86_64_SIZE32 | R_X86_64_SIZE64 => {
+                    let size = crate::synthesize::definition(self.res, target)
+                        .map(|(f, i)| {
+                            self.res.files[f.0 as usize].obj.symbols[i as usize]
+                                .st_size
+                                .get(E)
+                        })
+                        .unwrap_or(0);
+                    size.wrapping_add(a as u64)
+                }
+                _ => continue,
+            };
+            let wt = if t == R_X86_64_GOTTPOFF || t == R_X86_64_GOTPC32_TLSDESC {
+                R_X86_64_PC32
+            } else {
+                t
+            };
+            self.put(buf, o, wt, value, file, sec, in_off, target, errors);
+        }
+    }
+
+    fn is_tls_module_base(&self, s: SymRef) -> bool {
+        matches!(s, SymRef::Global(g) if self.res.global(g).name == b"_TLS_MODULE_BASE_")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &self,
+        buf: &mut [u8],
+        at: usize,
+        t: u32,
+        value: u64,
+        file: FileId,
+        sec: &Section<'_>,
+        in_off: u64,
+        target: SymRef,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        if let Err((lo, hi)) = arch::write_value(buf, at, t, value) {
+            let name = self.sym_name(target);
+            errors.push(
+                Diagnostic::error(format!(
+                    "relocation {} out of range: {} is not in [{lo}, {hi}]; references '{name}'",
+                    arch::reloc_name(t),
+                    value as i64
+                ))
+                .file(self.res.files[file.0 as usize].obj.name.clone())
+                .section(sec.name_str())
+                .offset(in_off)
+                .symbol(name),
+            );
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Resolve phase: walk the command line left to right as GNU ld does, load archive members only to
+//! satisfy strong undefined references (rescanning `--start-group` groups until nothing changes),
+//! keep the first COMDAT group of each signature, and bind every global name to one definition.
+//! Undefined symbols are not errors here: only a relocation in a kept section makes one fatal.
+
+use crate::diag::{name_str, Diagnostic, Errors, Result};
+use crate::input::{classify, Archive, FileKind, InputItem, Object, SymPlace, E};
+use object::elf;
+use rustc_hash::FxHashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SymbolId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Def {
+    Undefined,
+    /// Defined by symbol `sym` of `file` (in a kept section, or absolute).
+    Defined {
+        file: FileId,
+        sym: u32,
+        weak: bool,
+    },
+    /// A common symbol: the largest size wins, allocated in `.bss` by layout.
+    Common {
+        file: FileId,
+        sym: u32,
+        size: u64,
+        align: u64,
+    },
+    /// Provided by the linker (`__init_array_start`, `__start_SEC`, ...): layout gives the value.
+    Linker,
+}
+
+#[derive(Debug, Clone)]
+pub struct Global<'a> {
+    pub name: &'a [u8],
+    pub def: Def,
+    /// Some reference is not weak (only strong references pull archive members or are fatal).
+    pub strong_ref: bool,
+    /// The first file that referenced the symbol, for "why was this member loaded".
+    pub first_ref: Option<FileId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    CommandLine,
+    Member {
+        archive: String,
+        member: String,
+        symbol: String,
+        referenced_by: Option<String>,
+    },
+}
+
+pub struct File<'a> {
+    pub obj: Object<'a>,
+    pub origin: Origin,
+    /// Global symbol id of each symbol at index `first_global + k`.
+    pub globals: Vec<SymbolId>,
+    /// Sections dropped because another file's COMDAT group with the same signature was kept.
+    pub discarded: Vec<bool>,
+}
+
+impl<'a> File<'a> {
+    /// Global id for symbol `i`, or None for locals.
+    pub fn global(&self, i: usize) -> Option<SymbolId> {
+        i.checked_sub(self.obj.first_global)
+            .and_then(|k| self.globals.get(k).copied())
+    }
+}
+
+pub struct Resolved<'a> {
+    pub files: Vec<File<'a>>,
+    pub globals: Vec<Global<'a>>,
+    pub names: FxHashMap<&'a [u8], SymbolId>,
+    /// Archives seen, with how many members were loaded from each, for the report.
+    pub archives: Vec<(String, usize, usize)>,
+}
+
+impl<'a> Resolved<'a> {
+    pub fn lookup(&self, name: &[u8]) -> Option<SymbolId> {
+        self.names.get(name).copied()
+    }
+    pub fn global(&self, id: SymbolId) -> &Global<'a> {
+        &self.globals[id.0 as usize]
+    }
+}
+
+struct Resolver<'a> {
+    files: Vec<File<'a>>,
+    globals: Vec<Global<'a>>,
+    names: FxHashMap<&'a [u8], SymbolId>,
+    comdats: FxHashMap<&'a [u8], FileId>,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'a> Resolver<'a> {
+    fn intern(&mut self, name: &'a [u8]) -> SymbolId {
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = SymbolId(self.globals.len() as u32);
+        self.globals.push(Global {
+            name,
+            def: Def::Undefined,
+            strong_ref: false,
+            first_ref: None,
+        });
+        self.names.insert(name, id);
+        id
+    }
+
+    fn add_object(&mut self, obj: Object<'a>, origin: Origin) -> Result<()> {
+        let fid = FileId(self.files.len() as u32);
+        let mut discarded = vec![false; obj.sections.len()];
+        for (sig, members) in &obj.comdat_groups {
+            match self.comdats.get(sig) {
+                Some(_) => {
+                    for &m in members {
+                        discarded[m as usize] = true;
+                    }
+                }
+                None => {
+                    self.comdats.insert(sig, fid);
+                }
+            }
+        }
+        let mut globals = Vec::with_capacity(obj.symbols.len().saturating_sub(obj.first_global));
+        for i in obj.first_global..obj.symbols.len() {
+            let sym = &obj.symbols[i];
+            let name = obj.sym_name(i)?;
+            let id = self.intern(name);
+            globals.push(id);
+            let bind = sym.st_bind();
+            let weak = bind == elf::STB_WEAK;
+            let mut place = obj.sym_place(i)?;
+            if let SymPlace::Section(s) = place {
+                if discarded[s as usize] {
+                    place = SymPlace::Undefined;
+                }
+            }
+            let g = &mut self.globals[id.0 as usize];
+            match place {
+                SymPlace::Undefined => {
+                    if !weak {
+                        g.strong_ref = true;
+                    }
+                    if g.first_ref.is_none() {
+                        g.first_ref = Some(fid);
+                    }
+                }
+                SymPlace::Common => {
+                    let size = sym.st_size.get(E);
+                    let align = sym.st_value.get(E).max(1);
+                    match g.def {
+                        Def::Undefined | Def::Linker => {
+                            g.def = Def::Common {
+                                file: fid,
+                                sym: i as u32,
+                                size,
+                                align,
+                            }
+                        }
+                        Def::Defined { weak: true, .. } => {
+                            g.def = Def::Common {
+                                file: fid,
+                                sym: i as u32,
+                                size,
+                                align,
+                            }
+                        }
+                        Def::Common {
+                            file,
+                            sym,
+                            size: s0,
+                            align: a0,
+                        } => {
+                            let (f, sy) = if size > s0 {
+                                (fid, i as u32)
+                            } else {
+                                (file, sym)
+                            };
+                            g.def = Def::Common {
+                                file: f,
+                                sym: sy,
+                                size: size.max(s0),
+                                align: align.max(a0),
+                            };
+                        }
+                        Def::Defined { weak: false, .. } => {}
+                    }
+                }
+                SymPlace::Absolute | SymPlace::Section(_) => match g.def {
+                    Def::Undefined | Def::Linker | Def::Common { .. } => {
+                        // A strong definition overrides a common one; a weak one does not.
+                        if !(weak && matches!(g.def, Def::Common { .. })) {
+                            g.def = Def::Defined {
+                                file: fid,
+                                sym: i as u32,
+                                weak,
+                            }
+                        }
+                    }
+                    Def::Defined { weak: true, .. } if !weak => {
+                        g.def = Def::Defined {
+                            file: fid,
+                            sym: i as u32,
+                            weak,
+                        }
+                    }
+                    Def::Defined { weak: true, .. } => {}
+                    Def::Defined {
+                        file, weak: false, ..
+                    } => {
+                        if !weak {
+                            let other = self
+                                .files
+                                .get(file.0 as usize)
+                                .map(|f| f.obj.name.clone())
+                                .unwrap_or_default();
+                            self.errors.push(
+                                Diagnostic::error(format!("duplicate symbol: {}", name_str(name)))
+                                    .symbol(name_str(name))
+                                    .note(format!("defined in {other}"))
+                                    .note(format!("defined in {}", obj.name)),
+                            );
+                        }
+                    }
+                },
+            }
+        }
+        self.files.push(File {
+            obj,
+            origin,
+            globals,
+            discarded,
+        });
+        Ok(())
+    }
+
+    /// One pass over an archive's index; loads each member that defines a strongly referenced,
+    /// still undefined symbol. Returns how many members it loaded.
+    fn scan_archive(&mut self, ar: &Archive<'a>, loaded: &mut Vec<u64>) -> Result<usize> {
+        let mut count = 0;
+        loop {
+            let mut changed = false;
+            for &(name, off) in &ar.index {
+                let Some(&id) = self.names.get(name) else {
+                    continue;
+                };
+                let g = &self.globals[id.0 as usize];
+                if g.def != Def::Undefined || !g.strong_ref || loaded.contains(&off) {
+                    continue;
+                }
+                let referenced_by = g
+                    .first_ref
+                    .map(|f| self.files[f.0 as usize].obj.name.clone());
+                loaded.push(off);
+                let (member, obj) = ar.member(off)?;
+                let origin = Origin::Member {
+                    archive: ar.name.clone(),
+                    member,
+                    symbol: name_str(name),
+                    referenced_by,
+                };
+                self.add_object(obj, origin)?;
+                count += 1;
+                changed = true;
+            }
+            if !changed {
+                return Ok(count);
+            }
+        }
+    }
+}
+
+pub fn resolve<'a>(items: &[InputItem<'a>], undefined: &'a [String]) -> Result<Resolved<'a>> {
+    let mut r = Resolver {
+        files: Vec::new(),
+        globals: Vec::new(),
+        names: FxHashMap::default(),
+        comdats: FxHashMap::default(),
+        errors: Vec::new(),
+    };
+    // `-u` names: strong references before any input, so archives pull their definitions.
+    for u in undefined {
+        let id = r.intern(u.as_bytes());
+        r.globals[id.0 as usize].strong_ref = true;
+    }
+    let mut archives: Vec<(Archive<'a>, Vec<u64>)> = Vec::new();
+    let mut group_start: Option<usize> = None;
+    for item in items {
+        match item {
+            InputItem::StartGroup => group_start = Some(archives.len()),
+            InputItem::EndGroup => {
+                if let Some(start) = group_start.take() {
+                    loop {
+                        let mut n = 0;
+                        for k in start..archives.len() {
+                            let (ar, loaded) = &mut archives[k];
+                            n += r.scan_archive(ar, loaded)?;
+                        }
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+            InputItem::File(input) => {
+                match classify(input.data) {
+                    FileKind::Object => {
+                        let obj = Object::parse(input.name.clone(), input.data)?;
+                        r.add_object(obj, Origin::CommandLine)?;
+                    }
+                    FileKind::Archive => {
+                        let ar = Archive::parse(input.name.clone(), input.data)?;
+                        let mut loaded = Vec::new();
+                        if group_start.is_none() {
+                            r.scan_archive(&ar, &mut loaded)?;
+                        }
+                        archives.push((ar, loaded));
+                    }
+                    FileKind::ThinArchive => {
+                        return Err(Diagnostic::error("thin archives are not supported yet").file(input.name.clone()).into())
+                    }
+                    FileKind::SharedObject => {
+                        return Err(Diagnostic::error(
+                            "shared objects cannot be linked into a static executable (dynamic linking is not supported yet)",
+                        )
+                        .file(input.name.clone())
+                        .into())
+                    }
+                    FileKind::Text => {
+                        return Err(Diagnostic::error("linker scripts are not supported yet").file(input.name.clone()).into())
+                    }
+                    FileKind::Unknown => {
+                        return Err(Diagnostic::error("unknown file type: not an ELF object or ar archive")
+                            .file(input.name.clone())
+                            .into())
+                    }
+                }
+            }
+        }
+    }
+    if !r.errors.is_empty() {
+        return Err(Errors(r.errors));
+    }
+    let archives = archives
+        .iter()
+        .map(|(a, l)| (a.name.clone(), a.index.len(), l.len()))
+        .collect();
+    Ok(Resolved {
+        files: r.files,
+        globals: r.globals,
+        names: r.names,
+        archives,
+    })
+}

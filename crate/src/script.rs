@@ -1,0 +1,133 @@
+//! GNU ld linker scripts given as inputs, as glibc and gcc install them (`libc.so`, `libm.a` are
+//! text: `GROUP ( ... AS_NEEDED ( ... ) )`). Only the input-naming commands are understood; they
+//! expand to command-line items. A script with layout commands (`SECTIONS`, ...) is an error.
+
+use crate::diag::{err, Diagnostic, Result};
+use crate::options::InputArg;
+
+/// Items a script names, in order, plus `SEARCH_DIR`s.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Script {
+    pub items: Vec<InputArg>,
+    pub search_dirs: Vec<String>,
+}
+
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return out;
+        }
+        if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |e| &r[e + 2..]);
+            continue;
+        }
+        let c = rest.as_bytes()[0];
+        if c == b'(' || c == b')' || c == b',' {
+            out.push((c as char).to_string());
+            rest = &rest[1..];
+            continue;
+        }
+        if c == b'"' {
+            let end = rest[1..].find('"').map_or(rest.len(), |e| e + 1);
+            out.push(rest[1..end].to_string());
+            rest = rest.get(end + 1..).unwrap_or("");
+            continue;
+        }
+        let end = rest
+            .find(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')' || ch == ',')
+            .unwrap_or(rest.len());
+        out.push(rest[..end].to_string());
+        rest = &rest[end..];
+    }
+}
+
+pub fn parse(name: &str, text: &str) -> Result<Script> {
+    let bad = |m: String| Diagnostic::error(m).file(name.to_string());
+    let toks = tokens(text);
+    let mut s = Script::default();
+    let mut i = 0;
+    let mut depth: Vec<&str> = Vec::new();
+    while i < toks.len() {
+        let t = toks[i].as_str();
+        match t {
+            "INPUT" | "GROUP" | "AS_NEEDED" | "OUTPUT_FORMAT" | "SEARCH_DIR" | "OUTPUT_ARCH" | "TARGET" => {
+                if toks.get(i + 1).map(String::as_str) != Some("(") {
+                    return err(bad(format!("expected '(' after {t}")));
+                }
+                match t {
+                    "GROUP" => s.items.push(InputArg::StartGroup),
+                    "OUTPUT_FORMAT" | "OUTPUT_ARCH" | "TARGET" | "SEARCH_DIR" => {
+                        let mut j = i + 2;
+                        while j < toks.len() && toks[j] != ")" {
+                            if t == "SEARCH_DIR" {
+                                s.search_dirs.push(toks[j].clone());
+                            } else if t == "OUTPUT_FORMAT" && toks[j] != "," && !toks[j].contains("x86-64") {
+                                return err(bad(format!("unsupported OUTPUT_FORMAT {}", toks[j])));
+                            }
+                            j += 1;
+                        }
+                        i = j + 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+                depth.push(if t == "GROUP" { "GROUP" } else { "INPUT" });
+                i += 2;
+            }
+            ")" => {
+                match depth.pop() {
+                    Some("GROUP") => s.items.push(InputArg::EndGroup),
+                    Some(_) => {}
+                    None => return err(bad("unbalanced ')'".into())),
+                }
+                i += 1;
+            }
+            "," => i += 1,
+            _ if depth.is_empty() => {
+                return err(bad(format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR are understood)")))
+            }
+            _ => {
+                match t.strip_prefix("-l") {
+                    Some(l) => s.items.push(InputArg::Lib { name: l.to_string(), static_only: false, exact: false }),
+                    None => s.items.push(InputArg::Path(t.to_string())),
+                }
+                i += 1;
+            }
+        }
+    }
+    if !depth.is_empty() {
+        return err(bad("unterminated '(' at end of script".into()));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn glibc_libc_so() {
+        let s = parse(
+            "libc.so",
+            "/* GNU ld script\n */\nOUTPUT_FORMAT(elf64-x86-64)\nGROUP ( /lib/libc.so.6 /usr/lib/libc_nonshared.a  AS_NEEDED ( /lib64/ld-linux-x86-64.so.2 ) )\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.items,
+            vec![
+                InputArg::StartGroup,
+                InputArg::Path("/lib/libc.so.6".into()),
+                InputArg::Path("/usr/lib/libc_nonshared.a".into()),
+                InputArg::Path("/lib64/ld-linux-x86-64.so.2".into()),
+                InputArg::EndGroup
+            ]
+        );
+    }
+    #[test]
+    fn layout_commands_are_refused() {
+        assert!(parse("x.ld", "SECTIONS { . = 0x1000; }").is_err());
+        assert!(parse("x.ld", "GROUP ( a.o").is_err());
+    }
+}

@@ -1,0 +1,671 @@
+//! Write phase: lay the bytes down in the order the layout decided. Every input piece is copied and
+//! relocated in place; linker-made pieces (stubs, GOT, IPLT, `.rela.plt`, `.eh_frame_hdr`, the build
+//! ID) are produced from the synthesize decisions. The symbol table and section headers close the file.
+
+use crate::diag::{Diagnostic, Errors, Result};
+use crate::input::{SymPlace, E};
+use crate::layout::{
+    align_up, Class, EhKind, Layout, PieceSrc, Synthetic, BASE, EHDR_SIZE, PHDR_SIZE,
+};
+use crate::options::{BuildId, Options};
+use crate::relocate::Values;
+use crate::resolve::{Def, FileId};
+use crate::synthesize::{Entry, GotKind, StubHome};
+use object::elf::*;
+
+fn put16(b: &mut [u8], o: usize, v: u16) {
+    b[o..o + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut [u8], o: usize, v: u32) {
+    b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn put64(b: &mut [u8], o: usize, v: u64) {
+    b[o..o + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// A symbol for the output `.symtab`.
+pub struct OutSym {
+    pub name: Vec<u8>,
+    pub value: u64,
+    pub size: u64,
+    pub info: u8,
+    pub other: u8,
+    pub shndx: u16,
+}
+
+/// Names GNU ld's script defines with `PROVIDE_HIDDEN`: local in the output symbol table.
+fn hidden_linker_symbol(n: &[u8]) -> bool {
+    n.ends_with(b"_array_start")
+        || n.ends_with(b"_array_end")
+        || n == b"__ehdr_start"
+        || n == b"_GLOBAL_OFFSET_TABLE_"
+        || n.starts_with(b"__rela_iplt_")
+        || n == b"__dso_handle"
+        || n == b"__GNU_EH_FRAME_HDR"
+}
+
+pub fn entry_address(v: &Values<'_, '_>) -> u64 {
+    match &v.synth.entry {
+        Entry::Symbol(s, _) => v.sym_addr(*s),
+        Entry::Stub(i) => v.stub_addr(&v.synth.stubs[*i]),
+        Entry::TextStart => v.layout.section_range(".text").map_or(BASE, |r| r.0),
+    }
+}
+
+/// The output section (header index) that holds `addr`, or SHN_ABS.
+fn shndx_for(layout: &Layout, addr: u64) -> u16 {
+    layout
+        .sections
+        .iter()
+        .filter(|s| s.shndx != 0 && s.class != Class::NonAlloc)
+        .find(|s| addr >= s.addr && addr <= s.addr + s.size)
+        .map_or(SHN_ABS, |s| s.shndx)
+}
+
+pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
+    let res = v.res;
+    let layout = v.layout;
+    let tls_start = layout.tls.map_or(0, |t| t.start);
+    let mut locals = vec![OutSym {
+        name: Vec::new(),
+        value: 0,
+        size: 0,
+        info: 0,
+        other: 0,
+        shndx: 0,
+    }];
+    let mut globals = Vec::new();
+    let sym_value = |file: FileId, i: u32| -> Option<(u64, u16)> {
+        let obj = &res.files[file.0 as usize].obj;
+        let s = &obj.symbols[i as usize];
+        match obj.sym_place(i as usize).ok()? {
+            SymPlace::Section(sec) => {
+                let addr = layout.input_addr(file, sec, s.st_value.get(E))?;
+                let (out, _) = layout.input_out(file, sec)?;
+                let os = &layout.sections[out as usize];
+                let shndx = if os.shndx != 0 {
+                    os.shndx
+                } else {
+                    shndx_for(layout, addr)
+                };
+                let value = if s.st_type() == STT_TLS {
+                    addr - tls_start
+                } else {
+                    addr
+                };
+                Some((value, shndx))
+            }
+            SymPlace::Absolute => Some((s.st_value.get(E), SHN_ABS)),
+            SymPlace::Common => {
+                let a = v.def_addr(file, i);
+                Some((a, shndx_for(layout, a)))
+            }
+            SymPlace::Undefined => None,
+        }
+    };
+    for (fi, f) in res.files.iter().enumerate() {
+        let fid = FileId(fi as u32);
+        let obj = &f.obj;
+        for i in 1..obj.first_global.min(obj.symbols.len()) {
+            let s = &obj.symbols[i];
+            let ty = s.st_type();
+            if ty == STT_SECTION {
+                continue;
+            }
+            let Ok(name) = obj.sym_name(i) else { continue };
+            if name.is_empty() || name.starts_with(b".L") {
+                continue;
+            }
+            if ty == STT_FILE {
+                locals.push(OutSym {
+                    name: name.to_vec(),
+                    value: 0,
+                    size: 0,
+                    info: s.st_info,
+                    other: 0,
+                    shndx: SHN_ABS,
+                });
+                continue;
+            }
+            let Some((value, shndx)) = sym_value(fid, i as u32) else {
+                continue;
+            };
+            locals.push(OutSym {
+                name: name.to_vec(),
+                value,
+                size: s.st_size.get(E),
+                info: s.st_info,
+                other: s.st_other,
+                shndx,
+            });
+        }
+    }
+    for g in &res.globals {
+        let (value, size, ty, bind, other, shndx) = match g.def {
+            Def::Defined { file, sym, weak } => {
+                let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
+                let Some((value, shndx)) = sym_value(file, sym) else {
+                    continue;
+                };
+                let bind = if weak { STB_WEAK } else { STB_GLOBAL };
+                (
+                    value,
+                    s.st_size.get(E),
+                    s.st_type(),
+                    bind,
+                    s.st_other,
+                    shndx,
+                )
+            }
+            Def::Common {
+                file, sym, size, ..
+            } => {
+                let a = v.def_addr(file, sym);
+                (a, size, STT_OBJECT, STB_GLOBAL, 0, shndx_for(layout, a))
+            }
+            Def::Linker => {
+                let a = layout.linker_symbol(g.name).unwrap_or(0);
+                let hidden = hidden_linker_symbol(g.name);
+                let bind = if hidden { STB_LOCAL } else { STB_GLOBAL };
+                (
+                    a,
+                    0,
+                    STT_NOTYPE,
+                    bind,
+                    if hidden { STV_HIDDEN } else { 0 },
+                    shndx_for(layout, a),
+                )
+            }
+            Def::Undefined => (
+                0,
+                0,
+                STT_NOTYPE,
+                if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
+                0,
+                SHN_UNDEF,
+            ),
+        };
+        let vis = other & 3;
+        let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
+            STB_LOCAL
+        } else {
+            bind
+        };
+        let sym = OutSym {
+            name: g.name.to_vec(),
+            value,
+            size,
+            info: (bind << 4) | (ty & 0xf),
+            other,
+            shndx,
+        };
+        if bind == STB_LOCAL {
+            locals.push(sym);
+        } else {
+            globals.push(sym);
+        }
+    }
+    let first_global = locals.len();
+    locals.extend(globals);
+    (locals, first_global)
+}
+
+/// Write the whole output file.
+pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
+    let layout = v.layout;
+    let res = v.res;
+    let synth = v.synth;
+    let mut errors = Vec::new();
+
+    let (syms, first_global) = if opts.strip_all {
+        (Vec::new(), 0)
+    } else {
+        build_symtab(v)
+    };
+    let mut strtab = vec![0u8];
+    let mut symtab = Vec::with_capacity(syms.len() * 24);
+    for s in &syms {
+        let name_off = if s.name.is_empty() {
+            0
+        } else {
+            let o = strtab.len() as u32;
+            strtab.extend_from_slice(&s.name);
+            strtab.push(0);
+            o
+        };
+        let mut e = [0u8; 24];
+        put32(&mut e, 0, name_off);
+        e[4] = s.info;
+        e[5] = s.other;
+        put16(&mut e, 6, s.shndx);
+        put64(&mut e, 8, s.value);
+        put64(&mut e, 16, s.size);
+        symtab.extend_from_slice(&e);
+    }
+    // Section header names.
+    let mut shstrtab = vec![0u8];
+    let name_of = |n: &str, tab: &mut Vec<u8>| -> u32 {
+        let o = tab.len() as u32;
+        tab.extend_from_slice(n.as_bytes());
+        tab.push(0);
+        o
+    };
+    let emitted: Vec<usize> = (0..layout.sections.len())
+        .filter(|&i| layout.sections[i].shndx != 0)
+        .collect();
+    let mut sh_names = Vec::with_capacity(emitted.len());
+    for &i in &emitted {
+        sh_names.push(name_of(&layout.sections[i].name, &mut shstrtab));
+    }
+    let with_symtab = !opts.strip_all;
+    let symtab_name = if with_symtab {
+        name_of(".symtab", &mut shstrtab)
+    } else {
+        0
+    };
+    let strtab_name = if with_symtab {
+        name_of(".strtab", &mut shstrtab)
+    } else {
+        0
+    };
+    let shstrtab_name = name_of(".shstrtab", &mut shstrtab);
+
+    let symtab_off = align_up(layout.file_end, 8);
+    let strtab_off = symtab_off + if with_symtab { symtab.len() as u64 } else { 0 };
+    let shstrtab_off = strtab_off + if with_symtab { strtab.len() as u64 } else { 0 };
+    let shoff = align_up(shstrtab_off + shstrtab.len() as u64, 8);
+    let shnum = 1 + emitted.len() + if with_symtab { 2 } else { 0 } + 1;
+    let total = shoff + 64 * shnum as u64;
+    let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
+    let mut buf = vec![0u8; total];
+
+    // ELF header.
+    buf[0..4].copy_from_slice(b"\x7fELF");
+    buf[4] = ELFCLASS64;
+    buf[5] = ELFDATA2LSB;
+    buf[6] = EV_CURRENT;
+    put16(&mut buf, 16, ET_EXEC);
+    put16(&mut buf, 18, EM_X86_64);
+    put32(&mut buf, 20, u32::from(EV_CURRENT));
+    put64(&mut buf, 24, entry_address(v));
+    put64(&mut buf, 32, EHDR_SIZE);
+    put64(&mut buf, 40, shoff);
+    put16(&mut buf, 52, EHDR_SIZE as u16);
+    put16(&mut buf, 54, PHDR_SIZE as u16);
+    put16(&mut buf, 56, layout.segments.len() as u16);
+    put16(&mut buf, 58, 64);
+    put16(&mut buf, 60, shnum as u16);
+    put16(&mut buf, 62, (shnum - 1) as u16);
+    for (k, seg) in layout.segments.iter().enumerate() {
+        let o = (EHDR_SIZE + PHDR_SIZE * k as u64) as usize;
+        put32(&mut buf, o, seg.p_type);
+        put32(&mut buf, o + 4, seg.flags);
+        put64(&mut buf, o + 8, seg.offset);
+        put64(&mut buf, o + 16, seg.vaddr);
+        put64(&mut buf, o + 24, seg.vaddr);
+        put64(&mut buf, o + 32, seg.filesz);
+        put64(&mut buf, o + 40, seg.memsz);
+        put64(&mut buf, o + 48, seg.align);
+    }
+
+    // Section contents.
+    for os in &layout.sections {
+        if os.is_nobits() {
+            continue;
+        }
+        for piece in &os.pieces {
+            let start = (os.offset + piece.offset) as usize;
+            let addr = os.addr + piece.offset;
+            let dst = &mut buf[start..start + piece.size as usize];
+            match piece.src {
+                PieceSrc::Input { file, sec } => {
+                    let s = &res.files[file.0 as usize].obj.sections[sec as usize];
+                    if s.sh_type == SHT_NOBITS {
+                        continue;
+                    }
+                    dst.copy_from_slice(s.data);
+                    v.relocate_section(file, s, dst, addr, None, &mut errors);
+                    if piece.from_ctors {
+                        // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
+                        let words: Vec<[u8; 8]> = dst
+                            .chunks_exact(8)
+                            .map(|c| c.try_into().unwrap_or([0; 8]))
+                            .collect();
+                        for (k, w) in words.iter().rev().enumerate() {
+                            dst[k * 8..k * 8 + 8].copy_from_slice(w);
+                        }
+                    }
+                }
+                PieceSrc::EhFrame { file, sec, eh } => {
+                    let s = &res.files[file.0 as usize].obj.sections[sec as usize];
+                    let e = &layout.eh[eh as usize];
+                    let cie_out = |cie_in: u64| {
+                        e.records
+                            .iter()
+                            .find(|r| r.in_off == cie_in)
+                            .and_then(|r| r.out_off)
+                    };
+                    for r in &e.records {
+                        let Some(out) = r.out_off else { continue };
+                        let (o, n) = (out as usize, r.len as usize);
+                        let i = r.in_off as usize;
+                        dst[o..o + n].copy_from_slice(&s.data[i..i + n]);
+                        if let EhKind::Fde { cie_in } = r.kind {
+                            // Dropped records in between move the CIE: recompute the back pointer.
+                            if let Some(c) = cie_out(cie_in) {
+                                put32(dst, o + 4, (out + 4 - c) as u32);
+                            }
+                        }
+                    }
+                    let (_, _, mi) = match layout.places[file.0 as usize][sec as usize] {
+                        crate::layout::Place::Split { out, base, map } => (out, base, map),
+                        _ => continue,
+                    };
+                    v.relocate_section(
+                        file,
+                        s,
+                        dst,
+                        addr,
+                        Some(&layout.maps[mi as usize]),
+                        &mut errors,
+                    );
+                }
+                PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
+                PieceSrc::Common(_) => {}
+                PieceSrc::Synthetic(what) => match what {
+                    Synthetic::Stubs | Synthetic::Plt => {
+                        let home = if what == Synthetic::Stubs {
+                            StubHome::Text
+                        } else {
+                            StubHome::Plt
+                        };
+                        for st in synth.stubs.iter().filter(|s| s.home == home) {
+                            let (bytes, _) = v.stub_bytes(st);
+                            let o = st.offset as usize;
+                            dst[o..o + bytes.len()].copy_from_slice(&bytes);
+                        }
+                    }
+                    Synthetic::Got => {
+                        for (k, &(s, kind)) in synth.got.iter().enumerate() {
+                            let val = match kind {
+                                GotKind::Addr => v.sym_addr(s),
+                                GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
+                            };
+                            put64(dst, 8 * k, val);
+                        }
+                    }
+                    Synthetic::GotPlt => {}
+                    Synthetic::RelaPlt => {
+                        for (k, &s) in synth.iplt.iter().enumerate() {
+                            put64(dst, 24 * k, v.got_plt_slot(k as u32));
+                            put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
+                            put64(dst, 24 * k + 16, v.sym_addr_raw(s));
+                        }
+                    }
+                    Synthetic::EhFrameHdr | Synthetic::BuildId => {}
+                },
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Errors(errors));
+    }
+    // `.eh_frame_hdr` reads the relocated `.eh_frame`.
+    if let (Some(hi), Some(ei)) = (
+        layout.section_by_name(".eh_frame_hdr"),
+        layout.section_by_name(".eh_frame"),
+    ) {
+        let h = &layout.sections[hi as usize];
+        let e = &layout.sections[ei as usize];
+        if h.size > 0 {
+            let eh = buf[e.offset as usize..(e.offset + e.size) as usize].to_vec();
+            let hdr = eh_frame_hdr(&eh, e.addr, h.addr, ((h.size - 12) / 8) as usize);
+            buf[h.offset as usize..h.offset as usize + hdr.len()].copy_from_slice(&hdr);
+        }
+    }
+
+    // Symbol table, string tables, section headers.
+    if with_symtab {
+        buf[symtab_off as usize..symtab_off as usize + symtab.len()].copy_from_slice(&symtab);
+        buf[strtab_off as usize..strtab_off as usize + strtab.len()].copy_from_slice(&strtab);
+    }
+    buf[shstrtab_off as usize..shstrtab_off as usize + shstrtab.len()].copy_from_slice(&shstrtab);
+    let got_plt_index = layout
+        .section_by_name(".got.plt")
+        .map_or(0, |i| layout.sections[i as usize].shndx);
+    let mut sh = shoff as usize + 64;
+    let mut header = |buf: &mut [u8],
+                      name: u32,
+                      ty: u32,
+                      flags: u64,
+                      addr: u64,
+                      off: u64,
+                      size: u64,
+                      link: u32,
+                      info: u32,
+                      align: u64,
+                      entsize: u64| {
+        put32(buf, sh, name);
+        put32(buf, sh + 4, ty);
+        put64(buf, sh + 8, flags);
+        put64(buf, sh + 16, addr);
+        put64(buf, sh + 24, off);
+        put64(buf, sh + 32, size);
+        put32(buf, sh + 40, link);
+        put32(buf, sh + 44, info);
+        put64(buf, sh + 48, align);
+        put64(buf, sh + 56, entsize);
+        sh += 64;
+    };
+    for (k, &i) in emitted.iter().enumerate() {
+        let s = &layout.sections[i];
+        let (entsize, info) = match s.sh_type {
+            SHT_RELA => (24, u32::from(got_plt_index)),
+            SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY => (8, 0),
+            _ => (0, 0),
+        };
+        let mut flags = s.flags;
+        if s.sh_type == SHT_RELA {
+            flags |= u64::from(SHF_INFO_LINK);
+        }
+        if s.name == ".comment" {
+            flags |= u64::from(SHF_MERGE | SHF_STRINGS);
+        }
+        let entsize = if s.name == ".comment" { 1 } else { entsize };
+        header(
+            &mut buf,
+            sh_names[k],
+            s.sh_type,
+            flags,
+            s.addr,
+            s.offset,
+            s.size,
+            0,
+            info,
+            s.align,
+            entsize,
+        );
+    }
+    let nsec = emitted.len() as u32 + 1;
+    if with_symtab {
+        header(
+            &mut buf,
+            symtab_name,
+            SHT_SYMTAB,
+            0,
+            0,
+            symtab_off,
+            symtab.len() as u64,
+            nsec + 1,
+            first_global as u32,
+            8,
+            24,
+        );
+        header(
+            &mut buf,
+            strtab_name,
+            SHT_STRTAB,
+            0,
+            0,
+            strtab_off,
+            strtab.len() as u64,
+            0,
+            0,
+            1,
+            0,
+        );
+    }
+    header(
+        &mut buf,
+        shstrtab_name,
+        SHT_STRTAB,
+        0,
+        0,
+        shstrtab_off,
+        shstrtab.len() as u64,
+        0,
+        0,
+        1,
+        0,
+    );
+
+    // The build ID covers the finished file, so it is computed last.
+    if let Some(bi) = &opts.build_id {
+        if let Some(i) = layout.section_by_name(".note.gnu.build-id") {
+            let o = layout.sections[i as usize].offset as usize;
+            put32(&mut buf, o, 4);
+            put32(&mut buf, o + 4, 20);
+            put32(&mut buf, o + 8, NT_GNU_BUILD_ID);
+            buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
+            let id: Vec<u8> = match bi {
+                BuildId::Sha1 => sha1_smol::Sha1::from(&buf).digest().bytes().to_vec(),
+                BuildId::Hex(h) => {
+                    let mut v = h.clone();
+                    v.resize(20, 0);
+                    v
+                }
+            };
+            buf[o + 16..o + 36].copy_from_slice(&id[..20]);
+        }
+    }
+    Ok(buf)
+}
+
+/// Read a pointer in DWARF EH encoding `enc` at `eh[o..]` (at address `addr`): (value, size).
+fn read_encoded(eh: &[u8], o: usize, enc: u8, addr: u64) -> Option<(u64, usize)> {
+    let (raw, n): (u64, usize) = match enc & 0x0f {
+        0x00 | 0x04 => (u64::from_le_bytes(eh.get(o..o + 8)?.try_into().ok()?), 8),
+        0x03 => (
+            u64::from(u32::from_le_bytes(eh.get(o..o + 4)?.try_into().ok()?)),
+            4,
+        ),
+        0x0b => (
+            i64::from(i32::from_le_bytes(eh.get(o..o + 4)?.try_into().ok()?)) as u64,
+            4,
+        ),
+        0x0c => (u64::from_le_bytes(eh.get(o..o + 8)?.try_into().ok()?), 8),
+        0x02 => (
+            u64::from(u16::from_le_bytes(eh.get(o..o + 2)?.try_into().ok()?)),
+            2,
+        ),
+        0x0a => (
+            i64::from(i16::from_le_bytes(eh.get(o..o + 2)?.try_into().ok()?)) as u64,
+            2,
+        ),
+        _ => return None,
+    };
+    let v = match enc & 0x70 {
+        0x00 => raw,
+        0x10 => raw.wrapping_add(addr),
+        _ => return None,
+    };
+    Some((v, n))
+}
+
+fn uleb(eh: &[u8], o: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *eh.get(*o)?;
+        *o += 1;
+        if shift < 64 {
+            v |= u64::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+}
+
+/// The FDE pointer encoding a CIE declares (augmentation 'R'), absptr when none.
+fn cie_fde_encoding(eh: &[u8], cie: usize) -> Option<u8> {
+    let mut o = cie + 8;
+    let version = *eh.get(o)?;
+    o += 1;
+    let aug_start = o;
+    while *eh.get(o)? != 0 {
+        o += 1;
+    }
+    let aug = eh.get(aug_start..o)?.to_vec();
+    o += 1;
+    uleb(eh, &mut o)?; // code alignment
+    uleb(eh, &mut o)?; // data alignment (sleb, same length)
+    if version == 1 {
+        o += 1;
+    } else {
+        uleb(eh, &mut o)?;
+    }
+    if aug.first() != Some(&b'z') {
+        return Some(0);
+    }
+    uleb(eh, &mut o)?;
+    for &c in &aug[1..] {
+        match c {
+            b'L' => o += 1,
+            b'R' => return eh.get(o).copied(),
+            b'P' => {
+                let enc = *eh.get(o)?;
+                o += 1;
+                let (_, n) = read_encoded(eh, o, enc & 0x7f, 0).unwrap_or((0, 8));
+                o += n;
+            }
+            _ => {}
+        }
+    }
+    Some(0)
+}
+
+/// Build `.eh_frame_hdr`: a sorted table of (function start, FDE) for the unwinder's binary search.
+fn eh_frame_hdr(eh: &[u8], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
+    let mut table: Vec<(u64, u64)> = Vec::with_capacity(max);
+    let mut o = 0usize;
+    while o + 8 <= eh.len() {
+        let len = u32::from_le_bytes([eh[o], eh[o + 1], eh[o + 2], eh[o + 3]]) as usize;
+        if len == 0 {
+            o += 4;
+            continue;
+        }
+        let id = u32::from_le_bytes([eh[o + 4], eh[o + 5], eh[o + 6], eh[o + 7]]) as usize;
+        if id != 0 && o + 4 >= id {
+            let cie = o + 4 - id;
+            if let Some(enc) = cie_fde_encoding(eh, cie) {
+                if let Some((pc, _)) = read_encoded(eh, o + 8, enc, eh_addr + o as u64 + 8) {
+                    table.push((pc, eh_addr + o as u64));
+                }
+            }
+        }
+        o += 4 + len;
+    }
+    table.sort();
+    table.truncate(max);
+    let mut h = vec![1u8, 0x1b, 0x03, 0x3b];
+    let rel = (eh_addr.wrapping_sub(hdr_addr + 4)) as u32;
+    h.extend_from_slice(&rel.to_le_bytes());
+    h.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    for (pc, fde) in table {
+        h.extend_from_slice(&(pc.wrapping_sub(hdr_addr) as u32).to_le_bytes());
+        h.extend_from_slice(&(fde.wrapping_sub(hdr_addr) as u32).to_le_bytes());
+    }
+    h
+}
