@@ -25,6 +25,8 @@ pub enum InputItem<'a> {
     File(Input<'a>),
     StartGroup,
     EndGroup,
+    /// `--as-needed` / `--no-as-needed` for the shared objects that follow.
+    AsNeeded(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

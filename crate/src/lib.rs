@@ -6,6 +6,7 @@
 
 pub mod arch;
 pub mod diag;
+pub mod dso;
 pub mod input;
 pub mod layout;
 pub mod options;
@@ -59,7 +60,7 @@ fn link_phases<'a>(
 ) -> diag::Result<()> {
     let mut clock = Clock::new(opts.time);
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
-    let mut resolved = resolve::resolve(items, &opts.undefined)?;
+    let mut resolved = resolve::resolve(items, &opts.undefined, opts.kind == OutputKind::Static)?;
     clock.lap("resolve", &mut out.timings);
     // 2. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(&mut resolved, opts)?;

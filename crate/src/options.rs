@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum OutputKind {
     /// `-static`: an `ET_EXEC` with no dynamic section, glibc's `libc.a` style.
-    #[default]
     Static,
-    /// `-no-pie` against shared objects (dynamic linking).
+    /// `ET_EXEC` at 0x400000 (`-no-pie`); dynamically linked when a shared object is needed,
+    /// otherwise the same as static.
+    #[default]
     Exec,
     /// `-pie` (gcc's default on Debian).
     Pie,
@@ -50,6 +51,27 @@ pub struct Options {
     pub time: bool,
     /// Non-fatal options that were accepted and ignored, for the report.
     pub ignored: Vec<String>,
+    /// `-dynamic-linker`: the `PT_INTERP` path of a dynamic executable.
+    pub dynamic_linker: Option<String>,
+    pub soname: Option<String>,
+    /// `-rpath` entries, written as `DT_RUNPATH`.
+    pub rpath: Vec<String>,
+    /// `-E`/`--export-dynamic`: every global of an executable goes into `.dynsym`.
+    pub export_dynamic: bool,
+    /// `-z now`: `DF_BIND_NOW`, no lazy binding.
+    pub bind_now: bool,
+    /// `-Bsymbolic`: a shared object binds its own definitions.
+    pub bsymbolic: bool,
+    pub hash_style: HashStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HashStyle {
+    #[default]
+    Gnu,
+    Sysv,
+    Both,
 }
 
 impl Default for Options {
@@ -69,6 +91,13 @@ impl Default for Options {
             map: false,
             time: false,
             ignored: Vec::new(),
+            dynamic_linker: None,
+            soname: None,
+            rpath: Vec::new(),
+            export_dynamic: false,
+            bind_now: false,
+            bsymbolic: false,
+            hash_style: HashStyle::Gnu,
         }
     }
 }
@@ -85,6 +114,8 @@ pub enum InputArg {
     },
     StartGroup,
     EndGroup,
+    /// `--as-needed` state for the shared objects that follow.
+    AsNeeded(bool),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,7 +133,8 @@ pub struct Command {
 pub fn parse_args(args: &[String]) -> Result<Command> {
     let mut cmd = Command::default();
     let mut static_only = false;
-    let mut state_stack: Vec<bool> = Vec::new();
+    let mut as_needed = false;
+    let mut state_stack: Vec<(bool, bool)> = Vec::new();
     let mut i = 0;
     let mut pie: Option<bool> = None;
     let mut shared = false;
@@ -172,14 +204,24 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 group_depth -= 1;
                 cmd.inputs.push(InputArg::EndGroup)
             }
-            "push-state" => state_stack.push(static_only),
+            "push-state" => state_stack.push((static_only, as_needed)),
             "pop-state" => match state_stack.pop() {
-                Some(s) => static_only = s,
+                Some((s, a)) => {
+                    static_only = s;
+                    if a != as_needed {
+                        as_needed = a;
+                        cmd.inputs.push(InputArg::AsNeeded(a));
+                    }
+                }
                 None => return err(Diagnostic::error("--pop-state without --push-state")),
             },
-            "as-needed"
-            | "no-as-needed"
-            | "no-undefined"
+            "as-needed" | "no-as-needed" => {
+                as_needed = long == "as-needed";
+                cmd.inputs.push(InputArg::AsNeeded(as_needed));
+            }
+            "E" | "export-dynamic" => cmd.options.export_dynamic = true,
+            "Bsymbolic" | "Bsymbolic-functions" => cmd.options.bsymbolic = true,
+            "no-undefined"
             | "fatal-warnings"
             | "no-fatal-warnings"
             | "warn-common"
@@ -226,9 +268,12 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             "no-eh-frame-hdr" => cmd.options.eh_frame_hdr = false,
             "hash-style" => {
                 let v = value(args, &mut i, attached, a)?;
-                if !matches!(v.as_str(), "gnu" | "sysv" | "both") {
-                    return err(Diagnostic::error(format!("unknown --hash-style '{v}'")));
-                }
+                cmd.options.hash_style = match v.as_str() {
+                    "gnu" => HashStyle::Gnu,
+                    "sysv" => HashStyle::Sysv,
+                    "both" => HashStyle::Both,
+                    _ => return err(Diagnostic::error(format!("unknown --hash-style '{v}'"))),
+                };
             }
             "z" => {
                 let v = value(args, &mut i, attached, a)?;
@@ -258,7 +303,15 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             "pie" | "pic-executable" => pie = Some(true),
             "no-pie" => pie = Some(false),
             "shared" | "Bshareable" => shared = true,
-            "dynamic-linker" | "rpath" | "rpath-link" | "soname" | "h" | "O" => {
+            "dynamic-linker" | "I" => {
+                cmd.options.dynamic_linker = Some(value(args, &mut i, attached, a)?)
+            }
+            "rpath" | "R" => {
+                let v = value(args, &mut i, attached, a)?;
+                cmd.options.rpath.push(v)
+            }
+            "soname" | "h" => cmd.options.soname = Some(value(args, &mut i, attached, a)?),
+            "rpath-link" | "O" => {
                 let v = value(args, &mut i, attached, a)?;
                 cmd.options.ignored.push(format!("{a} {v}"));
             }
@@ -300,9 +353,8 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
     } else {
         match pie {
             Some(true) => OutputKind::Pie,
-            Some(false) => OutputKind::Exec,
-            // Plain `initlink -o prog a.o` with no library: a static executable.
-            None => OutputKind::Static,
+            // Without -pie: ET_EXEC, dynamic only if a shared object ends up needed.
+            _ => OutputKind::Exec,
         }
     };
     Ok(cmd)
@@ -324,10 +376,12 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
     match kw {
         "execstack" => o.execstack = Some(true),
         "noexecstack" => o.execstack = Some(false),
-        "relro" | "norelro" | "now" | "lazy" | "text" | "notext" | "defs" | "nodefs" | "origin"
-        | "nodelete" | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc"
-        | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" | "muldefs"
-        | "initfirst" | "interpose" | "nodlopen" | "global" => o.ignored.push(format!("-z {kw}")),
+        "now" => o.bind_now = true,
+        "lazy" => o.bind_now = false,
+        "relro" | "norelro" | "text" | "notext" | "defs" | "nodefs" | "origin" | "nodelete"
+        | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc" | "nocombreloc"
+        | "ibt" | "shstk" | "cet-report=none" | "nognustack" | "muldefs" | "initfirst"
+        | "interpose" | "nodlopen" | "global" => o.ignored.push(format!("-z {kw}")),
         k if k.starts_with("max-page-size=")
             || k.starts_with("common-page-size=")
             || k.starts_with("stack-size=") =>
@@ -366,9 +420,14 @@ mod tests {
         assert_eq!(c.options.kind, OutputKind::Static);
         assert_eq!(c.options.build_id, Some(BuildId::Sha1));
         assert_eq!(c.search_dirs, vec!["/usr/lib"]);
-        assert_eq!(c.inputs[2], InputArg::StartGroup);
+        assert_eq!(c.inputs[0], InputArg::AsNeeded(true));
+        let g = c
+            .inputs
+            .iter()
+            .position(|i| *i == InputArg::StartGroup)
+            .expect("group");
         assert_eq!(
-            c.inputs[3],
+            c.inputs[g + 1],
             InputArg::Lib {
                 name: "gcc".into(),
                 static_only: true,

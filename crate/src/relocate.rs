@@ -109,6 +109,8 @@ impl<'r, 'a> Values<'r, 'a> {
                         self.layout.sections[out as usize].addr + off
                     }
                     Def::Linker => self.layout.linker_symbol(gl.name).unwrap_or(0),
+                    // Bound by the dynamic loader; dynamic outputs are refused before this point.
+                    Def::Shared { .. } => 0,
                     Def::Undefined => 0,
                 }
             }

@@ -4,6 +4,7 @@
 //! Undefined symbols are not errors here: only a relocation in a kept section makes one fatal.
 
 use crate::diag::{name_str, Diagnostic, Errors, Result};
+use crate::dso::SharedObject;
 use crate::input::{classify, Archive, FileKind, InputItem, Object, SymPlace, E};
 use object::elf;
 use rustc_hash::FxHashMap;
@@ -31,6 +32,11 @@ pub enum Def {
     },
     /// Provided by the linker (`__init_array_start`, `__start_SEC`, ...): layout gives the value.
     Linker,
+    /// Defined by shared object `dso` (its symbol `sym`): bound at load time.
+    Shared {
+        dso: u32,
+        sym: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +47,15 @@ pub struct Global<'a> {
     pub strong_ref: bool,
     /// The first file that referenced the symbol, for "why was this member loaded".
     pub first_ref: Option<FileId>,
+    /// A shared object refers to it: an executable must export its definition.
+    pub dso_ref: bool,
+}
+
+pub struct Dso<'a> {
+    pub obj: SharedObject<'a>,
+    pub as_needed: bool,
+    /// Gets a `DT_NEEDED` entry (not `--as-needed`, or something it defines is used).
+    pub needed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +92,7 @@ pub struct Resolved<'a> {
     pub names: FxHashMap<&'a [u8], SymbolId>,
     /// Archives seen, with how many members were loaded from each, for the report.
     pub archives: Vec<(String, usize, usize)>,
+    pub dsos: Vec<Dso<'a>>,
 }
 
 impl<'a> Resolved<'a> {
@@ -94,6 +110,7 @@ struct Resolver<'a> {
     names: FxHashMap<&'a [u8], SymbolId>,
     comdats: FxHashMap<&'a [u8], FileId>,
     errors: Vec<Diagnostic>,
+    dsos: Vec<Dso<'a>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -107,6 +124,7 @@ impl<'a> Resolver<'a> {
             def: Def::Undefined,
             strong_ref: false,
             first_ref: None,
+            dso_ref: false,
         });
         self.names.insert(name, id);
         id
@@ -155,7 +173,7 @@ impl<'a> Resolver<'a> {
                     let size = sym.st_size.get(E);
                     let align = sym.st_value.get(E).max(1);
                     match g.def {
-                        Def::Undefined | Def::Linker => {
+                        Def::Undefined | Def::Linker | Def::Shared { .. } => {
                             g.def = Def::Common {
                                 file: fid,
                                 sym: i as u32,
@@ -193,7 +211,7 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 SymPlace::Absolute | SymPlace::Section(_) => match g.def {
-                    Def::Undefined | Def::Linker | Def::Common { .. } => {
+                    Def::Undefined | Def::Linker | Def::Common { .. } | Def::Shared { .. } => {
                         // A strong definition overrides a common one; a weak one does not.
                         if !(weak && matches!(g.def, Def::Common { .. })) {
                             g.def = Def::Defined {
@@ -240,6 +258,29 @@ impl<'a> Resolver<'a> {
         Ok(())
     }
 
+    fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
+        let d = self.dsos.len() as u32;
+        for (k, s) in obj.syms.iter().enumerate() {
+            let id = self.intern(s.name);
+            let g = &mut self.globals[id.0 as usize];
+            if s.defined {
+                if g.def == Def::Undefined {
+                    g.def = Def::Shared {
+                        dso: d,
+                        sym: k as u32,
+                    };
+                }
+            } else {
+                g.dso_ref = true;
+            }
+        }
+        self.dsos.push(Dso {
+            obj,
+            as_needed,
+            needed: !as_needed,
+        });
+    }
+
     /// One pass over an archive's index; loads each member that defines a strongly referenced,
     /// still undefined symbol. Returns how many members it loaded.
     fn scan_archive(&mut self, ar: &Archive<'a>, loaded: &mut Vec<u64>) -> Result<usize> {
@@ -276,14 +317,20 @@ impl<'a> Resolver<'a> {
     }
 }
 
-pub fn resolve<'a>(items: &[InputItem<'a>], undefined: &'a [String]) -> Result<Resolved<'a>> {
+pub fn resolve<'a>(
+    items: &[InputItem<'a>],
+    undefined: &'a [String],
+    static_link: bool,
+) -> Result<Resolved<'a>> {
     let mut r = Resolver {
         files: Vec::new(),
         globals: Vec::new(),
         names: FxHashMap::default(),
         comdats: FxHashMap::default(),
         errors: Vec::new(),
+        dsos: Vec::new(),
     };
+    let mut as_needed = false;
     // `-u` names: strong references before any input, so archives pull their definitions.
     for u in undefined {
         let id = r.intern(u.as_bytes());
@@ -294,6 +341,7 @@ pub fn resolve<'a>(items: &[InputItem<'a>], undefined: &'a [String]) -> Result<R
     for item in items {
         match item {
             InputItem::StartGroup => group_start = Some(archives.len()),
+            InputItem::AsNeeded(a) => as_needed = *a,
             InputItem::EndGroup => {
                 if let Some(start) = group_start.take() {
                     loop {
@@ -308,44 +356,58 @@ pub fn resolve<'a>(items: &[InputItem<'a>], undefined: &'a [String]) -> Result<R
                     }
                 }
             }
-            InputItem::File(input) => {
-                match classify(input.data) {
-                    FileKind::Object => {
-                        let obj = Object::parse(input.name.clone(), input.data)?;
-                        r.add_object(obj, Origin::CommandLine)?;
+            InputItem::File(input) => match classify(input.data) {
+                FileKind::Object => {
+                    let obj = Object::parse(input.name.clone(), input.data)?;
+                    r.add_object(obj, Origin::CommandLine)?;
+                }
+                FileKind::Archive => {
+                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    let mut loaded = Vec::new();
+                    if group_start.is_none() {
+                        r.scan_archive(&ar, &mut loaded)?;
                     }
-                    FileKind::Archive => {
-                        let ar = Archive::parse(input.name.clone(), input.data)?;
-                        let mut loaded = Vec::new();
-                        if group_start.is_none() {
-                            r.scan_archive(&ar, &mut loaded)?;
-                        }
-                        archives.push((ar, loaded));
-                    }
-                    FileKind::ThinArchive => {
-                        return Err(Diagnostic::error("thin archives are not supported yet").file(input.name.clone()).into())
-                    }
-                    FileKind::SharedObject => {
-                        return Err(Diagnostic::error(
-                            "shared objects cannot be linked into a static executable (dynamic linking is not supported yet)",
-                        )
+                    archives.push((ar, loaded));
+                }
+                FileKind::ThinArchive => {
+                    return Err(Diagnostic::error("thin archives are not supported yet")
                         .file(input.name.clone())
                         .into())
-                    }
-                    FileKind::Text => {
-                        return Err(Diagnostic::error("linker scripts are not supported yet").file(input.name.clone()).into())
-                    }
-                    FileKind::Unknown => {
-                        return Err(Diagnostic::error("unknown file type: not an ELF object or ar archive")
-                            .file(input.name.clone())
-                            .into())
-                    }
                 }
-            }
+                FileKind::SharedObject => {
+                    if static_link {
+                        return Err(Diagnostic::error("shared object given to a -static link")
+                            .file(input.name.clone())
+                            .into());
+                    }
+                    let dso = SharedObject::parse(input.name.clone(), input.data)?;
+                    r.add_shared(dso, as_needed);
+                }
+                FileKind::Text => {
+                    return Err(Diagnostic::error("linker scripts are not supported yet")
+                        .file(input.name.clone())
+                        .into())
+                }
+                FileKind::Unknown => {
+                    return Err(Diagnostic::error(
+                        "unknown file type: not an ELF object or ar archive",
+                    )
+                    .file(input.name.clone())
+                    .into())
+                }
+            },
         }
     }
     if !r.errors.is_empty() {
         return Err(Errors(r.errors));
+    }
+    // `--as-needed`: a shared object is needed when a regular object uses something it defines.
+    for g in &r.globals {
+        if let Def::Shared { dso, .. } = g.def {
+            if g.first_ref.is_some() {
+                r.dsos[dso as usize].needed = true;
+            }
+        }
     }
     let archives = archives
         .iter()
@@ -356,5 +418,6 @@ pub fn resolve<'a>(items: &[InputItem<'a>], undefined: &'a [String]) -> Result<R
         globals: r.globals,
         names: r.names,
         archives,
+        dsos: r.dsos,
     })
 }

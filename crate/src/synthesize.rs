@@ -196,10 +196,23 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         build_id_size: if opts.build_id.is_some() { 16 + 20 } else { 0 },
         warnings: Vec::new(),
     };
-    if opts.kind != OutputKind::Static {
-        return Err(Diagnostic::error(
-            "dynamic linking (PIE, -no-pie against shared objects, -shared) is not supported yet; link with -static",
-        )
+    // `-no-pie` with no shared object needed is a static link; everything else needs the dynamic
+    // sections, which are not written yet.
+    let needed: Vec<&str> = res
+        .dsos
+        .iter()
+        .filter(|d| d.needed)
+        .map(|d| d.obj.soname.as_str())
+        .collect();
+    if matches!(opts.kind, OutputKind::Pie | OutputKind::Shared) || !needed.is_empty() {
+        let what = match opts.kind {
+            OutputKind::Pie => "a PIE executable".to_string(),
+            OutputKind::Shared => "a shared object".to_string(),
+            _ => format!("an executable that needs {}", needed.join(", ")),
+        };
+        return Err(Diagnostic::error(format!(
+            "dynamic linking is not supported yet: cannot build {what}; link with -static (gcc -static)"
+        ))
         .into());
     }
     let mut errors: Vec<Diagnostic> = Vec::new();

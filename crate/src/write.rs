@@ -176,6 +176,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
                     shndx_for(layout, a),
                 )
             }
+            Def::Shared { .. } => continue,
             Def::Undefined => (
                 0,
                 0,

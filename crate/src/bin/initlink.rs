@@ -148,7 +148,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
                     None
                 }
             },
-            InputArg::StartGroup | InputArg::EndGroup => None,
+            InputArg::StartGroup | InputArg::EndGroup | InputArg::AsNeeded(_) => None,
         };
         let bytes = match &path {
             Some(p) => match std::fs::read(p) {
@@ -214,6 +214,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
         items.push(match a {
             InputArg::StartGroup => InputItem::StartGroup,
             InputArg::EndGroup => InputItem::EndGroup,
+            InputArg::AsNeeded(a) => InputItem::AsNeeded(*a),
             _ => InputItem::File(initlink::Input {
                 name: paths[k]
                     .as_ref()

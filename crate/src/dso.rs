@@ -1,0 +1,159 @@
+//! Shared objects as link inputs: their dynamic symbols, each bound to the version the library
+//! marks default (`memcpy@@GLIBC_2.14`, not the hidden `memcpy@GLIBC_2.2.5`), and their `DT_SONAME`,
+//! which becomes a `DT_NEEDED` entry of the output. Parsed zero-copy, every range checked.
+
+use crate::diag::{err, name_str, Diagnostic, Result};
+use crate::input::E;
+use object::elf;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::read::StringTable;
+use object::LittleEndian as LE;
+
+#[derive(Debug, Clone)]
+pub struct DynSym<'a> {
+    pub name: &'a [u8],
+    pub value: u64,
+    pub size: u64,
+    pub st_info: u8,
+    pub st_other: u8,
+    pub defined: bool,
+    /// The version this definition carries (None: unversioned).
+    pub version: Option<&'a [u8]>,
+}
+
+impl DynSym<'_> {
+    pub fn st_type(&self) -> u8 {
+        self.st_info & 0xf
+    }
+    pub fn bind(&self) -> u8 {
+        self.st_info >> 4
+    }
+}
+
+pub struct SharedObject<'a> {
+    pub name: String,
+    pub soname: String,
+    /// Global and weak symbols: definitions at their default version, and undefined references.
+    pub syms: Vec<DynSym<'a>>,
+}
+
+impl<'a> SharedObject<'a> {
+    pub fn parse(name: String, data: &'a [u8]) -> Result<SharedObject<'a>> {
+        let bad = |m: String| Diagnostic::error(m).file(name.clone());
+        let header = elf::FileHeader64::<LE>::parse(data)
+            .map_err(|e| bad(format!("bad ELF header: {e}")))?;
+        if header.e_machine(E) != elf::EM_X86_64 {
+            return err(bad(format!(
+                "wrong machine type {} (expected x86-64)",
+                header.e_machine(E)
+            )));
+        }
+        let sections = header
+            .sections(E, data)
+            .map_err(|e| bad(format!("bad section headers: {e}")))?;
+        let dynsym = sections
+            .symbols(E, data, elf::SHT_DYNSYM)
+            .map_err(|e| bad(format!("bad .dynsym: {e}")))?;
+        let mut versym: &[elf::Versym<LE>] = &[];
+        let mut verdef_names: Vec<(u16, &'a [u8])> = Vec::new();
+        let mut soname = None;
+        for sh in sections.iter() {
+            if let Some((v, _)) = sh
+                .gnu_versym(E, data)
+                .map_err(|e| bad(format!("bad .gnu.version: {e}")))?
+            {
+                versym = v;
+            }
+            if let Some((mut it, link)) = sh
+                .gnu_verdef(E, data)
+                .map_err(|e| bad(format!("bad .gnu.version_d: {e}")))?
+            {
+                let strings = sections
+                    .strings(E, data, link)
+                    .map_err(|e| bad(format!("bad verdef strings: {e}")))?;
+                let mut guard = 0;
+                while let Some((vd, mut aux)) = it
+                    .next()
+                    .map_err(|e| bad(format!("bad verdef entry: {e}")))?
+                {
+                    guard += 1;
+                    if guard > 65536 {
+                        return err(bad("too many version definitions".into()));
+                    }
+                    if let Some(a) = aux
+                        .next()
+                        .map_err(|e| bad(format!("bad verdaux entry: {e}")))?
+                    {
+                        let n = a
+                            .name(E, strings)
+                            .map_err(|e| bad(format!("bad version name: {e}")))?;
+                        verdef_names.push((vd.vd_ndx.get(E), n));
+                    }
+                }
+            }
+            if let Some((dyns, link)) = sh
+                .dynamic(E, data)
+                .map_err(|e| bad(format!("bad .dynamic: {e}")))?
+            {
+                let strings: StringTable<'a, &'a [u8]> = sections
+                    .strings(E, data, link)
+                    .map_err(|e| bad(format!("bad .dynamic strings: {e}")))?;
+                for d in dyns {
+                    if d.d_tag.get(E) == u64::from(elf::DT_SONAME) {
+                        let off = u32::try_from(d.d_val.get(E))
+                            .map_err(|_| bad("bad DT_SONAME".into()))?;
+                        soname = Some(name_str(
+                            strings
+                                .get(off)
+                                .map_err(|_| bad("DT_SONAME is past .dynstr".into()))?,
+                        ));
+                    }
+                }
+            }
+        }
+        let mut syms = Vec::new();
+        for (i, s) in dynsym.symbols().iter().enumerate().skip(1) {
+            let bind = s.st_bind();
+            if bind != elf::STB_GLOBAL && bind != elf::STB_WEAK && bind != elf::STB_GNU_UNIQUE {
+                continue;
+            }
+            let vis = s.st_other & 3;
+            if vis == elf::STV_HIDDEN || vis == elf::STV_INTERNAL {
+                continue;
+            }
+            let defined = s.st_shndx.get(E) != elf::SHN_UNDEF;
+            let mut version = None;
+            if let Some(v) = versym.get(i) {
+                let v = v.0.get(E);
+                // A hidden version (`foo@V`, not `foo@@V`) is only for old binaries: skip it.
+                if defined && v & elf::VERSYM_HIDDEN != 0 {
+                    continue;
+                }
+                let idx = v & elf::VERSYM_VERSION;
+                if idx == 0 && defined {
+                    continue; // local
+                }
+                if idx > 1 {
+                    version = verdef_names
+                        .iter()
+                        .find(|(n, _)| *n == idx)
+                        .map(|(_, n)| *n);
+                }
+            }
+            let name = dynsym
+                .symbol_name(E, s)
+                .map_err(|e| bad(format!("dynamic symbol {i}: {e}")))?;
+            syms.push(DynSym {
+                name,
+                value: s.st_value.get(E),
+                size: s.st_size.get(E),
+                st_info: s.st_info,
+                st_other: s.st_other,
+                defined,
+                version,
+            });
+        }
+        let soname = soname.unwrap_or_else(|| name.rsplit('/').next().unwrap_or(&name).to_string());
+        Ok(SharedObject { name, soname, syms })
+    }
+}
