@@ -249,6 +249,15 @@ pub fn gd_relax_apply(code: &mut [u8], off: usize) -> usize {
     off + 8
 }
 
+/// General-dynamic → initial-exec for a variable of another module:
+/// `mov %fs:0, %rax; add x@gottpoff(%rip), %rax`. Returns where the GOT-relative field goes.
+pub fn gd_to_ie_apply(code: &mut [u8], off: usize) -> usize {
+    code[off - 4..off + 12].copy_from_slice(&[
+        0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05, 0, 0, 0, 0,
+    ]);
+    off + 8
+}
+
 /// Local-dynamic sequence from `off - 3`: 12 bytes with `call`, 13 with `call *GOT`.
 pub fn ld_relax_len(code: &[u8], off: usize) -> Option<usize> {
     if off < 3 || code.len() < off + 6 || code[off - 3..off] != [0x48, 0x8d, 0x3d] {

@@ -36,6 +36,17 @@ pub enum Synthetic {
     RelaPlt,
     EhFrameHdr,
     BuildId,
+    Interp,
+    DynSym,
+    DynStr,
+    GnuHash,
+    Hash,
+    VerSym,
+    VerNeed,
+    RelaDyn,
+    Dynamic,
+    /// Data copied from a shared object by `R_X86_64_COPY` (lives in `.bss`).
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +200,10 @@ pub struct Layout {
     pub commons: Vec<(SymbolId, u32, u64)>,
     by_name: FxHashMap<String, u32>,
     pub exec_stack: bool,
+    /// Load address of the first segment: 0x400000 for `ET_EXEC`, 0 for PIE and shared objects.
+    pub base: u64,
+    /// Dynamically linked (has `.dynamic`).
+    pub dynamic: bool,
     // Filled by `assign`.
     pub segments: Vec<Segment>,
     pub tls: Option<Tls>,
@@ -629,6 +644,10 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     // `-z execstack`/`-z noexecstack` wins; otherwise GNU ld's rule: executable if any input asks,
     // or (historically) if an input has no note at all.
     let exec_stack = opts.execstack.unwrap_or(exec_stack || any_missing_note);
+    let dynamic = matches!(
+        opts.kind,
+        crate::options::OutputKind::Pie | crate::options::OutputKind::Shared
+    ) || res.dsos.iter().any(|d| d.needed);
 
     // Common symbols go at the end of `.bss`, in symbol order (deterministic).
     let mut commons = Vec::new();
@@ -698,7 +717,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
 
     // Linker-provided symbols that inputs reference but do not define.
     for g in res.globals.iter_mut() {
-        if g.def == Def::Undefined && is_linker_symbol(g.name, &by_name) {
+        if g.def == Def::Undefined && is_linker_symbol(g.name, &by_name, dynamic) {
             g.def = Def::Linker;
         }
     }
@@ -754,6 +773,8 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         commons,
         by_name,
         exec_stack,
+        base: BASE,
+        dynamic,
         segments: Vec::new(),
         tls: None,
         headers_size: 0,
@@ -793,7 +814,10 @@ fn is_c_ident(s: &[u8]) -> bool {
         && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>) -> bool {
+fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool) -> bool {
+    if name == b"_DYNAMIC" {
+        return dynamic;
+    }
     if LINKER_SYMBOLS.iter().any(|s| s.as_bytes() == name) {
         return true;
     }
@@ -919,6 +943,20 @@ pub struct SynthSizes {
     pub rela_plt: u64,
     pub eh_frame_hdr: u64,
     pub build_id: u64,
+    pub interp: u64,
+    pub dynsym: u64,
+    pub dynstr: u64,
+    pub gnu_hash: u64,
+    pub hash: u64,
+    pub versym: u64,
+    pub verneed: u64,
+    pub rela_dyn: u64,
+    pub dynamic: u64,
+    /// Copy-relocated data in `.bss`.
+    pub copy: u64,
+    pub copy_align: u64,
+    /// Position-independent: based at 0.
+    pub pic: bool,
 }
 
 impl Layout {
@@ -1011,6 +1049,109 @@ impl Layout {
     /// Give every section an address and a file offset, and build the program headers.
     pub fn assign(&mut self, sizes: &SynthSizes) -> Result<()> {
         let a = elf::SHF_ALLOC;
+        let base = if sizes.pic { 0 } else { BASE };
+        self.base = base;
+        // The dynamic linker's sections, read-only ones in the first segment as GNU ld puts them.
+        self.add_synthetic(
+            ".interp",
+            Class::Headers,
+            5,
+            elf::SHT_PROGBITS,
+            a,
+            1,
+            Synthetic::Interp,
+            sizes.interp,
+        );
+        self.add_synthetic(
+            ".gnu.hash",
+            Class::Headers,
+            14,
+            elf::SHT_GNU_HASH,
+            a,
+            8,
+            Synthetic::GnuHash,
+            sizes.gnu_hash,
+        );
+        self.add_synthetic(
+            ".hash",
+            Class::Headers,
+            15,
+            elf::SHT_HASH,
+            a,
+            8,
+            Synthetic::Hash,
+            sizes.hash,
+        );
+        self.add_synthetic(
+            ".dynsym",
+            Class::Headers,
+            16,
+            elf::SHT_DYNSYM,
+            a,
+            8,
+            Synthetic::DynSym,
+            sizes.dynsym,
+        );
+        self.add_synthetic(
+            ".dynstr",
+            Class::Headers,
+            17,
+            elf::SHT_STRTAB,
+            a,
+            1,
+            Synthetic::DynStr,
+            sizes.dynstr,
+        );
+        self.add_synthetic(
+            ".gnu.version",
+            Class::Headers,
+            18,
+            elf::SHT_GNU_VERSYM,
+            a,
+            2,
+            Synthetic::VerSym,
+            sizes.versym,
+        );
+        self.add_synthetic(
+            ".gnu.version_r",
+            Class::Headers,
+            19,
+            elf::SHT_GNU_VERNEED,
+            a,
+            8,
+            Synthetic::VerNeed,
+            sizes.verneed,
+        );
+        self.add_synthetic(
+            ".rela.dyn",
+            Class::Headers,
+            19,
+            elf::SHT_RELA,
+            a,
+            8,
+            Synthetic::RelaDyn,
+            sizes.rela_dyn,
+        );
+        self.add_synthetic(
+            ".dynamic",
+            Class::Rw,
+            35,
+            elf::SHT_DYNAMIC,
+            a | elf::SHF_WRITE,
+            8,
+            Synthetic::Dynamic,
+            sizes.dynamic,
+        );
+        self.add_synthetic(
+            ".bss",
+            Class::Rw,
+            60,
+            elf::SHT_NOBITS,
+            a | elf::SHF_WRITE,
+            sizes.copy_align,
+            Synthetic::Copy,
+            sizes.copy,
+        );
         let text = self.section_by_name(".text").unwrap_or(0) as usize;
         for p in self.sections[text].pieces.iter_mut() {
             if p.src == PieceSrc::Synthetic(Synthetic::Stubs) {
@@ -1141,10 +1282,47 @@ impl Layout {
                 c == Class::Headers || self.sections.iter().any(|s| s.class == c && s.size > 0)
             })
             .count();
-        let nphdr = loads + has_notes as usize + has_tls as usize + has_ehh as usize + 1;
+        let has_interp = self
+            .sections
+            .iter()
+            .any(|s| s.name == ".interp" && s.size > 0);
+        let has_dynamic = self
+            .sections
+            .iter()
+            .any(|s| s.name == ".dynamic" && s.size > 0);
+        let nphdr = loads
+            + has_notes as usize
+            + has_tls as usize
+            + has_ehh as usize
+            + 1
+            + 2 * has_interp as usize
+            + 2 * has_dynamic as usize;
         self.headers_size = EHDR_SIZE + PHDR_SIZE * nphdr as u64;
-        let mut addr = BASE + self.headers_size;
+        let mut addr = base + self.headers_size;
         let mut segments = Vec::new();
+        if has_interp {
+            segments.push(Segment {
+                p_type: elf::PT_PHDR,
+                flags: elf::PF_R,
+                offset: EHDR_SIZE,
+                vaddr: base + EHDR_SIZE,
+                filesz: self.headers_size - EHDR_SIZE,
+                memsz: self.headers_size - EHDR_SIZE,
+                align: 8,
+                sections: Vec::new(),
+            });
+            // PT_INTERP is filled in below, once `.interp` has its address.
+            segments.push(Segment {
+                p_type: elf::PT_INTERP,
+                flags: elf::PF_R,
+                offset: 0,
+                vaddr: 0,
+                filesz: 0,
+                memsz: 0,
+                align: 1,
+                sections: Vec::new(),
+            });
+        }
         for &c in &classes {
             let members: Vec<usize> = (0..self.sections.len())
                 .filter(|&i| self.sections[i].class == c)
@@ -1153,21 +1331,21 @@ impl Layout {
             if c != Class::Headers && !nonempty {
                 for &i in &members {
                     self.sections[i].addr = addr;
-                    self.sections[i].offset = addr - BASE;
+                    self.sections[i].offset = addr - base;
                 }
                 continue;
             }
             if c != Class::Headers {
                 addr = align_up(addr, PAGE);
             }
-            let start = if c == Class::Headers { BASE } else { addr };
+            let start = if c == Class::Headers { base } else { addr };
             let mut file_end = addr;
             let mut secs = Vec::new();
             for &i in &members {
                 let s = &mut self.sections[i];
                 addr = align_up(addr, s.align);
                 s.addr = addr;
-                s.offset = addr - BASE;
+                s.offset = addr - base;
                 if s.size > 0 {
                     secs.push(i as u32);
                 }
@@ -1189,7 +1367,7 @@ impl Layout {
             segments.push(Segment {
                 p_type: elf::PT_LOAD,
                 flags,
-                offset: start - BASE,
+                offset: start - base,
                 vaddr: start,
                 filesz: file_end.max(start) - start,
                 memsz: addr - start,
@@ -1202,6 +1380,32 @@ impl Layout {
             .map(|s| s.offset + s.filesz)
             .max()
             .unwrap_or(self.headers_size);
+        let one = |layout: &Layout, name: &str, p_type: u32, flags: u32, align: u64| {
+            let i = layout.section_by_name(name).unwrap_or(0);
+            let s = &layout.sections[i as usize];
+            Segment {
+                p_type,
+                flags,
+                offset: s.offset,
+                vaddr: s.addr,
+                filesz: s.size,
+                memsz: s.size,
+                align,
+                sections: vec![i],
+            }
+        };
+        if has_interp {
+            segments[1] = one(self, ".interp", elf::PT_INTERP, elf::PF_R, 1);
+        }
+        if has_dynamic {
+            segments.push(one(
+                self,
+                ".dynamic",
+                elf::PT_DYNAMIC,
+                elf::PF_R | elf::PF_W,
+                8,
+            ));
+        }
         if has_notes {
             let notes: Vec<u32> = (0..self.sections.len())
                 .filter(|&i| {
@@ -1252,7 +1456,7 @@ impl Layout {
             segments.push(Segment {
                 p_type: elf::PT_TLS,
                 flags: elf::PF_R,
-                offset: start - BASE,
+                offset: start - base,
                 vaddr: start,
                 filesz,
                 memsz,
@@ -1291,6 +1495,35 @@ impl Layout {
             align: 16,
             sections: Vec::new(),
         });
+        if has_dynamic {
+            // RELRO: what the loader may make read-only once relocated (init/fini arrays, .data.rel.ro,
+            // .dynamic, .got). It rounds the end down to a page, so what follows stays writable.
+            let relro: Vec<u32> = (0..self.sections.len())
+                .filter(|&i| {
+                    let s = &self.sections[i];
+                    s.class == Class::Rw && s.rank <= 40 && s.size > 0
+                })
+                .map(|i| i as u32)
+                .collect();
+            let start = relro.first().map_or(0, |&i| self.sections[i as usize].addr);
+            let end = relro
+                .iter()
+                .map(|&i| &self.sections[i as usize])
+                .filter(|s| !(s.is_nobits() && s.is_tls()))
+                .map(|s| s.addr + s.size)
+                .max()
+                .unwrap_or(start);
+            segments.push(Segment {
+                p_type: elf::PT_GNU_RELRO,
+                flags: elf::PF_R,
+                offset: start - base,
+                vaddr: start,
+                filesz: end - start,
+                memsz: end - start,
+                align: 1,
+                sections: relro,
+            });
+        }
         debug_assert_eq!(segments.len(), nphdr);
         self.segments = segments;
         // Non-alloc sections follow the loaded image in the file.
@@ -1373,22 +1606,23 @@ impl Layout {
             "__init_array_end" => end(".init_array")?,
             "__fini_array_start" => start(".fini_array")?,
             "__fini_array_end" => end(".fini_array")?,
-            "__ehdr_start" | "__executable_start" => BASE,
-            "_etext" | "etext" | "__etext" => last_of(Class::Exec, false).unwrap_or(BASE),
+            "__ehdr_start" | "__executable_start" => self.base,
+            "_etext" | "etext" | "__etext" => last_of(Class::Exec, false).unwrap_or(self.base),
             "_edata" | "edata" => last_of(Class::Rw, true)
                 .or_else(|| last_of(Class::Rodata, false))
-                .unwrap_or(BASE),
+                .unwrap_or(self.base),
             "__bss_start" => start(".bss")
                 .or_else(|| last_of(Class::Rw, true))
-                .unwrap_or(BASE),
-            "_end" | "end" => last_of(Class::Rw, false).unwrap_or(BASE),
+                .unwrap_or(self.base),
+            "_end" | "end" => last_of(Class::Rw, false).unwrap_or(self.base),
             "_GLOBAL_OFFSET_TABLE_" => start(".got.plt").or_else(|| start(".got")).unwrap_or(0),
-            "__rela_iplt_start" => start(".rela.plt").unwrap_or(BASE + self.headers_size),
-            "__rela_iplt_end" => end(".rela.plt").unwrap_or(BASE + self.headers_size),
+            "__rela_iplt_start" => start(".rela.plt").unwrap_or(self.base + self.headers_size),
+            "__rela_iplt_end" => end(".rela.plt").unwrap_or(self.base + self.headers_size),
             "__GNU_EH_FRAME_HDR" => start(".eh_frame_hdr").unwrap_or(0),
             "__dso_handle" => start(".data").unwrap_or(0),
             // TLS descriptors in local-dynamic form count from the start of the TLS block.
             "_TLS_MODULE_BASE_" => self.tls.map_or(0, |t| t.start),
+            "_DYNAMIC" => start(".dynamic")?,
             _ => {
                 if let Some(s) = n.strip_prefix("__start_") {
                     start(s)?

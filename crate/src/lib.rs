@@ -7,6 +7,7 @@
 pub mod arch;
 pub mod diag;
 pub mod dso;
+pub mod dynamic;
 pub mod input;
 pub mod layout;
 pub mod options;
@@ -73,7 +74,8 @@ fn link_phases<'a>(
     layout.assign(&synth.sizes(layout.fde_count, opts.eh_frame_hdr))?;
     clock.lap("assign", &mut out.timings);
     // 5. write: copy and relocate every piece, then the symbol table and headers.
-    let values = relocate::Values::new(&resolved, &layout, &synth);
+    let mut values = relocate::Values::new(&resolved, &layout, &synth);
+    values.opts = Some(opts);
     let elf = write::write(&values, opts)?;
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked.

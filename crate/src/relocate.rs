@@ -13,6 +13,8 @@ use object::elf::*;
 /// Every address the relocation formulas need, read from the layout and synthesize decisions.
 pub struct Values<'r, 'a> {
     pub res: &'r Resolved<'a>,
+    /// The link's options (dynamic decisions depend on the output kind).
+    pub opts: Option<&'r crate::options::Options>,
     pub layout: &'r Layout,
     pub synth: &'r Synth,
     /// `_GLOBAL_OFFSET_TABLE_` (the GOT base of GOTOFF/GOTPC formulas).
@@ -21,6 +23,7 @@ pub struct Values<'r, 'a> {
     pub got_plt: u64,
     pub plt: u64,
     pub text_stubs: u64,
+    pub copy: u64,
     pub tls: Option<Tls>,
 }
 
@@ -54,12 +57,14 @@ impl<'r, 'a> Values<'r, 'a> {
         let got_plt = synth_piece_addr(layout, Synthetic::GotPlt);
         Values {
             res,
+            opts: None,
             layout,
             synth,
             got_base: layout.linker_symbol(b"_GLOBAL_OFFSET_TABLE_").unwrap_or(0),
             got,
             got_plt,
             plt: synth_piece_addr(layout, Synthetic::Plt),
+            copy: synth_piece_addr(layout, Synthetic::Copy),
             text_stubs: synth_piece_addr(layout, Synthetic::Stubs),
             tls: layout.tls,
         }
@@ -91,7 +96,25 @@ impl<'r, 'a> Values<'r, 'a> {
         if let Some(k) = self.synth.iplt_slot(s) {
             return self.plt_entry(k);
         }
+        if let Some(d) = self.synth.dynamic.as_deref() {
+            // Calls to (and, in an executable, the address of) an imported function: its PLT entry.
+            if let Some(&k) = d.plt_index.get(&s) {
+                return self.plt + 16 * (u64::from(k) + 1);
+            }
+            if let SymRef::Global(g) = s {
+                if let Some(&off) = d.copy_of.get(&g) {
+                    return self.copy + off;
+                }
+            }
+        }
         self.sym_addr_raw(s)
+    }
+
+    fn lazy_plt_count(&self) -> u64 {
+        self.synth
+            .dynamic
+            .as_deref()
+            .map_or(0, |d| d.plt.len() as u64)
     }
 
     pub fn sym_addr_raw(&self, s: SymRef) -> u64 {
@@ -124,8 +147,15 @@ impl<'r, 'a> Values<'r, 'a> {
         }
     }
 
+    /// IPLT entry `k` (after PLT0 and the lazy entries in a dynamic link).
     pub fn plt_entry(&self, k: u32) -> u64 {
-        self.plt + 16 * u64::from(k)
+        let n = self.lazy_plt_count();
+        let lazy = if n > 0 { n + 1 } else { 0 };
+        self.plt + 16 * (lazy + u64::from(k))
+    }
+    /// `.got.plt` slot of IPLT entry `k`.
+    pub fn iplt_got_slot(&self, k: u32) -> u64 {
+        self.got_plt_slot((self.lazy_plt_count() + u64::from(k)) as u32)
     }
     pub fn got_plt_slot(&self, k: u32) -> u64 {
         self.got_plt + 8 * (self.synth.got_plt_reserved + u64::from(k))
@@ -161,6 +191,8 @@ impl<'r, 'a> Values<'r, 'a> {
                 StubTarget::Sym(s) => self.sym_addr(*s),
                 StubTarget::Linker(n) => self.layout.linker_symbol(n.as_bytes()).unwrap_or(0),
                 StubTarget::GotPltSlot(k) => self.got_plt_slot(*k),
+                StubTarget::GotPltWord(n) => self.got_plt + 8 * u64::from(*n),
+                StubTarget::Plt0 => self.plt,
             };
             let at = start + r.at as usize;
             let p = base + at as u64;
@@ -254,6 +286,62 @@ impl<'r, 'a> Values<'r, 'a> {
             let tp = self.tp();
             let tls_start = self.tls.map_or(0, |t| t.start);
             let g = |kind| self.got_slot(target, kind);
+            let dynamic = self.synth.dynamic.as_deref();
+            let shared = dynamic.is_some_and(|d| d.shared);
+            if let (Some(_), Some(opts)) = (dynamic, self.opts) {
+                let writable = sec.flags & u64::from(SHF_WRITE) != 0;
+                if t == R_X86_64_64
+                    && alloc
+                    && crate::synthesize::dyn_action(self.res, opts, t, target, writable)
+                        == crate::synthesize::DynAction::Symbolic
+                {
+                    continue; // the loader writes it (R_X86_64_64 with the symbol)
+                }
+                let imported = crate::synthesize::imported(self.res, opts, target);
+                match t {
+                    R_X86_64_TLSGD if shared => {
+                        let v = g(GotKind::TlsGd)
+                            .unwrap_or(0)
+                            .wrapping_add(a as u64)
+                            .wrapping_sub(p);
+                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
+                        continue;
+                    }
+                    R_X86_64_TLSLD if shared => {
+                        let v = g(GotKind::TlsLd)
+                            .unwrap_or(0)
+                            .wrapping_add(a as u64)
+                            .wrapping_sub(p);
+                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
+                        continue;
+                    }
+                    R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 if shared => {
+                        let v = s.wrapping_add(a as u64).wrapping_sub(tls_start);
+                        self.put(buf, o, t, v, file, sec, in_off, target, errors);
+                        continue;
+                    }
+                    R_X86_64_TLSGD if imported && arch::gd_relax_ok(buf, o) => {
+                        // General-dynamic → initial-exec: the library's variable sits at a fixed
+                        // offset from the thread pointer, which the loader puts in the GOT.
+                        let at = arch::gd_to_ie_apply(buf, o);
+                        let slot = g(GotKind::TpOff).unwrap_or(0);
+                        let v = slot.wrapping_sub(4).wrapping_sub(piece_addr + at as u64);
+                        self.put(buf, at, R_X86_64_PC32, v, file, sec, in_off, target, errors);
+                        skip_next = true;
+                        continue;
+                    }
+                    R_X86_64_GOTPC32_TLSDESC if imported && arch::tlsdesc_relax_ok(buf, o) => {
+                        buf[o - 2] = 0x8b; // lea → mov: load the TP offset from the GOT
+                        let v = g(GotKind::TpOff)
+                            .unwrap_or(0)
+                            .wrapping_add(a as u64)
+                            .wrapping_sub(p);
+                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let value: u64 = match t {
                 R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
                     s.wrapping_add(a as u64)

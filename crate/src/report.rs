@@ -376,6 +376,7 @@ pub fn build(
         Entry::Symbol(_, n) => n.clone(),
         Entry::Stub(i) => format!("{} (linker-made)", synth.stubs[*i].name),
         Entry::TextStart => "(start of .text)".into(),
+        Entry::None => "(none: shared object)".into(),
     };
     r.output = OutputInfo {
         path: opts.output.clone(),
@@ -659,6 +660,10 @@ pub fn build(
                         crate::synthesize::StubTarget::GotPltSlot(k) => {
                             format!(".got.plt slot {k}")
                         }
+                        crate::synthesize::StubTarget::GotPltWord(n) => {
+                            format!(".got.plt word {n}")
+                        }
+                        crate::synthesize::StubTarget::Plt0 => "PLT0".to_string(),
                     },
                     addend: a.a,
                     formula: arch::formula(a.r_type).into(),

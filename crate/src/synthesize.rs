@@ -6,6 +6,7 @@
 
 use crate::arch;
 use crate::diag::{name_str, Diagnostic, Errors, Result};
+use crate::dynamic::{DynLoc, DynPlan, DynReloc};
 use crate::input::{SymPlace, E};
 use crate::layout::{Layout, SynthSizes};
 use crate::options::{Options, OutputKind};
@@ -25,6 +26,10 @@ pub enum GotKind {
     Addr,
     /// The symbol's offset from the thread pointer (initial-exec TLS that was not relaxed).
     TpOff,
+    /// General-dynamic TLS in a shared object: (module id, offset) in two words.
+    TlsGd,
+    /// Local-dynamic TLS in a shared object: (module id, 0).
+    TlsLd,
 }
 
 /// What a stub instruction's relocation points at.
@@ -33,8 +38,12 @@ pub enum StubTarget {
     Sym(SymRef),
     /// A linker-defined symbol such as `__init_array_start`.
     Linker(&'static str),
-    /// Slot `n` of `.got.plt` (an IPLT entry's pointer).
+    /// Slot `n` of `.got.plt` after the reserved words (a PLT or IPLT entry's pointer).
     GotPltSlot(u32),
+    /// Word `n` of `.got.plt` counted from its start (the loader's reserved words).
+    GotPltWord(u32),
+    /// The lazy PLT's first entry.
+    Plt0,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +100,8 @@ pub struct Synth {
     pub entry: Entry,
     pub build_id_size: u64,
     pub warnings: Vec<Diagnostic>,
+    /// Dynamic-linking decisions (None: a static link).
+    pub dynamic: Option<Box<DynPlan>>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +110,8 @@ pub enum Entry {
     Stub(usize),
     /// No entry symbol: the start of `.text`, as GNU ld does (with a warning).
     TextStart,
+    /// A shared object without `-e`: `e_entry` is 0.
+    None,
 }
 
 impl Synth {
@@ -109,6 +122,8 @@ impl Synth {
         self.iplt_index.get(&s).copied()
     }
     pub fn sizes(&self, fde_count: usize, eh_frame_hdr: bool) -> SynthSizes {
+        let d = self.dynamic.as_deref();
+        let nplt = d.map_or(0, |p| p.plt.len() as u64);
         let text: u64 = self
             .stubs
             .iter()
@@ -126,13 +141,29 @@ impl Synth {
         SynthSizes {
             stubs: text,
             got: 8 * self.got.len() as u64,
-            got_plt: if self.iplt.is_empty() && self.got_plt_reserved == 0 {
+            got_plt: if self.iplt.is_empty() && self.got_plt_reserved == 0 && nplt == 0 {
                 0
             } else {
-                8 * (self.got_plt_reserved + self.iplt.len() as u64)
+                8 * (self.got_plt_reserved + nplt + self.iplt.len() as u64)
             },
             plt,
-            rela_plt: 24 * self.iplt.len() as u64,
+            rela_plt: 24 * (nplt + self.iplt.len() as u64),
+            interp: d
+                .and_then(|p| p.interp.as_ref())
+                .map_or(0, |i| i.len() as u64 + 1),
+            dynsym: d.map_or(0, |p| 24 * (p.dynsyms.len() as u64 + 1)),
+            dynstr: d.map_or(0, |p| p.dynstr.len() as u64),
+            gnu_hash: d.map_or(0, |p| p.gnu_hash.len() as u64),
+            hash: d.map_or(0, |p| p.sysv_hash.len() as u64),
+            versym: d
+                .filter(|p| p.verneed_count > 0)
+                .map_or(0, |p| 2 * (p.dynsyms.len() as u64 + 1)),
+            verneed: d.map_or(0, |p| p.verneed.len() as u64),
+            rela_dyn: d.map_or(0, |p| 24 * p.relocs.len() as u64),
+            dynamic: d.map_or(0, |p| 16 * p.tags.len() as u64),
+            copy: d.map_or(0, |p| p.copy_size),
+            copy_align: d.map_or(1, |p| p.copy_align),
+            pic: d.is_some_and(|p| p.pic),
             eh_frame_hdr: if eh_frame_hdr {
                 12 + 8 * fde_count as u64
             } else {
@@ -195,25 +226,35 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         entry: Entry::TextStart,
         build_id_size: if opts.build_id.is_some() { 16 + 20 } else { 0 },
         warnings: Vec::new(),
+        dynamic: None,
     };
-    // `-no-pie` with no shared object needed is a static link; everything else needs the dynamic
-    // sections, which are not written yet.
-    let needed: Vec<&str> = res
+    // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
+    let needed: Vec<String> = res
         .dsos
         .iter()
         .filter(|d| d.needed)
-        .map(|d| d.obj.soname.as_str())
+        .map(|d| d.obj.soname.clone())
         .collect();
     if matches!(opts.kind, OutputKind::Pie | OutputKind::Shared) || !needed.is_empty() {
-        let what = match opts.kind {
-            OutputKind::Pie => "a PIE executable".to_string(),
-            OutputKind::Shared => "a shared object".to_string(),
-            _ => format!("an executable that needs {}", needed.join(", ")),
-        };
-        return Err(Diagnostic::error(format!(
-            "dynamic linking is not supported yet: cannot build {what}; link with -static (gcc -static)"
-        ))
-        .into());
+        let shared = opts.kind == OutputKind::Shared;
+        s.dynamic = Some(Box::new(DynPlan {
+            pic: matches!(opts.kind, OutputKind::Pie | OutputKind::Shared),
+            shared,
+            interp: if shared {
+                None
+            } else {
+                Some(
+                    opts.dynamic_linker
+                        .clone()
+                        .unwrap_or_else(|| "/lib64/ld-linux-x86-64.so.2".into()),
+                )
+            },
+            needed,
+            copy_align: 1,
+            ..Default::default()
+        }));
+        // The lazy PLT's first entry and the loader's words live at the start of `.got.plt`.
+        s.got_plt_reserved = 3;
     }
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut undefs: Vec<Undef> = Vec::new();
@@ -281,7 +322,8 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                 if let SymRef::Global(g) = target {
                     let gl = res.global(g);
                     let weak = obj.symbols[sym].st_bind() == STB_WEAK;
-                    if gl.def == Def::Undefined && !weak && alloc && t != R_X86_64_NONE {
+                    let allow = opts.kind == OutputKind::Shared;
+                    if gl.def == Def::Undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
                         let k = *undef_index.entry(g).or_insert_with(|| {
                             undefs.push(Undef {
                                 name: name_str(gl.name),
@@ -311,6 +353,23 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                 let code = sec.data;
                 let addend = r.r_addend.get(E);
                 let o = off as usize;
+                if s.dynamic.is_some() {
+                    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
+                    let at = DynLoc::Input {
+                        file: fid,
+                        sec: si as u32,
+                        off,
+                    };
+                    match s.scan_dynamic(res, opts, t, target, writable, code, o, addend, at) {
+                        Ok(skip) => skip_next = skip,
+                        Err(msg) => {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = msg;
+                            errors.push(d);
+                        }
+                    }
+                    continue;
+                }
                 match t {
                     R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
                         let relax = is_resolved(res, target)
@@ -382,11 +441,13 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
     }
 
     // Entry point: `-e`, else `_start`, else the teaching `_start` when there is a `main`.
+    // A shared object has none unless `-e` names one.
     let entry_name = opts.entry.clone().unwrap_or_else(|| "_start".into());
     match res.lookup(entry_name.as_bytes()) {
         Some(g) if matches!(res.global(g).def, Def::Defined { .. }) => {
             s.entry = Entry::Symbol(SymRef::Global(g), entry_name)
         }
+        _ if opts.entry.is_none() && opts.kind == OutputKind::Shared => s.entry = Entry::None,
         _ if opts.entry.is_none() => match res.lookup(b"main") {
             Some(m) if matches!(res.global(m).def, Def::Defined { .. }) => {
                 let stub = teaching_start(SymRef::Global(m));
@@ -402,29 +463,179 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
             "cannot find entry symbol {entry_name}; defaulting to the start of .text"
         ))),
     }
-    // IPLT entries: `jmp *slot(%rip)` padded to 16 bytes.
+    // Lazy PLT (dynamic links): PLT0, then one entry per imported function.
+    let nplt = s.dynamic.as_ref().map_or(0, |p| p.plt.len());
+    if let Some(plan) = &s.dynamic {
+        if nplt > 0 {
+            let mut stubs = vec![Stub {
+                name: "PLT0".into(),
+                why: "the lazy PLT's first entry: pushes the module's link map (.got.plt word 1) and jumps \
+                      to the loader's resolver (.got.plt word 2), which binds the symbol on first call"
+                    .into(),
+                home: StubHome::Plt,
+                offset: 0,
+                insns: vec![
+                    Insn {
+                        bytes: vec![0xff, 0x35, 0, 0, 0, 0],
+                        reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltWord(1), addend: -4 }),
+                    },
+                    Insn {
+                        bytes: vec![0xff, 0x25, 0, 0, 0, 0],
+                        reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltWord(2), addend: -4 }),
+                    },
+                    Insn { bytes: vec![0x0f, 0x1f, 0x40, 0x00], reloc: None },
+                ],
+            }];
+            for (k, &f) in plan.plt.iter().enumerate() {
+                let (name, lib) = match f {
+                    SymRef::Global(g) => (
+                        name_str(res.global(g).name),
+                        match res.global(g).def {
+                            Def::Shared { dso, .. } => res.dsos[dso as usize].obj.soname.clone(),
+                            _ => "another module".into(),
+                        },
+                    ),
+                    SymRef::Local(fl, i) => (
+                        res.files[fl.0 as usize].obj.sym_display(i as usize),
+                        "this module".into(),
+                    ),
+                };
+                let idx = (k as u32).to_le_bytes();
+                stubs.push(Stub {
+                    name: format!("{name}@plt"),
+                    why: format!(
+                        "calls to {name} (defined in {lib}) go through here: its .got.plt slot first points back at \
+                         the push, so the first call enters the loader's resolver with relocation index {k} \
+                         (R_X86_64_JUMP_SLOT); the loader then stores {name}'s address in the slot"
+                    ),
+                    home: StubHome::Plt,
+                    offset: 16 * (k as u64 + 1),
+                    insns: vec![
+                        Insn {
+                            bytes: vec![0xff, 0x25, 0, 0, 0, 0],
+                            reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltSlot(k as u32), addend: -4 }),
+                        },
+                        Insn { bytes: vec![0x68, idx[0], idx[1], idx[2], idx[3]], reloc: None },
+                        Insn {
+                            bytes: vec![0xe9, 0, 0, 0, 0],
+                            reloc: Some(StubReloc { at: 1, r_type: R_X86_64_PC32, target: StubTarget::Plt0, addend: -4 }),
+                        },
+                    ],
+                });
+            }
+            s.stubs.extend(stubs);
+        }
+    }
+    let plt_words = if nplt > 0 { nplt as u64 + 1 } else { 0 };
+    // IPLT entries: `jmp *slot(%rip)` padded to 16 bytes, after the lazy PLT.
     for (k, &f) in s.iplt.iter().enumerate() {
         let name = match f {
             SymRef::Global(g) => name_str(res.global(g).name),
             SymRef::Local(fl, i) => res.files[fl.0 as usize].obj.sym_display(i as usize),
         };
+        let slot = (nplt + k) as u32;
         s.stubs.push(Stub {
             name: format!("{name}@iplt"),
             why: format!(
-                "{name} is an IFUNC: calls go through this entry, whose .got.plt slot glibc fills at start-up \
+                "{name} is an IFUNC: calls go through this entry, whose .got.plt slot is filled at start-up \
                  from the resolver (R_X86_64_IRELATIVE in .rela.plt)"
             ),
             home: StubHome::Plt,
-            offset: 16 * k as u64,
+            offset: 16 * (plt_words + k as u64),
             insns: vec![
                 Insn {
                     bytes: vec![0xff, 0x25, 0, 0, 0, 0],
-                    reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltSlot(k as u32), addend: -4 }),
+                    reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltSlot(slot), addend: -4 }),
                 },
                 Insn { bytes: vec![0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00], reloc: None },
                 Insn { bytes: vec![0x0f, 0x1f, 0x40, 0x00], reloc: None },
             ],
         });
+    }
+    // Exports: a shared object exports its default-visibility globals; an executable exports what
+    // its libraries refer to (or everything with -E).
+    if let Some(plan) = s.dynamic.as_mut() {
+        for (i, g) in res.globals.iter().enumerate() {
+            let id = SymbolId(i as u32);
+            let (file, sym) = match g.def {
+                Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => (file, sym),
+                _ => continue,
+            };
+            let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
+            let vis = st.st_other & 3;
+            if vis == STV_HIDDEN || vis == STV_INTERNAL {
+                continue;
+            }
+            if plan.shared || opts.export_dynamic || g.dso_ref {
+                plan.want(id);
+            }
+        }
+        let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
+        let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
+        plan.finish(res, opts.soname.as_deref(), &opts.rpath, gnu, sysv);
+        // `.dynamic`: the tags are decided now, their values are addresses filled in by write.
+        let defined = |n: &[u8]| {
+            res.lookup(n)
+                .is_some_and(|g| matches!(res.global(g).def, Def::Defined { .. }))
+        };
+        let nonempty = |n: &str| {
+            layout.section_by_name(n).is_some_and(|i| {
+                layout.sections[i as usize]
+                    .pieces
+                    .iter()
+                    .any(|p| p.size > 0)
+            })
+        };
+        let mut tags: Vec<u32> = plan.needed.iter().map(|_| DT_NEEDED).collect();
+        if plan.soname_str.is_some() && plan.shared {
+            tags.push(DT_SONAME);
+        }
+        if plan.rpath_str.is_some() {
+            tags.push(DT_RUNPATH);
+        }
+        if defined(b"_init") {
+            tags.push(DT_INIT);
+        }
+        if defined(b"_fini") {
+            tags.push(DT_FINI);
+        }
+        if !plan.shared && nonempty(".preinit_array") {
+            tags.extend([DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ]);
+        }
+        if nonempty(".init_array") {
+            tags.extend([DT_INIT_ARRAY, DT_INIT_ARRAYSZ]);
+        }
+        if nonempty(".fini_array") {
+            tags.extend([DT_FINI_ARRAY, DT_FINI_ARRAYSZ]);
+        }
+        if gnu {
+            tags.push(DT_GNU_HASH);
+        }
+        if sysv {
+            tags.push(DT_HASH);
+        }
+        tags.extend([DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT]);
+        if !plan.shared {
+            tags.push(DT_DEBUG);
+        }
+        tags.push(DT_PLTGOT);
+        if !plan.plt.is_empty() || !s.iplt.is_empty() {
+            tags.extend([DT_PLTRELSZ, DT_PLTREL, DT_JMPREL]);
+        }
+        if !plan.relocs.is_empty() {
+            tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
+        }
+        if opts.bind_now {
+            tags.push(DT_FLAGS);
+        }
+        if opts.bind_now || opts.kind == OutputKind::Pie {
+            tags.push(DT_FLAGS_1);
+        }
+        if plan.verneed_count > 0 {
+            tags.extend([DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM]);
+        }
+        tags.push(DT_NULL);
+        plan.tags = tags;
     }
     // Undefined symbols, like lld and mold: the name, up to three references, then a count.
     for u in undefs {
@@ -626,5 +837,452 @@ fn teaching_start(main: SymRef) -> Stub {
         home: StubHome::Text,
         offset: 0,
         insns: a.finish(),
+    }
+}
+
+/// How a relocation resolves in a dynamic output. Scan and apply both ask this, so the dynamic
+/// relocation that was counted is the one that gets written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynAction {
+    /// Computed at link time (S is the PLT entry or the copy for imported symbols).
+    Static,
+    /// An absolute address in position-independent output: `R_X86_64_RELATIVE`, addend S + A.
+    Relative,
+    /// The loader resolves the symbol: `R_X86_64_64` with the symbol, addend A.
+    Symbolic,
+}
+
+/// Defined by a shared object (or left undefined by a shared object being built).
+pub fn imported(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
+    match s {
+        SymRef::Local(..) => false,
+        SymRef::Global(g) => match res.global(g).def {
+            Def::Shared { .. } => true,
+            Def::Undefined => opts.kind == OutputKind::Shared,
+            _ => false,
+        },
+    }
+}
+
+/// Could another module's definition replace this one at load time?
+pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
+    if imported(res, opts, s) {
+        return true;
+    }
+    if opts.kind != OutputKind::Shared || opts.bsymbolic {
+        return false;
+    }
+    match s {
+        SymRef::Local(..) => false,
+        SymRef::Global(g) => match res.global(g).def {
+            Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
+                res.files[file.0 as usize].obj.symbols[sym as usize].st_other & 3 == STV_DEFAULT
+            }
+            _ => false,
+        },
+    }
+}
+
+fn is_absolute(res: &Resolved<'_>, s: SymRef) -> bool {
+    match definition(res, s) {
+        Some((f, i)) => {
+            res.files[f.0 as usize].obj.sym_place(i as usize).ok() == Some(SymPlace::Absolute)
+        }
+        None => false,
+    }
+}
+
+fn imported_is_function(res: &Resolved<'_>, s: SymRef) -> bool {
+    match s {
+        SymRef::Global(g) => match res.global(g).def {
+            Def::Shared { dso, sym } => {
+                let t = res.dsos[dso as usize].obj.syms[sym as usize].st_type();
+                t == STT_FUNC || t == STT_GNU_IFUNC
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+pub fn dyn_action(
+    res: &Resolved<'_>,
+    opts: &Options,
+    t: u32,
+    s: SymRef,
+    writable: bool,
+) -> DynAction {
+    let pic = matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
+    match t {
+        R_X86_64_64 => {
+            // An undefined weak symbol is left to the loader too: 0 unless something defines it.
+            if (preemptible(res, opts, s) || (pic && is_weak_undef(res, s)))
+                && (writable || opts.kind == OutputKind::Shared)
+            {
+                DynAction::Symbolic
+            } else if pic && !is_absolute(res, s) && !imported(res, opts, s) {
+                DynAction::Relative
+            } else {
+                DynAction::Static
+            }
+        }
+        _ => DynAction::Static,
+    }
+}
+
+impl Synth {
+    fn plan(&mut self) -> &mut DynPlan {
+        self.dynamic.as_mut().expect("dynamic link")
+    }
+
+    fn want_sym(&mut self, s: SymRef) {
+        if let SymRef::Global(g) = s {
+            self.plan().want(g);
+        }
+    }
+
+    fn got_dyn(&mut self, res: &Resolved<'_>, opts: &Options, s: SymRef, kind: GotKind) -> u32 {
+        if let Some(i) = self.got_slot(s, kind) {
+            return i;
+        }
+        let i = self.got.len() as u32;
+        self.got_index.insert((s, kind), i);
+        self.got.push((s, kind));
+        let pre = preemptible(res, opts, s);
+        let pic = self.plan().pic;
+        let sym = match s {
+            SymRef::Global(g) if pre => Some(g),
+            _ => None,
+        };
+        match kind {
+            GotKind::Addr => {
+                if pre {
+                    self.want_sym(s);
+                    self.plan().relocs.push(DynReloc {
+                        loc: DynLoc::Got(i),
+                        r_type: R_X86_64_GLOB_DAT,
+                        sym,
+                        target: None,
+                        addend: 0,
+                    });
+                } else if pic && !is_absolute(res, s) {
+                    self.plan().relocs.push(DynReloc {
+                        loc: DynLoc::Got(i),
+                        r_type: R_X86_64_RELATIVE,
+                        sym: None,
+                        target: Some(s),
+                        addend: 0,
+                    });
+                }
+            }
+            GotKind::TpOff => {
+                if pre {
+                    self.want_sym(s);
+                    self.plan().relocs.push(DynReloc {
+                        loc: DynLoc::Got(i),
+                        r_type: R_X86_64_TPOFF64,
+                        sym,
+                        target: None,
+                        addend: 0,
+                    });
+                } else if self.plan().shared {
+                    self.plan().relocs.push(DynReloc {
+                        loc: DynLoc::Got(i),
+                        r_type: R_X86_64_TPOFF64,
+                        sym: None,
+                        target: Some(s),
+                        addend: 0,
+                    });
+                }
+            }
+            GotKind::TlsGd | GotKind::TlsLd => {
+                self.got.push((s, kind)); // the second word
+                if kind == GotKind::TlsGd && pre {
+                    self.want_sym(s);
+                }
+                let modsym = if kind == GotKind::TlsGd { sym } else { None };
+                self.plan().relocs.push(DynReloc {
+                    loc: DynLoc::Got(i),
+                    r_type: R_X86_64_DTPMOD64,
+                    sym: modsym,
+                    target: None,
+                    addend: 0,
+                });
+                if kind == GotKind::TlsGd && pre {
+                    self.plan().relocs.push(DynReloc {
+                        loc: DynLoc::Got(i + 1),
+                        r_type: R_X86_64_DTPOFF64,
+                        sym,
+                        target: None,
+                        addend: 0,
+                    });
+                }
+            }
+        }
+        i
+    }
+
+    fn need_copy(&mut self, res: &Resolved<'_>, g: SymbolId) {
+        if self.plan().copy_of.contains_key(&g) {
+            return;
+        }
+        let Def::Shared { dso, sym } = res.global(g).def else {
+            return;
+        };
+        let d = &res.dsos[dso as usize].obj;
+        let ds = &d.syms[sym as usize];
+        let align = 1u64 << ds.value.trailing_zeros().min(5);
+        let plan = self.plan();
+        let off = crate::layout::align_up(plan.copy_size, align);
+        plan.copy_size = off + ds.size.max(1);
+        plan.copy_align = plan.copy_align.max(align);
+        // Aliases at the same address (`environ`, `__environ`) share the copy, or the library and
+        // the program would each see a different variable.
+        plan.copy_of.insert(g, off);
+        plan.copies.push((g, off));
+        plan.want(g);
+        for (k, other) in d.syms.iter().enumerate() {
+            if k as u32 == sym || !other.defined || other.value != ds.value {
+                continue;
+            }
+            if let Some(a) = res.lookup(other.name) {
+                if res.global(a).def == (Def::Shared { dso, sym: k as u32 })
+                    && !plan.copy_of.contains_key(&a)
+                {
+                    plan.copy_of.insert(a, off);
+                    plan.copies.push((a, off));
+                    plan.want(a);
+                }
+            }
+        }
+        plan.relocs.push(DynReloc {
+            loc: DynLoc::Copy(g),
+            r_type: R_X86_64_COPY,
+            sym: Some(g),
+            target: None,
+            addend: 0,
+        });
+    }
+
+    /// Decide what one relocation needs in a dynamic output. Ok(true) skips the next relocation
+    /// (the `__tls_get_addr` call of a relaxed TLS sequence).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_dynamic(
+        &mut self,
+        res: &Resolved<'_>,
+        opts: &Options,
+        t: u32,
+        target: SymRef,
+        writable: bool,
+        code: &[u8],
+        o: usize,
+        addend: i64,
+        at: DynLoc,
+    ) -> std::result::Result<bool, String> {
+        let shared = opts.kind == OutputKind::Shared;
+        let pie = opts.kind == OutputKind::Pie;
+        let imp = imported(res, opts, target);
+        let pre = preemptible(res, opts, target);
+        let name = match target {
+            SymRef::Global(g) => name_str(res.global(g).name),
+            SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
+        };
+        let fpic = |what: &str| {
+            format!(
+                "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
+                arch::reloc_name(t)
+            )
+        };
+        let tls_type = matches!(
+            t,
+            R_X86_64_TLSGD
+                | R_X86_64_TLSLD
+                | R_X86_64_GOTTPOFF
+                | R_X86_64_TPOFF32
+                | R_X86_64_TPOFF64
+                | R_X86_64_DTPOFF32
+                | R_X86_64_DTPOFF64
+                | R_X86_64_GOTPC32_TLSDESC
+                | R_X86_64_TLSDESC_CALL
+        );
+        if !tls_type && !imp && is_ifunc(res, target) {
+            self.need_iplt(target);
+        }
+        match t {
+            R_X86_64_NONE => {}
+            R_X86_64_PLT32 => {
+                if pre {
+                    self.plan().need_plt(target);
+                }
+            }
+            R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
+                DynAction::Symbolic => {
+                    if !writable {
+                        return Err(fpic("a shared object (text relocation)"));
+                    }
+                    self.want_sym(target);
+                    let SymRef::Global(g) = target else {
+                        return Ok(false);
+                    };
+                    self.plan().relocs.push(DynReloc {
+                        loc: at,
+                        r_type: R_X86_64_64,
+                        sym: Some(g),
+                        target: None,
+                        addend,
+                    });
+                }
+                DynAction::Relative => {
+                    if !writable {
+                        return Err(fpic(if shared {
+                            "a shared object"
+                        } else {
+                            "a PIE object"
+                        }));
+                    }
+                    self.plan().relocs.push(DynReloc {
+                        loc: at,
+                        r_type: R_X86_64_RELATIVE,
+                        sym: None,
+                        target: Some(target),
+                        addend,
+                    });
+                }
+                DynAction::Static => {
+                    if imp {
+                        // Read-only data in an executable pointing into a library.
+                        self.direct_import(res, target);
+                    }
+                }
+            },
+            R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 | R_X86_64_32
+            | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
+                let absolute_field = !matches!(
+                    t,
+                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8
+                );
+                if shared && pre {
+                    return Err(fpic("a shared object"));
+                }
+                if imp {
+                    if pie && absolute_field {
+                        return Err(fpic("a PIE object").replace("-fPIC", "-fPIE"));
+                    }
+                    self.direct_import(res, target);
+                } else if absolute_field && (shared || pie) && !is_absolute(res, target) {
+                    return Err(if shared {
+                        fpic("a shared object")
+                    } else {
+                        fpic("a PIE object").replace("-fPIC", "-fPIE")
+                    });
+                }
+            }
+            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                let relax = !pre
+                    && is_resolved(res, target)
+                    && !is_weak_undef(res, target)
+                    && arch::got_relax_ok(t, code, o, addend).is_some();
+                if !relax {
+                    if is_weak_undef(res, target) {
+                        self.want_sym(target);
+                    }
+                    let weak_pre = pre || is_weak_undef(res, target);
+                    if weak_pre && !pre {
+                        // An undefined weak symbol: let the loader bind it (or leave it 0).
+                        let i = self.got.len() as u32;
+                        self.got_index.insert((target, GotKind::Addr), i);
+                        self.got.push((target, GotKind::Addr));
+                        let SymRef::Global(g) = target else {
+                            return Ok(false);
+                        };
+                        self.plan().relocs.push(DynReloc {
+                            loc: DynLoc::Got(i),
+                            r_type: R_X86_64_GLOB_DAT,
+                            sym: Some(g),
+                            target: None,
+                            addend: 0,
+                        });
+                    } else {
+                        self.got_dyn(res, opts, target, GotKind::Addr);
+                    }
+                }
+            }
+            R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
+                self.got_dyn(res, opts, target, GotKind::Addr);
+            }
+            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
+                if t == R_X86_64_PLTOFF64 && pre {
+                    self.plan().need_plt(target);
+                }
+            }
+            R_X86_64_TLSGD => {
+                if shared {
+                    self.got_dyn(res, opts, target, GotKind::TlsGd);
+                } else if imp {
+                    if !arch::gd_relax_ok(code, o) {
+                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to initial-exec".into());
+                    }
+                    self.got_dyn(res, opts, target, GotKind::TpOff);
+                    return Ok(true);
+                } else {
+                    if !arch::gd_relax_ok(code, o) {
+                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to local-exec".into());
+                    }
+                    return Ok(true);
+                }
+            }
+            R_X86_64_TLSLD => {
+                if shared {
+                    self.got_dyn(res, opts, target, GotKind::TlsLd);
+                } else {
+                    if arch::ld_relax_len(code, o).is_none() {
+                        return Err("R_X86_64_TLSLD is not the psABI sequence; cannot relax it to local-exec".into());
+                    }
+                    return Ok(true);
+                }
+            }
+            R_X86_64_GOTTPOFF => {
+                if shared || imp || !arch::ie_relax_ok(code, o) {
+                    self.got_dyn(res, opts, target, GotKind::TpOff);
+                }
+            }
+            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
+                if shared {
+                    return Err(fpic("a shared object"));
+                }
+            }
+            R_X86_64_GOTPC32_TLSDESC => {
+                if shared {
+                    return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
+                }
+                if !arch::tlsdesc_relax_ok(code, o) {
+                    return Err("unrecognized TLS descriptor sequence".into());
+                }
+                if imp {
+                    self.got_dyn(res, opts, target, GotKind::TpOff);
+                }
+            }
+            R_X86_64_TLSDESC_CALL => {
+                if !arch::tlsdesc_call_ok(code, o) {
+                    return Err("unrecognized TLS descriptor call".into());
+                }
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    /// An executable refers directly to a library's symbol: functions get a canonical PLT entry
+    /// (their address in this program), data gets a copy relocation.
+    fn direct_import(&mut self, res: &Resolved<'_>, s: SymRef) {
+        let SymRef::Global(g) = s else { return };
+        if imported_is_function(res, s) {
+            self.plan().need_plt(s);
+            if !self.plan().canonical.contains(&g) {
+                self.plan().canonical.push(g);
+            }
+        } else {
+            self.need_copy(res, g);
+        }
     }
 }

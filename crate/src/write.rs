@@ -3,14 +3,13 @@
 //! ID) are produced from the synthesize decisions. The symbol table and section headers close the file.
 
 use crate::diag::{Diagnostic, Errors, Result};
+use crate::dynamic::{DynLoc, DynPlan};
 use crate::input::{SymPlace, E};
-use crate::layout::{
-    align_up, Class, EhKind, Layout, PieceSrc, Synthetic, BASE, EHDR_SIZE, PHDR_SIZE,
-};
+use crate::layout::{align_up, Class, EhKind, Layout, PieceSrc, Synthetic, EHDR_SIZE, PHDR_SIZE};
 use crate::options::{BuildId, Options};
 use crate::relocate::Values;
 use crate::resolve::{Def, FileId};
-use crate::synthesize::{Entry, GotKind, StubHome};
+use crate::synthesize::{Entry, GotKind, StubHome, SymRef};
 use object::elf::*;
 
 fn put16(b: &mut [u8], o: usize, v: u16) {
@@ -48,7 +47,11 @@ pub fn entry_address(v: &Values<'_, '_>) -> u64 {
     match &v.synth.entry {
         Entry::Symbol(s, _) => v.sym_addr(*s),
         Entry::Stub(i) => v.stub_addr(&v.synth.stubs[*i]),
-        Entry::TextStart => v.layout.section_range(".text").map_or(BASE, |r| r.0),
+        Entry::TextStart => v
+            .layout
+            .section_range(".text")
+            .map_or(v.layout.base, |r| r.0),
+        Entry::None => 0,
     }
 }
 
@@ -176,7 +179,26 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
                     shndx_for(layout, a),
                 )
             }
-            Def::Shared { .. } => continue,
+            Def::Shared { dso, sym } => {
+                let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
+                let ty = if ds.st_type() == STT_GNU_IFUNC {
+                    STT_FUNC
+                } else {
+                    ds.st_type()
+                };
+                (
+                    0,
+                    0,
+                    ty,
+                    if ds.bind() == STB_WEAK {
+                        STB_WEAK
+                    } else {
+                        STB_GLOBAL
+                    },
+                    0,
+                    SHN_UNDEF,
+                )
+            }
             Def::Undefined => (
                 0,
                 0,
@@ -216,6 +238,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     let layout = v.layout;
     let res = v.res;
     let synth = v.synth;
+    let dynamic = synth.dynamic.as_deref();
     let mut errors = Vec::new();
 
     let (syms, first_global) = if opts.strip_all {
@@ -285,7 +308,11 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     buf[4] = ELFCLASS64;
     buf[5] = ELFDATA2LSB;
     buf[6] = EV_CURRENT;
-    put16(&mut buf, 16, ET_EXEC);
+    put16(
+        &mut buf,
+        16,
+        if layout.base == 0 { ET_DYN } else { ET_EXEC },
+    );
     put16(&mut buf, 18, EM_X86_64);
     put32(&mut buf, 20, u32::from(EV_CURRENT));
     put64(&mut buf, 24, entry_address(v));
@@ -387,23 +414,149 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                         }
                     }
                     Synthetic::Got => {
+                        let tls_start = layout.tls.map_or(0, |t| t.start);
                         for (k, &(s, kind)) in synth.got.iter().enumerate() {
-                            let val = match kind {
-                                GotKind::Addr => v.sym_addr(s),
-                                GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
+                            let second = k > 0 && synth.got[k - 1] == (s, kind);
+                            // Words the loader fills (GLOB_DAT, TPOFF64, DTPMOD64...) hold 0.
+                            let loader = dynamic.is_some_and(|d| {
+                                d.relocs.iter().any(|r| {
+                                    r.loc == DynLoc::Got(k as u32) && r.r_type != R_X86_64_RELATIVE
+                                })
+                            });
+                            let val = if loader {
+                                0
+                            } else {
+                                match kind {
+                                    GotKind::Addr => v.sym_addr(s),
+                                    GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
+                                    GotKind::TlsGd if second => {
+                                        v.sym_addr_raw(s).wrapping_sub(tls_start)
+                                    }
+                                    GotKind::TlsGd | GotKind::TlsLd => 0,
+                                }
                             };
                             put64(dst, 8 * k, val);
                         }
                     }
-                    Synthetic::GotPlt => {}
-                    Synthetic::RelaPlt => {
-                        for (k, &s) in synth.iplt.iter().enumerate() {
-                            put64(dst, 24 * k, v.got_plt_slot(k as u32));
-                            put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
-                            put64(dst, 24 * k + 16, v.sym_addr_raw(s));
+                    Synthetic::GotPlt => {
+                        if let Some(d) = dynamic {
+                            put64(dst, 0, layout.section_range(".dynamic").map_or(0, |r| r.0));
+                            // Lazy binding: each slot starts at its PLT entry's `push`.
+                            for k in 0..d.plt.len() {
+                                let slot = (v.got_plt_slot(k as u32) - addr) as usize;
+                                put64(dst, slot, v.plt + 16 * (k as u64 + 1) + 6);
+                            }
                         }
                     }
-                    Synthetic::EhFrameHdr | Synthetic::BuildId => {}
+                    Synthetic::RelaPlt => {
+                        let mut k = 0;
+                        if let Some(d) = dynamic {
+                            for (i, s) in d.plt.iter().enumerate() {
+                                let sym = match s {
+                                    crate::synthesize::SymRef::Global(g) => {
+                                        d.dynsym_index.get(g).copied().unwrap_or(0)
+                                    }
+                                    _ => 0,
+                                };
+                                put64(dst, 24 * k, v.got_plt_slot(i as u32));
+                                put64(
+                                    dst,
+                                    24 * k + 8,
+                                    (u64::from(sym) << 32) | u64::from(R_X86_64_JUMP_SLOT),
+                                );
+                                k += 1;
+                            }
+                        }
+                        for (i, &s) in synth.iplt.iter().enumerate() {
+                            put64(dst, 24 * k, v.iplt_got_slot(i as u32));
+                            put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
+                            put64(dst, 24 * k + 16, v.sym_addr_raw(s));
+                            k += 1;
+                        }
+                    }
+                    Synthetic::RelaDyn => {
+                        if let Some(d) = dynamic {
+                            let tls_start = layout.tls.map_or(0, |t| t.start);
+                            // RELATIVE first, as GNU ld orders them (the loader can batch them).
+                            let order = d
+                                .relocs
+                                .iter()
+                                .filter(|r| r.r_type == R_X86_64_RELATIVE)
+                                .chain(d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE));
+                            for (k, r) in order.enumerate() {
+                                let at = dyn_loc_addr(v, r.loc);
+                                let sym = r
+                                    .sym
+                                    .and_then(|g| d.dynsym_index.get(&g).copied())
+                                    .unwrap_or(0);
+                                let addend = match (r.r_type, r.target) {
+                                    (R_X86_64_RELATIVE, Some(t)) => {
+                                        v.sym_addr(t).wrapping_add(r.addend as u64)
+                                    }
+                                    (R_X86_64_TPOFF64, Some(t)) => v
+                                        .sym_addr_raw(t)
+                                        .wrapping_sub(tls_start)
+                                        .wrapping_add(r.addend as u64),
+                                    _ => r.addend as u64,
+                                };
+                                put64(dst, 24 * k, at);
+                                put64(
+                                    dst,
+                                    24 * k + 8,
+                                    (u64::from(sym) << 32) | u64::from(r.r_type),
+                                );
+                                put64(dst, 24 * k + 16, addend);
+                            }
+                        }
+                    }
+                    Synthetic::Interp => {
+                        if let Some(i) = dynamic.and_then(|d| d.interp.as_ref()) {
+                            dst[..i.len()].copy_from_slice(i.as_bytes());
+                        }
+                    }
+                    Synthetic::DynStr => {
+                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.dynstr)[..dst.len()])
+                    }
+                    Synthetic::GnuHash => {
+                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.gnu_hash)[..dst.len()])
+                    }
+                    Synthetic::Hash => {
+                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.sysv_hash)[..dst.len()])
+                    }
+                    Synthetic::VerNeed => {
+                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.verneed)[..dst.len()])
+                    }
+                    Synthetic::VerSym => {
+                        if let Some(d) = dynamic {
+                            for (k, ver) in d.versym.iter().enumerate() {
+                                put16(dst, 2 * k, *ver);
+                            }
+                        }
+                    }
+                    Synthetic::DynSym => {
+                        if let Some(d) = dynamic {
+                            for (k, &g) in d.dynsyms.iter().enumerate() {
+                                let e = dynsym_entry(v, d, g);
+                                let o = 24 * (k + 1);
+                                put32(dst, o, d.dynsym_names[k]);
+                                dst[o + 4] = e.info;
+                                dst[o + 5] = e.other;
+                                put16(dst, o + 6, e.shndx);
+                                put64(dst, o + 8, e.value);
+                                put64(dst, o + 16, e.size);
+                            }
+                        }
+                    }
+                    Synthetic::Dynamic => {
+                        if let Some(d) = dynamic {
+                            let mut needed = d.needed_str.iter();
+                            for (k, &tag) in d.tags.iter().enumerate() {
+                                put64(dst, 16 * k, u64::from(tag));
+                                put64(dst, 16 * k + 8, dynamic_value(v, d, tag, &mut needed, opts));
+                            }
+                        }
+                    }
+                    Synthetic::EhFrameHdr | Synthetic::BuildId | Synthetic::Copy => {}
                 },
             }
         }
@@ -460,13 +613,26 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     };
     for (k, &i) in emitted.iter().enumerate() {
         let s = &layout.sections[i];
-        let (entsize, info) = match s.sh_type {
-            SHT_RELA => (24, u32::from(got_plt_index)),
-            SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY => (8, 0),
-            _ => (0, 0),
+        let idx = |n: &str| {
+            layout
+                .section_by_name(n)
+                .map_or(0, |i| u32::from(layout.sections[i as usize].shndx))
+        };
+        let (dynsym, dynstr) = (idx(".dynsym"), idx(".dynstr"));
+        let (entsize, info, link) = match s.sh_type {
+            SHT_RELA if s.name == ".rela.plt" => (24, u32::from(got_plt_index), dynsym),
+            SHT_RELA => (24, 0, dynsym),
+            SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY => (8, 0, 0),
+            SHT_DYNSYM => (24, 1, dynstr),
+            SHT_GNU_HASH => (0, 0, dynsym),
+            SHT_HASH => (4, 0, dynsym),
+            SHT_GNU_VERSYM => (2, 0, dynsym),
+            SHT_GNU_VERNEED => (0, dynamic.map_or(0, |d| d.verneed_count), dynstr),
+            SHT_DYNAMIC => (16, 0, dynstr),
+            _ => (0, 0, 0),
         };
         let mut flags = s.flags;
-        if s.sh_type == SHT_RELA {
+        if s.name == ".rela.plt" {
             flags |= u64::from(SHF_INFO_LINK);
         }
         if s.name == ".comment" {
@@ -481,7 +647,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             s.addr,
             s.offset,
             s.size,
-            0,
+            link,
             info,
             s.align,
             entsize,
@@ -669,4 +835,187 @@ fn eh_frame_hdr(eh: &[u8], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
         h.extend_from_slice(&(fde.wrapping_sub(hdr_addr) as u32).to_le_bytes());
     }
     h
+}
+
+/// Where a dynamic relocation applies, as an address.
+fn dyn_loc_addr(v: &Values<'_, '_>, loc: DynLoc) -> u64 {
+    match loc {
+        DynLoc::Got(k) => v.got + 8 * u64::from(k),
+        DynLoc::Input { file, sec, off } => {
+            // A `.ctors` section folded into `.init_array` was reversed word by word: its
+            // relocations move with the words.
+            let mut off = off;
+            if let Some((out, _)) = v.layout.input_out(file, sec) {
+                let os = &v.layout.sections[out as usize];
+                let src = crate::layout::PieceSrc::Input { file, sec };
+                if let Some(p) = os.pieces.iter().find(|p| p.src == src && p.from_ctors) {
+                    off = (p.size - 8).wrapping_sub(off & !7) + (off & 7);
+                }
+            }
+            v.layout.input_addr(file, sec, off).unwrap_or(0)
+        }
+        DynLoc::Copy(g) => v.sym_addr(SymRef::Global(g)),
+    }
+}
+
+/// One `.dynsym` entry: imports are undefined (a canonical PLT entry gives them a value), exports
+/// and copied data are defined here.
+fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) -> OutSym {
+    let res = v.res;
+    let gl = res.global(g);
+    let tls_start = v.layout.tls.map_or(0, |t| t.start);
+    match gl.def {
+        Def::Shared { dso, sym } => {
+            let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
+            let ty = if ds.st_type() == STT_GNU_IFUNC {
+                STT_FUNC
+            } else {
+                ds.st_type()
+            };
+            let bind = if ds.bind() == STB_WEAK {
+                STB_WEAK
+            } else {
+                STB_GLOBAL
+            };
+            let info = (bind << 4) | ty;
+            if let Some(&off) = d.copy_of.get(&g) {
+                let a = v.copy + off;
+                return OutSym {
+                    name: Vec::new(),
+                    value: a,
+                    size: ds.size,
+                    info,
+                    other: 0,
+                    shndx: shndx_for(v.layout, a),
+                };
+            }
+            let canonical = d.canonical.contains(&g);
+            let value = if canonical {
+                v.sym_addr(SymRef::Global(g))
+            } else {
+                0
+            };
+            OutSym {
+                name: Vec::new(),
+                value,
+                size: 0,
+                info,
+                other: 0,
+                shndx: SHN_UNDEF,
+            }
+        }
+        Def::Defined { file, sym, weak } => {
+            let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
+            let a = v.def_addr(file, sym);
+            let ty = st.st_type();
+            let value = if ty == STT_TLS {
+                a.wrapping_sub(tls_start)
+            } else {
+                a
+            };
+            let shndx = match res.files[file.0 as usize].obj.sym_place(sym as usize) {
+                Ok(crate::input::SymPlace::Absolute) => SHN_ABS,
+                _ => shndx_for(v.layout, a),
+            };
+            let bind = if weak { STB_WEAK } else { STB_GLOBAL };
+            OutSym {
+                name: Vec::new(),
+                value,
+                size: st.st_size.get(E),
+                info: (bind << 4) | ty,
+                other: st.st_other & 3,
+                shndx,
+            }
+        }
+        Def::Common {
+            file, sym, size, ..
+        } => {
+            let a = v.def_addr(file, sym);
+            OutSym {
+                name: Vec::new(),
+                value: a,
+                size,
+                info: (STB_GLOBAL << 4) | STT_OBJECT,
+                other: 0,
+                shndx: shndx_for(v.layout, a),
+            }
+        }
+        Def::Linker => {
+            let a = v.layout.linker_symbol(gl.name).unwrap_or(0);
+            OutSym {
+                name: Vec::new(),
+                value: a,
+                size: 0,
+                info: STB_GLOBAL << 4,
+                other: 0,
+                shndx: shndx_for(v.layout, a),
+            }
+        }
+        Def::Undefined => {
+            let bind = if gl.strong_ref { STB_GLOBAL } else { STB_WEAK };
+            OutSym {
+                name: Vec::new(),
+                value: 0,
+                size: 0,
+                info: bind << 4,
+                other: 0,
+                shndx: SHN_UNDEF,
+            }
+        }
+    }
+}
+
+/// The value of one `.dynamic` entry.
+fn dynamic_value(
+    v: &Values<'_, '_>,
+    d: &DynPlan,
+    tag: u32,
+    needed: &mut std::slice::Iter<'_, u32>,
+    opts: &Options,
+) -> u64 {
+    let layout = v.layout;
+    let start = |n: &str| layout.section_range(n).map_or(0, |r| r.0);
+    let size = |n: &str| layout.section_range(n).map_or(0, |r| r.1 - r.0);
+    let sym = |n: &[u8]| v.res.lookup(n).map_or(0, |g| v.sym_addr(SymRef::Global(g)));
+    match tag {
+        DT_NEEDED => u64::from(needed.next().copied().unwrap_or(0)),
+        DT_SONAME => u64::from(d.soname_str.unwrap_or(0)),
+        DT_RUNPATH => u64::from(d.rpath_str.unwrap_or(0)),
+        DT_INIT => sym(b"_init"),
+        DT_FINI => sym(b"_fini"),
+        DT_PREINIT_ARRAY => start(".preinit_array"),
+        DT_PREINIT_ARRAYSZ => size(".preinit_array"),
+        DT_INIT_ARRAY => start(".init_array"),
+        DT_INIT_ARRAYSZ => size(".init_array"),
+        DT_FINI_ARRAY => start(".fini_array"),
+        DT_FINI_ARRAYSZ => size(".fini_array"),
+        DT_GNU_HASH => start(".gnu.hash"),
+        DT_HASH => start(".hash"),
+        DT_STRTAB => start(".dynstr"),
+        DT_SYMTAB => start(".dynsym"),
+        DT_STRSZ => size(".dynstr"),
+        DT_SYMENT => 24,
+        DT_PLTGOT => start(".got.plt"),
+        DT_PLTRELSZ => size(".rela.plt"),
+        DT_PLTREL => u64::from(DT_RELA),
+        DT_JMPREL => start(".rela.plt"),
+        DT_RELA => start(".rela.dyn"),
+        DT_RELASZ => size(".rela.dyn"),
+        DT_RELAENT => 24,
+        DT_FLAGS => u64::from(DF_BIND_NOW),
+        DT_FLAGS_1 => {
+            let mut f = 0;
+            if opts.bind_now {
+                f |= DF_1_NOW;
+            }
+            if opts.kind == crate::options::OutputKind::Pie {
+                f |= DF_1_PIE;
+            }
+            u64::from(f)
+        }
+        DT_VERSYM => start(".gnu.version"),
+        DT_VERNEED => start(".gnu.version_r"),
+        DT_VERNEEDNUM => u64::from(d.verneed_count),
+        _ => 0,
+    }
 }
