@@ -28,8 +28,43 @@ pub struct Report {
     pub symbols: Vec<SymbolInfo>,
     pub init_arrays: InitArrays,
     pub stubs: Vec<StubInfo>,
+    /// Present for dynamically linked outputs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dynamic: Option<DynamicInfo>,
     pub diagnostics: Vec<Diagnostic>,
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct DynamicInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interp: Option<String>,
+    pub needed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soname: Option<String>,
+    /// `.dynamic`, in order, with the value the loader reads.
+    pub entries: Vec<DynEntry>,
+    pub imports: Vec<ImportInfo>,
+    pub exports: Vec<String>,
+    /// Dynamic relocations by type (`R_X86_64_RELATIVE`: 12, ...).
+    pub relocation_counts: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DynEntry {
+    pub tag: String,
+    pub value: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportInfo {
+    pub symbol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// How this module reaches it: "plt", "got", "copy", "canonical-plt", "data".
+    pub via: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -252,6 +287,9 @@ pub fn disassemble(bytes: &[u8], ip: u64) -> String {
     f.options_mut().set_hex_suffix("");
     f.options_mut().set_uppercase_hex(false);
     f.options_mut().set_space_after_operand_separator(true);
+    f.options_mut().set_branch_leading_zeros(false);
+    f.options_mut().set_leading_zeros(false);
+    f.options_mut().set_signed_immediate_operands(true);
     let mut out = String::new();
     if d.can_decode() {
         let insn = d.decode();
@@ -282,6 +320,26 @@ fn function_at(v: &Values<'_, '_>, file: FileId, sec: u32, value: u64) -> Option
         }
     }
     best
+}
+
+/// How an init/fini slot gets its final value.
+fn filled_by(v: &Values<'_, '_>, file: FileId, sec: u32, in_off: u64, value: u64) -> String {
+    let Some(d) = v.synth.dynamic.as_deref() else {
+        return "static: the file holds the address (a static executable is not relocated)".into();
+    };
+    let here = crate::dynamic::DynLoc::Input {
+        file,
+        sec,
+        off: in_off,
+    };
+    match d.relocs.iter().find(|r| r.loc == here) {
+        Some(r) if r.r_type == R_X86_64_RELATIVE => format!(
+            "R_X86_64_RELATIVE: before any initializer runs, the loader writes load base + 0x{value:x} \
+             (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file"
+        ),
+        Some(r) => format!("{} against a symbol: the loader writes its address", arch::reloc_name(r.r_type)),
+        None => "static: an absolute address fixed at link time (ET_EXEC is not relocated)".into(),
+    }
 }
 
 fn init_entries(
@@ -347,7 +405,7 @@ fn init_entries(
                 from_ctors: piece.from_ctors,
                 linker_made: false,
                 called_by: called_by.to_string(),
-                filled_by: "static: the file holds the address (no dynamic relocation in a static executable)".into(),
+                filled_by: filled_by(v, file, sec, in_off, target_address),
             });
         }
     }
@@ -563,12 +621,27 @@ pub fn build(
         });
     }
     // Start-up: who calls what, in order.
-    let synthesized = synth.start_stub.is_some();
+    // initlink's freestanding `_start` calls the arrays itself; the glibc-style one leaves it to libc.
+    let synthesized = synth.start_stub.is_some() && synth.dynamic.is_none();
+    let shared = synth.dynamic.as_deref().is_some_and(|d| d.shared);
+    let dynamic = synth.dynamic.is_some();
     let (pre_by, init_by, fini_by) = if synthesized {
         (
             "initlink's _start",
             "initlink's _start",
             "initlink's _start, after main returns",
+        )
+    } else if shared {
+        (
+            "(a shared object has no .preinit_array)",
+            "the dynamic loader: _dl_init (glibc elf/dl-init.c) runs this object's DT_INIT then DT_INIT_ARRAY after its dependencies' and before the executable's",
+            "the dynamic loader: _dl_fini (glibc elf/dl-fini.c) at exit, after the executable's finalizers (or dlclose)",
+        )
+    } else if dynamic {
+        (
+            "the dynamic loader: _dl_init (glibc elf/dl-init.c), before any library initializer",
+            "__libc_start_main → call_init (glibc csu/libc-start.c), after every library's initializers",
+            "exit() → _dl_fini (glibc elf/dl-fini.c, passed to __libc_start_main in %rdx and registered with __cxa_atexit), before the libraries' finalizers",
         )
     } else {
         (
@@ -698,6 +771,9 @@ pub fn build(
             lines,
         });
     }
+    if let Some(d) = synth.dynamic.as_deref() {
+        r.dynamic = Some(dynamic_info(v, d, elf));
+    }
     r.diagnostics = diagnostics.to_vec();
     if opts.gc_sections {
         r.notes.push(
@@ -799,8 +875,12 @@ pub fn map_text(r: &Report) -> String {
                 .as_ref()
                 .map(|x| {
                     format!(
-                        "   ; {} {}{:+} = {} = 0x{:x}",
-                        x.r_type, x.symbol, x.addend, x.formula, x.value
+                        "   ; {} {}{:+} = {} = {}",
+                        x.r_type,
+                        x.symbol,
+                        x.addend,
+                        x.formula,
+                        signed_hex(x.value)
                     )
                 })
                 .unwrap_or_default();
@@ -808,4 +888,129 @@ pub fn map_text(r: &Report) -> String {
         }
     }
     s
+}
+
+fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> DynamicInfo {
+    let res = v.res;
+    let mut info = DynamicInfo {
+        interp: d.interp.clone(),
+        needed: d.needed.clone(),
+        soname: v.opts.and_then(|o| o.soname.clone()).filter(|_| d.shared),
+        ..Default::default()
+    };
+    if let Some(i) = v.layout.section_by_name(".dynamic") {
+        let s = &v.layout.sections[i as usize];
+        for (k, &tag) in d.tags.iter().enumerate() {
+            let o = (s.offset + 16 * k as u64 + 8) as usize;
+            let value = elf
+                .get(o..o + 8)
+                .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            info.entries.push(DynEntry {
+                tag: dt_name(tag).into(),
+                value,
+            });
+        }
+    }
+    for &g in &d.dynsyms {
+        let gl = res.global(g);
+        let name = name_str(gl.name);
+        match gl.def {
+            crate::resolve::Def::Shared { dso, sym } => {
+                let o = &res.dsos[dso as usize].obj;
+                let s = crate::synthesize::SymRef::Global(g);
+                let mut via = Vec::new();
+                if d.copy_of.contains_key(&g) {
+                    via.push("copy".to_string());
+                }
+                if d.canonical.contains(&g) {
+                    via.push("canonical-plt".to_string());
+                } else if d.plt_index.contains_key(&s) {
+                    via.push("plt".to_string());
+                }
+                if d.relocs
+                    .iter()
+                    .any(|r| r.sym == Some(g) && matches!(r.loc, crate::dynamic::DynLoc::Got(_)))
+                {
+                    via.push("got".to_string());
+                }
+                if d.relocs.iter().any(|r| {
+                    r.sym == Some(g) && matches!(r.loc, crate::dynamic::DynLoc::Input { .. })
+                }) {
+                    via.push("data".to_string());
+                }
+                info.imports.push(ImportInfo {
+                    symbol: name,
+                    version: o.syms[sym as usize].version.map(name_str),
+                    library: Some(o.soname.clone()),
+                    via,
+                });
+            }
+            crate::resolve::Def::Undefined => info.imports.push(ImportInfo {
+                symbol: name,
+                version: None,
+                library: None,
+                via: vec!["got".into()],
+            }),
+            _ => info.exports.push(name),
+        }
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in &d.relocs {
+        let n = arch::reloc_name(r.r_type).to_string();
+        match counts.iter_mut().find(|(k, _)| *k == n) {
+            Some(c) => c.1 += 1,
+            None => counts.push((n, 1)),
+        }
+    }
+    let jump = d.plt.len();
+    if jump > 0 {
+        counts.push(("R_X86_64_JUMP_SLOT".into(), jump));
+    }
+    info.relocation_counts = counts;
+    info
+}
+
+fn dt_name(tag: u32) -> &'static str {
+    match tag {
+        DT_NULL => "NULL",
+        DT_NEEDED => "NEEDED",
+        DT_PLTRELSZ => "PLTRELSZ",
+        DT_PLTGOT => "PLTGOT",
+        DT_HASH => "HASH",
+        DT_STRTAB => "STRTAB",
+        DT_SYMTAB => "SYMTAB",
+        DT_RELA => "RELA",
+        DT_RELASZ => "RELASZ",
+        DT_RELAENT => "RELAENT",
+        DT_STRSZ => "STRSZ",
+        DT_SYMENT => "SYMENT",
+        DT_INIT => "INIT",
+        DT_FINI => "FINI",
+        DT_SONAME => "SONAME",
+        DT_RUNPATH => "RUNPATH",
+        DT_DEBUG => "DEBUG",
+        DT_PLTREL => "PLTREL",
+        DT_JMPREL => "JMPREL",
+        DT_INIT_ARRAY => "INIT_ARRAY",
+        DT_FINI_ARRAY => "FINI_ARRAY",
+        DT_INIT_ARRAYSZ => "INIT_ARRAYSZ",
+        DT_FINI_ARRAYSZ => "FINI_ARRAYSZ",
+        DT_PREINIT_ARRAY => "PREINIT_ARRAY",
+        DT_PREINIT_ARRAYSZ => "PREINIT_ARRAYSZ",
+        DT_FLAGS => "FLAGS",
+        DT_FLAGS_1 => "FLAGS_1",
+        DT_GNU_HASH => "GNU_HASH",
+        DT_VERSYM => "VERSYM",
+        DT_VERNEED => "VERNEED",
+        DT_VERNEEDNUM => "VERNEEDNUM",
+        _ => "?",
+    }
+}
+
+fn signed_hex(v: i64) -> String {
+    if v < 0 {
+        format!("-0x{:x}", v.unsigned_abs())
+    } else {
+        format!("0x{v:x}")
+    }
 }

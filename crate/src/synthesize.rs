@@ -450,7 +450,23 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         _ if opts.entry.is_none() && opts.kind == OutputKind::Shared => s.entry = Entry::None,
         _ if opts.entry.is_none() => match res.lookup(b"main") {
             Some(m) if matches!(res.global(m).def, Def::Defined { .. }) => {
-                let stub = teaching_start(SymRef::Global(m));
+                let libc_start = res
+                    .lookup(b"__libc_start_main")
+                    .filter(|&g| matches!(res.global(g).def, Def::Shared { .. }));
+                let stub = match (s.dynamic.is_some(), libc_start) {
+                    (true, Some(lsm)) => {
+                        s.plan().need_plt(SymRef::Global(lsm));
+                        glibc_start(SymRef::Global(m), SymRef::Global(lsm))
+                    }
+                    (true, None) => {
+                        return Err(Diagnostic::error(
+                            "a dynamic executable without _start needs glibc's __libc_start_main for the \
+                             synthesized _start: add libc (-lc or libc.so.6) to the link",
+                        )
+                        .into())
+                    }
+                    _ => teaching_start(SymRef::Global(m)),
+                };
                 s.start_stub = Some(s.stubs.len());
                 s.entry = Entry::Stub(s.stubs.len());
                 s.stubs.push(stub);
@@ -1284,5 +1300,46 @@ impl Synth {
         } else {
             self.need_copy(res, g);
         }
+    }
+}
+
+/// The teaching `_start` for a dynamic executable: what glibc's `Scrt1.o` does. The loader jumps
+/// here with %rdx = its own finalizer; `__libc_start_main` registers that, runs the initializers,
+/// calls `main` and passes its result to `exit`. Since glibc 2.34 the `init`/`fini` arguments are
+/// NULL: libc walks the init arrays itself.
+fn glibc_start(main: SymRef, libc_start_main: SymRef) -> Stub {
+    let mut a = Asm::new();
+    a.op(&[0x31, 0xed]); // xor ebp, ebp          ; outermost frame
+    a.op(&[0x49, 0x89, 0xd1]); // mov r9, rdx     ; rtld_fini from the loader
+    a.op(&[0x5e]); // pop rsi                      ; argc
+    a.op(&[0x48, 0x89, 0xe2]); // mov rdx, rsp    ; argv
+    a.op(&[0x48, 0x83, 0xe4, 0xf0]); // and rsp, -16
+    a.op(&[0x50]); // push rax                     ; keeps the stack 16-byte aligned
+    a.op(&[0x54]); // push rsp                     ; stack_end
+    a.op(&[0x45, 0x31, 0xc0]); // xor r8d, r8d    ; fini = NULL
+    a.op(&[0x31, 0xc9]); // xor ecx, ecx          ; init = NULL
+    a.rel(
+        &[0x48, 0x8d, 0x3d, 0, 0, 0, 0],
+        3,
+        R_X86_64_PC32,
+        StubTarget::Sym(main),
+        -4,
+    ); // lea rdi, [rip+main]
+    a.rel(
+        &[0xe8, 0, 0, 0, 0],
+        1,
+        R_X86_64_PLT32,
+        StubTarget::Sym(libc_start_main),
+        -4,
+    ); // call __libc_start_main@plt
+    a.op(&[0xf4]); // hlt                          ; __libc_start_main never returns
+    Stub {
+        name: "_start".into(),
+        why: "the link has no crt files and no _start: initlink made glibc's Scrt1.o _start, which hands main, \
+              argc, argv and the loader's finalizer to __libc_start_main"
+            .into(),
+        home: StubHome::Text,
+        offset: 0,
+        insns: a.finish(),
     }
 }
