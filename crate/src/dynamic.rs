@@ -17,6 +17,11 @@ pub enum DynLoc {
     Input { file: FileId, sec: u32, off: u64 },
     /// A copy-relocated symbol's slot in `.bss`.
     Copy(SymbolId),
+    /// Byte `off` of a linker-made piece (whose value the write phase computes).
+    Synthetic {
+        what: crate::layout::Synthetic,
+        off: u64,
+    },
 }
 
 #[derive(Debug, Clone)]

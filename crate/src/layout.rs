@@ -47,6 +47,10 @@ pub enum Synthetic {
     Dynamic,
     /// Data copied from a shared object by `R_X86_64_COPY` (lives in `.bss`).
     Copy,
+    /// The `.init_array` slot that points at the module-registration stub (first in the array).
+    InitStubSlot,
+    /// The module description the registration stub passes (`struct initlink_module`).
+    ModuleData,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -682,6 +686,42 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         }
     }
 
+    // `--init-stub`: a slot first in `.init_array` (priority 0 sorts before every input) and,
+    // unless DATA names a definition, the module description in `.data`.
+    if let Some(d) = init_stub_decision(res, opts) {
+        let init = by_name[".init_array"] as usize;
+        sections[init].align = sections[init].align.max(8);
+        sections[init].pieces.push(Piece {
+            src: PieceSrc::Synthetic(Synthetic::InitStubSlot),
+            offset: 0,
+            size: 8,
+            align: 8,
+            priority: 0,
+            from_ctors: false,
+        });
+        if d.data.is_none() {
+            let data = get_out(
+                &mut sections,
+                &mut by_name,
+                ".data".into(),
+                Class::Rw,
+                50,
+                elf::SHT_PROGBITS,
+                wa,
+            );
+            let s = &mut sections[data as usize];
+            s.align = s.align.max(8);
+            s.pieces.push(Piece {
+                src: PieceSrc::Synthetic(Synthetic::ModuleData),
+                offset: 0,
+                size: MODULE_DATA_SIZE + opts.output.len() as u64 + 1,
+                align: 8,
+                priority: 65535,
+                from_ctors: false,
+            });
+        }
+    }
+
     // Sort init/fini array pieces by priority (stable: ties keep input order). Pieces are then
     // re-indexed, so fix the piece indices stored in `places`.
     for name in [".init_array", ".fini_array", ".preinit_array"] {
@@ -781,6 +821,37 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         alloc_end: 0,
         file_end: 0,
     })
+}
+
+/// Size of `struct initlink_module` (version 1; see docs/module-registration.md). The module's
+/// name string follows it.
+pub const MODULE_DATA_SIZE: u64 = 88;
+pub const MODULE_DATA_VERSION: u32 = 1;
+
+/// What `--init-stub` makes in this link.
+pub struct InitStubDecision {
+    pub register: SymbolId,
+    /// The DATA symbol when the link defines it; None: the synthesized module description.
+    pub data: Option<SymbolId>,
+}
+
+/// `--init-stub=REGISTER[,DATA]`: None when not asked for, or when REGISTER is defined by this
+/// link (this module is the runtime, as in Go: no stub).
+pub fn init_stub_decision(res: &Resolved<'_>, opts: &Options) -> Option<InitStubDecision> {
+    let st = opts.init_stub.as_ref()?;
+    let register = res.lookup(st.register.as_bytes())?;
+    if matches!(
+        res.global(register).def,
+        Def::Defined { .. } | Def::Common { .. }
+    ) {
+        return None;
+    }
+    let data = st
+        .data
+        .as_ref()
+        .and_then(|d| res.lookup(d.as_bytes()))
+        .filter(|&g| matches!(res.global(g).def, Def::Defined { .. } | Def::Common { .. }));
+    Some(InitStubDecision { register, data })
 }
 
 const LINKER_SYMBOLS: &[&str] = &[

@@ -61,7 +61,14 @@ fn link_phases<'a>(
 ) -> diag::Result<()> {
     let mut clock = Clock::new(opts.time);
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
-    let mut resolved = resolve::resolve(items, &opts.undefined, opts.kind == OutputKind::Static)?;
+    // `--init-stub`'s register function is referenced by the stub, like a `-u` symbol.
+    let register = opts.init_stub.as_ref().map(|s| s.register.as_str());
+    let mut resolved = resolve::resolve(
+        items,
+        &opts.undefined,
+        register,
+        opts.kind == OutputKind::Static,
+    )?;
     clock.lap("resolve", &mut out.timings);
     // 2. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(&mut resolved, opts)?;

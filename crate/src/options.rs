@@ -63,6 +63,16 @@ pub struct Options {
     /// `-Bsymbolic`: a shared object binds its own definitions.
     pub bsymbolic: bool,
     pub hash_style: HashStyle,
+    /// `--init-stub=REGISTER[,DATA]`: the module-registration stub of Go's linker.
+    pub init_stub: Option<InitStub>,
+}
+
+/// Go's `go.link.addmoduledata`: a linker-made function, first in `.init_array`, that passes this
+/// module's data to `REGISTER`. `data` names a symbol to pass; None: initlink describes the module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitStub {
+    pub register: String,
+    pub data: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -98,6 +108,7 @@ impl Default for Options {
             bind_now: false,
             bsymbolic: false,
             hash_style: HashStyle::Gnu,
+            init_stub: None,
         }
     }
 }
@@ -300,6 +311,19 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 cmd.options.report = true;
             }
             "time" => cmd.options.time = true,
+            "init-stub" => {
+                let v = value(args, &mut i, attached, a)?;
+                let mut parts = v.splitn(2, ',');
+                let register = parts.next().unwrap_or("").trim().to_string();
+                let data = parts
+                    .next()
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty());
+                if register.is_empty() {
+                    return err(Diagnostic::error("--init-stub needs REGISTER[,DATA]"));
+                }
+                cmd.options.init_stub = Some(InitStub { register, data });
+            }
             "pie" | "pic-executable" => pie = Some(true),
             "no-pie" => pie = Some(false),
             "shared" | "Bshareable" => shared = true,
@@ -321,7 +345,9 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             "help" => cmd.help = true,
             _ => {
                 // Attached short forms: -lfoo, -Lpath, -ofile, -zkeyword, -efoo, -O1, -m elf_x86_64.
-                let (flag, rest) = a.split_at(2.min(a.len()));
+                // (`a` starts with '-': split after the next character, which may be multi-byte.)
+                let cut = a.char_indices().nth(2).map_or(a.len(), |(p, _)| p);
+                let (flag, rest) = a.split_at(cut);
                 match flag {
                     "-l" if !rest.is_empty() => push_lib(&mut cmd, rest, static_only),
                     "-L" if !rest.is_empty() => cmd.search_dirs.push(rest.to_string()),
@@ -395,7 +421,11 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| *c != '-').collect();
-    if s.is_empty() || s.len() % 2 != 0 || s.len() > 128 {
+    if s.is_empty()
+        || s.len() % 2 != 0
+        || s.len() > 128
+        || !s.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return None;
     }
     (0..s.len())
@@ -434,6 +464,21 @@ mod tests {
                 exact: false
             }
         );
+    }
+    #[test]
+    fn non_ascii_arguments_are_errors_not_panics() {
+        for a in [
+            "-é",
+            "-lé",
+            "--build-id=0xaéa",
+            "--build-id=0xéé",
+            "-\u{10000}",
+            "--é=1",
+        ] {
+            let _ = parse_args(&[a.to_string(), "a.o".to_string()]);
+        }
+        assert!(parse_args(&["-é".to_string()]).is_err());
+        assert!(parse_args(&["--build-id=0xaéa".to_string()]).is_err());
     }
     #[test]
     fn unknown_option_is_named() {

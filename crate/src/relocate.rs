@@ -40,7 +40,7 @@ pub struct Applied {
     pub width: usize,
 }
 
-fn synth_piece_addr(layout: &Layout, what: Synthetic) -> u64 {
+pub fn synth_piece_addr(layout: &Layout, what: Synthetic) -> u64 {
     for s in &layout.sections {
         for p in &s.pieces {
             if p.src == crate::layout::PieceSrc::Synthetic(what) {
@@ -193,6 +193,7 @@ impl<'r, 'a> Values<'r, 'a> {
                 StubTarget::GotPltSlot(k) => self.got_plt_slot(*k),
                 StubTarget::GotPltWord(n) => self.got_plt + 8 * u64::from(*n),
                 StubTarget::Plt0 => self.plt,
+                StubTarget::Piece(w) => synth_piece_addr(self.layout, *w),
             };
             let at = start + r.at as usize;
             let p = base + at as u64;

@@ -356,6 +356,33 @@ fn init_entries(
     let os = &layout.sections[si as usize];
     let mut out = Vec::new();
     for piece in &os.pieces {
+        if piece.src == PieceSrc::Synthetic(Synthetic::InitStubSlot) {
+            let slot_address = os.addr + piece.offset;
+            let fo = (os.offset + piece.offset) as usize;
+            let target_address = elf
+                .get(fo..fo + 8)
+                .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            let pic = v.synth.dynamic.as_deref().is_some_and(|d| d.pic);
+            out.push(InitEntry {
+                run_order: 0,
+                slot: out.len(),
+                slot_address,
+                target_address,
+                symbol: Some("initlink.register_module".into()),
+                input: None,
+                section: Some("(linker-made, --init-stub)".into()),
+                priority: 0,
+                from_ctors: false,
+                linker_made: true,
+                called_by: called_by.to_string(),
+                filled_by: if pic {
+                    format!("R_X86_64_RELATIVE: the loader writes load base + 0x{target_address:x} before any initializer runs")
+                } else {
+                    "static: the file holds the stub's address".into()
+                },
+            });
+            continue;
+        }
         let PieceSrc::Input { file, sec } = piece.src else {
             continue;
         };
@@ -737,6 +764,9 @@ pub fn build(
                             format!(".got.plt word {n}")
                         }
                         crate::synthesize::StubTarget::Plt0 => "PLT0".to_string(),
+                        crate::synthesize::StubTarget::Piece(_) => {
+                            "initlink.module_data".to_string()
+                        }
                     },
                     addend: a.a,
                     formula: arch::formula(a.r_type).into(),
@@ -775,6 +805,7 @@ pub fn build(
         r.dynamic = Some(dynamic_info(v, d, elf));
     }
     r.diagnostics = diagnostics.to_vec();
+    r.notes.extend(synth.notes.iter().cloned());
     if opts.gc_sections {
         r.notes.push(
             "--gc-sections was accepted but not applied: every loaded section is kept".into(),

@@ -320,6 +320,7 @@ impl<'a> Resolver<'a> {
 pub fn resolve<'a>(
     items: &[InputItem<'a>],
     undefined: &'a [String],
+    register: Option<&'a str>,
     static_link: bool,
 ) -> Result<Resolved<'a>> {
     let mut r = Resolver {
@@ -332,7 +333,7 @@ pub fn resolve<'a>(
     };
     let mut as_needed = false;
     // `-u` names: strong references before any input, so archives pull their definitions.
-    for u in undefined {
+    for u in undefined.iter().map(String::as_str).chain(register) {
         let id = r.intern(u.as_bytes());
         r.globals[id.0 as usize].strong_ref = true;
     }

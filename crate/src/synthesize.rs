@@ -44,6 +44,8 @@ pub enum StubTarget {
     GotPltWord(u32),
     /// The lazy PLT's first entry.
     Plt0,
+    /// A linker-made piece (the module description of `--init-stub`).
+    Piece(crate::layout::Synthetic),
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,10 @@ pub struct Synth {
     pub warnings: Vec<Diagnostic>,
     /// Dynamic-linking decisions (None: a static link).
     pub dynamic: Option<Box<DynPlan>>,
+    /// Index in `stubs` of the `--init-stub` registration stub.
+    pub init_stub: Option<usize>,
+    /// Facts for the report (e.g. why no stub was made).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +233,8 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         build_id_size: if opts.build_id.is_some() { 16 + 20 } else { 0 },
         warnings: Vec::new(),
         dynamic: None,
+        init_stub: None,
+        notes: Vec::new(),
     };
     // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
     let needed: Vec<String> = res
@@ -478,6 +486,90 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         _ => s.warnings.push(Diagnostic::warning(format!(
             "cannot find entry symbol {entry_name}; defaulting to the start of .text"
         ))),
+    }
+    // `--init-stub`: Go's go.link.addmoduledata, reproduced byte for byte.
+    if let Some(st) = &opts.init_stub {
+        match crate::layout::init_stub_decision(res, opts) {
+            None => s.notes.push(format!(
+                "--init-stub: {} is defined in this link, so this module is the runtime's own: no stub \
+                 (as Go's linker does when the module holds runtime.addmoduledata)",
+                st.register
+            )),
+            Some(d) => {
+                let reg = SymRef::Global(d.register);
+                match res.global(d.register).def {
+                    Def::Undefined if opts.kind != OutputKind::Shared => {
+                        return Err(Diagnostic::error(format!(
+                            "undefined symbol: {} (called by the --init-stub module-registration stub)",
+                            st.register
+                        ))
+                        .symbol(st.register.clone())
+                        .into())
+                    }
+                    _ => {}
+                }
+                if s.dynamic.is_some() && preemptible(res, opts, reg) {
+                    s.plan().need_plt(reg);
+                }
+                let data_target = match d.data {
+                    Some(g) => StubTarget::Sym(SymRef::Global(g)),
+                    None => StubTarget::Piece(crate::layout::Synthetic::ModuleData),
+                };
+                let data_name = match (&st.data, d.data) {
+                    (Some(n), Some(_)) => n.clone(),
+                    _ => "initlink.module_data".to_string(),
+                };
+                let offset = s
+                    .stubs
+                    .iter()
+                    .filter(|x| x.home == StubHome::Text)
+                    .map(|x| crate::layout::align_up(x.offset + x.size(), 16))
+                    .max()
+                    .unwrap_or(0);
+                let mut a = Asm::new();
+                a.rel(&[0x48, 0x8d, 0x3d, 0, 0, 0, 0], 3, R_X86_64_PC32, data_target, -4); // lea rdi, [rip+DATA]
+                a.rel(&[0xe8, 0, 0, 0, 0], 1, R_X86_64_PLT32, StubTarget::Sym(reg), -4); // call REGISTER
+                a.op(&[0xc3]); // ret
+                s.init_stub = Some(s.stubs.len());
+                s.stubs.push(Stub {
+                    name: "initlink.register_module".into(),
+                    why: format!(
+                        "--init-stub={}: like Go's go.link.addmoduledata, this function is first in .init_array, \
+                         so when the loader initializes this module it passes {data_name} to {} before any of \
+                         the module's own constructors run",
+                        st.register, st.register
+                    ),
+                    home: StubHome::Text,
+                    offset,
+                    insns: a.finish(),
+                });
+                if let Some(plan) = s.dynamic.as_deref_mut() {
+                    if plan.pic {
+                        use crate::layout::{Synthetic, MODULE_DATA_SIZE};
+                        plan.relocs.push(DynReloc {
+                            loc: DynLoc::Synthetic { what: Synthetic::InitStubSlot, off: 0 },
+                            r_type: R_X86_64_RELATIVE,
+                            sym: None,
+                            target: None,
+                            addend: 0,
+                        });
+                        if d.data.is_none() {
+                            // Pointer fields: name, text/data/bss ranges, init_array.
+                            for off in [16u64, 24, 32, 40, 48, 56, 64, 72] {
+                                let _ = MODULE_DATA_SIZE;
+                                plan.relocs.push(DynReloc {
+                                    loc: DynLoc::Synthetic { what: Synthetic::ModuleData, off },
+                                    r_type: R_X86_64_RELATIVE,
+                                    sym: None,
+                                    target: None,
+                                    addend: 0,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
     // Lazy PLT (dynamic links): PLT0, then one entry per imported function.
     let nplt = s.dynamic.as_ref().map_or(0, |p| p.plt.len());

@@ -57,11 +57,16 @@ pub fn entry_address(v: &Values<'_, '_>) -> u64 {
 
 /// The output section (header index) that holds `addr`, or SHN_ABS.
 fn shndx_for(layout: &Layout, addr: u64) -> u16 {
-    layout
-        .sections
-        .iter()
-        .filter(|s| s.shndx != 0 && s.class != Class::NonAlloc)
-        .find(|s| addr >= s.addr && addr <= s.addr + s.size)
+    // A section that contains the address, else one that ends exactly there (end symbols).
+    let alloc = || {
+        layout
+            .sections
+            .iter()
+            .filter(|s| s.shndx != 0 && s.class != Class::NonAlloc)
+    };
+    alloc()
+        .find(|s| addr >= s.addr && addr < s.addr + s.size)
+        .or_else(|| alloc().find(|s| addr == s.addr + s.size))
         .map_or(SHN_ABS, |s| s.shndx)
 }
 
@@ -143,7 +148,47 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
             });
         }
     }
-    for g in &res.globals {
+    // Linker-made code and data get names, so objdump and gdb show them.
+    for st in v.synth.stubs.iter() {
+        let a = v.stub_addr(st);
+        let info = (STB_LOCAL << 4) | STT_FUNC;
+        locals.push(OutSym {
+            name: st.name.clone().into_bytes(),
+            value: a,
+            size: st.size(),
+            info,
+            other: 0,
+            shndx: shndx_for(layout, a),
+        });
+    }
+    if v.synth.init_stub.is_some()
+        && layout.sections.iter().any(|s| {
+            s.pieces
+                .iter()
+                .any(|p| p.src == PieceSrc::Synthetic(Synthetic::ModuleData))
+        })
+    {
+        let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
+        let info = (STB_LOCAL << 4) | STT_OBJECT;
+        locals.push(OutSym {
+            name: b"initlink.module_data".to_vec(),
+            value: a,
+            size: crate::layout::MODULE_DATA_SIZE,
+            info,
+            other: 0,
+            shndx: shndx_for(layout, a),
+        });
+    }
+    for (gi, g) in res.globals.iter().enumerate() {
+        // Names only the shared objects mention are theirs, not this link's.
+        let used = g.first_ref.is_some()
+            || v.synth.dynamic.as_deref().is_some_and(|d| {
+                d.dynsym_index
+                    .contains_key(&crate::resolve::SymbolId(gi as u32))
+            });
+        if matches!(g.def, Def::Shared { .. } | Def::Undefined) && !used {
+            continue;
+        }
         let (value, size, ty, bind, other, shndx) = match g.def {
             Def::Defined { file, sym, weak } => {
                 let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
@@ -493,6 +538,15 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                                     (R_X86_64_RELATIVE, Some(t)) => {
                                         v.sym_addr(t).wrapping_add(r.addend as u64)
                                     }
+                                    (R_X86_64_RELATIVE, None) => match r.loc {
+                                        DynLoc::Synthetic { what, off } => {
+                                            synthetic_words(v, what, opts)
+                                                .get((off / 8) as usize)
+                                                .copied()
+                                                .unwrap_or(0)
+                                        }
+                                        _ => r.addend as u64,
+                                    },
                                     (R_X86_64_TPOFF64, Some(t)) => v
                                         .sym_addr_raw(t)
                                         .wrapping_sub(tls_start)
@@ -554,6 +608,16 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                                 put64(dst, 16 * k, u64::from(tag));
                                 put64(dst, 16 * k + 8, dynamic_value(v, d, tag, &mut needed, opts));
                             }
+                        }
+                    }
+                    Synthetic::InitStubSlot | Synthetic::ModuleData => {
+                        let words = synthetic_words(v, what, opts);
+                        for (k, w) in words.iter().enumerate() {
+                            put64(dst, 8 * k, *w);
+                        }
+                        if what == Synthetic::ModuleData {
+                            let at = crate::layout::MODULE_DATA_SIZE as usize;
+                            dst[at..at + opts.output.len()].copy_from_slice(opts.output.as_bytes());
                         }
                     }
                     Synthetic::EhFrameHdr | Synthetic::BuildId | Synthetic::Copy => {}
@@ -855,6 +919,49 @@ fn dyn_loc_addr(v: &Values<'_, '_>, loc: DynLoc) -> u64 {
             v.layout.input_addr(file, sec, off).unwrap_or(0)
         }
         DynLoc::Copy(g) => v.sym_addr(SymRef::Global(g)),
+        DynLoc::Synthetic { what, off } => crate::relocate::synth_piece_addr(v.layout, what) + off,
+    }
+}
+
+/// The 64-bit words of a linker-made data piece: the `--init-stub` slot (the stub's address) or
+/// `struct initlink_module` (version 1; docs/module-registration.md).
+pub fn synthetic_words(v: &Values<'_, '_>, what: Synthetic, opts: &Options) -> Vec<u64> {
+    let layout = v.layout;
+    match what {
+        Synthetic::InitStubSlot => {
+            vec![v
+                .synth
+                .init_stub
+                .map_or(0, |i| v.stub_addr(&v.synth.stubs[i]))]
+        }
+        Synthetic::ModuleData => {
+            let me = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
+            let edata = layout.linker_symbol(b"_edata").unwrap_or(me);
+            let end = layout.linker_symbol(b"_end").unwrap_or(me);
+            let range =
+                |n: &str, fallback: u64| layout.section_range(n).unwrap_or((fallback, fallback));
+            let (ts, te) = range(".text", me);
+            let (ds, de) = range(".data", edata);
+            let (bs, be) = range(".bss", end);
+            let (is, ie) = range(".init_array", me);
+            let header = u64::from(crate::layout::MODULE_DATA_VERSION)
+                | ((crate::layout::MODULE_DATA_SIZE) << 32);
+            let _ = opts;
+            vec![
+                header,
+                0,
+                me + crate::layout::MODULE_DATA_SIZE,
+                ts,
+                te,
+                ds,
+                de,
+                bs,
+                be,
+                is,
+                (ie - is) / 8,
+            ]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -1,0 +1,8 @@
+/* A plugin with no constructor: initlink's stub registers it. */
+int plugin_a_counter = 7;
+static int scratch[64];
+int plugin_a_value(void) { scratch[3] = plugin_a_counter; return scratch[3] * 2; }
+#ifdef CONTROL
+void register_control(const char *);
+__attribute__((constructor)) static void control(void) { register_control("libplugin_a.so"); }
+#endif
