@@ -16,6 +16,7 @@ pub mod report;
 pub mod resolve;
 pub mod script;
 pub mod synthesize;
+pub mod wasm;
 pub mod write;
 
 pub use diag::{Diagnostic, Severity};

@@ -1,0 +1,523 @@
+//! The playground's entry into the core: one request (a JSON manifest plus the input files' bytes
+//! concatenated) in, one result (the ELF, the report, the map and the diagnostics) out, errors as
+//! values. Options arrive either as named fields, translated to the GNU ld arguments they stand for,
+//! or as raw `args`; both go through [`crate::options::parse_args`], so the playground means exactly
+//! what the CLI means. The files play the part of one flat directory: a path or `-lNAME` in `args`
+//! is found there by name, as the CLI would find it on disk.
+//!
+//! The request logic is plain Rust (tested natively); only the thin `bindings` module at the end
+//! depends on `wasm-bindgen` and exists on wasm32 only.
+
+use crate::diag::Diagnostic;
+use crate::input::{classify, FileKind, Input, InputItem};
+use crate::options::{parse_args, InputArg};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the JavaScript side sends: the files (sizes only; their bytes follow in one buffer, in the
+/// same order), group markers, the named options and raw arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Request {
+    pub inputs: Vec<RequestItem>,
+    pub options: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RequestItem {
+    File { name: String, size: usize },
+    Group { group: String },
+}
+
+/// Everything a playground link returns.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub elf: Option<Vec<u8>>,
+    /// The JSON report exactly as `--report=FILE` writes it; empty when the link failed early.
+    pub report_json: String,
+    /// The text map exactly as `-Map=FILE` writes it; empty when there is no report.
+    pub map: String,
+    pub diagnostics: Vec<JsDiagnostic>,
+    /// The GNU ld arguments the request stood for (shown to the learner as a command line).
+    pub command_line: Vec<String>,
+}
+
+/// A diagnostic plus the line the CLI prints for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsDiagnostic {
+    #[serde(flatten)]
+    pub diag: Diagnostic,
+    /// `initlink: error: FILE: SECTION+0xOFF: message`, as the CLI prints it.
+    pub text: String,
+}
+
+impl From<Diagnostic> for JsDiagnostic {
+    fn from(d: Diagnostic) -> Self {
+        JsDiagnostic {
+            text: format!("initlink: {d}"),
+            diag: d,
+        }
+    }
+}
+
+impl Response {
+    fn failed(diags: Vec<Diagnostic>, command_line: Vec<String>) -> Self {
+        Response {
+            diagnostics: diags.into_iter().map(Into::into).collect(),
+            command_line,
+            ..Default::default()
+        }
+    }
+
+    /// Everything but the ELF bytes, as one JSON object for the JavaScript side.
+    pub fn meta_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Meta<'a> {
+            diagnostics: &'a [JsDiagnostic],
+            command_line: &'a [String],
+        }
+        serde_json::to_string(&Meta {
+            diagnostics: &self.diagnostics,
+            command_line: &self.command_line,
+        })
+        .unwrap_or_else(|_| "{}".into())
+    }
+}
+
+fn want_bool(key: &str, v: &Value) -> Result<bool, Diagnostic> {
+    v.as_bool()
+        .ok_or_else(|| Diagnostic::error(format!("option '{key}' must be true or false")))
+}
+
+fn want_str<'v>(key: &str, v: &'v Value) -> Result<&'v str, Diagnostic> {
+    v.as_str()
+        .ok_or_else(|| Diagnostic::error(format!("option '{key}' must be a string")))
+}
+
+/// Translate the named options (`{output, kind, entry, buildId, ...}`) into the GNU ld arguments
+/// they mirror, then append `args` verbatim.
+pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>, Diagnostic> {
+    let mut a: Vec<String> = Vec::new();
+    for (key, v) in o {
+        if v.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "output" => {
+                a.push("-o".into());
+                a.push(want_str(key, v)?.into());
+            }
+            "kind" => a.push(
+                match want_str(key, v)? {
+                    "static" => "-static",
+                    "pie" => "-pie",
+                    "exec" => "-no-pie",
+                    "shared" => "-shared",
+                    other => {
+                        return Err(Diagnostic::error(format!(
+                            "option 'kind' must be \"static\", \"exec\", \"pie\" or \"shared\", not \"{other}\""
+                        )))
+                    }
+                }
+                .into(),
+            ),
+            "entry" => {
+                a.push("-e".into());
+                a.push(want_str(key, v)?.into());
+            }
+            "buildId" => match v {
+                Value::Bool(true) => a.push("--build-id".into()),
+                Value::Bool(false) => {}
+                Value::String(s) => a.push(format!("--build-id={s}")),
+                _ => {
+                    return Err(Diagnostic::error(
+                        "option 'buildId' must be true, false, \"sha1\", \"none\" or \"0xHEX\"",
+                    ))
+                }
+            },
+            "ehFrameHdr" => {
+                if want_bool(key, v)? {
+                    a.push("--eh-frame-hdr".into())
+                }
+            }
+            "gcSections" => {
+                if want_bool(key, v)? {
+                    a.push("--gc-sections".into())
+                }
+            }
+            "execstack" => {
+                a.push("-z".into());
+                a.push(if want_bool(key, v)? { "execstack" } else { "noexecstack" }.into());
+            }
+            "stripAll" => {
+                if want_bool(key, v)? {
+                    a.push("-s".into())
+                }
+            }
+            "stripDebug" => {
+                if want_bool(key, v)? {
+                    a.push("-S".into())
+                }
+            }
+            "undefined" => {
+                let list = v.as_array().ok_or_else(|| {
+                    Diagnostic::error("option 'undefined' must be a list of symbol names")
+                })?;
+                for s in list {
+                    a.push("-u".into());
+                    a.push(want_str(key, s)?.into());
+                }
+            }
+            "args" => {}
+            other => {
+                return Err(Diagnostic::error(format!(
+                "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, execstack, undefined, stripAll, stripDebug, args)"
+            )))
+            }
+        }
+    }
+    if let Some(v) = o.get("args") {
+        let list = v
+            .as_array()
+            .ok_or_else(|| Diagnostic::error("option 'args' must be a list of strings"))?;
+        for s in list {
+            a.push(want_str("args", s)?.into());
+        }
+    }
+    Ok(a)
+}
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// The given files as a flat directory: find `path` by its full name, else by its last component.
+fn find_file<'f>(files: &[(String, &'f [u8])], path: &str) -> Option<usize> {
+    files.iter().position(|(n, _)| n == path).or_else(|| {
+        files
+            .iter()
+            .position(|(n, _)| basename(n) == basename(path))
+    })
+}
+
+/// Link a request: `data` holds the bytes of every file item, concatenated in order.
+pub fn link_request(request_json: &str, data: &[u8]) -> Response {
+    let req: Request = match serde_json::from_str(request_json) {
+        Ok(r) => r,
+        Err(e) => {
+            return Response::failed(
+                vec![Diagnostic::error(format!("malformed link request: {e}"))],
+                Vec::new(),
+            )
+        }
+    };
+    let args = match options_to_args(&req.options) {
+        Ok(a) => a,
+        Err(d) => return Response::failed(vec![d], Vec::new()),
+    };
+    // Split the buffer into the files, in order.
+    let mut files: Vec<(String, &[u8])> = Vec::new();
+    let mut order: Vec<InputArg> = Vec::new();
+    let mut at = 0usize;
+    for item in &req.inputs {
+        match item {
+            RequestItem::File { name, size } => {
+                let end = at.saturating_add(*size);
+                let Some(bytes) = data.get(at..end) else {
+                    return Response::failed(
+                        vec![Diagnostic::error(format!(
+                            "link request: file '{name}' claims {size} bytes but the buffer holds {} more",
+                            data.len().saturating_sub(at)
+                        ))],
+                        args,
+                    );
+                };
+                at = end;
+                order.push(InputArg::Path(name.clone()));
+                files.push((name.clone(), bytes));
+            }
+            RequestItem::Group { group } => order.push(match group.as_str() {
+                "start" => InputArg::StartGroup,
+                "end" => InputArg::EndGroup,
+                g => {
+                    return Response::failed(
+                        vec![Diagnostic::error(format!(
+                            "link request: group marker must be \"start\" or \"end\", not \"{g}\""
+                        ))],
+                        args,
+                    )
+                }
+            }),
+        }
+    }
+    let mut cmd = match parse_args(&args) {
+        Ok(c) => c,
+        Err(e) => return Response::failed(e.0, args),
+    };
+    // Inputs named in `args` (paths, -l, groups) set the link order, the files being the directory
+    // they are found in; otherwise the files link in the order given.
+    let named = cmd
+        .inputs
+        .iter()
+        .any(|a| matches!(a, InputArg::Path(_) | InputArg::Lib { .. }));
+    let mut queue: std::collections::VecDeque<InputArg> = if named {
+        cmd.inputs.drain(..).collect()
+    } else {
+        let mut q: std::collections::VecDeque<InputArg> = order.into();
+        q.extend(cmd.inputs.drain(..));
+        q
+    };
+    let mut items: Vec<InputItem<'_>> = Vec::new();
+    let mut errors = Vec::new();
+    let mut scripts = 0;
+    while let Some(a) = queue.pop_front() {
+        let found = match &a {
+            InputArg::StartGroup => {
+                items.push(InputItem::StartGroup);
+                continue;
+            }
+            InputArg::EndGroup => {
+                items.push(InputItem::EndGroup);
+                continue;
+            }
+            InputArg::AsNeeded(x) => {
+                items.push(InputItem::AsNeeded(*x));
+                continue;
+            }
+            InputArg::Path(p) => find_file(&files, p).ok_or_else(|| {
+                Diagnostic::error("cannot open: no such file among the inputs").file(p.clone())
+            }),
+            InputArg::Lib {
+                name,
+                static_only,
+                exact,
+            } => {
+                let candidates: Vec<String> = if *exact {
+                    vec![name.clone()]
+                } else if *static_only {
+                    vec![format!("lib{name}.a")]
+                } else {
+                    vec![format!("lib{name}.so"), format!("lib{name}.a")]
+                };
+                candidates
+                    .iter()
+                    .find_map(|c| find_file(&files, c))
+                    .ok_or_else(|| {
+                        Diagnostic::error(format!(
+                            "cannot find -l{}{name}",
+                            if *exact { ":" } else { "" }
+                        ))
+                    })
+            }
+        };
+        let k = match found {
+            Ok(k) => k,
+            Err(d) => {
+                errors.push(d);
+                continue;
+            }
+        };
+        let (name, bytes) = (&files[k].0, files[k].1);
+        if classify(bytes) == FileKind::Text {
+            // A linker script naming inputs (glibc's libm.a): expand in place, as the CLI does.
+            scripts += 1;
+            if scripts > 64 {
+                errors.push(Diagnostic::error("too many nested linker scripts").file(name.clone()));
+                break;
+            }
+            match crate::script::parse(name, &String::from_utf8_lossy(bytes)) {
+                Ok(s) => {
+                    for item in s.items.into_iter().rev() {
+                        queue.push_front(item);
+                    }
+                }
+                Err(e) => errors.extend(e.0),
+            }
+            continue;
+        }
+        items.push(InputItem::File(Input {
+            name: name.clone(),
+            data: bytes,
+        }));
+    }
+    if !errors.is_empty() {
+        return Response::failed(errors, args);
+    }
+    if !items.iter().any(|i| matches!(i, InputItem::File(_))) {
+        return Response::failed(vec![Diagnostic::error("no input files")], args);
+    }
+    // The playground always builds the report: every view is drawn from it.
+    let mut opts = cmd.options;
+    opts.report = true;
+    opts.time = false;
+    let out = crate::link(&items, &opts);
+    let failed = out
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == crate::Severity::Error);
+    let report_json = out
+        .report
+        .as_ref()
+        .and_then(|r| serde_json::to_string_pretty(r).ok())
+        .unwrap_or_default();
+    let map = out
+        .report
+        .as_ref()
+        .map(crate::report::map_text)
+        .unwrap_or_default();
+    Response {
+        // Like the CLI: no output file when any error was reported.
+        elf: if failed { None } else { out.elf },
+        report_json,
+        map,
+        diagnostics: out.diagnostics.into_iter().map(Into::into).collect(),
+        command_line: args,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod bindings {
+    //! wasm-bindgen exports. A panic cannot unwind on wasm32-unknown-unknown: the hook records its
+    //! message, then the instance traps (`WebAssembly.RuntimeError`); the JavaScript wrapper catches
+    //! the trap, reads the message with `take_panic`, reports it as a diagnostic and starts a fresh
+    //! instance for the next link.
+    use std::sync::Mutex;
+    use wasm_bindgen::prelude::*;
+
+    static PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+    #[wasm_bindgen(start)]
+    pub fn start() {
+        std::panic::set_hook(Box::new(|info| {
+            if let Ok(mut p) = PANIC.lock() {
+                *p = Some(format!("initlink panicked (a bug in the linker): {info}"));
+            }
+        }));
+    }
+
+    /// The message of the panic that trapped the last call, if any.
+    #[wasm_bindgen]
+    pub fn take_panic() -> Option<String> {
+        PANIC.lock().ok().and_then(|mut p| p.take())
+    }
+
+    /// Panics on purpose, so tests can check that a panic becomes a diagnostic.
+    #[wasm_bindgen]
+    pub fn test_panic() {
+        panic!("test_panic called");
+    }
+
+    #[wasm_bindgen]
+    pub fn version() -> String {
+        env!("CARGO_PKG_VERSION").into()
+    }
+
+    #[wasm_bindgen]
+    pub struct LinkResult(super::Response);
+
+    #[wasm_bindgen]
+    impl LinkResult {
+        /// The output file, or undefined when the link failed.
+        pub fn elf(&mut self) -> Option<Vec<u8>> {
+            self.0.elf.take()
+        }
+        pub fn report_json(&mut self) -> String {
+            std::mem::take(&mut self.0.report_json)
+        }
+        pub fn map(&mut self) -> String {
+            std::mem::take(&mut self.0.map)
+        }
+        /// `{diagnostics, command_line}` as JSON.
+        pub fn meta_json(&self) -> String {
+            self.0.meta_json()
+        }
+    }
+
+    /// Link: `request` is the JSON manifest, `data` the files' bytes concatenated.
+    #[wasm_bindgen]
+    pub fn link(request: &str, data: &[u8]) -> LinkResult {
+        LinkResult(super::link_request(request, data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(j: &str) -> serde_json::Map<String, Value> {
+        serde_json::from_str(j).unwrap()
+    }
+
+    #[test]
+    fn named_options_become_ld_arguments() {
+        let a = options_to_args(&opts(
+            r#"{"output":"prog","kind":"static","entry":"main","buildId":"0xab","ehFrameHdr":true,
+                "execstack":false,"undefined":["x"],"args":["--gc-sections"]}"#,
+        ))
+        .unwrap();
+        let c = parse_args(&a).unwrap();
+        assert_eq!(c.options.output, "prog");
+        assert_eq!(c.options.entry.as_deref(), Some("main"));
+        assert_eq!(
+            c.options.build_id,
+            Some(crate::options::BuildId::Hex(vec![0xab]))
+        );
+        assert!(c.options.eh_frame_hdr && c.options.gc_sections);
+        assert_eq!(c.options.execstack, Some(false));
+        assert_eq!(c.options.undefined, vec!["x"]);
+    }
+
+    #[test]
+    fn bad_options_are_diagnostics() {
+        let e = options_to_args(&opts(r#"{"frobnicate":1}"#)).unwrap_err();
+        assert!(e.message.contains("frobnicate"));
+        let e = options_to_args(&opts(r#"{"kind":"weird"}"#)).unwrap_err();
+        assert!(e.message.contains("weird"));
+        let r = link_request(r#"{"options":{"args":["--nope"]}}"#, &[]);
+        assert!(r.diagnostics[0].text.contains("unknown option: --nope"));
+    }
+
+    #[test]
+    fn malformed_requests_never_panic() {
+        for (req, data) in [
+            ("", &b""[..]),
+            ("{", &b""[..]),
+            (r#"{"inputs":[{"name":"a.o","size":100}]}"#, &b"abc"[..]),
+            (r#"{"inputs":[{"group":"middle"}]}"#, &b""[..]),
+            (r#"{"inputs":[]}"#, &b""[..]),
+            (r#"{"inputs":[{"name":"a.o","size":3}]}"#, &b"abc"[..]),
+            (
+                r#"{"inputs":[{"name":"a.o","size":8}]}"#,
+                &b"\x7fELF\x02\x01\x01\x00"[..],
+            ),
+        ] {
+            let r = link_request(req, data);
+            assert!(r.elf.is_none(), "{req}");
+            assert!(
+                r.diagnostics
+                    .iter()
+                    .any(|d| d.diag.severity == crate::Severity::Error),
+                "{req}: {:?}",
+                r.diagnostics
+            );
+        }
+    }
+
+    #[test]
+    fn args_name_files_and_libraries_by_name() {
+        let r = link_request(
+            r#"{"inputs":[{"name":"dir/a.o","size":0}],"options":{"args":["x.o","-lfoo"]}}"#,
+            &[],
+        );
+        let texts: Vec<&str> = r.diagnostics.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "initlink: error: x.o: cannot open: no such file among the inputs",
+                "initlink: error: cannot find -lfoo"
+            ]
+        );
+        assert_eq!(find_file(&[("dir/a.o".into(), &[][..])], "/x/a.o"), Some(0));
+    }
+}
