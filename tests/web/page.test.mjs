@@ -1,0 +1,177 @@
+// The playground page in Debian's chromium (playwright-core, no downloaded browser): pick an
+// example, link it, read the views; upload objects built here from a fixture, download the ELF and
+// run it; upload a bad file, see the diagnostic, and link again. Screenshots go to
+// target/web-artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, ARTIFACTS, serve, browser, tempDir, compile, FREESTANDING } from './helpers.mjs';
+
+let server;
+let chrome;
+let page;
+const problems = [];
+
+before(async () => {
+  server = await serve();
+  chrome = await browser();
+  page = await chrome.context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(server.url);
+  // The first example links on its own once the page is up.
+  await page.waitForSelector('.verdict', { timeout: 20000 });
+});
+
+after(async () => {
+  await chrome?.close();
+  server?.close();
+});
+
+const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+async function linkAndWait() {
+  const before = Number(await page.getAttribute('body', 'data-linked')) || 0;
+  await page.getByTestId('link').click();
+  await page.waitForFunction((n) => Number(document.body.dataset.linked) > n, before, { timeout: 20000 });
+}
+
+async function view(name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#view-${name}:not([hidden])`);
+}
+
+test('an example links in the browser: start-up entries in priority order, annotated stub lines', async () => {
+  const linked = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="ctor-priorities"]');
+  await page.waitForFunction((n) => Number(document.body.dataset.linked) > n, linked, { timeout: 20000 });
+  assert.match(await page.textContent('.verdict'), /Linked prog/);
+  // The source is shown beside the views.
+  assert.match(await page.textContent('#source-code'), /\.init_array\.200/);
+
+  await view('startup');
+  const entries = page.getByTestId('init-entry');
+  const syms = await entries.locator('.sym').allTextContents();
+  // Initializers by priority across the three files (gcc and clang spellings), then finalizers.
+  assert.deepEqual(syms, ['gcc_101', 'clang_200', 'main_300', 'gcc_500', 'gcc_999', 'clang_1000', 'gcc_default', 'gcc_d500', 'clang_d200', 'gcc_d101']);
+  const first = await entries.first().textContent();
+  assert.match(first, /priority 101/);
+  assert.match(first, /gcc_ctors\.o/);
+  assert.match(first, /\.init_array\.00101/);
+  assert.match(await entries.nth(1).textContent(), /clang spelling/);
+  await shot('example-startup');
+
+  await view('stubs');
+  const lines = page.getByTestId('stub-line');
+  assert.ok(await lines.count() > 10, 'the synthesized _start has many lines');
+  assert.equal(await lines.first().locator('.asm').textContent(), 'xor ebp, ebp');
+  // A relocated line highlights exactly the field the relocation wrote.
+  const reloc = page.locator('[data-testid=stub-line].has-reloc').first();
+  assert.equal(await reloc.locator('.rel').count(), 4);
+  const explained = await page.locator('.reloc-row').first().textContent();
+  assert.match(explained, /R_X86_64_PC32/);
+  assert.match(explained, /S \+ A - P = 0x[0-9a-f]+ − 4 - 0x[0-9a-f]+ = 0x[0-9a-f]+/);
+  await shot('example-stubs');
+
+  await view('memory');
+  const rows = page.getByTestId('section-row');
+  assert.ok((await rows.allTextContents()).some((t) => t.includes('.init_array')));
+  await rows.filter({ hasText: '.text' }).first().click();
+  const detail = await page.textContent('#section-detail');
+  assert.match(detail, /gcc_ctors\.o/);
+  assert.match(detail, /clang_style\.o/);
+  await shot('example-memory');
+
+  await view('symbols');
+  await page.fill('#view-symbols input[type=search]', 'mai');
+  await page.waitForFunction(() => document.querySelectorAll('#view-symbols tbody tr').length === 1);
+  assert.match(await page.textContent('#view-symbols tbody'), /^main0x[0-9a-f]+\d+FUNCGLOBAL\.textmain\.o$/);
+  await page.fill('#view-symbols input[type=search]', 'no such symbol');
+  await page.waitForFunction(() => document.querySelectorAll('#view-symbols tbody tr').length === 0);
+});
+
+test('uploaded objects link, the downloaded ELF runs natively', async () => {
+  const t = tempDir('upload');
+  try {
+    const dir = join(ROOT, 'tests', 'fixtures', 'asm', 'fs_arrays');
+    const objs = compile(t.dir, [join(dir, 'arrays.s'), join(dir, 'more.c')], FREESTANDING, [join(ROOT, 'tests', 'fixtures', 'freestanding')]);
+    await page.getByTestId('upload').setInputFiles(objs);
+    await page.waitForFunction(() => [...document.querySelectorAll('#inputs .fname')].map((e) => e.textContent).join(' ') === 'arrays.o more.o');
+    await page.fill('#options input[name=output]', 'arrays');
+    await linkAndWait();
+    assert.match(await page.textContent('.verdict'), /Linked arrays/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-elf').click()]);
+    assert.equal(download.suggestedFilename(), 'arrays');
+    const exe = join(t.dir, 'arrays');
+    await download.saveAs(exe);
+    chmodSync(exe, 0o755);
+    const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 97);
+    assert.match(r.stdout, /^preinit_array \[0\]\npreinit_array \[1\]\n/);
+    assert.match(r.stdout, /init_array\.150 \(clang style\)\nC constructor\(200\)\ninit_array\.00300\n/);
+    await shot('upload-linked');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a bad file gives a diagnostic and the page keeps working', async () => {
+  const t = tempDir('bad');
+  try {
+    const bad = join(t.dir, 'notes.o');
+    writeFileSync(bad, 'not an ELF file at all\n\0\0\0');
+    await page.click('#clear');
+    await page.getByTestId('upload').setInputFiles([bad]);
+    await page.waitForSelector('#inputs li.odd');
+    await linkAndWait();
+    const diag = page.getByTestId('diagnostic');
+    assert.equal(await diag.count(), 1);
+    assert.equal((await diag.locator('pre').textContent()).trim(), 'initlink: error: notes.o: unknown file type: not an ELF object or ar archive');
+    assert.match(await page.textContent('.verdict'), /failed/);
+    assert.equal(await page.getByTestId('download-elf').count(), 0);
+    await shot('bad-file');
+    // Replace it with a good object: the link succeeds and the diagnostic is gone.
+    const [good] = compile(t.dir, [join(ROOT, 'web', 'examples', 'freestanding', 'hello.c')], FREESTANDING, [join(ROOT, 'web', 'examples', 'common')]);
+    await page.click('#clear');
+    await page.getByTestId('upload').setInputFiles([good]);
+    await page.waitForFunction(() => document.querySelector('#inputs .fname')?.textContent === 'hello.o');
+    await linkAndWait();
+    assert.match(await page.textContent('.verdict'), /Linked/);
+    assert.equal(await page.getByTestId('diagnostic').count(), 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('keyboard: tabs move with the arrow keys, sections open with Enter', async () => {
+  await page.focus('#tab-memory');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-startup', 'aria-selected'), 'true');
+  assert.equal(await page.isVisible('#view-startup'), true);
+  await page.keyboard.press('ArrowLeft');
+  const row = page.getByTestId('section-row').first();
+  await row.focus();
+  await page.keyboard.press('Enter');
+  const name = await row.locator('code').first().textContent();
+  assert.match(await page.textContent('#section-detail h3'), new RegExp(name.replace('.', '\\.')));
+});
+
+test('works offline once loaded: the service worker serves the page and the linker', async () => {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await page.waitForSelector('.verdict', { timeout: 20000 });
+  await chrome.context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForSelector('.verdict', { timeout: 20000 });
+    assert.match(await page.textContent('.verdict'), /Linked/);
+  } finally {
+    await chrome.context.setOffline(false);
+  }
+});
+
+test('no console errors', () => {
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,195 @@
+// The wasm build (pkg/, through web/initlink.js) against the native CLI: same inputs and arguments
+// must give byte-identical executables, the same report and map, and the same diagnostics. Inputs
+// are compiled with gcc here, from the repository's fixtures; glibc's libc.a and crt files are read
+// from disk and passed as bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync, readFileSync, existsSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { link, panicForTest, version } from '../../web/initlink.js';
+import { ROOT, initlinkBin, tempDir, compile, read, FREESTANDING } from './helpers.mjs';
+
+const FIX = join(ROOT, 'tests', 'fixtures');
+
+/** Run the native CLI; returns {status, stderr, elf, report, map}. */
+function native(dir, args) {
+  const out = join(dir, 'native.out');
+  const r = spawnSync(initlinkBin(), ['-o', out, ...args, `--report=${out}.json`, `-Map=${out}.map`], { cwd: dir, encoding: 'utf8' });
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    elf: existsSync(out) ? read(out) : null,
+    report: existsSync(`${out}.json`) ? readFileSync(`${out}.json`, 'utf8') : null,
+    map: existsSync(`${out}.map`) ? readFileSync(`${out}.map`, 'utf8') : null,
+  };
+}
+
+/** Link the same objects in wasm, named as the CLI names them. */
+async function wasm(dir, objects, options = {}) {
+  const inputs = objects.map((p) => (typeof p === 'string' ? { name: p, bytes: read(join(dir, p)) } : p));
+  return link(inputs, { output: join(dir, 'native.out'), ...options });
+}
+
+function assertSameLink(n, w) {
+  assert.equal(n.status, 0, `native link failed: ${n.stderr}`);
+  assert.deepEqual(w.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.ok(w.ok && w.elf, 'wasm link failed');
+  assert.equal(w.elf.length, n.elf.length, 'ELF sizes differ');
+  assert.ok(Buffer.from(w.elf).equals(Buffer.from(n.elf)), 'ELF bytes differ');
+  assert.equal(w.reportJson, n.report, 'reports differ');
+  assert.equal(w.map, n.map, 'maps differ');
+}
+
+function run(path, args = []) {
+  chmodSync(path, 0o755);
+  return spawnSync(path, args, { encoding: 'utf8', timeout: 10000 });
+}
+
+test('the wasm module loads and reports its version', async () => {
+  assert.match(await version(), /^\d+\.\d+\.\d+/);
+});
+
+test('freestanding objects: byte-identical to the native CLI, and the program runs', async () => {
+  const t = tempDir('order');
+  try {
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const objs = compile(t.dir, srcs, FREESTANDING, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    const n = native(t.dir, objs);
+    const w = await wasm(t.dir, objs);
+    assertSameLink(n, w);
+    // The report says what the program will do: 101 before 150 before the unprioritized entries.
+    const init = w.report.init_arrays.init.map((e) => `${e.symbol}@${e.priority}`);
+    assert.deepEqual(init.slice(0, 3), ['a_ctor_101@101', 'b_ctor_101@101', 'b_ctor_150@150']);
+    const exe = join(t.dir, 'wasm.out');
+    writeFileSync(exe, w.elf);
+    const r = run(exe);
+    assert.equal(r.status, 61);
+    assert.match(r.stdout, /^preinit a\npreinit b 1\npreinit b 2\ninit a 101\ninit b 101\ninit b 150\n/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('options and raw arguments: build-id, eh-frame-hdr, entry, archives in a group', async () => {
+  const t = tempDir('archive');
+  try {
+    const dir = join(FIX, 'freestanding', 'archive');
+    const [main, ...members] = compile(t.dir, ['main.c', 'dep.c', 'unused.c', 'maybe.c', 'used.c'].map((f) => join(dir, f)),
+      [...FREESTANDING.filter((f) => f !== '-fno-asynchronous-unwind-tables')], [join(FIX, 'freestanding')]);
+    execFileSync('ar', ['rcs', join(t.dir, 'libfs.a'), ...members]);
+    const n = native(t.dir, ['--build-id', '--eh-frame-hdr', '-z', 'noexecstack', 'main.o', '--start-group', 'libfs.a', '--end-group']);
+    // Named options and group markers...
+    const w1 = await wasm(t.dir, ['main.o', { group: 'start' }, 'libfs.a', { group: 'end' }],
+      { buildId: true, ehFrameHdr: true, execstack: false });
+    assertSameLink(n, w1);
+    assert.deepEqual(w1.report.inputs.map((i) => i.member ?? i.name), ['main.o', 'used.o', 'dep.o']);
+    // ...or the CLI's own arguments, naming the files given.
+    const w2 = await link([{ name: 'main.o', bytes: read(main) }, { name: 'libfs.a', bytes: read(join(t.dir, 'libfs.a')) }],
+      { args: ['-o', join(t.dir, 'native.out'), '--build-id', '--eh-frame-hdr', '-z', 'noexecstack', 'main.o', '--start-group', '-lfs', '--end-group'] });
+    assertSameLink(n, w2);
+    assert.ok(w2.commandLine.includes('-lfs'));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a static glibc program: gcc -static\'s exact ld command line, libc.a passed as bytes', async () => {
+  const t = tempDir('glibc');
+  try {
+    // A stand-in ld records the arguments gcc's collect2 passes, then runs the native CLI.
+    const bin = join(t.dir, 'bin');
+    execFileSync('mkdir', ['-p', bin]);
+    writeFileSync(join(bin, 'ld'), `#!/bin/sh\nprintf '%s\\0' "$@" > ${t.dir}/ld.args\nexec ${initlinkBin()} "$@" --report=${t.dir}/native.json -Map=${t.dir}/native.map\n`);
+    chmodSync(join(bin, 'ld'), 0o755);
+    writeFileSync(join(t.dir, 'hello.c'), '#include <stdio.h>\n__attribute__((constructor(200))) static void early(void) { puts("constructor 200"); }\nint main(int argc, char **argv) { printf("hello from %s with %d args\\n", argv[0], argc); return 3; }\n');
+    execFileSync('gcc', ['-O1', '-c', 'hello.c'], { cwd: t.dir });
+    execFileSync('gcc', ['-static', '-B', `${bin}/`, 'hello.o', '-o', 'hello'], { cwd: t.dir, stdio: 'pipe' });
+    const args = readFileSync(join(t.dir, 'ld.args'), 'utf8').split('\0').filter(Boolean);
+    // Read every file the line names; -lNAME is found in the -L directories as the CLI finds it.
+    const dirs = [];
+    const inputs = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a === '-L') dirs.push(args[++i]);
+      else if (a.startsWith('-L')) dirs.push(a.slice(2));
+      else if (a.startsWith('-l')) {
+        const path = dirs.map((d) => (d.endsWith('/') ? d : `${d}/`) + `lib${a.slice(2)}.a`).find((p) => existsSync(p));
+        if (path) inputs.push({ name: path, bytes: read(path) });
+      } else if (['-o', '-plugin', '-m', '-dynamic-linker', '-z', '-e', '-u'].includes(a)) i++;
+      else if (!a.startsWith('-')) {
+        const path = a.startsWith('/') ? a : join(t.dir, a);
+        if (existsSync(path)) inputs.push({ name: a, bytes: read(path) });
+      }
+    }
+    assert.ok(inputs.some((f) => f.name.endsWith('/libc.a')), `libc.a not on the line: ${args.join(' ')}`);
+    const w = await link(inputs, { args });
+    assertSameLink({ status: 0, elf: read(join(t.dir, 'hello')), report: readFileSync(join(t.dir, 'native.json'), 'utf8'), map: readFileSync(join(t.dir, 'native.map'), 'utf8') }, w);
+    assert.ok(w.report.init_arrays.init.some((e) => e.symbol === 'early' && e.priority === 200));
+    assert.ok(w.report.inputs.some((i) => i.archive?.endsWith('libc.a') && i.member), 'libc.a members loaded');
+    const exe = join(t.dir, 'wasm.out');
+    writeFileSync(exe, w.elf);
+    const r = run(exe, ['x']);
+    assert.equal(r.status, 3);
+    assert.equal(r.stdout, `constructor 200\nhello from ${exe} with 2 args\n`);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('bad input: diagnostics worded as the CLI words them, never a throw', async () => {
+  const t = tempDir('bad');
+  try {
+    writeFileSync(join(t.dir, 'bad.o'), 'this is not an object file\0\x01\x02');
+    writeFileSync(join(t.dir, 'trunc.o'), Buffer.from('7f454c46020101000000000000000000', 'hex'));
+    for (const f of ['bad.o', 'trunc.o']) {
+      const n = native(t.dir, [f]);
+      assert.equal(n.status, 1);
+      const w = await wasm(t.dir, [f]);
+      assert.equal(w.ok, false);
+      assert.equal(w.elf, null);
+      assert.ok(w.diagnostics.length > 0);
+      assert.equal(w.diagnostics.map((d) => d.text).join('\n'), n.stderr.trimEnd(), `diagnostics for ${f}`);
+      assert.ok(w.diagnostics.every((d) => d.severity === 'error' && d.file === f));
+    }
+    // An undefined symbol names the symbol and the referencing site.
+    const [obj] = compile(t.dir, [join(ROOT, 'web', 'examples', 'archive', 'main.c')], FREESTANDING, [join(ROOT, 'web', 'examples', 'common')]);
+    const n = native(t.dir, ['main.o']);
+    const w = await wasm(t.dir, ['main.o']);
+    assert.equal(w.diagnostics.map((d) => d.text).join('\n'), n.stderr.trimEnd());
+    assert.ok(w.diagnostics.some((d) => d.symbol === 'square'), JSON.stringify(w.diagnostics));
+    assert.ok(obj);
+    // Malformed calls and options are diagnostics too.
+    for (const [inputs, options, want] of [
+      [null, {}, /inputs must be an array/],
+      [[{ name: 'x.o' }], {}, /expected \{name: string, bytes: Uint8Array\}/],
+      [[], {}, /no input files/],
+      [[{ group: 'sideways' }], {}, /group marker/],
+      [[], { frobnicate: true }, /unknown option 'frobnicate'/],
+      [[], { args: ['--frobnicate'] }, /^initlink: error: unknown option: --frobnicate$/],
+      [[], { kind: 7 }, /option 'kind' must be a string/],
+      [[], 'not an object', /options must be an object/],
+    ]) {
+      const r = await link(inputs, options);
+      assert.equal(r.ok, false);
+      assert.match(r.diagnostics[0].text, want);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a panic becomes a diagnostic and the next link works', async () => {
+  const p = await panicForTest();
+  assert.equal(p.ok, false);
+  assert.match(p.diagnostics[0].message, /panicked.*test_panic called/s);
+  assert.match(p.diagnostics[0].notes[0], /RuntimeError/);
+  const t = tempDir('after-panic');
+  try {
+    const objs = compile(t.dir, [join(ROOT, 'web', 'examples', 'freestanding', 'hello.c')], FREESTANDING, [join(ROOT, 'web', 'examples', 'common')]);
+    const w = await link(objs.map((o) => ({ name: 'hello.o', bytes: read(o) })), { output: 'hello' });
+    assert.ok(w.ok, JSON.stringify(w.diagnostics));
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,0 +1,114 @@
+// The playground's budget, measured (run with `./dev bench`, after `./dev build-web`):
+//   1. gzip size of what the page transfers: wasm + JS + CSS + HTML      goal < 500 KB
+//   2. page load → first example linked and drawn, headless chromium     goal < 1 s
+//   3. wasm link time / native link time on the same inputs               goal ≤ 2x
+// Prints numbers; asserts nothing (timings do not belong in tests).
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { ROOT, serve, browser, tempDir, compile, read, initlinkBin, FREESTANDING } from '../tests/web/helpers.mjs';
+import { link } from './initlink.js';
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// 1. Transfer size.
+const files = [
+  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
+  ...readdirSync(join(ROOT, 'pkg')).filter((f) => /\.(js|wasm)$/.test(f)).map((f) => join(ROOT, 'pkg', f)),
+];
+let raw = 0;
+let gz = 0;
+console.log('1. transfer size (gzip -9)');
+for (const f of files) {
+  const b = readFileSync(f);
+  const g = gzipSync(b, { level: 9 }).length;
+  raw += b.length;
+  gz += g;
+  console.log(`   ${f.slice(ROOT.length + 1).padEnd(24)} ${kb(b.length).padStart(10)} → ${kb(g).padStart(9)}`);
+}
+console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).padStart(9)}   (goal < 500 KB: ${gz < 500 * 1024 ? 'met' : 'MISSED'})`);
+
+// 2. Page load to the first example linked and drawn (a fresh profile each time: no caches).
+const server = await serve();
+const loads = [];
+try {
+  for (let i = 0; i < 5; i++) {
+    const chrome = await browser();
+    try {
+      const page = await chrome.context.newPage();
+      await page.goto(server.url);
+      await page.waitForFunction(() => performance.getEntriesByName('first-link-rendered').length > 0, null, { timeout: 30000 });
+      loads.push(await page.evaluate(() => performance.getEntriesByName('first-link-rendered')[0].startTime));
+    } finally {
+      await chrome.close();
+    }
+  }
+} finally {
+  server.close();
+}
+console.log(`2. page load → first example linked and drawn: median ${median(loads).toFixed(0)} ms of ${loads.map((x) => x.toFixed(0)).join(', ')} (goal < 1000 ms: ${median(loads) < 1000 ? 'met' : 'MISSED'})`);
+
+// 3. wasm vs native on the same inputs: a freestanding fixture and a gcc -static glibc link.
+async function ratio(label, dir, inputs, args) {
+  const out = join(dir, 'bench.out');
+  const N = 15;
+  const nat = [];
+  for (let i = 0; i < N; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(initlinkBin(), ['-o', out, ...args, '--report=/dev/null'], { cwd: dir });
+    nat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`native link failed: ${r.stderr}`);
+  }
+  const w = [];
+  await link(inputs, { output: out, args }); // warm-up: compile and instantiate the module
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    const r = await link(inputs, { output: out, args });
+    w.push(performance.now() - t0);
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.text).join('\n'));
+  }
+  const [n, m] = [median(nat), median(w)];
+  console.log(`   ${label.padEnd(34)} native ${n.toFixed(1).padStart(7)} ms (process, reading files)   wasm ${m.toFixed(1).padStart(7)} ms (in memory)   ratio ${(m / n).toFixed(2)}x`);
+  return m / n;
+}
+
+console.log('3. link time, median of 15, both building the report');
+const t = tempDir('bench');
+try {
+  const fx = join(ROOT, 'tests', 'fixtures', 'freestanding');
+  const objs = compile(t.dir, ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(fx, 'order', f)), FREESTANDING, [fx]);
+  const names = objs.map((o) => o.split('/').pop());
+  const small = await ratio('freestanding order (4 objects)', t.dir, names.map((n) => ({ name: n, bytes: read(join(t.dir, n)) })), names);
+
+  writeFileSync(join(t.dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
+  execFileSync('gcc', ['-O1', '-c', 'hello.c'], { cwd: t.dir });
+  const bin = join(t.dir, 'bin');
+  execFileSync('mkdir', ['-p', bin]);
+  writeFileSync(join(bin, 'ld'), `#!/bin/sh\nprintf '%s\\0' "$@" > ${t.dir}/ld.args\nexec ${initlinkBin()} "$@"\n`, { mode: 0o755 });
+  execFileSync('gcc', ['-static', '-B', `${bin}/`, 'hello.o', '-o', 'hello'], { cwd: t.dir });
+  const args = readFileSync(join(t.dir, 'ld.args'), 'utf8').split('\0').filter(Boolean);
+  const dirs = [];
+  const inputs = [];
+  const rest = [];
+  const exists = (p) => { try { readFileSync(p); return true; } catch { return false; } };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-o') { i++; continue; }
+    rest.push(a);
+    if (a === '-L') { dirs.push(args[i + 1]); continue; }
+    if (a.startsWith('-L')) dirs.push(a.slice(2));
+    else if (a.startsWith('-l')) {
+      const p = dirs.map((d) => `${d.endsWith('/') ? d : `${d}/`}lib${a.slice(2)}.a`).find(exists);
+      if (p) inputs.push({ name: p, bytes: read(p) });
+    } else if (!a.startsWith('-')) {
+      const p = a.startsWith('/') ? a : join(t.dir, a);
+      if (exists(p) && !inputs.some((f) => f.name === a)) inputs.push({ name: a, bytes: read(p) });
+    }
+  }
+  const big = await ratio(`gcc -static hello (${inputs.length} inputs, libc.a)`, t.dir, inputs, rest);
+  console.log(`   goal ≤ 2x: ${Math.max(small, big) <= 2 ? 'met' : 'MISSED'}`);
+} finally {
+  t.cleanup();
+}

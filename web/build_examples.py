@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Compile the playground's examples (web/examples/<name>/) into objects and archives beside their
+sources, and write web/examples/index.json, the gallery the page reads.
+
+Each example has a one-line README.md (its description), its C/assembly sources, and an
+example.conf:
+    title = Shown in the gallery
+    order = 0                       gallery position
+    archive libX.a = a.c b.c        build an archive from these sources' objects
+    link = a.c libX.a               link order (a source stands for its object; default: sources, sorted)
+    args = -e main                  extra linker arguments
+Objects are built like a freestanding program: they link with the synthesized _start.
+"""
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+CFLAGS = ["-O1", "-ffreestanding", "-fno-pie", "-fno-stack-protector",
+          "-fno-asynchronous-unwind-tables", "-fcf-protection=none"]
+SOURCE_EXTS = (".c", ".s", ".S")
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "examples")
+COMMON = os.path.join(EXAMPLES, "common")
+
+
+def obj_name(src):
+    return os.path.splitext(src)[0] + ".o"
+
+
+def run(cmd, cwd):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"build_examples: {' '.join(cmd)} failed in {cwd}:\n{r.stdout}{r.stderr}")
+
+
+def build(name):
+    d = os.path.join(EXAMPLES, name)
+    conf = {"title": name, "order": "99", "link": "", "args": ""}
+    archives = {}
+    for line in open(os.path.join(d, "example.conf")):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, _, value = (x.strip() for x in line.partition("="))
+        if key.startswith("archive "):
+            archives[key.split()[1]] = value.split()
+        else:
+            conf[key] = value
+    description = open(os.path.join(d, "README.md")).read().strip()
+    sources = sorted(f for f in os.listdir(d) if f.endswith(SOURCE_EXTS))
+    for src in sources:
+        run(["gcc", "-c", *CFLAGS, "-I", COMMON, src, "-o", obj_name(src)], d)
+    for lib, members in archives.items():
+        if os.path.exists(os.path.join(d, lib)):
+            os.remove(os.path.join(d, lib))
+        run(["ar", "rcs", lib, *map(obj_name, members)], d)
+    in_archive = {m for ms in archives.values() for m in ms}
+    link = conf["link"].split() or [s for s in sources if s not in in_archive] + sorted(archives)
+    inputs = []
+    for item in link:
+        f = obj_name(item) if item.endswith(SOURCE_EXTS) else item
+        inputs.append({"name": f, "url": f"examples/{name}/{f}"})
+    shown = [{"file": s, "url": f"examples/{name}/{s}"} for s in sources]
+    if any('"say.h"' in open(os.path.join(d, s)).read() for s in sources):
+        shown.append({"file": "say.h", "url": "examples/common/say.h"})
+    return {
+        "name": name,
+        "title": conf["title"],
+        "order": int(conf["order"]),
+        "description": description,
+        "sources": shown,
+        "inputs": inputs,
+        "archives": {lib: list(map(obj_name, m)) for lib, m in archives.items()},
+        "args": shlex.split(conf["args"]),
+        "build": "gcc -c " + " ".join(CFLAGS) + " -I examples/common",
+    }
+
+
+def main():
+    names = sorted(n for n in os.listdir(EXAMPLES)
+                   if os.path.isfile(os.path.join(EXAMPLES, n, "example.conf")))
+    gallery = sorted((build(n) for n in names), key=lambda e: (e["order"], e["name"]))
+    with open(os.path.join(EXAMPLES, "index.json"), "w") as f:
+        json.dump({"examples": gallery}, f, indent=1)
+    print(f"build_examples: {len(gallery)} examples compiled into {os.path.relpath(EXAMPLES)}/")
+
+
+if __name__ == "__main__":
+    main()

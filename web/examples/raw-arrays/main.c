@@ -1,0 +1,7 @@
+#include "say.h"
+
+int main(void)
+{
+	say("main\n");
+	return 0;
+}

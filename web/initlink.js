@@ -1,0 +1,167 @@
+// initlink's JavaScript API: the linker compiled to WebAssembly, for the browser (page or worker)
+// and Node. One call links; it never throws on bad input and a panic in the linker never kills the
+// caller: both come back as diagnostics. See README.md, "JS API".
+//
+//   import { link } from './initlink.js';
+//   const r = await link([{ name: 'a.o', bytes }], { entry: 'main', buildId: true });
+//   r.elf          // Uint8Array | null
+//   r.report       // the --report JSON, parsed (null when the link failed before a report existed)
+//   r.reportJson   // the same text --report=FILE writes
+//   r.map          // the text -Map=FILE writes
+//   r.diagnostics  // [{severity, message, file, section, offset, symbol, notes, text}]
+//   r.commandLine  // the GNU ld arguments the options stood for
+
+const PKG = new URL('../pkg/', import.meta.url);
+const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+
+let compiled = null; // Promise<WebAssembly.Module>: compiled once, instantiated again after a panic
+let instance = null; // Promise<bindings module>
+let generation = 0;
+
+async function wasmModule() {
+  if (!compiled) {
+    compiled = (async () => {
+      const url = new URL('initlink_bg.wasm', PKG);
+      if (isNode) {
+        const { readFile } = await import('node:fs/promises');
+        return WebAssembly.compile(await readFile(url));
+      }
+      const resp = await fetch(url);
+      if (!resp.ok) throw new Error(`cannot load ${url}: HTTP ${resp.status}`);
+      return WebAssembly.compileStreaming
+        ? WebAssembly.compileStreaming(resp).catch(async () => WebAssembly.compile(await (await fetch(url)).arrayBuffer()))
+        : WebAssembly.compile(await resp.arrayBuffer());
+    })();
+    compiled.catch(() => { compiled = null; });
+  }
+  return compiled;
+}
+
+/** The wasm-bindgen bindings, instantiated (a fresh module instance after a trap). */
+async function bindings() {
+  if (!instance) {
+    instance = (async () => {
+      const module = await wasmModule();
+      // A new URL is a new ES module instance: its own wasm instance and memory.
+      const b = await import(new URL(`initlink.js?instance=${generation++}`, PKG).href);
+      b.initSync({ module });
+      return b;
+    })();
+    instance.catch(() => { instance = null; });
+  }
+  return instance;
+}
+
+/** Load and instantiate the WebAssembly module ahead of the first link (optional). */
+export async function ready() {
+  await bindings();
+}
+
+function diagnostic(message, extra = {}) {
+  return { severity: 'error', message, file: null, section: null, offset: null, symbol: null, notes: [], text: `initlink: error: ${message}`, ...extra };
+}
+
+function normalize(d) {
+  return {
+    severity: d.severity, message: d.message,
+    file: d.file ?? null, section: d.section ?? null, offset: d.offset ?? null, symbol: d.symbol ?? null,
+    notes: d.notes ?? [], text: d.text ?? `initlink: ${d.severity}: ${d.message}`,
+  };
+}
+
+function failed(diags, commandLine = []) {
+  return { ok: false, elf: null, report: null, reportJson: '', map: '', diagnostics: diags, commandLine };
+}
+
+function toBytes(b) {
+  if (b instanceof Uint8Array) return b;
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return null;
+}
+
+/**
+ * Link `inputs` ([{name, bytes: Uint8Array}] and {group: 'start'|'end'} markers, in command-line
+ * order) with `options` ({output, kind, entry, buildId, ehFrameHdr, gcSections, execstack,
+ * undefined, stripAll, stripDebug, args}). Resolves to {ok, elf, report, reportJson, map,
+ * diagnostics, commandLine}; never rejects.
+ */
+export async function link(inputs, options = {}) {
+  // 1. Check and pack the request: a JSON manifest plus every file's bytes in one buffer.
+  const manifest = [];
+  const parts = [];
+  let total = 0;
+  if (!Array.isArray(inputs)) return failed([diagnostic('link(inputs, options): inputs must be an array of {name, bytes} objects')]);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return failed([diagnostic('link(inputs, options): options must be an object')]);
+  for (const [i, item] of inputs.entries()) {
+    if (item && typeof item === 'object' && 'group' in item) {
+      manifest.push({ group: String(item.group) });
+      continue;
+    }
+    const bytes = item && toBytes(item.bytes);
+    if (!item || typeof item.name !== 'string' || !bytes) {
+      return failed([diagnostic(`input ${i}: expected {name: string, bytes: Uint8Array} or {group: "start"|"end"}`)]);
+    }
+    manifest.push({ name: item.name, size: bytes.length });
+    parts.push(bytes);
+    total += bytes.length;
+  }
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) { data.set(p, at); at += p.length; }
+  let request;
+  try {
+    request = JSON.stringify({ inputs: manifest, options });
+  } catch (e) {
+    return failed([diagnostic(`options cannot be serialized: ${e.message}`)]);
+  }
+  // 2. Link in wasm. A trap (a panic, or running out of memory) is reported, and the next call
+  //    gets a fresh instance.
+  let b;
+  try {
+    b = await bindings();
+  } catch (e) {
+    return failed([diagnostic(`cannot load the linker's WebAssembly module: ${e.message}`)]);
+  }
+  let result;
+  try {
+    result = b.link(request, data);
+    const meta = JSON.parse(result.meta_json());
+    const elf = result.elf() ?? null;
+    const reportJson = result.report_json();
+    const map = result.map();
+    const diagnostics = meta.diagnostics.map(normalize);
+    return {
+      ok: !!elf && !diagnostics.some((d) => d.severity === 'error'),
+      elf, report: reportJson ? JSON.parse(reportJson) : null, reportJson, map, diagnostics,
+      commandLine: meta.command_line,
+    };
+  } catch (e) {
+    instance = null;
+    let msg = null;
+    try { msg = b.take_panic(); } catch { /* the instance is gone; the message with it */ }
+    const kind = e instanceof WebAssembly.RuntimeError ? 'WebAssembly trap' : 'error';
+    return failed([diagnostic(msg ?? `initlink stopped with a ${kind}: ${e && e.message}`, { notes: msg ? [`${kind}: ${e && e.message}`] : [] })]);
+  } finally {
+    try { result?.free(); } catch { /* already freed or instance gone */ }
+  }
+}
+
+/** For tests: make the linker panic, and report it as link() would. */
+export async function panicForTest() {
+  const b = await bindings();
+  try {
+    b.test_panic();
+    return failed([]);
+  } catch (e) {
+    instance = null;
+    let msg = null;
+    try { msg = b.take_panic(); } catch { /* ignore */ }
+    return failed([diagnostic(msg ?? `WebAssembly trap: ${e.message}`, { notes: [`${e instanceof WebAssembly.RuntimeError ? 'WebAssembly.RuntimeError' : e.name}: ${e.message}`] })]);
+  }
+}
+
+/** The linker's version (from the wasm module). */
+export async function version() {
+  return (await bindings()).version();
+}

@@ -1,0 +1,41 @@
+// Offline support: every response the page fetches from its own origin is kept in a cache, and the
+// network is always tried first, so a reload shows the latest build and, offline, the last one.
+const CACHE = 'initlink-playground-v1';
+const CORE = [
+  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js',
+  'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
+];
+
+self.addEventListener('install', (ev) => {
+  ev.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(CORE).catch(() => {});
+    // The examples' sources and objects, so the gallery works offline too.
+    try {
+      const index = await (await fetch('examples/index.json')).json();
+      const urls = index.examples.flatMap((e) => [...e.sources.map((s) => s.url), ...e.inputs.map((i) => i.url)]);
+      await cache.addAll([...new Set(urls)]);
+    } catch { /* the page still works online */ }
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (ev) => ev.waitUntil(self.clients.claim()));
+
+self.addEventListener('fetch', (ev) => {
+  const req = ev.request;
+  if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin) return;
+  ev.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const resp = await fetch(req);
+      if (resp.ok) cache.put(req, resp.clone()).catch(() => {});
+      return resp;
+    } catch (e) {
+      // `pkg/initlink.js?instance=N`: a fresh module instance of the same file.
+      const hit = await cache.match(req, { ignoreSearch: true });
+      if (hit) return hit;
+      throw e;
+    }
+  })());
+});
