@@ -28,6 +28,36 @@
 //!   args = ARGS                        program arguments (default: alpha beta)
 //!   env = NAME=VALUE ...               extra environment (E2E_VAR is always set)
 //!
+//! Shared objects (`shared`, `shared-big`): every case is a directory with a
+//! `case.conf`. Its libraries and its program are each linked by both
+//! linkers, in four combinations (library linker + program linker, one
+//! directory each): `bb` (GNU ld + GNU ld, the reference), `ii`, `ib`, `bi`
+//! (`i` = initlink). Each combination directory holds its libraries and `prog`
+//! and is the program's working directory. All must agree on stdout, stderr and
+//! exit status; initlink's files must satisfy `readelf -a -W`; the `readelf -d`
+//! NEEDED/SONAME/RPATH/RUNPATH/immediate-binding entries, the undefined
+//! `.dynsym` entries (type, version, canonical PLT, binding) and `ldd`'s list
+//! of libraries must match GNU ld's. Keys (besides mode, cflags, args, env):
+//!   lib NAME = FILES                  a shared library (sources get -fPIC),
+//!                                     built in order, in the combination dir
+//!   libflags NAME = FLAGS             extra link flags for that library
+//!   symlink NAME = TARGET             a symlink next to the libraries
+//!   program = FILES                   the program (default: the other sources)
+//!   ldflags = FLAGS                   program link flags (-L. -lfoo
+//!                                     -Wl,-rpath,$ORIGIN)
+//!   variant NAME = FLAGS              also build and check everything with
+//!                                     FLAGS on the program's compile and link;
+//!                                     its -Wl, flags also go to the libraries
+//!                                     (`base`, no flags, always runs)
+//!   gdb = yes                         gdb must stop in main of initlink's
+//!                                     programs (skipped without gdb)
+//!   xfail [VARIANT] [check CHECK] = WHY   a known bug of the linker under test:
+//!                                     matching problems are printed, not failed
+//!                                     (checks: link readelf dynamic dynsym
+//!                                     binding ldd run gdb); XPASS is printed
+//!                                     when nothing failed there any more
+//! Without `lib` lines (`shared-big`), only `bb` and `bi` are built.
+//!
 //! Environment variables:
 //!   INITLINK_E2E_LD=bfd      use GNU ld on both sides (validates the fixtures
 //!                            and this harness without initlink)
@@ -1009,6 +1039,1074 @@ fn asm() {
 #[test]
 fn freestanding() {
     run_group("freestanding");
+}
+
+#[test]
+fn shared() {
+    run_shared_group("shared");
+}
+
+#[test]
+fn shared_big_archives() {
+    run_shared_group("shared-big");
+}
+
+// ---------------------------------------------------------------------------
+// Shared objects: libraries and programs, each linked by both linkers
+// ---------------------------------------------------------------------------
+
+/// One library of a `shared` case.
+#[derive(Debug)]
+struct SharedLib {
+    /// File name, e.g. `libfoo.so` or `libx.so.1`.
+    name: String,
+    sources: Vec<String>,
+    /// Extra flags for linking this library (`libflags NAME = ...`).
+    ldflags: Vec<String>,
+}
+
+/// A case of the `shared*` groups (a directory with a `case.conf`).
+#[derive(Debug)]
+struct SharedCase {
+    id: String,
+    src_dir: PathBuf,
+    sources: Vec<String>,
+    cxx: bool,
+    cflags: Vec<String>,
+    file_cflags: BTreeMap<String, Vec<String>>,
+    libs: Vec<SharedLib>,
+    /// (link name, target) symlinks made next to the libraries.
+    symlinks: Vec<(String, String)>,
+    program: Vec<String>,
+    ldflags: Vec<String>,
+    /// (name, flags); the first is always `base` with no flags.
+    variants: Vec<(String, Vec<String>)>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    gdb: bool,
+    /// Known bugs of the linker under test (`xfail` lines).
+    xfail: Vec<Xfail>,
+}
+
+/// The checks of a shared case; a known bug (`xfail`) names the ones it breaks.
+const SHARED_CHECKS: &[&str] = &[
+    "link", "readelf", "dynamic", "dynsym", "binding", "ldd", "run", "gdb",
+];
+
+/// `xfail [VARIANT] [check CHECK] = REASON`: problems of that variant (default: any) and
+/// check (default: any) are expected; they are printed, but do not fail the test.
+#[derive(Debug)]
+struct Xfail {
+    variant: Option<String>,
+    check: Option<String>,
+    reason: String,
+}
+
+impl Xfail {
+    fn covers(&self, variant: &str, check: &str) -> bool {
+        check != "fixture"
+            && self.variant.as_deref().map_or(true, |v| v == variant)
+            && self.check.as_deref().map_or(true, |c| c == check)
+    }
+    fn scope(&self) -> String {
+        format!(
+            "variant {}, check {}",
+            self.variant.as_deref().unwrap_or("any"),
+            self.check.as_deref().unwrap_or("any")
+        )
+    }
+}
+
+/// One thing that went wrong in a variant of a shared case.
+struct Problem {
+    /// One of SHARED_CHECKS, or "fixture" (a broken fixture, never expected).
+    check: &'static str,
+    text: String,
+}
+
+fn problem(check: &'static str, text: String) -> Problem {
+    Problem { check, text }
+}
+
+impl SharedCase {
+    fn configure(&mut self, line: &str) {
+        let id = self.id.clone();
+        let bad = |why: &str| -> ! { panic!("fixture {id}: bad config line {line:?}: {why}") };
+        let Some((lhs, value)) = line.split_once('=') else {
+            bad("expected `key = value`")
+        };
+        let lhs = words(lhs);
+        let value = value.trim();
+        let need_source = |f: &str| {
+            if !self.sources.iter().any(|s| s == f) {
+                bad(&format!("{f} is not a source file of this case"));
+            }
+        };
+        match lhs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["mode"] => {
+                self.cxx = match value {
+                    "cc" => false,
+                    "c++" => true,
+                    _ => bad("mode must be cc or c++"),
+                }
+            }
+            ["cflags"] => self.cflags.extend(words(value)),
+            ["cflags", file] => {
+                need_source(file);
+                self.file_cflags
+                    .entry(file.to_string())
+                    .or_default()
+                    .extend(words(value));
+            }
+            ["lib", name] => {
+                let sources = words(value);
+                for s in &sources {
+                    need_source(s);
+                }
+                if self.libs.iter().any(|l| l.name == *name) {
+                    bad("library defined twice");
+                }
+                self.libs.push(SharedLib {
+                    name: name.to_string(),
+                    sources,
+                    ldflags: Vec::new(),
+                });
+            }
+            ["libflags", name] => match self.libs.iter_mut().find(|l| l.name == *name) {
+                Some(l) => l.ldflags.extend(words(value)),
+                None => bad("libflags before (or without) its `lib` line"),
+            },
+            ["symlink", name] => self.symlinks.push((name.to_string(), value.to_string())),
+            ["program"] => {
+                let sources = words(value);
+                for s in &sources {
+                    need_source(s);
+                }
+                self.program = sources;
+            }
+            ["ldflags"] => self.ldflags.extend(words(value)),
+            ["variant", name] => {
+                if name.contains('/') || self.variants.iter().any(|(n, _)| n == name) {
+                    bad("bad or duplicate variant name");
+                }
+                self.variants.push((name.to_string(), words(value)))
+            }
+            ["args"] => self.args = words(value),
+            ["env"] => {
+                for kv in words(value) {
+                    let Some((k, v)) = kv.split_once('=') else {
+                        bad("env wants NAME=VALUE")
+                    };
+                    self.env.push((k.to_string(), v.to_string()));
+                }
+            }
+            ["gdb"] => {
+                self.gdb = match value {
+                    "yes" => true,
+                    "no" => false,
+                    _ => bad("gdb = yes | no"),
+                }
+            }
+            ["xfail", rest @ ..] => {
+                let (variant, check) = match rest {
+                    [] => (None, None),
+                    [v] => (Some(v.to_string()), None),
+                    ["check", c] => (None, Some(c.to_string())),
+                    [v, "check", c] => (Some(v.to_string()), Some(c.to_string())),
+                    _ => bad("xfail [VARIANT] [check CHECK] = REASON"),
+                };
+                if let Some(c) = &check {
+                    if !SHARED_CHECKS.contains(&c.as_str()) {
+                        bad(&format!(
+                            "unknown check {c}; checks: {}",
+                            SHARED_CHECKS.join(" ")
+                        ));
+                    }
+                }
+                self.xfail.push(Xfail {
+                    variant,
+                    check,
+                    reason: value.to_string(),
+                });
+            }
+            _ => bad("unknown key"),
+        }
+    }
+
+    fn lib_of(&self, src: &str) -> Option<&SharedLib> {
+        self.libs
+            .iter()
+            .find(|l| l.sources.iter().any(|s| s == src))
+    }
+}
+
+fn discover_shared(group: &str) -> Vec<SharedCase> {
+    let dir = fixtures_dir().join(group);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read fixture dir {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    let mut cases = Vec::new();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let id = format!("{group}/{name}");
+        let mut sources: Vec<String> = fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| is_source(n))
+            .collect();
+        sources.sort();
+        let mut case = SharedCase {
+            id: id.clone(),
+            src_dir: path.clone(),
+            sources,
+            cxx: false,
+            cflags: Vec::new(),
+            file_cflags: BTreeMap::new(),
+            libs: Vec::new(),
+            symlinks: Vec::new(),
+            program: Vec::new(),
+            ldflags: Vec::new(),
+            variants: vec![("base".into(), Vec::new())],
+            args: DEFAULT_ARGS.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            gdb: false,
+            xfail: Vec::new(),
+        };
+        let conf = path.join("case.conf");
+        let text = fs::read_to_string(&conf)
+            .unwrap_or_else(|e| panic!("fixture {id} needs a case.conf ({e})"));
+        for line in text.lines() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                case.configure(line);
+            }
+        }
+        if case.program.is_empty() {
+            case.program = case
+                .sources
+                .iter()
+                .filter(|s| case.lib_of(s).is_none())
+                .cloned()
+                .collect();
+        }
+        assert!(!case.program.is_empty(), "fixture {id}: no program sources");
+        for s in &case.program {
+            assert!(
+                case.lib_of(s).is_none(),
+                "fixture {id}: {s} is both in a library and in the program"
+            );
+        }
+        for x in &case.xfail {
+            if let Some(v) = &x.variant {
+                assert!(
+                    case.variants.iter().any(|(n, _)| n == v),
+                    "fixture {id}: xfail for unknown variant {v}"
+                );
+            }
+        }
+        cases.push(case);
+    }
+    if let Some(f) = filter() {
+        cases.retain(|c| c.id.contains(&f));
+    }
+    cases
+}
+
+/// Who links a library or a program.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Bfd,
+    Ini,
+}
+
+impl Side {
+    fn letter(self) -> char {
+        match self {
+            Side::Bfd => 'b',
+            Side::Ini => 'i',
+        }
+    }
+    fn lib_dir(self) -> &'static str {
+        match self {
+            Side::Bfd => "lib-bfd",
+            Side::Ini => "lib-ini",
+        }
+    }
+    fn linker(self) -> &'static str {
+        match self {
+            Side::Bfd => "GNU ld",
+            Side::Ini => test_linker_name(),
+        }
+    }
+}
+
+/// (library linker, program linker) -> directory `bb`, `ii`, `ib`, `bi`.
+/// The reference is `bb`. All names have the same length, so argv[0] and the
+/// initial stack have the same layout in every combination.
+fn combo_dir(lib: Side, exe: Side) -> String {
+    format!("{}{}", lib.letter(), exe.letter())
+}
+
+fn combo_desc(lib: Side, exe: Side) -> String {
+    format!(
+        "{} (libraries: {}, program: {})",
+        combo_dir(lib, exe),
+        lib.linker(),
+        exe.linker()
+    )
+}
+
+/// `readelf -d` entries that must agree between the two linkers: NEEDED (in
+/// order), SONAME, RPATH/RUNPATH, and whether binding is immediate.
+fn dynamic_summary(dir: &Path, file: &str, rep: &mut Report) -> Result<Vec<String>, String> {
+    let out = run(
+        Command::new("readelf")
+            .current_dir(dir)
+            .args(["-d", "-W", file]),
+        TOOL_TIMEOUT,
+    );
+    rep.commands.push(out.cmdline.clone());
+    if !out.success() {
+        return Err(show_output("readelf -d", &out));
+    }
+    let mut entries = Vec::new();
+    let mut now = false;
+    for line in out.stdout_str().lines() {
+        let Some(open) = line.find('(') else { continue };
+        let Some(close) = line[open..].find(')') else {
+            continue;
+        };
+        let tag = &line[open + 1..open + close];
+        let rest = line[open + close + 1..].trim();
+        let bracketed = rest
+            .find('[')
+            .and_then(|a| rest.rfind(']').map(|b| rest[a + 1..b].to_string()));
+        match tag {
+            "NEEDED" | "SONAME" | "RPATH" | "RUNPATH" => {
+                entries.push(format!("{tag} {}", bracketed.unwrap_or_default()))
+            }
+            "BIND_NOW" => now = true,
+            "FLAGS" if rest.contains("BIND_NOW") => now = true,
+            "FLAGS_1" if rest.split_whitespace().any(|w| w == "NOW") => now = true,
+            _ => {}
+        }
+    }
+    entries.push(format!(
+        "immediate binding: {}",
+        if now { "yes" } else { "no" }
+    ));
+    Ok(entries)
+}
+
+/// The undefined symbols of `.dynsym` (what a file imports), by name without
+/// version: (`name@version type`, plus ` (canonical PLT)` when the symbol has
+/// an address: an executable's PLT entry stands for the function; binding).
+struct Imports(BTreeMap<String, (String, String)>);
+
+fn imported_symbols(dir: &Path, file: &str, rep: &mut Report) -> Result<Imports, Problem> {
+    let out = run(
+        Command::new("readelf")
+            .current_dir(dir)
+            .args(["--dyn-syms", "-W", file]),
+        TOOL_TIMEOUT,
+    );
+    rep.commands.push(out.cmdline.clone());
+    if !out.success() {
+        return Err(problem(
+            "fixture",
+            format!(
+                "=== readelf --dyn-syms failed\n{}",
+                show_output("readelf --dyn-syms", &out)
+            ),
+        ));
+    }
+    let mut map = BTreeMap::new();
+    for line in out.stdout_str().lines() {
+        // Num: Value Size Type Bind Vis Ndx Name [(verindex)]
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 8 || !f[0].ends_with(':') || f[6] != "UND" {
+            continue;
+        }
+        let value = u64::from_str_radix(f[1], 16).unwrap_or(0);
+        let base = f[7].split('@').next().unwrap_or(f[7]).to_string();
+        let desc = format!(
+            "{} {}{}",
+            f[7],
+            f[3],
+            if value != 0 { " (canonical PLT)" } else { "" }
+        );
+        map.insert(base, (desc, f[4].to_string()));
+    }
+    Ok(Imports(map))
+}
+
+/// Compares what a file linked by the linker under test imports with GNU ld's
+/// version: `dynsym` (name@version, type, canonical PLT entry; symbols GNU ld
+/// does not import at all) and `binding` (GLOBAL/WEAK must come from the
+/// references, not from the library that defines the symbol). Symbols only
+/// GNU ld imports are not reported: it also imports the strong aliases of
+/// weak symbols (`__environ` for `environ`).
+fn compare_imports(
+    what: &str,
+    theirs: &str,
+    gnu: &Imports,
+    test: &Imports,
+    problems: &mut Vec<Problem>,
+) {
+    let (mut syms, mut bindings) = (String::new(), String::new());
+    for (name, (desc, bind)) in &test.0 {
+        match gnu.0.get(name) {
+            None => {
+                let _ = writeln!(syms, "    {desc}: not imported by GNU ld");
+            }
+            Some((gdesc, gbind)) => {
+                if gdesc != desc {
+                    let _ = writeln!(syms, "    GNU ld: {gdesc:50}  {theirs}: {desc}");
+                }
+                if gbind != bind {
+                    let _ = writeln!(bindings, "    {name}: GNU ld {gbind}, {theirs} {bind}");
+                }
+            }
+        }
+    }
+    if !syms.is_empty() {
+        problems.push(problem(
+            "dynsym",
+            format!(
+                "=== the undefined dynamic symbols of {what} differ (readelf --dyn-syms)\n{syms}"
+            ),
+        ));
+    }
+    let n = bindings.lines().count();
+    if n > 12 {
+        bindings = bindings
+            .lines()
+            .take(10)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let _ = writeln!(bindings, "    ... and {} more", n - 10);
+    }
+    if !bindings.is_empty() {
+        problems.push(problem(
+            "binding",
+            format!(
+                "=== the bindings of the undefined dynamic symbols of {what} differ (readelf --dyn-syms)\n{bindings}"
+            ),
+        ));
+    }
+}
+
+/// `readelf -a -W FILE` must succeed without a word on stderr.
+fn readelf_clean(dir: &Path, file: &str, rep: &mut Report) -> Result<(), String> {
+    let re = run(
+        Command::new("readelf")
+            .current_dir(dir)
+            .args(["-a", "-W", file]),
+        TOOL_TIMEOUT,
+    );
+    rep.commands.push(format!("{} > /dev/null", re.cmdline));
+    let err = re.stderr_str();
+    if !re.success() || !err.trim().is_empty() {
+        return Err(format!(
+            "--- readelf -a -W {}: {}\n  stderr:\n{}",
+            dir.join(file).display(),
+            re.status_text(),
+            indent(&err)
+        ));
+    }
+    Ok(())
+}
+
+/// The names (first word of each line) that `ldd` lists for a program.
+fn ldd_names(prog: &Path, rep: &mut Report) -> Result<Vec<String>, String> {
+    let out = run(Command::new("ldd").arg(prog), TOOL_TIMEOUT);
+    rep.commands.push(out.cmdline.clone());
+    if !out.success() {
+        return Err(show_output("ldd", &out));
+    }
+    Ok(out
+        .stdout_str()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect())
+}
+
+fn gdb_available() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| run(Command::new("gdb").arg("--version"), TOOL_TIMEOUT).success())
+}
+
+/// `gdb -batch -ex 'break main' -ex run -ex bt PROG`: did it stop in main?
+fn gdb_stops_in_main(dir: &Path, prog: &Path, rep: &mut Report) -> (bool, Output) {
+    let out = run(
+        Command::new("gdb")
+            .current_dir(dir)
+            .args(["-nx", "-batch"])
+            .args(["-iex", "set debuginfod enabled off"])
+            .args(["-ex", "break main", "-ex", "run", "-ex", "bt"])
+            .arg(prog),
+        TOOL_TIMEOUT,
+    );
+    rep.commands.push(out.cmdline.clone());
+    let text = out.stdout_str();
+    let stopped = text.lines().any(|l| l.starts_with("Breakpoint 1, "))
+        && text
+            .lines()
+            .any(|l| l.starts_with("#0 ") && l.split_whitespace().any(|w| w == "main"));
+    (stopped, out)
+}
+
+fn rel(path: &str, up: usize) -> String {
+    format!("{}{path}", "../".repeat(up))
+}
+
+fn copy_dir_files(from: &Path, to: &Path) {
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let dst = to.join(e.file_name());
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            let target = fs::read_link(e.path()).unwrap();
+            std::os::unix::fs::symlink(target, &dst).unwrap();
+        } else if ft.is_file() {
+            fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Compiles one source of a shared case into `obj_dir` (relative to `dir`).
+fn shared_compile(
+    case: &SharedCase,
+    dir: &Path,
+    obj_dir: &str,
+    src: &str,
+    extra: &[String],
+    rep: &mut Report,
+) -> Result<String, Problem> {
+    let obj = format!("{obj_dir}/{src}.o");
+    let is_cxx = src.ends_with(".cc") || src.ends_with(".cpp");
+    let mut cmd = Command::new(if is_cxx { "g++" } else { "gcc" });
+    cmd.current_dir(dir).arg("-c").arg("-O1").args(extra);
+    cmd.args(&case.cflags);
+    if let Some(f) = case.file_cflags.get(src) {
+        cmd.args(f);
+    }
+    cmd.arg("-o").arg(&obj).arg(case.src_dir.join(src));
+    let out = run(&mut cmd, TOOL_TIMEOUT);
+    rep.commands.push(out.cmdline.clone());
+    if !out.success() {
+        return Err(problem(
+            "fixture",
+            format!(
+                "=== fixture error: compiling {src} failed\n{}",
+                show_output("compiler", &out)
+            ),
+        ));
+    }
+    Ok(obj)
+}
+
+/// The outcome of one variant of a shared case.
+struct VariantResult {
+    variant: String,
+    rep: Report,
+    problems: Vec<Problem>,
+}
+
+/// Runs one case in every variant.
+fn run_shared_case(work: &Work, case: &SharedCase) -> Vec<VariantResult> {
+    let dir = work.root.join(case.id.replace('/', "__"));
+    fs::create_dir_all(dir.join("obj")).unwrap();
+    let mut rep = Report {
+        id: case.id.clone(),
+        dir: dir.clone(),
+        commands: Vec::new(),
+    };
+    // Library objects: compiled once, with -fPIC.
+    let mut lib_objs: BTreeMap<String, String> = BTreeMap::new();
+    for lib in &case.libs {
+        for src in &lib.sources {
+            match shared_compile(case, &dir, "obj", src, &["-fPIC".to_string()], &mut rep) {
+                Ok(o) => {
+                    lib_objs.insert(src.clone(), o);
+                }
+                Err(p) => {
+                    return vec![VariantResult {
+                        variant: "(all)".into(),
+                        rep,
+                        problems: vec![p],
+                    }]
+                }
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for (variant, vflags) in &case.variants {
+        let mut vrep = Report {
+            id: if vflags.is_empty() {
+                format!("{} [variant {variant}]", case.id)
+            } else {
+                format!("{} [variant {variant}: {}]", case.id, vflags.join(" "))
+            },
+            dir: dir.join(variant),
+            commands: rep.commands.clone(),
+        };
+        let problems =
+            match run_shared_variant(work, case, &dir, variant, vflags, &lib_objs, &mut vrep) {
+                Ok(p) => p,
+                Err(p) => vec![p],
+            };
+        results.push(VariantResult {
+            variant: variant.clone(),
+            rep: vrep,
+            problems,
+        });
+    }
+    results
+}
+
+/// Builds and checks one variant. `Err` is a problem after which nothing more can be checked;
+/// `Ok` lists the problems found.
+fn run_shared_variant(
+    work: &Work,
+    case: &SharedCase,
+    case_dir: &Path,
+    variant: &str,
+    vflags: &[String],
+    lib_objs: &BTreeMap<String, String>,
+    rep: &mut Report,
+) -> Result<Vec<Problem>, Problem> {
+    let vdir = case_dir.join(variant);
+    fs::create_dir_all(vdir.join("obj")).unwrap();
+    // Program objects: compiled per variant (e.g. -fno-pie for -no-pie).
+    let mut prog_objs = Vec::new();
+    for src in &case.program {
+        prog_objs.push(shared_compile(case, &vdir, "obj", src, vflags, rep)?);
+    }
+    // Only the linker options of a variant apply to the libraries (-no-pie
+    // would turn `gcc -shared` into a program link).
+    let lib_vflags: Vec<&String> = vflags.iter().filter(|f| f.starts_with("-Wl,")).collect();
+    let driver = if case.cxx { "g++" } else { "gcc" };
+    let b_arg = work.b_arg();
+    let mut problems: Vec<Problem> = Vec::new();
+
+    let link = |cwd: &Path, side: Side, args: &mut dyn FnMut(&mut Command), rep: &mut Report| {
+        let mut c = Command::new(driver);
+        c.current_dir(cwd);
+        if side == Side::Ini {
+            c.arg("-B").arg(&b_arg);
+        }
+        args(&mut c);
+        let out = run(&mut c, TOOL_TIMEOUT);
+        rep.commands
+            .push(format!("{}    # {}", out.cmdline, side.linker()));
+        out
+    };
+    let readelf_d = |dir: &Path, file: &str, rep: &mut Report| {
+        dynamic_summary(dir, file, rep).map_err(|d| {
+            problem(
+                "fixture",
+                format!("=== readelf -d {} failed\n{d}", dir.join(file).display()),
+            )
+        })
+    };
+
+    // Libraries, in case.conf order, by each linker.
+    let mut ini_libs_ok = true;
+    'sides: for side in [Side::Bfd, Side::Ini] {
+        let ldir = vdir.join(side.lib_dir());
+        fs::create_dir_all(&ldir).unwrap();
+        for (name, target) in &case.symlinks {
+            let _ = std::os::unix::fs::symlink(target, ldir.join(name));
+        }
+        for lib in &case.libs {
+            let out = link(
+                &ldir,
+                side,
+                &mut |c| {
+                    c.arg("-shared").arg("-o").arg(&lib.name);
+                    for s in &lib.sources {
+                        c.arg(rel(&lib_objs[s], 2));
+                    }
+                    c.args(&lib.ldflags).args(&lib_vflags);
+                },
+                rep,
+            );
+            if !out.success() {
+                if side == Side::Bfd {
+                    return Err(problem(
+                        "fixture",
+                        format!(
+                            "=== fixture error: linking {} with GNU ld failed\n{}",
+                            lib.name,
+                            show_output("GNU ld", &out)
+                        ),
+                    ));
+                }
+                // Go on with GNU ld's libraries only.
+                problems.push(problem(
+                    "link",
+                    format!(
+                        "=== linking {} with {} failed (only the combinations with GNU ld's libraries are checked)\n{}",
+                        lib.name,
+                        side.linker(),
+                        show_output(side.linker(), &out)
+                    ),
+                ));
+                ini_libs_ok = false;
+                break 'sides;
+            }
+            if side == Side::Ini {
+                if let Err(d) = readelf_clean(&ldir, &lib.name, rep) {
+                    problems.push(problem(
+                        "readelf",
+                        format!("=== readelf -a -W complains about {}\n{d}", lib.name),
+                    ));
+                }
+            }
+        }
+    }
+    for lib in case.libs.iter().filter(|_| ini_libs_ok) {
+        let b = readelf_d(&vdir.join("lib-bfd"), &lib.name, rep)?;
+        let i = readelf_d(&vdir.join("lib-ini"), &lib.name, rep)?;
+        if b != i {
+            problems.push(problem(
+                "dynamic",
+                format!(
+                    "=== the dynamic section of {} differs (readelf -d: NEEDED, SONAME, RUNPATH, binding)\n  GNU ld   : {}\n  {:9}: {}\n",
+                    lib.name,
+                    b.join(", "),
+                    test_linker_name(),
+                    i.join(", ")
+                ),
+            ));
+        }
+        let b = imported_symbols(&vdir.join("lib-bfd"), &lib.name, rep)?;
+        let i = imported_symbols(&vdir.join("lib-ini"), &lib.name, rep)?;
+        compare_imports(&lib.name, test_linker_name(), &b, &i, &mut problems);
+    }
+
+    // The program, in each combination. Without libraries, only the program's
+    // linker varies.
+    let mut combos: Vec<(Side, Side)> = if case.libs.is_empty() {
+        vec![(Side::Bfd, Side::Bfd), (Side::Bfd, Side::Ini)]
+    } else {
+        vec![
+            (Side::Bfd, Side::Bfd),
+            (Side::Ini, Side::Ini),
+            (Side::Ini, Side::Bfd),
+            (Side::Bfd, Side::Ini),
+        ]
+    };
+    if !ini_libs_ok {
+        combos.retain(|&(lib, _)| lib == Side::Bfd);
+    }
+    let mut linked = Vec::new();
+    for &(lib, exe) in &combos {
+        let cdir = vdir.join(combo_dir(lib, exe));
+        fs::create_dir_all(&cdir).unwrap();
+        copy_dir_files(&vdir.join(lib.lib_dir()), &cdir);
+        let out = link(
+            &cdir,
+            exe,
+            &mut |c| {
+                c.args(vflags).arg("-o").arg("prog");
+                for o in &prog_objs {
+                    c.arg(rel(o, 1));
+                }
+                c.args(&case.ldflags);
+            },
+            rep,
+        );
+        if !out.success() {
+            let text = format!(
+                "=== linking the program failed in {}\n{}",
+                combo_desc(lib, exe),
+                show_output(exe.linker(), &out)
+            );
+            if (lib, exe) == (Side::Bfd, Side::Bfd) {
+                return Err(problem("fixture", text));
+            }
+            // GNU ld linking against initlink's libraries is a test of the libraries.
+            problems.push(problem("link", text));
+            continue;
+        }
+        linked.push((lib, exe));
+        if exe == Side::Ini {
+            if let Err(d) = readelf_clean(&cdir, "prog", rep) {
+                problems.push(problem(
+                    "readelf",
+                    format!(
+                        "=== readelf -a -W complains about the program of {}\n{d}",
+                        combo_desc(lib, exe)
+                    ),
+                ));
+            }
+        }
+    }
+
+    let ref_dir = vdir.join("bb");
+
+    // DT_NEEDED & co. of the programs.
+    let ref_dyn = readelf_d(&ref_dir, "prog", rep)?;
+    for &(lib, exe) in &linked[1..] {
+        let d = readelf_d(&vdir.join(combo_dir(lib, exe)), "prog", rep)?;
+        if d != ref_dyn {
+            problems.push(problem(
+                "dynamic",
+                format!(
+                    "=== the program's dynamic section (readelf -d: NEEDED, SONAME, RUNPATH, binding) differs in {}\n  GNU ld   : {}\n  this     : {}\n",
+                    combo_desc(lib, exe),
+                    ref_dyn.join(", "),
+                    d.join(", ")
+                ),
+            ));
+        }
+    }
+
+    let ref_syms = imported_symbols(&ref_dir, "prog", rep)?;
+    for &(lib, exe) in &linked[1..] {
+        let d = imported_symbols(&vdir.join(combo_dir(lib, exe)), "prog", rep)?;
+        compare_imports(
+            &format!("the program in {}", combo_desc(lib, exe)),
+            &combo_dir(lib, exe),
+            &ref_syms,
+            &d,
+            &mut problems,
+        );
+    }
+
+    // ldd: the same libraries, in the same order.
+    let ref_ldd = ldd_names(&ref_dir.join("prog"), rep).map_err(|d| {
+        problem(
+            "fixture",
+            format!("=== fixture error: ldd failed on the reference program\n{d}"),
+        )
+    })?;
+    for &(lib, exe) in &linked[1..] {
+        match ldd_names(&vdir.join(combo_dir(lib, exe)).join("prog"), rep) {
+            Ok(names) if names == ref_ldd => {}
+            Ok(names) => problems.push(problem(
+                "ldd",
+                format!(
+                    "=== ldd lists other libraries in {}\n  GNU ld   : {}\n  this     : {}\n",
+                    combo_desc(lib, exe),
+                    ref_ldd.join(" "),
+                    names.join(" ")
+                ),
+            )),
+            Err(d) => problems.push(problem(
+                "ldd",
+                format!("=== ldd failed in {}\n{d}", combo_desc(lib, exe)),
+            )),
+        }
+    }
+
+    // Run every combination.
+    let run_prog = |cdir: &Path| -> Output {
+        let mut c = Command::new(cdir.join("prog"));
+        c.current_dir(cdir)
+            .args(&case.args)
+            .env_clear()
+            .env("E2E_VAR", E2E_VAR)
+            .envs(case.env.iter().map(|(k, v)| (k, v)));
+        run(&mut c, RUN_TIMEOUT)
+    };
+    let r1 = run_prog(&ref_dir);
+    rep.commands.push(format!("{}    # reference", r1.cmdline));
+    let r2 = run_prog(&ref_dir);
+    if r1.stdout != r2.stdout || r1.stderr != r2.stderr || !r1.same_status(&r2) {
+        return Err(problem(
+            "fixture",
+            format!(
+                "=== fixture error: the reference program is not deterministic\n{}{}",
+                show_output("GNU ld, run 1", &r1),
+                show_output("GNU ld, run 2", &r2)
+            ),
+        ));
+    }
+    let ref_code = r1.status.and_then(|s| s.code());
+    if r1.stdout.is_empty() || ref_code.map_or(true, |c| c == 0) {
+        return Err(problem(
+            "fixture",
+            format!(
+                "=== fixture error: the reference program must print something and exit with a distinctive non-zero code\n{}",
+                show_output("GNU ld", &r1)
+            ),
+        ));
+    }
+    for &(lib, exe) in &linked[1..] {
+        let cdir = vdir.join(combo_dir(lib, exe));
+        let t = run_prog(&cdir);
+        rep.commands
+            .push(format!("{}    # {}", t.cmdline, combo_dir(lib, exe)));
+        let mut what = Vec::new();
+        if !r1.same_status(&t) {
+            what.push("exit status differs");
+        }
+        if r1.stdout != t.stdout {
+            what.push("stdout differs");
+        }
+        if r1.stderr != t.stderr {
+            what.push("stderr differs");
+        }
+        if !what.is_empty() {
+            let mut details = format!("=== {} in {}\n", what.join(", "), combo_desc(lib, exe));
+            details += &show_output("reference (bb)", &r1);
+            details += &show_output(&combo_dir(lib, exe), &t);
+            if r1.stdout != t.stdout {
+                details += &first_difference(&r1.stdout_str(), &t.stdout_str());
+            }
+            problems.push(problem("run", details));
+        }
+    }
+
+    // gdb must stop in main of the programs linked by initlink.
+    if case.gdb {
+        if !gdb_available() {
+            println!("note {}: gdb not installed, gdb check skipped", case.id);
+        } else {
+            let (ref_ok, ref_out) = gdb_stops_in_main(&ref_dir, &ref_dir.join("prog"), rep);
+            if !ref_ok {
+                println!(
+                    "note {}: gdb does not stop in main even for the GNU ld program here; gdb check skipped\n{}",
+                    case.id,
+                    show_output("gdb", &ref_out)
+                );
+            } else {
+                for &(lib, exe) in &linked[1..] {
+                    if exe != Side::Ini {
+                        continue;
+                    }
+                    let cdir = vdir.join(combo_dir(lib, exe));
+                    let (ok, out) = gdb_stops_in_main(&cdir, &cdir.join("prog"), rep);
+                    if !ok {
+                        problems.push(problem(
+                            "gdb",
+                            format!(
+                                "=== gdb did not stop in main (`Breakpoint 1, ...` and a `#0 ... main` frame) in {}\n{}",
+                                combo_desc(lib, exe),
+                                show_output("gdb", &out)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn run_shared_group(group: &str) {
+    let cases = discover_shared(group);
+    if cases.is_empty() {
+        assert!(filter().is_some(), "no fixtures found in group {group}");
+        return;
+    }
+    let work = Work::new(group);
+    let mut failures = Vec::new();
+    let mut expected_count = 0;
+    for case in &cases {
+        let start = Instant::now();
+        let results = run_shared_case(&work, case);
+        let mut used = vec![false; case.xfail.len()];
+        let mut unexpected = Vec::new();
+        for r in &results {
+            let (mut exp, mut unexp) = (String::new(), String::new());
+            for p in &r.problems {
+                match case
+                    .xfail
+                    .iter()
+                    .position(|x| x.covers(&r.variant, p.check))
+                {
+                    Some(k) => {
+                        used[k] = true;
+                        let _ = write!(
+                            exp,
+                            "[known bug ({}): {}]\n{}",
+                            case.xfail[k].scope(),
+                            case.xfail[k].reason,
+                            p.text
+                        );
+                    }
+                    None => unexp += &p.text,
+                }
+            }
+            if !exp.is_empty() {
+                expected_count += 1;
+                println!(
+                    "xfail {} [variant {}]: known bug(s) of {} (work dir {}):\n{}  commands:",
+                    case.id,
+                    r.variant,
+                    test_linker_name(),
+                    r.rep.dir.display(),
+                    exp.lines().map(|l| format!("  {l}\n")).collect::<String>()
+                );
+                for c in &r.rep.commands {
+                    println!("    $ {c}");
+                }
+            }
+            if !unexp.is_empty() {
+                let n = r
+                    .problems
+                    .iter()
+                    .filter(|p| !case.xfail.iter().any(|x| x.covers(&r.variant, p.check)))
+                    .count();
+                unexpected.push(r.rep.fail(&format!("{n} problem(s)"), &unexp));
+            }
+        }
+        for (k, x) in case.xfail.iter().enumerate() {
+            if !used[k] && !bfd_mode() {
+                println!(
+                    "XPASS {} ({}): marked xfail ({}) but nothing failed there: remove the xfail line",
+                    case.id,
+                    x.scope(),
+                    x.reason
+                );
+            }
+        }
+        if unexpected.is_empty() {
+            println!(
+                "ok   {} ({:.2}s){}",
+                case.id,
+                start.elapsed().as_secs_f64(),
+                if used.iter().any(|&u| u) {
+                    " with known bugs (xfail)"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            println!("FAIL {}", case.id);
+            failures.push((case.id.clone(), unexpected.join("\n")));
+        }
+    }
+    let root = work.root.clone();
+    let passed = failures.is_empty();
+    work.finish(passed && expected_count == 0);
+    if !passed {
+        let names: Vec<_> = failures.iter().map(|(n, _)| n.as_str()).collect();
+        let details: Vec<_> = failures.iter().map(|(_, m)| m.as_str()).collect();
+        panic!(
+            "{} of {} fixtures in group `{group}` failed with {}: {}\n(work dir kept: {})\n\n{}",
+            failures.len(),
+            cases.len(),
+            test_linker_name(),
+            names.join(", "),
+            root.display(),
+            details.join("\n"),
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
