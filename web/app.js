@@ -20,7 +20,14 @@ let nextId = 1;
 const pending = new Map();
 
 function startWorker() {
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const boot = window.initlinkBoot;
+  if (boot?.worker) {
+    // index.html started the worker and the module's compilation before this script loaded.
+    worker = boot.worker;
+    boot.worker = null;
+  } else {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  }
   worker.onmessage = (ev) => {
     const m = ev.data;
     const p = pending.get(m.id);
@@ -237,6 +244,8 @@ async function runLink() {
   if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
 }
 
+const KINDS = { static: 'static executable', exec: 'executable (not PIE)', pie: 'position-independent executable', shared: 'shared object' };
+
 function download(name, data, type) {
   const url = URL.createObjectURL(new Blob([data], { type }));
   state.urls.push(url);
@@ -256,7 +265,7 @@ function showOutcome(result, ms) {
   summary.replaceChildren(
     h('div', { class: `verdict ${result.ok ? 'ok' : 'bad'}` },
       result.ok ? h('strong', {}, `✓ Linked ${out}`) : h('strong', {}, '✗ The link failed'),
-      r ? h('span', {}, ` · ${r.output.kind} executable, ${size(r.output.size)} · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`) : null,
+      r ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)} · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`) : null,
       ms ? h('span', { class: 'muted' }, ` · ${Math.round(ms)} ms in your browser`) : null),
     h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
     h('div', { class: 'downloads' },
@@ -320,7 +329,10 @@ function tabKeys(list, activate) {
 function init() {
   startWorker();
   const engine = $('engine');
-  call({ warmup: true }).then((m) => {
+  const compiled = window.initlinkBoot?.module;
+  const warm = compiled ? compiled.then((module) => call({ warmup: true, module }), () => call({ warmup: true })) : call({ warmup: true });
+  warm.then((m) => {
+    performance.mark('linker-ready');
     engine.textContent = m.type === 'ready' ? 'Linker ready · runs locally as WebAssembly' : 'The linker could not start';
     engine.classList.toggle('ok', m.type === 'ready');
   });
@@ -346,12 +358,15 @@ function init() {
   tabKeys(tabs, (t) => selectTab(t));
   renderInputList();
   loadExamples().then(() => {
+    performance.mark('examples-listed');
     const wanted = new URLSearchParams(location.hash.slice(1)).get('example');
     const ex = state.examples.find((e) => e.name === wanted) ?? state.examples[0];
     if (ex && !state.inputs.length) pickExample(ex);
   });
+  // Offline support, registered once the first link is drawn so it does not compete with it.
   if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {
-    navigator.serviceWorker.register('sw.js').catch(() => {});
+    const register = () => navigator.serviceWorker.register('sw.js').catch(() => {});
+    const wait = setInterval(() => { if (document.body.dataset.linked || !state.examples.length) { clearInterval(wait); register(); } }, 200);
   }
 }
 

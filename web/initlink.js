@@ -52,6 +52,11 @@ async function bindings() {
   return instance;
 }
 
+/** Use an already compiled module (a page can compile it while its other files load). */
+export function useModule(module) {
+  if (module instanceof WebAssembly.Module && !compiled) compiled = Promise.resolve(module);
+}
+
 /** Load and instantiate the WebAssembly module ahead of the first link (optional). */
 export async function ready() {
   await bindings();

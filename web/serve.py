@@ -17,6 +17,7 @@ PKG = os.path.join(ROOT, "pkg")
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the page's dozen requests share connections
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",

@@ -1,12 +1,13 @@
 // The link runs here, off the page's thread: the page stays responsive however long a link takes.
 // Messages in: {id, inputs: [{name, bytes} | {group}], options}. Out: {id, type: 'progress', stage}
 // while working, then {id, type: 'result', result, ms} (the ELF buffer transferred, not copied).
-import { link, ready } from './initlink.js';
+import { link, ready, useModule } from './initlink.js';
 
 let loaded = false;
 
 self.onmessage = async (ev) => {
-  const { id, inputs, options, warmup } = ev.data;
+  const { id, inputs, options, warmup, module } = ev.data;
+  if (module) useModule(module);
   const progress = (stage, detail = '') => self.postMessage({ id, type: 'progress', stage, detail });
   if (!loaded) {
     progress('load', 'Loading the linker (WebAssembly)…');
