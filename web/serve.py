@@ -42,6 +42,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             base, parts = PKG, parts[1:]
         return os.path.join(base, *parts)
 
+    def handle(self):
+        # A browser closing a kept-alive connection is not an error worth a traceback.
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+
     def end_headers(self):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
