@@ -9,6 +9,12 @@ use object::read::elf::{FileHeader, SectionHeader};
 use object::LittleEndian as LE;
 
 pub type Sym = elf::Sym64<LE>;
+/// Largest section, common symbol or other size an input may claim: the x86-64 user address space
+/// (47 bits). Sizes are only checked against the file for sections with contents; this bounds the
+/// rest (`.bss`, `.tbss`, commons), so no later sum of them can overflow a `u64`.
+pub const MAX_SIZE: u64 = 1 << 47;
+/// Largest alignment a section or common symbol may ask for (256 MiB).
+pub const MAX_ALIGN: u64 = 1 << 28;
 pub type Rela = elf::Rela64<LE>;
 pub const E: LE = LE;
 
@@ -172,6 +178,34 @@ impl<'a> Object<'a> {
                     ))
                 })?
             };
+            let (size, flags) = if sh_type == elf::SHT_NULL {
+                // An inactive section header: its other fields mean nothing (gABI).
+                (0, 0)
+            } else {
+                (sh.sh_size(E), sh.sh_flags(E))
+            };
+            if size > MAX_SIZE {
+                return err(bad(&format!(
+                    "section {} ({}): size 0x{size:x} is larger than any x86-64 program can be",
+                    i,
+                    name_str(sname)
+                )));
+            }
+            if flags & u64::from(elf::SHF_COMPRESSED) != 0 && flags & u64::from(elf::SHF_ALLOC) != 0
+            {
+                return err(bad(&format!(
+                    "section {} ({}): SHF_COMPRESSED is not allowed on an allocated section",
+                    i,
+                    name_str(sname)
+                )));
+            }
+            if flags & u64::from(elf::SHF_TLS) != 0 && flags & u64::from(elf::SHF_ALLOC) == 0 {
+                return err(bad(&format!(
+                    "section {} ({}): SHF_TLS without SHF_ALLOC (thread-local data must be allocated)",
+                    i,
+                    name_str(sname)
+                )));
+            }
             let align = sh.sh_addralign(E);
             if align > 1 && !align.is_power_of_two() {
                 return err(bad(&format!(
@@ -180,7 +214,7 @@ impl<'a> Object<'a> {
                     name_str(sname)
                 )));
             }
-            if align > (1 << 28) {
+            if align > MAX_ALIGN {
                 return err(bad(&format!(
                     "section {} ({}): alignment {align} is too large",
                     i,
@@ -190,9 +224,9 @@ impl<'a> Object<'a> {
             sections.push(Section {
                 name: sname,
                 sh_type,
-                flags: sh.sh_flags(E),
+                flags,
                 align: align.max(1),
-                size: sh.sh_size(E),
+                size,
                 entsize: sh.sh_entsize(E),
                 info: sh.sh_info(E),
                 link: sh.sh_link(E),
@@ -228,6 +262,11 @@ impl<'a> Object<'a> {
                     }
                 }
                 first_global = s.info as usize;
+                if first_global == 0 && !symbols.is_empty() {
+                    return err(bad(&format!(
+                        "section {i} (.symtab): sh_info 0 makes the null symbol global"
+                    )));
+                }
                 if first_global > symbols.len() {
                     return err(bad(&format!(
                         "section {i} (.symtab): sh_info {first_global} (first global) is past the {} symbols",
@@ -267,6 +306,29 @@ impl<'a> Object<'a> {
                     let relocs: &[Rela] = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
                         bad(&format!("relocation section {} ({}): size is not a multiple of 24", i, s.name_str()))
                     })?;
+                    if sections[target].sh_type == elf::SHT_NOBITS && !relocs.is_empty() {
+                        return err(bad(&format!(
+                            "relocation section {} ({}): relocates section {} ({}), which has no contents",
+                            i,
+                            s.name_str(),
+                            target,
+                            sections[target].name_str()
+                        )));
+                    }
+                    let nsyms = symbols.len() as u64;
+                    if let Some((k, r)) = relocs
+                        .iter()
+                        .enumerate()
+                        .find(|(_, r)| u64::from(r.r_sym(E, false)) >= nsyms)
+                    {
+                        return err(Diagnostic::error(format!(
+                            "relocation {k}: symbol index {} is out of range ({nsyms} symbols)",
+                            r.r_sym(E, false)
+                        ))
+                        .file(display.clone())
+                        .section(sections[target].name_str())
+                        .offset(r.r_offset.get(E)));
+                    }
                     if sections[target].rela_index != 0 {
                         return err(bad(&format!("section {} has two relocation sections", target)));
                     }
@@ -293,16 +355,51 @@ impl<'a> Object<'a> {
             first_global,
             comdat_groups: Vec::new(),
         };
-        // Validate every symbol's section index once, so later phases can index freely.
+        // Validate every symbol's section index once, so later phases can index freely, and the
+        // sizes and alignments later phases add up.
         for i in 0..obj.symbols.len() {
-            if let SymPlace::Section(s) = obj.sym_place(i)? {
-                if s as usize >= nsec {
-                    return err(Diagnostic::error(format!(
-                        "symbol {i}: section index {s} is out of range ({nsec} sections)"
-                    ))
-                    .file(obj.name.clone())
-                    .section(".symtab"));
+            let sym = &obj.symbols[i];
+            let bad_sym = |msg: String| {
+                err(
+                    Diagnostic::error(format!("symbol {i} ({}): {msg}", obj.sym_display(i)))
+                        .file(obj.name.clone())
+                        .section(".symtab"),
+                )
+            };
+            match obj.sym_place(i)? {
+                SymPlace::Section(s) => {
+                    let Some(sec) = obj.sections.get(s as usize) else {
+                        return bad_sym(format!(
+                            "section index {s} is out of range ({nsec} sections)"
+                        ));
+                    };
+                    if s == 0 {
+                        return bad_sym(
+                            "extended section index 0 (SHN_UNDEF) is not allowed".into(),
+                        );
+                    }
+                    if sym.st_type() == elf::STT_TLS && sec.flags & u64::from(elf::SHF_TLS) == 0 {
+                        return bad_sym(format!(
+                            "thread-local symbol defined in section {s} ({}), which is not a TLS section",
+                            sec.name_str()
+                        ));
+                    }
                 }
+                SymPlace::Common => {
+                    let (size, align) = (sym.st_size.get(E), sym.st_value.get(E));
+                    if size > MAX_SIZE {
+                        return bad_sym(format!("common symbol size 0x{size:x} is too large"));
+                    }
+                    if align > 1 && !align.is_power_of_two() {
+                        return bad_sym(format!(
+                            "common symbol alignment {align} is not a power of two"
+                        ));
+                    }
+                    if align > MAX_ALIGN {
+                        return bad_sym(format!("common symbol alignment {align} is too large"));
+                    }
+                }
+                SymPlace::Undefined | SymPlace::Absolute => {}
             }
         }
         // COMDAT groups.
@@ -435,6 +532,19 @@ impl<'a> Object<'a> {
     }
 }
 
+/// The file offset of a member's header (what a symbol index points at): its data start, less the
+/// 60-byte header and a BSD `#1/LEN` name stored before the data.
+fn member_header_offset(m: &object::read::archive::ArchiveMember<'_>) -> Option<u64> {
+    let h = m.header()?;
+    let digits = h.size.iter().take_while(|b| b.is_ascii_digit());
+    let mut stored = 0u64;
+    for d in digits {
+        stored = stored.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    let bsd_name = stored.checked_sub(m.size())?;
+    m.file_range().0.checked_sub(60)?.checked_sub(bsd_name)
+}
+
 /// An `ar` archive: its symbol index (name → member offset) and the bytes to parse members from.
 pub struct Archive<'a> {
     pub name: String,
@@ -472,7 +582,12 @@ impl<'a> Archive<'a> {
                     if classify(mdata) != FileKind::Object {
                         continue;
                     }
-                    let off = m.file_range().0.checked_sub(60).unwrap_or(0);
+                    let off = member_header_offset(&m).ok_or_else(|| {
+                        bad(format!(
+                            "bad archive member header for '{}'",
+                            name_str(m.name())
+                        ))
+                    })?;
                     let mname = format!("{}({})", name, name_str(m.name()));
                     let obj = Object::parse(mname, mdata)?;
                     for i in obj.first_global..obj.symbols.len() {

@@ -12,28 +12,43 @@ pub struct Script {
     pub search_dirs: Vec<String>,
 }
 
-fn tokens(text: &str) -> Vec<String> {
+/// Split a script into tokens: words, quoted strings, `(`, `)` and `,`; comments dropped. Errors
+/// (as plain messages) for an unterminated comment or string and for binary data.
+fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
+    if let Some(p) = text
+        .char_indices()
+        .find(|&(_, c)| (c.is_control() && !c.is_whitespace()) || c == char::REPLACEMENT_CHARACTER)
+    {
+        return Err(format!(
+            "not a linker script: binary data at offset {}",
+            p.0
+        ));
+    }
     let mut out = Vec::new();
     let mut rest = text;
     loop {
         rest = rest.trim_start();
-        if rest.is_empty() {
-            return out;
-        }
+        let Some(c) = rest.chars().next() else {
+            return Ok(out);
+        };
         if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.find("*/").map_or("", |e| &r[e + 2..]);
+            match r.find("*/") {
+                Some(e) => rest = &r[e + 2..],
+                None => return Err("unterminated comment".into()),
+            }
             continue;
         }
-        let c = rest.as_bytes()[0];
-        if c == b'(' || c == b')' || c == b',' {
-            out.push((c as char).to_string());
+        if c == '(' || c == ')' || c == ',' {
+            out.push(c.to_string());
             rest = &rest[1..];
             continue;
         }
-        if c == b'"' {
-            let end = rest[1..].find('"').map_or(rest.len(), |e| e + 1);
-            out.push(rest[1..end].to_string());
-            rest = rest.get(end + 1..).unwrap_or("");
+        if c == '"' {
+            let Some(end) = rest[1..].find('"') else {
+                return Err("unterminated quoted string".into());
+            };
+            out.push(rest[1..end + 1].to_string());
+            rest = &rest[end + 2..];
             continue;
         }
         let end = rest
@@ -46,7 +61,7 @@ fn tokens(text: &str) -> Vec<String> {
 
 pub fn parse(name: &str, text: &str) -> Result<Script> {
     let bad = |m: String| Diagnostic::error(m).file(name.to_string());
-    let toks = tokens(text);
+    let toks = tokens(text).map_err(bad)?;
     let mut s = Script::default();
     let mut i = 0;
     let mut depth: Vec<&str> = Vec::new();
@@ -61,13 +76,19 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                     "GROUP" => s.items.push(InputArg::StartGroup),
                     "OUTPUT_FORMAT" | "OUTPUT_ARCH" | "TARGET" | "SEARCH_DIR" => {
                         let mut j = i + 2;
-                        while j < toks.len() && toks[j] != ")" {
-                            if t == "SEARCH_DIR" {
+                        while toks.get(j).is_some_and(|t| t != ")") {
+                            if toks[j] == "(" {
+                                return err(bad(format!("unexpected '(' in {t}")));
+                            }
+                            if t == "SEARCH_DIR" && toks[j] != "," {
                                 s.search_dirs.push(toks[j].clone());
                             } else if t == "OUTPUT_FORMAT" && toks[j] != "," && !toks[j].contains("x86-64") {
                                 return err(bad(format!("unsupported OUTPUT_FORMAT {}", toks[j])));
                             }
                             j += 1;
+                        }
+                        if j >= toks.len() {
+                            return err(bad(format!("unterminated {t} ( at end of script")));
                         }
                         i = j + 1;
                         continue;
@@ -86,12 +107,19 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 i += 1;
             }
             "," => i += 1,
+            "(" => return err(bad("unexpected '('".into())),
             _ if depth.is_empty() => {
                 return err(bad(format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR are understood)")))
             }
             _ => {
                 match t.strip_prefix("-l") {
-                    Some(l) => s.items.push(InputArg::Lib { name: l.to_string(), static_only: false, exact: false }),
+                    Some("") | Some(":") => {
+                        return err(bad("'-l' with no library name".into()))
+                    }
+                    Some(l) => s.items.push(match l.strip_prefix(':') {
+                        Some(file) => InputArg::Lib { name: file.to_string(), static_only: false, exact: true },
+                        None => InputArg::Lib { name: l.to_string(), static_only: false, exact: false },
+                    }),
                     None => s.items.push(InputArg::Path(t.to_string())),
                 }
                 i += 1;
@@ -122,6 +150,43 @@ mod tests {
                 InputArg::Path("/usr/lib/libc_nonshared.a".into()),
                 InputArg::Path("/lib64/ld-linux-x86-64.so.2".into()),
                 InputArg::EndGroup
+            ]
+        );
+    }
+    #[test]
+    fn malformed_scripts_are_errors() {
+        for bad in [
+            "GROUP ( a.o /* unterminated comment",
+            "INPUT ( \"unterminated.o )",
+            "SEARCH_DIR ( /x",
+            "OUTPUT_FORMAT ( elf64-x86-64",
+            "GROUP ( ( a.o ) )",
+            "INPUT ( -l )",
+            "INPUT ( -l: )",
+            "INPUT ( a.o \u{1} )",
+            "INPUT ( \u{fffd} )",
+            "GROUP ) (",
+        ] {
+            let e = parse("bad.ld", bad).expect_err(bad);
+            assert_eq!(e.0[0].file.as_deref(), Some("bad.ld"), "{bad}");
+        }
+    }
+    #[test]
+    fn exact_library_names() {
+        let s = parse("x.ld", "INPUT ( -l:libfoo.a -lbar )").unwrap();
+        assert_eq!(
+            s.items,
+            vec![
+                InputArg::Lib {
+                    name: "libfoo.a".into(),
+                    static_only: false,
+                    exact: true
+                },
+                InputArg::Lib {
+                    name: "bar".into(),
+                    static_only: false,
+                    exact: false
+                },
             ]
         );
     }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Build the seed corpus for the fuzz targets from real gcc objects (tests/hostile/*.c), into
+# fuzz/seeds/<target>/ (not committed; regenerate any time). Needs gcc, ld and ar.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$here/../tests/hostile
+out=$here/seeds
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cf="-O1 -ffreestanding -fno-stack-protector"
+gcc -c $cf -fno-pie -fcommon -o "$tmp/main.o" "$src/main.c"
+gcc -c $cf -fPIC -g -o "$tmp/lib_add.o" "$src/lib_add.c"
+gcc -c $cf -fPIC -ftls-model=initial-exec -fno-asynchronous-unwind-tables -o "$tmp/lib_name.o" "$src/lib_name.c"
+gcc -c $cf -o "$tmp/unused.o" "$src/unused.c"
+gcc -c -O0 -g -o "$tmp/main_O0.o" "$src/main.c"
+gcc -shared -nostdlib -fPIC -O1 -o "$tmp/libh.so" "$src/lib_name.c"
+ld -r -o "$tmp/all.o" "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o"
+ar rcs "$tmp/libh.a" "$tmp/lib_add.o" "$tmp/lib_name.o" "$tmp/unused.o"
+ar rcS "$tmp/libnoindex.a" "$tmp/lib_add.o" "$tmp/lib_name.o"
+rm -rf "$out"
+mkdir -p "$out"/{link_object,link_many,link_archive,script_args}
+for f in main lib_add lib_name unused main_O0 all; do cp "$tmp/$f.o" "$out/link_object/$f.o"; done
+sep=$'\n--8<--\n'
+cat_files() { # FLAGS FILE... : option byte then the files joined by the separator
+  local flags=$1; shift
+  printf "\\x$flags"
+  local first=1
+  for f in "$@"; do
+    [ $first = 1 ] || printf '%s' "$sep"
+    first=0
+    cat "$f"
+  done
+}
+cat_files 00 "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o" > "$out/link_many/three_objects"
+cat_files 01 "$tmp/main.o" "$tmp/libh.a" > "$out/link_many/object_archive_report"
+cat_files 07 "$tmp/main.o" "$tmp/libnoindex.a" > "$out/link_many/noindex_ehhdr_buildid"
+cat_files 80 "$tmp/main.o" "$tmp/libh.a" "$tmp/libnoindex.a" > "$out/link_many/group"
+cat_files 00 "$tmp/all.o" > "$out/link_many/ld_r"
+cat_files 08 "$tmp/main.o" "$tmp/lib_add.o" "$tmp/libh.so" > "$out/link_many/shared_object"
+cp "$tmp/libh.so" "$out/link_object/libh.so"
+cat_files 58 "$tmp/main_O0.o" "$tmp/lib_add.o" "$tmp/lib_name.o" > "$out/link_many/strip_u"
+cat_files 00 "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o" "$tmp/unused.o" > "$out/link_archive/indexed"
+cat_files 81 "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o" > "$out/link_archive/no_index_report"
+printf 'GROUP ( libc.so.6 /usr/lib/libc_nonshared.a AS_NEEDED ( /lib64/ld-linux-x86-64.so.2 ) )\n' > "$out/script_args/group"
+printf '/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\nINPUT(-lm "a b.o")\nSEARCH_DIR(/x)\n' > "$out/script_args/input"
+printf -- '-static -o h -L/usr/lib main.o --start-group -lgcc -lc --end-group -z noexecstack --build-id=0xabcd -Map=m --report r.json\n' > "$out/script_args/cmdline"
+echo "seeds in $out:"; for d in "$out"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done

@@ -1,0 +1,2 @@
+/* Archive member that nothing references: never loaded. */
+int unused_fn(void) { return 1; }
