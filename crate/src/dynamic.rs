@@ -125,7 +125,9 @@ impl DynPlan {
         let is_defined = |g: SymbolId| -> bool {
             match res.global(g).def {
                 Def::Defined { .. } | Def::Common { .. } | Def::Linker => true,
-                _ => self.copy_of.contains_key(&g),
+                // Copies are defined here; a canonical PLT entry is this module's address for the
+                // function, which the loader must find (so other modules agree on `&f`).
+                _ => self.copy_of.contains_key(&g) || self.canonical.contains(&g),
             }
         };
         let mut undef: Vec<SymbolId> = self

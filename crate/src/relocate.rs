@@ -117,6 +117,27 @@ impl<'r, 'a> Values<'r, 'a> {
             .map_or(0, |d| d.plt.len() as u64)
     }
 
+    /// S + A as a relocation computes it: a section symbol of a merged or split section picks
+    /// the piece its addend points into (the addend is an offset in the input section).
+    pub fn s_plus_a(&self, s: SymRef, a: i64) -> u64 {
+        if let SymRef::Local(f, i) = s {
+            let obj = &self.res.files[f.0 as usize].obj;
+            if let Some(st) = obj.symbols.get(i as usize) {
+                if st.st_type() == STT_SECTION {
+                    if let Ok(SymPlace::Section(ts)) = obj.sym_place(i as usize) {
+                        if let Some(crate::layout::Place::Split { .. }) =
+                            self.layout.places[f.0 as usize].get(ts as usize)
+                        {
+                            let v = st.st_value.get(E).wrapping_add(a as u64);
+                            return self.layout.input_addr(f, ts, v).unwrap_or(0);
+                        }
+                    }
+                }
+            }
+        }
+        self.sym_addr(s).wrapping_add(a as u64)
+    }
+
     pub fn sym_addr_raw(&self, s: SymRef) -> u64 {
         match s {
             SymRef::Local(f, i) => self.def_addr(f, i),

@@ -403,10 +403,18 @@ pub fn resolve<'a>(
         return Err(Errors(r.errors));
     }
     // `--as-needed`: a shared object is needed when a regular object uses something it defines.
+    // (As GNU ld: only a non-weak reference from a regular object makes it needed.)
     for g in &r.globals {
         if let Def::Shared { dso, .. } = g.def {
-            if g.first_ref.is_some() {
+            if g.first_ref.is_some() && g.strong_ref {
                 r.dsos[dso as usize].needed = true;
+            }
+        }
+    }
+    for g in r.globals.iter_mut() {
+        if let Def::Shared { dso, .. } = g.def {
+            if !r.dsos[dso as usize].needed {
+                g.def = Def::Undefined;
             }
         }
     }

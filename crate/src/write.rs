@@ -235,11 +235,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
                     0,
                     0,
                     ty,
-                    if ds.bind() == STB_WEAK {
-                        STB_WEAK
-                    } else {
-                        STB_GLOBAL
-                    },
+                    if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
                     0,
                     SHN_UNDEF,
                 )
@@ -535,9 +531,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                                     .and_then(|g| d.dynsym_index.get(&g).copied())
                                     .unwrap_or(0);
                                 let addend = match (r.r_type, r.target) {
-                                    (R_X86_64_RELATIVE, Some(t)) => {
-                                        v.sym_addr(t).wrapping_add(r.addend as u64)
-                                    }
+                                    (R_X86_64_RELATIVE, Some(t)) => v.s_plus_a(t, r.addend),
                                     (R_X86_64_RELATIVE, None) => match r.loc {
                                         DynLoc::Synthetic { what, off } => {
                                             synthetic_words(v, what, opts)
@@ -979,11 +973,8 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
             } else {
                 ds.st_type()
             };
-            let bind = if ds.bind() == STB_WEAK {
-                STB_WEAK
-            } else {
-                STB_GLOBAL
-            };
+            // The references decide: weak only if every reference to it is weak.
+            let bind = if gl.strong_ref { STB_GLOBAL } else { STB_WEAK };
             let info = (bind << 4) | ty;
             if let Some(&off) = d.copy_of.get(&g) {
                 let a = v.copy + off;
@@ -1060,11 +1051,23 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
         }
         Def::Undefined => {
             let bind = if gl.strong_ref { STB_GLOBAL } else { STB_WEAK };
+            // The type comes from the object that refers to it: a TLS reference must stay TLS.
+            let ty = gl
+                .first_ref
+                .and_then(|f| {
+                    let file = &res.files[f.0 as usize];
+                    let k = file.globals.iter().position(|&x| x == g)?;
+                    file.obj
+                        .symbols
+                        .get(file.obj.first_global + k)
+                        .map(|s| s.st_type())
+                })
+                .unwrap_or(STT_NOTYPE);
             OutSym {
                 name: Vec::new(),
                 value: 0,
                 size: 0,
-                info: bind << 4,
+                info: (bind << 4) | ty,
                 other: 0,
                 shndx: SHN_UNDEF,
             }
