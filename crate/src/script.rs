@@ -8,6 +8,8 @@ use crate::options::InputArg;
 /// Items a script names, in order, plus `SEARCH_DIR`s.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Script {
+    /// `AS_NEEDED ( ... )` becomes `AsNeeded(true)` ... `AsNeeded(false)`; the caller replaces the
+    /// closing `AsNeeded(false)` by the `--as-needed` state in force where the script was named.
     pub items: Vec<InputArg>,
     pub search_dirs: Vec<String>,
 }
@@ -95,12 +97,21 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                     }
                     _ => {}
                 }
-                depth.push(if t == "GROUP" { "GROUP" } else { "INPUT" });
+                if t == "AS_NEEDED" {
+                    s.items.push(InputArg::AsNeeded(true));
+                }
+                depth.push(match t {
+                    "GROUP" => "GROUP",
+                    "AS_NEEDED" => "AS_NEEDED",
+                    _ => "INPUT",
+                });
                 i += 2;
             }
             ")" => {
                 match depth.pop() {
                     Some("GROUP") => s.items.push(InputArg::EndGroup),
+                    // Closes AS_NEEDED: the caller turns this into the state it had before.
+                    Some("AS_NEEDED") => s.items.push(InputArg::AsNeeded(false)),
                     Some(_) => {}
                     None => return err(bad("unbalanced ')'".into())),
                 }
@@ -148,7 +159,9 @@ mod tests {
                 InputArg::StartGroup,
                 InputArg::Path("/lib/libc.so.6".into()),
                 InputArg::Path("/usr/lib/libc_nonshared.a".into()),
+                InputArg::AsNeeded(true),
                 InputArg::Path("/lib64/ld-linux-x86-64.so.2".into()),
+                InputArg::AsNeeded(false),
                 InputArg::EndGroup
             ]
         );

@@ -271,7 +271,11 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
     let mut items: Vec<InputItem<'_>> = Vec::new();
     let mut errors = Vec::new();
     let mut scripts = 0;
+    let mut as_needed_now = false;
     while let Some(a) = queue.pop_front() {
+        if let InputArg::AsNeeded(x) = a {
+            as_needed_now = x;
+        }
         let found = match &a {
             InputArg::StartGroup => {
                 items.push(InputItem::StartGroup);
@@ -329,6 +333,11 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
             match crate::script::parse(name, &String::from_utf8_lossy(bytes)) {
                 Ok(s) => {
                     for item in s.items.into_iter().rev() {
+                        // The end of AS_NEEDED(...) restores the state around the script.
+                        let item = match item {
+                            InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
+                            other => other,
+                        };
                         queue.push_front(item);
                     }
                 }

@@ -119,7 +119,11 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
     let mut data: Vec<Vec<u8>> = Vec::new();
     let mut errors = Vec::new();
     let mut scripts = 0;
+    let mut as_needed_now = false;
     while let Some(a) = inputs.pop_front() {
+        if let InputArg::AsNeeded(x) = a {
+            as_needed_now = x;
+        }
         let path = match &a {
             InputArg::Path(p) => {
                 let pb = PathBuf::from(p);
@@ -191,6 +195,8 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
                                     exact,
                                     static_only,
                                 },
+                                // The end of AS_NEEDED(...) restores the state around the script.
+                                InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
                                 other => other,
                             };
                             inputs.push_front(item);
