@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Link benchmark: initlink against GNU ld, gold, lld, mold and wild on the same command lines.
+
+Each workload is compiled here with gcc. Its link command line is the one gcc's collect2 passes
+(captured with -v, plugin options dropped), run unchanged with every linker. Runs are interleaved,
+several per linker. It prints the median wall time, the peak RSS, and initlink's ratio to each.
+
+usage: bench/bench.py [--runs N] [--only NAME,...] [--wasm]
+"""
+import argparse, os, shlex, shutil, statistics, subprocess, sys, tempfile, time, resource
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "target", "bench")
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, **kw)
+
+def linkers():
+    found = {}
+    ini = os.path.join(ROOT, "target", "release", "initlink")
+    found["initlink"] = ini
+    for name, cands in [("ld.bfd", ["ld.bfd"]), ("gold", ["ld.gold"]), ("lld", ["ld.lld", "ld.lld-19"]),
+                        ("mold", ["mold"]), ("wild", ["wild"])]:
+        for c in cands:
+            p = shutil.which(c) or (os.path.expanduser(f"~/.cargo/bin/{c}") if os.path.exists(os.path.expanduser(f"~/.cargo/bin/{c}")) else None)
+            if p:
+                found[name] = p
+                break
+    return found
+
+def collect2_args(compile_cmd, cwd):
+    """The ld arguments gcc would pass, from `gcc -v` (collect2 line), plugin options dropped."""
+    r = subprocess.run(compile_cmd + ["-v"], cwd=cwd, capture_output=True, text=True)
+    for line in r.stderr.splitlines():
+        if "collect2" in line:
+            args = shlex.split(line)[1:]
+            out, skip = [], False
+            for a in args:
+                if skip:
+                    skip = False
+                    continue
+                if a == "-plugin":
+                    skip = True
+                    continue
+                if a.startswith("-plugin-opt"):
+                    continue
+                out.append(a)
+            return out
+    raise SystemExit(f"no collect2 line for {compile_cmd}:\n{r.stderr}")
+
+def objects_for(compile_cmd, cwd):
+    """Compile the sources to objects once; return the command line with objects."""
+    return compile_cmd
+
+def prepare():
+    os.makedirs(WORK, exist_ok=True)
+    w = {}
+    # small C program + sqlite, PIE
+    d = os.path.join(WORK, "sqlite"); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "main.c"), "w").write(
+        '#include <sqlite3.h>\n#include <stdio.h>\nint main(void){sqlite3*db;char*e=0;sqlite3_open(":memory:",&db);'
+        'sqlite3_exec(db,"create table t(x); insert into t values(1);",0,0,&e);printf("%s\\n",sqlite3_libversion());'
+        'sqlite3_close(db);return 0;}\n')
+    sh(["gcc", "-O1", "-c", "main.c"], cwd=d)
+    w["sqlite PIE"] = (d, ["gcc", "-o", "out", "main.o", "/usr/lib/x86_64-linux-gnu/libsqlite3.a", "-lm", "-lpthread", "-ldl"])
+    d = os.path.join(WORK, "crypto"); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "main.c"), "w").write(
+        '#include <openssl/evp.h>\n#include <stdio.h>\nint main(void){unsigned char h[32];unsigned n;EVP_Digest("abc",3,h,&n,EVP_sha256(),0);'
+        'for(unsigned i=0;i<n;i++)printf("%02x",h[i]);puts("");return 0;}\n')
+    sh(["gcc", "-O1", "-c", "main.c"], cwd=d)
+    w["crypto PIE"] = (d, ["gcc", "-o", "out", "main.o", "/usr/lib/x86_64-linux-gnu/libcrypto.a", "-lpthread", "-ldl"])
+    d = os.path.join(WORK, "many")
+    if not os.path.exists(os.path.join(d, "m1999.o")):
+        sh([sys.executable, os.path.join(ROOT, "bench", "gen_many.py"), d, "2000", "4"])
+        sh("ls m*.c main.c | xargs -P2 -n50 gcc -O1 -c", cwd=d)
+    w["2,001 objects PIE"] = (d, ["gcc", "-o", "out", "main.o"] + [f"m{i}.o" for i in range(2000)])
+    d = os.path.join(WORK, "cxx"); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "main.cc"), "w").write(
+        '#include <iostream>\n#include <map>\n#include <string>\nint main(){std::map<std::string,int> m{{"a",1}};'
+        'for(auto&p:m)std::cout<<p.first<<p.second<<"\\n";return 0;}\n')
+    sh(["g++", "-O1", "-c", "main.cc"], cwd=d)
+    w["C++ iostream PIE"] = (d, ["g++", "-o", "out", "main.o"])
+    d = os.path.join(WORK, "static"); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "main.c"), "w").write('#include <stdio.h>\n#include <stdlib.h>\nint main(void){printf("%g\\n",atof("1.5"));return 0;}\n')
+    sh(["gcc", "-O1", "-c", "main.c"], cwd=d)
+    w["static libc.a"] = (d, ["gcc", "-static", "-o", "out", "main.o"])
+    d = os.path.join(WORK, "large")
+    if not os.path.exists(os.path.join(d, "m599.o")):
+        sh([sys.executable, os.path.join(ROOT, "bench", "gen_many.py"), d, "600", "300"])
+        sh("ls m*.c main.c | xargs -P2 -n20 gcc -O0 -c", cwd=d)
+    w["large generated PIE"] = (d, ["gcc", "-o", "out", "main.o"] + [f"m{i}.o" for i in range(600)])
+    return w
+
+def run_once(exe, args, cwd):
+    t0 = time.perf_counter()
+    p = subprocess.Popen([exe] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = p.communicate()
+    t = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return t, p.returncode, err.decode(errors="replace")
+
+def peak_rss(exe, args, cwd):
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", exe] + args, cwd=cwd, capture_output=True, text=True)
+    try:
+        return int(r.stderr.strip().splitlines()[-1]) / 1024.0
+    except Exception:
+        return float("nan")
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    sh(["cargo", "build", "--release", "-q", "-p", "initlink"], cwd=ROOT)
+    ls = linkers()
+    print("linkers: " + ", ".join(f"{k} ({v})" for k, v in ls.items()))
+    missing = [n for n in ["ld.bfd", "gold", "lld", "mold", "wild"] if n not in ls]
+    if missing:
+        print("missing (install: apt-get install binutils mold lld-19; cargo install wild-linker --version 0.10.0): " + ", ".join(missing))
+    work = prepare()
+    only = [s.strip() for s in a.only.split(",") if s.strip()]
+    rows = []
+    for name, (cwd, cmd) in work.items():
+        if only and not any(o.lower() in name.lower() for o in only):
+            continue
+        args = collect2_args(cmd, cwd)
+        times = {k: [] for k in ls}
+        failed = {}
+        for _ in range(a.runs):
+            for k, exe in ls.items():  # interleaved
+                if k in failed:
+                    continue
+                t, rc, err = run_once(exe, args, cwd)
+                if rc != 0:
+                    failed[k] = err.strip().splitlines()[-1] if err.strip() else f"exit {rc}"
+                    continue
+                times[k].append(t)
+        mem = {k: peak_rss(exe, args, cwd) for k, exe in ls.items() if k not in failed}
+        rows.append((name, {k: statistics.median(v) for k, v in times.items() if v}, mem, failed))
+    print()
+    names = [k for k in ls]
+    hdr = f"{'workload':<22}" + "".join(f"{n:>12}" for n in names)
+    print("median wall time (ms), peak RSS (MiB) below")
+    print(hdr)
+    for name, med, mem, failed in rows:
+        print(f"{name:<22}" + "".join(f"{med[n]*1000:>12.1f}" if n in med else f"{'fail':>12}" for n in names))
+        print(f"{'':<22}" + "".join(f"{mem[n]:>11.0f}M" if n in mem else f"{'':>12}" for n in names))
+    print()
+    print("initlink time ratio (initlink / other; < 1 means initlink is faster)")
+    print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in names if n != "initlink"))
+    for name, med, mem, failed in rows:
+        line = f"{name:<22}"
+        for n in names:
+            if n == "initlink":
+                continue
+            line += f"{med['initlink']/med[n]:>12.2f}" if "initlink" in med and n in med else f"{'-':>12}"
+        print(line)
+    for name, med, mem, failed in rows:
+        for k, e in failed.items():
+            print(f"note: {k} failed on {name}: {e}")
+
+if __name__ == "__main__":
+    main()
