@@ -69,6 +69,8 @@ struct Base {
     unused_o: Vec<u8>,
     /// `ar rcs libh.a lib_add.o lib_name.o unused.o`
     libh_a: Vec<u8>,
+    /// `gcc -shared -nostdlib -Wl,--version-script=libh.map lib_name.c` (versioned symbols).
+    libh_so: Vec<u8>,
 }
 
 impl Base {
@@ -107,6 +109,17 @@ impl Base {
                 .args(["lib_add.o", "lib_name.o", "unused.o"])
                 .current_dir(dir),
         );
+        run_tool(
+            Command::new("gcc")
+                .args(["-shared", "-nostdlib", "-fPIC", "-O1"])
+                .arg(format!(
+                    "-Wl,--version-script={}",
+                    src.join("libh.map").display()
+                ))
+                .arg("-o")
+                .arg(dir.join("libh.so"))
+                .arg(src.join("lib_name.c")),
+        );
         let _ = fs::remove_file(dir.join("libthin.a"));
         run_tool(
             Command::new("ar")
@@ -123,6 +136,7 @@ impl Base {
             lib_name_o: read("lib_name.o"),
             unused_o: read("unused.o"),
             libh_a: read("libh.a"),
+            libh_so: read("libh.so"),
         }
     }
     fn path(&self, name: &str) -> String {
@@ -1552,6 +1566,204 @@ fn fuzz_cli_options(flags: u8) -> Vec<String> {
     a.into_iter().map(String::from).collect()
 }
 
+/// Broken shared objects, linked as `initlink -e main -o out main.o lib_add.o case.so` (a
+/// dynamic executable; `-e main` because there is no libc for the synthesized `_start`).
+fn shared_cases(m: &mut Maker) {
+    let orig = m.base.libh_so.clone();
+    let elf = Elf::parse(&orig);
+    let len = orig.len();
+    let nsec = elf.secs.len();
+    let mut add = |name: String, bytes: Vec<u8>, must_fail: bool| {
+        let b = m.base;
+        m.cases.push(Case {
+            name: format!("shared/{name}"),
+            files: vec![("case.so".into(), bytes)],
+            args: vec![
+                "-e".into(),
+                "main".into(),
+                b.path("main.o"),
+                b.path("lib_add.o"),
+                "case.so".into(),
+            ],
+            mention: vec!["case.so".into(), "main.o".into(), "lib_add.o".into()],
+            precise: "case.so".into(),
+            must_fail,
+        })
+    };
+    let patched = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = orig.to_vec();
+        f(&mut b);
+        b
+    };
+    add("good".into(), orig.clone(), false);
+    let mut cuts = vec![16, 63, 64, 65, len - 1];
+    for s in &elf.secs {
+        cuts.extend([s.off, s.off + s.size / 2]);
+    }
+    let shoff = rd64(&orig, E_SHOFF) as usize;
+    cuts.extend([shoff, shoff + 100]);
+    cuts.sort();
+    cuts.dedup();
+    for c in cuts.into_iter().filter(|&c| c < len) {
+        add(format!("truncate-{c}"), orig[..c].to_vec(), true);
+    }
+    for (name, off, v, w) in [
+        ("machine-386", E_MACHINE, 3u64, 2),
+        ("class-32", 4, 1, 1),
+        ("shoff-max", E_SHOFF, u64::MAX, 8),
+        ("shoff-len", E_SHOFF, len as u64, 8),
+        ("shnum-max", E_SHNUM, 0xffff, 2),
+        ("shnum-0", E_SHNUM, 0, 2),
+        ("shentsize-0", E_SHENTSIZE, 0, 2),
+        ("shstrndx-max", E_SHSTRNDX, 0xffff, 2),
+    ] {
+        let b = patched(&|b| match w {
+            1 => b[off] = v as u8,
+            2 => wr16(b, off, v as u16),
+            _ => wr64(b, off, v),
+        });
+        add(format!("ehdr-{name}"), b, false);
+    }
+    const SHT_DYNSYM: u32 = 11;
+    const SHT_DYNAMIC: u32 = 6;
+    const SHT_VERDEF: u32 = 0x6fff_fffd;
+    const SHT_VERSYM: u32 = 0x6fff_ffff;
+    for s in elf
+        .secs
+        .iter()
+        .filter(|s| [SHT_DYNSYM, SHT_DYNAMIC, SHT_VERDEF, SHT_VERSYM, SHT_STRTAB].contains(&s.ty))
+    {
+        let sn = format!("sec{}{}", s.index, s.name.replace('.', "_"));
+        let h = s.hdr;
+        for (fname, off, v, w) in [
+            ("offset-len", SH_OFFSET, len as u64, 8),
+            ("offset-max", SH_OFFSET, u64::MAX, 8),
+            ("size-2^60", SH_SIZE, 1 << 60, 8),
+            ("size-plus1", SH_SIZE, s.size as u64 + 1, 8),
+            ("size-0", SH_SIZE, 0, 8),
+            ("size-odd", SH_SIZE, s.size as u64 - 1, 8),
+            ("link-max", SH_LINK, u32::MAX as u64, 4),
+            ("link-self", SH_LINK, s.index as u64, 4),
+            ("link-nsec", SH_LINK, nsec as u64, 4),
+            ("link-0", SH_LINK, 0, 4),
+            ("info-max", SH_INFO, u32::MAX as u64, 4),
+            ("entsize-0", SH_ENTSIZE, 0, 8),
+            ("type-dynsym", SH_TYPE, SHT_DYNSYM as u64, 4),
+            ("type-dynamic", SH_TYPE, SHT_DYNAMIC as u64, 4),
+            ("type-verdef", SH_TYPE, SHT_VERDEF as u64, 4),
+            ("type-versym", SH_TYPE, SHT_VERSYM as u64, 4),
+            ("type-strtab", SH_TYPE, SHT_STRTAB as u64, 4),
+        ] {
+            let b = patched(&|b| {
+                if w == 4 {
+                    wr32(b, h + off, v as u32)
+                } else {
+                    wr64(b, h + off, v)
+                }
+            });
+            add(format!("shdr-{sn}-{fname}"), b, false);
+        }
+    }
+    // Dynamic symbols: names, section indices, bindings; version indices.
+    if let Some(ds) = elf.by_type(SHT_DYNSYM).cloned() {
+        for k in 1..ds.size / 24 {
+            let o = ds.off + 24 * k;
+            for (fname, off, v, w) in [
+                ("name-max", 0, u32::MAX as u64, 4),
+                ("shndx-max", 6, 0xffff, 2),
+                ("shndx-big", 6, 0xfeff, 2),
+                ("info-unique", 4, 0xa1, 1),
+                ("info-tls", 4, 0x16, 1),
+                ("value-max", 8, u64::MAX, 8),
+                ("size-max", 16, u64::MAX, 8),
+            ] {
+                let b = patched(&|b| match w {
+                    1 => b[o + off] = v as u8,
+                    2 => wr16(b, o + off, v as u16),
+                    4 => wr32(b, o + off, v as u32),
+                    _ => wr64(b, o + off, v),
+                });
+                add(format!("dynsym{k}-{fname}"), b, false);
+            }
+        }
+    }
+    if let Some(vs) = elf.by_type(SHT_VERSYM).cloned() {
+        for k in 1..vs.size / 2 {
+            for v in [0x7fffu16, 0x8002, 0xffff, 0] {
+                let o = vs.off + 2 * k;
+                add(
+                    format!("versym{k}-{v:x}"),
+                    patched(&|b| wr16(b, o, v)),
+                    false,
+                );
+            }
+        }
+    }
+    if let Some(vd) = elf.by_type(SHT_VERDEF).cloned() {
+        let o = vd.off;
+        for (fname, off, v, w) in [
+            ("version", 0, 0xffff, 2),
+            ("cnt-0", 6, 0, 2),
+            ("cnt-max", 6, 0xffff, 2),
+            ("aux-max", 12, u32::MAX as u64, 4),
+            ("aux-0", 12, 0, 4),
+            ("next-max", 16, u32::MAX as u64, 4),
+            ("next-1", 16, 1, 4),
+            ("next-20", 16, 20, 4),
+            ("aux-name-max", 20, u32::MAX as u64, 4),
+            ("aux-next-max", 24, u32::MAX as u64, 4),
+        ] {
+            let b = patched(&|b| {
+                if w == 2 {
+                    wr16(b, o + off, v as u16)
+                } else if o + off + 4 <= vd.off + vd.size {
+                    wr32(b, o + off, v as u32)
+                }
+            });
+            add(format!("verdef-{fname}"), b, false);
+        }
+    }
+    if let Some(dy) = elf.by_type(SHT_DYNAMIC).cloned() {
+        for k in 0..dy.size / 16 {
+            let o = dy.off + 16 * k;
+            let tag = rd64(&orig, o);
+            if tag == 0 {
+                break;
+            }
+            for (fname, v) in [("val-max", u64::MAX), ("val-2^32", 1 << 32)] {
+                add(
+                    format!("dynamic{k}-tag{tag:x}-{fname}"),
+                    patched(&|b| wr64(b, o + 8, v)),
+                    false,
+                );
+            }
+            add(
+                format!("dynamic{k}-soname-max"),
+                patched(&|b| {
+                    wr64(b, o, 14);
+                    wr64(b, o + 8, u32::MAX as u64);
+                }),
+                false,
+            );
+        }
+    }
+    // Random corruptions of the dynamic symbol, version and dynamic sections.
+    for ty in [SHT_DYNSYM, SHT_VERSYM, SHT_VERDEF, SHT_DYNAMIC] {
+        let Some(s) = elf.by_type(ty).cloned() else {
+            continue;
+        };
+        for seed in 1..=15u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(ty));
+            let mut b = orig.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = s.off + rng.below(s.size);
+                b[at] = rng.next() as u8;
+            }
+            add(format!("random-type{ty:x}-{seed}"), b, false);
+        }
+    }
+}
+
 fn all_cases(base: &Base) -> Vec<Case> {
     let mut m = Maker {
         base,
@@ -1563,6 +1775,7 @@ fn all_cases(base: &Base) -> Vec<Case> {
     random_cases(&mut m, Role::Member, &base.lib_add_o, 20);
     archive_cases(&mut m);
     amplification_cases(&mut m);
+    shared_cases(&mut m);
     script_cases(&mut m);
     cmdline_cases(&mut m);
     fuzz_cases(&mut m);
@@ -1728,6 +1941,12 @@ const KNOWN_CORE_BUGS: &[(&str, &str)] = &[
     (
         "fuzz/link_archive/output-size-amplification",
         "write.rs write(): `vec![0u8; total]` of 1.7 GB from a 9.5 KB input",
+    ),
+    (
+        "shared/dynsym5-size-max",
+        "no crash, but the error (`section .bss is too large`, from layout) names no file: a \
+         shared object's data symbol with st_size 2^64-1 becomes a copy relocation; dso.rs \
+         should refuse sizes over input::MAX_SIZE, naming the library and symbol",
     ),
     (
         "fuzz/link_many/pt-note-empty",
