@@ -1927,33 +1927,9 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
 /// Cases that fail today because of a bug outside input/script/options (the core phases): the
 /// main test tolerates them (and says so); `hostile_known_core_bugs` runs them strictly.
 /// Each entry: (case name, where it panics and the bug).
-const KNOWN_CORE_BUGS: &[(&str, &str)] = &[
-    (
-        "obj/amplify-nobits-in-data-1.5GiB",
-        "write.rs write(): `vec![0u8; total]` for a 1.5 GiB file from a 3 KiB input (a NOBITS \
-         section placed among file-backed ones is zero-filled in the file); no size cap",
-    ),
-    (
-        "obj/amplify-align-2^28-everywhere",
-        "write.rs write(): 2.4 GiB of alignment padding from a 3 KiB input (layout gives file \
-         offsets that mirror addresses); no size cap",
-    ),
-    (
-        "fuzz/link_archive/output-size-amplification",
-        "write.rs write(): `vec![0u8; total]` of 1.7 GB from a 9.5 KB input",
-    ),
-    (
-        "shared/dynsym5-size-max",
-        "no crash, but the error (`section .bss is too large`, from layout) names no file: a \
-         shared object's data symbol with st_size 2^64-1 becomes a copy relocation; dso.rs \
-         should refuse sizes over input::MAX_SIZE, naming the library and symbol",
-    ),
-    (
-        "fuzz/link_many/pt-note-empty",
-        "layout.rs Layout::assign, PT_NOTE: `notes[0]` on an empty list (has_notes is true but \
-         no SHT_NOTE output section is allocated and non-empty)",
-    ),
-];
+// Fixed in the core: output-size amplification (capped relative to the input size, naming the
+// input piece), a shared object's impossible st_size, PT_NOTE from non-allocated notes.
+const KNOWN_CORE_BUGS: &[(&str, &str)] = &[];
 
 fn work_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile")

@@ -143,6 +143,14 @@ impl<'a> SharedObject<'a> {
             let name = dynsym
                 .symbol_name(E, s)
                 .map_err(|e| bad(format!("dynamic symbol {i}: {e}")))?;
+            if s.st_size.get(E) > crate::input::MAX_SIZE {
+                return err(bad(format!(
+                    "dynamic symbol {i} ({}): size 0x{:x} is impossibly large",
+                    name_str(name),
+                    s.st_size.get(E)
+                ))
+                .symbol(name_str(name)));
+            }
             syms.push(DynSym {
                 name,
                 value: s.st_value.get(E),

@@ -1341,7 +1341,7 @@ impl Layout {
         let has_notes = self
             .sections
             .iter()
-            .any(|s| s.sh_type == elf::SHT_NOTE && s.size > 0);
+            .any(|s| s.sh_type == elf::SHT_NOTE && s.size > 0 && s.class != Class::NonAlloc);
         let has_tls = self.sections.iter().any(|s| s.is_tls() && s.size > 0);
         let has_ehh = self
             .sections

@@ -1191,11 +1191,12 @@ impl Synth {
         let pie = opts.kind == OutputKind::Pie;
         let imp = imported(res, opts, target);
         let pre = preemptible(res, opts, target);
-        let name = match target {
-            SymRef::Global(g) => name_str(res.global(g).name),
-            SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
-        };
+        // Only an error needs the name: no allocation per relocation.
         let fpic = |what: &str| {
+            let name = match target {
+                SymRef::Global(g) => name_str(res.global(g).name),
+                SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
+            };
             format!(
                 "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
                 arch::reloc_name(t)

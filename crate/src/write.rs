@@ -341,6 +341,46 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     let shoff = align_up(shstrtab_off + shstrtab.len() as u64, 8);
     let shnum = 1 + emitted.len() + if with_symtab { 2 } else { 0 } + 1;
     let total = shoff + 64 * shnum as u64;
+    // Memory proportional to the input: zero-filled NOBITS among file-backed data or huge
+    // alignments can ask for gigabytes from a few bytes; refuse before allocating.
+    let input_bytes: u64 = res.files.iter().map(|f| f.obj.data.len() as u64).sum();
+    let cap = input_bytes.saturating_mul(16).saturating_add(256 << 20);
+    if total > cap {
+        let big = layout
+            .sections
+            .iter()
+            .filter(|s| !s.is_nobits())
+            .max_by_key(|s| s.size)
+            .map(|s| {
+                format!(
+                    "; the largest section is {} (0x{:x} bytes at file offset 0x{:x})",
+                    s.name, s.size, s.offset
+                )
+            })
+            .unwrap_or_default();
+        // Name the input piece that costs the most file space (its size plus its alignment).
+        let culprit = layout
+            .sections
+            .iter()
+            .filter(|s| !s.is_nobits())
+            .flat_map(|s| s.pieces.iter())
+            .filter_map(|p| match p.src {
+                PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => {
+                    Some((p.size.saturating_add(p.align), file, sec))
+                }
+                _ => None,
+            })
+            .max_by_key(|c| c.0);
+        let mut d = Diagnostic::error(format!(
+            "the output file would be {total} bytes from {input_bytes} bytes of input objects{big}: refusing \
+             (zero-filled NOBITS sections among file-backed data, or very large alignments, in the inputs)"
+        ));
+        if let Some((_, file, sec)) = culprit {
+            let o = &res.files[file.0 as usize].obj;
+            d = d.file(o.name.clone()).section(o.section_name(sec));
+        }
+        return Err(d.into());
+    }
     let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
     let mut buf = vec![0u8; total];
 
@@ -456,14 +496,20 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                     }
                     Synthetic::Got => {
                         let tls_start = layout.tls.map_or(0, |t| t.start);
+                        // Words the loader fills (GLOB_DAT, TPOFF64, DTPMOD64...) hold 0.
+                        let mut loader_filled = vec![false; synth.got.len()];
+                        for r in dynamic.iter().flat_map(|d| d.relocs.iter()) {
+                            if let DynLoc::Got(k) = r.loc {
+                                if r.r_type != R_X86_64_RELATIVE {
+                                    if let Some(w) = loader_filled.get_mut(k as usize) {
+                                        *w = true;
+                                    }
+                                }
+                            }
+                        }
                         for (k, &(s, kind)) in synth.got.iter().enumerate() {
                             let second = k > 0 && synth.got[k - 1] == (s, kind);
-                            // Words the loader fills (GLOB_DAT, TPOFF64, DTPMOD64...) hold 0.
-                            let loader = dynamic.is_some_and(|d| {
-                                d.relocs.iter().any(|r| {
-                                    r.loc == DynLoc::Got(k as u32) && r.r_type != R_X86_64_RELATIVE
-                                })
-                            });
+                            let loader = loader_filled[k];
                             let val = if loader {
                                 0
                             } else {
@@ -905,9 +951,11 @@ fn dyn_loc_addr(v: &Values<'_, '_>, loc: DynLoc) -> u64 {
             let mut off = off;
             if let Some((out, _)) = v.layout.input_out(file, sec) {
                 let os = &v.layout.sections[out as usize];
-                let src = crate::layout::PieceSrc::Input { file, sec };
-                if let Some(p) = os.pieces.iter().find(|p| p.src == src && p.from_ctors) {
-                    off = (p.size - 8).wrapping_sub(off & !7) + (off & 7);
+                if os.sh_type == SHT_INIT_ARRAY || os.sh_type == SHT_FINI_ARRAY {
+                    let src = crate::layout::PieceSrc::Input { file, sec };
+                    if let Some(p) = os.pieces.iter().find(|p| p.src == src && p.from_ctors) {
+                        off = (p.size - 8).wrapping_sub(off & !7) + (off & 7);
+                    }
                 }
             }
             v.layout.input_addr(file, sec, off).unwrap_or(0)
