@@ -297,3 +297,29 @@ fn tls_tpoff32_dtpoff64_and_initial_exec_relaxation() {
         "DTPOFF64 in data = S + A - TLS block start"
     );
 }
+
+#[test]
+fn build_id_is_the_sha1_of_the_file_with_the_id_zeroed() {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("buildid-{}", std::process::id()));
+    let l = link("buildid", START, &["--build-id"]);
+    let f = l.file();
+    let note = f
+        .section_by_name(".note.gnu.build-id")
+        .expect("build-id note");
+    let off = note.file_range().expect("in the file").0 as usize + 16;
+    let id = l.bytes[off..off + 20].to_vec();
+    let mut zeroed = l.bytes.clone();
+    zeroed[off..off + 20].fill(0);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("zeroed"), &zeroed).unwrap();
+    let out = Command::new("sha1sum")
+        .arg(dir.join("zeroed"))
+        .output()
+        .expect("sha1sum");
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&hex),
+        "build ID {hex} is not sha1sum's"
+    );
+}

@@ -809,7 +809,10 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             put32(&mut buf, o + 8, NT_GNU_BUILD_ID);
             buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
             let id: Vec<u8> = match bi {
-                BuildId::Sha1 => sha1_smol::Sha1::from(&buf).digest().bytes().to_vec(),
+                BuildId::Sha1 => {
+                    use sha1::Digest;
+                    sha1::Sha1::digest(&buf).to_vec()
+                }
                 BuildId::Hex(h) => {
                     let mut v = h.clone();
                     v.resize(20, 0);
