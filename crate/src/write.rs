@@ -417,15 +417,47 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         put64(&mut buf, o + 48, seg.align);
     }
 
-    // Section contents.
-    for os in &layout.sections {
-        if os.is_nobits() {
-            continue;
+    // Section contents. Output sections are independent, so natively they are written in
+    // parallel (rayon) into disjoint slices of the file; the bytes do not depend on the order.
+    let mut jobs: Vec<(&crate::layout::OutSec, &mut [u8])> = Vec::new();
+    {
+        let mut secs: Vec<&crate::layout::OutSec> = layout
+            .sections
+            .iter()
+            .filter(|s| !s.is_nobits() && s.size > 0)
+            .collect();
+        secs.sort_by_key(|s| s.offset);
+        let mut rest: &mut [u8] = &mut buf[..];
+        let mut consumed = 0u64;
+        for os in secs {
+            let Some(gap) = os.offset.checked_sub(consumed) else {
+                return Err(Diagnostic::error(format!(
+                    "internal: section {} overlaps the one before it",
+                    os.name
+                ))
+                .into());
+            };
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap as usize);
+            let (mine, tail) = tail.split_at_mut(os.size as usize);
+            jobs.push((os, mine));
+            rest = tail;
+            consumed = os.offset + os.size;
         }
+    }
+    let write_section = |job: &mut (&crate::layout::OutSec, &mut [u8])| -> Vec<Diagnostic> {
+        let (os, out) = job;
+        let os: &crate::layout::OutSec = os;
+        let mut errors = Vec::new();
         for piece in &os.pieces {
-            let start = (os.offset + piece.offset) as usize;
+            let start = piece.offset as usize;
             let addr = os.addr + piece.offset;
-            let dst = &mut buf[start..start + piece.size as usize];
+            let Some(dst) = out.get_mut(start..start + piece.size as usize) else {
+                errors.push(Diagnostic::error(format!(
+                    "internal: piece past the end of {}",
+                    os.name
+                )));
+                continue;
+            };
             match piece.src {
                 PieceSrc::Input { file, sec } => {
                     let s = &res.files[file.0 as usize].obj.sections[sec as usize];
@@ -664,6 +696,18 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                 },
             }
         }
+        errors
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let results: Vec<Vec<Diagnostic>> = {
+        use rayon::prelude::*;
+        jobs.par_iter_mut().map(write_section).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let results: Vec<Vec<Diagnostic>> = jobs.iter_mut().map(write_section).collect();
+    drop(jobs);
+    for r in results {
+        errors.extend(r);
     }
     if !errors.is_empty() {
         return Err(Errors(errors));
