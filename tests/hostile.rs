@@ -1764,6 +1764,152 @@ fn shared_cases(m: &mut Maker) {
     }
 }
 
+/// A relocatable object from scratch: `sections` are (name offset in .shstrtab, type, flags, info,
+/// contents); a symbol table and its string table come last. Used for shapes no compiler emits.
+fn synth_elf(
+    shstrtab: &[u8],
+    sections: &[(u32, u32, u64, u32, Vec<u8>)],
+    syms: &[(u32, u8, u16)],
+    strtab: &[u8],
+) -> Vec<u8> {
+    let mut symtab = vec![0u8; 24];
+    for &(name, info, shndx) in syms {
+        let mut e = [0u8; 24];
+        wr32(&mut e, 0, name);
+        e[4] = info;
+        wr16(&mut e, 6, shndx);
+        symtab.extend(e);
+    }
+    let n = sections.len();
+    // Section indices: 0 null, 1..=n given, n+1 .symtab, n+2 .strtab, n+3 .shstrtab.
+    let mut shst = shstrtab.to_vec();
+    let names: Vec<u32> = [".symtab", ".strtab", ".shstrtab"]
+        .iter()
+        .map(|x| {
+            let o = shst.len() as u32;
+            shst.extend(x.as_bytes());
+            shst.push(0);
+            o
+        })
+        .collect();
+    let mut out = vec![0u8; 64];
+    let mut headers = vec![[0u8; 64]];
+    let mut add = |out: &mut Vec<u8>,
+                   name: u32,
+                   ty: u32,
+                   flags: u64,
+                   link: u32,
+                   info: u32,
+                   data: &[u8],
+                   ent: u64| {
+        while out.len() % 8 != 0 {
+            out.push(0);
+        }
+        let mut h = [0u8; 64];
+        wr32(&mut h, SH_NAME, name);
+        wr32(&mut h, SH_TYPE, ty);
+        wr64(&mut h, SH_FLAGS, flags);
+        wr64(&mut h, SH_OFFSET, out.len() as u64);
+        wr64(&mut h, SH_SIZE, data.len() as u64);
+        wr32(&mut h, SH_LINK, link);
+        wr32(&mut h, SH_INFO, info);
+        wr64(&mut h, SH_ADDRALIGN, 1);
+        wr64(&mut h, SH_ENTSIZE, ent);
+        out.extend(data);
+        headers.push(h);
+    };
+    for (name, ty, flags, info, data) in sections {
+        let link = if *ty == SHT_GROUP { n as u32 + 1 } else { 0 };
+        add(
+            &mut out,
+            *name,
+            *ty,
+            *flags,
+            link,
+            *info,
+            data,
+            if *ty == SHT_GROUP { 4 } else { 0 },
+        );
+    }
+    let nlocal = 1;
+    add(
+        &mut out,
+        names[0],
+        SHT_SYMTAB,
+        0,
+        n as u32 + 2,
+        nlocal,
+        &symtab,
+        24,
+    );
+    add(&mut out, names[1], SHT_STRTAB, 0, 0, 0, strtab, 0);
+    add(&mut out, names[2], SHT_STRTAB, 0, 0, 0, &shst, 0);
+    while out.len() % 8 != 0 {
+        out.push(0);
+    }
+    let shoff = out.len();
+    for h in &headers {
+        out.extend(h);
+    }
+    out[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    wr16(&mut out, E_TYPE, 1);
+    wr16(&mut out, E_MACHINE, 62);
+    wr32(&mut out, 20, 1);
+    wr64(&mut out, E_SHOFF, shoff as u64);
+    wr16(&mut out, E_EHSIZE, 64);
+    wr16(&mut out, E_SHENTSIZE, 64);
+    wr16(&mut out, E_SHNUM, headers.len() as u16);
+    wr16(&mut out, E_SHSTRNDX, headers.len() as u16 - 1);
+    out
+}
+
+/// Shapes that cost time out of proportion to the file: many symbols, sections or COMDAT groups
+/// sharing one long name (each use scans and hashes the whole name).
+fn quadratic_cases(m: &mut Maker) {
+    let long: Vec<u8> = std::iter::repeat(b'n').take(128 << 10).collect();
+    let mut strtab = vec![0u8];
+    strtab.extend(&long);
+    strtab.push(0);
+    // 8,000 undefined globals named by one 128 KiB string: 1 GB of names from a 320 KB file.
+    let syms: Vec<(u32, u8, u16)> = (0..8000).map(|_| (1, 0x10, 0)).collect();
+    m.object(
+        Role::Object,
+        "quadratic-symbol-names",
+        synth_elf(b"\0", &[], &syms, &strtab),
+        false,
+    );
+    // 4,000 sections named by one 128 KiB string.
+    let mut shstr = vec![0u8];
+    shstr.extend(&long);
+    shstr.push(0);
+    let secs: Vec<(u32, u32, u64, u32, Vec<u8>)> = (0..4000)
+        .map(|_| (1, SHT_PROGBITS, 2, 0, vec![0x90]))
+        .collect();
+    m.object(
+        Role::Object,
+        "quadratic-section-names",
+        synth_elf(&shstr, &secs, &[], b"\0"),
+        false,
+    );
+    // 4,000 COMDAT groups whose signature is one symbol with a 128 KiB name.
+    let mut shstr = b"\0.group\0.text.g\0".to_vec();
+    shstr.push(0);
+    let mut secs: Vec<(u32, u32, u64, u32, Vec<u8>)> = Vec::new();
+    for k in 0..2000u32 {
+        let member = 2 * k + 2;
+        let mut words = 1u32.to_le_bytes().to_vec();
+        words.extend(member.to_le_bytes());
+        secs.push((1, SHT_GROUP, 0, 1, words));
+        secs.push((8, SHT_PROGBITS, 0x206, 0, vec![0xc3]));
+    }
+    m.object(
+        Role::Object,
+        "quadratic-group-signatures",
+        synth_elf(&shstr, &secs, &[(1, 0x10, 0)], &strtab),
+        false,
+    );
+}
+
 fn all_cases(base: &Base) -> Vec<Case> {
     let mut m = Maker {
         base,
@@ -1776,6 +1922,7 @@ fn all_cases(base: &Base) -> Vec<Case> {
     archive_cases(&mut m);
     amplification_cases(&mut m);
     shared_cases(&mut m);
+    quadratic_cases(&mut m);
     script_cases(&mut m);
     cmdline_cases(&mut m);
     fuzz_cases(&mut m);

@@ -15,6 +15,14 @@ pub type Sym = elf::Sym64<LE>;
 pub const MAX_SIZE: u64 = 1 << 47;
 /// Largest alignment a section or common symbol may ask for (256 MiB).
 pub const MAX_ALIGN: u64 = 1 << 28;
+
+/// How many bytes of names (section names, symbol names) later phases may read and hash for one
+/// file: 8 times its size, plus 1 MiB. Real objects store each name once (the sum is about the
+/// string table's size); a hostile one can point 40,000 symbols at one 1 MiB name, which would cost
+/// 40 GB of scanning and hashing for a 2 MB file.
+fn name_budget(file_len: usize) -> usize {
+    file_len.saturating_mul(8).saturating_add(1 << 20)
+}
 pub type Rela = elf::Rela64<LE>;
 pub const E: LE = LE;
 
@@ -159,10 +167,18 @@ impl<'a> Object<'a> {
             .map_err(|e| bad(&format!("bad section header table: {e}")))?;
         let nsec = table.len();
         let mut sections = Vec::with_capacity(nsec);
+        let budget = name_budget(data.len());
+        let mut name_bytes = 0usize;
         for (i, sh) in table.iter().enumerate() {
             let sname = table
                 .section_name(E, sh)
                 .map_err(|e| bad(&format!("section {i}: bad name offset: {e}")))?;
+            name_bytes = name_bytes.saturating_add(sname.len());
+            if name_bytes > budget {
+                return err(bad(&format!(
+                    "section {i}: section names add up to more than {budget} bytes (sections share absurdly long names)"
+                )));
+            }
             let sh_type = sh.sh_type(E);
             let sdata = if sh_type == elf::SHT_NOBITS || sh_type == elf::SHT_NULL {
                 &[][..]
@@ -355,10 +371,19 @@ impl<'a> Object<'a> {
             first_global,
             comdat_groups: Vec::new(),
         };
-        // Validate every symbol's section index once, so later phases can index freely, and the
-        // sizes and alignments later phases add up.
+        // Validate every symbol's name and section index once, so later phases can index freely,
+        // and the sizes and alignments later phases add up.
+        let mut name_bytes = 0usize;
         for i in 0..obj.symbols.len() {
             let sym = &obj.symbols[i];
+            name_bytes = name_bytes.saturating_add(obj.sym_name(i)?.len());
+            if name_bytes > budget {
+                return err(Diagnostic::error(format!(
+                    "symbol {i}: symbol names add up to more than {budget} bytes (symbols share absurdly long names)"
+                ))
+                .file(obj.name.clone())
+                .section(".symtab"));
+            }
             let bad_sym = |msg: String| {
                 err(
                     Diagnostic::error(format!("symbol {i} ({}): {msg}", obj.sym_display(i)))
@@ -423,6 +448,12 @@ impl<'a> Object<'a> {
                 )));
             }
             let sig_name = obj.sym_name(sig)?;
+            name_bytes = name_bytes.saturating_add(sig_name.len());
+            if name_bytes > budget {
+                return err(bad(&format!(
+                    "group section {i}: group signatures add up to more than {budget} bytes of names"
+                )));
+            }
             let mut list = Vec::with_capacity(members.len());
             for m in members {
                 let m = m.get(E);
