@@ -339,7 +339,10 @@ pub fn resolve<'a>(
     }
     let mut archives: Vec<(Archive<'a>, Vec<u64>)> = Vec::new();
     let mut group_start: Option<usize> = None;
-    for item in items {
+    // Objects named on the command line are parsed (and validated) up front, in parallel natively;
+    // the walk below stays sequential and in order, so results and errors do not change.
+    let mut parsed = parse_objects(items);
+    for (index, item) in items.iter().enumerate() {
         match item {
             InputItem::StartGroup => group_start = Some(archives.len()),
             InputItem::AsNeeded(a) => as_needed = *a,
@@ -359,7 +362,10 @@ pub fn resolve<'a>(
             }
             InputItem::File(input) => match classify(input.data) {
                 FileKind::Object => {
-                    let obj = Object::parse(input.name.clone(), input.data)?;
+                    let obj = match parsed[index].take() {
+                        Some(o) => o?,
+                        None => Object::parse(input.name.clone(), input.data)?,
+                    };
                     r.add_object(obj, Origin::CommandLine)?;
                 }
                 FileKind::Archive => {
@@ -429,4 +435,22 @@ pub fn resolve<'a>(
         archives,
         dsos: r.dsos,
     })
+}
+
+fn parse_objects<'a>(items: &[InputItem<'a>]) -> Vec<Option<Result<Object<'a>>>> {
+    let one = |item: &InputItem<'a>| match item {
+        InputItem::File(f) if classify(f.data) == FileKind::Object => {
+            Some(Object::parse(f.name.clone(), f.data))
+        }
+        _ => None,
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.par_iter().map(one).collect()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        items.iter().map(one).collect()
+    }
 }
