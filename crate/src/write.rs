@@ -96,8 +96,10 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
                 } else {
                     shndx_for(layout, addr)
                 };
+                // A TLS symbol's value is its offset in the TLS template (a corrupt object can put
+                // one outside it: keep the arithmetic total).
                 let value = if s.st_type() == STT_TLS {
-                    addr - tls_start
+                    addr.wrapping_sub(tls_start)
                 } else {
                     addr
                 };
