@@ -725,6 +725,7 @@ fn object_cases(m: &mut Maker, role: Role, orig: &[u8]) {
             ("shndx-symtab", 6, symtab.index as u64, 2),
             ("value-max", 8, u64::MAX, 8),
             ("value-2^63", 8, 1 << 63, 8),
+            ("value-minus-64k", 8, (-65536i64) as u64, 8),
             ("size-max", 16, u64::MAX, 8),
             ("size-2^60", 16, 1 << 60, 8),
             ("info-ifunc", 4, 0x1a, 1),

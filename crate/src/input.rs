@@ -409,6 +409,16 @@ impl<'a> Object<'a> {
                             sec.name_str()
                         ));
                     }
+                    // A TLS symbol's value is its offset in the TLS template: it must lie inside
+                    // its section (or at its end).
+                    if sym.st_type() == elf::STT_TLS && sym.st_value.get(E) > sec.size {
+                        return bad_sym(format!(
+                            "thread-local symbol at offset 0x{:x}, past the end of section {s} ({}, 0x{:x} bytes)",
+                            sym.st_value.get(E),
+                            sec.name_str(),
+                            sec.size
+                        ));
+                    }
                 }
                 SymPlace::Common => {
                     let (size, align) = (sym.st_size.get(E), sym.st_value.get(E));
