@@ -69,3 +69,52 @@ fn no_crt_dynamic_link_gets_glibc_start_and_behaves_like_gnu_ld() {
         );
     }
 }
+
+#[test]
+fn a_glibc_description_links_like_the_real_libc() {
+    // `initlink --describe-dso libc.so.6` is what the playground ships instead of libc itself.
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("describe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.c"), PROGRAM).unwrap();
+    assert!(Command::new("gcc")
+        .current_dir(&dir)
+        .args(["-O1", "-c", "p.c"])
+        .status()
+        .unwrap()
+        .success());
+    let libc = "/lib/x86_64-linux-gnu/libc.so.6";
+    let d = Command::new(env!("CARGO_BIN_EXE_initlink"))
+        .args(["--describe-dso", libc])
+        .output()
+        .unwrap();
+    assert!(d.status.success());
+    std::fs::write(dir.join("libc.so.6.dso"), &d.stdout).unwrap();
+    for kind in ["-pie", "-no-pie"] {
+        for (out, lib) in [("real", libc), ("described", "libc.so.6.dso")] {
+            let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
+                .current_dir(&dir)
+                .args([kind, "-o", out, "p.o", lib])
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{kind} {lib}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let real = std::fs::read(dir.join("real")).unwrap();
+        let described = std::fs::read(dir.join("described")).unwrap();
+        assert!(
+            real == described,
+            "{kind}: linking against the description must give the same bytes"
+        );
+        let (out, code) = run(Command::new(dir.join("described")).arg("y"));
+        assert_eq!(code, 5);
+        assert!(
+            out.contains("ctor 150\nctor default\nmain argc=2 argv[1]=y\ndtor\n"),
+            "{out}"
+        );
+    }
+}

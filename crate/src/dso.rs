@@ -165,3 +165,116 @@ impl<'a> SharedObject<'a> {
         Ok(SharedObject { name, soname, syms })
     }
 }
+
+/// First line of a shared-object description: a text stand-in for a library that is not at
+/// hand (the playground links PIEs against glibc without shipping `libc.so.6`). It lists what a
+/// link needs from a library: its soname and its default-version exports.
+///
+/// ```text
+/// #initlink-dso 1
+/// soname libc.so.6
+/// # name kind size value version      kind: F function, O object, T tls, I ifunc, N other;
+/// printf F 0 0x60770 GLIBC_2.2.5          lower case = weak; version "-" = unversioned
+/// ```
+pub const DESCRIPTION_MAGIC: &[u8] = b"#initlink-dso 1\n";
+
+pub fn is_description(data: &[u8]) -> bool {
+    data.starts_with(DESCRIPTION_MAGIC)
+}
+
+impl<'a> SharedObject<'a> {
+    /// Read a description (see [`DESCRIPTION_MAGIC`]); names borrow from `data`.
+    pub fn parse_description(name: String, data: &'a [u8]) -> Result<SharedObject<'a>> {
+        let mut soname = None;
+        let mut syms = Vec::new();
+        for (n, line) in data.split(|&b| b == b'\n').enumerate().skip(1) {
+            let bad =
+                |m: &str| Diagnostic::error(format!("line {}: {m}", n + 1)).file(name.clone());
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            let mut f = line.split(|&b| b == b' ').filter(|t| !t.is_empty());
+            let (Some(a), Some(b)) = (f.next(), f.next()) else {
+                return err(bad("expected `name kind size value version`"));
+            };
+            if a == b"soname" {
+                soname = Some(name_str(b));
+                continue;
+            }
+            let (Some(size), Some(value), Some(version)) = (f.next(), f.next(), f.next()) else {
+                return err(bad("expected `name kind size value version`"));
+            };
+            let num = |t: &[u8]| -> Option<u64> {
+                let s = std::str::from_utf8(t).ok()?;
+                match s.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => s.parse().ok(),
+                }
+            };
+            let (Some(size), Some(value)) = (num(size), num(value)) else {
+                return err(bad("bad size or value"));
+            };
+            if size > crate::input::MAX_SIZE {
+                return err(bad("size is impossibly large"));
+            }
+            let kind = match b {
+                [k] => *k,
+                _ => return err(bad("kind is one letter: F, O, T, I or N")),
+            };
+            let ty = match kind.to_ascii_uppercase() {
+                b'F' => elf::STT_FUNC,
+                b'O' => elf::STT_OBJECT,
+                b'T' => elf::STT_TLS,
+                b'I' => elf::STT_GNU_IFUNC,
+                b'N' => elf::STT_NOTYPE,
+                _ => return err(bad("kind is one letter: F, O, T, I or N")),
+            };
+            let bind = if kind.is_ascii_lowercase() {
+                elf::STB_WEAK
+            } else {
+                elf::STB_GLOBAL
+            };
+            syms.push(DynSym {
+                name: a,
+                value,
+                size,
+                st_info: (bind << 4) | ty,
+                st_other: 0,
+                defined: true,
+                version: (version != b"-").then_some(version),
+            });
+        }
+        let Some(soname) = soname else {
+            return err(
+                Diagnostic::error("shared-object description without a `soname` line").file(name),
+            );
+        };
+        Ok(SharedObject { name, soname, syms })
+    }
+
+    /// The description of this library (what `initlink --describe-dso` prints).
+    pub fn describe(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::from_utf8_lossy(DESCRIPTION_MAGIC).into_owned();
+        let _ = writeln!(s, "soname {}", self.soname);
+        s.push_str("# name kind size value version (kind: F function, O object, T tls, I ifunc, N other; lower case = weak)\n");
+        for d in self.syms.iter().filter(|d| d.defined) {
+            let k = match d.st_type() {
+                elf::STT_FUNC => 'F',
+                elf::STT_OBJECT => 'O',
+                elf::STT_TLS => 'T',
+                elf::STT_GNU_IFUNC => 'I',
+                _ => 'N',
+            };
+            let k = if d.bind() == elf::STB_WEAK {
+                k.to_ascii_lowercase()
+            } else {
+                k
+            };
+            let v = d.version.map_or_else(|| "-".to_string(), name_str);
+            let _ = writeln!(s, "{} {k} {} 0x{:x} {v}", name_str(d.name), d.size, d.value);
+        }
+        s
+    }
+}

@@ -360,49 +360,61 @@ pub fn resolve<'a>(
                     }
                 }
             }
-            InputItem::File(input) => match classify(input.data) {
-                FileKind::Object => {
-                    let obj = match parsed[index].take() {
-                        Some(o) => o?,
-                        None => Object::parse(input.name.clone(), input.data)?,
-                    };
-                    r.add_object(obj, Origin::CommandLine)?;
-                }
-                FileKind::Archive => {
-                    let ar = Archive::parse(input.name.clone(), input.data)?;
-                    let mut loaded = Vec::new();
-                    if group_start.is_none() {
-                        r.scan_archive(&ar, &mut loaded)?;
+            InputItem::File(input) => {
+                // A shared-object description stands in for the library it describes.
+                let kind = if crate::dso::is_description(input.data) {
+                    FileKind::SharedObject
+                } else {
+                    classify(input.data)
+                };
+                match kind {
+                    FileKind::Object => {
+                        let obj = match parsed[index].take() {
+                            Some(o) => o?,
+                            None => Object::parse(input.name.clone(), input.data)?,
+                        };
+                        r.add_object(obj, Origin::CommandLine)?;
                     }
-                    archives.push((ar, loaded));
-                }
-                FileKind::ThinArchive => {
-                    return Err(Diagnostic::error("thin archives are not supported yet")
-                        .file(input.name.clone())
-                        .into())
-                }
-                FileKind::SharedObject => {
-                    if static_link {
-                        return Err(Diagnostic::error("shared object given to a -static link")
+                    FileKind::Archive => {
+                        let ar = Archive::parse(input.name.clone(), input.data)?;
+                        let mut loaded = Vec::new();
+                        if group_start.is_none() {
+                            r.scan_archive(&ar, &mut loaded)?;
+                        }
+                        archives.push((ar, loaded));
+                    }
+                    FileKind::ThinArchive => {
+                        return Err(Diagnostic::error("thin archives are not supported yet")
                             .file(input.name.clone())
-                            .into());
+                            .into())
                     }
-                    let dso = SharedObject::parse(input.name.clone(), input.data)?;
-                    r.add_shared(dso, as_needed);
-                }
-                FileKind::Text => {
-                    return Err(Diagnostic::error("linker scripts are not supported yet")
+                    FileKind::SharedObject => {
+                        if static_link {
+                            return Err(Diagnostic::error("shared object given to a -static link")
+                                .file(input.name.clone())
+                                .into());
+                        }
+                        let dso = if crate::dso::is_description(input.data) {
+                            SharedObject::parse_description(input.name.clone(), input.data)?
+                        } else {
+                            SharedObject::parse(input.name.clone(), input.data)?
+                        };
+                        r.add_shared(dso, as_needed);
+                    }
+                    FileKind::Text => {
+                        return Err(Diagnostic::error("linker scripts are not supported yet")
+                            .file(input.name.clone())
+                            .into())
+                    }
+                    FileKind::Unknown => {
+                        return Err(Diagnostic::error(
+                            "unknown file type: not an ELF object or ar archive",
+                        )
                         .file(input.name.clone())
                         .into())
+                    }
                 }
-                FileKind::Unknown => {
-                    return Err(Diagnostic::error(
-                        "unknown file type: not an ELF object or ar archive",
-                    )
-                    .file(input.name.clone())
-                    .into())
-                }
-            },
+            }
         }
     }
     if !r.errors.is_empty() {

@@ -323,7 +323,7 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
             }
         };
         let (name, bytes) = (&files[k].0, files[k].1);
-        if classify(bytes) == FileKind::Text {
+        if classify(bytes) == FileKind::Text && !crate::dso::is_description(bytes) {
             // A linker script naming inputs (glibc's libm.a): expand in place, as the CLI does.
             scripts += 1;
             if scripts > 64 {

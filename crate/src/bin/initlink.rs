@@ -94,6 +94,19 @@ fn find_library(name: &str, exact: bool, static_only: bool, dirs: &[String]) -> 
 
 fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
     let args = expand_response_files(args)?;
+    // `initlink --describe-dso LIB.so`: print the text description a link can use instead.
+    if args.first().map(String::as_str) == Some("--describe-dso") {
+        let Some(path) = args.get(1) else {
+            return Err(vec![Diagnostic::error(
+                "--describe-dso needs a shared object",
+            )]);
+        };
+        let data = std::fs::read(path)
+            .map_err(|e| vec![Diagnostic::error(format!("cannot open: {e}")).file(path.clone())])?;
+        let dso = initlink::dso::SharedObject::parse(path.clone(), &data).map_err(|e| e.0)?;
+        print!("{}", dso.describe());
+        return Ok(ExitCode::SUCCESS);
+    }
     let cmd = parse_args(&args).map_err(|e| e.0)?;
     if cmd.version {
         println!(
@@ -168,7 +181,9 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
             None => Vec::new(),
         };
         if let Some(p) = &path {
-            if initlink::input::classify(&bytes) == initlink::input::FileKind::Text {
+            if initlink::input::classify(&bytes) == initlink::input::FileKind::Text
+                && !initlink::dso::is_description(&bytes)
+            {
                 scripts += 1;
                 if scripts > 64 {
                     errors.push(
