@@ -1958,7 +1958,7 @@ fn all_cases(base: &Base) -> Vec<Case> {
 
 #[derive(Debug, PartialEq)]
 enum Verdict {
-    Rejected { precise: bool },
+    Rejected { precise: bool, first: String },
     Accepted,
     Failed(String),
 }
@@ -2061,6 +2061,7 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
             }
             Verdict::Rejected {
                 precise: stderr.contains(case.precise.as_str()),
+                first: err_lines[0].to_string(),
             }
         }
         Some(101) => Verdict::Failed(format!("panic (exit 101):\n    {}", first_lines())),
@@ -2089,6 +2090,8 @@ struct Summary {
     precise: usize,
     accepted: usize,
     failures: Vec<(String, String)>,
+    /// Rejected cases whose error did not name the corrupted input itself (first lines).
+    imprecise: Vec<(String, String)>,
     elapsed: Duration,
 }
 
@@ -2133,6 +2136,7 @@ fn run_cases(cases: Vec<Case>) -> Summary {
         precise: 0,
         accepted: 0,
         failures: Vec::new(),
+        imprecise: Vec::new(),
         elapsed: start.elapsed(),
     };
     for (i, v) in results {
@@ -2141,9 +2145,12 @@ fn run_cases(cases: Vec<Case>) -> Summary {
                 cases[i].name.clone(),
                 "the uncorrupted inputs failed to link".into(),
             )),
-            Verdict::Rejected { precise } => {
+            Verdict::Rejected { precise, first } => {
                 sum.rejected += 1;
                 sum.precise += precise as usize;
+                if !precise {
+                    sum.imprecise.push((cases[i].name.clone(), first));
+                }
             }
             Verdict::Accepted => sum.accepted += 1,
             Verdict::Failed(why) => sum
@@ -2183,6 +2190,9 @@ fn hostile_inputs() {
         sum.failures.len(),
         KNOWN_CORE_BUGS.len()
     );
+    for (name, first) in sum.imprecise.iter().take(40) {
+        println!("imprecise {name}: {first}");
+    }
     for (name, why) in &sum.failures {
         println!("FAIL {name}: {why}");
     }

@@ -162,6 +162,12 @@ impl<'a> Object<'a> {
             elf::ET_EXEC => return err(bad("is an executable, not a relocatable object")),
             t => return err(bad(&format!("unsupported ELF file type {t}"))),
         }
+        let shoff = header.e_shoff(E);
+        if shoff != 0 && shoff < 64 {
+            return err(bad(&format!(
+                "section header table at offset 0x{shoff:x} overlaps the ELF header"
+            )));
+        }
         let table = header
             .sections(E, data)
             .map_err(|e| bad(&format!("bad section header table: {e}")))?;
