@@ -71,18 +71,37 @@ fn link_phases<'a>(
         opts.kind == OutputKind::Static,
     )?;
     clock.lap("resolve", &mut out.timings);
+    if let Err(e) = link_resolved(&mut resolved, opts, out, &mut clock) {
+        // A failed link still says what was loaded and why, when a report was asked for.
+        if opts.report || opts.map {
+            let mut diags = out.diagnostics.clone();
+            diags.extend(e.0.iter().cloned());
+            out.report = Some(report::partial(&resolved, opts, &diags));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The phases after resolve.
+fn link_resolved<'a>(
+    resolved: &mut resolve::Resolved<'a>,
+    opts: &'a Options,
+    out: &mut LinkOutput,
+    clock: &mut Clock,
+) -> diag::Result<()> {
     // 2. plan the layout: which input section goes where, in which order, merged or split.
-    let mut layout = layout::plan(&mut resolved, opts)?;
+    let mut layout = layout::plan(resolved, opts)?;
     clock.lap("plan", &mut out.timings);
     // 3. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
-    let synth = synthesize::synthesize(&resolved, &layout, opts)?;
+    let synth = synthesize::synthesize(resolved, &layout, opts)?;
     out.diagnostics.extend(synth.warnings.iter().cloned());
     clock.lap("synthesize", &mut out.timings);
     // 4. assign addresses now that every size is known.
     layout.assign(&synth.sizes(layout.fde_count, opts.eh_frame_hdr))?;
     clock.lap("assign", &mut out.timings);
     // 5. write: copy and relocate every piece, then the symbol table and headers.
-    let mut values = relocate::Values::new(&resolved, &layout, &synth);
+    let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
     let elf = write::write(&values, opts)?;
     clock.lap("write", &mut out.timings);

@@ -33,6 +33,111 @@ pub struct Report {
     pub dynamic: Option<DynamicInfo>,
     pub diagnostics: Vec<Diagnostic>,
     pub notes: Vec<String>,
+    /// The relocations of every allocated section of the objects named on the command line, with
+    /// the bytes at each site before and after the link.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub relocations: Option<RelocationsInfo>,
+    /// True when the link failed after the inputs were resolved: only `output` (path, kind),
+    /// `inputs`, `archives`, `diagnostics` and `notes` are filled.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub partial: bool,
+}
+
+/// At most this many relocation sites are listed (big links stay reasonable).
+pub const RELOC_LIMIT: usize = 20_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RelocationsInfo {
+    /// Sites listed (at most `limit`).
+    pub count: usize,
+    pub limit: usize,
+    /// True when sites were left out because of the limit.
+    pub truncated: bool,
+    pub sections: Vec<RelocSection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelocSection {
+    pub input: String,
+    pub section: String,
+    /// The output section it went into, and its address and file offset there.
+    pub output_section: String,
+    pub address: u64,
+    pub offset: u64,
+    pub size: u64,
+    /// True for code (`SHF_EXECINSTR`): windows are whole instructions, disassembled.
+    pub code: bool,
+    pub relocs: Vec<RelocSite>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelocSite {
+    /// `r_offset`: where the field is in the input section.
+    pub offset: u64,
+    #[serde(rename = "type")]
+    pub r_type: String,
+    /// The symbol the relocation names (a section symbol shows as its section's name).
+    pub symbol: String,
+    /// What the reference points at: the function or object at that address, `.sec+0xN`
+    /// (with the string, for merged strings) for section symbols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub addend: i64,
+    /// psABI notation for the relocation type (`S + A - P`, ...).
+    pub formula: String,
+    /// The values that went into the formula: S (or L, the PLT entry, for imported functions),
+    /// A (0 when the addend selected a piece of a merged section), P (the field's address).
+    #[serde(rename = "S")]
+    pub s: u64,
+    #[serde(rename = "A")]
+    pub a: i64,
+    #[serde(rename = "P")]
+    pub p: u64,
+    /// G + GOT: the address of the GOT entry, for the GOT forms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub got_entry: Option<u64>,
+    /// GOT: `_GLOBAL_OFFSET_TABLE_`, for the GOT-relative forms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub got: Option<u64>,
+    /// TP (the thread pointer's link-time image address) and TLS (the TLS segment start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<u64>,
+    /// The field as written, read back from the output (signed for signed fields). None when the
+    /// relaxation left no field (TLS local-dynamic, `TLSDESC_CALL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
+    /// File offset of the field in the output.
+    pub file_offset: u64,
+    /// The bytes shown: `window` starts that many bytes before the field (the instruction's start
+    /// in code); `before` from the input section, `after` from the output file.
+    pub window_start: u64,
+    pub before: String,
+    pub after: String,
+    /// Where the written field is inside the window, and its width.
+    pub field_offset: usize,
+    pub field_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asm_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asm_after: Option<String>,
+    /// Instruction bytes outside the field changed: what the linker rewrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relaxation: Option<String>,
+    /// A dynamic relocation fills this site at load time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<DynSite>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DynSite {
+    #[serde(rename = "type")]
+    pub r_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub addend: i64,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -470,50 +575,7 @@ pub fn build(
         entry_symbol,
         size: elf.len() as u64,
     };
-    for (i, f) in res.files.iter().enumerate() {
-        let (archive, member, why, loaded_for, referenced_by) = match &f.origin {
-            Origin::CommandLine => (
-                None,
-                None,
-                "named on the command line".to_string(),
-                None,
-                None,
-            ),
-            Origin::Member {
-                archive,
-                member,
-                symbol,
-                referenced_by,
-            } => (
-                Some(archive.clone()),
-                Some(member.clone()),
-                match referenced_by {
-                    Some(by) => format!("defines `{symbol}`, referenced by {by}"),
-                    None => format!("defines `{symbol}`, named with -u"),
-                },
-                Some(symbol.clone()),
-                referenced_by.clone(),
-            ),
-        };
-        r.inputs.push(InputInfo {
-            index: i,
-            name: f.obj.name.clone(),
-            archive,
-            member,
-            why,
-            loaded_for,
-            referenced_by,
-        });
-    }
-    r.archives = res
-        .archives
-        .iter()
-        .map(|(n, s, l)| ArchiveInfo {
-            name: n.clone(),
-            index_symbols: *s,
-            members_loaded: *l,
-        })
-        .collect();
+    (r.inputs, r.archives) = inputs_info(res);
     for seg in &layout.segments {
         let t = match seg.p_type {
             PT_LOAD => "LOAD",
@@ -647,6 +709,8 @@ pub fn build(
             defined_in,
         });
     }
+    let extra = linker_made_symbols(v, &r.symbols);
+    r.symbols.extend(extra);
     // Start-up: who calls what, in order.
     // initlink's freestanding `_start` calls the arrays itself; the glibc-style one leaves it to libc.
     let synthesized = synth.start_stub.is_some() && synth.dynamic.is_none();
@@ -804,6 +868,7 @@ pub fn build(
     if let Some(d) = synth.dynamic.as_deref() {
         r.dynamic = Some(dynamic_info(v, d, elf));
     }
+    r.relocations = Some(relocations(v, elf));
     r.diagnostics = diagnostics.to_vec();
     r.notes.extend(synth.notes.iter().cloned());
     if opts.gc_sections {
@@ -1044,4 +1109,631 @@ fn signed_hex(v: i64) -> String {
     } else {
         format!("0x{v:x}")
     }
+}
+
+/// The report of a link that failed after its inputs were resolved: what was loaded and why, and
+/// the diagnostics.
+pub fn partial(
+    res: &crate::resolve::Resolved<'_>,
+    opts: &crate::options::Options,
+    diagnostics: &[Diagnostic],
+) -> Report {
+    let (inputs, archives) = inputs_info(res);
+    let mut r = Report {
+        format: FORMAT,
+        tool: format!("initlink {}", env!("CARGO_PKG_VERSION")),
+        output: OutputInfo {
+            path: opts.output.clone(),
+            kind: format!("{:?}", opts.kind).to_lowercase(),
+            entry: 0,
+            entry_symbol: "(none: the link failed)".into(),
+            size: 0,
+        },
+        inputs,
+        archives,
+        diagnostics: diagnostics.to_vec(),
+        partial: true,
+        ..Default::default()
+    };
+    r.notes.push(
+        "the link failed: this partial report lists the inputs and the diagnostics; \
+         no output file was written"
+            .into(),
+    );
+    for ig in &opts.ignored {
+        r.notes.push(format!("option accepted and ignored: {ig}"));
+    }
+    r
+}
+
+fn inputs_info(res: &crate::resolve::Resolved<'_>) -> (Vec<InputInfo>, Vec<ArchiveInfo>) {
+    let mut inputs = Vec::with_capacity(res.files.len());
+    for (i, f) in res.files.iter().enumerate() {
+        let (archive, member, why, loaded_for, referenced_by) = match &f.origin {
+            Origin::CommandLine => (
+                None,
+                None,
+                "named on the command line".to_string(),
+                None,
+                None,
+            ),
+            Origin::Member {
+                archive,
+                member,
+                symbol,
+                referenced_by,
+            } => (
+                Some(archive.clone()),
+                Some(member.clone()),
+                match referenced_by {
+                    Some(by) => format!("defines `{symbol}`, referenced by {by}"),
+                    None => format!("defines `{symbol}`, named with -u"),
+                },
+                Some(symbol.clone()),
+                referenced_by.clone(),
+            ),
+        };
+        inputs.push(InputInfo {
+            index: i,
+            name: f.obj.name.clone(),
+            archive,
+            member,
+            why,
+            loaded_for,
+            referenced_by,
+        });
+    }
+    let archives = res
+        .archives
+        .iter()
+        .map(|(n, s, l)| ArchiveInfo {
+            name: n.clone(),
+            index_symbols: *s,
+            members_loaded: *l,
+        })
+        .collect();
+    (inputs, archives)
+}
+
+/// Linker-defined symbols the link used that the output's `.symtab` walk did not list: the
+/// array bounds the synthesized `_start` reads, and `_start` itself when the linker made it.
+fn linker_made_symbols(v: &Values<'_, '_>, listed: &[SymbolInfo]) -> Vec<SymbolInfo> {
+    let layout = v.layout;
+    let synth = v.synth;
+    let mut out: Vec<SymbolInfo> = Vec::new();
+    let known = |out: &Vec<SymbolInfo>, n: &str| {
+        listed.iter().any(|s| s.name == n) || out.iter().any(|s| s.name == n)
+    };
+    let section_of = |name: &str, value: u64| -> String {
+        let array = name
+            .trim_end_matches("_start")
+            .trim_end_matches("_end")
+            .trim_start_matches("__");
+        let sec = format!(".{array}");
+        if layout.section_by_name(&sec).is_some() {
+            return sec;
+        }
+        layout
+            .sections
+            .iter()
+            .filter(|s| s.shndx != 0 && s.class != Class::NonAlloc)
+            .find(|s| value >= s.addr && value <= s.addr + s.size)
+            .map_or_else(|| "ABS".into(), |s| s.name.clone())
+    };
+    if let Some(i) = synth.start_stub {
+        let st = &synth.stubs[i];
+        let name = st.name.clone();
+        if !known(&out, &name) {
+            out.push(SymbolInfo {
+                name,
+                value: v.stub_addr(st),
+                size: st.size(),
+                sym_type: "FUNC".into(),
+                binding: "LOCAL".into(),
+                section: match st.home {
+                    crate::synthesize::StubHome::Text => ".text".into(),
+                    crate::synthesize::StubHome::Plt => ".plt".into(),
+                },
+                defined_in: Some("linker".into()),
+            });
+        }
+    }
+    // The values the stubs were patched with are the symbols' values.
+    for st in &synth.stubs {
+        let (_, applied) = v.stub_bytes(st);
+        for (insn, ap) in st.insns.iter().zip(&applied) {
+            let (Some(rl), Some(a)) = (&insn.reloc, ap) else {
+                continue;
+            };
+            let crate::synthesize::StubTarget::Linker(n) = rl.target else {
+                continue;
+            };
+            if known(&out, n) {
+                continue;
+            }
+            out.push(SymbolInfo {
+                name: n.to_string(),
+                value: a.s,
+                size: 0,
+                sym_type: "NOTYPE".into(),
+                // GNU ld's script defines them with PROVIDE_HIDDEN: local in the output.
+                binding: "LOCAL".into(),
+                section: section_of(n, a.s),
+                defined_in: Some("linker".into()),
+            });
+        }
+    }
+    out
+}
+
+/// Field width and signedness for reading a written value back.
+fn read_field(elf: &[u8], at: u64, t: u32) -> Option<(i64, usize)> {
+    let w = arch::field_size(t)? as usize;
+    if w == 0 {
+        return None;
+    }
+    let at = usize::try_from(at).ok()?;
+    let b = elf.get(at..at.checked_add(w)?)?;
+    let mut raw = [0u8; 8];
+    raw[..w].copy_from_slice(b);
+    let u = u64::from_le_bytes(raw);
+    let signed = !matches!(
+        arch::fit(t),
+        arch::Fit::Unsigned32 | arch::Fit::Either16 | arch::Fit::Either8
+    );
+    let v = match (w, signed) {
+        (8, _) => u as i64,
+        (4, true) => i64::from(u as u32 as i32),
+        (4, false) => i64::from(u as u32),
+        (2, true) => i64::from(u as u16 as i16),
+        (2, false) => i64::from(u as u16),
+        (1, true) => i64::from(u as u8 as i8),
+        _ => i64::from(u as u8),
+    };
+    Some((v, w))
+}
+
+fn pc_relative(t: u32) -> bool {
+    matches!(
+        t,
+        R_X86_64_PC32
+            | R_X86_64_PLT32
+            | R_X86_64_PC64
+            | R_X86_64_PC16
+            | R_X86_64_PC8
+            | R_X86_64_GOTPCREL
+            | R_X86_64_GOTPCRELX
+            | R_X86_64_REX_GOTPCRELX
+            | R_X86_64_GOTPCREL64
+            | R_X86_64_GOTPC32
+            | R_X86_64_GOTPC64
+            | R_X86_64_GOTTPOFF
+            | R_X86_64_TLSGD
+            | R_X86_64_TLSLD
+            | R_X86_64_GOTPC32_TLSDESC
+    )
+}
+
+/// What the linker rewrote around a field, from the bytes before and after.
+fn relaxation_note(t: u32, before: &[u8], after: &[u8], field: usize) -> String {
+    let at = |b: &[u8], k: isize| -> Option<u8> {
+        let i = field as isize + k;
+        (i >= 0).then(|| b.get(i as usize).copied()).flatten()
+    };
+    match t {
+        R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => match (at(after, -2), at(after, -1)) {
+            (Some(0x8d), _) if at(before, -2) == Some(0x8b) => "GOT load relaxed: mov foo@GOTPCREL(%rip) became lea foo(%rip) \
+                                (the symbol is in this file: no GOT entry, the field holds S + A - P)"
+                .into(),
+            (Some(0x67), Some(0xe8)) => {
+                "GOT call relaxed: call *foo@GOTPCREL(%rip) became addr32 call foo \
+                 (the field holds S + A - P)"
+                    .into()
+            }
+            (Some(0xe9), _) => "GOT jump relaxed: jmp *foo@GOTPCREL(%rip) became jmp foo; nop \
+                                (the field moved one byte earlier)"
+                .into(),
+            _ => "instruction rewritten (GOT relaxation)".into(),
+        },
+        R_X86_64_GOTTPOFF => match at(before, -2) {
+            Some(0x8b) if at(after, -2) == Some(0x8b) => {
+                "initial-exec TLS: the load stays, now from a GOT entry the loader fills".into()
+            }
+            _ => "initial-exec → local-exec TLS: the GOT load became an immediate \
+                  (mov $x@tpoff / lea x@tpoff(%reg)): the field holds S - TP"
+                .into(),
+        },
+        R_X86_64_TLSGD => {
+            if at(after, 6) == Some(0x03) {
+                "general-dynamic → initial-exec TLS: the __tls_get_addr call became \
+                 mov %fs:0, %rax; add x@gottpoff(%rip), %rax"
+                    .into()
+            } else {
+                "general-dynamic → local-exec TLS: the __tls_get_addr call became \
+                 mov %fs:0, %rax; lea x@tpoff(%rax), %rax (the field moved 8 bytes on)"
+                    .into()
+            }
+        }
+        R_X86_64_TLSLD => "local-dynamic → local-exec TLS: the __tls_get_addr call became \
+                           mov %fs:0, %rax (padded with data16 prefixes)"
+            .into(),
+        R_X86_64_GOTPC32_TLSDESC => match at(after, -2) {
+            Some(0x8b) => "TLS descriptor → initial-exec: lea became mov from a GOT entry".into(),
+            _ => "TLS descriptor → local-exec: lea x@tlsdesc(%rip) became mov $x@tpoff".into(),
+        },
+        R_X86_64_TLSDESC_CALL => "TLS descriptor call removed: call *(%rax) became a 2-byte nop".into(),
+        _ => "instruction bytes rewritten by the linker".into(),
+    }
+}
+
+/// Where the relaxed field was written, relative to `r_offset` (and its type), when a relaxation
+/// moved it; None when nothing is left to read.
+fn written_field(t: u32, after_at: impl Fn(isize) -> Option<u8>) -> Option<(isize, u32)> {
+    match t {
+        R_X86_64_TLSGD if after_at(-4) == Some(0x64) => Some((8, R_X86_64_PC32)),
+        R_X86_64_TLSGD => Some((0, t)),
+        R_X86_64_TLSLD if after_at(-3) == Some(0x66) || after_at(-3) == Some(0x64) => None,
+        R_X86_64_TLSDESC_CALL => None,
+        R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX if after_at(-2) == Some(0xe9) => {
+            Some((-1, R_X86_64_PC32))
+        }
+        _ => Some((0, t)),
+    }
+}
+
+/// Relocation sites of the allocated sections of the objects named on the command line.
+pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
+    use crate::synthesize::GotKind;
+    let res = v.res;
+    let layout = v.layout;
+    let mut info = RelocationsInfo {
+        limit: RELOC_LIMIT,
+        ..Default::default()
+    };
+    // Dynamic relocations at input sites, by place.
+    let mut dyn_at: rustc_hash::FxHashMap<(u32, u32, u64), &crate::dynamic::DynReloc> =
+        Default::default();
+    if let Some(d) = v.synth.dynamic.as_deref() {
+        for r in &d.relocs {
+            if let crate::dynamic::DynLoc::Input { file, sec, off } = r.loc {
+                dyn_at.insert((file.0, sec, off), r);
+            }
+        }
+    }
+    'files: for (fi, f) in res.files.iter().enumerate() {
+        if f.origin != Origin::CommandLine {
+            continue;
+        }
+        let file = FileId(fi as u32);
+        let obj = &f.obj;
+        // Named symbols by (section, value), to name section-symbol targets.
+        let mut names: rustc_hash::FxHashMap<(u32, u64), (u8, String)> = Default::default();
+        for (i, s) in obj.symbols.iter().enumerate() {
+            let ty = s.st_type();
+            let rank = match ty {
+                STT_FUNC | STT_GNU_IFUNC => 0,
+                STT_OBJECT | STT_TLS => 1,
+                STT_NOTYPE => 2,
+                _ => continue,
+            };
+            let Ok(SymPlace::Section(sec)) = obj.sym_place(i) else {
+                continue;
+            };
+            let Ok(n) = obj.sym_name(i) else { continue };
+            if n.is_empty() || n.starts_with(b".L") {
+                continue;
+            }
+            let key = (sec, s.st_value.get(E));
+            if names.get(&key).is_none_or(|(r, _)| rank < *r) {
+                names.insert(key, (rank, name_str(n)));
+            }
+        }
+        for (si, sec) in obj.sections.iter().enumerate() {
+            if !sec.is_alloc() || sec.relocs.is_empty() {
+                continue;
+            }
+            let si = si as u32;
+            let Some((out, base)) = layout.input_out(file, si) else {
+                continue; // dropped (a COMDAT copy kept elsewhere)
+            };
+            let os = &layout.sections[out as usize];
+            if os.is_nobits() {
+                continue;
+            }
+            let code = sec.flags & u64::from(SHF_EXECINSTR) != 0;
+            let split = matches!(
+                layout.places[fi].get(si as usize),
+                Some(crate::layout::Place::Split { .. })
+            );
+            // Instruction starts, to show whole instructions in code.
+            let mut starts: Vec<u64> = Vec::new();
+            if code && !split {
+                use iced_x86::{Decoder, DecoderOptions};
+                let mut d = Decoder::with_ip(64, sec.data, 0, DecoderOptions::NONE);
+                while d.can_decode() {
+                    starts.push(d.ip());
+                    let _ = d.decode();
+                }
+            }
+            let addr_of = |off: u64| layout.input_addr(file, si, off);
+            let file_off = |addr: u64| os.offset + (addr - os.addr);
+            let mut rs = RelocSection {
+                input: obj.name.clone(),
+                section: sec.name_str(),
+                output_section: os.name.clone(),
+                address: os.addr + base,
+                offset: os.offset + base,
+                size: sec.size,
+                code,
+                relocs: Vec::new(),
+            };
+            let mut skip_next = false;
+            for r in sec.relocs {
+                if info.count >= RELOC_LIMIT {
+                    info.truncated = true;
+                    if !rs.relocs.is_empty() {
+                        info.sections.push(rs);
+                    }
+                    break 'files;
+                }
+                let t = r.r_type(E, false);
+                if t == R_X86_64_NONE {
+                    continue;
+                }
+                // The relaxed TLS sequences consume the __tls_get_addr relocation that follows.
+                let consumed = std::mem::take(&mut skip_next);
+                let in_off = r.r_offset.get(E);
+                let sym = r.r_sym(E, false) as usize;
+                let Some(width) = arch::field_size(t) else {
+                    continue;
+                };
+                if sym >= obj.symbols.len()
+                    || in_off
+                        .checked_add(width.max(1))
+                        .is_none_or(|e| e > sec.data.len() as u64)
+                {
+                    continue;
+                }
+                let Some(p) = addr_of(in_off) else {
+                    continue; // in a dropped .eh_frame record
+                };
+                // The window: the instruction(s) around the field in code, else the field.
+                let (mut w0, mut w1) = (in_off, in_off + width.max(1));
+                if !starts.is_empty() {
+                    let k = starts.partition_point(|&s| s <= in_off).saturating_sub(1);
+                    w0 = starts[k];
+                    let last = w1 - 1;
+                    let j = starts.partition_point(|&s| s <= last);
+                    w1 = starts.get(j).copied().unwrap_or(sec.size);
+                    // TLS sequences span the following call.
+                    let span_end = match t {
+                        R_X86_64_TLSGD => Some(in_off + 12),
+                        R_X86_64_TLSLD => Some(in_off + 9),
+                        _ => None,
+                    };
+                    if let Some(e) = span_end {
+                        let j = starts.partition_point(|&s| s < e.min(sec.size));
+                        w1 = starts.get(j).copied().unwrap_or(sec.size).max(w1);
+                    }
+                    match t {
+                        R_X86_64_TLSGD => w0 = w0.min(in_off.saturating_sub(4)),
+                        R_X86_64_TLSLD => w0 = w0.min(in_off.saturating_sub(3)),
+                        _ => {}
+                    }
+                    w1 = w1.min(sec.size);
+                }
+                let before = &sec.data[w0 as usize..w1 as usize];
+                let (Some(a0), Some(a1)) = (addr_of(w0), addr_of(w1 - 1)) else {
+                    continue;
+                };
+                let after = if a1 + 1 == a0 + (w1 - w0) {
+                    let f0 = file_off(a0) as usize;
+                    elf.get(f0..f0 + before.len()).unwrap_or(&[])
+                } else {
+                    &[]
+                };
+                if after.len() != before.len() {
+                    continue;
+                }
+                let field = (in_off - w0) as usize;
+                let changed_outside = before
+                    .iter()
+                    .zip(after)
+                    .enumerate()
+                    .any(|(i, (b, a))| (i < field || i >= field + width as usize) && b != a);
+                let after_at = |k: isize| -> Option<u8> {
+                    let i = field as isize + k;
+                    (i >= 0).then(|| after.get(i as usize).copied()).flatten()
+                };
+                let relaxation = if consumed {
+                    Some(
+                        "part of the TLS sequence above: the linker replaced this call \
+                         (to __tls_get_addr) and applied no relocation here"
+                            .to_string(),
+                    )
+                } else {
+                    changed_outside.then(|| relaxation_note(t, before, after, field))
+                };
+                if changed_outside && matches!(t, R_X86_64_TLSGD | R_X86_64_TLSLD) {
+                    skip_next = true;
+                }
+                let (value, field_offset, field_size, fo) = match written_field(t, after_at) {
+                    Some((shift, wt)) if !consumed => {
+                        let at_in = (in_off as i64 + shift as i64) as u64;
+                        let fo = file_off(p) as i64 + shift as i64;
+                        match read_field(elf, fo as u64, wt) {
+                            Some((val, w)) => (Some(val), (at_in - w0) as usize, w, fo as u64),
+                            None => (None, field, 0, file_off(p)),
+                        }
+                    }
+                    _ => (None, field, 0, file_off(p)),
+                };
+                let value_is = |x: u64| match value {
+                    Some(v) => v as u64 == x || (field_size == 4 && v as i32 == x as i32),
+                    None => false,
+                };
+                // S and A as the relocate phase takes them.
+                let target = crate::synthesize::sym_ref(res, file, sym);
+                let st = &obj.symbols[sym];
+                let mut a = r.r_addend.get(E);
+                let mut s = if st.st_type() == STT_TLS {
+                    v.sym_addr_raw(target)
+                } else {
+                    v.sym_addr(target)
+                };
+                let mut tname = None;
+                if st.st_type() == STT_SECTION {
+                    if let Ok(SymPlace::Section(ts)) = obj.sym_place(sym) {
+                        let base_off = st.st_value.get(E).wrapping_add(a as u64);
+                        if let Some(crate::layout::Place::Split { .. }) =
+                            layout.places[fi].get(ts as usize)
+                        {
+                            s = layout.input_addr(file, ts, base_off).unwrap_or(0);
+                            a = 0;
+                        }
+                        // Where the reference points: rip-relative fields count from the
+                        // instruction's end.
+                        let to = if pc_relative(t) && !starts.is_empty() {
+                            let k = starts.partition_point(|&x| x <= in_off);
+                            let end = starts.get(k).copied().unwrap_or(sec.size);
+                            base_off.wrapping_add(end - in_off)
+                        } else {
+                            base_off
+                        };
+                        let tsec = obj.sections.get(ts as usize);
+                        tname = Some(match names.get(&(ts, to)) {
+                            Some((_, n)) => n.clone(),
+                            None => {
+                                let mut n = format!("{}+0x{to:x}", obj.section_name(ts));
+                                if let Some(ts) =
+                                    tsec.filter(|x| x.flags & u64::from(SHF_STRINGS) != 0)
+                                {
+                                    if let Some(tail) = ts.data.get(to as usize..) {
+                                        let end =
+                                            tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+                                        let text = String::from_utf8_lossy(&tail[..end.min(40)]);
+                                        let more = if end > 40 { "…" } else { "" };
+                                        let _ = write!(n, " {:?}{more}", text.as_ref());
+                                    }
+                                }
+                                n
+                            }
+                        });
+                    }
+                }
+                let relaxation = relaxation.or_else(|| {
+                    // Local-dynamic code relaxed to local-exec: the offsets became TP-relative.
+                    let tp = v.tp();
+                    (code
+                        && matches!(t, R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64)
+                        && tp != v.tls.map_or(0, |x| x.start)
+                        && value_is(s.wrapping_add(a as u64).wrapping_sub(tp)))
+                    .then(|| {
+                        "local-dynamic relaxed to local-exec: this offset is written \
+                         TP-relative, S + A - TP"
+                            .to_string()
+                    })
+                });
+                let got_kind = match t {
+                    R_X86_64_GOTPCREL
+                    | R_X86_64_GOTPCRELX
+                    | R_X86_64_REX_GOTPCRELX
+                    | R_X86_64_GOTPCREL64
+                    | R_X86_64_GOT32
+                    | R_X86_64_GOT64
+                    | R_X86_64_GOTPLT64 => Some(GotKind::Addr),
+                    R_X86_64_GOTTPOFF | R_X86_64_GOTPC32_TLSDESC => Some(GotKind::TpOff),
+                    R_X86_64_TLSGD => Some(GotKind::TlsGd),
+                    R_X86_64_TLSLD => Some(GotKind::TlsLd),
+                    _ => None,
+                };
+                let formula = arch::formula(t);
+                let uses = |x: &str| formula.split(' ').any(|w| w == x);
+                let tls_type = matches!(
+                    t,
+                    R_X86_64_TPOFF32
+                        | R_X86_64_TPOFF64
+                        | R_X86_64_DTPOFF32
+                        | R_X86_64_DTPOFF64
+                        | R_X86_64_GOTTPOFF
+                        | R_X86_64_TLSGD
+                        | R_X86_64_TLSLD
+                        | R_X86_64_GOTPC32_TLSDESC
+                );
+                let dynamic = dyn_at.get(&(file.0, si, in_off)).map(|d| {
+                    let sym_name = d.sym.map(|g| name_str(res.global(g).name));
+                    let note = if d.r_type == R_X86_64_RELATIVE {
+                        format!(
+                            "the loader writes load base + 0x{:x} here before any code runs \
+                             (the addend: the link-time address)",
+                            d.addend
+                        )
+                    } else {
+                        format!(
+                            "the loader looks up {} and writes its address{} here",
+                            sym_name.as_deref().unwrap_or("the symbol"),
+                            if d.addend != 0 {
+                                format!(" + {}", d.addend)
+                            } else {
+                                String::new()
+                            }
+                        )
+                    };
+                    DynSite {
+                        r_type: arch::reloc_name(d.r_type).into(),
+                        symbol: sym_name,
+                        addend: d.addend,
+                        note,
+                    }
+                });
+                let asm = |b: &[u8], ip: u64| code.then(|| disassemble_all(b, ip));
+                rs.relocs.push(RelocSite {
+                    offset: in_off,
+                    r_type: arch::reloc_name(t).into(),
+                    symbol: obj.sym_display(sym),
+                    target: tname,
+                    addend: r.r_addend.get(E),
+                    formula: formula.into(),
+                    s,
+                    a,
+                    p,
+                    got_entry: got_kind.and_then(|k| v.got_slot(target, k)),
+                    got: (uses("GOT") && !uses("G")
+                        || matches!(t, R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64))
+                    .then_some(v.got_base),
+                    tp: tls_type.then(|| v.tp()),
+                    tls: tls_type.then(|| v.tls.map_or(0, |x| x.start)),
+                    value,
+                    file_offset: fo,
+                    window_start: w0,
+                    before: hex(before),
+                    after: hex(after),
+                    field_offset,
+                    field_size,
+                    asm_before: asm(before, a0),
+                    asm_after: if consumed { None } else { asm(after, a0) },
+                    relaxation,
+                    dynamic,
+                });
+                info.count += 1;
+            }
+            if !rs.relocs.is_empty() {
+                info.sections.push(rs);
+            }
+        }
+    }
+    info
+}
+
+/// Every instruction in `bytes`, `; `-separated (Intel syntax).
+fn disassemble_all(bytes: &[u8], ip: u64) -> String {
+    use iced_x86::{Decoder, DecoderOptions};
+    let mut d = Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE);
+    let mut parts = Vec::new();
+    while d.can_decode() && parts.len() < 8 {
+        let start = d.position();
+        let insn = d.decode();
+        parts.push(disassemble(&bytes[start..d.position()], insn.ip()));
+    }
+    parts.join("; ")
 }

@@ -71,6 +71,67 @@ test('freestanding objects: byte-identical to the native CLI, and the program ru
   }
 });
 
+const hex = (n) => `0x${n.toString(16)}`;
+
+/** The bytes objdump -d shows at [addr, addr+len) of an executable. */
+function objdumpBytes(exe, addr, len) {
+  const out = execFileSync('objdump', ['-d', `--start-address=0x${addr.toString(16)}`, `--stop-address=0x${(addr + len).toString(16)}`, exe], { encoding: 'utf8' });
+  const bytes = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*[0-9a-f]+:\t((?:[0-9a-f]{2} )+)/.exec(line);
+    if (m) bytes.push(...m[1].trim().split(' '));
+  }
+  return bytes.join(' ');
+}
+
+test('relocations view data: a call site reads e8 00 00 00 00 in the .o and what objdump shows in the output', async () => {
+  const t = tempDir('relocs');
+  try {
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const objs = compile(t.dir, srcs, FREESTANDING, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    const n = native(t.dir, objs);
+    const w = await wasm(t.dir, objs);
+    assertSameLink(n, w);
+    const rel = w.report.relocations;
+    assert.equal(rel.truncated, false);
+    assert.equal(rel.count, rel.sections.reduce((k, s) => k + s.relocs.length, 0));
+    const text = rel.sections.find((s) => s.input === 'main.o' && s.section === '.text');
+    assert.ok(text, JSON.stringify(rel.sections.map((s) => `${s.input}:${s.section}`)));
+    const calls = text.relocs.filter((r) => r.type === 'R_X86_64_PLT32' && r.before === 'e8 00 00 00 00');
+    assert.ok(calls.length >= 3, 'main.o calls a_value, b_value, c_value');
+    const exe = join(t.dir, 'native.out');
+    for (const r of calls) {
+      assert.equal(r.field_offset, 1);
+      assert.equal(r.field_size, 4);
+      assert.equal(r.formula, 'L + A - P');
+      // The window starts at the call instruction: P - 1 in the output.
+      assert.equal(r.after, objdumpBytes(exe, r.P - 1, 5), `call at ${r.P - 1}`);
+      assert.notEqual(r.after, r.before);
+      // The field holds S + A - P, and S is the callee.
+      assert.equal(r.value, Number(BigInt.asIntN(32, BigInt(r.S + r.A - r.P))));
+      const callee = w.report.symbols.find((s) => s.name === r.symbol);
+      assert.equal(callee.value, r.S);
+      assert.equal(r.asm_before, `call ${hex(r.P + 4)}`);
+      assert.equal(r.asm_after, `call ${hex(r.S)}`);
+      assert.equal(r.relaxation, undefined);
+    }
+    // Data: an .init_array slot is 8 zero bytes in the .o and the function's address in the output.
+    const slot = rel.sections.find((s) => s.input === 'a.o' && s.section.startsWith('.init_array')).relocs[0];
+    assert.equal(slot.before, '00 00 00 00 00 00 00 00');
+    assert.equal(slot.type, 'R_X86_64_64');
+    assert.equal(slot.value, slot.S + slot.A);
+    // The synthesized _start and the array bounds it reads are in the report's symbols.
+    const linker = Object.fromEntries(w.report.symbols.filter((s) => s.defined_in === 'linker').map((s) => [s.name, s]));
+    const init = w.report.sections.find((s) => s.name === '.init_array');
+    assert.equal(linker.__init_array_start.value, init.address);
+    assert.equal(linker.__init_array_end.value, init.address + init.size);
+    for (const name of ['__preinit_array_start', '__preinit_array_end', '__fini_array_start', '__fini_array_end']) assert.ok(linker[name], name);
+    assert.equal(linker._start.value, w.report.output.entry);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('options and raw arguments: build-id, eh-frame-hdr, entry, archives in a group', async () => {
   const t = tempDir('archive');
   try {
@@ -158,6 +219,17 @@ test('bad input: diagnostics worded as the CLI words them, never a throw', async
     const w = await wasm(t.dir, ['main.o']);
     assert.equal(w.diagnostics.map((d) => d.text).join('\n'), n.stderr.trimEnd());
     assert.ok(w.diagnostics.some((d) => d.symbol === 'square'), JSON.stringify(w.diagnostics));
+    // A failed link still reports what was loaded and why: the CLI exits 1, writes no output, and
+    // writes the same partial report the wasm build returns.
+    assert.equal(n.status, 1);
+    assert.equal(n.elf, null);
+    assert.equal(w.elf, null);
+    assert.equal(w.reportJson, n.report);
+    assert.equal(w.report.partial, true);
+    assert.deepEqual(w.report.inputs.map((i) => [i.name, i.why]), [['main.o', 'named on the command line']]);
+    assert.ok(w.report.diagnostics.some((d) => d.severity === 'error' && d.message === 'undefined symbol: square'));
+    assert.deepEqual(w.report.sections, []);
+    assert.match(w.map, /initlink link map/);
     assert.ok(obj);
     // Malformed calls and options are diagnostics too.
     for (const [inputs, options, want] of [
