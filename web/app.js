@@ -1,5 +1,5 @@
 // The playground page: inputs (examples, uploads), options, the link in a Web Worker, and the views.
-import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs } from './views.js';
+import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -8,6 +8,7 @@ const state = {
   examples: [],
   result: null,
   selectedSection: null,
+  relocs: {},        // the Relocations view's picked object and section
   busy: false,
   urls: [],
 };
@@ -131,8 +132,8 @@ async function showSource(ex) {
   if (!ex) return;
   $('source-title').textContent = ex.title;
   $('source-desc').replaceChildren(...inlineCode(ex.description));
-  $('source-build').replaceChildren('Compiled with ', h('code', {}, ex.build), Object.keys(ex.archives).length
-    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : '', '.');
+  $('source-build').replaceChildren('Compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
+    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.');
   const tabs = $('source-tabs');
   tabs.replaceChildren();
   const show = async (src, btn) => {
@@ -186,6 +187,7 @@ function splitArgs(s) {
 function readOptions() {
   const f = $('options').elements;
   const o = { output: f.output.value.trim() || 'a.out' };
+  if (f.kind.value) o.kind = f.kind.value;
   if (f.entry.value.trim()) o.entry = f.entry.value.trim();
   if (f.buildId.value) o.buildId = f.buildId.value;
   if (f.execstack.value) o.execstack = f.execstack.value === 'execstack';
@@ -244,6 +246,19 @@ async function runLink() {
   if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
 }
 
+// What each output kind means, for the options panel.
+const KIND_HELP = {
+  '': 'No flag: an executable at the fixed address 0x400000 (ET_EXEC), linked statically unless a shared object is among the inputs.',
+  static: 'Everything in one file at fixed addresses (ET_EXEC at 0x400000): no loader, no dynamic relocations; -l finds archives only.',
+  pie: 'Position-independent executable (ET_DYN at 0): the kernel picks a random base and the dynamic loader (PT_INTERP) relocates it first: every absolute address becomes an R_X86_64_RELATIVE relocation. Its _start comes from glibc (Scrt1.o, __libc_start_main in libc.so.6): without them, the link says what is missing.',
+  exec: 'A classic executable at the fixed address 0x400000 (ET_EXEC): no relocation at load time; dynamically linked only when a shared object is linked.',
+  shared: 'A shared object (.so): no entry point, loaded at any address, so the code must be position-independent (gcc -fPIC). The examples are built with -fno-pie: their absolute R_X86_64_32 relocations are refused, with a diagnostic for each.',
+};
+
+function showKindHelp() {
+  $('kind-help').textContent = KIND_HELP[$('options').elements.kind.value] ?? '';
+}
+
 const KINDS = { static: 'static executable', exec: 'executable (not PIE)', pie: 'position-independent executable', shared: 'shared object' };
 
 function download(name, data, type) {
@@ -265,7 +280,8 @@ function showOutcome(result, ms) {
   summary.replaceChildren(
     h('div', { class: `verdict ${result.ok ? 'ok' : 'bad'}` },
       result.ok ? h('strong', {}, `✓ Linked ${out}`) : h('strong', {}, '✗ The link failed'),
-      r ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)} · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`) : null,
+      r && !r.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)} · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`) : null,
+      r?.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}`) : null,
       ms ? h('span', { class: 'muted' }, ` · ${Math.round(ms)} ms in your browser`) : null),
     h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
     h('div', { class: 'downloads' },
@@ -274,20 +290,32 @@ function showOutcome(result, ms) {
       result.reportJson ? h('a', { class: 'button', 'data-testid': 'download-report', ...download(`${out}.json`, result.reportJson, 'application/json') }, 'JSON report') : null,
       result.elf ? h('span', { class: 'muted hint' }, `Run it on x86-64 Linux: chmod +x ${out} && ./${out}`) : null));
   renderDiagnostics($('diagnostics'), result.diagnostics);
-  const views = ['memory', 'startup', 'stubs', 'symbols', 'inputs', 'map'];
+  const views = ['memory', 'startup', 'relocs', 'stubs', 'dynamic', 'symbols', 'inputs', 'map'];
   $('view-tabs').hidden = !r;
+  // A failed link's partial report has the inputs (what was loaded, and why) and the map.
+  const shown = !r ? [] : r.partial ? ['inputs', 'map'] : views.filter((v) => v !== 'dynamic' || r.dynamic || r.stubs.some((s) => s.section === '.plt'));
   for (const v of views) {
-    const el = $(`view-${v}`);
-    if (!r) { el.hidden = true; continue; }
+    $(`tab-${v}`).hidden = !shown.includes(v);
+    if (!shown.includes(v)) $(`view-${v}`).hidden = true;
   }
   if (!r) return;
+  $('view-map').replaceChildren(h('pre', { class: 'code map' }, result.map));
+  renderInputs($('view-inputs'), r);
+  if (r.partial) {
+    const kind = readOptions().kind;
+    $('summary').append(h('p', { class: 'partial-note', 'data-testid': 'partial-note' },
+      `The link failed after loading ${r.inputs.length} input${r.inputs.length === 1 ? '' : 's'}: the diagnostics below say why, and Inputs shows what was loaded and why.`,
+      kind === 'pie' || kind === 'shared' ? h('span', { class: 'kind-why' }, ` ${KIND_HELP[kind]}`) : null));
+    selectTab($('tab-inputs'), false);
+    return;
+  }
   renderMemory($('view-memory'), r, { selected: state.selectedSection, onSelect: (n) => { state.selectedSection = n; } });
   renderStartup($('view-startup'), r);
+  renderRelocs($('view-relocs'), r, state.relocs);
   renderStubs($('view-stubs'), r);
+  renderDynamic($('view-dynamic'), r);
   renderSymbols($('view-symbols'), r);
-  renderInputs($('view-inputs'), r);
-  $('view-map').replaceChildren(h('pre', { class: 'code map' }, result.map));
-  const sel = document.querySelector('#view-tabs [aria-selected=true]');
+  const sel = document.querySelector('#view-tabs [aria-selected=true]:not([hidden])');
   selectTab(sel ?? $('tab-memory'), false);
 }
 
@@ -308,7 +336,7 @@ function selectTab(tab, focus = true) {
 
 function tabKeys(list, activate) {
   list.addEventListener('keydown', (e) => {
-    const tabs = [...list.querySelectorAll('[role=tab]')];
+    const tabs = [...list.querySelectorAll('[role=tab]:not([hidden])')];
     const i = tabs.indexOf(document.activeElement);
     if (i < 0) return;
     let j = null;
@@ -337,6 +365,8 @@ function init() {
     engine.classList.toggle('ok', m.type === 'ready');
   });
   $('link').addEventListener('click', runLink);
+  $('options').elements.kind.addEventListener('change', showKindHelp);
+  showKindHelp();
   $('upload').addEventListener('change', async (e) => { await addFiles(e.target.files); e.target.value = ''; });
   $('source-toggle').addEventListener('click', (e) => {
     const closed = document.body.classList.toggle('source-closed');

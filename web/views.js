@@ -433,3 +433,126 @@ export function renderInputs(view, report) {
     view.append(h('h3', {}, 'Notes'), h('ul', {}, report.notes.map((n) => h('li', {}, n))));
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Relocations: each patched site of an input section, before (the .o) and after (the output).
+
+const signed = (n) => (n < 0 ? `− ${hex(-n)}` : `+ ${hex(n)}`);
+
+/** The formula with the linker's numbers in it, or null when it does not describe the bytes. */
+export function filledFormula(r) {
+  if (!r.formula || r.relaxation || r.value === undefined || r.value === null) return null;
+  let f = r.formula;
+  if (r.got_entry !== undefined) f = f.replace('G + GOT', hex(r.got_entry));
+  const vals = { S: hex(r.S), L: hex(r.S), P: hex(r.P), GOT: r.got !== undefined ? hex(r.got) : 'GOT', TP: r.tp !== undefined ? hex(r.tp) : 'TP', TLS: r.tls !== undefined ? hex(r.tls) : 'TLS' };
+  let out = f.replace(/\b(GOT|TLS|TP|S|L|P)\b/g, (m) => vals[m]);
+  out = out.replace(/\s*\+\s*A\b/, ` ${signed(r.A)}`).replace(/^A\b/, hex(r.A));
+  return `${r.formula} = ${out} = ${hex(r.value)}`;
+}
+
+function byteCells(bytes, other, field, size, cls) {
+  const a = bytes.split(' ');
+  const b = other.split(' ');
+  return a.flatMap((x, i) => {
+    const inField = size > 0 && i >= field && i < field + size;
+    const changed = x !== b[i];
+    const c = [inField ? 'fld' : null, changed ? cls : null].filter(Boolean).join(' ');
+    return [i ? ' ' : null, h('span', { class: c || null }, x)];
+  });
+}
+
+export function renderRelocs(view, report, state = {}) {
+  view.replaceChildren();
+  const info = report.relocations;
+  const secs = info?.sections ?? [];
+  view.append(h('p', { class: 'lede' },
+    'The assembler cannot know where anything will end up, so it leaves zeros and a relocation: "put the address of ', code('S'), ' here". ',
+    'That is why every ', code('call'), ' in a ', code('.o'), ' reads ', code('e8 00 00 00 00'), '. Below, each relocation of an input section: the bytes in the object (before) and in the output file (after, read back from the ELF), ',
+    h('span', { class: 'fld-key' }, 'the field'), ' the linker wrote, and ', h('span', { class: 'chg-key' }, 'bytes that changed'), '.'));
+  if (!secs.length) {
+    view.append(h('p', { class: 'muted' }, 'No relocations in the objects named on the link (archive members are not listed).'));
+    return;
+  }
+  const inputs = [...new Set(secs.map((s) => s.input))];
+  const pickInput = h('select', { 'aria-label': 'Input object', 'data-testid': 'reloc-input' }, inputs.map((i) => h('option', { value: i }, i.split('/').pop())));
+  const pickSection = h('select', { 'aria-label': 'Input section', 'data-testid': 'reloc-section' });
+  const body = h('div', { class: 'reloc-body' });
+  const fillSections = () => {
+    const mine = secs.filter((s) => s.input === pickInput.value);
+    pickSection.replaceChildren(...mine.map((s) => h('option', { value: s.section }, `${s.section} (${s.relocs.length})`)));
+    const keep = mine.find((s) => s.section === state.section) ?? mine.find((s) => s.section === '.text') ?? mine[0];
+    if (keep) pickSection.value = keep.section;
+  };
+  const draw = () => {
+    state.input = pickInput.value;
+    state.section = pickSection.value;
+    const s = secs.find((x) => x.input === pickInput.value && x.section === pickSection.value);
+    body.replaceChildren();
+    if (!s) return;
+    body.append(h('p', { class: 'muted' }, code(s.section), ` of `, code(s.input), ` (${size(s.size)}) went to `, code(s.output_section),
+      ` at ${hex(s.address)}, file offset ${hex(s.offset)}. ${s.relocs.length} relocation${s.relocs.length === 1 ? '' : 's'}.`));
+    const rows = s.relocs.map((r) => {
+      const sym = r.target && r.target !== r.symbol ? [code(r.symbol), ' → ', code(r.target)] : [code(r.symbol)];
+      const filled = filledFormula(r);
+      const notes = [];
+      if (r.relaxation) notes.push(h('div', { class: 'note relax' }, h('span', { class: 'badge relax' }, 'relaxed'), ' ', r.relaxation));
+      if (r.dynamic) notes.push(h('div', { class: 'note dyn' }, h('span', { class: 'badge dyn' }, r.dynamic.type), ' ', r.dynamic.note));
+      return h('tr', { 'data-testid': 'reloc-row', dataset: { offset: String(r.offset) } },
+        h('td', { class: 'off' }, `+${hex(r.offset)}`, h('div', { class: 'muted small' }, hex(r.P))),
+        h('td', {}, code(r.type, 'rtype'), h('div', { class: 'small' }, ...sym, r.addend ? h('span', { class: 'muted' }, ` ${signed(r.addend)}`) : null)),
+        h('td', { class: 'bytes before' }, byteCells(r.before, r.after, r.field_offset, r.field_size, 'same'), r.asm_before ? h('div', { class: 'asm muted' }, r.asm_before) : null),
+        h('td', { class: 'bytes after' }, byteCells(r.after, r.before, r.field_offset, r.field_size, 'chg'), r.asm_after ? h('div', { class: 'asm' }, r.asm_after) : null),
+        h('td', { class: 'how' },
+          filled ? h('div', { class: 'formula' }, filled) : (r.formula ? h('div', { class: 'muted small' }, `psABI: ${r.formula}`) : null),
+          filled ? h('div', { class: 'muted small' }, `S = ${hex(r.S)}${r.target ? ` (${r.target.split(' ')[0]})` : ''}, A = ${r.A}, P = ${hex(r.P)}`) : null,
+          r.value !== undefined && !filled ? h('div', { class: 'small' }, `field holds ${hex(r.value)}`) : null,
+          notes));
+    });
+    body.append(h('div', { class: 'scroll' }, h('table', { class: 'grid reloctable' },
+      h('thead', {}, h('tr', {}, ['offset · P', 'type · symbol', 'before (.o)', 'after (output)', 'value'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rows))));
+  };
+  pickInput.addEventListener('change', () => { fillSections(); draw(); });
+  pickSection.addEventListener('change', draw);
+  if (state.input && inputs.includes(state.input)) pickInput.value = state.input;
+  fillSections();
+  view.append(h('div', { class: 'searchrow' }, h('label', {}, 'Object ', pickInput), h('label', {}, ' Section ', pickSection),
+    info.truncated ? h('span', { class: 'muted' }, ` (first ${info.limit} relocations only)`) : null), body);
+  draw();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dynamic linking: what the loader is asked to do.
+
+export function renderDynamic(view, report) {
+  view.replaceChildren();
+  const d = report.dynamic;
+  const plt = report.stubs.filter((s) => s.section === '.plt');
+  if (!d && !plt.length) {
+    view.append(h('p', { class: 'lede' }, 'A static link: no dynamic loader, no ', code('.dynamic'), ', no imports. Choose PIE or shared output and link against a shared object to see them.'));
+    return;
+  }
+  if (d) {
+    view.append(h('p', { class: 'lede' },
+      'This output is loaded by the dynamic loader', d.interp ? [' ', code(d.interp), ' (', code('PT_INTERP'), ')'] : '',
+      '. Before any code runs it maps the ', code('DT_NEEDED'), ' libraries, binds the imports below and applies the dynamic relocations.'));
+    view.append(h('h3', {}, 'Needed libraries'), d.needed.length
+      ? h('ul', {}, d.needed.map((n) => h('li', {}, code(n))))
+      : h('p', { class: 'muted' }, 'None.'), d.soname ? h('p', {}, 'SONAME ', code(d.soname)) : null);
+    const via = { plt: 'PLT entry (lazy binding through .got.plt)', 'canonical-plt': 'canonical PLT entry (its address is the function\'s address)', got: 'GOT entry (R_X86_64_GLOB_DAT)', copy: 'copy relocation into .bss', data: 'R_X86_64_64 in data' };
+    view.append(h('h3', {}, `Imports (${d.imports.length})`), d.imports.length ? h('table', { class: 'grid', 'data-testid': 'imports' },
+      h('thead', {}, h('tr', {}, ['symbol', 'version', 'library', 'reached via'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, d.imports.map((i) => h('tr', {}, h('td', {}, code(i.symbol)), h('td', {}, i.version ?? '—'), h('td', {}, i.library ? code(i.library) : h('span', { class: 'muted' }, 'unresolved (weak)')),
+        h('td', {}, i.via.map((v) => h('span', { class: 'badge', title: via[v] ?? v }, v))))))) : h('p', { class: 'muted' }, 'None.'));
+    if (d.exports.length) view.append(h('p', { class: 'muted' }, `Exports ${d.exports.length} symbol${d.exports.length === 1 ? '' : 's'} in .dynsym: `, d.exports.slice(0, 30).map((e, i) => [i ? ', ' : '', code(e)]), d.exports.length > 30 ? ', …' : ''));
+    view.append(h('h3', {}, 'Dynamic relocations'), h('p', {}, d.relocation_counts.length ? d.relocation_counts.map(([t, n], i) => [i ? ' · ' : '', code(t), ` × ${n}`]) : h('span', { class: 'muted' }, 'None.')));
+    view.append(h('h3', {}, h('code', {}, '.dynamic'), ' entries'), h('table', { class: 'grid', 'data-testid': 'dynamic-entries' },
+      h('thead', {}, h('tr', {}, ['tag', 'value'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, d.entries.map((e) => h('tr', {}, h('td', {}, code(e.tag)), h('td', {}, hex(e.value)))))));
+  }
+  if (plt.length) {
+    view.append(h('h3', {}, 'PLT stubs'), h('p', { class: 'muted' }, 'Each call to an imported function goes to its PLT entry, which jumps through a .got.plt slot the loader fills (the bytes are under Linker-made code).'),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, ['stub', 'address', 'size', 'first instruction'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, plt.map((s) => h('tr', {}, h('td', {}, code(s.name)), h('td', {}, hex(s.address)), h('td', {}, s.size), h('td', {}, code(s.lines[0]?.asm ?? '')))))));
+  }
+}

@@ -92,6 +92,59 @@ test('an example links in the browser: start-up entries in priority order, annot
   await page.waitForFunction(() => document.querySelectorAll('#view-symbols tbody tr').length === 0);
 });
 
+test('relocations view: each call site of main.o, zeros before, the callee\'s offset after', async () => {
+  const linked = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="archive"]');
+  await page.waitForFunction((n) => Number(document.body.dataset.linked) > n, linked, { timeout: 20000 });
+  await view('relocs');
+  await page.selectOption('[data-testid=reloc-input]', 'main.o');
+  await page.selectOption('[data-testid=reloc-section]', '.text');
+  const rows = page.getByTestId('reloc-row');
+  assert.ok(await rows.count() >= 1);
+  const call = rows.filter({ hasText: 'R_X86_64_PLT32' }).first();
+  assert.match(await call.textContent(), /square/);
+  assert.equal((await call.locator('td.before').innerText()).split('\n')[0], 'e8 00 00 00 00');
+  // The after bytes: the opcode unchanged, the field changed (highlighted), the formula filled in.
+  const after = call.locator('td.after > span');
+  assert.equal(await after.first().textContent(), 'e8');
+  assert.equal(await after.first().getAttribute('class'), null);
+  assert.ok(await call.locator('td.after span.chg').count() >= 1);
+  assert.match(await call.locator('.formula').textContent(), /^L \+ A - P = 0x[0-9a-f]+ − 0x4 - 0x[0-9a-f]+ = 0x[0-9a-f]+$/);
+  // Data relocations into merged strings name the string.
+  assert.match(await rows.filter({ hasText: 'R_X86_64_32' }).first().textContent(), /\.rodata\.str1\.1\+0x[0-9a-f]+ "/);
+  await shot('relocations');
+  // The view remembers the pick across links.
+  await linkAndWait();
+  assert.equal(await page.inputValue('[data-testid=reloc-input]'), 'main.o');
+});
+
+test('output kind: PIE and shared fail with the reason and the inputs; static links', async () => {
+  const kind = page.getByTestId('output-kind');
+  await kind.selectOption('pie');
+  assert.match(await page.textContent('#kind-help'), /ET_DYN/);
+  await linkAndWait();
+  assert.match(await page.textContent('.verdict'), /failed/);
+  assert.match(await page.textContent('[data-testid=diagnostic]'), /__libc_start_main/);
+  assert.match(await page.getByTestId('partial-note').textContent(), /after loading 3 inputs/);
+  // The partial report's inputs: what was loaded and why.
+  assert.equal(await page.isVisible('#view-inputs'), true);
+  assert.equal(await page.isHidden('#tab-relocs'), true);
+  assert.match(await page.textContent('#view-inputs'), /libshapes\.a\(square\.o\)\s*defines `square`, referenced by main\.o/);
+  assert.ok(await page.textContent('.cmd').then((t) => t.includes('-pie')));
+  await shot('kind-pie');
+  await kind.selectOption('shared');
+  assert.match(await page.textContent('#kind-help'), /-fPIC/);
+  await linkAndWait();
+  assert.match(await page.textContent('[data-testid=diagnostic]'), /recompile with -fPIC/);
+  await kind.selectOption('static');
+  await linkAndWait();
+  assert.match(await page.textContent('.verdict'), /Linked prog · static executable/);
+  assert.equal(await page.isHidden('#tab-dynamic'), true);
+  await view('relocs');
+  assert.ok(await page.getByTestId('reloc-row').count() >= 1);
+  await kind.selectOption('');
+});
+
 test('uploaded objects link, the downloaded ELF runs natively', async () => {
   const t = tempDir('upload');
   try {
