@@ -1400,6 +1400,22 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
             }
         }
     }
+    // The addends the output's .rela.dyn holds, by place.
+    let mut rela_addend: rustc_hash::FxHashMap<u64, i64> = Default::default();
+    if !dyn_at.is_empty() {
+        if let Some(i) = layout.section_by_name(".rela.dyn") {
+            let rs = &layout.sections[i as usize];
+            let start = usize::try_from(rs.offset).unwrap_or(usize::MAX);
+            let end = start.saturating_add(usize::try_from(rs.size).unwrap_or(0));
+            if let Some(bytes) = elf.get(start..end) {
+                for e in bytes.chunks_exact(24) {
+                    let word =
+                        |k: usize| u64::from_le_bytes(e[k..k + 8].try_into().unwrap_or([0; 8]));
+                    rela_addend.insert(word(0), word(16) as i64);
+                }
+            }
+        }
+    }
     'files: for (fi, f) in res.files.iter().enumerate() {
         if f.origin != Origin::CommandLine {
             continue;
@@ -1662,18 +1678,19 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
                 );
                 let dynamic = dyn_at.get(&(file.0, si, in_off)).map(|d| {
                     let sym_name = d.sym.map(|g| name_str(res.global(g).name));
+                    // The addend as written into .rela.dyn (RELATIVE: the link-time address).
+                    let addend = rela_addend.get(&p).copied().unwrap_or(d.addend);
                     let note = if d.r_type == R_X86_64_RELATIVE {
                         format!(
-                            "the loader writes load base + 0x{:x} here before any code runs \
-                             (the addend: the link-time address)",
-                            d.addend
+                            "the loader writes load base + 0x{addend:x} here before any code runs \
+                             (the addend: the link-time address)"
                         )
                     } else {
                         format!(
                             "the loader looks up {} and writes its address{} here",
                             sym_name.as_deref().unwrap_or("the symbol"),
-                            if d.addend != 0 {
-                                format!(" + {}", d.addend)
+                            if addend != 0 {
+                                format!(" + {addend}")
                             } else {
                                 String::new()
                             }
@@ -1682,7 +1699,7 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
                     DynSite {
                         r_type: arch::reloc_name(d.r_type).into(),
                         symbol: sym_name,
-                        addend: d.addend,
+                        addend,
                         note,
                     }
                 });
