@@ -72,6 +72,22 @@ pub fn formula(t: u32) -> &'static str {
     }
 }
 
+/// Thread-local relocations: their symbol's address is a TLS offset, never an IPLT entry.
+pub fn is_tls(t: u32) -> bool {
+    matches!(
+        t,
+        R_X86_64_TLSGD
+            | R_X86_64_TLSLD
+            | R_X86_64_GOTTPOFF
+            | R_X86_64_TPOFF32
+            | R_X86_64_TPOFF64
+            | R_X86_64_DTPOFF32
+            | R_X86_64_DTPOFF64
+            | R_X86_64_GOTPC32_TLSDESC
+            | R_X86_64_TLSDESC_CALL
+    )
+}
+
 /// Width in bytes of the field a relocation writes (0: writes nothing by itself).
 pub fn field_size(t: u32) -> Option<u64> {
     Some(match t {

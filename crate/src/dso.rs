@@ -28,6 +28,13 @@ impl DynSym<'_> {
     pub fn bind(&self) -> u8 {
         self.st_info >> 4
     }
+    /// The type an importing module records: an IFUNC is just a function to its callers.
+    pub fn import_type(&self) -> u8 {
+        match self.st_type() {
+            elf::STT_GNU_IFUNC => elf::STT_FUNC,
+            t => t,
+        }
+    }
 }
 
 pub struct SharedObject<'a> {

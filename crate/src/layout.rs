@@ -486,6 +486,14 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
             {
                 continue;
             }
+            if LINKER_MADE_SECTIONS.contains(&sec.name) {
+                return err(Diagnostic::error(format!(
+                    "input section {} is one the linker makes; an object cannot provide it",
+                    sec.name_str()
+                ))
+                .file(obj.name.clone())
+                .section(sec.name_str()));
+            }
             let Some((oname, class, rank)) = map_input(sec.name, sec.sh_type, sec.flags, crt)
             else {
                 continue;
@@ -822,6 +830,26 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         file_end: 0,
     })
 }
+
+/// Sections only the linker makes (dynamic linking tables, PLT/GOT, headers' notes).
+const LINKER_MADE_SECTIONS: &[&[u8]] = &[
+    b".dynamic",
+    b".dynsym",
+    b".dynstr",
+    b".interp",
+    b".gnu.hash",
+    b".hash",
+    b".gnu.version",
+    b".gnu.version_r",
+    b".gnu.version_d",
+    b".rela.dyn",
+    b".rela.plt",
+    b".got.plt",
+    b".plt",
+    b".got",
+    b".eh_frame_hdr",
+    b".note.gnu.build-id",
+];
 
 /// Size of `struct initlink_module` (version 1; see docs/module-registration.md). The module's
 /// name string follows it.
@@ -1576,7 +1604,9 @@ impl Layout {
                 })
                 .map(|i| i as u32)
                 .collect();
-            let start = relro.first().map_or(0, |&i| self.sections[i as usize].addr);
+            let start = relro
+                .first()
+                .map_or(base, |&i| self.sections[i as usize].addr);
             let end = relro
                 .iter()
                 .map(|&i| &self.sections[i as usize])
@@ -1587,10 +1617,10 @@ impl Layout {
             segments.push(Segment {
                 p_type: elf::PT_GNU_RELRO,
                 flags: elf::PF_R,
-                offset: start - base,
+                offset: start.saturating_sub(base),
                 vaddr: start,
-                filesz: end - start,
-                memsz: end - start,
+                filesz: end.saturating_sub(start),
+                memsz: end.saturating_sub(start),
                 align: 1,
                 sections: relro,
             });

@@ -431,16 +431,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                     }
                     _ => {}
                 }
-                let tls_type = matches!(
-                    t,
-                    R_X86_64_TLSGD
-                        | R_X86_64_TLSLD
-                        | R_X86_64_GOTTPOFF
-                        | R_X86_64_TPOFF32
-                        | R_X86_64_TPOFF64
-                        | R_X86_64_DTPOFF32
-                        | R_X86_64_DTPOFF64
-                );
+                let tls_type = arch::is_tls(t);
                 if !tls_type && is_ifunc(res, target) {
                     s.need_iplt(target);
                 }
@@ -1202,18 +1193,7 @@ impl Synth {
                 arch::reloc_name(t)
             )
         };
-        let tls_type = matches!(
-            t,
-            R_X86_64_TLSGD
-                | R_X86_64_TLSLD
-                | R_X86_64_GOTTPOFF
-                | R_X86_64_TPOFF32
-                | R_X86_64_TPOFF64
-                | R_X86_64_DTPOFF32
-                | R_X86_64_DTPOFF64
-                | R_X86_64_GOTPC32_TLSDESC
-                | R_X86_64_TLSDESC_CALL
-        );
+        let tls_type = arch::is_tls(t);
         if !tls_type && !imp && is_ifunc(res, target) {
             self.need_iplt(target);
         }

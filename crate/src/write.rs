@@ -228,11 +228,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
             }
             Def::Shared { dso, sym } => {
                 let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
-                let ty = if ds.st_type() == STT_GNU_IFUNC {
-                    STT_FUNC
-                } else {
-                    ds.st_type()
-                };
+                let ty = ds.import_type();
                 (
                     0,
                     0,
@@ -1065,11 +1061,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
     match gl.def {
         Def::Shared { dso, sym } => {
             let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
-            let ty = if ds.st_type() == STT_GNU_IFUNC {
-                STT_FUNC
-            } else {
-                ds.st_type()
-            };
+            let ty = ds.import_type();
             // The references decide: weak only if every reference to it is weak.
             let bind = if gl.strong_ref { STB_GLOBAL } else { STB_WEAK };
             let info = (bind << 4) | ty;
