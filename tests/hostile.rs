@@ -618,6 +618,7 @@ fn object_cases(m: &mut Maker, role: Role, orig: &[u8]) {
             ("flags-compressed".into(), SH_FLAGS, 0x802, 8),
             ("flags-group".into(), SH_FLAGS, 0x206, 8),
             ("flags-tls-not-alloc".into(), SH_FLAGS, 0x400, 8),
+            ("flags-none".into(), SH_FLAGS, 0, 8),
             ("flags-tls-exec".into(), SH_FLAGS, 0x406, 8),
         ];
         for (tn, t) in [
@@ -1911,6 +1912,44 @@ fn quadratic_cases(m: &mut Maker) {
     );
 }
 
+/// Small objects made from scratch that link alone (`initlink -o out case.o`): a `_start` in
+/// `.text` plus one odd section.
+fn synthetic_cases(m: &mut Maker) {
+    let odd: &[(&str, u32, u64)] = &[
+        // (section name, type, flags)
+        (".dynamic", SHT_PROGBITS, 0),
+        (".dynamic", 6, 3),
+        (".init_array", 14, 0),
+        (".data.rel.ro", SHT_PROGBITS, 0),
+        (".got", SHT_PROGBITS, 0),
+        (".tdata", SHT_PROGBITS, 0x403),
+        (".interp", SHT_PROGBITS, 0),
+        (".note.gnu.property", 7, 2),
+        (".eh_frame", SHT_PROGBITS, 0),
+    ];
+    for &(name, ty, flags) in odd {
+        let mut shstr = b"\0.text\0".to_vec();
+        shstr.extend(name.as_bytes());
+        shstr.push(0);
+        let secs = vec![
+            (1, SHT_PROGBITS, 6, 0, vec![0xc3]),
+            (7, ty, flags, 0, vec![0u8; 16]),
+        ];
+        let obj = synth_elf(&shstr, &secs, &[(1, 0x12, 1)], b"\0_start\0");
+        m.push(Case {
+            name: format!(
+                "synthetic/{}-type{ty}-flags{flags:x}",
+                name.trim_start_matches('.')
+            ),
+            files: vec![("case.o".into(), obj)],
+            args: vec!["case.o".into()],
+            mention: vec!["case.o".into()],
+            precise: "case.o".into(),
+            must_fail: false,
+        });
+    }
+}
+
 fn all_cases(base: &Base) -> Vec<Case> {
     let mut m = Maker {
         base,
@@ -1924,6 +1963,7 @@ fn all_cases(base: &Base) -> Vec<Case> {
     amplification_cases(&mut m);
     shared_cases(&mut m);
     quadratic_cases(&mut m);
+    synthetic_cases(&mut m);
     script_cases(&mut m);
     cmdline_cases(&mut m);
     fuzz_cases(&mut m);
@@ -2078,7 +2118,21 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
 /// Each entry: (case name, where it panics and the bug).
 // Fixed in the core: output-size amplification (capped relative to the input size, naming the
 // input piece), a shared object's impossible st_size, PT_NOTE from non-allocated notes.
-const KNOWN_CORE_BUGS: &[(&str, &str)] = &[];
+const KNOWN_CORE_BUGS: &[(&str, &str)] = &[
+    (
+        "fuzz/link_many/relro-non-alloc-dynamic",
+        "layout.rs:1590 Layout::assign, PT_GNU_RELRO `offset: start - base` underflows: an input \
+         section named .dynamic (here non-allocated) joins the RELRO list with address 0",
+    ),
+    (
+        "synthetic/dynamic-type1-flags0",
+        "the same, from a two-section object: .text with _start, and a non-allocated .dynamic",
+    ),
+    (
+        "synthetic/dynamic-type6-flags3",
+        "the same with an allocated, writable SHT_DYNAMIC .dynamic in a static link",
+    ),
+];
 
 fn work_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile")
