@@ -3,7 +3,7 @@ import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStu
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  inputs: [],        // [{name, bytes, from: 'example'|'upload'}]
+  inputs: [],        // [{name, bytes, from: 'example'|'upload'|'glibc'}]; an example's also {url, pieUrl}
   example: null,     // the example the inputs came from
   examples: [],
   result: null,
@@ -57,8 +57,9 @@ function call(msg, progress = () => {}) {
 // Inputs.
 
 function kindOf(bytes) {
-  const s = String.fromCharCode(...bytes.subarray(0, 8));
-  if (s === '!<arch>\n') return 'archive';
+  const s = String.fromCharCode(...bytes.subarray(0, 14));
+  if (s.startsWith('!<arch>\n')) return 'archive';
+  if (s === '#initlink-dso ') return 'shared object (description)';
   if (s.startsWith('\x7fELF')) return bytes[16] === 3 ? 'shared object' : bytes[16] === 1 ? 'object' : 'ELF';
   return 'unknown';
 }
@@ -78,21 +79,75 @@ function renderInputList() {
     list.append(h('li', { class: kind === 'unknown' ? 'odd' : null }, h('div', { class: 'file' },
       h('span', { class: 'fwhat' },
         h('span', { class: 'fname', title: f.name }, f.name),
-        h('span', { class: 'fmeta' }, `${kind} · ${size(f.bytes.length)}`)),
+        h('span', { class: 'fmeta' }, `${kind}${f.pie ? ' (-fPIE)' : ''} · ${size(f.bytes.length)}`),
+        f.from === 'glibc' ? h('span', { class: 'fmeta glibc', 'data-testid': 'glibc-input' }, GLIBC_NOTE) : null),
       h('span', { class: 'fbtns' },
         h('button', { type: 'button', class: 'icon up', 'aria-label': `Move ${f.name} earlier`, disabled: i === 0, onclick: () => move(-1) }, '↑'),
         h('button', { type: 'button', class: 'icon down', 'aria-label': `Move ${f.name} later`, disabled: i === state.inputs.length - 1, onclick: () => move(1) }, '↓'),
-        h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${f.name}`, onclick: () => { state.inputs.splice(i, 1); renderInputList(); } }, '×')))));
+        h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${f.name}`, onclick: () => { if (f.from === 'glibc') state.glibcRemoved = true; state.inputs.splice(i, 1); renderInputList(); } }, '×')))));
   });
   $('input-count').textContent = state.inputs.length ? `(${state.inputs.length}, in link order)` : '';
   $('link').disabled = state.busy || state.inputs.length === 0;
+}
+
+// PIE and non-PIE links need glibc: unless the learner uploaded a libc .so, the page links against
+// examples/libc.so.6.dso, a description of the build machine's libc.so.6 (./dev build-web writes
+// it). The linker synthesizes glibc's Scrt1.o _start, which calls __libc_start_main in libc.so.6.
+// For PIE, an example's objects are swapped for their -fPIE builds (examples/<name>/pie/).
+const GLIBC = { name: 'libc.so.6.dso', url: 'examples/libc.so.6.dso' };
+const GLIBC_NOTE = "glibc (description generated from this machine's libc.so.6)";
+const fetched = new Map(); // url → Promise<Uint8Array>
+
+function fetchCached(url) {
+  if (!fetched.has(url)) {
+    const p = fetchBytes(url);
+    p.catch(() => fetched.delete(url));
+    fetched.set(url, p);
+  }
+  return fetched.get(url);
+}
+
+const ownLibc = () => state.inputs.some((f) => f.from === 'upload' && (kindOf(f.bytes).startsWith('shared object') || /^libc\.so/.test(f.name)));
+
+/** Make the inputs fit the output kind: the -fPIE objects for PIE, glibc's description for PIE and non-PIE. */
+async function syncKindInputs() {
+  const kind = $('options').elements.kind.value;
+  const pie = kind === 'pie';
+  const wantLibc = (kind === 'pie' || kind === 'exec') && !state.glibcRemoved && state.inputs.some((f) => f.from !== 'glibc') && !ownLibc();
+  const notes = [];
+  for (const f of state.inputs) {
+    if (f.from !== 'example' || !f.pieUrl || f.pie === pie) continue;
+    try {
+      f.bytes = await fetchCached(pie ? f.pieUrl : f.url);
+      f.pie = pie;
+    } catch (e) {
+      notes.push(`cannot load ${pie ? f.pieUrl : f.url}: ${e.message}`);
+    }
+  }
+  const has = state.inputs.findIndex((f) => f.from === 'glibc');
+  if (wantLibc && has < 0) {
+    try {
+      const bytes = await fetchCached(GLIBC.url);
+      if (!state.inputs.some((f) => f.from === 'glibc')) state.inputs.push({ name: GLIBC.name, bytes, from: 'glibc' });
+    } catch (e) {
+      notes.push(`cannot load ${GLIBC.url} (run ./dev build-web): ${e.message}`);
+    }
+  } else if (!wantLibc && has >= 0) {
+    state.inputs.splice(has, 1);
+  }
+  if (!state.busy) renderInputList();
+  return notes;
 }
 
 async function addFiles(fileList) {
   const files = [...fileList];
   if (!files.length) return;
   if (state.example) { state.inputs = []; state.example = null; showSource(null); markExample(null); }
-  for (const f of files) state.inputs.push({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()), from: 'upload' });
+  const at = state.inputs.findIndex((f) => f.from === 'glibc');
+  const added = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()), from: 'upload' })));
+  // Uploads go before glibc's description, as a library comes after the objects that use it.
+  state.inputs.splice(at < 0 ? state.inputs.length : at, 0, ...added);
+  await syncKindInputs();
   renderInputList();
 }
 
@@ -112,7 +167,7 @@ async function fetchBytes(url) {
 async function pickExample(ex) {
   markExample(ex.name);
   try {
-    const files = await Promise.all(ex.inputs.map(async (i) => ({ name: i.name, bytes: await fetchBytes(i.url), from: 'example' })));
+    const files = await Promise.all(ex.inputs.map(async (i) => ({ name: i.name, bytes: await fetchCached(i.url), from: 'example', url: i.url, pieUrl: i.pieUrl, pie: false })));
     state.inputs = files;
     state.example = ex;
     $('options').elements.args.value = ex.args.join(' ');
@@ -133,7 +188,8 @@ async function showSource(ex) {
   $('source-title').textContent = ex.title;
   $('source-desc').replaceChildren(...inlineCode(ex.description));
   $('source-build').replaceChildren('Compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
-    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.');
+    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.',
+    ...(ex.pieBuild ? [' For PIE output, with ', h('code', {}, ex.pieBuild), ' (the same files, built again).'] : []));
   const tabs = $('source-tabs');
   tabs.replaceChildren();
   const show = async (src, btn) => {
@@ -213,6 +269,8 @@ function setProgress(pct, text) {
 
 async function runLink() {
   if (state.busy || !state.inputs.length) return;
+  const notes = await syncKindInputs();
+  if (state.busy) return;
   state.busy = true;
   $('link').disabled = true;
   document.body.classList.add('busy');
@@ -228,6 +286,7 @@ async function runLink() {
   } else {
     result = msg.result;
   }
+  for (const n of notes) result.diagnostics.push({ severity: 'warning', message: n, text: `playground: warning: ${n}`, notes: [] });
   setProgress(92, 'Drawing the views…');
   await new Promise((r) => requestAnimationFrame(() => r()));
   try {
@@ -250,8 +309,8 @@ async function runLink() {
 const KIND_HELP = {
   '': 'No flag: an executable at the fixed address 0x400000 (ET_EXEC), linked statically unless a shared object is among the inputs.',
   static: 'Everything in one file at fixed addresses (ET_EXEC at 0x400000): no loader, no dynamic relocations; -l finds archives only.',
-  pie: 'Position-independent executable (ET_DYN at 0): the kernel picks a random base and the dynamic loader (PT_INTERP) relocates it first: every absolute address becomes an R_X86_64_RELATIVE relocation. Its _start comes from glibc (Scrt1.o, __libc_start_main in libc.so.6): without them, the link says what is missing.',
-  exec: 'A classic executable at the fixed address 0x400000 (ET_EXEC): no relocation at load time; dynamically linked only when a shared object is linked.',
+  pie: 'Position-independent executable (ET_DYN at 0): the kernel picks a random base and the dynamic loader (PT_INTERP) relocates it first: every absolute address becomes an R_X86_64_RELATIVE relocation. The page links the examples\' -fPIE builds against libc.so.6.dso, a description of glibc\'s libc.so.6 (unless you upload a libc .so); initlink writes glibc\'s Scrt1.o _start, which calls __libc_start_main through the PLT.',
+  exec: 'A classic executable at the fixed address 0x400000 (ET_EXEC): no relocation at load time. The page adds libc.so.6.dso (a description of glibc\'s libc.so.6, unless you upload a libc .so), so it is dynamically linked: _start calls __libc_start_main through the PLT.',
   shared: 'A shared object (.so): no entry point, loaded at any address, so the code must be position-independent (gcc -fPIC). The examples are built with -fno-pie: their absolute R_X86_64_32 relocations are refused, with a diagnostic for each.',
 };
 
@@ -365,7 +424,7 @@ function init() {
     engine.classList.toggle('ok', m.type === 'ready');
   });
   $('link').addEventListener('click', runLink);
-  $('options').elements.kind.addEventListener('change', showKindHelp);
+  $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();
   $('upload').addEventListener('change', async (e) => { await addFiles(e.target.files); e.target.value = ''; });
   $('source-toggle').addEventListener('click', (e) => {

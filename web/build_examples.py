@@ -9,7 +9,9 @@ example.conf:
     archive libX.a = a.c b.c        build an archive from these sources' objects
     link = a.c libX.a               link order (a source stands for its object; default: sources, sorted)
     args = -e main                  extra linker arguments
-Objects are built like a freestanding program: they link with the synthesized _start.
+Objects are built like a freestanding program: they link with the synthesized _start. Each
+source is also compiled with -fPIE into <name>/pie/ (same file names): the page links those when the
+output kind is PIE, against web/examples/libc.so.6.dso (written by ./dev build-web).
 """
 import json
 import os
@@ -20,6 +22,7 @@ import sys
 CFLAGS = ["-O1", "-ffreestanding", "-fno-pie", "-fno-stack-protector",
           "-fno-asynchronous-unwind-tables", "-fcf-protection=none"]
 SOURCE_EXTS = (".c", ".s", ".S")
+PIE_CFLAGS = [("-fPIE" if f == "-fno-pie" else f) for f in CFLAGS]
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "examples")
 COMMON = os.path.join(EXAMPLES, "common")
@@ -50,18 +53,21 @@ def build(name):
             conf[key] = value
     description = open(os.path.join(d, "README.md")).read().strip()
     sources = sorted(f for f in os.listdir(d) if f.endswith(SOURCE_EXTS))
+    os.makedirs(os.path.join(d, "pie"), exist_ok=True)
     for src in sources:
         run(["gcc", "-c", *CFLAGS, "-I", COMMON, src, "-o", obj_name(src)], d)
+        run(["gcc", "-c", *PIE_CFLAGS, "-I", COMMON, src, "-o", os.path.join("pie", obj_name(src))], d)
     for lib, members in archives.items():
-        if os.path.exists(os.path.join(d, lib)):
-            os.remove(os.path.join(d, lib))
-        run(["ar", "rcs", lib, *map(obj_name, members)], d)
+        for sub in ("", "pie"):
+            if os.path.exists(os.path.join(d, sub, lib)):
+                os.remove(os.path.join(d, sub, lib))
+            run(["ar", "rcs", lib, *map(obj_name, members)], os.path.join(d, sub))
     in_archive = {m for ms in archives.values() for m in ms}
     link = conf["link"].split() or [s for s in sources if s not in in_archive] + sorted(archives)
     inputs = []
     for item in link:
         f = obj_name(item) if item.endswith(SOURCE_EXTS) else item
-        inputs.append({"name": f, "url": f"examples/{name}/{f}"})
+        inputs.append({"name": f, "url": f"examples/{name}/{f}", "pieUrl": f"examples/{name}/pie/{f}"})
     shown = [{"file": s, "url": f"examples/{name}/{s}"} for s in sources]
     if any('"say.h"' in open(os.path.join(d, s)).read() for s in sources):
         shown.append({"file": "say.h", "url": "examples/common/say.h"})
@@ -75,6 +81,7 @@ def build(name):
         "archives": {lib: list(map(obj_name, m)) for lib, m in archives.items()},
         "args": shlex.split(conf["args"]),
         "build": "gcc -c " + " ".join(CFLAGS) + " -I examples/common",
+        "pieBuild": "gcc -c " + " ".join(PIE_CFLAGS) + " -I examples/common",
     }
 
 

@@ -4,16 +4,18 @@ const CACHE = 'initlink-playground-v1';
 const CORE = [
   './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
+  // glibc for PIE and non-PIE links: a description of libc.so.6 (./dev build-web writes it).
+  'examples/libc.so.6.dso',
 ];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(CORE).catch(() => {});
-    // The examples' sources and objects, so the gallery works offline too.
+    // The examples' sources and objects (and their -fPIE builds), so the gallery works offline too.
     try {
       const index = await (await fetch('examples/index.json')).json();
-      const urls = index.examples.flatMap((e) => [...e.sources.map((s) => s.url), ...e.inputs.map((i) => i.url)]);
+      const urls = index.examples.flatMap((e) => [...e.sources.map((s) => s.url), ...e.inputs.flatMap((i) => (i.pieUrl ? [i.url, i.pieUrl] : [i.url]))]);
       await cache.addAll([...new Set(urls)]);
     } catch { /* the page still works online */ }
     await self.skipWaiting();

@@ -287,6 +287,8 @@ export function renderStartup(view, report) {
     '.fini_array': [...ia.fini].sort((a, b) => a.run_order - b.run_order),
   };
   const synthesized = report.output.entry_symbol.includes('linker-made');
+  // The linker-made _start of a dynamic link is glibc's Scrt1.o one: it hands main to libc.
+  const viaLibc = synthesized && report.stubs.some((s) => s.name === '__libc_start_main@plt');
   const tl = h('ol', { class: 'timeline', 'aria-label': 'Start-up sequence' });
   tl.append(h('li', { class: 'phase kernel' },
     h('div', { class: 'ph' }, h('strong', {}, 'Kernel'), h('span', { class: 'muted' }, ' execve')),
@@ -294,7 +296,9 @@ export function renderStartup(view, report) {
       code(hex(report.output.entry)), ` (${report.output.entry_symbol}).`)));
   tl.append(h('li', { class: 'phase' },
     h('div', { class: 'ph' }, code('_start', 'sym'), synthesized ? h('span', { class: 'badge linker' }, 'linker-made') : null),
-    h('p', {}, synthesized
+    h('p', {}, viaLibc
+      ? ['The link had no ', code('_start'), ' and no crt files: initlink wrote glibc\'s (Scrt1.o\'s, see ', h('em', {}, 'Linker-made code'), '). It passes main, argc and argv to ', code('__libc_start_main'), ' in libc.so.6, called through ', code('__libc_start_main@plt'), ', which runs the arrays below and calls main.']
+      : synthesized
       ? ['The link had no ', code('_start'), ': initlink wrote one (see ', h('em', {}, 'Linker-made code'), '). It reads argc/argv/envp from the stack, aligns the stack to 16 bytes and walks the arrays between the linker-defined ', code('__preinit_array_start'), '/', code('_end'), ' symbols.']
       : ['glibc\'s ', code('_start'), ' (crt1.o) calls ', code('__libc_start_main'), ', which (static, glibc ≥ 2.34) runs the arrays itself.'])));
   let n = 0;
@@ -327,7 +331,7 @@ export function renderStartup(view, report) {
   }
   tl.append(h('li', { class: 'phase kernel' },
     h('div', { class: 'ph' }, h('strong', {}, 'exit')),
-    h('p', {}, synthesized ? ['The linker-made ', code('_start'), ' calls ', code('exit_group'), ' with main\'s return value.'] : ['glibc\'s ', code('exit'), ' runs atexit handlers and the finalizers, then ', code('_exit'), '.'])));
+    h('p', {}, synthesized && !viaLibc ? ['The linker-made ', code('_start'), ' calls ', code('exit_group'), ' with main\'s return value.'] : ['glibc\'s ', code('exit'), ' runs atexit handlers and the finalizers, then ', code('_exit'), '.'])));
   const counts = `${ia.preinit.length} pre-initializer${ia.preinit.length === 1 ? '' : 's'}, ${ia.init.length} initializer${ia.init.length === 1 ? '' : 's'}, ${ia.fini.length} finalizer${ia.fini.length === 1 ? '' : 's'}`;
   view.append(h('p', { class: 'lede' }, `What runs, in order, from the kernel's jump to the entry point until exit: ${counts}. Each entry shows the function, the input file and section it came from, and its priority.`), tl);
 }
@@ -362,6 +366,13 @@ export function renderStubs(view, report) {
   }
   view.append(h('p', { class: 'lede' },
     'Code the linker wrote itself, not taken from any input. Each line shows the bytes, the instruction they encode, and, where the linker patched an address in, the relocation: highlighted bytes are the field it wrote, computed from S (the symbol\'s address), A (the addend) and P (the field\'s own address).'));
+  // A call or jump to another stub names it, as objdump does: `call 0x1010 <__libc_start_main@plt>`.
+  const stubAt = new Map(report.stubs.map((s) => [s.address, s.name]));
+  const target = (asm) => {
+    const m = /^(?:call|jmp) 0x([0-9a-f]+)$/.exec(asm);
+    const name = m && stubAt.get(parseInt(m[1], 16));
+    return name ? `${asm} <${name}>` : asm;
+  };
   for (const st of report.stubs) {
     const rows = st.lines.flatMap((l) => {
       const r = l.reloc;
@@ -373,7 +384,7 @@ export function renderStubs(view, report) {
         h('td', { class: 'off' }, `+${l.offset.toString(16).padStart(3, '0')}`),
         h('td', { class: 'addr' }, hex(l.address)),
         h('td', { class: 'bytes' }, cells),
-        h('td', { class: 'asm' }, code(l.asm)));
+        h('td', { class: 'asm' }, code(target(l.asm))));
       return r ? [line, h('tr', { class: 'reloc-row' }, h('td'), h('td', { colspan: '3' }, relocCell(r)))] : [line];
     });
     view.append(h('section', { class: 'stub' },
@@ -538,7 +549,7 @@ export function renderDynamic(view, report) {
       '. Before any code runs it maps the ', code('DT_NEEDED'), ' libraries, binds the imports below and applies the dynamic relocations.'));
     view.append(h('h3', {}, 'Needed libraries'), d.needed.length
       ? h('ul', {}, d.needed.map((n) => h('li', {}, code(n))))
-      : h('p', { class: 'muted' }, 'None.'), d.soname ? h('p', {}, 'SONAME ', code(d.soname)) : null);
+      : h('p', { class: 'muted' }, 'None.'), d.soname ? h('p', {}, 'SONAME ', code(d.soname)) : '');
     const via = { plt: 'PLT entry (lazy binding through .got.plt)', 'canonical-plt': 'canonical PLT entry (its address is the function\'s address)', got: 'GOT entry (R_X86_64_GLOB_DAT)', copy: 'copy relocation into .bss', data: 'R_X86_64_64 in data' };
     view.append(h('h3', {}, `Imports (${d.imports.length})`), d.imports.length ? h('table', { class: 'grid', 'data-testid': 'imports' },
       h('thead', {}, h('tr', {}, ['symbol', 'version', 'library', 'reached via'].map((t) => h('th', {}, t)))),

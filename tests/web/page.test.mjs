@@ -118,31 +118,79 @@ test('relocations view: each call site of main.o, zeros before, the callee\'s of
   assert.equal(await page.inputValue('[data-testid=reloc-input]'), 'main.o');
 });
 
-test('output kind: PIE and shared fail with the reason and the inputs; static links', async () => {
-  const kind = page.getByTestId('output-kind');
-  await kind.selectOption('pie');
-  assert.match(await page.textContent('#kind-help'), /ET_DYN/);
-  await linkAndWait();
-  assert.match(await page.textContent('.verdict'), /failed/);
-  assert.match(await page.textContent('[data-testid=diagnostic]'), /__libc_start_main/);
-  assert.match(await page.getByTestId('partial-note').textContent(), /after loading 3 inputs/);
-  // The partial report's inputs: what was loaded and why.
-  assert.equal(await page.isVisible('#view-inputs'), true);
-  assert.equal(await page.isHidden('#tab-relocs'), true);
-  assert.match(await page.textContent('#view-inputs'), /libshapes\.a\(square\.o\)\s*defines `square`, referenced by main\.o/);
-  assert.ok(await page.textContent('.cmd').then((t) => t.includes('-pie')));
-  await shot('kind-pie');
-  await kind.selectOption('shared');
-  assert.match(await page.textContent('#kind-help'), /-fPIC/);
-  await linkAndWait();
-  assert.match(await page.textContent('[data-testid=diagnostic]'), /recompile with -fPIC/);
-  await kind.selectOption('static');
-  await linkAndWait();
-  assert.match(await page.textContent('.verdict'), /Linked prog · static executable/);
-  assert.equal(await page.isHidden('#tab-dynamic'), true);
-  await view('relocs');
-  assert.ok(await page.getByTestId('reloc-row').count() >= 1);
-  await kind.selectOption('');
+/** Download the linked ELF into dir and run it natively. */
+async function downloadAndRun(dir, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-elf').click()]);
+  const exe = join(dir, name);
+  await download.saveAs(exe);
+  chmodSync(exe, 0o755);
+  return spawnSync(exe, [], { encoding: 'utf8', timeout: 10000 });
+}
+
+test('output kind: PIE and non-PIE link against the glibc description and run; shared needs -fPIC', async () => {
+  const t = tempDir('kinds');
+  try {
+    const kind = page.getByTestId('output-kind');
+    // The archive example's static link: the output PIE must reproduce.
+    await kind.selectOption('static');
+    await linkAndWait();
+    assert.match(await page.textContent('.verdict'), /Linked prog · static executable/);
+    assert.equal(await page.isHidden('#tab-dynamic'), true);
+    assert.equal(await page.getByTestId('glibc-input').count(), 0);
+    await view('relocs');
+    assert.ok(await page.getByTestId('reloc-row').count() >= 1);
+    const want = await downloadAndRun(t.dir, 'static');
+    assert.match(want.stdout, /main: square\(7\) = 49/);
+
+    await kind.selectOption('pie');
+    assert.match(await page.textContent('#kind-help'), /ET_DYN/);
+    await page.getByTestId('glibc-input').waitFor();
+    assert.equal(await page.textContent('[data-testid=glibc-input]'), "glibc (description generated from this machine's libc.so.6)");
+    assert.equal(await page.textContent('#inputs li:last-child .fname'), 'libc.so.6.dso');
+    await linkAndWait();
+    assert.match(await page.textContent('.verdict'), /Linked prog · position-independent executable/);
+    assert.equal(await page.getByTestId('diagnostic').count(), 0);
+    assert.match(await page.textContent('#inputs'), /main\.oobject \(-fPIE\)/);
+    assert.ok(await page.textContent('.cmd').then((t) => t.includes('-pie') && t.includes('libc.so.6.dso')));
+    await view('dynamic');
+    const dyn = await page.textContent('#view-dynamic');
+    assert.match(dyn, /Needed libraries\s*libc\.so\.6/);
+    assert.match(await page.textContent('[data-testid=imports]'), /__libc_start_mainGLIBC_2\.\d+libc\.so\.6plt/);
+    assert.match(dyn, /R_X86_64_RELATIVE × \d+/);
+    assert.match(dyn, /__libc_start_main@plt/);
+    await shot('kind-pie');
+    await view('startup');
+    // Each .init_array slot is filled at load time by an R_X86_64_RELATIVE relocation.
+    assert.ok(await page.getByTestId('init-entry').count() >= 1);
+    assert.match(await page.textContent('#view-startup .phase.init_array'), /slot filled: R_X86_64_RELATIVE/i);
+    assert.match(await page.textContent('#view-startup'), /__libc_start_main@plt/);
+    await view('stubs');
+    assert.ok((await page.getByTestId('stub-line').allTextContents()).some((l) => /call.*__libc_start_main@plt/.test(l)),
+      'the synthesized _start calls __libc_start_main@plt');
+    await shot('kind-pie-stubs');
+    const pie = await downloadAndRun(t.dir, 'pie');
+    assert.equal(pie.status, want.status);
+    assert.equal(pie.stdout, want.stdout);
+
+    await kind.selectOption('exec');
+    await linkAndWait();
+    assert.match(await page.textContent('.verdict'), /Linked prog · executable \(not PIE\)/);
+    assert.match(await page.textContent('#inputs'), /main\.oobject ·/);
+    assert.equal(await page.isVisible('#tab-dynamic'), true);
+    const exec = await downloadAndRun(t.dir, 'exec');
+    assert.equal(exec.status, want.status);
+    assert.equal(exec.stdout, want.stdout);
+
+    // The examples are built with -fno-pie: a shared object refuses their absolute relocations.
+    await kind.selectOption('shared');
+    assert.match(await page.textContent('#kind-help'), /-fPIC/);
+    assert.equal(await page.getByTestId('glibc-input').count(), 0);
+    await linkAndWait();
+    assert.match(await page.textContent('[data-testid=diagnostic]'), /recompile with -fPIC/);
+    await kind.selectOption('');
+  } finally {
+    t.cleanup();
+  }
 });
 
 test('uploaded objects link, the downloaded ELF runs natively', async () => {

@@ -198,6 +198,33 @@ test('a static glibc program: gcc -static\'s exact ld command line, libc.a passe
   }
 });
 
+test('PIE against the glibc description (web/examples/libc.so.6.dso): byte-identical to the CLI, and it runs', async () => {
+  const dso = join(ROOT, 'web', 'examples', 'libc.so.6.dso');
+  assert.ok(existsSync(dso), `${dso} is missing: ./dev build-web writes it`);
+  const t = tempDir('pie');
+  try {
+    writeFileSync(join(t.dir, 'libc.so.6.dso'), readFileSync(dso));
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const pie = FREESTANDING.map((f) => (f === '-fno-pie' ? '-fPIE' : f));
+    const objs = compile(t.dir, srcs, pie, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    const n = native(t.dir, ['-pie', ...objs, 'libc.so.6.dso']);
+    const w = await wasm(t.dir, [...objs, 'libc.so.6.dso'], { kind: 'pie' });
+    assertSameLink(n, w);
+    assert.equal(w.report.output.kind, 'pie');
+    assert.deepEqual(w.report.dynamic.needed, ['libc.so.6']);
+    assert.ok(w.report.dynamic.imports.some((i) => i.symbol === '__libc_start_main' && /^GLIBC_2\.\d+$/.test(i.version)));
+    assert.ok(w.report.init_arrays.init.every((e) => e.filled_by.startsWith('R_X86_64_RELATIVE')));
+    // The real ld.so loads the real libc.so.6: same output as the static link of these objects.
+    const exe = join(t.dir, 'pie.out');
+    writeFileSync(exe, w.elf);
+    const r = run(exe);
+    assert.equal(r.status, 61);
+    assert.match(r.stdout, /^preinit a\npreinit b 1\npreinit b 2\ninit a 101\ninit b 101\ninit b 150\n/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('bad input: diagnostics worded as the CLI words them, never a throw', async () => {
   const t = tempDir('bad');
   try {
