@@ -2118,21 +2118,9 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
 /// Each entry: (case name, where it panics and the bug).
 // Fixed in the core: output-size amplification (capped relative to the input size, naming the
 // input piece), a shared object's impossible st_size, PT_NOTE from non-allocated notes.
-const KNOWN_CORE_BUGS: &[(&str, &str)] = &[
-    (
-        "fuzz/link_many/relro-non-alloc-dynamic",
-        "layout.rs:1590 Layout::assign, PT_GNU_RELRO `offset: start - base` underflows: an input \
-         section named .dynamic (here non-allocated) joins the RELRO list with address 0",
-    ),
-    (
-        "synthetic/dynamic-type1-flags0",
-        "the same, from a two-section object: .text with _start, and a non-allocated .dynamic",
-    ),
-    (
-        "synthetic/dynamic-type6-flags3",
-        "the same with an allocated, writable SHT_DYNAMIC .dynamic in a static link",
-    ),
-];
+// Fixed in the core: input sections named like the linker's own (.dynamic, ...) are refused, and
+// PT_GNU_RELRO arithmetic is total (relro-non-alloc-dynamic and its synthetic siblings).
+const KNOWN_CORE_BUGS: &[(&str, &str)] = &[];
 
 fn work_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile")
