@@ -129,7 +129,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
     let mut search_dirs = cmd.search_dirs.clone();
     let mut args_out: Vec<InputArg> = Vec::new();
     let mut paths: Vec<Option<PathBuf>> = Vec::new();
-    let mut data: Vec<Vec<u8>> = Vec::new();
+    let mut data: Vec<FileData> = Vec::new();
     let mut errors = Vec::new();
     let mut scripts = 0;
     let mut as_needed_now = false;
@@ -168,17 +168,17 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
             InputArg::StartGroup | InputArg::EndGroup | InputArg::AsNeeded(_) => None,
         };
         let bytes = match &path {
-            Some(p) => match std::fs::read(p) {
+            Some(p) => match FileData::open(p) {
                 Ok(d) => d,
                 Err(e) => {
                     errors.push(
                         Diagnostic::error(format!("cannot open: {e}"))
                             .file(p.display().to_string()),
                     );
-                    Vec::new()
+                    FileData::Owned(Vec::new())
                 }
             },
-            None => Vec::new(),
+            None => FileData::Owned(Vec::new()),
         };
         if let Some(p) = &path {
             if initlink::input::classify(&bytes) == initlink::input::FileKind::Text
@@ -281,6 +281,40 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
     }
     write_atomic(Path::new(&cmd.options.output), &elf, true).map_err(|e| vec![e])?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An input file's bytes: mapped when large (a link reads a fraction of a big archive or of
+/// libc.so.6, and copying them in was most of a small link's time), read when small.
+enum FileData {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl FileData {
+    fn open(path: &Path) -> std::io::Result<FileData> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if len >= 64 * 1024 {
+            // SAFETY: the map is read-only; like every linker that maps its inputs, we assume
+            // they are not truncated while the link runs.
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                return Ok(FileData::Mapped(map));
+            }
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+        Ok(FileData::Owned(bytes))
+    }
+}
+
+impl std::ops::Deref for FileData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileData::Owned(v) => v,
+            FileData::Mapped(m) => m,
+        }
+    }
 }
 
 /// Write to a temporary file beside the target, then rename: a failed link never leaves a
