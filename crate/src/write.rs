@@ -23,8 +23,8 @@ fn put64(b: &mut [u8], o: usize, v: u64) {
 }
 
 /// A symbol for the output `.symtab`.
-pub struct OutSym {
-    pub name: Vec<u8>,
+pub struct OutSym<'n> {
+    pub name: &'n [u8],
     pub value: u64,
     pub size: u64,
     pub info: u8,
@@ -70,12 +70,12 @@ fn shndx_for(layout: &Layout, addr: u64) -> u16 {
         .map_or(SHN_ABS, |s| s.shndx)
 }
 
-pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
+pub fn build_symtab<'r>(v: &Values<'r, '_>) -> (Vec<OutSym<'r>>, usize) {
     let res = v.res;
     let layout = v.layout;
     let tls_start = layout.tls.map_or(0, |t| t.start);
     let mut locals = vec![OutSym {
-        name: Vec::new(),
+        name: &[],
         value: 0,
         size: 0,
         info: 0,
@@ -128,7 +128,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
             }
             if ty == STT_FILE {
                 locals.push(OutSym {
-                    name: name.to_vec(),
+                    name,
                     value: 0,
                     size: 0,
                     info: s.st_info,
@@ -141,7 +141,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
                 continue;
             };
             locals.push(OutSym {
-                name: name.to_vec(),
+                name,
                 value,
                 size: s.st_size.get(E),
                 info: s.st_info,
@@ -155,7 +155,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
         let a = v.stub_addr(st);
         let info = (STB_LOCAL << 4) | STT_FUNC;
         locals.push(OutSym {
-            name: st.name.clone().into_bytes(),
+            name: st.name.as_bytes(),
             value: a,
             size: st.size(),
             info,
@@ -173,7 +173,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
         let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
         let info = (STB_LOCAL << 4) | STT_OBJECT;
         locals.push(OutSym {
-            name: b"initlink.module_data".to_vec(),
+            name: b"initlink.module_data",
             value: a,
             size: crate::layout::MODULE_DATA_SIZE,
             info,
@@ -254,7 +254,7 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
             bind
         };
         let sym = OutSym {
-            name: g.name.to_vec(),
+            name: g.name,
             value,
             size,
             info: (bind << 4) | (ty & 0xf),
@@ -272,6 +272,61 @@ pub fn build_symtab(v: &Values<'_, '_>) -> (Vec<OutSym>, usize) {
     (locals, first_global)
 }
 
+fn name_len(n: &[u8]) -> usize {
+    if n.is_empty() {
+        0
+    } else {
+        n.len() + 1
+    }
+}
+
+/// Serialize the symbols into `.symtab` and their names into `.strtab` (which starts with its
+/// empty name). Chunks are independent once each knows where its names start.
+fn fill_symtab(syms: &[OutSym<'_>], symtab: &mut [u8], strtab: &mut [u8]) {
+    const CHUNK: usize = 8192;
+    let fill = |(syms, st, sr, mut at): (&[OutSym<'_>], &mut [u8], &mut [u8], usize)| {
+        let mut w = 0;
+        for (k, s) in syms.iter().enumerate() {
+            let e = &mut st[24 * k..24 * k + 24];
+            let name_off = if s.name.is_empty() {
+                0
+            } else {
+                sr[w..w + s.name.len()].copy_from_slice(s.name);
+                let o = at;
+                w += s.name.len() + 1;
+                at += s.name.len() + 1;
+                o as u32
+            };
+            put32(e, 0, name_off);
+            e[4] = s.info;
+            e[5] = s.other;
+            put16(e, 6, s.shndx);
+            put64(e, 8, s.value);
+            put64(e, 16, s.size);
+        }
+    };
+    let (_, mut sr) = strtab.split_at_mut(1.min(strtab.len()));
+    let mut st = symtab;
+    let mut at = 1;
+    let mut parts = Vec::with_capacity(syms.len() / CHUNK + 1);
+    for chunk in syms.chunks(CHUNK) {
+        let names: usize = chunk.iter().map(|s| name_len(s.name)).sum();
+        let (a, b) = std::mem::take(&mut st).split_at_mut(24 * chunk.len());
+        let (c, d) = std::mem::take(&mut sr).split_at_mut(names);
+        parts.push((chunk, a, c, at));
+        at += names;
+        st = b;
+        sr = d;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        parts.into_par_iter().for_each(fill);
+    }
+    #[cfg(target_arch = "wasm32")]
+    parts.into_iter().for_each(fill);
+}
+
 /// Write the whole output file.
 pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     let layout = v.layout;
@@ -285,26 +340,9 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     } else {
         build_symtab(v)
     };
-    let mut strtab = vec![0u8];
-    let mut symtab = Vec::with_capacity(syms.len() * 24);
-    for s in &syms {
-        let name_off = if s.name.is_empty() {
-            0
-        } else {
-            let o = strtab.len() as u32;
-            strtab.extend_from_slice(&s.name);
-            strtab.push(0);
-            o
-        };
-        let mut e = [0u8; 24];
-        put32(&mut e, 0, name_off);
-        e[4] = s.info;
-        e[5] = s.other;
-        put16(&mut e, 6, s.shndx);
-        put64(&mut e, 8, s.value);
-        put64(&mut e, 16, s.size);
-        symtab.extend_from_slice(&e);
-    }
+    // `.symtab`/`.strtab` are filled below, in parallel with the sections; only sizes here.
+    let symtab_len = syms.len() * 24;
+    let strtab_len = 1 + syms.iter().map(|s| name_len(s.name)).sum::<usize>();
     // Section header names.
     let mut shstrtab = vec![0u8];
     let name_of = |n: &str, tab: &mut Vec<u8>| -> u32 {
@@ -334,8 +372,8 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     let shstrtab_name = name_of(".shstrtab", &mut shstrtab);
 
     let symtab_off = align_up(layout.file_end, 8);
-    let strtab_off = symtab_off + if with_symtab { symtab.len() as u64 } else { 0 };
-    let shstrtab_off = strtab_off + if with_symtab { strtab.len() as u64 } else { 0 };
+    let strtab_off = symtab_off + if with_symtab { symtab_len as u64 } else { 0 };
+    let shstrtab_off = strtab_off + if with_symtab { strtab_len as u64 } else { 0 };
     let shoff = align_up(shstrtab_off + shstrtab.len() as u64, 8);
     let shnum = 1 + emitted.len() + if with_symtab { 2 } else { 0 } + 1;
     let total = shoff + 64 * shnum as u64;
@@ -418,6 +456,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     // Section contents. Output sections are independent, so natively they are written in
     // parallel (rayon) into disjoint slices of the file; the bytes do not depend on the order.
     let mut jobs: Vec<(&crate::layout::OutSec, &mut [u8])> = Vec::new();
+    let mut symtab_out: Option<(&mut [u8], &mut [u8])> = None;
     {
         let mut secs: Vec<&crate::layout::OutSec> = layout
             .sections
@@ -440,6 +479,14 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             jobs.push((os, mine));
             rest = tail;
             consumed = os.offset + os.size;
+        }
+        if with_symtab {
+            let rest = std::mem::take(&mut rest);
+            let gap = (symtab_off.saturating_sub(consumed) as usize).min(rest.len());
+            let (_, tail) = rest.split_at_mut(gap);
+            let (st, tail) = tail.split_at_mut(symtab_len);
+            let (sr, _) = tail.split_at_mut(strtab_len);
+            symtab_out = Some((st, sr));
         }
     }
     let write_section = |job: &mut (&crate::layout::OutSec, &mut [u8])| -> Vec<Diagnostic> {
@@ -696,13 +743,24 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         }
         errors
     };
+    let fill_symtab = || {
+        if let Some((st, sr)) = symtab_out {
+            fill_symtab(&syms, st, sr);
+        }
+    };
     #[cfg(not(target_arch = "wasm32"))]
     let results: Vec<Vec<Diagnostic>> = {
         use rayon::prelude::*;
-        jobs.par_iter_mut().map(write_section).collect()
+        rayon::join(fill_symtab, || {
+            jobs.par_iter_mut().map(write_section).collect()
+        })
+        .1
     };
     #[cfg(target_arch = "wasm32")]
-    let results: Vec<Vec<Diagnostic>> = jobs.iter_mut().map(write_section).collect();
+    let results: Vec<Vec<Diagnostic>> = {
+        fill_symtab();
+        jobs.iter_mut().map(write_section).collect()
+    };
     drop(jobs);
     for r in results {
         errors.extend(r);
@@ -725,10 +783,6 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     }
 
     // Symbol table, string tables, section headers.
-    if with_symtab {
-        buf[symtab_off as usize..symtab_off as usize + symtab.len()].copy_from_slice(&symtab);
-        buf[strtab_off as usize..strtab_off as usize + strtab.len()].copy_from_slice(&strtab);
-    }
     buf[shstrtab_off as usize..shstrtab_off as usize + shstrtab.len()].copy_from_slice(&shstrtab);
     let got_plt_index = layout
         .section_by_name(".got.plt")
@@ -808,7 +862,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             0,
             0,
             symtab_off,
-            symtab.len() as u64,
+            symtab_len as u64,
             nsec + 1,
             first_global as u32,
             8,
@@ -821,7 +875,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             0,
             0,
             strtab_off,
-            strtab.len() as u64,
+            strtab_len as u64,
             0,
             0,
             1,
@@ -1054,7 +1108,7 @@ pub fn synthetic_words(v: &Values<'_, '_>, what: Synthetic, opts: &Options) -> V
 
 /// One `.dynsym` entry: imports are undefined (a canonical PLT entry gives them a value), exports
 /// and copied data are defined here.
-fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) -> OutSym {
+fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) -> OutSym<'static> {
     let res = v.res;
     let gl = res.global(g);
     let tls_start = v.layout.tls.map_or(0, |t| t.start);
@@ -1068,7 +1122,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
             if let Some(&off) = d.copy_of.get(&g) {
                 let a = v.copy + off;
                 return OutSym {
-                    name: Vec::new(),
+                    name: &[],
                     value: a,
                     size: ds.size,
                     info,
@@ -1083,7 +1137,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
                 0
             };
             OutSym {
-                name: Vec::new(),
+                name: &[],
                 value,
                 size: 0,
                 info,
@@ -1106,7 +1160,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
             };
             let bind = if weak { STB_WEAK } else { STB_GLOBAL };
             OutSym {
-                name: Vec::new(),
+                name: &[],
                 value,
                 size: st.st_size.get(E),
                 info: (bind << 4) | ty,
@@ -1119,7 +1173,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
         } => {
             let a = v.def_addr(file, sym);
             OutSym {
-                name: Vec::new(),
+                name: &[],
                 value: a,
                 size,
                 info: (STB_GLOBAL << 4) | STT_OBJECT,
@@ -1130,7 +1184,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
         Def::Linker => {
             let a = v.layout.linker_symbol(gl.name).unwrap_or(0);
             OutSym {
-                name: Vec::new(),
+                name: &[],
                 value: a,
                 size: 0,
                 info: STB_GLOBAL << 4,
@@ -1153,7 +1207,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
                 })
                 .unwrap_or(STT_NOTYPE);
             OutSym {
-                name: Vec::new(),
+                name: &[],
                 value: 0,
                 size: 0,
                 info: (bind << 4) | ty,
