@@ -272,6 +272,26 @@ pub fn build_symtab<'r>(v: &Values<'r, '_>) -> (Vec<OutSym<'r>>, usize) {
     (locals, first_global)
 }
 
+/// Ask for transparent huge pages on a big, still untouched output buffer: filling 40 MB through
+/// 4 KiB pages costs 10,000 page faults, through 2 MiB pages 20.
+fn huge_pages(buf: &mut [u8]) {
+    #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = buf.as_mut_ptr() as usize;
+        let first = (start + HUGE - 1) & !(HUGE - 1);
+        let end = (start + buf.len()) & !(HUGE - 1);
+        if end > first {
+            // SAFETY: the range lies inside `buf`; MADV_HUGEPAGE only changes how it is backed.
+            unsafe {
+                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(all(target_os = "linux", not(target_arch = "wasm32"))))]
+    let _ = buf;
+}
+
 fn name_len(n: &[u8]) -> usize {
     if n.is_empty() {
         0
@@ -419,6 +439,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     }
     let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
     let mut buf = vec![0u8; total];
+    huge_pages(&mut buf);
 
     // ELF header.
     buf[0..4].copy_from_slice(b"\x7fELF");
