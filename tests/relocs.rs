@@ -298,28 +298,62 @@ fn tls_tpoff32_dtpoff64_and_initial_exec_relaxation() {
     );
 }
 
-#[test]
-fn build_id_is_the_sha1_of_the_file_with_the_id_zeroed() {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("buildid-{}", std::process::id()));
-    let l = link("buildid", START, &["--build-id"]);
+fn sha1sum(path: &std::path::Path) -> String {
+    let out = Command::new("sha1sum").arg(path).output().expect("sha1sum");
+    String::from_utf8_lossy(&out.stdout)[..40].to_string()
+}
+
+/// The build ID and the file with it zeroed.
+fn build_id(l: &Linked) -> (String, Vec<u8>) {
     let f = l.file();
     let note = f
         .section_by_name(".note.gnu.build-id")
         .expect("build-id note");
     let off = note.file_range().expect("in the file").0 as usize + 16;
-    let id = l.bytes[off..off + 20].to_vec();
+    let hex: String = l.bytes[off..off + 20]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut zeroed = l.bytes.clone();
     zeroed[off..off + 20].fill(0);
+    (hex, zeroed)
+}
+
+#[test]
+fn build_id_is_the_sha1_of_the_file_with_the_id_zeroed() {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("buildid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let l = link("buildid", START, &["--build-id"]);
+    let (hex, zeroed) = build_id(&l);
+    assert!(zeroed.len() <= 1 << 20);
     std::fs::write(dir.join("zeroed"), &zeroed).unwrap();
-    let out = Command::new("sha1sum")
-        .arg(dir.join("zeroed"))
-        .output()
-        .expect("sha1sum");
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with(&hex),
-        "build ID {hex} is not sha1sum's"
+    assert_eq!(
+        hex,
+        sha1sum(&dir.join("zeroed")),
+        "build ID is not sha1sum's"
     );
+
+    // Past 1 MiB, as lld: the SHA-1 of the SHA-1s of the file's 1 MiB chunks (hashed in parallel).
+    let l = link(
+        "buildid-big",
+        &format!("{START}.data\nbig: .fill 3000000, 1, 7\n"),
+        &["--build-id"],
+    );
+    let (hex, zeroed) = build_id(&l);
+    assert!(zeroed.len() > 2 << 20);
+    let mut digests = Vec::new();
+    for (k, c) in zeroed.chunks(1 << 20).enumerate() {
+        let p = dir.join(format!("chunk{k}"));
+        std::fs::write(&p, c).unwrap();
+        let h = sha1sum(&p);
+        digests.extend((0..20).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()));
+    }
+    std::fs::write(dir.join("digests"), &digests).unwrap();
+    assert_eq!(
+        hex,
+        sha1sum(&dir.join("digests")),
+        "build ID is not the chunked SHA-1"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
