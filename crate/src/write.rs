@@ -497,7 +497,15 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
 
     // Section contents. Output sections are independent, so natively they are written in
     // parallel (rayon) into disjoint slices of the file; the bytes do not depend on the order.
-    let mut jobs: Vec<(&crate::layout::OutSec, &mut [u8])> = Vec::new();
+    // A job is a run of one section's pieces (about 256 KiB of them), so that one big `.text`
+    // spreads over the threads too.
+    type Job<'j> = (
+        &'j crate::layout::OutSec,
+        &'j [crate::layout::Piece],
+        u64,
+        &'j mut [u8],
+    );
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut symtab_out: Option<(&mut [u8], &mut [u8])> = None;
     {
         let mut secs: Vec<&crate::layout::OutSec> = layout
@@ -517,8 +525,19 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
                 .into());
             };
             let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap as usize);
-            let (mine, tail) = tail.split_at_mut(os.size as usize);
-            jobs.push((os, mine));
+            let (mut mine, tail) = tail.split_at_mut(os.size as usize);
+            // Pieces in offset order split the section at piece boundaries; else one job.
+            let sorted = os.pieces.windows(2).all(|w| w[0].offset <= w[1].offset);
+            let (mut first, mut base, mut bytes) = (0, 0u64, 0u64);
+            for (k, p) in os.pieces.iter().enumerate() {
+                if sorted && bytes >= 256 << 10 && p.offset >= base && p.offset <= os.size {
+                    let (a, b) = std::mem::take(&mut mine).split_at_mut((p.offset - base) as usize);
+                    jobs.push((os, &os.pieces[first..k], base, a));
+                    (first, base, bytes, mine) = (k, p.offset, 0, b);
+                }
+                bytes += p.size;
+            }
+            jobs.push((os, &os.pieces[first..], base, mine));
             rest = tail;
             consumed = os.offset + os.size;
         }
@@ -531,14 +550,14 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             symtab_out = Some((st, sr));
         }
     }
-    let write_section = |job: &mut (&crate::layout::OutSec, &mut [u8])| -> Vec<Diagnostic> {
-        let (os, out) = job;
+    let write_section = |job: &mut Job<'_>| -> Vec<Diagnostic> {
+        let (os, pieces, base, out) = job;
         let os: &crate::layout::OutSec = os;
         let mut errors = Vec::new();
-        for piece in &os.pieces {
-            let start = piece.offset as usize;
+        for piece in pieces.iter() {
+            let start = piece.offset.wrapping_sub(*base) as usize;
             let addr = os.addr + piece.offset;
-            let Some(dst) = out.get_mut(start..start + piece.size as usize) else {
+            let Some(dst) = out.get_mut(start..start.saturating_add(piece.size as usize)) else {
                 errors.push(Diagnostic::error(format!(
                     "internal: piece past the end of {}",
                     os.name
