@@ -4,10 +4,12 @@
 Each workload is compiled here with gcc. Its link command line is the one gcc's collect2 passes
 (captured with -v, plugin options dropped), run unchanged with every linker. Runs are interleaved,
 several per linker. It prints the median wall time, the peak RSS, and initlink's ratio to each.
+With --wasm it also runs the same links through the wasm build under Node (bench/wasm_link.mjs),
+with their ratio to native and whether the ELF is byte-identical to the native one.
 
 usage: bench/bench.py [--runs N] [--only NAME,...] [--wasm]
 """
-import argparse, os, shlex, shutil, statistics, subprocess, sys, tempfile, time, resource
+import argparse, hashlib, json, os, re, shlex, shutil, statistics, subprocess, sys, tempfile, time, resource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "bench")
@@ -91,6 +93,113 @@ def prepare():
     w["large generated PIE"] = (d, ["gcc", "-o", "out", "main.o"] + [f"m{i}.o" for i in range(600)])
     return w
 
+# Options whose value is the next argument (so it is not an input file).
+VALUE_OPTS = {"-o", "-m", "-z", "-e", "-u", "-dynamic-linker", "-I", "-rpath", "-R", "-soname", "-h",
+              "-rpath-link", "-Map", "-hash-style", "-plugin", "-report", "-init-stub", "-entry",
+              "-undefined", "-output"}
+
+def find_library(name, static_only, dirs):
+    """crate/src/bin/initlink.rs find_library: per directory, libNAME.so then libNAME.a."""
+    if name.startswith(":"):
+        cands = [name[1:]]
+    else:
+        cands = [f"lib{name}.a"] if static_only else [f"lib{name}.so", f"lib{name}.a"]
+    for d in dirs:
+        for c in cands:
+            if os.path.isfile(os.path.join(d, c)):
+                return os.path.join(d, c)
+    return None
+
+def script_items(path):
+    """The inputs a linker script names: ("path", p) and ("lib", name), plus its SEARCH_DIRs."""
+    text = re.sub(r"/\*.*?\*/", " ", open(path, errors="replace").read(), flags=re.S)
+    items, dirs, stack = [], [], []
+    for t in re.findall(r'"[^"]*"|[(),]|[^\s(),]+', text):
+        t = t.strip('"')
+        if t == "(" or t == ",":
+            continue
+        if t == ")":
+            stack.pop()
+        elif t in ("INPUT", "GROUP", "AS_NEEDED", "OUTPUT_FORMAT", "OUTPUT_ARCH", "TARGET", "SEARCH_DIR"):
+            stack.append(t)
+        elif stack and stack[-1] == "SEARCH_DIR":
+            dirs.append(t)
+        elif stack and stack[-1] in ("INPUT", "GROUP", "AS_NEEDED"):
+            items.append(("lib", t[2:]) if t.startswith("-l") else ("path", t))
+    return items, dirs
+
+def is_script(path):
+    with open(path, "rb") as f:
+        head = f.read(256)
+    return bool(head) and all(32 < b < 127 or b in b" \t\n\r\x0c" for b in head)
+
+def link_files(args, cwd):
+    """The files a link with these arguments reads, emulating the CLI's search (-L/-l, -Bstatic,
+    --push-state/--pop-state, linker scripts expanded in place). Each is named as the wasm side will
+    look it up: a plain argument as written, anything found by a search as the path found."""
+    dirs, queue, static, stack = [], [], False, []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        opt = a[1:] if a.startswith("--") else a
+        if not a.startswith("-"):
+            queue.append(("path", a, static))
+        elif opt in ("-static", "-Bstatic", "-dn", "-non_shared"):
+            static = True
+        elif opt in ("-Bdynamic", "-dy", "-call_shared"):
+            static = False
+        elif opt == "-push-state":
+            stack.append(static)
+        elif opt == "-pop-state":
+            static = stack.pop()
+        elif opt in ("-L", "-l", "-library-path", "-library"):
+            i += 1
+            if opt in ("-L", "-library-path"):
+                dirs.append(args[i])
+            else:
+                queue.append(("lib", args[i], static))
+        elif a.startswith("-L"):
+            dirs.append(a[2:])
+        elif a.startswith("-l"):
+            queue.append(("lib", a[2:], static))
+        elif opt in VALUE_OPTS:
+            i += 1
+        i += 1
+    files = []
+    while queue:
+        kind, name, static = queue.pop(0)
+        if kind == "lib":
+            found = find_library(name, static, dirs)
+        elif os.path.isabs(name) or os.path.exists(os.path.join(cwd, name)):
+            found = name
+        else:  # a bare name in a script is searched for in the -L directories
+            found = next((os.path.join(d, name) for d in dirs if os.path.isfile(os.path.join(d, name))), name)
+        path = os.path.join(cwd, found)
+        if not os.path.isfile(path):
+            continue  # the wasm link will report it missing
+        if found not in files:
+            files.append(found)
+        if is_script(path):
+            items, more = script_items(path)
+            dirs += more
+            # A -l inside a script inherits -Bstatic only from the -l that named the script.
+            queue[:0] = [(k, n, static and kind == "lib") for k, n in items]
+    return files
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+def wasm_link(args, cwd, runs):
+    """Link through the wasm build under Node: {ok, median_ms, elf_sha256 | diagnostics}."""
+    spec = {"cwd": cwd, "args": args, "files": link_files(args, cwd), "runs": runs}
+    r = subprocess.run(["node", os.path.join(ROOT, "bench", "wasm_link.mjs")], input=json.dumps(spec),
+                       capture_output=True, text=True)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):  # Node itself died (out of memory, a crash): say how
+        return {"ok": False, "diagnostics": [f"node exited {r.returncode}: " + (r.stderr.strip()[-500:] or "no output")]}
+
 def run_once(exe, args, cwd):
     t0 = time.perf_counter()
     p = subprocess.Popen([exe] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -110,8 +219,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--only", default="")
+    ap.add_argument("--wasm", action="store_true", help="also link through the wasm build under Node")
     a = ap.parse_args()
     sh(["cargo", "build", "--release", "-q", "-p", "initlink"], cwd=ROOT)
+    if a.wasm:
+        sh([os.path.join(ROOT, "dev"), "build-web"], cwd=ROOT)  # pkg/: the wasm build, up to date
     ls = linkers()
     print("linkers: " + ", ".join(f"{k} ({v})" for k, v in ls.items()))
     missing = [n for n in ["ld.bfd", "gold", "lld", "mold", "wild"] if n not in ls]
@@ -136,28 +248,50 @@ def main():
                     continue
                 times[k].append(t)
         mem = {k: peak_rss(exe, args, cwd) for k, exe in ls.items() if k not in failed}
-        rows.append((name, {k: statistics.median(v) for k, v in times.items() if v}, mem, failed))
+        wasm = None
+        if a.wasm:
+            # Every linker wrote `out`: link with initlink once more to have its ELF to compare.
+            _, rc, _ = run_once(ls["initlink"], args, cwd)
+            wasm = wasm_link(args, cwd, a.runs)
+            wasm["native_sha256"] = sha256(os.path.join(cwd, "out")) if rc == 0 else None
+        rows.append((name, {k: statistics.median(v) for k, v in times.items() if v}, mem, failed, wasm))
     print()
     names = [k for k in ls]
     hdr = f"{'workload':<22}" + "".join(f"{n:>12}" for n in names)
     print("median wall time (ms), peak RSS (MiB) below")
     print(hdr)
-    for name, med, mem, failed in rows:
+    for name, med, mem, failed, _ in rows:
         print(f"{name:<22}" + "".join(f"{med[n]*1000:>12.1f}" if n in med else f"{'fail':>12}" for n in names))
         print(f"{'':<22}" + "".join(f"{mem[n]:>11.0f}M" if n in mem else f"{'':>12}" for n in names))
     print()
     print("initlink time ratio (initlink / other; < 1 means initlink is faster)")
     print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in names if n != "initlink"))
-    for name, med, mem, failed in rows:
+    for name, med, mem, failed, _ in rows:
         line = f"{name:<22}"
         for n in names:
             if n == "initlink":
                 continue
             line += f"{med['initlink']/med[n]:>12.2f}" if "initlink" in med and n in med else f"{'-':>12}"
         print(line)
-    for name, med, mem, failed in rows:
+    for name, med, mem, failed, _ in rows:
         for k, e in failed.items():
             print(f"note: {k} failed on {name}: {e}")
+    if a.wasm:
+        print()
+        print("wasm under Node (web/initlink.js: reads the files, links in memory, builds the report) vs native initlink (ms)")
+        print(f"{'workload':<22}{'native':>12}{'wasm':>12}{'wasm/native':>13}  ELF")
+        for name, med, mem, failed, w in rows:
+            nat = med.get("initlink")
+            line = f"{name:<22}" + (f"{nat*1000:>12.1f}" if nat else f"{'fail':>12}")
+            if not w["ok"]:
+                print(line + f"{'fail':>12}")
+                continue
+            same = "identical" if w["elf_sha256"] == w["native_sha256"] else "DIFFERENT from native"
+            ratio = f"{w['median_ms'] / (nat*1000):>13.2f}" if nat else f"{'-':>13}"
+            print(line + f"{w['median_ms']:>12.1f}" + ratio + "  " + same)
+        for name, med, mem, failed, w in rows:
+            if not w["ok"]:
+                print(f"note: wasm failed on {name}: " + " | ".join(w["diagnostics"][:5]))
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,32 @@
+// One bench/bench.py workload linked through the wasm build (web/initlink.js) under Node.
+// Reads a JSON spec on stdin: {cwd, args, files: [path], runs}. Each path is named as the link
+// looks it up (the wasm side finds a file by full name, else by basename): plain arguments as
+// written, relative to cwd; libraries and script inputs as the absolute path the CLI search found.
+// Prints JSON: {median_ms, ok, diagnostics (when it failed), elf_sha256}.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { link } from '../web/initlink.js';
+
+const spec = JSON.parse(readFileSync(0, 'utf8'));
+
+// The files are read inside the timed part: the native process reads (or maps) its inputs too.
+async function once() {
+  const inputs = spec.files.map((name) => ({ name, bytes: readFileSync(resolve(spec.cwd, name)) }));
+  return link(inputs, { args: spec.args });
+}
+
+let r = await once(); // warm-up: compiles and instantiates the module
+const times = [];
+for (let i = 0; r.ok && i < spec.runs; i++) {
+  const t0 = performance.now();
+  r = await once();
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const mid = times.length >> 1;
+const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+const out = { ok: r.ok, median_ms: r.ok ? median : null };
+if (r.ok) out.elf_sha256 = createHash('sha256').update(r.elf).digest('hex');
+else out.diagnostics = r.diagnostics.map((d) => d.text);
+console.log(JSON.stringify(out));
