@@ -70,7 +70,7 @@ fn shndx_for(layout: &Layout, addr: u64) -> u16 {
         .map_or(SHN_ABS, |s| s.shndx)
 }
 
-pub fn build_symtab<'r>(v: &Values<'r, '_>) -> (Vec<OutSym<'r>>, usize) {
+pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> (Vec<OutSym<'r>>, usize) {
     let res = v.res;
     let layout = v.layout;
     let tls_start = layout.tls.map_or(0, |t| t.start);
@@ -113,7 +113,9 @@ pub fn build_symtab<'r>(v: &Values<'r, '_>) -> (Vec<OutSym<'r>>, usize) {
             SymPlace::Undefined => None,
         }
     };
-    for (fi, f) in res.files.iter().enumerate() {
+    // Each file's locals are independent: collected per file (in parallel natively), in order.
+    let file_locals = |(fi, f): (usize, &'r crate::resolve::File<'a>)| -> Vec<OutSym<'r>> {
+        let mut locals = Vec::new();
         let fid = FileId(fi as u32);
         let obj = &f.obj;
         for i in 1..obj.first_global.min(obj.symbols.len()) {
@@ -149,7 +151,16 @@ pub fn build_symtab<'r>(v: &Values<'r, '_>) -> (Vec<OutSym<'r>>, usize) {
                 shndx,
             });
         }
-    }
+        locals
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let per_file: Vec<Vec<OutSym<'_>>> = {
+        use rayon::prelude::*;
+        res.files.par_iter().enumerate().map(file_locals).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let per_file: Vec<Vec<OutSym<'_>>> = res.files.iter().enumerate().map(file_locals).collect();
+    locals.extend(per_file.into_iter().flatten());
     // Linker-made code and data get names, so objdump and gdb show them.
     for st in v.synth.stubs.iter() {
         let a = v.stub_addr(st);
