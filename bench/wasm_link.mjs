@@ -13,7 +13,8 @@ const spec = JSON.parse(readFileSync(0, 'utf8'));
 // The files are read inside the timed part: the native process reads (or maps) its inputs too.
 async function once() {
   const inputs = spec.files.map((name) => ({ name, bytes: readFileSync(resolve(spec.cwd, name)) }));
-  return link(inputs, { args: spec.args });
+  // No report: the native side is a plain link too.
+  return link(inputs, { args: spec.args, report: false });
 }
 
 let r = await once(); // warm-up: compiles and instantiates the module

@@ -88,7 +88,7 @@ function toBytes(b) {
 /**
  * Link `inputs` ([{name, bytes: Uint8Array}] and {group: 'start'|'end'} markers, in command-line
  * order) with `options` ({output, kind, entry, buildId, ehFrameHdr, gcSections, execstack,
- * undefined, stripAll, stripDebug, args}). Resolves to {ok, elf, report, reportJson, map,
+ * undefined, stripAll, stripDebug, report, args}). Resolves to {ok, elf, report, reportJson, map,
  * diagnostics, commandLine}; never rejects.
  */
 export async function link(inputs, options = {}) {

@@ -169,10 +169,14 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
                     a.push(want_str(key, s)?.into());
                 }
             }
+            // Not a linker argument: whether the report (and map) are built; see link_request.
+            "report" => {
+                want_bool(key, v)?;
+            }
             "args" => {}
             other => {
                 return Err(Diagnostic::error(format!(
-                "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, execstack, undefined, stripAll, stripDebug, args)"
+                "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, execstack, undefined, stripAll, stripDebug, report, args)"
             )))
             }
         }
@@ -356,9 +360,14 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
     if !items.iter().any(|i| matches!(i, InputItem::File(_))) {
         return Response::failed(vec![Diagnostic::error("no input files")], args);
     }
-    // The playground always builds the report: every view is drawn from it.
+    // The playground builds the report (every view is drawn from it) unless told not to: a
+    // benchmark comparing with the CLI's plain link passes `report: false`.
     let mut opts = cmd.options;
-    opts.report = true;
+    opts.report = req
+        .options
+        .get("report")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     opts.time = false;
     let out = crate::link(&items, &opts);
     let failed = out
@@ -483,6 +492,12 @@ mod tests {
         assert!(e.message.contains("frobnicate"));
         let e = options_to_args(&opts(r#"{"kind":"weird"}"#)).unwrap_err();
         assert!(e.message.contains("weird"));
+        let e = options_to_args(&opts(r#"{"report":1}"#)).unwrap_err();
+        assert!(e.message.contains("report"), "{}", e.message);
+        assert_eq!(
+            options_to_args(&opts(r#"{"report":false}"#)).unwrap(),
+            Vec::<String>::new()
+        );
         let r = link_request(r#"{"options":{"args":["--nope"]}}"#, &[]);
         assert!(r.diagnostics[0].text.contains("unknown option: --nope"));
     }
