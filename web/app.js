@@ -142,7 +142,7 @@ async function syncKindInputs() {
 async function addFiles(fileList) {
   const files = [...fileList];
   if (!files.length) return;
-  if (state.example) { state.inputs = []; state.example = null; showSource(null); markExample(null); }
+  if (state.example) leaveExample();
   const at = state.inputs.findIndex((f) => f.from === 'glibc');
   const added = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()), from: 'upload' })));
   // Uploads go before glibc's description, as a library comes after the objects that use it.
@@ -170,13 +170,38 @@ async function pickExample(ex) {
     const files = await Promise.all(ex.inputs.map(async (i) => ({ name: i.name, bytes: await fetchCached(i.url), from: 'example', url: i.url, pieUrl: i.pieUrl, pie: false })));
     state.inputs = files;
     state.example = ex;
-    $('options').elements.args.value = ex.args.join(' ');
+    // An example is a whole link: its output kind and name come with it (a PIE against glibc, a
+    // shared object), and picking another example puts back its own.
+    const f = $('options').elements;
+    f.args.value = ex.args.join(' ');
+    f.output.value = ex.output ?? 'prog';
+    if (f.kind.value !== (ex.kind ?? '')) {
+      f.kind.value = ex.kind ?? '';
+      state.glibcRemoved = false;
+      showKindHelp();
+    }
     renderInputList();
     showSource(ex);
     await runLink();
   } catch (e) {
     showOutcome({ ok: false, elf: null, report: null, map: '', reportJson: '', commandLine: [], diagnostics: [{ severity: 'error', text: `initlink: error: cannot load example ${ex.name}: ${e.message}`, notes: [] }] }, 0);
   }
+}
+
+/** Drop the example's inputs, and the options it set that the learner left alone (an uploaded
+ * object should not get --init-stub, or be linked as a shared object, without asking). */
+function leaveExample() {
+  const ex = state.example;
+  const f = $('options').elements;
+  if (ex) {
+    if (f.args.value === ex.args.join(' ')) f.args.value = '';
+    if (ex.output && f.output.value === ex.output) f.output.value = 'prog';
+    if (ex.kind && f.kind.value === ex.kind) { f.kind.value = ''; showKindHelp(); }
+  }
+  state.inputs = [];
+  state.example = null;
+  markExample(null);
+  showSource(null);
 }
 
 const sourceCache = new Map();
@@ -311,7 +336,7 @@ const KIND_HELP = {
   static: 'Everything in one file at fixed addresses (ET_EXEC at 0x400000): no loader, no dynamic relocations; -l finds archives only.',
   pie: 'Position-independent executable (ET_DYN at 0): the kernel picks a random base and the dynamic loader (PT_INTERP) relocates it first: every absolute address becomes an R_X86_64_RELATIVE relocation. The page links the examples\' -fPIE builds against libc.so.6.dso, a description of glibc\'s libc.so.6 (unless you upload a libc .so); initlink writes glibc\'s Scrt1.o _start, which calls __libc_start_main through the PLT.',
   exec: 'A classic executable at the fixed address 0x400000 (ET_EXEC): no relocation at load time. The page adds libc.so.6.dso (a description of glibc\'s libc.so.6, unless you upload a libc .so), so it is dynamically linked: _start calls __libc_start_main through the PLT.',
-  shared: 'A shared object (.so): no entry point, loaded at any address, so the code must be position-independent (gcc -fPIC). The examples are built with -fno-pie: their absolute R_X86_64_32 relocations are refused, with a diagnostic for each.',
+  shared: 'A shared object (.so): no entry point, loaded at any address, so the code must be position-independent (gcc -fPIC). Most examples are built with -fno-pie: their absolute R_X86_64_32 relocations are refused, with a diagnostic for each (the module-registration example is built with -fPIC).',
 };
 
 function showKindHelp() {
@@ -336,10 +361,11 @@ function showOutcome(result, ms) {
   const out = (readOptions().output || 'a.out').split('/').pop();
   const cmd = ['initlink', ...result.commandLine, ...state.inputs.map((f) => f.name), `--report=${out}.json`, `-Map=${out}.map`].join(' ');
   const summary = $('summary');
+  const shared = r?.output.kind === 'shared'; // no entry point; a program loads it
   summary.replaceChildren(
     h('div', { class: `verdict ${result.ok ? 'ok' : 'bad'}` },
       result.ok ? h('strong', {}, `✓ Linked ${out}`) : h('strong', {}, '✗ The link failed'),
-      r && !r.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)} · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`) : null,
+      r && !r.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)}${shared ? '' : ` · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`}`) : null,
       r?.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}`) : null,
       ms ? h('span', { class: 'muted' }, ` · ${Math.round(ms)} ms in your browser`) : null),
     h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
@@ -347,7 +373,7 @@ function showOutcome(result, ms) {
       result.elf ? h('a', { class: 'button primary', 'data-testid': 'download-elf', ...download(out, result.elf, 'application/x-executable') }, `Download ${out}`) : null,
       result.map ? h('a', { class: 'button', 'data-testid': 'download-map', ...download(`${out}.map`, result.map, 'text/plain') }, 'Map file') : null,
       result.reportJson ? h('a', { class: 'button', 'data-testid': 'download-report', ...download(`${out}.json`, result.reportJson, 'application/json') }, 'JSON report') : null,
-      result.elf ? h('span', { class: 'muted hint' }, `Run it on x86-64 Linux: chmod +x ${out} && ./${out}`) : null));
+      result.elf ? h('span', { class: 'muted hint' }, shared ? `Load it from a program on x86-64 Linux: dlopen("./${out}", RTLD_NOW)` : `Run it on x86-64 Linux: chmod +x ${out} && ./${out}`) : null));
   renderDiagnostics($('diagnostics'), result.diagnostics);
   const views = ['memory', 'startup', 'relocs', 'stubs', 'dynamic', 'symbols', 'inputs', 'map'];
   $('view-tabs').hidden = !r;
@@ -433,7 +459,7 @@ function init() {
     e.currentTarget.textContent = closed ? 'Show source' : 'Hide';
     e.currentTarget.title = closed ? 'Show the source' : 'Hide the source';
   });
-  $('clear').addEventListener('click', () => { state.inputs = []; state.example = null; markExample(null); showSource(null); renderInputList(); });
+  $('clear').addEventListener('click', () => { leaveExample(); renderInputList(); });
   $('options').addEventListener('submit', (e) => { e.preventDefault(); runLink(); });
   const drop = $('drop');
   const over = (on) => (e) => { e.preventDefault(); drop.classList.toggle('over', on); };

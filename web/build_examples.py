@@ -9,9 +9,15 @@ example.conf:
     archive libX.a = a.c b.c        build an archive from these sources' objects
     link = a.c libX.a               link order (a source stands for its object; default: sources, sorted)
     args = -e main                  extra linker arguments
-Objects are built like a freestanding program: they link with the synthesized _start. Each
-source is also compiled with -fPIE into <name>/pie/ (same file names): the page links those when the
-output kind is PIE, against web/examples/libc.so.6.dso (written by ./dev build-web).
+    kind = pie                      output kind picked with the example: static, exec, pie, shared
+                                    (default: none, the linker's default)
+    output = libx.so                output file name (default: prog)
+    cflags = -O1 -fno-pie           gcc flags instead of the freestanding ones below
+Objects are built like a freestanding program by default: they link with the synthesized _start.
+Each source is also compiled with -fno-pie turned into -fPIE, into <name>/pie/ (same file names):
+the page links those when the output kind is PIE, against web/examples/libc.so.6.dso (written by
+./dev build-web). Flags without -fno-pie (say -fPIC) need no second build.
+Header files in the example's folder (and common/say.h, if included) are shown beside the sources.
 """
 import json
 import os
@@ -22,7 +28,6 @@ import sys
 CFLAGS = ["-O1", "-ffreestanding", "-fno-pie", "-fno-stack-protector",
           "-fno-asynchronous-unwind-tables", "-fcf-protection=none"]
 SOURCE_EXTS = (".c", ".s", ".S")
-PIE_CFLAGS = [("-fPIE" if f == "-fno-pie" else f) for f in CFLAGS]
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "examples")
 COMMON = os.path.join(EXAMPLES, "common")
@@ -38,9 +43,14 @@ def run(cmd, cwd):
         sys.exit(f"build_examples: {' '.join(cmd)} failed in {cwd}:\n{r.stdout}{r.stderr}")
 
 
+def pie_flags(flags):
+    """The flags of the -fPIE build, or None when the objects already suit a PIE."""
+    return [("-fPIE" if f == "-fno-pie" else f) for f in flags] if "-fno-pie" in flags else None
+
+
 def build(name):
     d = os.path.join(EXAMPLES, name)
-    conf = {"title": name, "order": "99", "link": "", "args": ""}
+    conf = {"title": name, "order": "99", "link": "", "args": "", "kind": "", "output": "prog"}
     archives = {}
     for line in open(os.path.join(d, "example.conf")):
         line = line.split("#", 1)[0].strip()
@@ -53,12 +63,17 @@ def build(name):
             conf[key] = value
     description = open(os.path.join(d, "README.md")).read().strip()
     sources = sorted(f for f in os.listdir(d) if f.endswith(SOURCE_EXTS))
-    os.makedirs(os.path.join(d, "pie"), exist_ok=True)
+    headers = sorted(f for f in os.listdir(d) if f.endswith(".h"))
+    flags = shlex.split(conf["cflags"]) if "cflags" in conf else CFLAGS
+    pie = pie_flags(flags)
+    if pie:
+        os.makedirs(os.path.join(d, "pie"), exist_ok=True)
     for src in sources:
-        run(["gcc", "-c", *CFLAGS, "-I", COMMON, src, "-o", obj_name(src)], d)
-        run(["gcc", "-c", *PIE_CFLAGS, "-I", COMMON, src, "-o", os.path.join("pie", obj_name(src))], d)
+        run(["gcc", "-c", *flags, "-I", COMMON, src, "-o", obj_name(src)], d)
+        if pie:
+            run(["gcc", "-c", *pie, "-I", COMMON, src, "-o", os.path.join("pie", obj_name(src))], d)
     for lib, members in archives.items():
-        for sub in ("", "pie"):
+        for sub in ("", "pie") if pie else ("",):
             if os.path.exists(os.path.join(d, sub, lib)):
                 os.remove(os.path.join(d, sub, lib))
             run(["ar", "rcs", lib, *map(obj_name, members)], os.path.join(d, sub))
@@ -67,8 +82,8 @@ def build(name):
     inputs = []
     for item in link:
         f = obj_name(item) if item.endswith(SOURCE_EXTS) else item
-        inputs.append({"name": f, "url": f"examples/{name}/{f}", "pieUrl": f"examples/{name}/pie/{f}"})
-    shown = [{"file": s, "url": f"examples/{name}/{s}"} for s in sources]
+        inputs.append({"name": f, "url": f"examples/{name}/{f}", **({"pieUrl": f"examples/{name}/pie/{f}"} if pie else {})})
+    shown = [{"file": s, "url": f"examples/{name}/{s}"} for s in sources + headers]
     if any('"say.h"' in open(os.path.join(d, s)).read() for s in sources):
         shown.append({"file": "say.h", "url": "examples/common/say.h"})
     return {
@@ -80,8 +95,10 @@ def build(name):
         "inputs": inputs,
         "archives": {lib: list(map(obj_name, m)) for lib, m in archives.items()},
         "args": shlex.split(conf["args"]),
-        "build": "gcc -c " + " ".join(CFLAGS) + " -I examples/common",
-        "pieBuild": "gcc -c " + " ".join(PIE_CFLAGS) + " -I examples/common",
+        "kind": conf["kind"],
+        "output": conf["output"],
+        "build": "gcc -c " + " ".join(flags) + " -I examples/common",
+        "pieBuild": "gcc -c " + " ".join(pie) + " -I examples/common" if pie else None,
     }
 
 

@@ -287,14 +287,21 @@ export function renderStartup(view, report) {
     '.fini_array': [...ia.fini].sort((a, b) => a.run_order - b.run_order),
   };
   const synthesized = report.output.entry_symbol.includes('linker-made');
+  // A shared object has no entry point and no main: the loader maps it and runs its arrays.
+  const shared = report.output.kind === 'shared';
   // The linker-made _start of a dynamic link is glibc's Scrt1.o one: it hands main to libc.
   const viaLibc = synthesized && report.stubs.some((s) => s.name === '__libc_start_main@plt');
   const tl = h('ol', { class: 'timeline', 'aria-label': 'Start-up sequence' });
-  tl.append(h('li', { class: 'phase kernel' },
-    h('div', { class: 'ph' }, h('strong', {}, 'Kernel'), h('span', { class: 'muted' }, ' execve')),
-    h('p', {}, 'Maps the LOAD segments, puts argc, argv[], envp[] and the auxiliary vector on the stack, and jumps to the entry point ',
-      code(hex(report.output.entry)), ` (${report.output.entry_symbol}).`)));
-  tl.append(h('li', { class: 'phase' },
+  tl.append(shared
+    ? h('li', { class: 'phase kernel' },
+      h('div', { class: 'ph' }, h('strong', {}, 'Dynamic loader'), h('span', { class: 'muted' }, ' DT_NEEDED or dlopen')),
+      h('p', {}, 'A shared object has no entry point. When a program needs it (', code('DT_NEEDED'), ') or calls ', code('dlopen'),
+        ', the loader maps its LOAD segments at some base address, applies its dynamic relocations, and then calls its initializers.'))
+    : h('li', { class: 'phase kernel' },
+      h('div', { class: 'ph' }, h('strong', {}, 'Kernel'), h('span', { class: 'muted' }, ' execve')),
+      h('p', {}, 'Maps the LOAD segments, puts argc, argv[], envp[] and the auxiliary vector on the stack, and jumps to the entry point ',
+        code(hex(report.output.entry)), ` (${report.output.entry_symbol}).`)));
+  if (!shared) tl.append(h('li', { class: 'phase' },
     h('div', { class: 'ph' }, code('_start', 'sym'), synthesized ? h('span', { class: 'badge linker' }, 'linker-made') : null),
     h('p', {}, viaLibc
       ? ['The link had no ', code('_start'), ' and no crt files: initlink wrote glibc\'s (Scrt1.o\'s, see ', h('em', {}, 'Linker-made code'), '). It passes main, argc and argv to ', code('__libc_start_main'), ' in libc.so.6, called through ', code('__libc_start_main@plt'), ', which runs the arrays below and calls main.']
@@ -325,15 +332,17 @@ export function renderStartup(view, report) {
     }
     open = null;
     const isMain = st.step === 'main';
+    if (isMain && shared) continue;
     tl.append(h('li', { class: `phase ${isMain ? 'main' : 'legacy'}` },
       h('div', { class: 'ph' }, h('strong', {}, isMain ? 'main' : st.step), st.address ? h('span', { class: 'muted' }, ` at ${hex(st.address)}`) : null),
       h('p', { class: 'muted' }, isMain ? `called by ${st.called_by} with (argc, argv, envp); its return value becomes the exit status.` : `called by ${st.called_by}`)));
   }
   tl.append(h('li', { class: 'phase kernel' },
-    h('div', { class: 'ph' }, h('strong', {}, 'exit')),
-    h('p', {}, synthesized && !viaLibc ? ['The linker-made ', code('_start'), ' calls ', code('exit_group'), ' with main\'s return value.'] : ['glibc\'s ', code('exit'), ' runs atexit handlers and the finalizers, then ', code('_exit'), '.'])));
+    h('div', { class: 'ph' }, h('strong', {}, shared ? 'dlclose or exit' : 'exit')),
+    h('p', {}, shared ? ['At ', code('dlclose'), ', or when the program exits, the loader runs the finalizers.']
+      : synthesized && !viaLibc ? ['The linker-made ', code('_start'), ' calls ', code('exit_group'), ' with main\'s return value.'] : ['glibc\'s ', code('exit'), ' runs atexit handlers and the finalizers, then ', code('_exit'), '.'])));
   const counts = `${ia.preinit.length} pre-initializer${ia.preinit.length === 1 ? '' : 's'}, ${ia.init.length} initializer${ia.init.length === 1 ? '' : 's'}, ${ia.fini.length} finalizer${ia.fini.length === 1 ? '' : 's'}`;
-  view.append(h('p', { class: 'lede' }, `What runs, in order, from the kernel's jump to the entry point until exit: ${counts}. Each entry shows the function, the input file and section it came from, and its priority.`), tl);
+  view.append(h('p', { class: 'lede' }, `What runs, in order, ${shared ? 'from the loader\'s mapping of this object until it is unloaded' : 'from the kernel\'s jump to the entry point until exit'}: ${counts}. Each entry shows the function, the input file and section it came from, and its priority.`), tl);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -193,6 +193,85 @@ test('output kind: PIE and non-PIE link against the glibc description and run; s
   }
 });
 
+async function pick(name) {
+  const linked = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click(`[data-example="${name}"]`);
+  await page.waitForFunction((n) => Number(document.body.dataset.linked) > n, linked, { timeout: 20000 });
+}
+
+test('gallery: the glibc example links as a PIE by default, and the download runs', async () => {
+  const t = tempDir('gallery-pie');
+  try {
+    await pick('pie-glibc');
+    assert.equal(await page.inputValue('[data-testid=output-kind]'), 'pie');
+    assert.match(await page.textContent('.verdict'), /Linked prog · position-independent executable/);
+    assert.equal(await page.getByTestId('diagnostic').count(), 0);
+    assert.match(await page.textContent('#source-code'), /greetings\[\]/);
+    assert.match(await page.textContent('#inputs'), /greet\.oobject \(-fPIE\)/);
+    assert.equal(await page.getByTestId('glibc-input').count(), 1);
+    await view('dynamic');
+    // greetings[0..2] plus the .init_array and .fini_array slots.
+    assert.match(await page.textContent('#view-dynamic'), /R_X86_64_RELATIVE × 5/);
+    assert.match(await page.textContent('[data-testid=imports]'), /printfGLIBC_2\.\d+\.?\d*libc\.so\.6plt/);
+    await shot('gallery-pie');
+    const r = await downloadAndRun(t.dir, 'prog');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `constructor: stdio already works (glibc initialized itself first)\nhello from ${join(t.dir, 'prog')}: 1 argument(s)\n`
+      + 'greeting 0: bonjour\ngreeting 1: hallo\ngreeting 2: hola\ndestructor (.fini_array)\n');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('gallery: module registration, the linker-made stub and its .init_array slot', async () => {
+  await pick('module-registration');
+  assert.equal(await page.inputValue('[data-testid=output-kind]'), 'shared');
+  assert.match(await page.textContent('.verdict'), /Linked libplugin\.so · shared object/);
+  assert.equal(await page.getByTestId('diagnostic').count(), 0);
+  assert.deepEqual(await page.locator('#source-tabs [role=tab]').allTextContents(), ['plugin.c', 'initlink_module.h']);
+
+  await view('stubs');
+  const stub = page.locator('section.stub').filter({ has: page.locator('h3 code', { hasText: /^initlink\.register_module$/ }) });
+  const at = /at (0x[0-9a-f]+)/.exec(await stub.locator('h3').textContent())[1];
+  const lines = stub.getByTestId('stub-line');
+  const asm = await lines.locator('.asm').allTextContents();
+  assert.equal(asm.length, 3);
+  assert.match(asm[0], /^lea rdi, \[0x[0-9a-f]+\]$/);
+  assert.match(asm[1], /^call 0x[0-9a-f]+ <register_module@plt>$/);
+  assert.equal(asm[2], 'ret');
+  assert.match(await lines.first().locator('.bytes').textContent(), /^48 8d 3d( [0-9a-f]{2}){4}$/);
+  // Each of the two fields is highlighted and explained.
+  assert.equal(await lines.nth(0).locator('.rel').count(), 4);
+  assert.equal(await lines.nth(1).locator('.rel').count(), 4);
+  const why = await stub.locator('.reloc-row').allTextContents();
+  assert.match(why[0], /R_X86_64_PC32.*initlink\.module_data/);
+  assert.match(why[1], /R_X86_64_PLT32.*register_module/);
+  await shot('gallery-module-stubs');
+
+  await view('startup');
+  const entries = page.getByTestId('init-entry');
+  assert.deepEqual(await entries.locator('.sym').allTextContents(), ['initlink.register_module', 'plugin_init']);
+  const first = entries.first();
+  assert.match(await first.locator('.title').textContent(), /priority 0.*linker-made/);
+  assert.match(await first.locator('.meta').first().textContent(), new RegExp(`section \\(linker-made, --init-stub\\) · slot 0 at 0x[0-9a-f]+ holds ${at}$`));
+  // A shared object: the loader runs the arrays, there is no _start or main.
+  const timeline = await page.textContent('#view-startup');
+  assert.match(timeline, /Dynamic loader/);
+  assert.doesNotMatch(timeline, /called by __libc_start_main/);
+  await shot('gallery-module-startup');
+
+  // The next example brings back its own kind and output name.
+  await pick('freestanding');
+  assert.equal(await page.inputValue('[data-testid=output-kind]'), '');
+  assert.equal(await page.inputValue('#options input[name=output]'), 'prog');
+  assert.match(await page.textContent('.verdict'), /Linked prog · executable \(not PIE\)/);
+  assert.equal(await page.getByTestId('glibc-input').count(), 0);
+  // Leaving an example for uploads drops the options it set: back to module registration, then clear.
+  await pick('module-registration');
+  await page.click('#clear');
+  assert.deepEqual(await page.evaluate(() => { const f = document.getElementById('options').elements; return [f.kind.value, f.output.value, f.args.value]; }), ['', 'prog', '']);
+});
+
 test('uploaded objects link, the downloaded ELF runs natively', async () => {
   const t = tempDir('upload');
   try {

@@ -225,6 +225,89 @@ test('PIE against the glibc description (web/examples/libc.so.6.dso): byte-ident
   }
 });
 
+// The gallery as the page links it (web/app.js): each example's objects from index.json (their
+// -fPIE builds for a PIE), the glibc description last for PIE and non-PIE, and the example's kind,
+// output name and arguments. The CLI gets the same command line.
+test('every gallery example links as the page links it, byte-identical to the CLI; the PIE and the plugin run', async () => {
+  const { examples } = JSON.parse(readFileSync(join(ROOT, 'web', 'examples', 'index.json'), 'utf8'));
+  const byName = Object.fromEntries(examples.map((e) => [e.name, e]));
+  assert.equal(byName['pie-glibc']?.kind, 'pie');
+  assert.equal(byName['module-registration']?.kind, 'shared');
+  for (const ex of examples) {
+    const t = tempDir(`gallery-${ex.name}`);
+    try {
+      const files = ex.inputs.map((i) => ({ name: i.name, url: ex.kind === 'pie' && i.pieUrl ? i.pieUrl : i.url }));
+      if (ex.kind === 'pie' || ex.kind === 'exec') files.push({ name: 'libc.so.6.dso', url: 'examples/libc.so.6.dso' });
+      const inputs = files.map((f) => ({ name: f.name, bytes: read(join(ROOT, 'web', f.url)) }));
+      for (const f of inputs) writeFileSync(join(t.dir, f.name), f.bytes);
+      const w = await link(inputs, { output: ex.output, ...(ex.kind ? { kind: ex.kind } : {}), ...(ex.args.length ? { args: ex.args } : {}) });
+      assert.ok(w.ok, `${ex.name}: ${w.diagnostics.map((d) => d.text).join('\n')}`);
+      const r = spawnSync(initlinkBin(), [...w.commandLine, ...inputs.map((f) => f.name), `--report=${ex.output}.json`, `-Map=${ex.output}.map`], { cwd: t.dir, encoding: 'utf8' });
+      const out = join(t.dir, ex.output);
+      assertSameLink({ status: r.status, stderr: r.stderr, elf: read(out), report: readFileSync(`${out}.json`, 'utf8'), map: readFileSync(`${out}.map`, 'utf8') }, w);
+      if (ex.name === 'pie-glibc') checkPieExample(w, out);
+      if (ex.name === 'module-registration') checkPluginExample(w, t.dir, out);
+    } finally {
+      t.cleanup();
+    }
+  }
+});
+
+/** A PIE against libc.so.6 that runs with the real glibc, its data addresses fixed up by the loader. */
+function checkPieExample(w, exe) {
+  assert.equal(w.report.output.kind, 'pie');
+  assert.match(execFileSync('readelf', ['-h', exe], { encoding: 'utf8' }), /Type:\s+DYN \(Position-Independent Executable file\)/);
+  assert.deepEqual(w.report.dynamic.needed, ['libc.so.6']);
+  assert.deepEqual(w.report.dynamic.imports.map((i) => i.symbol).sort(), ['__libc_start_main', 'printf', 'puts']);
+  // The three greetings[] slots, plus one .init_array and one .fini_array slot.
+  assert.deepEqual(w.report.dynamic.relocation_counts.find(([type]) => type === 'R_X86_64_RELATIVE'), ['R_X86_64_RELATIVE', 5]);
+  assert.ok(w.report.stubs.some((s) => s.name === '__libc_start_main@plt'), 'the synthesized Scrt1 _start');
+  const r = run(exe, ['one']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `constructor: stdio already works (glibc initialized itself first)\nhello from ${exe}: 2 argument(s)\n`
+    + 'greeting 0: bonjour\ngreeting 1: hallo\ngreeting 2: hola\ndestructor (.fini_array)\n');
+}
+
+/** The plugin: the linker-made registration stub first in .init_array; a host that defines
+ * register_module dlopens it and is called before the plugin's own constructor. */
+function checkPluginExample(w, dir, so) {
+  const [slot0, slot1] = w.report.init_arrays.init;
+  const stub = w.report.stubs.find((s) => s.name === 'initlink.register_module');
+  assert.ok(stub, JSON.stringify(w.report.stubs.map((s) => s.name)));
+  assert.deepEqual([slot0.symbol, slot0.priority, slot0.linker_made, slot0.target_address], ['initlink.register_module', 0, true, stub.address]);
+  assert.equal(slot1.symbol, 'plugin_init');
+  assert.deepEqual(stub.lines.map((l) => [l.asm.split(' ')[0], l.reloc?.type, l.reloc?.symbol]),
+    [['lea', 'R_X86_64_PC32', 'initlink.module_data'], ['call', 'R_X86_64_PLT32', 'register_module'], ['ret', undefined, undefined]]);
+  writeFileSync(join(dir, 'host.c'), `#include <dlfcn.h>
+#include <stdio.h>
+#include "initlink_module.h"
+static struct initlink_module *mod;
+/* The plugin's constructor sets a .bss flag: zero .bss here means it has not run yet. */
+static int set_bss_bytes(void) {
+  int n = 0;
+  for (const char *p = (const char *)mod->bss_start; p < (const char *)mod->bss_end; p++) n += *p != 0;
+  return n;
+}
+void register_module(struct initlink_module *m) {
+  mod = m;
+  printf("registered %s: version %u, %lu init_array entries, %d .bss bytes set\\n", m->name, m->version, (unsigned long)m->init_array_count, set_bss_bytes());
+}
+int main(int argc, char **argv) {
+  void *h = dlopen(argv[1], RTLD_NOW);
+  if (!h) { printf("%s\\n", dlerror()); return 1; }
+  printf("after dlopen: %d .bss bytes set\\n", set_bss_bytes());
+  int (*value)(void) = (int (*)(void))dlsym(h, "plugin_value");
+  printf("plugin_value() = %d\\n", value());
+  return 0;
+}
+`);
+  execFileSync('gcc', ['-rdynamic', '-I', join(ROOT, 'examples', 'module-registration'), 'host.c', '-o', 'host', '-ldl'], { cwd: dir, stdio: 'pipe' });
+  const r = run(join(dir, 'host'), [so]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // Registered first (plugin_init's flag still 0), then the constructor ran (flag set, value 14).
+  assert.equal(r.stdout, 'registered libplugin.so: version 1, 2 init_array entries, 0 .bss bytes set\nafter dlopen: 1 .bss bytes set\nplugin_value() = 14\n');
+}
+
 test('bad input: diagnostics worded as the CLI words them, never a throw', async () => {
   const t = tempDir('bad');
   try {

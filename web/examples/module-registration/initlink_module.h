@@ -1,0 +1,1 @@
+../../../examples/module-registration/initlink_module.h
