@@ -182,3 +182,46 @@ fn undefined_symbol_still_writes_a_partial_report() {
         .contains("initlink link map"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn shared_object_sequence_has_its_initializers_and_no_main() {
+    let d = work("shared");
+    std::fs::write(
+        d.join("p.c"),
+        "#include <stdio.h>\n__attribute__((constructor)) static void up(void) { puts(\"up\"); }\n\
+         __attribute__((destructor)) static void down(void) { puts(\"down\"); }\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    sh(&d, &["gcc", "-O1", "-fPIC", "-c", "p.c"]);
+    sh(
+        &d,
+        &[
+            "gcc",
+            "-shared",
+            "-B",
+            "bin/",
+            "p.o",
+            "-o",
+            "libp.so",
+            "-Wl,--report=p.json",
+        ],
+    );
+    let r = report(&d.join("p.json"));
+    let steps: Vec<(String, String)> = r["init_arrays"]["sequence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["symbol"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(steps.iter().all(|(step, _)| step != "main"), "{steps:?}");
+    let pos = |sym: &str| steps.iter().position(|(_, s)| s == sym);
+    assert!(pos("up").is_some() && pos("down").is_some(), "{steps:?}");
+    assert!(pos("up") < pos("down"), "{steps:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}

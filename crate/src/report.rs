@@ -776,16 +776,19 @@ pub fn build(
             called_by: e.called_by.clone(),
         });
     }
-    seq.push(SequenceStep {
-        step: "main".into(),
-        symbol: Some("main".into()),
-        address: global_addr(b"main"),
-        called_by: if synthesized {
-            pre_by.into()
-        } else {
-            "__libc_start_main".into()
-        },
-    });
+    // A shared object's initializers run when it is loaded; its `main`, if any, is nobody's.
+    if !shared {
+        seq.push(SequenceStep {
+            step: "main".into(),
+            symbol: Some("main".into()),
+            address: global_addr(b"main"),
+            called_by: if synthesized {
+                pre_by.into()
+            } else {
+                "__libc_start_main".into()
+            },
+        });
+    }
     let mut fini: Vec<&InitEntry> = r.init_arrays.fini.iter().collect();
     fini.sort_by_key(|e| e.run_order);
     for e in fini {
