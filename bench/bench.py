@@ -278,7 +278,7 @@ def main():
             print(f"note: {k} failed on {name}: {e}")
     if a.wasm:
         print()
-        print("wasm under Node (web/initlink.js: reads the files, links in memory, builds the report) vs native initlink (ms)")
+        print("wasm under Node (web/initlink.js link() with the files in memory, no report; 4 warm-up links) vs native initlink process (ms)")
         print(f"{'workload':<22}{'native':>12}{'wasm':>12}{'wasm/native':>13}  ELF")
         for name, med, mem, failed, w in rows:
             nat = med.get("initlink")

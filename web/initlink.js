@@ -17,6 +17,7 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
 let compiled = null; // Promise<WebAssembly.Module>: compiled once, instantiated again after a panic
 let instance = null; // Promise<bindings module>
 let generation = 0;
+const memories = new WeakMap(); // bindings module → its wasm memory (InputBuffer writes into it)
 
 async function wasmModule() {
   if (!compiled) {
@@ -44,7 +45,7 @@ async function bindings() {
       const module = await wasmModule();
       // A new URL is a new ES module instance: its own wasm instance and memory.
       const b = await import(new URL(`initlink.js?instance=${generation++}`, PKG).href);
-      b.initSync({ module });
+      memories.set(b, b.initSync({ module }).memory);
       return b;
     })();
     instance.catch(() => { instance = null; });
@@ -111,9 +112,6 @@ export async function link(inputs, options = {}) {
     parts.push(bytes);
     total += bytes.length;
   }
-  const data = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) { data.set(p, at); at += p.length; }
   let request;
   try {
     request = JSON.stringify({ inputs: manifest, options });
@@ -129,8 +127,14 @@ export async function link(inputs, options = {}) {
     return failed([diagnostic(`cannot load the linker's WebAssembly module: ${e.message}`)]);
   }
   let result;
+  let buffer;
   try {
-    result = b.link(request, data);
+    // The files go straight into the module's memory, one after another.
+    buffer = new b.InputBuffer(total);
+    const mem = new Uint8Array(memories.get(b).buffer, buffer.ptr(), total);
+    let at = 0;
+    for (const p of parts) { mem.set(p, at); at += p.length; }
+    result = b.link_buffer(request, buffer);
     const meta = JSON.parse(result.meta_json());
     const elf = result.elf() ?? null;
     const reportJson = result.report_json();
@@ -149,6 +153,7 @@ export async function link(inputs, options = {}) {
     return failed([diagnostic(msg ?? `initlink stopped with a ${kind}: ${e && e.message}`, { notes: msg ? [`${kind}: ${e && e.message}`] : [] })]);
   } finally {
     try { result?.free(); } catch { /* already freed or instance gone */ }
+    try { buffer?.free(); } catch { /* already freed or instance gone */ }
   }
 }
 
