@@ -848,8 +848,8 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         let h = &layout.sections[hi as usize];
         let e = &layout.sections[ei as usize];
         if h.size > 0 {
-            let eh = buf[e.offset as usize..(e.offset + e.size) as usize].to_vec();
-            let hdr = eh_frame_hdr(&eh, e.addr, h.addr, ((h.size - 12) / 8) as usize);
+            let eh = &buf[e.offset as usize..(e.offset + e.size) as usize];
+            let hdr = eh_frame_hdr(eh, e.addr, h.addr, ((h.size - 12) / 8) as usize);
             buf[h.offset as usize..h.offset as usize + hdr.len()].copy_from_slice(&hdr);
         }
     }
@@ -1079,6 +1079,8 @@ fn cie_fde_encoding(eh: &[u8], cie: usize) -> Option<u8> {
 fn eh_frame_hdr(eh: &[u8], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
     let mut table: Vec<(u64, u64)> = Vec::with_capacity(max);
     let mut o = 0usize;
+    // FDEs mostly share the CIE before them: parse each CIE's augmentation once.
+    let mut last_cie: Option<(usize, Option<u8>)> = None;
     while o + 8 <= eh.len() {
         let len = u32::from_le_bytes([eh[o], eh[o + 1], eh[o + 2], eh[o + 3]]) as usize;
         if len == 0 {
@@ -1088,7 +1090,12 @@ fn eh_frame_hdr(eh: &[u8], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
         let id = u32::from_le_bytes([eh[o + 4], eh[o + 5], eh[o + 6], eh[o + 7]]) as usize;
         if id != 0 && o + 4 >= id {
             let cie = o + 4 - id;
-            if let Some(enc) = cie_fde_encoding(eh, cie) {
+            let enc = match last_cie {
+                Some((c, enc)) if c == cie => enc,
+                _ => cie_fde_encoding(eh, cie),
+            };
+            last_cie = Some((cie, enc));
+            if let Some(enc) = enc {
                 if let Some((pc, _)) = read_encoded(eh, o + 8, enc, eh_addr + o as u64 + 8) {
                     table.push((pc, eh_addr + o as u64));
                 }
@@ -1096,7 +1103,7 @@ fn eh_frame_hdr(eh: &[u8], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
         }
         o += 4 + len;
     }
-    table.sort();
+    table.sort_unstable();
     table.truncate(max);
     let mut h = vec![1u8, 0x1b, 0x03, 0x3b];
     let rel = (eh_addr.wrapping_sub(hdr_addr + 4)) as u32;
