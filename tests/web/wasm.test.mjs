@@ -71,6 +71,27 @@ test('freestanding objects: byte-identical to the native CLI, and the program ru
   }
 });
 
+test('report: false links the same ELF without building the report and map', async () => {
+  const t = tempDir('noreport');
+  try {
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const objs = compile(t.dir, srcs, FREESTANDING, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    const full = await wasm(t.dir, objs);
+    const plain = await wasm(t.dir, objs, { report: false });
+    assert.ok(full.ok && plain.ok);
+    assert.ok(Buffer.from(plain.elf).equals(Buffer.from(full.elf)), 'ELF bytes differ');
+    assert.ok(full.report && full.map);
+    assert.equal(plain.report, null);
+    assert.equal(plain.reportJson, '');
+    assert.equal(plain.map, '');
+    const bad = await wasm(t.dir, objs, { report: 'no' });
+    assert.ok(!bad.ok);
+    assert.match(bad.diagnostics[0].text, /option 'report' must be true or false/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 const hex = (n) => `0x${n.toString(16)}`;
 
 /** The bytes objdump -d shows at [addr, addr+len) of an executable. */
