@@ -371,6 +371,9 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     let mut eh: Vec<EhInput> = Vec::new();
     let mut exec_stack = false;
     let mut any_missing_note = false;
+    // Merged data is bounded, like the output file (write.rs), in proportion to the input.
+    let input_bytes: u64 = res.files.iter().map(|f| f.obj.data.len() as u64).sum();
+    let merge_cap = input_bytes.saturating_mul(16).saturating_add(64 << 20);
 
     fn get_out(
         sections: &mut Vec<OutSec>,
@@ -569,6 +572,19 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                         None => {
                             let pad = align_up(group.data.len() as u64, sec.align) as usize
                                 - group.data.len();
+                            // Each entry is padded to the section's alignment: a huge alignment
+                            // on many small entries asks for gigabytes. Bounded like the output.
+                            let need = (group.data.len() + pad + item.len()) as u64;
+                            if need > merge_cap {
+                                return Err(Diagnostic::error(format!(
+                                    "mergeable section with alignment {} and {}-byte entries would make {need} bytes of merged data from {input_bytes} bytes of input: refusing",
+                                    sec.align, sec.entsize
+                                ))
+                                .file(res.files[fi].obj.name.clone())
+                                .section(sec.name_str())
+                                .offset(off as u64)
+                                .into());
+                            }
                             group.data.extend(std::iter::repeat(0).take(pad));
                             let o = group.data.len() as u64;
                             group.data.extend_from_slice(item);
