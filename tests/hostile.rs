@@ -12,7 +12,7 @@
 //! must either be rejected -- exit status exactly 1, an `initlink: error:` line naming an input
 //! (the corrupted one, with its archive member, when the error is about it), no output left behind
 //! and an existing output intact -- or be linked: exit 0 and an ELF output. A panic (101), a signal,
-//! a hang or the memory cap is a failure.
+//! a hang, the memory cap, or a peak RSS above 16x the case's input plus 256 MiB is a failure.
 //!
 //! Inputs the fuzzer (`fuzz/`, see docs/robustness.md) found are replayed in-process from
 //! `tests/hostile/crashes/TARGET/NAME` with the fuzz targets' own splitting scheme.
@@ -2030,9 +2030,16 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
         .env("RUST_BACKTRACE", "1")
         .spawn()
         .expect("cannot run initlink");
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
+    // wait4, not try_wait: it also gives this child's peak RSS.
+    let pid = child.id() as libc::pid_t;
+    let (status, peak_kib) = loop {
+        let mut st = 0;
+        // SAFETY: rusage is plain data that wait4 fills in.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut st, libc::WNOHANG, &mut ru) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            break (std::process::ExitStatus::from_raw(st), ru.ru_maxrss as u64);
         }
         if start.elapsed() > TIMEOUT {
             let _ = child.kill();
@@ -2050,6 +2057,17 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
             "killed by a signal"
         };
         return Verdict::Failed(format!("{why}: signal {sig}\n    {}", first_lines()));
+    }
+    // Memory in proportion to the input: the linker bounds merged data and the output at 16x
+    // the input plus a constant; anything far past that is a resource bug.
+    let input: u64 = case.files.iter().map(|(_, d)| d.len() as u64).sum();
+    let budget_kib = (16 * input + (256 << 20)) / 1024;
+    if peak_kib > budget_kib {
+        return Verdict::Failed(format!(
+            "peak RSS {} MiB for {input} bytes of input (budget {} MiB)",
+            peak_kib / 1024,
+            budget_kib / 1024
+        ));
     }
     let leftovers: Vec<String> = fs::read_dir(dir)
         .unwrap()
