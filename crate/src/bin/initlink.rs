@@ -335,9 +335,9 @@ fn run(args: Vec<String>) -> Result<ExitCode, Vec<Diagnostic>> {
 }
 
 /// Remove the old output without waiting for it: freeing a 40 MB file's blocks and pages takes
-/// 4 ms when it is still dirty, 27 ms once written back, more while its write-back is under way. A forked child
-/// unlinks it (as mold does) after closing stdin/stdout/stderr, so that nobody reading this
-/// process's output waits for it either.
+/// 4 ms when it is still dirty, 27 ms once written back, more while its write-back is under way.
+/// A forked child unlinks it (as mold does) after closing stdin/stdout/stderr, so that nobody
+/// reading this process's output waits for it either.
 fn remove_in_background(path: &Path) {
     #[cfg(unix)]
     {
