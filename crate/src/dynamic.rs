@@ -189,7 +189,7 @@ impl DynPlan {
         self.versym = vec![0u16];
         for &g in &self.dynsyms {
             let v = match res.global(g).def {
-                Def::Shared { dso, sym } if !self.copy_of.contains_key(&g) || true => {
+                Def::Shared { dso, sym } => {
                     match res.dsos[dso as usize].obj.syms[sym as usize].version {
                         Some(ver) => {
                             let entry = match versions.iter_mut().position(|(d, _)| *d == dso) {

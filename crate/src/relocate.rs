@@ -321,19 +321,13 @@ impl<'r, 'a> Values<'r, 'a> {
                 }
                 let imported = crate::synthesize::imported(self.res, opts, target);
                 match t {
-                    R_X86_64_TLSGD if shared => {
-                        let v = g(GotKind::TlsGd)
-                            .unwrap_or(0)
-                            .wrapping_add(a as u64)
-                            .wrapping_sub(p);
-                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
-                        continue;
-                    }
-                    R_X86_64_TLSLD if shared => {
-                        let v = g(GotKind::TlsLd)
-                            .unwrap_or(0)
-                            .wrapping_add(a as u64)
-                            .wrapping_sub(p);
+                    R_X86_64_TLSGD | R_X86_64_TLSLD if shared => {
+                        let kind = if t == R_X86_64_TLSGD {
+                            GotKind::TlsGd
+                        } else {
+                            GotKind::TlsLd
+                        };
+                        let v = g(kind).unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p);
                         self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
                         continue;
                     }

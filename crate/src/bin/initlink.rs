@@ -428,13 +428,16 @@ fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Diagn
     // takes its place (no target: no flush), and only then is the old one removed; if the second
     // rename fails, the old output goes back.
     let old = dir.join(format!(".{name}.initlink-old-{}", std::process::id()));
-    let old_len = std::fs::metadata(path).map_or(0, |m| m.len());
-    let moved = path.is_file() && std::fs::rename(path, &old).is_ok();
+    let old_len = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let moved = old_len.is_some() && std::fs::rename(path, &old).is_ok();
     match std::fs::rename(&tmp, path) {
         Ok(()) => {
             if moved {
                 // Forking costs ~1 ms per 40 MB of this process's memory: only for a big file.
-                if old_len >= 16 << 20 {
+                if old_len.unwrap_or(0) >= 16 << 20 {
                     remove_in_background(&old);
                 } else {
                     let _ = std::fs::remove_file(&old);
