@@ -208,8 +208,13 @@ def run_once(exe, args, cwd):
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return t, p.returncode, err.decode(errors="replace")
 
-def peak_rss(exe, args, cwd):
-    r = subprocess.run(["/usr/bin/time", "-f", "%M", exe] + args, cwd=cwd, capture_output=True, text=True)
+# Linkers that fork (the parent exits once the output is ready, a child frees the memory): their
+# memory is measured with the fork off, so that /usr/bin/time sees the process that did the work.
+NO_FORK = {"initlink": ["--no-fork"], "mold": ["--no-fork"], "wild": ["--no-fork"]}
+
+def peak_rss(name, exe, args, cwd):
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", exe] + NO_FORK.get(name, []) + args, cwd=cwd,
+                       capture_output=True, text=True)
     try:
         return int(r.stderr.strip().splitlines()[-1]) / 1024.0
     except Exception:
@@ -247,7 +252,7 @@ def main():
                     failed[k] = err.strip().splitlines()[-1] if err.strip() else f"exit {rc}"
                     continue
                 times[k].append(t)
-        mem = {k: peak_rss(exe, args, cwd) for k, exe in ls.items() if k not in failed}
+        mem = {k: peak_rss(k, exe, args, cwd) for k, exe in ls.items() if k not in failed}
         wasm = None
         if a.wasm:
             # Every linker wrote `out`: link with initlink once more to have its ELF to compare.

@@ -2014,7 +2014,8 @@ fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
         fs::write(&out, SENTINEL).unwrap();
     }
     let stderr_path = dir.join("stderr");
-    let mut args = vec!["-o".to_string(), "out".to_string()];
+    // No fork: wait4 must see the process that does the work.
+    let mut args = vec!["--no-fork".to_string(), "-o".to_string(), "out".to_string()];
     args.extend(case.args.iter().cloned());
     let start = Instant::now();
     // The memory cap: the shell sets RLIMIT_AS, then becomes the linker.

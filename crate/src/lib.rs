@@ -1,8 +1,9 @@
 //! initlink: an x86-64 ELF linker that shows how a program starts.
 //!
-//! The core takes input bytes and options and returns the output bytes, an optional report and the
-//! diagnostics, as data. No files, threads or processes here: the CLI (`src/bin/initlink.rs`) and the
-//! wasm bindings own those. [`link`] runs the phases in order; each hands a typed result to the next.
+//! The core takes input bytes and options and returns the output bytes (in a `Vec`, or written into
+//! a buffer the caller provides: [`link_into`]), an optional report and the diagnostics, as data.
+//! No files, threads or processes here: the CLI (`src/bin/initlink.rs`) and the wasm bindings own
+//! those. [`link`] runs the phases in order; each hands a typed result to the next.
 
 pub mod arch;
 pub mod diag;
@@ -23,32 +24,63 @@ pub use diag::{Diagnostic, Severity};
 pub use input::{Input, InputItem};
 pub use options::{Command, Options, OutputKind};
 pub use report::Report;
+pub use write::OutputSink;
 
 /// Everything a link produces.
-pub struct LinkOutput {
-    /// The output file, None when the link failed.
+pub struct LinkOutput<'a> {
+    /// The output file from [`link`], None when the link failed (and always from [`link_into`],
+    /// which leaves the bytes in its sink).
     pub elf: Option<Vec<u8>>,
+    /// Whether the output was written.
+    pub linked: bool,
     pub report: Option<Report>,
     pub diagnostics: Vec<Diagnostic>,
     /// Wall time of each phase in microseconds (filled only with `Options::time`).
     pub timings: Vec<(&'static str, u128)>,
+    /// The link's working data (symbols, layout, decisions), handed back so that the caller
+    /// chooses when to free it: the CLI first tells the waiting parent process that the output is
+    /// ready (freeing a large link's data takes milliseconds).
+    pub working: Option<Working<'a>>,
 }
 
-impl LinkOutput {
+/// See [`LinkOutput::working`].
+pub struct Working<'a> {
+    _resolved: resolve::Resolved<'a>,
+    _layout: layout::Layout,
+    _synth: synthesize::Synth,
+}
+
+impl LinkOutput<'_> {
     pub fn failed(&self) -> bool {
-        self.elf.is_none()
+        !self.linked
     }
 }
 
 /// Link `items` (files and group markers, in command-line order) as `opts` says.
-pub fn link<'a>(items: &[InputItem<'a>], opts: &'a Options) -> LinkOutput {
+pub fn link<'a>(items: &[InputItem<'a>], opts: &'a Options) -> LinkOutput<'a> {
+    let mut elf = Vec::new();
+    let mut out = link_into(items, opts, &mut elf);
+    if out.linked {
+        out.elf = Some(elf);
+    }
+    out
+}
+
+/// Like [`link`], but the output file's bytes are written into the buffer `sink` hands out.
+pub fn link_into<'a>(
+    items: &[InputItem<'a>],
+    opts: &'a Options,
+    sink: &mut dyn OutputSink,
+) -> LinkOutput<'a> {
     let mut out = LinkOutput {
         elf: None,
+        linked: false,
         report: None,
         diagnostics: Vec::new(),
         timings: Vec::new(),
+        working: None,
     };
-    match link_phases(items, opts, &mut out) {
+    match link_phases(items, opts, sink, &mut out) {
         Ok(()) => {}
         Err(e) => out.diagnostics.extend(e.0),
     }
@@ -58,7 +90,8 @@ pub fn link<'a>(items: &[InputItem<'a>], opts: &'a Options) -> LinkOutput {
 fn link_phases<'a>(
     items: &[InputItem<'a>],
     opts: &'a Options,
-    out: &mut LinkOutput,
+    sink: &mut dyn OutputSink,
+    out: &mut LinkOutput<'a>,
 ) -> diag::Result<()> {
     let mut clock = Clock::new(opts.time);
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
@@ -71,25 +104,35 @@ fn link_phases<'a>(
         opts.kind == OutputKind::Static,
     )?;
     clock.lap("resolve", &mut out.timings);
-    if let Err(e) = link_resolved(&mut resolved, opts, out, &mut clock) {
-        // A failed link still says what was loaded and why, when a report was asked for.
-        if opts.report || opts.map {
-            let mut diags = out.diagnostics.clone();
-            diags.extend(e.0.iter().cloned());
-            out.report = Some(report::partial(&resolved, opts, &diags));
+    match link_resolved(&mut resolved, opts, sink, out, &mut clock) {
+        Ok((layout, synth)) => {
+            out.working = Some(Working {
+                _resolved: resolved,
+                _layout: layout,
+                _synth: synth,
+            });
+            Ok(())
         }
-        return Err(e);
+        Err(e) => {
+            // A failed link still says what was loaded and why, when a report was asked for.
+            if opts.report || opts.map {
+                let mut diags = out.diagnostics.clone();
+                diags.extend(e.0.iter().cloned());
+                out.report = Some(report::partial(&resolved, opts, &diags));
+            }
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// The phases after resolve.
 fn link_resolved<'a>(
     resolved: &mut resolve::Resolved<'a>,
     opts: &'a Options,
-    out: &mut LinkOutput,
+    sink: &mut dyn OutputSink,
+    out: &mut LinkOutput<'a>,
     clock: &mut Clock,
-) -> diag::Result<()> {
+) -> diag::Result<(layout::Layout, synthesize::Synth)> {
     // 2. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(resolved, opts)?;
     clock.lap("plan", &mut out.timings);
@@ -103,15 +146,15 @@ fn link_resolved<'a>(
     // 5. write: copy and relocate every piece, then the symbol table and headers.
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
-    let elf = write::write(&values, opts)?;
+    let elf = write::write(&values, opts, sink)?;
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked.
     if opts.report || opts.map {
-        out.report = Some(report::build(&values, &elf, opts, &out.diagnostics));
+        out.report = Some(report::build(&values, elf, opts, &out.diagnostics));
         clock.lap("report", &mut out.timings);
     }
-    out.elf = Some(elf);
-    Ok(())
+    out.linked = true;
+    Ok((layout, synth))
 }
 
 /// Phase timing without touching `std::time` on wasm32 (where `Instant` panics).

@@ -49,6 +49,10 @@ pub struct Options {
     pub map: bool,
     /// Print per-phase timings (native CLI only).
     pub time: bool,
+    /// Link in a forked child and let the parent exit as soon as the output is in place, so
+    /// freeing the link's memory is nobody's wait (native CLI only; mold and wild do the same).
+    /// `--no-fork` turns it off.
+    pub fork: bool,
     /// Non-fatal options that were accepted and ignored, for the report.
     pub ignored: Vec<String>,
     /// `-dynamic-linker`: the `PT_INTERP` path of a dynamic executable.
@@ -100,6 +104,7 @@ impl Default for Options {
             report: false,
             map: false,
             time: false,
+            fork: true,
             ignored: Vec::new(),
             dynamic_linker: None,
             soname: None,
@@ -311,6 +316,8 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 cmd.options.report = true;
             }
             "time" => cmd.options.time = true,
+            "fork" => cmd.options.fork = true,
+            "no-fork" => cmd.options.fork = false,
             "init-stub" => {
                 let v = value(args, &mut i, attached, a)?;
                 let mut parts = v.splitn(2, ',');

@@ -380,7 +380,27 @@ fn fill_symtab(syms: &[OutSym<'_>], symtab: &mut [u8], strtab: &mut [u8]) {
 }
 
 /// Write the whole output file.
-pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
+/// Where the output file's bytes go: a zero-filled, writable buffer of the length asked for.
+/// The CLI hands out a memory-mapped file, so every byte is written once, in place (writing a
+/// 40 MB buffer through `write(2)` took longer than filling it); [`link`](crate::link) a `Vec`.
+pub trait OutputSink {
+    fn buffer(&mut self, len: usize) -> std::result::Result<&mut [u8], String>;
+}
+
+impl OutputSink for Vec<u8> {
+    fn buffer(&mut self, len: usize) -> std::result::Result<&mut [u8], String> {
+        // `vec!` of zeros gets fresh zero pages from the allocator, untouched until written.
+        *self = vec![0u8; len];
+        huge_pages(self);
+        Ok(self)
+    }
+}
+
+pub fn write<'s>(
+    v: &Values<'_, '_>,
+    opts: &Options,
+    sink: &'s mut dyn OutputSink,
+) -> Result<&'s mut [u8]> {
     let layout = v.layout;
     let res = v.res;
     let synth = v.synth;
@@ -470,40 +490,40 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         return Err(d.into());
     }
     let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
-    let mut buf = vec![0u8; total];
-    huge_pages(&mut buf);
+    let buf = sink.buffer(total).map_err(|e| {
+        Diagnostic::error(format!("cannot write output: {e}")).file(opts.output.clone())
+    })?;
+    if buf.len() != total {
+        return Err(Diagnostic::error("internal: output buffer of the wrong size").into());
+    }
 
     // ELF header.
     buf[0..4].copy_from_slice(b"\x7fELF");
     buf[4] = ELFCLASS64;
     buf[5] = ELFDATA2LSB;
     buf[6] = EV_CURRENT;
-    put16(
-        &mut buf,
-        16,
-        if layout.base == 0 { ET_DYN } else { ET_EXEC },
-    );
-    put16(&mut buf, 18, EM_X86_64);
-    put32(&mut buf, 20, u32::from(EV_CURRENT));
-    put64(&mut buf, 24, entry_address(v));
-    put64(&mut buf, 32, EHDR_SIZE);
-    put64(&mut buf, 40, shoff);
-    put16(&mut buf, 52, EHDR_SIZE as u16);
-    put16(&mut buf, 54, PHDR_SIZE as u16);
-    put16(&mut buf, 56, layout.segments.len() as u16);
-    put16(&mut buf, 58, 64);
-    put16(&mut buf, 60, shnum as u16);
-    put16(&mut buf, 62, (shnum - 1) as u16);
+    put16(buf, 16, if layout.base == 0 { ET_DYN } else { ET_EXEC });
+    put16(buf, 18, EM_X86_64);
+    put32(buf, 20, u32::from(EV_CURRENT));
+    put64(buf, 24, entry_address(v));
+    put64(buf, 32, EHDR_SIZE);
+    put64(buf, 40, shoff);
+    put16(buf, 52, EHDR_SIZE as u16);
+    put16(buf, 54, PHDR_SIZE as u16);
+    put16(buf, 56, layout.segments.len() as u16);
+    put16(buf, 58, 64);
+    put16(buf, 60, shnum as u16);
+    put16(buf, 62, (shnum - 1) as u16);
     for (k, seg) in layout.segments.iter().enumerate() {
         let o = (EHDR_SIZE + PHDR_SIZE * k as u64) as usize;
-        put32(&mut buf, o, seg.p_type);
-        put32(&mut buf, o + 4, seg.flags);
-        put64(&mut buf, o + 8, seg.offset);
-        put64(&mut buf, o + 16, seg.vaddr);
-        put64(&mut buf, o + 24, seg.vaddr);
-        put64(&mut buf, o + 32, seg.filesz);
-        put64(&mut buf, o + 40, seg.memsz);
-        put64(&mut buf, o + 48, seg.align);
+        put32(buf, o, seg.p_type);
+        put32(buf, o + 4, seg.flags);
+        put64(buf, o + 8, seg.offset);
+        put64(buf, o + 16, seg.vaddr);
+        put64(buf, o + 24, seg.vaddr);
+        put64(buf, o + 32, seg.filesz);
+        put64(buf, o + 40, seg.memsz);
+        put64(buf, o + 48, seg.align);
     }
 
     // Section contents. Output sections are independent, so natively they are written in
@@ -912,7 +932,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         }
         let entsize = if s.name == ".comment" { 1 } else { entsize };
         header(
-            &mut buf,
+            buf,
             sh_names[k],
             s.sh_type,
             flags,
@@ -928,7 +948,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     let nsec = emitted.len() as u32 + 1;
     if with_symtab {
         header(
-            &mut buf,
+            buf,
             symtab_name,
             SHT_SYMTAB,
             0,
@@ -941,7 +961,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
             24,
         );
         header(
-            &mut buf,
+            buf,
             strtab_name,
             SHT_STRTAB,
             0,
@@ -955,7 +975,7 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
         );
     }
     header(
-        &mut buf,
+        buf,
         shstrtab_name,
         SHT_STRTAB,
         0,
@@ -972,12 +992,12 @@ pub fn write(v: &Values<'_, '_>, opts: &Options) -> Result<Vec<u8>> {
     if let Some(bi) = &opts.build_id {
         if let Some(i) = layout.section_by_name(".note.gnu.build-id") {
             let o = layout.sections[i as usize].offset as usize;
-            put32(&mut buf, o, 4);
-            put32(&mut buf, o + 4, 20);
-            put32(&mut buf, o + 8, NT_GNU_BUILD_ID);
+            put32(buf, o, 4);
+            put32(buf, o + 4, 20);
+            put32(buf, o + 8, NT_GNU_BUILD_ID);
             buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
             let id: Vec<u8> = match bi {
-                BuildId::Sha1 => build_id_sha1(&buf).to_vec(),
+                BuildId::Sha1 => build_id_sha1(buf).to_vec(),
                 BuildId::Hex(h) => {
                     let mut v = h.clone();
                     v.resize(20, 0);
