@@ -1,7 +1,7 @@
 //! The CLI as a process: by default it links in a forked child and the parent exits once the
 //! output is in place (as mold and wild do). These tests hold it to what a caller sees: the exit
 //! status and diagnostics of the link, and an output that can be run the moment the linker exits
-//! (a writable mapping still open would make execve fail with ETXTBSY).
+//! (a child still holding it open for writing, or mapped, would make execve fail with ETXTBSY).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,8 @@ fn initlink(dir: &Path, extra: &[&str], args: &[String]) -> Output {
 #[test]
 fn output_runs_the_moment_the_linker_exits() {
     let dir = work_dir("runs");
-    // Big enough (over 1 MiB) that the output is written through a mapping.
+    // Over 1 MiB, so that a way of writing big outputs that leaves the file open or mapped
+    // (ETXTBSY) shows here.
     fs::write(
         dir.join("main.c"),
         "#include <stdio.h>\nstatic char big[3 << 20] = {1};\n\

@@ -656,7 +656,8 @@ pub fn build(
             pieces,
         });
     }
-    let (syms, first_global) = build_symtab(v);
+    let syms = build_symtab(v);
+    let first_global = syms.first_global;
     let shname = |shndx: u16| -> String {
         match shndx {
             SHN_UNDEF => "UND".into(),

@@ -70,19 +70,42 @@ fn shndx_for(layout: &Layout, addr: u64) -> u16 {
         .map_or(SHN_ABS, |s| s.shndx)
 }
 
-pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> (Vec<OutSym<'r>>, usize) {
+/// The output `.symtab` as runs of symbols in order: the null symbol, each file's locals, the
+/// linker's, the globals bound locally, then the rest of the globals. The runs are built in
+/// parallel and written from where they are, never copied into one list (for 360,000 symbols
+/// the copies cost more than building them).
+pub struct SymTab<'n> {
+    pub runs: Vec<Vec<OutSym<'n>>>,
+    /// Index of the first global symbol (`sh_info` of `.symtab`).
+    pub first_global: usize,
+}
+
+impl<'n> SymTab<'n> {
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Vec::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &OutSym<'n>> {
+        self.runs.iter().flatten()
+    }
+}
+
+const GLOBAL_CHUNK: usize = 8192;
+
+pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     let res = v.res;
     let layout = v.layout;
     let tls_start = layout.tls.map_or(0, |t| t.start);
-    let mut locals = vec![OutSym {
+    let null = OutSym {
         name: &[],
         value: 0,
         size: 0,
         info: 0,
         other: 0,
         shndx: 0,
-    }];
-    let mut globals = Vec::new();
+    };
     let sym_value = |file: FileId, i: u32| -> Option<(u64, u16)> {
         let obj = &res.files[file.0 as usize].obj;
         let s = &obj.symbols[i as usize];
@@ -153,19 +176,12 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> (Vec<OutSym<'r>>, usize) 
         }
         locals
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    let per_file: Vec<Vec<OutSym<'_>>> = {
-        use rayon::prelude::*;
-        res.files.par_iter().enumerate().map(file_locals).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let per_file: Vec<Vec<OutSym<'_>>> = res.files.iter().enumerate().map(file_locals).collect();
-    locals.extend(per_file.into_iter().flatten());
     // Linker-made code and data get names, so objdump and gdb show them.
+    let mut linker = Vec::new();
     for st in v.synth.stubs.iter() {
         let a = v.stub_addr(st);
         let info = (STB_LOCAL << 4) | STT_FUNC;
-        locals.push(OutSym {
+        linker.push(OutSym {
             name: st.name.as_bytes(),
             value: a,
             size: st.size(),
@@ -183,7 +199,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> (Vec<OutSym<'r>>, usize) 
     {
         let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
         let info = (STB_LOCAL << 4) | STT_OBJECT;
-        locals.push(OutSym {
+        linker.push(OutSym {
             name: b"initlink.module_data",
             value: a,
             size: crate::layout::MODULE_DATA_SIZE,
@@ -192,95 +208,137 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> (Vec<OutSym<'r>>, usize) 
             shndx: shndx_for(layout, a),
         });
     }
-    for (gi, g) in res.globals.iter().enumerate() {
-        // Names only the shared objects mention are theirs, not this link's.
-        let used = g.first_ref.is_some()
-            || v.synth.dynamic.as_deref().is_some_and(|d| {
-                d.dynsym_index
-                    .contains_key(&crate::resolve::SymbolId(gi as u32))
-            });
-        if matches!(g.def, Def::Shared { .. } | Def::Undefined) && !used {
-            continue;
-        }
-        let (value, size, ty, bind, other, shndx) = match g.def {
-            Def::Defined { file, sym, weak } => {
-                let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
-                let Some((value, shndx)) = sym_value(file, sym) else {
-                    continue;
-                };
-                let bind = if weak { STB_WEAK } else { STB_GLOBAL };
-                (
-                    value,
-                    s.st_size.get(E),
-                    s.st_type(),
-                    bind,
-                    s.st_other,
-                    shndx,
-                )
+    // Globals in chunks (in parallel natively): each gives its locals and globals, in order.
+    let chunk_syms = |(c, chunk): (usize, &'r [crate::resolve::Global<'a>])| {
+        let (mut locals, mut globals) = (Vec::new(), Vec::new());
+        for (k, g) in chunk.iter().enumerate() {
+            let gi = c * GLOBAL_CHUNK + k;
+            // Names only the shared objects mention are theirs, not this link's.
+            if matches!(g.def, Def::Shared { .. } | Def::Undefined)
+                && g.first_ref.is_none()
+                && !v.synth.dynamic.as_deref().is_some_and(|d| {
+                    d.dynsym_index
+                        .contains_key(&crate::resolve::SymbolId(gi as u32))
+                })
+            {
+                continue;
             }
-            Def::Common {
-                file, sym, size, ..
-            } => {
-                let a = v.def_addr(file, sym);
-                (a, size, STT_OBJECT, STB_GLOBAL, 0, shndx_for(layout, a))
-            }
-            Def::Linker => {
-                let a = layout.linker_symbol(g.name).unwrap_or(0);
-                let hidden = hidden_linker_symbol(g.name);
-                let bind = if hidden { STB_LOCAL } else { STB_GLOBAL };
-                (
-                    a,
+            let (value, size, ty, bind, other, shndx) = match g.def {
+                Def::Defined { file, sym, weak } => {
+                    let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
+                    let Some((value, shndx)) = sym_value(file, sym) else {
+                        continue;
+                    };
+                    let bind = if weak { STB_WEAK } else { STB_GLOBAL };
+                    (
+                        value,
+                        s.st_size.get(E),
+                        s.st_type(),
+                        bind,
+                        s.st_other,
+                        shndx,
+                    )
+                }
+                Def::Common {
+                    file, sym, size, ..
+                } => {
+                    let a = v.def_addr(file, sym);
+                    (a, size, STT_OBJECT, STB_GLOBAL, 0, shndx_for(layout, a))
+                }
+                Def::Linker => {
+                    let a = layout.linker_symbol(g.name).unwrap_or(0);
+                    let hidden = hidden_linker_symbol(g.name);
+                    let bind = if hidden { STB_LOCAL } else { STB_GLOBAL };
+                    (
+                        a,
+                        0,
+                        STT_NOTYPE,
+                        bind,
+                        if hidden { STV_HIDDEN } else { 0 },
+                        shndx_for(layout, a),
+                    )
+                }
+                Def::Shared { dso, sym } => {
+                    let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
+                    let ty = ds.import_type();
+                    (
+                        0,
+                        0,
+                        ty,
+                        if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
+                        0,
+                        SHN_UNDEF,
+                    )
+                }
+                Def::Undefined => (
+                    0,
                     0,
                     STT_NOTYPE,
-                    bind,
-                    if hidden { STV_HIDDEN } else { 0 },
-                    shndx_for(layout, a),
-                )
-            }
-            Def::Shared { dso, sym } => {
-                let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
-                let ty = ds.import_type();
-                (
-                    0,
-                    0,
-                    ty,
                     if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
                     0,
                     SHN_UNDEF,
-                )
+                ),
+            };
+            let vis = other & 3;
+            let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
+                STB_LOCAL
+            } else {
+                bind
+            };
+            let sym = OutSym {
+                name: g.name,
+                value,
+                size,
+                info: (bind << 4) | (ty & 0xf),
+                other,
+                shndx,
+            };
+            if bind == STB_LOCAL {
+                locals.push(sym);
+            } else {
+                globals.push(sym);
             }
-            Def::Undefined => (
-                0,
-                0,
-                STT_NOTYPE,
-                if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
-                0,
-                SHN_UNDEF,
-            ),
-        };
-        let vis = other & 3;
-        let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
-            STB_LOCAL
-        } else {
-            bind
-        };
-        let sym = OutSym {
-            name: g.name,
-            value,
-            size,
-            info: (bind << 4) | (ty & 0xf),
-            other,
-            shndx,
-        };
-        if bind == STB_LOCAL {
-            locals.push(sym);
-        } else {
-            globals.push(sym);
         }
+        (locals, globals)
+    };
+    type Runs<'s> = Vec<Vec<OutSym<'s>>>;
+    type Parts<'s> = Vec<(Vec<OutSym<'s>>, Vec<OutSym<'s>>)>;
+    #[cfg(not(target_arch = "wasm32"))]
+    let (per_file, parts): (Runs<'_>, Parts<'_>) = {
+        use rayon::prelude::*;
+        rayon::join(
+            || res.files.par_iter().enumerate().map(file_locals).collect(),
+            || {
+                res.globals
+                    .par_chunks(GLOBAL_CHUNK)
+                    .enumerate()
+                    .map(chunk_syms)
+                    .collect()
+            },
+        )
+    };
+    #[cfg(target_arch = "wasm32")]
+    let (per_file, parts): (Runs<'_>, Parts<'_>) = (
+        res.files.iter().enumerate().map(file_locals).collect(),
+        res.globals
+            .chunks(GLOBAL_CHUNK)
+            .enumerate()
+            .map(chunk_syms)
+            .collect(),
+    );
+    let mut runs = Vec::with_capacity(per_file.len() + 2 * parts.len() + 2);
+    runs.push(vec![null]);
+    runs.extend(per_file);
+    runs.push(linker);
+    let mut globals = Vec::with_capacity(parts.len());
+    for (l, g) in parts {
+        runs.push(l);
+        globals.push(g);
     }
-    let first_global = locals.len();
-    locals.extend(globals);
-    (locals, first_global)
+    let first_global = runs.iter().map(Vec::len).sum();
+    runs.extend(globals);
+    runs.retain(|r| !r.is_empty());
+    SymTab { runs, first_global }
 }
 
 /// The SHA-1 build ID: of the whole file when it fits in one chunk (then `sha1sum` of the file
@@ -334,7 +392,7 @@ fn name_len(n: &[u8]) -> usize {
 
 /// Serialize the symbols into `.symtab` and their names into `.strtab` (which starts with its
 /// empty name). Chunks are independent once each knows where its names start.
-fn fill_symtab(syms: &[OutSym<'_>], symtab: &mut [u8], strtab: &mut [u8]) {
+fn fill_symtab(syms: &SymTab<'_>, symtab: &mut [u8], strtab: &mut [u8]) {
     const CHUNK: usize = 8192;
     let fill = |(syms, st, sr, mut at): (&[OutSym<'_>], &mut [u8], &mut [u8], usize)| {
         let mut w = 0;
@@ -360,8 +418,8 @@ fn fill_symtab(syms: &[OutSym<'_>], symtab: &mut [u8], strtab: &mut [u8]) {
     let (_, mut sr) = strtab.split_at_mut(1.min(strtab.len()));
     let mut st = symtab;
     let mut at = 1;
-    let mut parts = Vec::with_capacity(syms.len() / CHUNK + 1);
-    for chunk in syms.chunks(CHUNK) {
+    let mut parts = Vec::with_capacity(syms.len() / CHUNK + syms.runs.len());
+    for chunk in syms.runs.iter().flat_map(|r| r.chunks(CHUNK)) {
         let names: usize = chunk.iter().map(|s| name_len(s.name)).sum();
         let (a, b) = std::mem::take(&mut st).split_at_mut(24 * chunk.len());
         let (c, d) = std::mem::take(&mut sr).split_at_mut(names);
@@ -407,11 +465,15 @@ pub fn write<'s>(
     let dynamic = synth.dynamic.as_deref();
     let mut errors = Vec::new();
 
-    let (syms, first_global) = if opts.strip_all {
-        (Vec::new(), 0)
+    let syms = if opts.strip_all {
+        SymTab {
+            runs: Vec::new(),
+            first_global: 0,
+        }
     } else {
         build_symtab(v)
     };
+    let first_global = syms.first_global;
     // `.symtab`/`.strtab` are filled below, in parallel with the sections; only sizes here.
     let symtab_len = syms.len() * 24;
     let strtab_len = 1 + syms.iter().map(|s| name_len(s.name)).sum::<usize>();
@@ -734,12 +796,13 @@ pub fn write<'s>(
                         if let Some(d) = dynamic {
                             let tls_start = layout.tls.map_or(0, |t| t.start);
                             // RELATIVE first, as GNU ld orders them (the loader can batch them).
-                            let order = d
+                            let order: Vec<&crate::dynamic::DynReloc> = d
                                 .relocs
                                 .iter()
                                 .filter(|r| r.r_type == R_X86_64_RELATIVE)
-                                .chain(d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE));
-                            for (k, r) in order.enumerate() {
+                                .chain(d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE))
+                                .collect();
+                            let entry = |(e, r): (&mut [u8], &&crate::dynamic::DynReloc)| {
                                 let at = dyn_loc_addr(v, r.loc);
                                 let sym = r
                                     .sym
@@ -762,14 +825,21 @@ pub fn write<'s>(
                                         .wrapping_add(r.addend as u64),
                                     _ => r.addend as u64,
                                 };
-                                put64(dst, 24 * k, at);
-                                put64(
-                                    dst,
-                                    24 * k + 8,
-                                    (u64::from(sym) << 32) | u64::from(r.r_type),
-                                );
-                                put64(dst, 24 * k + 16, addend);
+                                put64(e, 0, at);
+                                put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
+                                put64(e, 16, addend);
+                            };
+                            // 360,000 entries took 38 ms on one thread: natively, in parallel.
+                            #[cfg(not(target_arch = "wasm32"))]
+                            {
+                                use rayon::prelude::*;
+                                dst.par_chunks_mut(24)
+                                    .zip(order.par_iter())
+                                    .with_min_len(4096)
+                                    .for_each(entry);
                             }
+                            #[cfg(target_arch = "wasm32")]
+                            dst.chunks_mut(24).zip(order.iter()).for_each(entry);
                         }
                     }
                     Synthetic::Interp => {
