@@ -569,14 +569,6 @@ impl<'a> Object<'a> {
             .map(|s| s.name_str())
             .unwrap_or_else(|| format!("<section {i}>"))
     }
-
-    /// Whether the object marks its stack executable: `Some(exec)` from `.note.GNU-stack`, None if absent.
-    pub fn gnu_stack(&self) -> Option<bool> {
-        self.sections
-            .iter()
-            .find(|s| s.name == b".note.GNU-stack")
-            .map(|s| s.flags & u64::from(elf::SHF_EXECINSTR) != 0)
-    }
 }
 
 /// The file offset of a member's header (what a symbol index points at): its data start, less the

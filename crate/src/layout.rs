@@ -471,7 +471,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         let mut fplaces = vec![Place::Dropped; obj.sections.len()];
         let mut gnu_stack = None;
         for (si, sec) in obj.sections.iter().enumerate() {
-            // `.note.GNU-stack` (the first one, as `Object::gnu_stack` reads it).
+            // The first `.note.GNU-stack` says whether the object wants an executable stack.
             if gnu_stack.is_none() && sec.name == b".note.GNU-stack" {
                 gnu_stack = Some(sec.flags & u64::from(elf::SHF_EXECINSTR) != 0);
             }

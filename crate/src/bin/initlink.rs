@@ -403,7 +403,6 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
             .iter()
             .any(|d| d.severity == Severity::Error)
     {
-        drop(output);
         return Ok(1);
     }
     let t_write = std::time::Instant::now();
@@ -495,16 +494,14 @@ impl std::ops::Deref for FileData {
 }
 
 /// The output file: built in memory (anonymous huge pages), written to a temporary file beside
-/// the target with one call, renamed over the target (see [`replace`]). Writing it in place
+/// the target with one call, renamed over the target (see [`write_beside`]). Writing it in place
 /// through a shared mapping of the file was measured slower here: faulting in 10,000 page-cache
 /// pages cost more CPU than one 40 MB `write`.
 struct OutputFile {
     path: PathBuf,
-    tmp: PathBuf,
     bytes: Vec<u8>,
-    written: bool,
-    committed: bool,
-    /// The previous output, set aside by [`replace`], to remove last.
+    /// The previous output, set aside by [`replace`], removed last (after the parent has gone,
+    /// with `--fork`).
     old: Option<(PathBuf, u64)>,
 }
 
@@ -512,38 +509,19 @@ impl OutputFile {
     fn new(path: &Path) -> OutputFile {
         OutputFile {
             path: path.to_path_buf(),
-            tmp: temp_beside(path, ""),
             bytes: Vec::new(),
-            written: false,
-            committed: false,
             old: None,
         }
     }
 
     fn commit(&mut self) -> Result<(), Diagnostic> {
-        self.written = true;
-        let placed = std::fs::write(&self.tmp, &self.bytes)
-            .and_then(|()| set_mode(&self.tmp, true))
-            .and_then(|()| replace(&self.tmp, &self.path));
-        match placed {
-            Ok(old) => {
-                self.committed = true;
-                self.old = old;
-                Ok(())
-            }
-            Err(e) => Err(Diagnostic::error(format!("cannot write output: {e}"))
-                .file(self.path.display().to_string())),
-        }
+        self.old = write_beside(&self.path, &self.bytes, true)?;
+        Ok(())
     }
 }
 
-/// A write that failed leaves no temporary file behind; a good one removes the previous output
-/// last (after the parent has gone, with `--fork`).
 impl Drop for OutputFile {
     fn drop(&mut self) {
-        if self.written && !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
         if let Some((old, len)) = self.old.take() {
             remove_old(&old, len);
         }
@@ -584,16 +562,27 @@ fn set_mode(path: &Path, executable: bool) -> std::io::Result<()> {
 /// Write to a temporary file beside the target, then rename: a failed link never leaves a
 /// half-written output, and an existing output stays intact until the new one is complete.
 fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Diagnostic> {
-    let tmp = temp_beside(path, "");
-    let fail = |e: std::io::Error| {
-        Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
-    };
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    set_mode(&tmp, executable).map_err(fail)?;
-    if let Some((old, len)) = replace(&tmp, path).map_err(fail)? {
+    if let Some((old, len)) = write_beside(path, bytes, executable)? {
         remove_old(&old, len);
     }
     Ok(())
+}
+
+/// The steps of [`write_atomic`] but the last: the previous file, set aside, is returned for the
+/// caller to remove when it suits. On failure no temporary file is left.
+fn write_beside(
+    path: &Path,
+    bytes: &[u8],
+    executable: bool,
+) -> Result<Option<(PathBuf, u64)>, Diagnostic> {
+    let tmp = temp_beside(path, "");
+    let placed = std::fs::write(&tmp, bytes)
+        .and_then(|()| set_mode(&tmp, executable))
+        .and_then(|()| replace(&tmp, path));
+    placed.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
+    })
 }
 
 /// Rename the complete file `tmp` to `path`; the previous file at `path`, if any, is returned
