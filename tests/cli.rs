@@ -143,3 +143,94 @@ fn time_and_warnings_reach_stderr_before_the_parent_exits() {
         assert!(err.contains(&format!("time: {phase}")), "{err}");
     }
 }
+
+/// An existing output is replaced as GNU ld replaces it, though initlink (like mold and wild)
+/// writes into the previous file when it can, which is much faster than filling fresh pages:
+/// other hard links and a symlink's target keep the old contents, a running output keeps running,
+/// and a bigger previous file leaves nothing of itself behind.
+#[test]
+fn an_existing_output_is_replaced_like_gnu_ld_replaces_it() {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = work_dir("replace");
+    fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\n#include <stdlib.h>\nstatic char big[2 << 20] = {1};\n\
+         int main(void) { char b[8]; if (getenv(\"WAIT\")) fgets(b, sizeof b, stdin);\n\
+         printf(\"hello %d\\n\", big[0]); return 7; }\n",
+    )
+    .unwrap();
+    gcc(&dir, &["-c", "main.c"]);
+    let args = ld_args(&dir, &["main.o"]);
+    let to = |name: &str| -> Vec<String> {
+        let mut a = args.clone();
+        let o = a.iter().position(|w| w == "-o").unwrap();
+        a[o + 1] = name.to_string();
+        a
+    };
+    let runs = |name: &str| {
+        let run = Command::new(dir.join(name)).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&run.stdout), "hello 1\n", "{name}");
+        assert_eq!(run.status.code(), Some(7), "{name}");
+    };
+    assert!(initlink(&dir, &["--no-fork"], &to("fresh"))
+        .status
+        .success());
+    let fresh = fs::read(dir.join("fresh")).unwrap();
+    let old: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+
+    for extra in [&[][..], &["--no-fork"][..]] {
+        // A bigger previous file, ours alone: overwritten and cut to the new length.
+        fs::write(dir.join("prog"), &old).unwrap();
+        fs::set_permissions(dir.join("prog"), fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(initlink(&dir, extra, &args).status.success());
+        assert!(fs::read(dir.join("prog")).unwrap() == fresh, "{extra:?}");
+        let mode = fs::metadata(dir.join("prog")).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o755, "{extra:?}");
+        runs("prog");
+
+        // Another hard link keeps the previous contents.
+        fs::write(dir.join("prog"), &old).unwrap();
+        let _ = fs::remove_file(dir.join("other"));
+        fs::hard_link(dir.join("prog"), dir.join("other")).unwrap();
+        assert!(initlink(&dir, extra, &args).status.success());
+        assert!(fs::read(dir.join("other")).unwrap() == old, "{extra:?}");
+        assert_eq!(fs::metadata(dir.join("prog")).unwrap().nlink(), 1);
+        runs("prog");
+
+        // A symlink is replaced by the output; its target is untouched.
+        fs::remove_file(dir.join("prog")).unwrap();
+        fs::write(dir.join("target"), &old).unwrap();
+        std::os::unix::fs::symlink("target", dir.join("prog")).unwrap();
+        assert!(initlink(&dir, extra, &args).status.success());
+        assert!(fs::read(dir.join("target")).unwrap() == old, "{extra:?}");
+        assert!(fs::symlink_metadata(dir.join("prog")).unwrap().is_file());
+        runs("prog");
+
+        // The previous output, still running, is not written into (ETXTBSY) and runs on.
+        let mut running = Command::new(dir.join("prog"))
+            .env("WAIT", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = initlink(&dir, extra, &args);
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        running.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let out = running.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello 1\n");
+        assert_eq!(out.status.code(), Some(7));
+        runs("prog");
+        assert!(fs::read(dir.join("prog")).unwrap() == fresh, "{extra:?}");
+    }
+    let left: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".initlink-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

