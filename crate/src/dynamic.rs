@@ -52,7 +52,13 @@ pub struct DynPlan {
     pub copy_of: FxHashMap<SymbolId, u64>,
     pub copy_size: u64,
     pub copy_align: u64,
+    /// Dynamic relocations, except the `R_X86_64_RELATIVE` ones at input sites: those are only
+    /// counted here and written by the write phase beside the data they fix up (first in
+    /// `.rela.dyn`, in address order), as 360,000 of them cost 20 ms to keep as a list.
     pub relocs: Vec<DynReloc>,
+    /// Input section (file, section) -> its `R_X86_64_RELATIVE` relocations.
+    pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,
+    pub relative_count: usize,
     /// Dynamic symbols (index 1..), undefined first, then defined in `.gnu.hash` order.
     pub dynsyms: Vec<SymbolId>,
     pub dynsym_index: FxHashMap<SymbolId, u32>,

@@ -44,6 +44,9 @@ pub enum Synthetic {
     Hash,
     VerSym,
     VerNeed,
+    /// The `R_X86_64_RELATIVE` entries at input sites, first in `.rela.dyn`, written with the
+    /// sections they fix up.
+    RelaDynRelative,
     RelaDyn,
     Dynamic,
     /// Data copied from a shared object by `R_X86_64_COPY` (lives in `.bss`).
@@ -1084,6 +1087,7 @@ pub struct SynthSizes {
     pub versym: u64,
     pub verneed: u64,
     pub rela_dyn: u64,
+    pub rela_dyn_relative: u64,
     pub dynamic: u64,
     /// Copy-relocated data in `.bss`.
     pub copy: u64,
@@ -1255,16 +1259,21 @@ impl Layout {
             Synthetic::VerNeed,
             sizes.verneed,
         );
-        self.add_synthetic(
-            ".rela.dyn",
-            Class::Headers,
-            19,
-            elf::SHT_RELA,
-            a,
-            8,
-            Synthetic::RelaDyn,
-            sizes.rela_dyn,
-        );
+        for (what, size) in [
+            (Synthetic::RelaDynRelative, sizes.rela_dyn_relative),
+            (Synthetic::RelaDyn, sizes.rela_dyn),
+        ] {
+            self.add_synthetic(
+                ".rela.dyn",
+                Class::Headers,
+                19,
+                elf::SHT_RELA,
+                a,
+                8,
+                what,
+                size,
+            );
+        }
         self.add_synthetic(
             ".dynamic",
             Class::Rw,

@@ -28,6 +28,31 @@ pub struct Values<'r, 'a> {
 }
 
 /// One applied relocation, as the report shows it.
+/// An input section's share of `.rela.dyn`: its `R_X86_64_RELATIVE` entries, filled in
+/// relocation order while the section is relocated.
+pub struct RelativeOut<'b> {
+    pub buf: &'b mut [u8],
+    /// Entries written so far.
+    pub n: usize,
+}
+
+impl RelativeOut<'_> {
+    pub fn none() -> RelativeOut<'static> {
+        RelativeOut { buf: &mut [], n: 0 }
+    }
+
+    /// Append an entry; past the counted room it is only counted (the caller reports the
+    /// mismatch).
+    fn push(&mut self, at: u64, addend: u64) {
+        if let Some(e) = self.buf.get_mut(24 * self.n..24 * self.n + 24) {
+            e[..8].copy_from_slice(&at.to_le_bytes());
+            e[8..16].copy_from_slice(&u64::from(R_X86_64_RELATIVE).to_le_bytes());
+            e[16..].copy_from_slice(&addend.to_le_bytes());
+        }
+        self.n += 1;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub r_type: u32,
@@ -235,7 +260,9 @@ impl<'r, 'a> Values<'r, 'a> {
     }
 
     /// Apply the relocations of input section `sec` of `file` to `buf` (the section's bytes as
-    /// placed in the output); `map` translates input offsets for `.eh_frame` pieces.
+    /// placed in the output); `map` translates input offsets for `.eh_frame` pieces. The
+    /// `R_X86_64_RELATIVE` entries the section needs go to `relative`.
+    #[allow(clippy::too_many_arguments)]
     pub fn relocate_section(
         &self,
         file: FileId,
@@ -243,6 +270,7 @@ impl<'r, 'a> Values<'r, 'a> {
         buf: &mut [u8],
         piece_addr: u64,
         map: Option<&SplitMap>,
+        relative: &mut RelativeOut<'_>,
         errors: &mut Vec<Diagnostic>,
     ) {
         let f = &self.res.files[file.0 as usize];
@@ -312,12 +340,16 @@ impl<'r, 'a> Values<'r, 'a> {
             let shared = dynamic.is_some_and(|d| d.shared);
             if let (Some(_), Some(opts)) = (dynamic, self.opts) {
                 let writable = sec.flags & u64::from(SHF_WRITE) != 0;
-                if t == R_X86_64_64
-                    && alloc
-                    && crate::synthesize::dyn_action(self.res, opts, t, target, writable)
-                        == crate::synthesize::DynAction::Symbolic
-                {
-                    continue; // the loader writes it (R_X86_64_64 with the symbol)
+                if t == R_X86_64_64 && alloc {
+                    match crate::synthesize::dyn_action(self.res, opts, t, target, writable) {
+                        // The loader writes it (R_X86_64_64 with the symbol).
+                        crate::synthesize::DynAction::Symbolic => continue,
+                        // The loader adds its base; the file holds the link-time value too.
+                        crate::synthesize::DynAction::Relative => {
+                            relative.push(p, s.wrapping_add(a as u64))
+                        }
+                        crate::synthesize::DynAction::Static => {}
+                    }
                 }
                 let imported = crate::synthesize::imported(self.res, opts, target);
                 match t {

@@ -4,6 +4,7 @@
 
 use crate::arch;
 use crate::diag::{name_str, Diagnostic};
+use crate::dynamic::DynReloc;
 use crate::input::{SymPlace, E};
 use crate::layout::{Class, PieceSrc, Synthetic};
 use crate::relocate::Values;
@@ -437,7 +438,14 @@ fn filled_by(v: &Values<'_, '_>, file: FileId, sec: u32, in_off: u64, value: u64
         sec,
         off: in_off,
     };
-    match d.relocs.iter().find(|r| r.loc == here) {
+    let relative = crate::synthesize::relative_at(v, file, sec, in_off).then_some(DynReloc {
+        loc: here,
+        r_type: R_X86_64_RELATIVE,
+        sym: None,
+        target: None,
+        addend: 0,
+    });
+    match relative.as_ref().or_else(|| d.relocs.iter().find(|r| r.loc == here)) {
         Some(r) if r.r_type == R_X86_64_RELATIVE => format!(
             "R_X86_64_RELATIVE: before any initializer runs, the loader writes load base + 0x{value:x} \
              (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file"
@@ -1055,6 +1063,9 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
         }
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
+    if d.relative_count > 0 {
+        counts.push(("R_X86_64_RELATIVE".into(), d.relative_count));
+    }
     for r in &d.relocs {
         let n = arch::reloc_name(r.r_type).to_string();
         match counts.iter_mut().find(|(k, _)| *k == n) {
@@ -1406,7 +1417,7 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
     }
     // The addends the output's .rela.dyn holds, by place.
     let mut rela_addend: rustc_hash::FxHashMap<u64, i64> = Default::default();
-    if !dyn_at.is_empty() {
+    if v.synth.dynamic.is_some() {
         if let Some(i) = layout.section_by_name(".rela.dyn") {
             let rs = &layout.sections[i as usize];
             let start = usize::try_from(rs.offset).unwrap_or(usize::MAX);
@@ -1680,33 +1691,48 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
                         | R_X86_64_TLSLD
                         | R_X86_64_GOTPC32_TLSDESC
                 );
-                let dynamic = dyn_at.get(&(file.0, si, in_off)).map(|d| {
-                    let sym_name = d.sym.map(|g| name_str(res.global(g).name));
-                    // The addend as written into .rela.dyn (RELATIVE: the link-time address).
-                    let addend = rela_addend.get(&p).copied().unwrap_or(d.addend);
-                    let note = if d.r_type == R_X86_64_RELATIVE {
-                        format!(
+                let relative =
+                    crate::synthesize::becomes_relative(v, file, sec, t, sym).then_some(DynReloc {
+                        loc: crate::dynamic::DynLoc::Input {
+                            file,
+                            sec: si,
+                            off: in_off,
+                        },
+                        r_type: R_X86_64_RELATIVE,
+                        sym: None,
+                        target: None,
+                        addend: 0,
+                    });
+                let dynamic = relative
+                    .as_ref()
+                    .or_else(|| dyn_at.get(&(file.0, si, in_off)).copied())
+                    .map(|d| {
+                        let sym_name = d.sym.map(|g| name_str(res.global(g).name));
+                        // The addend as written into .rela.dyn (RELATIVE: the link-time address).
+                        let addend = rela_addend.get(&p).copied().unwrap_or(d.addend);
+                        let note = if d.r_type == R_X86_64_RELATIVE {
+                            format!(
                             "the loader writes load base + 0x{addend:x} here before any code runs \
                              (the addend: the link-time address)"
                         )
-                    } else {
-                        format!(
-                            "the loader looks up {} and writes its address{} here",
-                            sym_name.as_deref().unwrap_or("the symbol"),
-                            if addend != 0 {
-                                format!(" + {addend}")
-                            } else {
-                                String::new()
-                            }
-                        )
-                    };
-                    DynSite {
-                        r_type: arch::reloc_name(d.r_type).into(),
-                        symbol: sym_name,
-                        addend,
-                        note,
-                    }
-                });
+                        } else {
+                            format!(
+                                "the loader looks up {} and writes its address{} here",
+                                sym_name.as_deref().unwrap_or("the symbol"),
+                                if addend != 0 {
+                                    format!(" + {addend}")
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        };
+                        DynSite {
+                            r_type: arch::reloc_name(d.r_type).into(),
+                            symbol: sym_name,
+                            addend,
+                            note,
+                        }
+                    });
                 let asm = |b: &[u8], ip: u64| code.then(|| disassemble_all(b, ip));
                 rs.relocs.push(RelocSite {
                     offset: in_off,

@@ -166,6 +166,7 @@ impl Synth {
                 .map_or(0, |p| 2 * (p.dynsyms.len() as u64 + 1)),
             verneed: d.map_or(0, |p| p.verneed.len() as u64),
             rela_dyn: d.map_or(0, |p| 24 * p.relocs.len() as u64),
+            rela_dyn_relative: d.map_or(0, |p| 24 * p.relative_count as u64),
             dynamic: d.map_or(0, |p| 16 * p.tags.len() as u64),
             copy: d.map_or(0, |p| p.copy_size),
             copy_align: d.map_or(1, |p| p.copy_align),
@@ -273,167 +274,74 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         }
     }
 
-    for (fi, file) in res.files.iter().enumerate() {
+    // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
+    // link is then applied in file order, so slot and entry order do not depend on threads.
+    let dyn_mode = s.dynamic.as_ref().map(|p| (p.pic, p.shared));
+    let scan = |fi: usize| scan_file(res, layout, opts, dyn_mode, FileId(fi as u32));
+    #[cfg(not(target_arch = "wasm32"))]
+    let scans: Vec<Vec<Need>> = {
+        use rayon::prelude::*;
+        (0..res.files.len()).into_par_iter().map(scan).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let scans: Vec<Vec<Need>> = (0..res.files.len()).map(scan).collect();
+    for (fi, needs) in scans.into_iter().enumerate() {
         let fid = FileId(fi as u32);
-        let obj = &file.obj;
-        for (si, sec) in obj.sections.iter().enumerate() {
-            if sec.relocs.is_empty() || layout.input_out(fid, si as u32).is_none() {
-                continue;
-            }
-            let alloc = sec.is_alloc();
-            let loc = |off: u64| {
-                Diagnostic::error(String::new())
-                    .file(obj.name.clone())
-                    .section(sec.name_str())
-                    .offset(off)
-            };
-            let mut skip_next = false;
-            for r in sec.relocs.iter() {
-                let off = r.r_offset.get(E);
-                let t = r.r_type(E, false);
-                let sym = r.r_sym(E, false) as usize;
-                if skip_next {
-                    skip_next = false;
-                    continue;
+        for need in needs {
+            match need {
+                Need::Got(t, k) => s.need_got(t, k),
+                Need::GotPltReserved => s.got_plt_reserved = 3,
+                Need::Iplt(t) => s.need_iplt(t),
+                Need::Plt(t) => s.plan().need_plt(t),
+                Need::Want(t) => s.want_sym(t),
+                Need::Reloc(r) => s.plan().relocs.push(r),
+                Need::GotDyn(t, k) => {
+                    s.got_dyn(res, opts, t, k);
                 }
-                if sym >= obj.symbols.len() {
-                    let mut d = loc(off);
-                    d.message = format!(
-                        "relocation {} refers to symbol index {sym}, but there are {} symbols",
-                        arch::reloc_name(t),
-                        obj.symbols.len()
-                    );
-                    errors.push(d);
-                    continue;
-                }
-                let Some(width) = arch::field_size(t) else {
-                    let mut d = loc(off).symbol(obj.sym_display(sym));
-                    d.message = format!(
-                        "unsupported relocation type {t} against '{}'",
-                        obj.sym_display(sym)
-                    );
-                    errors.push(d);
-                    continue;
-                };
-                if off.checked_add(width).is_none_or(|end| end > sec.size) {
-                    let mut d = loc(off).symbol(obj.sym_display(sym));
-                    d.message = format!(
-                        "relocation {} at offset 0x{off:x} is past the end of the section (size 0x{:x})",
-                        arch::reloc_name(t),
-                        sec.size
-                    );
-                    errors.push(d);
-                    continue;
-                }
-                let target = sym_ref(res, fid, sym);
-                // Undefined strong references are fatal (weak ones resolve to 0).
-                if let SymRef::Global(g) = target {
-                    let gl = res.global(g);
-                    let weak = obj.symbols[sym].st_bind() == STB_WEAK;
-                    let allow = opts.kind == OutputKind::Shared;
-                    if gl.def == Def::Undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
-                        let k = *undef_index.entry(g).or_insert_with(|| {
-                            undefs.push(Undef {
-                                name: name_str(gl.name),
-                                sites: Vec::new(),
-                                count: 0,
-                            });
-                            undefs.len() - 1
+                Need::WeakGot(t) => {
+                    // An undefined weak symbol: let the loader bind it (or leave it 0).
+                    let i = s.got.len() as u32;
+                    s.got_index.insert((t, GotKind::Addr), i);
+                    s.got.push((t, GotKind::Addr));
+                    if let SymRef::Global(g) = t {
+                        s.plan().relocs.push(DynReloc {
+                            loc: DynLoc::Got(i),
+                            r_type: R_X86_64_GLOB_DAT,
+                            sym: Some(g),
+                            target: None,
+                            addend: 0,
                         });
-                        let u = &mut undefs[k];
-                        u.count += 1;
-                        if u.sites.len() < 3 {
-                            let func = enclosing_function(res, fid, si as u32, off);
-                            u.sites.push(match func {
-                                Some(f) => format!("referenced by {} (function {f})", obj.name),
-                                None => format!(
-                                    "referenced by {}:({}+0x{off:x})",
-                                    obj.name,
-                                    sec.name_str()
-                                ),
-                            });
-                        }
                     }
                 }
-                if !alloc {
-                    continue;
+                Need::DirectImport(t) => s.direct_import(res, t),
+                Need::Undefined { g, sec, off } => {
+                    let k = *undef_index.entry(g).or_insert_with(|| {
+                        undefs.push(Undef {
+                            name: name_str(res.global(g).name),
+                            sites: Vec::new(),
+                            count: 0,
+                        });
+                        undefs.len() - 1
+                    });
+                    let u = &mut undefs[k];
+                    u.count += 1;
+                    if u.sites.len() < 3 {
+                        let obj = &res.files[fi].obj;
+                        u.sites.push(match enclosing_function(res, fid, sec, off) {
+                            Some(f) => format!("referenced by {} (function {f})", obj.name),
+                            None => format!(
+                                "referenced by {}:({}+0x{off:x})",
+                                obj.name,
+                                obj.sections[sec as usize].name_str()
+                            ),
+                        });
+                    }
                 }
-                let code = sec.data;
-                let addend = r.r_addend.get(E);
-                let o = off as usize;
-                if s.dynamic.is_some() {
-                    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
-                    let at = DynLoc::Input {
-                        file: fid,
-                        sec: si as u32,
-                        off,
-                    };
-                    match s.scan_dynamic(res, opts, t, target, writable, code, o, addend, at) {
-                        Ok(skip) => skip_next = skip,
-                        Err(msg) => {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = msg;
-                            errors.push(d);
-                        }
-                    }
-                    continue;
-                }
-                match t {
-                    R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                        let relax = is_resolved(res, target)
-                            && !is_weak_undef(res, target)
-                            && arch::got_relax_ok(t, code, o, addend).is_some();
-                        if !relax {
-                            s.need_got(target, GotKind::Addr);
-                        }
-                    }
-                    R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
-                        s.need_got(target, GotKind::Addr);
-                        s.got_plt_reserved = 3;
-                    }
-                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                        s.got_plt_reserved = 3
-                    }
-                    R_X86_64_GOTTPOFF => {
-                        if !arch::ie_relax_ok(code, o) {
-                            s.need_got(target, GotKind::TpOff);
-                        }
-                    }
-                    R_X86_64_TLSGD => {
-                        if !arch::gd_relax_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "R_X86_64_TLSGD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
-                            errors.push(d);
-                        }
-                        skip_next = true;
-                    }
-                    R_X86_64_TLSLD => {
-                        if arch::ld_relax_len(code, o).is_none() {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "R_X86_64_TLSLD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
-                            errors.push(d);
-                        }
-                        skip_next = true;
-                    }
-                    R_X86_64_GOTPC32_TLSDESC => {
-                        if !arch::tlsdesc_relax_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor sequence".into();
-                            errors.push(d);
-                        }
-                    }
-                    R_X86_64_TLSDESC_CALL => {
-                        if !arch::tlsdesc_call_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor call".into();
-                            errors.push(d);
-                        }
-                    }
-                    _ => {}
-                }
-                let tls_type = arch::is_tls(t);
-                if !tls_type && is_ifunc(res, target) {
-                    s.need_iplt(target);
+                Need::Error(d) => errors.push(*d),
+                Need::Relative { sec, count } => {
+                    let plan = s.plan();
+                    plan.input_relative.insert((fid, sec), count);
+                    plan.relative_count += count as usize;
                 }
             }
         }
@@ -721,7 +629,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         if !plan.plt.is_empty() || !s.iplt.is_empty() {
             tags.extend([DT_PLTRELSZ, DT_PLTREL, DT_JMPREL]);
         }
-        if !plan.relocs.is_empty() {
+        if !plan.relocs.is_empty() || plan.relative_count > 0 {
             tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
         }
         if opts.bind_now {
@@ -752,6 +660,397 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         return Err(Errors(errors));
     }
     Ok(s)
+}
+
+/// What one relocation asks of the link, recorded by [`scan_file`] and applied in file order.
+enum Need {
+    Got(SymRef, GotKind),
+    GotPltReserved,
+    Iplt(SymRef),
+    Plt(SymRef),
+    Want(SymRef),
+    Reloc(DynReloc),
+    GotDyn(SymRef, GotKind),
+    /// A GOT slot for an undefined weak symbol, bound by the loader.
+    WeakGot(SymRef),
+    DirectImport(SymRef),
+    Undefined {
+        g: SymbolId,
+        sec: u32,
+        off: u64,
+    },
+    Error(Box<Diagnostic>),
+    /// Input section `sec` has `count` relocations that become `R_X86_64_RELATIVE`.
+    Relative {
+        sec: u32,
+        count: u32,
+    },
+}
+
+struct Scan {
+    needs: Vec<Need>,
+    /// `R_X86_64_RELATIVE` relocations of the section being scanned.
+    relative: u32,
+}
+
+/// Scan the relocations of one file's kept sections: checks, and what they need.
+fn scan_file(
+    res: &Resolved<'_>,
+    layout: &Layout,
+    opts: &Options,
+    dyn_mode: Option<(bool, bool)>,
+    fid: FileId,
+) -> Vec<Need> {
+    let obj = &res.files[fid.0 as usize].obj;
+    let mut scan = Scan {
+        needs: Vec::new(),
+        relative: 0,
+    };
+    {
+        for (si, sec) in obj.sections.iter().enumerate() {
+            if sec.relocs.is_empty() || layout.input_out(fid, si as u32).is_none() {
+                continue;
+            }
+            let alloc = sec.is_alloc();
+            let split_map = match layout.places[fid.0 as usize].get(si) {
+                Some(&crate::layout::Place::Split { map, .. }) => layout.maps.get(map as usize),
+                _ => None,
+            };
+            let loc = |off: u64| {
+                Diagnostic::error(String::new())
+                    .file(obj.name.clone())
+                    .section(sec.name_str())
+                    .offset(off)
+            };
+            let mut skip_next = false;
+            for r in sec.relocs.iter() {
+                let off = r.r_offset.get(E);
+                let t = r.r_type(E, false);
+                let sym = r.r_sym(E, false) as usize;
+                if skip_next {
+                    skip_next = false;
+                    continue;
+                }
+                if sym >= obj.symbols.len() {
+                    let mut d = loc(off);
+                    d.message = format!(
+                        "relocation {} refers to symbol index {sym}, but there are {} symbols",
+                        arch::reloc_name(t),
+                        obj.symbols.len()
+                    );
+                    scan.needs.push(Need::Error(Box::new(d)));
+                    continue;
+                }
+                let Some(width) = arch::field_size(t) else {
+                    let mut d = loc(off).symbol(obj.sym_display(sym));
+                    d.message = format!(
+                        "unsupported relocation type {t} against '{}'",
+                        obj.sym_display(sym)
+                    );
+                    scan.needs.push(Need::Error(Box::new(d)));
+                    continue;
+                };
+                if off.checked_add(width).is_none_or(|end| end > sec.size) {
+                    let mut d = loc(off).symbol(obj.sym_display(sym));
+                    d.message = format!(
+                        "relocation {} at offset 0x{off:x} is past the end of the section (size 0x{:x})",
+                        arch::reloc_name(t),
+                        sec.size
+                    );
+                    scan.needs.push(Need::Error(Box::new(d)));
+                    continue;
+                }
+                let target = sym_ref(res, fid, sym);
+                // Undefined strong references are fatal (weak ones resolve to 0).
+                if let SymRef::Global(g) = target {
+                    let gl = res.global(g);
+                    let weak = obj.symbols[sym].st_bind() == STB_WEAK;
+                    let allow = opts.kind == OutputKind::Shared;
+                    if gl.def == Def::Undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
+                        scan.needs.push(Need::Undefined {
+                            g,
+                            sec: si as u32,
+                            off,
+                        });
+                    }
+                }
+                if !alloc {
+                    continue;
+                }
+                // Inside a dropped `.eh_frame` record: the write phase skips it too.
+                if split_map.is_some_and(|m| m.lookup(off).is_none()) {
+                    continue;
+                }
+                let code = sec.data;
+                let addend = r.r_addend.get(E);
+                let o = off as usize;
+                if dyn_mode.is_some() {
+                    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
+                    let at = DynLoc::Input {
+                        file: fid,
+                        sec: si as u32,
+                        off,
+                    };
+                    match scan.scan_dynamic(res, opts, t, target, writable, code, o, addend, at) {
+                        Ok(skip) => skip_next = skip,
+                        Err(msg) => {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = msg;
+                            scan.needs.push(Need::Error(Box::new(d)));
+                        }
+                    }
+                    continue;
+                }
+                match t {
+                    R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                        let relax = is_resolved(res, target)
+                            && !is_weak_undef(res, target)
+                            && arch::got_relax_ok(t, code, o, addend).is_some();
+                        if !relax {
+                            scan.needs.push(Need::Got(target, GotKind::Addr));
+                        }
+                    }
+                    R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
+                        scan.needs.push(Need::Got(target, GotKind::Addr));
+                        scan.needs.push(Need::GotPltReserved);
+                    }
+                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
+                        scan.needs.push(Need::GotPltReserved)
+                    }
+                    R_X86_64_GOTTPOFF => {
+                        if !arch::ie_relax_ok(code, o) {
+                            scan.needs.push(Need::Got(target, GotKind::TpOff));
+                        }
+                    }
+                    R_X86_64_TLSGD => {
+                        if !arch::gd_relax_ok(code, o) {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = "R_X86_64_TLSGD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
+                            scan.needs.push(Need::Error(Box::new(d)));
+                        }
+                        skip_next = true;
+                    }
+                    R_X86_64_TLSLD => {
+                        if arch::ld_relax_len(code, o).is_none() {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = "R_X86_64_TLSLD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
+                            scan.needs.push(Need::Error(Box::new(d)));
+                        }
+                        skip_next = true;
+                    }
+                    R_X86_64_GOTPC32_TLSDESC => {
+                        if !arch::tlsdesc_relax_ok(code, o) {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = "unrecognized TLS descriptor sequence".into();
+                            scan.needs.push(Need::Error(Box::new(d)));
+                        }
+                    }
+                    R_X86_64_TLSDESC_CALL => {
+                        if !arch::tlsdesc_call_ok(code, o) {
+                            let mut d = loc(off).symbol(obj.sym_display(sym));
+                            d.message = "unrecognized TLS descriptor call".into();
+                            scan.needs.push(Need::Error(Box::new(d)));
+                        }
+                    }
+                    _ => {}
+                }
+                let tls_type = arch::is_tls(t);
+                if !tls_type && is_ifunc(res, target) {
+                    scan.needs.push(Need::Iplt(target));
+                }
+            }
+            let count = std::mem::take(&mut scan.relative);
+            if count > 0 {
+                scan.needs.push(Need::Relative {
+                    sec: si as u32,
+                    count,
+                });
+            }
+        }
+    }
+    scan.needs
+}
+
+impl Scan {
+    /// Decide what one relocation needs in a dynamic output. Ok(true) skips the next relocation
+    /// (the `__tls_get_addr` call of a relaxed TLS sequence).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_dynamic(
+        &mut self,
+        res: &Resolved<'_>,
+        opts: &Options,
+        t: u32,
+        target: SymRef,
+        writable: bool,
+        code: &[u8],
+        o: usize,
+        addend: i64,
+        at: DynLoc,
+    ) -> std::result::Result<bool, String> {
+        let shared = opts.kind == OutputKind::Shared;
+        let pie = opts.kind == OutputKind::Pie;
+        let imp = imported(res, opts, target);
+        let pre = preemptible(res, opts, target);
+        // Only an error needs the name: no allocation per relocation.
+        let fpic = |what: &str| {
+            let name = match target {
+                SymRef::Global(g) => name_str(res.global(g).name),
+                SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
+            };
+            format!(
+                "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
+                arch::reloc_name(t)
+            )
+        };
+        let tls_type = arch::is_tls(t);
+        if !tls_type && !imp && is_ifunc(res, target) {
+            self.needs.push(Need::Iplt(target));
+        }
+        match t {
+            R_X86_64_NONE => {}
+            R_X86_64_PLT32 => {
+                if pre {
+                    self.needs.push(Need::Plt(target));
+                }
+            }
+            R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
+                DynAction::Symbolic => {
+                    if !writable {
+                        return Err(fpic("a shared object (text relocation)"));
+                    }
+                    self.needs.push(Need::Want(target));
+                    let SymRef::Global(g) = target else {
+                        return Ok(false);
+                    };
+                    self.needs.push(Need::Reloc(DynReloc {
+                        loc: at,
+                        r_type: R_X86_64_64,
+                        sym: Some(g),
+                        target: None,
+                        addend,
+                    }));
+                }
+                DynAction::Relative => {
+                    if !writable {
+                        return Err(fpic(if shared {
+                            "a shared object"
+                        } else {
+                            "a PIE object"
+                        }));
+                    }
+                    // Only counted: the write phase emits it beside the data it fixes up.
+                    self.relative += 1;
+                }
+                DynAction::Static => {
+                    if imp {
+                        // Read-only data in an executable pointing into a library.
+                        self.needs.push(Need::DirectImport(target));
+                    }
+                }
+            },
+            R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 | R_X86_64_32
+            | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
+                let absolute_field = !matches!(
+                    t,
+                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8
+                );
+                if shared && pre {
+                    return Err(fpic("a shared object"));
+                }
+                if imp {
+                    if pie && absolute_field {
+                        return Err(fpic("a PIE object").replace("-fPIC", "-fPIE"));
+                    }
+                    self.needs.push(Need::DirectImport(target));
+                } else if absolute_field && (shared || pie) && !is_absolute(res, target) {
+                    return Err(if shared {
+                        fpic("a shared object")
+                    } else {
+                        fpic("a PIE object").replace("-fPIC", "-fPIE")
+                    });
+                }
+            }
+            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                let relax = !pre
+                    && is_resolved(res, target)
+                    && !is_weak_undef(res, target)
+                    && arch::got_relax_ok(t, code, o, addend).is_some();
+                if !relax {
+                    if is_weak_undef(res, target) {
+                        self.needs.push(Need::Want(target));
+                    }
+                    let weak_pre = pre || is_weak_undef(res, target);
+                    if weak_pre && !pre {
+                        self.needs.push(Need::WeakGot(target));
+                    } else {
+                        self.needs.push(Need::GotDyn(target, GotKind::Addr));
+                    }
+                }
+            }
+            R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
+                self.needs.push(Need::GotDyn(target, GotKind::Addr));
+            }
+            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
+                if t == R_X86_64_PLTOFF64 && pre {
+                    self.needs.push(Need::Plt(target));
+                }
+            }
+            R_X86_64_TLSGD => {
+                if shared {
+                    self.needs.push(Need::GotDyn(target, GotKind::TlsGd));
+                } else if imp {
+                    if !arch::gd_relax_ok(code, o) {
+                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to initial-exec".into());
+                    }
+                    self.needs.push(Need::GotDyn(target, GotKind::TpOff));
+                    return Ok(true);
+                } else {
+                    if !arch::gd_relax_ok(code, o) {
+                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to local-exec".into());
+                    }
+                    return Ok(true);
+                }
+            }
+            R_X86_64_TLSLD => {
+                if shared {
+                    self.needs.push(Need::GotDyn(target, GotKind::TlsLd));
+                } else {
+                    if arch::ld_relax_len(code, o).is_none() {
+                        return Err("R_X86_64_TLSLD is not the psABI sequence; cannot relax it to local-exec".into());
+                    }
+                    return Ok(true);
+                }
+            }
+            R_X86_64_GOTTPOFF => {
+                if shared || imp || !arch::ie_relax_ok(code, o) {
+                    self.needs.push(Need::GotDyn(target, GotKind::TpOff));
+                }
+            }
+            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
+                if shared {
+                    return Err(fpic("a shared object"));
+                }
+            }
+            R_X86_64_GOTPC32_TLSDESC => {
+                if shared {
+                    return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
+                }
+                if !arch::tlsdesc_relax_ok(code, o) {
+                    return Err("unrecognized TLS descriptor sequence".into());
+                }
+                if imp {
+                    self.needs.push(Need::GotDyn(target, GotKind::TpOff));
+                }
+            }
+            R_X86_64_TLSDESC_CALL => {
+                if !arch::tlsdesc_call_ok(code, o) {
+                    return Err("unrecognized TLS descriptor call".into());
+                }
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
 }
 
 fn is_weak_undef(res: &Resolved<'_>, s: SymRef) -> bool {
@@ -937,6 +1236,36 @@ fn teaching_start(main: SymRef) -> Stub {
         offset: 0,
         insns: a.finish(),
     }
+}
+
+/// Whether a relocation (type `t`, symbol index `sym`) of input section `sec` of `file` becomes
+/// an `R_X86_64_RELATIVE`: those are counted, not listed in `DynPlan::relocs`.
+pub fn becomes_relative(
+    v: &crate::relocate::Values<'_, '_>,
+    file: FileId,
+    sec: &crate::input::Section<'_>,
+    t: u32,
+    sym: usize,
+) -> bool {
+    let (Some(_), Some(opts)) = (v.synth.dynamic.as_deref(), v.opts) else {
+        return false;
+    };
+    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
+    t == R_X86_64_64
+        && sec.is_alloc()
+        && sym < v.res.files[file.0 as usize].obj.symbols.len()
+        && dyn_action(v.res, opts, t, sym_ref(v.res, file, sym), writable) == DynAction::Relative
+}
+
+/// [`becomes_relative`] for the relocation at `off` of input section `sec` of `file`.
+pub fn relative_at(v: &crate::relocate::Values<'_, '_>, file: FileId, sec: u32, off: u64) -> bool {
+    let Some(s) = v.res.files[file.0 as usize].obj.sections.get(sec as usize) else {
+        return false;
+    };
+    s.relocs.iter().any(|r| {
+        r.r_offset.get(E) == off
+            && becomes_relative(v, file, s, r.r_type(E, false), r.r_sym(E, false) as usize)
+    })
 }
 
 /// How a relocation resolves in a dynamic output. Scan and apply both ask this, so the dynamic
@@ -1161,204 +1490,6 @@ impl Synth {
             target: None,
             addend: 0,
         });
-    }
-
-    /// Decide what one relocation needs in a dynamic output. Ok(true) skips the next relocation
-    /// (the `__tls_get_addr` call of a relaxed TLS sequence).
-    #[allow(clippy::too_many_arguments)]
-    fn scan_dynamic(
-        &mut self,
-        res: &Resolved<'_>,
-        opts: &Options,
-        t: u32,
-        target: SymRef,
-        writable: bool,
-        code: &[u8],
-        o: usize,
-        addend: i64,
-        at: DynLoc,
-    ) -> std::result::Result<bool, String> {
-        let shared = opts.kind == OutputKind::Shared;
-        let pie = opts.kind == OutputKind::Pie;
-        let imp = imported(res, opts, target);
-        let pre = preemptible(res, opts, target);
-        // Only an error needs the name: no allocation per relocation.
-        let fpic = |what: &str| {
-            let name = match target {
-                SymRef::Global(g) => name_str(res.global(g).name),
-                SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
-            };
-            format!(
-                "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
-                arch::reloc_name(t)
-            )
-        };
-        let tls_type = arch::is_tls(t);
-        if !tls_type && !imp && is_ifunc(res, target) {
-            self.need_iplt(target);
-        }
-        match t {
-            R_X86_64_NONE => {}
-            R_X86_64_PLT32 => {
-                if pre {
-                    self.plan().need_plt(target);
-                }
-            }
-            R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
-                DynAction::Symbolic => {
-                    if !writable {
-                        return Err(fpic("a shared object (text relocation)"));
-                    }
-                    self.want_sym(target);
-                    let SymRef::Global(g) = target else {
-                        return Ok(false);
-                    };
-                    self.plan().relocs.push(DynReloc {
-                        loc: at,
-                        r_type: R_X86_64_64,
-                        sym: Some(g),
-                        target: None,
-                        addend,
-                    });
-                }
-                DynAction::Relative => {
-                    if !writable {
-                        return Err(fpic(if shared {
-                            "a shared object"
-                        } else {
-                            "a PIE object"
-                        }));
-                    }
-                    self.plan().relocs.push(DynReloc {
-                        loc: at,
-                        r_type: R_X86_64_RELATIVE,
-                        sym: None,
-                        target: Some(target),
-                        addend,
-                    });
-                }
-                DynAction::Static => {
-                    if imp {
-                        // Read-only data in an executable pointing into a library.
-                        self.direct_import(res, target);
-                    }
-                }
-            },
-            R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 | R_X86_64_32
-            | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
-                let absolute_field = !matches!(
-                    t,
-                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8
-                );
-                if shared && pre {
-                    return Err(fpic("a shared object"));
-                }
-                if imp {
-                    if pie && absolute_field {
-                        return Err(fpic("a PIE object").replace("-fPIC", "-fPIE"));
-                    }
-                    self.direct_import(res, target);
-                } else if absolute_field && (shared || pie) && !is_absolute(res, target) {
-                    return Err(if shared {
-                        fpic("a shared object")
-                    } else {
-                        fpic("a PIE object").replace("-fPIC", "-fPIE")
-                    });
-                }
-            }
-            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                let relax = !pre
-                    && is_resolved(res, target)
-                    && !is_weak_undef(res, target)
-                    && arch::got_relax_ok(t, code, o, addend).is_some();
-                if !relax {
-                    if is_weak_undef(res, target) {
-                        self.want_sym(target);
-                    }
-                    let weak_pre = pre || is_weak_undef(res, target);
-                    if weak_pre && !pre {
-                        // An undefined weak symbol: let the loader bind it (or leave it 0).
-                        let i = self.got.len() as u32;
-                        self.got_index.insert((target, GotKind::Addr), i);
-                        self.got.push((target, GotKind::Addr));
-                        let SymRef::Global(g) = target else {
-                            return Ok(false);
-                        };
-                        self.plan().relocs.push(DynReloc {
-                            loc: DynLoc::Got(i),
-                            r_type: R_X86_64_GLOB_DAT,
-                            sym: Some(g),
-                            target: None,
-                            addend: 0,
-                        });
-                    } else {
-                        self.got_dyn(res, opts, target, GotKind::Addr);
-                    }
-                }
-            }
-            R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
-                self.got_dyn(res, opts, target, GotKind::Addr);
-            }
-            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                if t == R_X86_64_PLTOFF64 && pre {
-                    self.plan().need_plt(target);
-                }
-            }
-            R_X86_64_TLSGD => {
-                if shared {
-                    self.got_dyn(res, opts, target, GotKind::TlsGd);
-                } else if imp {
-                    if !arch::gd_relax_ok(code, o) {
-                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to initial-exec".into());
-                    }
-                    self.got_dyn(res, opts, target, GotKind::TpOff);
-                    return Ok(true);
-                } else {
-                    if !arch::gd_relax_ok(code, o) {
-                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to local-exec".into());
-                    }
-                    return Ok(true);
-                }
-            }
-            R_X86_64_TLSLD => {
-                if shared {
-                    self.got_dyn(res, opts, target, GotKind::TlsLd);
-                } else {
-                    if arch::ld_relax_len(code, o).is_none() {
-                        return Err("R_X86_64_TLSLD is not the psABI sequence; cannot relax it to local-exec".into());
-                    }
-                    return Ok(true);
-                }
-            }
-            R_X86_64_GOTTPOFF => {
-                if shared || imp || !arch::ie_relax_ok(code, o) {
-                    self.got_dyn(res, opts, target, GotKind::TpOff);
-                }
-            }
-            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
-                if shared {
-                    return Err(fpic("a shared object"));
-                }
-            }
-            R_X86_64_GOTPC32_TLSDESC => {
-                if shared {
-                    return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
-                }
-                if !arch::tlsdesc_relax_ok(code, o) {
-                    return Err("unrecognized TLS descriptor sequence".into());
-                }
-                if imp {
-                    self.got_dyn(res, opts, target, GotKind::TpOff);
-                }
-            }
-            R_X86_64_TLSDESC_CALL => {
-                if !arch::tlsdesc_call_ok(code, o) {
-                    return Err("unrecognized TLS descriptor call".into());
-                }
-            }
-            _ => {}
-        }
-        Ok(false)
     }
 
     /// An executable refers directly to a library's symbol: functions get a canonical PLT entry

@@ -7,7 +7,7 @@ use crate::dynamic::{DynLoc, DynPlan};
 use crate::input::{SymPlace, E};
 use crate::layout::{align_up, Class, EhKind, Layout, PieceSrc, Synthetic, EHDR_SIZE, PHDR_SIZE};
 use crate::options::{BuildId, Options};
-use crate::relocate::Values;
+use crate::relocate::{RelativeOut, Values};
 use crate::resolve::{Def, FileId};
 use crate::synthesize::{Entry, GotKind, StubHome, SymRef};
 use object::elf::*;
@@ -17,6 +17,11 @@ fn put16(b: &mut [u8], o: usize, v: u16) {
 }
 fn put32(b: &mut [u8], o: usize, v: u32) {
     b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn read64(b: &[u8], o: usize) -> u64 {
+    b.get(o..o + 8)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 fn put64(b: &mut [u8], o: usize, v: u64) {
     b[o..o + 8].copy_from_slice(&v.to_le_bytes());
@@ -592,13 +597,29 @@ pub fn write<'s>(
     // parallel (rayon) into disjoint slices of the file; the bytes do not depend on the order.
     // A job is a run of one section's pieces (about 256 KiB of them), so that one big `.text`
     // spreads over the threads too.
+    // Each job also gets its share of the `R_X86_64_RELATIVE` entries at input sites (the start
+    // of `.rela.dyn`, in address order): written with the data they fix up.
     type Job<'j> = (
         &'j crate::layout::OutSec,
         &'j [crate::layout::Piece],
         u64,
         &'j mut [u8],
+        &'j mut [u8],
     );
+    let relative_count = |p: &crate::layout::Piece| -> usize {
+        match (p.src, dynamic) {
+            (PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. }, Some(d))
+                if d.relative_count > 0 =>
+            {
+                d.input_relative
+                    .get(&(file, sec))
+                    .map_or(0, |&n| n as usize)
+            }
+            _ => 0,
+        }
+    };
     let mut jobs: Vec<Job<'_>> = Vec::new();
+    let mut relative_region: &mut [u8] = &mut [];
     let mut symtab_out: Option<(&mut [u8], &mut [u8])> = None;
     {
         let mut secs: Vec<&crate::layout::OutSec> = layout
@@ -622,15 +643,23 @@ pub fn write<'s>(
             // Pieces in offset order split the section at piece boundaries; else one job.
             let sorted = os.pieces.windows(2).all(|w| w[0].offset <= w[1].offset);
             let (mut first, mut base, mut bytes) = (0, 0u64, 0u64);
-            for (k, p) in os.pieces.iter().enumerate() {
+            if let Some(p) = os.pieces.first() {
+                if p.src == PieceSrc::Synthetic(Synthetic::RelaDynRelative) {
+                    let end = os.pieces.get(1).map_or(os.size, |q| q.offset).min(os.size);
+                    let (a, b) = std::mem::take(&mut mine).split_at_mut(end as usize);
+                    relative_region = a.get_mut(..p.size as usize).unwrap_or(&mut []);
+                    (first, base, mine) = (1, end, b);
+                }
+            }
+            for (k, p) in os.pieces.iter().enumerate().skip(first) {
                 if sorted && bytes >= 256 << 10 && p.offset >= base && p.offset <= os.size {
                     let (a, b) = std::mem::take(&mut mine).split_at_mut((p.offset - base) as usize);
-                    jobs.push((os, &os.pieces[first..k], base, a));
+                    jobs.push((os, &os.pieces[first..k], base, a, &mut []));
                     (first, base, bytes, mine) = (k, p.offset, 0, b);
                 }
                 bytes += p.size;
             }
-            jobs.push((os, &os.pieces[first..], base, mine));
+            jobs.push((os, &os.pieces[first..], base, mine, &mut []));
             rest = tail;
             consumed = os.offset + os.size;
         }
@@ -642,12 +671,28 @@ pub fn write<'s>(
             let (sr, _) = tail.split_at_mut(strtab_len);
             symtab_out = Some((st, sr));
         }
+        for job in jobs.iter_mut() {
+            let n: usize = job.1.iter().map(relative_count).sum();
+            let Some((a, b)) = std::mem::take(&mut relative_region).split_at_mut_checked(24 * n)
+            else {
+                return Err(
+                    Diagnostic::error("internal: .rela.dyn has no room for RELATIVE").into(),
+                );
+            };
+            job.4 = a;
+            relative_region = b;
+        }
     }
     let write_section = |job: &mut Job<'_>| -> Vec<Diagnostic> {
-        let (os, pieces, base, out) = job;
+        let (os, pieces, base, out, relative_out) = job;
         let os: &crate::layout::OutSec = os;
         let mut errors = Vec::new();
+        let mut relative_out: &mut [u8] = relative_out;
         for piece in pieces.iter() {
+            let n = relative_count(piece);
+            let (mine, rest) = std::mem::take(&mut relative_out).split_at_mut(24 * n);
+            relative_out = rest;
+            let mut relative = RelativeOut { buf: mine, n: 0 };
             let start = piece.offset.wrapping_sub(*base) as usize;
             let addr = os.addr + piece.offset;
             let Some(dst) = out.get_mut(start..start.saturating_add(piece.size as usize)) else {
@@ -657,250 +702,276 @@ pub fn write<'s>(
                 )));
                 continue;
             };
-            match piece.src {
-                PieceSrc::Input { file, sec } => {
-                    let s = &res.files[file.0 as usize].obj.sections[sec as usize];
-                    if s.sh_type == SHT_NOBITS {
-                        continue;
-                    }
-                    dst.copy_from_slice(s.data);
-                    v.relocate_section(file, s, dst, addr, None, &mut errors);
-                    if piece.from_ctors {
-                        // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
-                        let words: Vec<[u8; 8]> = dst
-                            .chunks_exact(8)
-                            .map(|c| c.try_into().unwrap_or([0; 8]))
-                            .collect();
-                        for (k, w) in words.iter().rev().enumerate() {
-                            dst[k * 8..k * 8 + 8].copy_from_slice(w);
+            'piece: {
+                match piece.src {
+                    PieceSrc::Input { file, sec } => {
+                        let s = &res.files[file.0 as usize].obj.sections[sec as usize];
+                        if s.sh_type == SHT_NOBITS {
+                            break 'piece;
                         }
-                    }
-                }
-                PieceSrc::EhFrame { file, sec, eh } => {
-                    let s = &res.files[file.0 as usize].obj.sections[sec as usize];
-                    let e = &layout.eh[eh as usize];
-                    let cie_out = |cie_in: u64| {
-                        e.records
-                            .iter()
-                            .find(|r| r.in_off == cie_in)
-                            .and_then(|r| r.out_off)
-                    };
-                    for r in &e.records {
-                        let Some(out) = r.out_off else { continue };
-                        let (o, n) = (out as usize, r.len as usize);
-                        let i = r.in_off as usize;
-                        dst[o..o + n].copy_from_slice(&s.data[i..i + n]);
-                        if let EhKind::Fde { cie_in } = r.kind {
-                            // Dropped records in between move the CIE: recompute the back pointer.
-                            if let Some(c) = cie_out(cie_in) {
-                                put32(dst, o + 4, (out + 4 - c) as u32);
+                        dst.copy_from_slice(s.data);
+                        v.relocate_section(file, s, dst, addr, None, &mut relative, &mut errors);
+                        if piece.from_ctors {
+                            // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
+                            let words: Vec<[u8; 8]> = dst
+                                .chunks_exact(8)
+                                .map(|c| c.try_into().unwrap_or([0; 8]))
+                                .collect();
+                            for (k, w) in words.iter().rev().enumerate() {
+                                dst[k * 8..k * 8 + 8].copy_from_slice(w);
+                            }
+                            // Their RELATIVE entries move with the words.
+                            for e in relative.buf.chunks_exact_mut(24) {
+                                let off = read64(e, 0).wrapping_sub(addr);
+                                let moved = (piece.size - 8).wrapping_sub(off & !7) + (off & 7);
+                                put64(e, 0, addr.wrapping_add(moved));
                             }
                         }
                     }
-                    let (_, _, mi) = match layout.places[file.0 as usize][sec as usize] {
-                        crate::layout::Place::Split { out, base, map } => (out, base, map),
-                        _ => continue,
-                    };
-                    v.relocate_section(
-                        file,
-                        s,
-                        dst,
-                        addr,
-                        Some(&layout.maps[mi as usize]),
-                        &mut errors,
-                    );
-                }
-                PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
-                PieceSrc::Common(_) => {}
-                PieceSrc::Synthetic(what) => match what {
-                    Synthetic::Stubs | Synthetic::Plt => {
-                        let home = if what == Synthetic::Stubs {
-                            StubHome::Text
-                        } else {
-                            StubHome::Plt
+                    PieceSrc::EhFrame { file, sec, eh } => {
+                        let s = &res.files[file.0 as usize].obj.sections[sec as usize];
+                        let e = &layout.eh[eh as usize];
+                        let cie_out = |cie_in: u64| {
+                            e.records
+                                .iter()
+                                .find(|r| r.in_off == cie_in)
+                                .and_then(|r| r.out_off)
                         };
-                        for st in synth.stubs.iter().filter(|s| s.home == home) {
-                            let (bytes, _) = v.stub_bytes(st);
-                            let o = st.offset as usize;
-                            dst[o..o + bytes.len()].copy_from_slice(&bytes);
-                        }
-                    }
-                    Synthetic::Got => {
-                        let tls_start = layout.tls.map_or(0, |t| t.start);
-                        // Words the loader fills (GLOB_DAT, TPOFF64, DTPMOD64...) hold 0.
-                        let mut loader_filled = vec![false; synth.got.len()];
-                        for r in dynamic.iter().flat_map(|d| d.relocs.iter()) {
-                            if let DynLoc::Got(k) = r.loc {
-                                if r.r_type != R_X86_64_RELATIVE {
-                                    if let Some(w) = loader_filled.get_mut(k as usize) {
-                                        *w = true;
-                                    }
+                        for r in &e.records {
+                            let Some(out) = r.out_off else { continue };
+                            let (o, n) = (out as usize, r.len as usize);
+                            let i = r.in_off as usize;
+                            dst[o..o + n].copy_from_slice(&s.data[i..i + n]);
+                            if let EhKind::Fde { cie_in } = r.kind {
+                                // Dropped records in between move the CIE: recompute the back pointer.
+                                if let Some(c) = cie_out(cie_in) {
+                                    put32(dst, o + 4, (out + 4 - c) as u32);
                                 }
                             }
                         }
-                        for (k, &(s, kind)) in synth.got.iter().enumerate() {
-                            let second = k > 0 && synth.got[k - 1] == (s, kind);
-                            let loader = loader_filled[k];
-                            let val = if loader {
-                                0
+                        let (_, _, mi) = match layout.places[file.0 as usize][sec as usize] {
+                            crate::layout::Place::Split { out, base, map } => (out, base, map),
+                            _ => break 'piece,
+                        };
+                        v.relocate_section(
+                            file,
+                            s,
+                            dst,
+                            addr,
+                            Some(&layout.maps[mi as usize]),
+                            &mut relative,
+                            &mut errors,
+                        );
+                    }
+                    PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
+                    PieceSrc::Common(_) => {}
+                    PieceSrc::Synthetic(what) => match what {
+                        Synthetic::Stubs | Synthetic::Plt => {
+                            let home = if what == Synthetic::Stubs {
+                                StubHome::Text
                             } else {
-                                match kind {
-                                    GotKind::Addr => v.sym_addr(s),
-                                    GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
-                                    GotKind::TlsGd if second => {
-                                        v.sym_addr_raw(s).wrapping_sub(tls_start)
-                                    }
-                                    GotKind::TlsGd | GotKind::TlsLd => 0,
-                                }
+                                StubHome::Plt
                             };
-                            put64(dst, 8 * k, val);
-                        }
-                    }
-                    Synthetic::GotPlt => {
-                        if let Some(d) = dynamic {
-                            put64(dst, 0, layout.section_range(".dynamic").map_or(0, |r| r.0));
-                            // Lazy binding: each slot starts at its PLT entry's `push`.
-                            for k in 0..d.plt.len() {
-                                let slot = (v.got_plt_slot(k as u32) - addr) as usize;
-                                put64(dst, slot, v.plt + 16 * (k as u64 + 1) + 6);
+                            for st in synth.stubs.iter().filter(|s| s.home == home) {
+                                let (bytes, _) = v.stub_bytes(st);
+                                let o = st.offset as usize;
+                                dst[o..o + bytes.len()].copy_from_slice(&bytes);
                             }
                         }
-                    }
-                    Synthetic::RelaPlt => {
-                        let mut k = 0;
-                        if let Some(d) = dynamic {
-                            for (i, s) in d.plt.iter().enumerate() {
-                                let sym = match s {
-                                    crate::synthesize::SymRef::Global(g) => {
-                                        d.dynsym_index.get(g).copied().unwrap_or(0)
+                        Synthetic::Got => {
+                            let tls_start = layout.tls.map_or(0, |t| t.start);
+                            // Words the loader fills (GLOB_DAT, TPOFF64, DTPMOD64...) hold 0.
+                            let mut loader_filled = vec![false; synth.got.len()];
+                            for r in dynamic.iter().flat_map(|d| d.relocs.iter()) {
+                                if let DynLoc::Got(k) = r.loc {
+                                    if r.r_type != R_X86_64_RELATIVE {
+                                        if let Some(w) = loader_filled.get_mut(k as usize) {
+                                            *w = true;
+                                        }
                                     }
-                                    _ => 0,
+                                }
+                            }
+                            for (k, &(s, kind)) in synth.got.iter().enumerate() {
+                                let second = k > 0 && synth.got[k - 1] == (s, kind);
+                                let loader = loader_filled[k];
+                                let val = if loader {
+                                    0
+                                } else {
+                                    match kind {
+                                        GotKind::Addr => v.sym_addr(s),
+                                        GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
+                                        GotKind::TlsGd if second => {
+                                            v.sym_addr_raw(s).wrapping_sub(tls_start)
+                                        }
+                                        GotKind::TlsGd | GotKind::TlsLd => 0,
+                                    }
                                 };
-                                put64(dst, 24 * k, v.got_plt_slot(i as u32));
-                                put64(
-                                    dst,
-                                    24 * k + 8,
-                                    (u64::from(sym) << 32) | u64::from(R_X86_64_JUMP_SLOT),
-                                );
+                                put64(dst, 8 * k, val);
+                            }
+                        }
+                        Synthetic::GotPlt => {
+                            if let Some(d) = dynamic {
+                                put64(dst, 0, layout.section_range(".dynamic").map_or(0, |r| r.0));
+                                // Lazy binding: each slot starts at its PLT entry's `push`.
+                                for k in 0..d.plt.len() {
+                                    let slot = (v.got_plt_slot(k as u32) - addr) as usize;
+                                    put64(dst, slot, v.plt + 16 * (k as u64 + 1) + 6);
+                                }
+                            }
+                        }
+                        Synthetic::RelaPlt => {
+                            let mut k = 0;
+                            if let Some(d) = dynamic {
+                                for (i, s) in d.plt.iter().enumerate() {
+                                    let sym = match s {
+                                        crate::synthesize::SymRef::Global(g) => {
+                                            d.dynsym_index.get(g).copied().unwrap_or(0)
+                                        }
+                                        _ => 0,
+                                    };
+                                    put64(dst, 24 * k, v.got_plt_slot(i as u32));
+                                    put64(
+                                        dst,
+                                        24 * k + 8,
+                                        (u64::from(sym) << 32) | u64::from(R_X86_64_JUMP_SLOT),
+                                    );
+                                    k += 1;
+                                }
+                            }
+                            for (i, &s) in synth.iplt.iter().enumerate() {
+                                put64(dst, 24 * k, v.iplt_got_slot(i as u32));
+                                put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
+                                put64(dst, 24 * k + 16, v.sym_addr_raw(s));
                                 k += 1;
                             }
                         }
-                        for (i, &s) in synth.iplt.iter().enumerate() {
-                            put64(dst, 24 * k, v.iplt_got_slot(i as u32));
-                            put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
-                            put64(dst, 24 * k + 16, v.sym_addr_raw(s));
-                            k += 1;
-                        }
-                    }
-                    Synthetic::RelaDyn => {
-                        if let Some(d) = dynamic {
-                            let tls_start = layout.tls.map_or(0, |t| t.start);
-                            // RELATIVE first, as GNU ld orders them (the loader can batch them).
-                            let order: Vec<&crate::dynamic::DynReloc> = d
-                                .relocs
-                                .iter()
-                                .filter(|r| r.r_type == R_X86_64_RELATIVE)
-                                .chain(d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE))
-                                .collect();
-                            let entry = |(e, r): (&mut [u8], &&crate::dynamic::DynReloc)| {
-                                let at = dyn_loc_addr(v, r.loc);
-                                let sym = r
-                                    .sym
-                                    .and_then(|g| d.dynsym_index.get(&g).copied())
-                                    .unwrap_or(0);
-                                let addend = match (r.r_type, r.target) {
-                                    (R_X86_64_RELATIVE, Some(t)) => v.s_plus_a(t, r.addend),
-                                    (R_X86_64_RELATIVE, None) => match r.loc {
-                                        DynLoc::Synthetic { what, off } => {
-                                            synthetic_words(v, what, opts)
-                                                .get((off / 8) as usize)
-                                                .copied()
-                                                .unwrap_or(0)
-                                        }
+                        Synthetic::RelaDyn => {
+                            if let Some(d) = dynamic {
+                                let tls_start = layout.tls.map_or(0, |t| t.start);
+                                // RELATIVE first, as GNU ld orders them (the loader can batch them).
+                                let order: Vec<&crate::dynamic::DynReloc> = d
+                                    .relocs
+                                    .iter()
+                                    .filter(|r| r.r_type == R_X86_64_RELATIVE)
+                                    .chain(
+                                        d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE),
+                                    )
+                                    .collect();
+                                let entry = |(e, r): (&mut [u8], &&crate::dynamic::DynReloc)| {
+                                    let at = dyn_loc_addr(v, r.loc);
+                                    let sym = r
+                                        .sym
+                                        .and_then(|g| d.dynsym_index.get(&g).copied())
+                                        .unwrap_or(0);
+                                    let addend = match (r.r_type, r.target) {
+                                        (R_X86_64_RELATIVE, Some(t)) => v.s_plus_a(t, r.addend),
+                                        (R_X86_64_RELATIVE, None) => match r.loc {
+                                            DynLoc::Synthetic { what, off } => {
+                                                synthetic_words(v, what, opts)
+                                                    .get((off / 8) as usize)
+                                                    .copied()
+                                                    .unwrap_or(0)
+                                            }
+                                            _ => r.addend as u64,
+                                        },
+                                        (R_X86_64_TPOFF64, Some(t)) => v
+                                            .sym_addr_raw(t)
+                                            .wrapping_sub(tls_start)
+                                            .wrapping_add(r.addend as u64),
                                         _ => r.addend as u64,
-                                    },
-                                    (R_X86_64_TPOFF64, Some(t)) => v
-                                        .sym_addr_raw(t)
-                                        .wrapping_sub(tls_start)
-                                        .wrapping_add(r.addend as u64),
-                                    _ => r.addend as u64,
+                                    };
+                                    put64(e, 0, at);
+                                    put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
+                                    put64(e, 16, addend);
                                 };
-                                put64(e, 0, at);
-                                put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
-                                put64(e, 16, addend);
-                            };
-                            // 360,000 entries took 38 ms on one thread: natively, in parallel.
-                            #[cfg(not(target_arch = "wasm32"))]
-                            {
-                                use rayon::prelude::*;
-                                dst.par_chunks_mut(24)
-                                    .zip(order.par_iter())
-                                    .with_min_len(4096)
-                                    .for_each(entry);
-                            }
-                            #[cfg(target_arch = "wasm32")]
-                            dst.chunks_mut(24).zip(order.iter()).for_each(entry);
-                        }
-                    }
-                    Synthetic::Interp => {
-                        if let Some(i) = dynamic.and_then(|d| d.interp.as_ref()) {
-                            dst[..i.len()].copy_from_slice(i.as_bytes());
-                        }
-                    }
-                    Synthetic::DynStr => {
-                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.dynstr)[..dst.len()])
-                    }
-                    Synthetic::GnuHash => {
-                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.gnu_hash)[..dst.len()])
-                    }
-                    Synthetic::Hash => {
-                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.sysv_hash)[..dst.len()])
-                    }
-                    Synthetic::VerNeed => {
-                        dst.copy_from_slice(&dynamic.map_or(&[][..], |d| &d.verneed)[..dst.len()])
-                    }
-                    Synthetic::VerSym => {
-                        if let Some(d) = dynamic {
-                            for (k, ver) in d.versym.iter().enumerate() {
-                                put16(dst, 2 * k, *ver);
+                                // 360,000 entries took 38 ms on one thread: natively, in parallel.
+                                #[cfg(not(target_arch = "wasm32"))]
+                                {
+                                    use rayon::prelude::*;
+                                    dst.par_chunks_mut(24)
+                                        .zip(order.par_iter())
+                                        .with_min_len(4096)
+                                        .for_each(entry);
+                                }
+                                #[cfg(target_arch = "wasm32")]
+                                dst.chunks_mut(24).zip(order.iter()).for_each(entry);
                             }
                         }
-                    }
-                    Synthetic::DynSym => {
-                        if let Some(d) = dynamic {
-                            for (k, &g) in d.dynsyms.iter().enumerate() {
-                                let e = dynsym_entry(v, d, g);
-                                let o = 24 * (k + 1);
-                                put32(dst, o, d.dynsym_names[k]);
-                                dst[o + 4] = e.info;
-                                dst[o + 5] = e.other;
-                                put16(dst, o + 6, e.shndx);
-                                put64(dst, o + 8, e.value);
-                                put64(dst, o + 16, e.size);
+                        Synthetic::Interp => {
+                            if let Some(i) = dynamic.and_then(|d| d.interp.as_ref()) {
+                                dst[..i.len()].copy_from_slice(i.as_bytes());
                             }
                         }
-                    }
-                    Synthetic::Dynamic => {
-                        if let Some(d) = dynamic {
-                            let mut needed = d.needed_str.iter();
-                            for (k, &tag) in d.tags.iter().enumerate() {
-                                put64(dst, 16 * k, u64::from(tag));
-                                put64(dst, 16 * k + 8, dynamic_value(v, d, tag, &mut needed, opts));
+                        Synthetic::DynStr => dst
+                            .copy_from_slice(&dynamic.map_or(&[][..], |d| &d.dynstr)[..dst.len()]),
+                        Synthetic::GnuHash => dst.copy_from_slice(
+                            &dynamic.map_or(&[][..], |d| &d.gnu_hash)[..dst.len()],
+                        ),
+                        Synthetic::Hash => dst.copy_from_slice(
+                            &dynamic.map_or(&[][..], |d| &d.sysv_hash)[..dst.len()],
+                        ),
+                        Synthetic::VerNeed => dst
+                            .copy_from_slice(&dynamic.map_or(&[][..], |d| &d.verneed)[..dst.len()]),
+                        Synthetic::VerSym => {
+                            if let Some(d) = dynamic {
+                                for (k, ver) in d.versym.iter().enumerate() {
+                                    put16(dst, 2 * k, *ver);
+                                }
                             }
                         }
-                    }
-                    Synthetic::InitStubSlot | Synthetic::ModuleData => {
-                        let words = synthetic_words(v, what, opts);
-                        for (k, w) in words.iter().enumerate() {
-                            put64(dst, 8 * k, *w);
+                        Synthetic::DynSym => {
+                            if let Some(d) = dynamic {
+                                for (k, &g) in d.dynsyms.iter().enumerate() {
+                                    let e = dynsym_entry(v, d, g);
+                                    let o = 24 * (k + 1);
+                                    put32(dst, o, d.dynsym_names[k]);
+                                    dst[o + 4] = e.info;
+                                    dst[o + 5] = e.other;
+                                    put16(dst, o + 6, e.shndx);
+                                    put64(dst, o + 8, e.value);
+                                    put64(dst, o + 16, e.size);
+                                }
+                            }
                         }
-                        if what == Synthetic::ModuleData {
-                            let at = crate::layout::MODULE_DATA_SIZE as usize;
-                            dst[at..at + opts.output.len()].copy_from_slice(opts.output.as_bytes());
+                        Synthetic::Dynamic => {
+                            if let Some(d) = dynamic {
+                                let mut needed = d.needed_str.iter();
+                                for (k, &tag) in d.tags.iter().enumerate() {
+                                    put64(dst, 16 * k, u64::from(tag));
+                                    put64(
+                                        dst,
+                                        16 * k + 8,
+                                        dynamic_value(v, d, tag, &mut needed, opts),
+                                    );
+                                }
+                            }
                         }
-                    }
-                    Synthetic::EhFrameHdr | Synthetic::BuildId | Synthetic::Copy => {}
-                },
+                        Synthetic::InitStubSlot | Synthetic::ModuleData => {
+                            let words = synthetic_words(v, what, opts);
+                            for (k, w) in words.iter().enumerate() {
+                                put64(dst, 8 * k, *w);
+                            }
+                            if what == Synthetic::ModuleData {
+                                let at = crate::layout::MODULE_DATA_SIZE as usize;
+                                dst[at..at + opts.output.len()]
+                                    .copy_from_slice(opts.output.as_bytes());
+                            }
+                        }
+                        // Written elsewhere: .eh_frame_hdr and the build ID at the end, RELATIVE
+                        // entries with the sections they fix up.
+                        Synthetic::EhFrameHdr
+                        | Synthetic::BuildId
+                        | Synthetic::Copy
+                        | Synthetic::RelaDynRelative => {}
+                    },
+                }
+            }
+            if relative.n != n {
+                // Scan and write disagree: better no output than a loader writing garbage.
+                errors.push(Diagnostic::error(format!(
+                    "internal: {n} R_X86_64_RELATIVE relocations counted in {}, {} written",
+                    os.name, relative.n
+                )));
             }
         }
         errors
