@@ -467,6 +467,30 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         from_ctors: false,
     });
 
+    // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel.
+    let mut eh_split = {
+        let res: &Resolved<'_> = res;
+        let one = |fi: usize| -> Vec<(u32, Result<(Vec<EhRecord>, u64)>)> {
+            let file = &res.files[fi];
+            (0..file.obj.sections.len())
+                .filter(|&si| {
+                    let sec = &file.obj.sections[si];
+                    sec.name == b".eh_frame"
+                        && sec.sh_type == elf::SHT_PROGBITS
+                        && !file.discarded[si]
+                })
+                .map(|si| (si as u32, split_eh_frame(res, FileId(fi as u32), si as u32)))
+                .collect()
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        let split: Vec<_> = {
+            use rayon::prelude::*;
+            (0..res.files.len()).into_par_iter().map(one).collect()
+        };
+        #[cfg(target_arch = "wasm32")]
+        let split: Vec<_> = (0..res.files.len()).map(one).collect();
+        split
+    };
     for (fi, file) in res.files.iter().enumerate() {
         let fid = FileId(fi as u32);
         let obj = &file.obj;
@@ -614,7 +638,11 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                 continue;
             }
             if sec.name == b".eh_frame" && sec.sh_type == elf::SHT_PROGBITS {
-                let (records, kept) = split_eh_frame(res, fid, si as u32)?;
+                let split = &mut eh_split[fi];
+                let (records, kept) = match split.iter().position(|x| x.0 == si as u32) {
+                    Some(k) => split.swap_remove(k).1?,
+                    None => split_eh_frame(res, fid, si as u32)?,
+                };
                 let mut map = SplitMap {
                     in_size: sec.size,
                     out_size: kept,
