@@ -62,6 +62,16 @@ fn initlink(dir: &Path, extra: &[&str], args: &[String]) -> Output {
         .unwrap()
 }
 
+/// No temporary or set-aside file is left beside the output.
+fn assert_no_temporaries(dir: &Path) {
+    let left: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".initlink-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn output_runs_the_moment_the_linker_exits() {
     let dir = work_dir("runs");
@@ -97,13 +107,7 @@ fn output_runs_the_moment_the_linker_exits() {
         );
         assert_eq!(run.status.code(), Some(7), "round {round}");
     }
-    // No temporary or set-aside file is left beside the output.
-    let left: Vec<String> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".initlink-"))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_no_temporaries(&dir);
 }
 
 #[test]
@@ -227,10 +231,5 @@ fn an_existing_output_is_replaced_like_gnu_ld_replaces_it() {
         runs("prog");
         assert!(fs::read(dir.join("prog")).unwrap() == fresh, "{extra:?}");
     }
-    let left: Vec<String> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".initlink-"))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_no_temporaries(&dir);
 }

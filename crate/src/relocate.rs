@@ -37,10 +37,6 @@ pub struct RelativeOut<'b> {
 }
 
 impl RelativeOut<'_> {
-    pub fn none() -> RelativeOut<'static> {
-        RelativeOut { buf: &mut [], n: 0 }
-    }
-
     /// Append an entry; past the counted room it is only counted (the caller reports the
     /// mismatch).
     fn push(&mut self, at: u64, addend: u64) {

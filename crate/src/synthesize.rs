@@ -276,8 +276,8 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
 
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
-    let dyn_mode = s.dynamic.as_ref().map(|p| (p.pic, p.shared));
-    let scan = |fi: usize| scan_file(res, layout, opts, dyn_mode, FileId(fi as u32));
+    let dynamic = s.dynamic.is_some();
+    let scan = |fi: usize| scan_file(res, layout, opts, dynamic, FileId(fi as u32));
     #[cfg(not(target_arch = "wasm32"))]
     let scans: Vec<Vec<Need>> = {
         use rayon::prelude::*;
@@ -698,7 +698,7 @@ fn scan_file(
     res: &Resolved<'_>,
     layout: &Layout,
     opts: &Options,
-    dyn_mode: Option<(bool, bool)>,
+    dynamic: bool,
     fid: FileId,
 ) -> Vec<Need> {
     let obj = &res.files[fid.0 as usize].obj;
@@ -784,7 +784,7 @@ fn scan_file(
                 let code = sec.data;
                 let addend = r.r_addend.get(E);
                 let o = off as usize;
-                if dyn_mode.is_some() {
+                if dynamic {
                     let writable = sec.flags & u64::from(SHF_WRITE) != 0;
                     let at = DynLoc::Input {
                         file: fid,

@@ -690,7 +690,8 @@ pub fn write<'s>(
         let mut relative_out: &mut [u8] = relative_out;
         for piece in pieces.iter() {
             let n = relative_count(piece);
-            let (mine, rest) = std::mem::take(&mut relative_out).split_at_mut(24 * n);
+            let room = n.min(relative_out.len() / 24);
+            let (mine, rest) = std::mem::take(&mut relative_out).split_at_mut(24 * room);
             relative_out = rest;
             let mut relative = RelativeOut { buf: mine, n: 0 };
             let start = piece.offset.wrapping_sub(*base) as usize;
@@ -723,7 +724,8 @@ pub fn write<'s>(
                             // Their RELATIVE entries move with the words.
                             for e in relative.buf.chunks_exact_mut(24) {
                                 let off = read64(e, 0).wrapping_sub(addr);
-                                let moved = (piece.size - 8).wrapping_sub(off & !7) + (off & 7);
+                                let moved =
+                                    piece.size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7);
                                 put64(e, 0, addr.wrapping_add(moved));
                             }
                         }
@@ -966,7 +968,7 @@ pub fn write<'s>(
                     },
                 }
             }
-            if relative.n != n {
+            if relative.n != n || room != n {
                 // Scan and write disagree: better no output than a loader writing garbage.
                 errors.push(Diagnostic::error(format!(
                     "internal: {n} R_X86_64_RELATIVE relocations counted in {}, {} written",
