@@ -26,6 +26,12 @@ fn name_budget(file_len: usize) -> usize {
 pub type Rela = elf::Rela64<LE>;
 pub const E: LE = LE;
 
+/// The hash global symbol names are interned by.
+pub fn name_hash(name: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
 /// One file given to the link (bytes owned by the caller: an mmap, a `Vec`, wasm memory).
 #[derive(Debug, Clone)]
 pub struct Input<'a> {
@@ -121,6 +127,9 @@ pub struct Object<'a> {
     strtab: &'a [u8],
     shndx: &'a [object::U32Bytes<LE>],
     pub first_global: usize,
+    /// Name and [`name_hash`] of each global symbol (index `first_global + k`): found and hashed
+    /// here, where objects are parsed in parallel, not in the in-order symbol resolution.
+    pub global_names: Vec<(u64, &'a [u8])>,
     /// `(signature symbol name, member section indices)` of each COMDAT group, in file order.
     pub comdat_groups: Vec<(&'a [u8], Vec<u32>)>,
 }
@@ -375,6 +384,7 @@ impl<'a> Object<'a> {
             strtab,
             shndx,
             first_global,
+            global_names: Vec::with_capacity(symbols.len().saturating_sub(first_global)),
             comdat_groups: Vec::new(),
         };
         // Validate every symbol's name and section index once, so later phases can index freely,
@@ -382,7 +392,11 @@ impl<'a> Object<'a> {
         let mut name_bytes = 0usize;
         for i in 0..obj.symbols.len() {
             let sym = &obj.symbols[i];
-            name_bytes = name_bytes.saturating_add(obj.sym_name(i)?.len());
+            let sname = obj.sym_name(i)?;
+            name_bytes = name_bytes.saturating_add(sname.len());
+            if i >= obj.first_global {
+                obj.global_names.push((name_hash(sname), sname));
+            }
             if name_bytes > budget {
                 return err(Diagnostic::error(format!(
                     "symbol {i}: symbol names add up to more than {budget} bytes (symbols share absurdly long names)"

@@ -5,7 +5,7 @@
 
 use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dso::SharedObject;
-use crate::input::{classify, Archive, FileKind, InputItem, Object, SymPlace, E};
+use crate::input::{classify, name_hash, Archive, FileKind, InputItem, Object, SymPlace, E};
 use object::elf;
 use rustc_hash::FxHashMap;
 
@@ -86,10 +86,31 @@ impl<'a> File<'a> {
     }
 }
 
+/// Global names to ids. Entries carry the name's full hash, so probing compares hashes and touches
+/// a name's bytes only on a match; the hashes come precomputed from the parallel object parse.
+#[derive(Default)]
+pub struct Names {
+    table: hashbrown::HashTable<(u64, SymbolId)>,
+}
+
+impl Names {
+    fn find(&self, hash: u64, name: &[u8], globals: &[Global<'_>]) -> Option<SymbolId> {
+        self.table
+            .find(hash, |&(h, id)| {
+                h == hash && globals.get(id.0 as usize).is_some_and(|g| g.name == name)
+            })
+            .map(|&(_, id)| id)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional, |&(h, _)| h);
+    }
+}
+
 pub struct Resolved<'a> {
     pub files: Vec<File<'a>>,
     pub globals: Vec<Global<'a>>,
-    pub names: FxHashMap<&'a [u8], SymbolId>,
+    pub names: Names,
     /// Archives seen, with how many members were loaded from each, for the report.
     pub archives: Vec<(String, usize, usize)>,
     pub dsos: Vec<Dso<'a>>,
@@ -97,7 +118,7 @@ pub struct Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     pub fn lookup(&self, name: &[u8]) -> Option<SymbolId> {
-        self.names.get(name).copied()
+        self.names.find(name_hash(name), name, &self.globals)
     }
     pub fn global(&self, id: SymbolId) -> &Global<'a> {
         &self.globals[id.0 as usize]
@@ -107,7 +128,7 @@ impl<'a> Resolved<'a> {
 struct Resolver<'a> {
     files: Vec<File<'a>>,
     globals: Vec<Global<'a>>,
-    names: FxHashMap<&'a [u8], SymbolId>,
+    names: Names,
     comdats: FxHashMap<&'a [u8], FileId>,
     errors: Vec<Diagnostic>,
     dsos: Vec<Dso<'a>>,
@@ -115,17 +136,25 @@ struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     fn intern(&mut self, name: &'a [u8]) -> SymbolId {
-        let globals = &mut self.globals;
-        *self.names.entry(name).or_insert_with(|| {
-            globals.push(Global {
-                name,
-                def: Def::Undefined,
-                strong_ref: false,
-                first_ref: None,
-                dso_ref: false,
-            });
-            SymbolId(globals.len() as u32 - 1)
-        })
+        self.intern_hashed(name_hash(name), name)
+    }
+
+    fn intern_hashed(&mut self, hash: u64, name: &'a [u8]) -> SymbolId {
+        if let Some(id) = self.names.find(hash, name, &self.globals) {
+            return id;
+        }
+        let id = SymbolId(self.globals.len() as u32);
+        self.globals.push(Global {
+            name,
+            def: Def::Undefined,
+            strong_ref: false,
+            first_ref: None,
+            dso_ref: false,
+        });
+        self.names
+            .table
+            .insert_unique(hash, (hash, id), |&(h, _)| h);
+        id
     }
 
     fn add_object(&mut self, obj: Object<'a>, origin: Origin) -> Result<()> {
@@ -144,10 +173,9 @@ impl<'a> Resolver<'a> {
             }
         }
         let mut globals = Vec::with_capacity(obj.symbols.len().saturating_sub(obj.first_global));
-        for i in obj.first_global..obj.symbols.len() {
+        for (i, &(hash, name)) in (obj.first_global..).zip(&obj.global_names) {
             let sym = &obj.symbols[i];
-            let name = obj.sym_name(i)?;
-            let id = self.intern(name);
+            let id = self.intern_hashed(hash, name);
             globals.push(id);
             let bind = sym.st_bind();
             let weak = bind == elf::STB_WEAK;
@@ -279,25 +307,109 @@ impl<'a> Resolver<'a> {
         });
     }
 
-    /// One pass over an archive's index; loads each member that defines a strongly referenced,
-    /// still undefined symbol. Returns how many members it loaded.
-    fn scan_archive(&mut self, ar: &Archive<'a>, loaded: &mut Vec<u64>) -> Result<usize> {
+    /// Scan an archive's index until nothing changes; loads each member that defines a strongly
+    /// referenced, still undefined symbol. Returns how many members it loaded.
+    fn scan_archive(&mut self, ar: &Archive<'a>, members: &mut Members) -> Result<usize> {
+        // One thread asked for (RAYON_NUM_THREADS=1): no helper either.
+        #[cfg(not(target_arch = "wasm32"))]
+        if members.offsets.len() >= PREFETCH_MIN && rayon::current_num_threads() > 1 {
+            return self.scan_prefetching(ar, members);
+        }
+        self.scan_with(
+            ar,
+            &members.slot,
+            &members.hashes,
+            &mut members.loaded,
+            &mut |_, off| ar.member(off),
+        )
+    }
+
+    /// [`Self::scan_archive`] with a helper thread parsing members ahead, in index order, on the
+    /// otherwise idle core (crypto: 722 of libcrypto.a's 908 members are loaded, and parsing
+    /// them was half of the resolve phase). The walk stays in order: each member it loads is
+    /// taken from the helper when the helper got there first, parsed here otherwise; parsing is
+    /// a pure function of the member's bytes, so the result does not depend on who did it. A
+    /// member parsed ahead but never loaded is dropped, its errors unreported.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn scan_prefetching(&mut self, ar: &Archive<'a>, members: &mut Members) -> Result<usize> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        type Parsed<'a> = Result<(String, Object<'a>)>;
+        let claimed: Vec<AtomicBool> = members.loaded.iter().map(|&l| AtomicBool::new(l)).collect();
+        let stop = AtomicBool::new(false);
+        let offsets = &members.offsets;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Parsed<'a>)>();
+            let (claimed, stop) = (&claimed, &stop);
+            let helper = move || {
+                for (k, &off) in offsets.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if !claimed[k].swap(true, Ordering::AcqRel)
+                        && tx.send((k, ar.member(off))).is_err()
+                    {
+                        break;
+                    }
+                }
+            };
+            // Started by the first member loaded: most rescans load nothing.
+            let mut helper = Some(helper);
+            let mut early: FxHashMap<usize, Parsed<'a>> = FxHashMap::default();
+            let mut fetch = |k: usize, off: u64| -> Parsed<'a> {
+                if let Some(h) = helper.take() {
+                    // No thread to be had: everything is parsed here, as on wasm.
+                    let _ = std::thread::Builder::new().spawn_scoped(s, h);
+                }
+                if claimed[k].swap(true, Ordering::AcqRel) {
+                    early.extend(rx.try_iter());
+                    if let Some(p) = early.remove(&k) {
+                        return p;
+                    }
+                    // The helper is parsing it right now: parsing it here too is faster than
+                    // waiting to be woken (its copy is dropped with the unused ones).
+                }
+                ar.member(off)
+            };
+            let r = self.scan_with(
+                ar,
+                &members.slot,
+                &members.hashes,
+                &mut members.loaded,
+                &mut fetch,
+            );
+            stop.store(true, Ordering::Relaxed);
+            r
+        })
+    }
+
+    fn scan_with(
+        &mut self,
+        ar: &Archive<'a>,
+        slot: &[u32],
+        hashes: &[u64],
+        loaded: &mut [bool],
+        fetch: &mut dyn FnMut(usize, u64) -> Result<(String, Object<'a>)>,
+    ) -> Result<usize> {
         let mut count = 0;
         loop {
             let mut changed = false;
-            for &(name, off) in &ar.index {
-                let Some(&id) = self.names.get(name) else {
+            for ((&(name, off), &k), &hash) in ar.index.iter().zip(slot).zip(hashes) {
+                let k = k as usize;
+                if loaded[k] {
+                    continue;
+                }
+                let Some(id) = self.names.find(hash, name, &self.globals) else {
                     continue;
                 };
                 let g = &self.globals[id.0 as usize];
-                if g.def != Def::Undefined || !g.strong_ref || loaded.contains(&off) {
+                if g.def != Def::Undefined || !g.strong_ref {
                     continue;
                 }
                 let referenced_by = g
                     .first_ref
                     .map(|f| self.files[f.0 as usize].obj.name.clone());
-                loaded.push(off);
-                let (member, obj) = ar.member(off)?;
+                loaded[k] = true;
+                let (member, obj) = fetch(k, off)?;
                 let origin = Origin::Member {
                     archive: ar.name.clone(),
                     member,
@@ -315,6 +427,51 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// Archives with fewer members are scanned without a helper thread.
+#[cfg(not(target_arch = "wasm32"))]
+const PREFETCH_MIN: usize = 16;
+
+/// An archive's members as its symbol index names them: each distinct member offset, in order of
+/// first appearance, and whether it was loaded.
+struct Members {
+    /// (Read by the helper thread only, which wasm has not.)
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    offsets: Vec<u64>,
+    /// The member (position in `offsets`) of each index entry.
+    slot: Vec<u32>,
+    /// [`name_hash`] of each index entry's name, computed once for all the passes.
+    hashes: Vec<u64>,
+    loaded: Vec<bool>,
+}
+
+impl Members {
+    fn of(ar: &Archive<'_>) -> Members {
+        let mut at: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut offsets = Vec::new();
+        let slot = ar
+            .index
+            .iter()
+            .map(|&(_, off)| {
+                *at.entry(off).or_insert_with(|| {
+                    offsets.push(off);
+                    offsets.len() as u32 - 1
+                })
+            })
+            .collect();
+        let loaded = vec![false; offsets.len()];
+        Members {
+            offsets,
+            slot,
+            hashes: ar.index.iter().map(|&(n, _)| name_hash(n)).collect(),
+            loaded,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.loaded.iter().filter(|&&l| l).count()
+    }
+}
+
 pub fn resolve<'a>(
     items: &[InputItem<'a>],
     undefined: &'a [String],
@@ -324,7 +481,7 @@ pub fn resolve<'a>(
     let mut r = Resolver {
         files: Vec::new(),
         globals: Vec::new(),
-        names: FxHashMap::default(),
+        names: Names::default(),
         comdats: FxHashMap::default(),
         errors: Vec::new(),
         dsos: Vec::new(),
@@ -335,7 +492,7 @@ pub fn resolve<'a>(
         let id = r.intern(u.as_bytes());
         r.globals[id.0 as usize].strong_ref = true;
     }
-    let mut archives: Vec<(Archive<'a>, Vec<u64>)> = Vec::new();
+    let mut archives: Vec<(Archive<'a>, Members)> = Vec::new();
     let mut group_start: Option<usize> = None;
     // Objects named on the command line are parsed (and validated) up front, in parallel natively;
     // the walk below stays sequential and in order, so results and errors do not change.
@@ -384,11 +541,11 @@ pub fn resolve<'a>(
                     }
                     FileKind::Archive => {
                         let ar = Archive::parse(input.name.clone(), input.data)?;
-                        let mut loaded = Vec::new();
+                        let mut members = Members::of(&ar);
                         if group_start.is_none() {
-                            r.scan_archive(&ar, &mut loaded)?;
+                            r.scan_archive(&ar, &mut members)?;
                         }
-                        archives.push((ar, loaded));
+                        archives.push((ar, members));
                     }
                     FileKind::ThinArchive => {
                         return Err(Diagnostic::error("thin archives are not supported yet")
@@ -445,7 +602,7 @@ pub fn resolve<'a>(
     }
     let archives = archives
         .iter()
-        .map(|(a, l)| (a.name.clone(), a.index.len(), l.len()))
+        .map(|(a, m)| (a.name.clone(), a.index.len(), m.count()))
         .collect();
     Ok(Resolved {
         files: r.files,
