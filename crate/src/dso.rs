@@ -12,6 +12,8 @@ use object::LittleEndian as LE;
 #[derive(Debug, Clone)]
 pub struct DynSym<'a> {
     pub name: &'a [u8],
+    /// [`name_hash`](crate::input::name_hash) of `name`.
+    pub hash: u64,
     pub value: u64,
     pub size: u64,
     pub st_info: u8,
@@ -160,6 +162,7 @@ impl<'a> SharedObject<'a> {
             }
             syms.push(DynSym {
                 name,
+                hash: crate::input::name_hash(name),
                 value: s.st_value.get(E),
                 size: s.st_size.get(E),
                 st_info: s.st_info,
@@ -244,6 +247,7 @@ impl<'a> SharedObject<'a> {
             };
             syms.push(DynSym {
                 name: a,
+                hash: crate::input::name_hash(a),
                 value,
                 size,
                 st_info: (bind << 4) | ty,
