@@ -6,6 +6,25 @@ use initlink::{link_into, Diagnostic, InputItem, OutputSink, Severity};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// glibc grows each thread's heap one mprotect call per page as the parallel phases allocate:
+/// 2,000 objects' worth of small blocks spent a tenth of the link in mprotect. Each pool thread
+/// reserves its heap once, up front, and freed memory stays for reuse.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const RESERVE: usize = 24 << 20;
+        // SAFETY: mallopt only changes glibc malloc's thresholds; called before any thread.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+            libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+        }
+        let _ = rayon::ThreadPoolBuilder::new()
+            .start_handler(|_| drop(Vec::<u8>::with_capacity(RESERVE)))
+            .build_global();
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(args) {
@@ -214,6 +233,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     if cmd.options.fork {
         fork_and_wait();
     }
+    tune_malloc();
     // Read every file first; the core borrows the bytes. Linker scripts expand in place.
     // The command line's own paths are opened up front, in parallel (2,000 objects spent 25 ms
     // opening one by one); anything not found that way takes the search below.
