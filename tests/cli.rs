@@ -233,3 +233,97 @@ fn an_existing_output_is_replaced_like_gnu_ld_replaces_it() {
     }
     assert_no_temporaries(&dir);
 }
+
+/// A big archive's members are parsed ahead of the in-order walk by a helper thread. What the
+/// link loads, its output and its errors must not depend on that: a member parsed ahead but never
+/// loaded (here a corrupt one) says nothing, the same member loaded fails the link naming it, and
+/// one thread (no helper) gives the same bytes.
+#[test]
+fn archive_members_parsed_ahead_change_nothing() {
+    let dir = work_dir("prefetch");
+    let n = 40;
+    let mut objs = Vec::new();
+    for k in 0..n {
+        // A chain: main needs f0, f0 needs f1, ... so nearly every member is loaded.
+        let body = if k + 1 < n {
+            format!(
+                "int f{}(void);\nint f{k}(void) {{ return {k} + f{}(); }}\n",
+                k + 1,
+                k + 1
+            )
+        } else {
+            format!("int f{k}(void) {{ return {k}; }}\n")
+        };
+        fs::write(dir.join(format!("m{k}.c")), body).unwrap();
+        objs.push(format!("m{k}.c"));
+    }
+    fs::write(dir.join("unused.c"), "int unused_fn(void) { return 1; }\n").unwrap();
+    objs.push("unused.c".into());
+    let mut args: Vec<&str> = vec!["-c"];
+    args.extend(objs.iter().map(String::as_str));
+    gcc(&dir, &args);
+    let mut ar = Command::new("ar");
+    ar.arg("rcs").arg("libchain.a").current_dir(&dir);
+    for k in 0..n {
+        ar.arg(format!("m{k}.o"));
+    }
+    assert!(ar.arg("unused.o").status().unwrap().success());
+    // Corrupt unused.o inside the archive: its ELF e_machine (byte 18) becomes ARM's 40.
+    let mut bytes = fs::read(dir.join("libchain.a")).unwrap();
+    let header = bytes
+        .windows(9)
+        .position(|w| w == b"unused.o/")
+        .expect("member header");
+    bytes[header + 60 + 18] = 40;
+    fs::write(dir.join("libchain.a"), &bytes).unwrap();
+
+    fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\nint f0(void);\nint main(void) { printf(\"%d\\n\", f0()); return 0; }\n",
+    )
+    .unwrap();
+    gcc(&dir, &["-c", "main.c"]);
+    let args = ld_args(&dir, &["main.o", "libchain.a"]);
+    let mut outputs = Vec::new();
+    for threads in ["2", "1"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{threads} threads: {err}");
+        assert!(err.is_empty(), "{threads} threads: {err}");
+        let run = Command::new(dir.join("prog")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&run.stdout), "780\n");
+        outputs.push(fs::read(dir.join("prog")).unwrap());
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "output depends on the helper thread"
+    );
+
+    // Loading the corrupt member fails the link, naming it, with or without the helper.
+    fs::write(
+        dir.join("main2.c"),
+        "int f0(void);\nint unused_fn(void);\nint main(void) { return f0() + unused_fn(); }\n",
+    )
+    .unwrap();
+    gcc(&dir, &["-c", "main2.c"]);
+    let args = ld_args(&dir, &["main2.o", "libchain.a"]);
+    for threads in ["2", "1"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{threads} threads: {err}");
+        assert!(
+            err.contains("libchain.a(unused.o)") && err.contains("machine"),
+            "{threads} threads: {err}"
+        );
+    }
+}

@@ -540,7 +540,7 @@ fn walk<'a>(
     r: &mut Resolver<'a>,
     items: &[InputItem<'a>],
     static_link: bool,
-    take: &mut dyn FnMut(usize) -> Option<Parsed<'a>>,
+    take: &mut Take<'_, 'a>,
 ) -> Result<Vec<(Archive<'a>, Members)>> {
     let mut as_needed = false;
     let mut archives: Vec<(Archive<'a>, Members)> = Vec::new();
@@ -635,7 +635,7 @@ const PIPELINE_MIN: usize = 8 << 20;
 fn with_parsed<'a, T>(
     items: &[InputItem<'a>],
     object_bytes: usize,
-    walk: &mut dyn FnMut(&mut dyn FnMut(usize) -> Option<Parsed<'a>>) -> T,
+    walk: &mut dyn FnMut(&mut Take<'_, 'a>) -> T,
 ) -> T {
     #[cfg(not(target_arch = "wasm32"))]
     if rayon::current_num_threads() > 1 && object_bytes < PIPELINE_MIN {
@@ -687,6 +687,9 @@ fn with_parsed<'a, T>(
     let _ = object_bytes;
     walk(&mut |i| items.get(i).and_then(parse_item))
 }
+
+/// Hands the walk command-line item `i` parsed (None for what is not parsed ahead).
+type Take<'t, 'a> = dyn FnMut(usize) -> Option<Parsed<'a>> + 't;
 
 /// A command-line file parsed ahead of the walk.
 enum Parsed<'a> {
