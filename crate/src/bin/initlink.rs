@@ -521,7 +521,7 @@ struct OutputFile {
     path: PathBuf,
     bytes: Vec<u8>,
     /// A big output's bytes: fresh anonymous pages, huge where they can be (see `buffer`).
-    map: Option<memmap2::MmapMut>,
+    map: Option<(memmap2::MmapMut, std::ops::Range<usize>)>,
     /// The previous output, set aside by [`replace`], removed last (after the parent has gone,
     /// with `--fork`).
     old: Option<(PathBuf, u64)>,
@@ -539,7 +539,7 @@ impl OutputFile {
 
     fn commit(&mut self) -> Result<(), Diagnostic> {
         let bytes = match &self.map {
-            Some(m) => &m[..],
+            Some((m, r)) => &m[r.clone()],
             None => &self.bytes[..],
         };
         self.old = write_beside(&self.path, bytes, true)?;
@@ -561,9 +561,14 @@ impl OutputSink for OutputFile {
         // (raised by `tune_malloc`) from the heap, which calloc must clear page by page (2.7 ms
         // for crypto's 4 MB); fresh pages come zeroed, on first touch, in the writing threads.
         if len >= 1 << 20 {
-            if let Ok(m) = memmap2::MmapMut::map_anon(len) {
+            // Placed on a huge-page boundary, with room to end on one: a 4 MB output at an
+            // unaligned address got one huge page and 600 small ones, each a fault.
+            const HUGE: usize = 2 << 20;
+            if let Ok(m) = memmap2::MmapMut::map_anon(len + 2 * HUGE) {
                 let _ = m.advise(memmap2::Advice::HugePage);
-                return Ok(&mut self.map.insert(m)[..]);
+                let start = (HUGE - m.as_ptr() as usize % HUGE) % HUGE;
+                let (m, r) = self.map.insert((m, start..start + len));
+                return Ok(&mut m[r.clone()]);
             }
         }
         self.bytes.buffer(len)
