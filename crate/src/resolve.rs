@@ -320,61 +320,20 @@ impl<'a> Resolver<'a> {
         )
     }
 
-    /// [`Self::scan_archive`] with a helper thread parsing members ahead, in index order, on the
-    /// otherwise idle core (crypto: 722 of libcrypto.a's 908 members are loaded, and parsing
-    /// them was half of the resolve phase). The walk stays in order: each member it loads is
-    /// taken from the helper when the helper got there first, parsed here otherwise; parsing is
-    /// a pure function of the member's bytes, so the result does not depend on who did it. A
-    /// member parsed ahead but never loaded is dropped, its errors unreported.
+    /// [`Self::scan_archive`] with the members parsed ahead by a helper thread, in index order,
+    /// on the otherwise idle core (crypto: 722 of libcrypto.a's 908 members are loaded, and
+    /// parsing them was half of the resolve phase); see [`parse_ahead`].
     #[cfg(not(target_arch = "wasm32"))]
     fn scan_prefetching(&mut self, ar: &Archive<'a>, members: &mut Members) -> Result<usize> {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        type Parsed<'a> = Result<(String, Object<'a>)>;
-        let claimed: Vec<AtomicBool> = members.loaded.iter().map(|&l| AtomicBool::new(l)).collect();
-        let stop = AtomicBool::new(false);
-        let offsets = &members.offsets;
-        std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel::<(usize, Parsed<'a>)>();
-            let (claimed, stop) = (&claimed, &stop);
-            let helper = move || {
-                for (k, &off) in offsets.iter().enumerate() {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if !claimed[k].swap(true, Ordering::AcqRel)
-                        && tx.send((k, ar.member(off))).is_err()
-                    {
-                        break;
-                    }
-                }
-            };
-            // Started by the first member loaded: most rescans load nothing.
-            let mut helper = Some(helper);
-            let mut early: FxHashMap<usize, Parsed<'a>> = FxHashMap::default();
-            let mut fetch = |k: usize, off: u64| -> Parsed<'a> {
-                if let Some(h) = helper.take() {
-                    // No thread to be had: everything is parsed here, as on wasm.
-                    let _ = std::thread::Builder::new().spawn_scoped(s, h);
-                }
-                if claimed[k].swap(true, Ordering::AcqRel) {
-                    early.extend(rx.try_iter());
-                    if let Some(p) = early.remove(&k) {
-                        return p;
-                    }
-                    // The helper is parsing it right now: parsing it here too is faster than
-                    // waiting to be woken (its copy is dropped with the unused ones).
-                }
-                ar.member(off)
-            };
-            let r = self.scan_with(
-                ar,
-                &members.slot,
-                &members.hashes,
-                &mut members.loaded,
-                &mut fetch,
-            );
-            stop.store(true, Ordering::Relaxed);
-            r
+        let Members {
+            offsets,
+            slot,
+            hashes,
+            loaded,
+        } = members;
+        let parse = |k: usize| ar.member(offsets[k]);
+        parse_ahead(loaded.clone(), &parse, &mut |take| {
+            self.scan_with(ar, slot, hashes, loaded, &mut |k, _| take(k))
         })
     }
 
@@ -645,51 +604,70 @@ fn with_parsed<'a, T>(
     }
     #[cfg(not(target_arch = "wasm32"))]
     if rayon::current_num_threads() > 1 {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let claimed: Vec<AtomicBool> = items.iter().map(|_| AtomicBool::new(false)).collect();
-        let stop = AtomicBool::new(false);
-        return std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<Parsed<'a>>)>();
-            let (claimed, stop) = (&claimed, &stop);
-            let helper = move || {
-                for (i, item) in items.iter().enumerate() {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if parses(item)
-                        && !claimed[i].swap(true, Ordering::AcqRel)
-                        && tx.send((i, parse_item(item))).is_err()
-                    {
-                        break;
-                    }
-                }
-            };
-            // No thread to be had: everything is parsed by the walk.
-            let _ = std::thread::Builder::new().spawn_scoped(s, helper);
-            let mut early: FxHashMap<usize, Option<Parsed<'a>>> = FxHashMap::default();
-            let mut take = |i: usize| -> Option<Parsed<'a>> {
-                let item = items.get(i)?;
-                if claimed.get(i)?.swap(true, Ordering::AcqRel) {
-                    early.extend(rx.try_iter());
-                    if let Some(p) = early.remove(&i) {
-                        return p;
-                    }
-                    // The helper is parsing it right now: parsing it here too is faster than
-                    // waiting to be woken.
-                }
-                parse_item(item)
-            };
-            let out = walk(&mut take);
-            stop.store(true, Ordering::Relaxed);
-            out
-        });
+        let skip = items.iter().map(|i| !parses(i)).collect();
+        let parse = |i: usize| items.get(i).and_then(parse_item);
+        return parse_ahead(skip, &parse, &mut |take| walk(take));
     }
     let _ = object_bytes;
     walk(&mut |i| items.get(i).and_then(parse_item))
 }
 
+/// Runs `body` with `take(k)`, which gives `parse(k)`. A helper thread, started by the first
+/// `take`, parses `0..skip.len()` ahead in order (those `skip` marks aside); `take` hands over
+/// its result, or parses `k` itself when the helper has not got there, or is on `k` right now
+/// (waiting to be woken cost more than parsing). `parse` is a pure function of `k`, so who ran
+/// it changes nothing; what the helper parsed and nobody took is dropped, errors and all.
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_ahead<T: Send, R>(
+    skip: Vec<bool>,
+    parse: &(dyn Fn(usize) -> T + Sync),
+    body: &mut dyn FnMut(&mut TakeFn<'_, T>) -> R,
+) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let claimed: Vec<AtomicBool> = skip.into_iter().map(AtomicBool::new).collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, T)>();
+        let (claimed, stop) = (&claimed, &stop);
+        let mut helper = Some(move || {
+            for (k, c) in claimed.iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // Once claimed, a result is always sent: `take` may be looking for it.
+                if !c.swap(true, Ordering::AcqRel) && tx.send((k, parse(k))).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut early: FxHashMap<usize, T> = FxHashMap::default();
+        let mut take = |k: usize| -> T {
+            if let Some(h) = helper.take() {
+                // No thread to be had: `take` parses everything.
+                let _ = std::thread::Builder::new().spawn_scoped(s, h);
+            }
+            if claimed
+                .get(k)
+                .is_some_and(|c| c.swap(true, Ordering::AcqRel))
+            {
+                early.extend(rx.try_iter());
+                if let Some(p) = early.remove(&k) {
+                    return p;
+                }
+            }
+            parse(k)
+        };
+        let r = body(&mut take);
+        stop.store(true, Ordering::Relaxed);
+        r
+    })
+}
+
+/// Gives item `k` parsed.
+type TakeFn<'t, T> = dyn FnMut(usize) -> T + 't;
+
 /// Hands the walk command-line item `i` parsed (None for what is not parsed ahead).
-type Take<'t, 'a> = dyn FnMut(usize) -> Option<Parsed<'a>> + 't;
+type Take<'t, 'a> = TakeFn<'t, Option<Parsed<'a>>>;
 
 /// A command-line file parsed ahead of the walk.
 enum Parsed<'a> {
