@@ -37,6 +37,9 @@ pub struct LinkOutput<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// Wall time of each phase in microseconds (filled only with `Options::time`).
     pub timings: Vec<(&'static str, u128)>,
+    /// With `Options::defer_build_id`: where the caller must put the SHA-1 build ID,
+    /// [`write::build_id_sha1`] of the output as it is (with the ID still zero).
+    pub build_id_at: Option<usize>,
     /// The link's working data (symbols, layout, decisions), handed back so that the caller
     /// chooses when to free it: the CLI first tells the waiting parent process that the output is
     /// ready (freeing a large link's data takes milliseconds).
@@ -78,6 +81,7 @@ pub fn link_into<'a>(
         report: None,
         diagnostics: Vec::new(),
         timings: Vec::new(),
+        build_id_at: None,
         working: None,
     };
     match link_phases(items, opts, sink, &mut out) {
@@ -147,6 +151,7 @@ fn link_resolved<'a>(
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
     let elf = write::write(&values, opts, sink)?;
+    out.build_id_at = write::build_id_at(&layout, opts);
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked.
     if opts.report || opts.map {

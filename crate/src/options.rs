@@ -49,6 +49,11 @@ pub struct Options {
     pub map: bool,
     /// Print per-phase timings (native CLI only).
     pub time: bool,
+    /// Leave a SHA-1 build ID zero and say where it goes ([`crate::LinkOutput::build_id_at`]),
+    /// for a caller that hashes faster than this code can (the JavaScript API, with Web Crypto).
+    /// Ignored when a report or map is asked for: they are built from the finished bytes.
+    #[serde(skip)]
+    pub defer_build_id: bool,
     /// Link in a forked child and let the parent exit as soon as the output is in place, so
     /// freeing the link's memory is nobody's wait (native CLI only; mold and wild do the same).
     /// `--no-fork` turns it off.
@@ -104,6 +109,7 @@ impl Default for Options {
             report: false,
             map: false,
             time: false,
+            defer_build_id: false,
             fork: true,
             ignored: Vec::new(),
             dynamic_linker: None,

@@ -41,6 +41,9 @@ pub struct Response {
     pub diagnostics: Vec<JsDiagnostic>,
     /// The GNU ld arguments the request stood for (shown to the learner as a command line).
     pub command_line: Vec<String>,
+    /// Where the SHA-1 build ID goes, left zero for the JavaScript side to hash with Web Crypto
+    /// (native SHA-1, on every core) rather than in wasm: software SHA-1 was a sixth of a link.
+    pub build_id_at: Option<usize>,
 }
 
 /// A diagnostic plus the line the CLI prints for it.
@@ -76,10 +79,12 @@ impl Response {
         struct Meta<'a> {
             diagnostics: &'a [JsDiagnostic],
             command_line: &'a [String],
+            build_id_at: Option<usize>,
         }
         serde_json::to_string(&Meta {
             diagnostics: &self.diagnostics,
             command_line: &self.command_line,
+            build_id_at: self.build_id_at,
         })
         .unwrap_or_else(|_| "{}".into())
     }
@@ -206,7 +211,8 @@ fn find_file<'f>(files: &[(String, &'f [u8])], path: &str) -> Option<usize> {
 }
 
 /// Link a request: `data` holds the bytes of every file item, concatenated in order.
-pub fn link_request(request_json: &str, data: &[u8]) -> Response {
+/// `defer_build_id`: leave a SHA-1 build ID for the caller to hash ([`Response::build_id_at`]).
+pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Response {
     let req: Request = match serde_json::from_str(request_json) {
         Ok(r) => r,
         Err(e) => {
@@ -369,6 +375,7 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
         .and_then(Value::as_bool)
         .unwrap_or(true);
     opts.time = false;
+    opts.defer_build_id = defer_build_id;
     let out = crate::link(&items, &opts);
     let failed = out
         .diagnostics
@@ -391,6 +398,7 @@ pub fn link_request(request_json: &str, data: &[u8]) -> Response {
         map,
         diagnostics: out.diagnostics.into_iter().map(Into::into).collect(),
         command_line: args,
+        build_id_at: if failed { None } else { out.build_id_at },
     }
 }
 
@@ -446,7 +454,7 @@ mod bindings {
         pub fn map(&mut self) -> String {
             std::mem::take(&mut self.0.map)
         }
-        /// `{diagnostics, command_line}` as JSON.
+        /// `{diagnostics, command_line, build_id_at}` as JSON.
         pub fn meta_json(&self) -> String {
             self.0.meta_json()
         }
@@ -455,7 +463,13 @@ mod bindings {
     /// Link: `request` is the JSON manifest, `data` the files' bytes concatenated.
     #[wasm_bindgen]
     pub fn link(request: &str, data: &[u8]) -> LinkResult {
-        LinkResult(super::link_request(request, data))
+        LinkResult(super::link_request(request, data, false))
+    }
+
+    /// The SHA-1 build ID of `elf` (its ID still zero), for a caller without Web Crypto.
+    #[wasm_bindgen]
+    pub fn build_id_sha1(elf: &[u8]) -> Vec<u8> {
+        crate::write::build_id_sha1(elf).to_vec()
     }
 
     /// The files' bytes, written by JavaScript straight into the wasm memory at `ptr()`: one copy
@@ -475,10 +489,11 @@ mod bindings {
         }
     }
 
-    /// Link with the files in an [`InputBuffer`].
+    /// Link with the files in an [`InputBuffer`]. A SHA-1 build ID is left zero for the caller,
+    /// at `build_id_at` in the meta JSON (initlink.js hashes it with Web Crypto).
     #[wasm_bindgen]
     pub fn link_buffer(request: &str, data: &InputBuffer) -> LinkResult {
-        LinkResult(super::link_request(request, &data.0))
+        LinkResult(super::link_request(request, &data.0, true))
     }
 }
 
@@ -521,7 +536,7 @@ mod tests {
             options_to_args(&opts(r#"{"report":false}"#)).unwrap(),
             Vec::<String>::new()
         );
-        let r = link_request(r#"{"options":{"args":["--nope"]}}"#, &[]);
+        let r = link_request(r#"{"options":{"args":["--nope"]}}"#, &[], false);
         assert!(r.diagnostics[0].text.contains("unknown option: --nope"));
     }
 
@@ -539,7 +554,7 @@ mod tests {
                 &b"\x7fELF\x02\x01\x01\x00"[..],
             ),
         ] {
-            let r = link_request(req, data);
+            let r = link_request(req, data, false);
             assert!(r.elf.is_none(), "{req}");
             assert!(
                 r.diagnostics
@@ -556,6 +571,7 @@ mod tests {
         let r = link_request(
             r#"{"inputs":[{"name":"dir/a.o","size":0}],"options":{"args":["x.o","-lfoo"]}}"#,
             &[],
+            false,
         );
         let texts: Vec<&str> = r.diagnostics.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(

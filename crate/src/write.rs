@@ -353,7 +353,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
 /// SHA-1s, as lld does, so that the chunks hash in parallel (40 MB: 25 ms on one core).
 pub const BUILD_ID_CHUNK: usize = 1 << 20;
 
-fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
+pub fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
     use sha1::{Digest, Sha1};
     if buf.len() <= BUILD_ID_CHUNK {
         return Sha1::digest(buf).into();
@@ -367,6 +367,20 @@ fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
     #[cfg(target_arch = "wasm32")]
     let digests: Vec<[u8; 20]> = buf.chunks(BUILD_ID_CHUNK).map(chunk).collect();
     Sha1::digest(digests.concat()).into()
+}
+
+/// Whether the SHA-1 build ID is left to the caller (`Options::defer_build_id`).
+pub fn defers_build_id(opts: &Options) -> bool {
+    opts.defer_build_id && matches!(opts.build_id, Some(BuildId::Sha1)) && !opts.report && !opts.map
+}
+
+/// Where the 20 bytes of a build ID left to the caller go in the output.
+pub fn build_id_at(layout: &Layout, opts: &Options) -> Option<usize> {
+    if !defers_build_id(opts) {
+        return None;
+    }
+    let i = layout.section_by_name(".note.gnu.build-id")?;
+    Some(layout.sections[i as usize].offset as usize + 16)
 }
 
 /// Ask for transparent huge pages on a big, still untouched output buffer: filling 40 MB through
@@ -1142,6 +1156,8 @@ pub fn write<'s>(
             put32(buf, o + 8, NT_GNU_BUILD_ID);
             buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
             let id: Vec<u8> = match bi {
+                // Hashed by the caller (see `build_id_at`).
+                BuildId::Sha1 if defers_build_id(opts) => vec![0; 20],
                 BuildId::Sha1 => build_id_sha1(buf).to_vec(),
                 BuildId::Hex(h) => {
                     let mut v = h.clone();
