@@ -315,6 +315,7 @@ impl<'a> Resolver<'a> {
             ar,
             &members.slot,
             &members.hashes,
+            &mut members.ids,
             &mut members.loaded,
             &mut |_, off| ar.member(off),
         )
@@ -329,11 +330,12 @@ impl<'a> Resolver<'a> {
             offsets,
             slot,
             hashes,
+            ids,
             loaded,
         } = members;
         let parse = |k: usize| ar.member(offsets[k]);
         parse_ahead(loaded.clone(), &parse, &mut |take| {
-            self.scan_with(ar, slot, hashes, loaded, &mut |k, _| take(k))
+            self.scan_with(ar, slot, hashes, ids, loaded, &mut |k, _| take(k))
         })
     }
 
@@ -342,19 +344,30 @@ impl<'a> Resolver<'a> {
         ar: &Archive<'a>,
         slot: &[u32],
         hashes: &[u64],
+        ids: &mut [u32],
         loaded: &mut [bool],
         fetch: &mut dyn FnMut(usize, u64) -> Result<(String, Object<'a>)>,
     ) -> Result<usize> {
         let mut count = 0;
         loop {
             let mut changed = false;
-            for ((&(name, off), &k), &hash) in ar.index.iter().zip(slot).zip(hashes) {
+            let entries = ar.index.iter().zip(slot).zip(hashes).zip(ids.iter_mut());
+            for (((&(name, off), &k), &hash), known) in entries {
                 let k = k as usize;
                 if loaded[k] {
                     continue;
                 }
-                let Some(id) = self.names.find(hash, name, &self.globals) else {
-                    continue;
+                // A name once interned keeps its id: later passes (crypto makes eight over
+                // 7,800 entries) look it up by index, not by hash.
+                let id = match *known {
+                    NOT_INTERNED => match self.names.find(hash, name, &self.globals) {
+                        Some(id) => {
+                            *known = id.0;
+                            id
+                        }
+                        None => continue,
+                    },
+                    id => SymbolId(id),
                 };
                 let g = &self.globals[id.0 as usize];
                 if g.def != Def::Undefined || !g.strong_ref {
@@ -382,6 +395,9 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// [`Members::ids`] of an index entry whose name has no symbol yet.
+const NOT_INTERNED: u32 = u32::MAX;
+
 /// Archives with fewer members are scanned without a helper thread.
 #[cfg(not(target_arch = "wasm32"))]
 const PREFETCH_MIN: usize = 16;
@@ -396,6 +412,8 @@ struct Members {
     slot: Vec<u32>,
     /// [`name_hash`] of each index entry's name, computed once for all the passes.
     hashes: Vec<u64>,
+    /// Each index entry's symbol id, once its name is interned ([`NOT_INTERNED`] until then).
+    ids: Vec<u32>,
     loaded: Vec<bool>,
 }
 
@@ -418,6 +436,7 @@ impl Members {
             offsets,
             slot,
             hashes: ar.index.iter().map(|&(n, _)| name_hash(n)).collect(),
+            ids: vec![NOT_INTERNED; ar.index.len()],
             loaded,
         }
     }
