@@ -62,6 +62,16 @@ fn initlink(dir: &Path, extra: &[&str], args: &[String]) -> Output {
         .unwrap()
 }
 
+/// The CLI with `RAYON_NUM_THREADS=threads` (1: no helper threads either).
+fn initlink_threads(dir: &Path, threads: &str, args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_initlink"))
+        .env("RAYON_NUM_THREADS", threads)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 /// No temporary or set-aside file is left beside the output.
 fn assert_no_temporaries(dir: &Path) {
     let left: Vec<String> = fs::read_dir(dir)
@@ -286,12 +296,7 @@ fn archive_members_parsed_ahead_change_nothing() {
     let args = ld_args(&dir, &["main.o", "libchain.a"]);
     let mut outputs = Vec::new();
     for threads in ["2", "1"] {
-        let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
-            .env("RAYON_NUM_THREADS", threads)
-            .args(&args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
+        let o = initlink_threads(&dir, threads, &args);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{threads} threads: {err}");
         assert!(err.is_empty(), "{threads} threads: {err}");
@@ -313,12 +318,7 @@ fn archive_members_parsed_ahead_change_nothing() {
     gcc(&dir, &["-c", "main2.c"]);
     let args = ld_args(&dir, &["main2.o", "libchain.a"]);
     for threads in ["2", "1"] {
-        let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
-            .env("RAYON_NUM_THREADS", threads)
-            .args(&args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
+        let o = initlink_threads(&dir, threads, &args);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{threads} threads: {err}");
         assert!(

@@ -658,10 +658,11 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
             }
             if sec.name == b".eh_frame" && sec.sh_type == elf::SHT_PROGBITS {
                 let split = &mut eh_split[fi];
-                let (records, kept, map) = match split.iter().position(|x| x.0 == si as u32) {
+                let (records, map) = match split.iter().position(|x| x.0 == si as u32) {
                     Some(k) => split.swap_remove(k).1?,
                     None => eh_split_mapped(res, fid, si as u32)?,
                 };
+                let kept = map.out_size;
                 maps.push(map);
                 eh.push(EhInput {
                     file: fid,
@@ -1003,9 +1004,8 @@ fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool
     false
 }
 
-/// Split one input `.eh_frame` into CIE/FDE records, dropping FDEs whose function was discarded.
-/// An `.eh_frame` input's records, the bytes it keeps, and its input → output offset map.
-type EhSplit = (Vec<EhRecord>, u64, SplitMap);
+/// An `.eh_frame` input's records and its input → output offset map (`out_size`: the bytes kept).
+type EhSplit = (Vec<EhRecord>, SplitMap);
 
 /// [`split_eh_frame`] with the offset map, built where the split runs (in parallel natively)
 /// rather than in the plan's in-order walk (181,000 records on the large link).
@@ -1020,9 +1020,10 @@ fn eh_split_mapped(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<EhSplit> 
         in_size: res.files[fid.0 as usize].obj.sections[si as usize].size,
         out_size: kept,
     };
-    Ok((records, kept, map))
+    Ok((records, map))
 }
 
+/// Split one input `.eh_frame` into CIE/FDE records, dropping FDEs whose function was discarded.
 fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRecord>, u64)> {
     let file = &res.files[fid.0 as usize];
     let obj = &file.obj;

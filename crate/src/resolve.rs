@@ -623,7 +623,7 @@ fn with_parsed<'a, T>(
     }
     #[cfg(not(target_arch = "wasm32"))]
     if rayon::current_num_threads() > 1 {
-        let skip = items.iter().map(|i| !parses(i)).collect();
+        let skip = items.iter().map(|i| parsed_kind(i).is_none()).collect();
         let parse = |i: usize| items.get(i).and_then(parse_item);
         return parse_ahead(skip, &parse, &mut |take| walk(take));
     }
@@ -702,29 +702,28 @@ fn parse_shared<'a>(input: &crate::input::Input<'a>) -> Result<SharedObject<'a>>
     }
 }
 
-/// Whether [`parse_item`] parses `item`.
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-fn parses(item: &InputItem<'_>) -> bool {
-    match item {
-        InputItem::File(f) => {
-            crate::dso::is_description(f.data)
-                || matches!(classify(f.data), FileKind::Object | FileKind::SharedObject)
-        }
-        _ => false,
+/// What [`parse_item`] parses `item` as: an object, a shared object (or its description), or
+/// nothing.
+fn parsed_kind(item: &InputItem<'_>) -> Option<FileKind> {
+    let InputItem::File(f) = item else {
+        return None;
+    };
+    if crate::dso::is_description(f.data) {
+        return Some(FileKind::SharedObject);
+    }
+    match classify(f.data) {
+        k @ (FileKind::Object | FileKind::SharedObject) => Some(k),
+        _ => None,
     }
 }
 
 /// An object or shared object from the command line, parsed.
 fn parse_item<'a>(item: &InputItem<'a>) -> Option<Parsed<'a>> {
-    match item {
-        InputItem::File(f) if crate::dso::is_description(f.data) => {
-            Some(Parsed::Shared(parse_shared(f)))
-        }
-        InputItem::File(f) => match classify(f.data) {
-            FileKind::Object => Some(Parsed::Object(Object::parse(f.name.clone(), f.data))),
-            FileKind::SharedObject => Some(Parsed::Shared(parse_shared(f))),
-            _ => None,
-        },
-        _ => None,
+    let InputItem::File(f) = item else {
+        return None;
+    };
+    match parsed_kind(item)? {
+        FileKind::Object => Some(Parsed::Object(Object::parse(f.name.clone(), f.data))),
+        _ => Some(Parsed::Shared(parse_shared(f))),
     }
 }

@@ -379,19 +379,25 @@ pub fn build_id_at(layout: &Layout, opts: &Options) -> Option<usize> {
     if !defers_build_id(opts) {
         return None;
     }
-    let i = layout.section_by_name(".note.gnu.build-id")?;
-    Some(layout.sections[i as usize].offset as usize + 16)
+    build_id_note(layout).map(|o| o + 16)
 }
 
-/// Ask for transparent huge pages on a big, still untouched output buffer: filling 40 MB through
-/// 4 KiB pages costs 10,000 page faults, through 2 MiB pages 20.
-fn huge_pages(buf: &mut [u8]) {
+/// File offset of the `.note.gnu.build-id` note.
+fn build_id_note(layout: &Layout) -> Option<usize> {
+    let i = layout.section_by_name(".note.gnu.build-id")?;
+    Some(layout.sections[i as usize].offset as usize)
+}
+
+/// Ask for transparent huge pages on a big, still untouched buffer (the output; the CLI's
+/// reserved heaps, as a `Vec`'s spare capacity): filling 40 MB through 4 KiB pages costs 10,000
+/// page faults, through 2 MiB pages 20.
+pub fn huge_pages<T>(buf: &mut [T]) {
     #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
     {
         const HUGE: usize = 2 << 20;
         let start = buf.as_mut_ptr() as usize;
         let first = (start + HUGE - 1) & !(HUGE - 1);
-        let end = (start + buf.len()) & !(HUGE - 1);
+        let end = (start + std::mem::size_of_val(buf)) & !(HUGE - 1);
         if end > first {
             // SAFETY: the range lies inside `buf`; MADV_HUGEPAGE only changes how it is backed.
             unsafe {
@@ -1149,8 +1155,7 @@ pub fn write<'s>(
 
     // The build ID covers the finished file, so it is computed last.
     if let Some(bi) = &opts.build_id {
-        if let Some(i) = layout.section_by_name(".note.gnu.build-id") {
-            let o = layout.sections[i as usize].offset as usize;
+        if let Some(o) = build_id_note(layout) {
             put32(buf, o, 4);
             put32(buf, o + 4, 20);
             put32(buf, o + 8, NT_GNU_BUILD_ID);

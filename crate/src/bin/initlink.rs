@@ -22,18 +22,8 @@ fn tune_malloc() {
         }
         // The reserved heap is given to huge pages: its first touches fault 2 MiB at a time.
         let reserve = || {
-            const HUGE: usize = 2 << 20;
-            let v = Vec::<u8>::with_capacity(RESERVE);
-            let start = v.as_ptr() as usize;
-            let first = (start + HUGE - 1) & !(HUGE - 1);
-            let end = (start + RESERVE) & !(HUGE - 1);
-            if end > first {
-                // SAFETY: the range lies inside `v`'s allocation; the advice only changes how
-                // its pages are backed.
-                unsafe {
-                    libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-                }
-            }
+            let mut v = Vec::<u8>::with_capacity(RESERVE);
+            initlink::write::huge_pages(v.spare_capacity_mut());
         };
         reserve();
         let _ = rayon::ThreadPoolBuilder::new()
