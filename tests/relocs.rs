@@ -299,8 +299,28 @@ fn tls_tpoff32_dtpoff64_and_initial_exec_relaxation() {
 }
 
 fn sha1sum(path: &std::path::Path) -> String {
-    let out = Command::new("sha1sum").arg(path).output().expect("sha1sum");
-    String::from_utf8_lossy(&out.stdout)[..40].to_string()
+    digest_of("sha1sum", &[], path)
+}
+
+/// The hex digest `tool` prints for `path` (coreutils' `sha1sum`, xxHash's `xxhsum -H2`).
+fn digest_of(tool: &str, args: &[&str], path: &std::path::Path) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (apt-get install xxhash coreutils)"));
+    assert!(out.status.success(), "{tool} failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len() / 2)
+        .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// The build ID and the file with it zeroed.
@@ -324,36 +344,41 @@ fn build_id_is_the_sha1_of_the_file_with_the_id_zeroed() {
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("buildid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let l = link("buildid", START, &["--build-id"]);
-    let (hex, zeroed) = build_id(&l);
-    assert!(zeroed.len() <= 1 << 20);
-    std::fs::write(dir.join("zeroed"), &zeroed).unwrap();
-    assert_eq!(
-        hex,
-        sha1sum(&dir.join("zeroed")),
-        "build ID is not sha1sum's"
-    );
-
-    // Past 1 MiB, as lld: the SHA-1 of the SHA-1s of the file's 1 MiB chunks (hashed in parallel).
-    let l = link(
-        "buildid-big",
-        &format!("{START}.data\nbig: .fill 3000000, 1, 7\n"),
-        &["--build-id"],
-    );
-    let (hex, zeroed) = build_id(&l);
-    assert!(zeroed.len() > 2 << 20);
-    let mut digests = Vec::new();
-    for (k, c) in zeroed.chunks(1 << 20).enumerate() {
-        let p = dir.join(format!("chunk{k}"));
-        std::fs::write(&p, c).unwrap();
-        let h = sha1sum(&p);
-        digests.extend((0..20).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()));
+    // Up to 1 MiB, plain --build-id (gcc's) and =sha1 alike: GNU ld's, sha1sum of the file.
+    for style in ["--build-id", "--build-id=sha1"] {
+        let l = link("buildid", START, &[style]);
+        let (hex, zeroed) = build_id(&l);
+        assert!(zeroed.len() <= 1 << 20);
+        std::fs::write(dir.join("zeroed"), &zeroed).unwrap();
+        assert_eq!(
+            hex,
+            sha1sum(&dir.join("zeroed")),
+            "{style}: build ID is not sha1sum's"
+        );
     }
-    std::fs::write(dir.join("digests"), &digests).unwrap();
-    assert_eq!(
-        hex,
-        sha1sum(&dir.join("digests")),
-        "build ID is not the chunked SHA-1"
-    );
+
+    // Past 1 MiB: the SHA-1 of the file's 1 MiB chunks' digests (hashed in parallel). With
+    // =sha1 the chunks' SHA-1s, as lld; with plain --build-id their XXH3-128s (xxhsum -H2).
+    let big = format!("{START}.data\nbig: .fill 3000000, 1, 7\n");
+    for (style, tool, args) in [
+        ("--build-id=sha1", "sha1sum", &[][..]),
+        ("--build-id", "xxhsum", &["-H2"][..]),
+    ] {
+        let l = link("buildid-big", &big, &[style]);
+        let (hex, zeroed) = build_id(&l);
+        assert!(zeroed.len() > 2 << 20);
+        let mut digests = Vec::new();
+        for (k, c) in zeroed.chunks(1 << 20).enumerate() {
+            let p = dir.join(format!("chunk{k}"));
+            std::fs::write(&p, c).unwrap();
+            digests.extend(unhex(&digest_of(tool, args, &p)));
+        }
+        std::fs::write(dir.join("digests"), &digests).unwrap();
+        assert_eq!(
+            hex,
+            sha1sum(&dir.join("digests")),
+            "{style}: build ID is not the SHA-1 of the chunks' {tool} digests"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -151,7 +151,7 @@ fn link_resolved<'a>(
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
     let elf = write::write(&values, opts, sink)?;
-    out.build_id_at = write::build_id_at(&layout, opts);
+    out.build_id_at = write::build_id_at(&layout, opts, elf.len());
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked.
     if opts.report || opts.map {

@@ -23,6 +23,9 @@ pub enum OutputKind {
 #[serde(rename_all = "kebab-case")]
 pub enum BuildId {
     Sha1,
+    /// Plain `--build-id` (what gcc passes) and `fast`: SHA-1 like `sha1` for a file of one
+    /// chunk, a faster hash of a bigger file's chunks (see `write::build_id_fast`).
+    Fast,
     Hex(Vec<u8>),
 }
 
@@ -268,8 +271,8 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             | "Qy" => cmd.options.ignored.push(a.to_string()),
             "build-id" => {
                 cmd.options.build_id = match attached {
-                    None | Some("sha1") | Some("tree") | Some("fast") | Some("md5")
-                    | Some("uuid") => Some(BuildId::Sha1),
+                    None | Some("fast") => Some(BuildId::Fast),
+                    Some("sha1") | Some("tree") | Some("md5") | Some("uuid") => Some(BuildId::Sha1),
                     Some("none") => None,
                     Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
                         Some(bytes) => Some(BuildId::Hex(bytes)),
@@ -461,7 +464,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.options.output, "h");
         assert_eq!(c.options.kind, OutputKind::Static);
-        assert_eq!(c.options.build_id, Some(BuildId::Sha1));
+        assert_eq!(c.options.build_id, Some(BuildId::Fast));
         assert_eq!(c.search_dirs, vec!["/usr/lib"]);
         assert_eq!(c.inputs[0], InputArg::AsNeeded(true));
         let g = c

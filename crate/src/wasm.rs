@@ -137,7 +137,7 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
                 Value::String(s) => a.push(format!("--build-id={s}")),
                 _ => {
                     return Err(Diagnostic::error(
-                        "option 'buildId' must be true, false, \"sha1\", \"none\" or \"0xHEX\"",
+                        "option 'buildId' must be true, false, \"fast\", \"sha1\", \"none\" or \"0xHEX\"",
                     ))
                 }
             },
