@@ -327,3 +327,85 @@ fn archive_members_parsed_ahead_change_nothing() {
         );
     }
 }
+
+#[test]
+fn inputs_are_read_whole_at_every_size_and_any_open_file_limit() {
+    let dir = work_dir("inputs");
+    let assemble = |name: &str, fill: u64| -> u64 {
+        let k = &name[1..];
+        fs::write(
+            dir.join(format!("{name}.s")),
+            format!(
+                ".globl {name}\n.text\n{name}: mov ${k}, %eax\n ret\n.data\n.fill {fill}, 1, 0x5a\n\
+                 .section .note.GNU-stack,\"\",@progbits\n"
+            ),
+        )
+        .unwrap();
+        let o = Command::new("as")
+            .args([format!("{name}.s"), "-o".into(), format!("{name}.o")])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        fs::metadata(dir.join(format!("{name}.o"))).unwrap().len()
+    };
+    // 300 objects; the first ones sized exactly around where reading changes (a first read of
+    // 4 KiB, mapping from 64 KiB). gas ends an object with its section headers, so a byte lost
+    // at the end breaks it.
+    let n = 300;
+    let sizes = [4088u64, 4096, 4104, 65528, 65536, 65544];
+    let mut objs = Vec::new();
+    for k in 0..n {
+        let name = format!("f{k}");
+        let mut size = assemble(&name, 0);
+        if let Some(&want) = sizes.get(k) {
+            let mut fill = 0;
+            for _ in 0..4 {
+                fill = (fill + want).saturating_sub(size);
+                size = assemble(&name, fill);
+            }
+            assert_eq!(size, want, "{name}.o");
+        }
+        objs.push(format!("{name}.o"));
+    }
+    let calls: String = (0..n).map(|k| format!("s += f{k}();\n")).collect();
+    let decls: String = (0..n).map(|k| format!("int f{k}(void);\n")).collect();
+    fs::write(
+        dir.join("main.c"),
+        format!("#include <stdio.h>\n{decls}int main(void) {{ long s = 0;\n{calls}printf(\"%ld\\n\", s); return 0; }}\n"),
+    )
+    .unwrap();
+    gcc(&dir, &["-c", "main.c"]);
+    let mut all = vec!["main.o"];
+    all.extend(objs.iter().map(String::as_str));
+    let args = ld_args(&dir, &all).join(" ");
+    let expected = format!("{}\n", n * (n - 1) / 2);
+    let mut outputs = Vec::new();
+    // A soft limit below the inputs' count that may be raised, then one that may not.
+    for limits in ["ulimit -Sn 64", "ulimit -n 64"] {
+        for fork in ["", "--no-fork"] {
+            let o = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "{limits} && exec {} {fork} {args}",
+                    env!("CARGO_BIN_EXE_initlink")
+                ))
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{limits} {fork}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let run = Command::new(dir.join("prog")).output().unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&run.stdout),
+                expected,
+                "{limits} {fork}"
+            );
+            outputs.push(fs::read(dir.join("prog")).unwrap());
+        }
+    }
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]), "outputs differ");
+}
