@@ -548,33 +548,40 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// Where symbol `i` is defined. Inlined (every relocation asks), the rare and the wrong
+    /// cases out of line.
+    #[inline]
     pub fn sym_place(&self, i: usize) -> Result<SymPlace> {
+        match self.symbols.get(i).map(|s| s.st_shndx.get(E)) {
+            Some(elf::SHN_UNDEF) => Ok(SymPlace::Undefined),
+            Some(elf::SHN_ABS) => Ok(SymPlace::Absolute),
+            Some(elf::SHN_COMMON) => Ok(SymPlace::Common),
+            Some(s) if s < elf::SHN_LORESERVE => Ok(SymPlace::Section(u32::from(s))),
+            _ => self.sym_place_special(i),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sym_place_special(&self, i: usize) -> Result<SymPlace> {
         let Some(sym) = self.symbols.get(i) else {
             return err(
                 Diagnostic::error(format!("symbol index {i} out of range")).file(self.name.clone())
             );
         };
-        Ok(match sym.st_shndx.get(E) {
-            elf::SHN_UNDEF => SymPlace::Undefined,
-            elf::SHN_ABS => SymPlace::Absolute,
-            elf::SHN_COMMON => SymPlace::Common,
+        match sym.st_shndx.get(E) {
             elf::SHN_XINDEX => match self.shndx.get(i) {
-                Some(x) => SymPlace::Section(x.get(E)),
-                None => {
-                    return err(Diagnostic::error(format!(
-                        "symbol {i}: SHN_XINDEX without SHT_SYMTAB_SHNDX entry"
-                    ))
-                    .file(self.name.clone()))
-                }
-            },
-            s if s < elf::SHN_LORESERVE => SymPlace::Section(u32::from(s)),
-            s => {
-                return err(Diagnostic::error(format!(
-                    "symbol {i}: unsupported special section index 0x{s:x}"
+                Some(x) => Ok(SymPlace::Section(x.get(E))),
+                None => err(Diagnostic::error(format!(
+                    "symbol {i}: SHN_XINDEX without SHT_SYMTAB_SHNDX entry"
                 ))
-                .file(self.name.clone()))
-            }
-        })
+                .file(self.name.clone())),
+            },
+            s => err(Diagnostic::error(format!(
+                "symbol {i}: unsupported special section index 0x{s:x}"
+            ))
+            .file(self.name.clone())),
+        }
     }
 
     pub fn section_name(&self, i: u32) -> String {
