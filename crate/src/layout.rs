@@ -145,11 +145,28 @@ pub struct SplitMap {
 
 impl SplitMap {
     pub fn lookup(&self, off: u64) -> Option<u64> {
+        self.lookup_from(off, &mut usize::MAX)
+    }
+
+    /// [`Self::lookup`] for offsets that mostly come in increasing order (a section's
+    /// relocations): `at` is the range found last, and the search walks on from it rather than
+    /// bisecting again (the large link's 180,000 `.eh_frame` relocations spent a quarter of
+    /// their relocating in the bisection).
+    #[inline]
+    pub fn lookup_from(&self, off: u64, at: &mut usize) -> Option<u64> {
         if off >= self.in_size {
             return (off == self.in_size).then_some(self.out_size);
         }
-        let k = self.starts.partition_point(|&s| s <= off).checked_sub(1)?;
-        let o = self.outs[k];
+        let mut k = *at;
+        if self.starts.get(k).is_some_and(|&s| s <= off) {
+            while self.starts.get(k + 1).is_some_and(|&s| s <= off) {
+                k += 1;
+            }
+        } else {
+            k = self.starts.partition_point(|&s| s <= off).checked_sub(1)?;
+        }
+        *at = k;
+        let o = *self.outs.get(k)?;
         (o != u64::MAX).then(|| o + (off - self.starts[k]))
     }
 }

@@ -113,19 +113,19 @@ impl<'r, 'a> Values<'r, 'a> {
     }
 
     /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
+    #[inline]
     pub fn sym_addr(&self, s: SymRef) -> u64 {
         if let Some(k) = self.synth.iplt_slot(s) {
             return self.plt_entry(k);
         }
-        if let Some(d) = self.synth.dynamic.as_deref() {
+        // Only globals get PLT entries or copies (most relocations name a local section symbol).
+        if let (Some(d), SymRef::Global(g)) = (self.synth.dynamic.as_deref(), s) {
             // Calls to (and, in an executable, the address of) an imported function: its PLT entry.
             if let Some(&k) = d.plt_index.get(&s) {
                 return self.plt + 16 * (u64::from(k) + 1);
             }
-            if let SymRef::Global(g) = s {
-                if let Some(&off) = d.copy_of.get(&g) {
-                    return self.copy + off;
-                }
+            if let Some(&off) = d.copy_of.get(&g) {
+                return self.copy + off;
             }
         }
         self.sym_addr_raw(s)
@@ -274,6 +274,7 @@ impl<'r, 'a> Values<'r, 'a> {
         let code_section = sec.flags & u64::from(SHF_EXECINSTR) != 0;
         let alloc = sec.is_alloc();
         let mut skip_next = false;
+        let mut map_at = usize::MAX;
         for r in sec.relocs {
             if skip_next {
                 skip_next = false;
@@ -285,7 +286,7 @@ impl<'r, 'a> Values<'r, 'a> {
             }
             let in_off = r.r_offset.get(E);
             let off = match map {
-                Some(m) => match m.lookup(in_off) {
+                Some(m) => match m.lookup_from(in_off, &mut map_at) {
                     Some(o) => o,
                     None => continue, // inside a dropped .eh_frame record
                 },

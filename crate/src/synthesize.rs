@@ -124,7 +124,11 @@ impl Synth {
     pub fn got_slot(&self, s: SymRef, k: GotKind) -> Option<u32> {
         self.got_index.get(&(s, k)).copied()
     }
+    #[inline]
     pub fn iplt_slot(&self, s: SymRef) -> Option<u32> {
+        if self.iplt_index.is_empty() {
+            return None;
+        }
         self.iplt_index.get(&s).copied()
     }
     pub fn sizes(&self, fde_count: usize, eh_frame_hdr: bool) -> SynthSizes {
@@ -723,6 +727,7 @@ fn scan_file(
                     .offset(off)
             };
             let mut skip_next = false;
+            let mut map_at = usize::MAX;
             for r in sec.relocs.iter() {
                 let off = r.r_offset.get(E);
                 let t = r.r_type(E, false);
@@ -778,7 +783,7 @@ fn scan_file(
                     continue;
                 }
                 // Inside a dropped `.eh_frame` record: the write phase skips it too.
-                if split_map.is_some_and(|m| m.lookup(off).is_none()) {
+                if split_map.is_some_and(|m| m.lookup_from(off, &mut map_at).is_none()) {
                     continue;
                 }
                 let code = sec.data;
