@@ -1854,3 +1854,42 @@ impl Layout {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SplitMap;
+
+    #[test]
+    fn split_map_walk_agrees_with_bisection_in_any_order() {
+        // Records at 0, 24, 64 (dropped), 100; 140 bytes in, 100 kept.
+        let m = SplitMap {
+            starts: vec![0, 24, 64, 100],
+            outs: vec![0, 24, u64::MAX, 64],
+            in_size: 140,
+            out_size: 100,
+        };
+        let naive = |off: u64| -> Option<u64> {
+            if off >= 140 {
+                return (off == 140).then_some(100);
+            }
+            let k = m.starts.iter().rposition(|&s| s <= off)?;
+            (m.outs[k] != u64::MAX).then(|| m.outs[k] + off - m.starts[k])
+        };
+        let orders: [&[u64]; 3] = [
+            &[0, 8, 24, 30, 64, 70, 100, 139, 140, 141],
+            &[139, 100, 70, 30, 0, 140, 24, 64],
+            &[30, 8, 101, 24, 99, 63, 0, 120],
+        ];
+        for order in orders {
+            let mut at = usize::MAX;
+            for &off in order {
+                assert_eq!(
+                    m.lookup_from(off, &mut at),
+                    naive(off),
+                    "offset {off} in {order:?}"
+                );
+                assert_eq!(m.lookup(off), naive(off), "offset {off}");
+            }
+        }
+    }
+}
