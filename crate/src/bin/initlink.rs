@@ -516,6 +516,9 @@ impl FileData {
             // SAFETY: the map is read-only; like every linker that maps its inputs, we assume
             // they are not truncated while the link runs.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                // Its first page faulted in here, on this thread, not one by one in the
+                // in-order pass that reads every input's header.
+                std::hint::black_box(map.first().copied());
                 return Ok(FileData::Mapped(map));
             }
         }
