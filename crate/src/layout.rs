@@ -145,7 +145,8 @@ pub struct SplitMap {
 
 impl SplitMap {
     pub fn lookup(&self, off: u64) -> Option<u64> {
-        self.lookup_from(off, &mut usize::MAX)
+        let mut at = usize::MAX;
+        self.lookup_from(off, &mut at)
     }
 
     /// [`Self::lookup`] for offsets that mostly come in increasing order (a section's
