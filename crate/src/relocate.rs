@@ -27,7 +27,6 @@ pub struct Values<'r, 'a> {
     pub tls: Option<Tls>,
 }
 
-/// One applied relocation, as the report shows it.
 /// An input section's share of `.rela.dyn`: its `R_X86_64_RELATIVE` entries, filled in
 /// relocation order while the section is relocated.
 pub struct RelativeOut<'b> {
@@ -49,6 +48,7 @@ impl RelativeOut<'_> {
     }
 }
 
+/// One applied relocation, as the report shows it.
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub r_type: u32,

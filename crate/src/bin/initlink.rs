@@ -537,21 +537,18 @@ const HEAD: usize = 4096;
 /// copying them in was most of a small link's time); smaller ones are read.
 const MAP_MIN: u64 = 64 * 1024;
 
-/// Descriptors of small files the link read, closed when the process ends: 2,000 `close` calls
-/// were a tenth of opening 2,000 objects, and with `--fork` nobody waits for them at the end.
-static KEPT: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
 /// How many more descriptors [`keep_open`] may keep (set by [`room_for_open_files`]).
 static KEEP_BUDGET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Leave a small file's descriptor open for the process's exit to close: 2,000 `close` calls
+/// were a tenth of opening 2,000 objects, and with `--fork` nobody waits for the exit.
 fn keep_open(file: std::fs::File) {
     use std::sync::atomic::Ordering;
-    let ok = KEEP_BUDGET
+    let room = KEEP_BUDGET
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
         .is_ok();
-    if ok {
-        if let Ok(mut kept) = KEPT.lock() {
-            kept.push(file);
-        }
+    if room {
+        std::mem::forget(file);
     }
 }
 
@@ -672,8 +669,9 @@ fn temp_beside(path: &Path, tag: &str) -> PathBuf {
     dir.join(format!(".{name}.initlink-{tag}{}", std::process::id()))
 }
 
-/// Write to a temporary file beside the target, then rename: a failed link never leaves a
-/// half-written output, and an existing output stays intact until the new one is complete.
+/// Write to a temporary file beside the target, then rename: nobody sees a half-written output.
+/// A failed link never touches an existing one; a failed write into a reused previous output
+/// (see [`reuse_previous`]) removes it, as GNU ld removes its output on an error.
 fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), Diagnostic> {
     if let Some((old, len)) = write_beside(path, bytes, executable)? {
         remove_old(&old, len);
