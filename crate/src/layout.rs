@@ -185,13 +185,59 @@ pub enum EhKind {
     Terminator,
 }
 
-#[derive(Debug, Clone)]
+/// One `.eh_frame` record, in 16 bytes (the large link has 300,000): offsets within one input
+/// section, which [`split_eh_frame`] limits to 4 GiB.
+#[derive(Debug, Clone, Copy)]
 pub struct EhRecord {
-    pub in_off: u64,
-    pub len: u64,
-    pub kind: EhKind,
+    in_off: u32,
+    len: u32,
+    /// An FDE's CIE (input offset), or [`EH_CIE`] or [`EH_TERMINATOR`].
+    cie: u32,
+    /// Output offset relative to the piece, [`EH_DROPPED`] when dropped.
+    out: u32,
+}
+
+const EH_CIE: u32 = u32::MAX;
+const EH_TERMINATOR: u32 = u32::MAX - 1;
+const EH_DROPPED: u32 = u32::MAX;
+
+impl EhRecord {
+    fn new(in_off: u64, len: u64, kind: EhKind, out_off: Option<u64>) -> EhRecord {
+        // split_eh_frame keeps every offset and length below EH_TERMINATOR.
+        EhRecord {
+            in_off: in_off as u32,
+            len: len as u32,
+            cie: match kind {
+                EhKind::Cie => EH_CIE,
+                EhKind::Terminator => EH_TERMINATOR,
+                EhKind::Fde { cie_in } => cie_in as u32,
+            },
+            out: out_off.map_or(EH_DROPPED, |o| o as u32),
+        }
+    }
+
+    pub fn in_off(&self) -> u64 {
+        u64::from(self.in_off)
+    }
+
+    pub fn len(&self) -> u64 {
+        u64::from(self.len)
+    }
+
+    pub fn kind(&self) -> EhKind {
+        match self.cie {
+            EH_CIE => EhKind::Cie,
+            EH_TERMINATOR => EhKind::Terminator,
+            c => EhKind::Fde {
+                cie_in: u64::from(c),
+            },
+        }
+    }
+
     /// Output offset relative to the piece, None when dropped.
-    pub out_off: Option<u64>,
+    pub fn out_off(&self) -> Option<u64> {
+        (self.out != EH_DROPPED).then_some(u64::from(self.out))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -867,7 +913,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         .map(|e| {
             e.records
                 .iter()
-                .filter(|r| matches!(r.kind, EhKind::Fde { .. }) && r.out_off.is_some())
+                .filter(|r| matches!(r.kind(), EhKind::Fde { .. }) && r.out_off().is_some())
                 .count()
         })
         .sum();
@@ -1030,10 +1076,9 @@ type EhSplit = (Vec<EhRecord>, SplitMap);
 fn eh_split_mapped(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<EhSplit> {
     let (records, kept) = split_eh_frame(res, fid, si)?;
     let map = SplitMap {
-        starts: records.iter().map(|r| r.in_off).collect(),
-        outs: records
-            .iter()
-            .map(|r| r.out_off.unwrap_or(u64::MAX))
+        starts: records.iter().map(EhRecord::in_off).collect(),
+        outs: (records.iter())
+            .map(|r| r.out_off().unwrap_or(u64::MAX))
             .collect(),
         in_size: res.files[fid.0 as usize].obj.sections[si as usize].size,
         out_size: kept,
@@ -1053,7 +1098,11 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
             .section(".eh_frame")
             .offset(off)
     };
-    let mut records = Vec::new();
+    if data.len() >= EH_TERMINATOR as usize {
+        return err(bad(0, "section of 4 GiB or more"));
+    }
+    // Room for records of 16 bytes (the large link's average is 19): no regrowth, no copies.
+    let mut records = Vec::with_capacity(data.len() / 16 + 1);
     let mut off = 0u64;
     let mut out = 0u64;
     let mut ri = 0usize; // walks relocations, which gcc and as emit sorted by offset
@@ -1069,12 +1118,7 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
             return err(bad(off, "64-bit DWARF .eh_frame records are not supported"));
         }
         if len == 0 {
-            records.push(EhRecord {
-                in_off: off,
-                len: 4,
-                kind: EhKind::Terminator,
-                out_off: Some(out),
-            });
+            records.push(EhRecord::new(off, 4, EhKind::Terminator, Some(out)));
             out += 4;
             off += 4;
             continue;
@@ -1123,12 +1167,7 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
                 keep = symbol_section_kept(res, fid, sym);
             }
         }
-        records.push(EhRecord {
-            in_off: off,
-            len: total,
-            kind,
-            out_off: keep.then_some(out),
-        });
+        records.push(EhRecord::new(off, total, kind, keep.then_some(out)));
         if keep {
             out += total;
         }

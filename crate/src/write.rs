@@ -775,18 +775,23 @@ pub fn write<'s>(
                     PieceSrc::EhFrame { file, sec, eh } => {
                         let s = &res.files[file.0 as usize].obj.sections[sec as usize];
                         let e = &layout.eh[eh as usize];
-                        let cie_out = |cie_in: u64| {
-                            e.records
-                                .iter()
-                                .find(|r| r.in_off == cie_in)
-                                .and_then(|r| r.out_off)
+                        // An FDE's CIE is almost always the one the last FDE used.
+                        let mut last_cie: Option<(u64, Option<u64>)> = None;
+                        let mut cie_out = |cie_in: u64| match last_cie {
+                            Some((i, out)) if i == cie_in => out,
+                            _ => {
+                                let r = e.records.iter().find(|r| r.in_off() == cie_in);
+                                let out = r.and_then(|r| r.out_off());
+                                last_cie = Some((cie_in, out));
+                                out
+                            }
                         };
                         for r in &e.records {
-                            let Some(out) = r.out_off else { continue };
-                            let (o, n) = (out as usize, r.len as usize);
-                            let i = r.in_off as usize;
+                            let Some(out) = r.out_off() else { continue };
+                            let (o, n) = (out as usize, r.len() as usize);
+                            let i = r.in_off() as usize;
                             dst[o..o + n].copy_from_slice(&s.data[i..i + n]);
-                            if let EhKind::Fde { cie_in } = r.kind {
+                            if let EhKind::Fde { cie_in } = r.kind() {
                                 // Dropped records in between move the CIE: recompute the back pointer.
                                 if let Some(c) = cie_out(cie_in) {
                                     put32(dst, o + 4, (out + 4 - c) as u32);
