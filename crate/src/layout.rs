@@ -220,7 +220,7 @@ impl EhRecord {
         u64::from(self.in_off)
     }
 
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         u64::from(self.len)
     }
 

@@ -788,7 +788,7 @@ pub fn write<'s>(
                         };
                         for r in &e.records {
                             let Some(out) = r.out_off() else { continue };
-                            let (o, n) = (out as usize, r.len() as usize);
+                            let (o, n) = (out as usize, r.size() as usize);
                             let i = r.in_off() as usize;
                             dst[o..o + n].copy_from_slice(&s.data[i..i + n]);
                             if let EhKind::Fde { cie_in } = r.kind() {
