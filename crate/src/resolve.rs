@@ -541,60 +541,52 @@ fn walk<'a>(
                     }
                 }
             }
-            InputItem::File(input) => {
-                // A shared-object description stands in for the library it describes.
-                let kind = if crate::dso::is_description(input.data) {
-                    FileKind::SharedObject
-                } else {
-                    classify(input.data)
-                };
-                match kind {
-                    FileKind::Object => {
-                        let obj = match take(index) {
-                            Some(Parsed::Object(o)) => o?,
-                            _ => Object::parse(input.name.clone(), input.data)?,
-                        };
-                        r.add_object(obj, Origin::CommandLine)?;
+            InputItem::File(input) => match file_kind(input.data) {
+                FileKind::Object => {
+                    let obj = match take(index) {
+                        Some(Parsed::Object(o)) => o?,
+                        _ => Object::parse(input.name.clone(), input.data)?,
+                    };
+                    r.add_object(obj, Origin::CommandLine)?;
+                }
+                FileKind::Archive => {
+                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    let mut members = Members::of(&ar);
+                    if group_start.is_none() {
+                        r.scan_archive(&ar, &mut members)?;
                     }
-                    FileKind::Archive => {
-                        let ar = Archive::parse(input.name.clone(), input.data)?;
-                        let mut members = Members::of(&ar);
-                        if group_start.is_none() {
-                            r.scan_archive(&ar, &mut members)?;
-                        }
-                        archives.push((ar, members));
-                    }
-                    FileKind::ThinArchive => {
-                        return Err(Diagnostic::error("thin archives are not supported yet")
-                            .file(input.name.clone())
-                            .into())
-                    }
-                    FileKind::SharedObject => {
-                        if static_link {
-                            return Err(Diagnostic::error("shared object given to a -static link")
-                                .file(input.name.clone())
-                                .into());
-                        }
-                        let dso = match take(index) {
-                            Some(Parsed::Shared(d)) => d?,
-                            _ => parse_shared(input)?,
-                        };
-                        r.add_shared(dso, as_needed);
-                    }
-                    FileKind::Text => {
-                        return Err(Diagnostic::error("linker scripts are not supported yet")
-                            .file(input.name.clone())
-                            .into())
-                    }
-                    FileKind::Unknown => {
-                        return Err(Diagnostic::error(
-                            "unknown file type: not an ELF object or ar archive",
-                        )
+                    archives.push((ar, members));
+                }
+                FileKind::ThinArchive => {
+                    return Err(Diagnostic::error("thin archives are not supported yet")
                         .file(input.name.clone())
                         .into())
-                    }
                 }
-            }
+                FileKind::SharedObject => {
+                    if static_link {
+                        return Err(Diagnostic::error("shared object given to a -static link")
+                            .file(input.name.clone())
+                            .into());
+                    }
+                    let dso = match take(index) {
+                        Some(Parsed::Shared(d)) => d?,
+                        _ => parse_shared(input)?,
+                    };
+                    r.add_shared(dso, as_needed);
+                }
+                FileKind::Text => {
+                    return Err(Diagnostic::error("linker scripts are not supported yet")
+                        .file(input.name.clone())
+                        .into())
+                }
+                FileKind::Unknown => {
+                    return Err(Diagnostic::error(
+                        "unknown file type: not an ELF object or ar archive",
+                    )
+                    .file(input.name.clone())
+                    .into())
+                }
+            },
         }
     }
     Ok(archives)
@@ -702,16 +694,23 @@ fn parse_shared<'a>(input: &crate::input::Input<'a>) -> Result<SharedObject<'a>>
     }
 }
 
+/// What a command-line file is: a shared-object description stands in for the library it
+/// describes.
+fn file_kind(data: &[u8]) -> FileKind {
+    if crate::dso::is_description(data) {
+        FileKind::SharedObject
+    } else {
+        classify(data)
+    }
+}
+
 /// What [`parse_item`] parses `item` as: an object, a shared object (or its description), or
 /// nothing.
 fn parsed_kind(item: &InputItem<'_>) -> Option<FileKind> {
     let InputItem::File(f) = item else {
         return None;
     };
-    if crate::dso::is_description(f.data) {
-        return Some(FileKind::SharedObject);
-    }
-    match classify(f.data) {
+    match file_kind(f.data) {
         k @ (FileKind::Object | FileKind::SharedObject) => Some(k),
         _ => None,
     }

@@ -408,16 +408,15 @@ fn build_id_note(layout: &Layout) -> Option<usize> {
     Some(layout.sections[i as usize].offset as usize)
 }
 
-/// Ask for transparent huge pages on a big, still untouched buffer (the output; the CLI's
-/// reserved heaps, as a `Vec`'s spare capacity): filling 40 MB through 4 KiB pages costs 10,000
-/// page faults, through 2 MiB pages 20.
-pub fn huge_pages<T>(buf: &mut [T]) {
+/// Ask for transparent huge pages on a big, still untouched output buffer: filling 40 MB through
+/// 4 KiB pages costs 10,000 page faults, through 2 MiB pages 20.
+fn huge_pages(buf: &mut [u8]) {
     #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
     {
         const HUGE: usize = 2 << 20;
         let start = buf.as_mut_ptr() as usize;
         let first = (start + HUGE - 1) & !(HUGE - 1);
-        let end = (start + std::mem::size_of_val(buf)) & !(HUGE - 1);
+        let end = (start + buf.len()) & !(HUGE - 1);
         if end > first {
             // SAFETY: the range lies inside `buf`; MADV_HUGEPAGE only changes how it is backed.
             unsafe {
@@ -484,10 +483,9 @@ fn fill_symtab(syms: &SymTab<'_>, symtab: &mut [u8], strtab: &mut [u8]) {
     parts.into_iter().for_each(fill);
 }
 
-/// Write the whole output file.
 /// Where the output file's bytes go: a zero-filled, writable buffer of the length asked for.
-/// The CLI hands out a memory-mapped file, so every byte is written once, in place (writing a
-/// 40 MB buffer through `write(2)` took longer than filling it); [`link`](crate::link) a `Vec`.
+/// The CLI hands out fresh anonymous pages (huge where they can be) and writes them to the file
+/// with one `write`; [`link`](crate::link) a `Vec`.
 pub trait OutputSink {
     fn buffer(&mut self, len: usize) -> std::result::Result<&mut [u8], String>;
 }
@@ -501,6 +499,7 @@ impl OutputSink for Vec<u8> {
     }
 }
 
+/// Write the whole output file.
 pub fn write<'s>(
     v: &Values<'_, '_>,
     opts: &Options,
