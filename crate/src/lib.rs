@@ -24,7 +24,7 @@ pub use diag::{Diagnostic, Severity};
 pub use input::{Input, InputItem};
 pub use options::{Command, Options, OutputKind};
 pub use report::Report;
-pub use write::OutputSink;
+pub use write::{FileWriter, OutputBuffer, OutputSink};
 
 /// Everything a link produces.
 pub struct LinkOutput<'a> {

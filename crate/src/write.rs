@@ -354,8 +354,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
 pub const BUILD_ID_CHUNK: usize = 1 << 20;
 
 pub fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
-    use sha1::{Digest, Sha1};
-    chunked_build_id(buf, |c| Sha1::digest(c).into())
+    chunked_build_id(&[buf], sha1_leaf)
 }
 
 /// The default build ID (plain `--build-id`, `fast`): [`build_id_sha1`]'s for a file of one chunk,
@@ -363,22 +362,55 @@ pub fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
 /// `xxhsum -H2` prints them. SHA-1 of the large benchmark's 40 MB output took 12 ms on two
 /// threads, XXH3 takes 2. Like lld's `fast`, it names a build, it does not sign one.
 pub fn build_id_fast(buf: &[u8]) -> [u8; 20] {
-    chunked_build_id(buf, |c| xxhash_rust::xxh3::xxh3_128(c).to_be_bytes())
+    chunked_build_id(&[buf], fast_leaf)
 }
 
-/// SHA-1 of `buf` when it fits in one chunk, else SHA-1 of its chunks' `leaf` digests.
-fn chunked_build_id<const N: usize>(buf: &[u8], leaf: fn(&[u8]) -> [u8; N]) -> [u8; 20] {
+fn sha1_leaf(c: &[u8]) -> [u8; 20] {
     use sha1::{Digest, Sha1};
-    if buf.len() <= BUILD_ID_CHUNK {
-        return Sha1::digest(buf).into();
+    Sha1::digest(c).into()
+}
+
+fn fast_leaf(c: &[u8]) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(c).to_be_bytes()
+}
+
+/// SHA-1 of the file when it fits in one chunk, else SHA-1 of its chunks' `leaf` digests. The
+/// file is `parts` one after another (the output is hashed while parts of it are being written
+/// out); a chunk that spans two parts is copied into one piece first.
+fn chunked_build_id<const N: usize>(parts: &[&[u8]], leaf: fn(&[u8]) -> [u8; N]) -> [u8; 20] {
+    use sha1::{Digest, Sha1};
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    if total <= BUILD_ID_CHUNK {
+        let mut h = Sha1::new();
+        for p in parts {
+            h.update(p);
+        }
+        return h.finalize().into();
     }
+    let chunk = |k: usize| -> std::borrow::Cow<'_, [u8]> {
+        let (from, to) = (k * BUILD_ID_CHUNK, ((k + 1) * BUILD_ID_CHUNK).min(total));
+        let mut at = 0;
+        let mut pieces = Vec::new();
+        for p in parts {
+            let (s, e) = (from.max(at), to.min(at + p.len()));
+            if s < e {
+                pieces.push(&p[s - at..e - at]);
+            }
+            at += p.len();
+        }
+        match pieces[..] {
+            [one] => one.into(),
+            _ => pieces.concat().into(),
+        }
+    };
+    let n = total.div_ceil(BUILD_ID_CHUNK);
     #[cfg(not(target_arch = "wasm32"))]
     let digests: Vec<[u8; N]> = {
         use rayon::prelude::*;
-        buf.par_chunks(BUILD_ID_CHUNK).map(leaf).collect()
+        (0..n).into_par_iter().map(|k| leaf(&chunk(k))).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let digests: Vec<[u8; N]> = buf.chunks(BUILD_ID_CHUNK).map(leaf).collect();
+    let digests: Vec<[u8; N]> = (0..n).map(|k| leaf(&chunk(k))).collect();
     Sha1::digest(digests.concat()).into()
 }
 
@@ -484,18 +516,36 @@ fn fill_symtab(syms: &SymTab<'_>, symtab: &mut [u8], strtab: &mut [u8]) {
 }
 
 /// Where the output file's bytes go: a zero-filled, writable buffer of the length asked for.
-/// The CLI hands out fresh anonymous pages (huge where they can be) and writes them to the file
-/// with one `write`; [`link`](crate::link) a `Vec`.
+/// The CLI hands out fresh anonymous pages (huge where they can be) and a [`FileWriter`];
+/// [`link`](crate::link) a `Vec` and none.
 pub trait OutputSink {
-    fn buffer(&mut self, len: usize) -> std::result::Result<&mut [u8], String>;
+    fn buffer(&mut self, len: usize) -> std::result::Result<OutputBuffer<'_>, String>;
+}
+
+pub struct OutputBuffer<'s> {
+    pub bytes: &'s mut [u8],
+    /// Given, every byte of the finished file is passed to it once the sections are written and
+    /// no error is left to find: most of the file is written out on one thread while another
+    /// builds `.eh_frame_hdr` and hashes the build ID (on the large link, 10 ms of `write` that
+    /// had one core idle). A range can come twice (the build ID, zero the first time): the last
+    /// write wins.
+    pub writer: Option<&'s (dyn FileWriter + Sync)>,
+}
+
+/// Writes the output file's bytes at an offset (see [`OutputBuffer::writer`]).
+pub trait FileWriter {
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> std::result::Result<(), String>;
 }
 
 impl OutputSink for Vec<u8> {
-    fn buffer(&mut self, len: usize) -> std::result::Result<&mut [u8], String> {
+    fn buffer(&mut self, len: usize) -> std::result::Result<OutputBuffer<'_>, String> {
         // `vec!` of zeros gets fresh zero pages from the allocator, untouched until written.
         *self = vec![0u8; len];
         huge_pages(self);
-        Ok(self)
+        Ok(OutputBuffer {
+            bytes: self,
+            writer: None,
+        })
     }
 }
 
@@ -598,9 +648,10 @@ pub fn write<'s>(
         return Err(d.into());
     }
     let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
-    let buf = sink.buffer(total).map_err(|e| {
+    let cannot_write = |e: String| {
         Diagnostic::error(format!("cannot write output: {e}")).file(opts.output.clone())
-    })?;
+    };
+    let OutputBuffer { bytes: buf, writer } = sink.buffer(total).map_err(cannot_write)?;
     if buf.len() != total {
         return Err(Diagnostic::error("internal: output buffer of the wrong size").into());
     }
@@ -1049,22 +1100,6 @@ pub fn write<'s>(
     if !errors.is_empty() {
         return Err(Errors(errors));
     }
-    // `.eh_frame_hdr` reads the relocated `.eh_frame`.
-    if let (Some(hi), Some(ei)) = (
-        layout.section_by_name(".eh_frame_hdr"),
-        layout.section_by_name(".eh_frame"),
-    ) {
-        let h = &layout.sections[hi as usize];
-        let e = &layout.sections[ei as usize];
-        if h.size > 0 {
-            let eh = &buf[e.offset as usize..(e.offset + e.size) as usize];
-            // Input pieces start at record boundaries: the scan splits there, one part per thread.
-            let starts: Vec<usize> = e.pieces.iter().map(|p| p.offset as usize).collect();
-            let hdr = eh_frame_hdr(eh, &starts, e.addr, h.addr, ((h.size - 12) / 8) as usize);
-            buf[h.offset as usize..h.offset as usize + hdr.len()].copy_from_slice(&hdr);
-        }
-    }
-
     // Symbol table, string tables, section headers.
     buf[shstrtab_off as usize..shstrtab_off as usize + shstrtab.len()].copy_from_slice(&shstrtab);
     let got_plt_index = layout
@@ -1179,25 +1214,87 @@ pub fn write<'s>(
         0,
     );
 
-    // The build ID covers the finished file, so it is computed last.
-    if let Some(bi) = &opts.build_id {
-        if let Some(o) = build_id_note(layout) {
-            put32(buf, o, 4);
-            put32(buf, o + 4, 20);
-            put32(buf, o + 8, NT_GNU_BUILD_ID);
-            buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
-            let id: Vec<u8> = match bi {
-                // Hashed by the caller (see `build_id_at`).
-                BuildId::Sha1 | BuildId::Fast if defers_build_id(opts, buf.len()) => vec![0; 20],
-                BuildId::Sha1 => build_id_sha1(buf).to_vec(),
-                BuildId::Fast => build_id_fast(buf).to_vec(),
-                BuildId::Hex(h) => {
-                    let mut v = h.clone();
-                    v.resize(20, 0);
-                    v
-                }
+    // Last, what reads the finished bytes: `.eh_frame_hdr` the relocated `.eh_frame`, the build
+    // ID the whole file (the note's header is part of it, its ID zero while hashed). The file is
+    // split around `.eh_frame_hdr`, so that the rest can be written out meanwhile.
+    let note = opts.build_id.as_ref().and(build_id_note(layout));
+    if let Some(o) = note {
+        put32(buf, o, 4);
+        put32(buf, o + 4, 20);
+        put32(buf, o + 8, NT_GNU_BUILD_ID);
+        buf[o + 12..o + 16].copy_from_slice(b"GNU\0");
+    }
+    let hdr = match (
+        layout.section_by_name(".eh_frame_hdr"),
+        layout.section_by_name(".eh_frame"),
+    ) {
+        (Some(hi), Some(ei)) if layout.sections[hi as usize].size > 0 => {
+            Some((&layout.sections[hi as usize], &layout.sections[ei as usize]))
+        }
+        _ => None,
+    };
+    let (h0, h1) = hdr.map_or((0, 0), |(h, _)| {
+        (h.offset as usize, (h.offset + h.size) as usize)
+    });
+    let (before, rest) = buf.split_at_mut(h0);
+    let (hdr_bytes, after) = rest.split_at_mut(h1 - h0);
+    let (before, after) = (&*before, &*after);
+    let mut finish = || -> Option<[u8; 20]> {
+        if let Some((h, e)) = hdr {
+            // `.eh_frame` is another section, so it lies wholly before or after the header.
+            let (part, at) = if e.offset as usize >= h1 {
+                (after, h1)
+            } else {
+                (before, 0)
             };
-            buf[o + 16..o + 36].copy_from_slice(&id[..20]);
+            let from = (e.offset as usize).saturating_sub(at);
+            let eh = part.get(from..from + e.size as usize).unwrap_or(&[]);
+            // Input pieces start at record boundaries: the scan splits there, one part per thread.
+            let starts: Vec<usize> = e.pieces.iter().map(|p| p.offset as usize).collect();
+            eh_frame_hdr(hdr_bytes, eh, &starts, e.addr, h.addr);
+        }
+        note?;
+        let parts = [before, &*hdr_bytes, after];
+        Some(match opts.build_id.as_ref()? {
+            // Hashed by the caller (see `build_id_at`).
+            BuildId::Sha1 | BuildId::Fast if defers_build_id(opts, total) => [0; 20],
+            BuildId::Sha1 => chunked_build_id(&parts, sha1_leaf),
+            BuildId::Fast => chunked_build_id(&parts, fast_leaf),
+            BuildId::Hex(h) => {
+                let mut v = [0; 20];
+                let n = h.len().min(20);
+                v[..n].copy_from_slice(&h[..n]);
+                v
+            }
+        })
+    };
+    let id = match writer {
+        Some(w) => {
+            #[cfg(not(target_arch = "wasm32"))]
+            let (written, id) = rayon::join(
+                || {
+                    w.write_at(0, before)?;
+                    w.write_at(h1 as u64, after)
+                },
+                finish,
+            );
+            #[cfg(target_arch = "wasm32")]
+            let (written, id) = (
+                w.write_at(0, before)
+                    .and_then(|()| w.write_at(h1 as u64, after)),
+                finish(),
+            );
+            written
+                .and_then(|()| w.write_at(h0 as u64, hdr_bytes))
+                .map_err(cannot_write)?;
+            id
+        }
+        None => finish(),
+    };
+    if let (Some(o), Some(id)) = (note, id) {
+        buf[o + 16..o + 36].copy_from_slice(&id);
+        if let Some(w) = writer {
+            w.write_at(o as u64 + 16, &id).map_err(cannot_write)?;
         }
     }
     Ok(buf)
@@ -1291,7 +1388,7 @@ fn cie_fde_encoding(eh: &[u8], cie: usize) -> Option<u8> {
 /// Build `.eh_frame_hdr`: a sorted table of (function start, FDE) for the unwinder's binary search.
 /// `starts` are record boundaries (the input pieces' offsets, in order): natively the scan runs in
 /// one part per thread between them (the large link's 181,000 FDEs took 5 ms on one).
-fn eh_frame_hdr(eh: &[u8], starts: &[usize], eh_addr: u64, hdr_addr: u64, max: usize) -> Vec<u8> {
+fn eh_frame_hdr(out: &mut [u8], eh: &[u8], starts: &[usize], eh_addr: u64, hdr_addr: u64) {
     #[cfg(not(target_arch = "wasm32"))]
     let parts = rayon::current_num_threads().clamp(1, 8);
     #[cfg(target_arch = "wasm32")]
@@ -1319,17 +1416,18 @@ fn eh_frame_hdr(eh: &[u8], starts: &[usize], eh_addr: u64, hdr_addr: u64, max: u
     let tables: Vec<Vec<(u64, u64)>> = cuts.windows(2).map(scan).collect();
     let mut table = tables.concat();
     table.sort_unstable();
-    table.truncate(max);
-    let mut h = Vec::with_capacity(12 + 8 * table.len());
-    h.extend_from_slice(&[1u8, 0x1b, 0x03, 0x3b]);
-    let rel = (eh_addr.wrapping_sub(hdr_addr + 4)) as u32;
-    h.extend_from_slice(&rel.to_le_bytes());
-    h.extend_from_slice(&(table.len() as u32).to_le_bytes());
-    for (pc, fde) in table {
-        h.extend_from_slice(&(pc.wrapping_sub(hdr_addr) as u32).to_le_bytes());
-        h.extend_from_slice(&(fde.wrapping_sub(hdr_addr) as u32).to_le_bytes());
+    // The section was sized for the FDEs counted in the plan; it holds no more.
+    table.truncate(out.len().saturating_sub(12) / 8);
+    if out.len() < 12 {
+        return;
     }
-    h
+    out[..4].copy_from_slice(&[1u8, 0x1b, 0x03, 0x3b]);
+    put32(out, 4, eh_addr.wrapping_sub(hdr_addr + 4) as u32);
+    put32(out, 8, table.len() as u32);
+    for (k, (pc, fde)) in table.into_iter().enumerate() {
+        put32(out, 12 + 8 * k, pc.wrapping_sub(hdr_addr) as u32);
+        put32(out, 16 + 8 * k, fde.wrapping_sub(hdr_addr) as u32);
+    }
 }
 
 /// (function start, FDE address) of each FDE in `eh[from..to]` (record boundaries).

@@ -621,25 +621,73 @@ impl std::ops::Deref for FileData {
 }
 
 /// The output file: built in memory (anonymous huge pages), written to a temporary file beside
-/// the target with one call, renamed over the target (see [`write_beside`]). Writing it in place
-/// through a shared mapping of the file was measured slower here: faulting in 10,000 page-cache
-/// pages cost more CPU than one 40 MB `write`.
+/// the target (or the previous output, set aside: see [`reuse_previous`]) and renamed over the
+/// target. Most of it is written while the link finishes (see [`initlink::FileWriter`]); the file
+/// is opened at the first write, which comes only once no link error is left to find. Writing it
+/// in place through a shared mapping of the file was measured slower here: faulting in 10,000
+/// page-cache pages cost more CPU than one 40 MB `write`.
 struct OutputFile {
-    path: PathBuf,
     bytes: Vec<u8>,
     /// A big output's bytes: fresh anonymous pages, huge where they can be (see `buffer`).
     map: Option<(memmap2::MmapMut, std::ops::Range<usize>)>,
+    file: EarlyFile,
     /// The previous output, set aside by [`replace`], removed last (after the parent has gone,
     /// with `--fork`).
     old: Option<(PathBuf, u64)>,
 }
 
+struct EarlyFile {
+    path: PathBuf,
+    /// The open temporary file and its name, once written to.
+    open: std::sync::Mutex<Option<(std::fs::File, PathBuf)>>,
+}
+
+impl initlink::FileWriter for EarlyFile {
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), String> {
+        let mut open = self.open.lock().map_err(|e| e.to_string())?;
+        if open.is_none() {
+            let tmp = temp_beside(&self.path, "");
+            let file = match reuse_previous(&self.path, &tmp) {
+                Some(f) => f,
+                None => std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&tmp)
+                    .map_err(|e| e.to_string())?,
+            };
+            *open = Some((file, tmp));
+        }
+        let Some((file, _)) = open.as_ref() else {
+            return Err("output file not open".into());
+        };
+        write_all_at(file, bytes, offset).map_err(|e| e.to_string())
+    }
+}
+
+fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, Write};
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.write_all(bytes)
+    }
+}
+
 impl OutputFile {
     fn new(path: &Path) -> OutputFile {
         OutputFile {
-            path: path.to_path_buf(),
             bytes: Vec::new(),
             map: None,
+            file: EarlyFile {
+                path: path.to_path_buf(),
+                open: std::sync::Mutex::new(None),
+            },
             old: None,
         }
     }
@@ -649,13 +697,40 @@ impl OutputFile {
             Some((m, r)) => &m[r.clone()],
             None => &self.bytes[..],
         };
-        self.old = write_beside(&self.path, bytes, true)?;
-        Ok(())
+        let path = &self.file.path;
+        let open = self.file.open.get_mut().ok().and_then(Option::take);
+        let Some((file, tmp)) = open else {
+            // Nothing written yet (an empty output): all of it now.
+            self.old = write_beside(path, bytes, true)?;
+            return Ok(());
+        };
+        // A reused previous output has nothing at `path` to set aside: `replace` just renames.
+        let placed = finish_file(&file, bytes.len() as u64, true).and_then(|()| {
+            drop(file);
+            replace(&tmp, path)
+        });
+        match placed {
+            Ok(old) => {
+                self.old = old;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(Diagnostic::error(format!("cannot write output: {e}"))
+                    .file(path.display().to_string()))
+            }
+        }
     }
 }
 
 impl Drop for OutputFile {
     fn drop(&mut self) {
+        // Written to but not committed: the link failed while writing. Like GNU ld, leave no
+        // output (a reused previous one included).
+        if let Some((file, tmp)) = self.file.open.get_mut().ok().and_then(Option::take) {
+            drop(file);
+            let _ = std::fs::remove_file(tmp);
+        }
         if let Some((old, len)) = self.old.take() {
             remove_old(&old, len);
         }
@@ -663,7 +738,8 @@ impl Drop for OutputFile {
 }
 
 impl OutputSink for OutputFile {
-    fn buffer(&mut self, len: usize) -> Result<&mut [u8], String> {
+    fn buffer(&mut self, len: usize) -> Result<initlink::OutputBuffer<'_>, String> {
+        let writer: Option<&(dyn initlink::FileWriter + Sync)> = Some(&self.file);
         // Mapped directly, not taken from malloc: glibc serves blocks under its mmap threshold
         // (raised by `tune_malloc`) from the heap, which calloc must clear page by page (2.7 ms
         // for crypto's 4 MB); fresh pages come zeroed, on first touch, in the writing threads.
@@ -675,10 +751,17 @@ impl OutputSink for OutputFile {
                 let _ = m.advise(memmap2::Advice::HugePage);
                 let start = (HUGE - m.as_ptr() as usize % HUGE) % HUGE;
                 let (m, r) = self.map.insert((m, start..start + len));
-                return Ok(&mut m[r.clone()]);
+                return Ok(initlink::OutputBuffer {
+                    bytes: &mut m[r.clone()],
+                    writer,
+                });
             }
         }
-        self.bytes.buffer(len)
+        let b = self.bytes.buffer(len)?;
+        Ok(initlink::OutputBuffer {
+            bytes: b.bytes,
+            writer,
+        })
     }
 }
 
@@ -761,7 +844,12 @@ fn reuse_previous(path: &Path, tmp: &Path) -> Option<std::fs::File> {
 fn overwrite(mut file: std::fs::File, bytes: &[u8], executable: bool) -> std::io::Result<()> {
     use std::io::Write;
     file.write_all(bytes)?;
-    file.set_len(bytes.len() as u64)?;
+    finish_file(&file, bytes.len() as u64, executable)
+}
+
+/// Cut a written file to its length (a reused previous output can be longer) and set its mode.
+fn finish_file(file: &std::fs::File, len: u64, executable: bool) -> std::io::Result<()> {
+    file.set_len(len)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
