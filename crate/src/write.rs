@@ -81,6 +81,9 @@ fn shndx_for(layout: &Layout, addr: u64) -> u16 {
 /// the copies cost more than building them).
 pub struct SymTab<'n> {
     pub runs: Vec<Vec<OutSym<'n>>>,
+    /// Each run's bytes in `.strtab`, counted as it was built (two more passes over 360,000
+    /// symbols, one thread each, cost the large link 2 ms).
+    pub names: Vec<usize>,
     /// Index of the first global symbol (`sh_info` of `.symtab`).
     pub first_global: usize,
 }
@@ -95,6 +98,14 @@ impl<'n> SymTab<'n> {
     pub fn iter(&self) -> impl Iterator<Item = &OutSym<'n>> {
         self.runs.iter().flatten()
     }
+    /// `.strtab`'s size: the names and the empty one it starts with.
+    pub fn strtab_len(&self) -> usize {
+        1 + self.names.iter().sum::<usize>()
+    }
+}
+
+fn names_len(run: &[OutSym<'_>]) -> usize {
+    run.iter().map(|s| name_len(s.name)).sum()
 }
 
 const GLOBAL_CHUNK: usize = 8192;
@@ -142,10 +153,11 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
         }
     };
     // Each file's locals are independent: collected per file (in parallel natively), in order.
-    let file_locals = |(fi, f): (usize, &'r crate::resolve::File<'a>)| -> Vec<OutSym<'r>> {
+    let file_locals = |(fi, f): (usize, &'r crate::resolve::File<'a>)| -> Run<'r> {
         // Room for every local up front: growing 360,000 symbols' worth of runs cost more in
         // copies and fresh pages than filling them.
         let mut locals = Vec::with_capacity(f.obj.first_global.min(f.obj.symbols.len()));
+        let mut names = 0;
         let fid = FileId(fi as u32);
         let obj = &f.obj;
         for i in 1..obj.first_global.min(obj.symbols.len()) {
@@ -159,6 +171,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
                 continue;
             }
             if ty == STT_FILE {
+                names += name.len() + 1;
                 locals.push(OutSym {
                     name,
                     value: 0,
@@ -172,6 +185,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
             let Some((value, shndx)) = sym_value(fid, i as u32) else {
                 continue;
             };
+            names += name.len() + 1;
             locals.push(OutSym {
                 name,
                 value,
@@ -181,7 +195,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
                 shndx,
             });
         }
-        locals
+        (locals, names)
     };
     // Linker-made code and data get names, so objdump and gdb show them.
     let mut linker = Vec::new();
@@ -218,6 +232,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     // Globals in chunks (in parallel natively): each gives its locals and globals, in order.
     let chunk_syms = |(c, chunk): (usize, &'r [crate::resolve::Global<'a>])| {
         let (mut locals, mut globals) = (Vec::new(), Vec::with_capacity(chunk.len()));
+        let (mut local_names, mut global_names) = (0, 0);
         for (k, g) in chunk.iter().enumerate() {
             let gi = c * GLOBAL_CHUNK + k;
             // Names only the shared objects mention are theirs, not this link's.
@@ -301,15 +316,18 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
                 shndx,
             };
             if bind == STB_LOCAL {
+                local_names += name_len(sym.name);
                 locals.push(sym);
             } else {
+                global_names += name_len(sym.name);
                 globals.push(sym);
             }
         }
-        (locals, globals)
+        ((locals, local_names), (globals, global_names))
     };
-    type Runs<'s> = Vec<Vec<OutSym<'s>>>;
-    type Parts<'s> = Vec<(Vec<OutSym<'s>>, Vec<OutSym<'s>>)>;
+    type Run<'s> = (Vec<OutSym<'s>>, usize);
+    type Runs<'s> = Vec<Run<'s>>;
+    type Parts<'s> = Vec<(Run<'s>, Run<'s>)>;
     #[cfg(not(target_arch = "wasm32"))]
     let (per_file, parts): (Runs<'_>, Parts<'_>) = {
         use rayon::prelude::*;
@@ -334,18 +352,24 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
             .collect(),
     );
     let mut runs = Vec::with_capacity(per_file.len() + 2 * parts.len() + 2);
-    runs.push(vec![null]);
+    runs.push((vec![null], 0));
     runs.extend(per_file);
-    runs.push(linker);
+    let linker_names = names_len(&linker);
+    runs.push((linker, linker_names));
     let mut globals = Vec::with_capacity(parts.len());
     for (l, g) in parts {
         runs.push(l);
         globals.push(g);
     }
-    let first_global = runs.iter().map(Vec::len).sum();
+    let first_global = runs.iter().map(|r| r.0.len()).sum();
     runs.extend(globals);
-    runs.retain(|r| !r.is_empty());
-    SymTab { runs, first_global }
+    runs.retain(|r| !r.0.is_empty());
+    let (runs, names) = runs.into_iter().unzip();
+    SymTab {
+        runs,
+        names,
+        first_global,
+    }
 }
 
 /// The SHA-1 build ID: of the whole file when it fits in one chunk (then `sha1sum` of the file
@@ -497,8 +521,13 @@ fn fill_symtab(syms: &SymTab<'_>, symtab: &mut [u8], strtab: &mut [u8]) {
     let mut st = symtab;
     let mut at = 1;
     let mut parts = Vec::with_capacity(syms.len() / CHUNK + syms.runs.len());
-    for chunk in syms.runs.iter().flat_map(|r| r.chunks(CHUNK)) {
-        let names: usize = chunk.iter().map(|s| name_len(s.name)).sum();
+    let chunks = syms.runs.iter().zip(&syms.names).flat_map(|(r, &n)| {
+        // Runs are mostly no longer than a chunk (globals come in chunks): their size is known.
+        let whole = (r.len() <= CHUNK).then_some((&r[..], n));
+        let split = (r.len() > CHUNK).then(|| r.chunks(CHUNK).map(|c| (c, names_len(c))));
+        whole.into_iter().chain(split.into_iter().flatten())
+    });
+    for (chunk, names) in chunks {
         let (a, b) = std::mem::take(&mut st).split_at_mut(24 * chunk.len());
         let (c, d) = std::mem::take(&mut sr).split_at_mut(names);
         parts.push((chunk, a, c, at));
@@ -564,6 +593,7 @@ pub fn write<'s>(
     let syms = if opts.strip_all {
         SymTab {
             runs: Vec::new(),
+            names: Vec::new(),
             first_global: 0,
         }
     } else {
@@ -572,7 +602,7 @@ pub fn write<'s>(
     let first_global = syms.first_global;
     // `.symtab`/`.strtab` are filled below, in parallel with the sections; only sizes here.
     let symtab_len = syms.len() * 24;
-    let strtab_len = 1 + syms.iter().map(|s| name_len(s.name)).sum::<usize>();
+    let strtab_len = syms.strtab_len();
     // Section header names.
     let mut shstrtab = vec![0u8];
     let name_of = |n: &str, tab: &mut Vec<u8>| -> u32 {
