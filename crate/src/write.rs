@@ -1436,14 +1436,14 @@ fn eh_frame_hdr(out: &mut [u8], eh: &[u8], starts: &[usize], eh_addr: u64, hdr_a
     cuts[0] = 0;
     cuts.push(eh.len());
     cuts.dedup();
-    let scan = |w: &[usize]| fde_table(eh, w[0], w[1], eh_addr);
+    let scan = |w: &[usize]| fde_table(eh, w[0], w[1], eh_addr, hdr_addr);
     #[cfg(not(target_arch = "wasm32"))]
-    let tables: Vec<Vec<(u64, u64)>> = {
+    let tables: Vec<Vec<u64>> = {
         use rayon::prelude::*;
         cuts.par_windows(2).map(scan).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let tables: Vec<Vec<(u64, u64)>> = cuts.windows(2).map(scan).collect();
+    let tables: Vec<Vec<u64>> = cuts.windows(2).map(scan).collect();
     let mut table = tables.concat();
     table.sort_unstable();
     // The section was sized for the FDEs counted in the plan; it holds no more.
@@ -1454,15 +1454,23 @@ fn eh_frame_hdr(out: &mut [u8], eh: &[u8], starts: &[usize], eh_addr: u64, hdr_a
     out[..4].copy_from_slice(&[1u8, 0x1b, 0x03, 0x3b]);
     put32(out, 4, eh_addr.wrapping_sub(hdr_addr + 4) as u32);
     put32(out, 8, table.len() as u32);
-    for (k, (pc, fde)) in table.into_iter().enumerate() {
-        put32(out, 12 + 8 * k, pc.wrapping_sub(hdr_addr) as u32);
-        put32(out, 16 + 8 * k, fde.wrapping_sub(hdr_addr) as u32);
+    for (k, key) in table.into_iter().enumerate() {
+        put32(out, 12 + 8 * k, (key >> 32) as u32 ^ SIGN);
+        put32(out, 16 + 8 * k, key as u32 ^ SIGN);
     }
 }
 
-/// (function start, FDE address) of each FDE in `eh[from..to]` (record boundaries).
-fn fde_table(eh: &[u8], from: usize, to: usize, eh_addr: u64) -> Vec<(u64, u64)> {
-    let mut table = Vec::new();
+/// Flips an `i32`'s sign bit so that its bits compare as unsigned in signed order.
+const SIGN: u32 = 1 << 31;
+
+/// Each FDE in `eh[from..to]` (record boundaries) as the table entry it becomes: its function's
+/// start and its own address, both relative to `.eh_frame_hdr` (i32, the table's encoding), in
+/// one u64 that sorts as the pair does. 8 bytes an entry, not 16 (181,000 of them on the large
+/// link); any address the table can hold is within 2 GiB of it, so this is the address order.
+fn fde_table(eh: &[u8], from: usize, to: usize, eh_addr: u64, hdr_addr: u64) -> Vec<u64> {
+    let rel = |a: u64| u64::from(a.wrapping_sub(hdr_addr) as u32 ^ SIGN);
+    // Sized once: an FDE takes at least 16 bytes.
+    let mut table = Vec::with_capacity((to - from.min(to)) / 16);
     let mut o = from;
     // FDEs mostly share the CIE before them: parse each CIE's augmentation once.
     let mut last_cie: Option<(usize, Option<u8>)> = None;
@@ -1482,7 +1490,7 @@ fn fde_table(eh: &[u8], from: usize, to: usize, eh_addr: u64) -> Vec<(u64, u64)>
             last_cie = Some((cie, enc));
             if let Some(enc) = enc {
                 if let Some((pc, _)) = read_encoded(eh, o + 8, enc, eh_addr + o as u64 + 8) {
-                    table.push((pc, eh_addr + o as u64));
+                    table.push(rel(pc) << 32 | rel(eh_addr + o as u64));
                 }
             }
         }
