@@ -244,6 +244,30 @@ fn an_existing_output_is_replaced_like_gnu_ld_replaces_it() {
     assert_no_temporaries(&dir);
 }
 
+/// The output is written while the link finishes (the file opens at the first write). When it
+/// cannot be put in place (here a directory stands at its path), the link fails naming the path,
+/// like GNU ld, and leaves nothing behind: no temporary file, no half-written output.
+#[test]
+fn an_output_that_cannot_be_placed_fails_and_leaves_nothing() {
+    let dir = work_dir("unplaceable");
+    fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    gcc(&dir, &["-c", "main.c"]);
+    let args = ld_args(&dir, &["main.o"]);
+    let _ = fs::remove_file(dir.join("prog")); // gcc -v linked it
+    fs::create_dir(dir.join("prog")).unwrap();
+    for extra in [&[][..], &["--no-fork"][..]] {
+        let o = initlink(&dir, extra, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("prog") && err.contains("cannot write output"),
+            "{extra:?}: {err}"
+        );
+        assert!(fs::metadata(dir.join("prog")).unwrap().is_dir());
+        assert_no_temporaries(&dir);
+    }
+}
+
 /// A big archive's members are parsed ahead of the in-order walk by a helper thread. What the
 /// link loads, its output and its errors must not depend on that: a member parsed ahead but never
 /// loaded (here a corrupt one) says nothing, the same member loaded fails the link naming it, and
