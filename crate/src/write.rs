@@ -521,11 +521,10 @@ fn fill_symtab(syms: &SymTab<'_>, symtab: &mut [u8], strtab: &mut [u8]) {
     let mut st = symtab;
     let mut at = 1;
     let mut parts = Vec::with_capacity(syms.len() / CHUNK + syms.runs.len());
+    // Runs are mostly no longer than a chunk (globals come in chunks): their names are counted.
     let chunks = syms.runs.iter().zip(&syms.names).flat_map(|(r, &n)| {
-        // Runs are mostly no longer than a chunk (globals come in chunks): their size is known.
-        let whole = (r.len() <= CHUNK).then_some((&r[..], n));
-        let split = (r.len() > CHUNK).then(|| r.chunks(CHUNK).map(|c| (c, names_len(c))));
-        whole.into_iter().chain(split.into_iter().flatten())
+        r.chunks(CHUNK)
+            .map(move |c| (c, if c.len() == r.len() { n } else { names_len(c) }))
     });
     for (chunk, names) in chunks {
         let (a, b) = std::mem::take(&mut st).split_at_mut(24 * chunk.len());
@@ -1429,8 +1428,7 @@ fn eh_frame_hdr(out: &mut [u8], eh: &[u8], starts: &[usize], eh_addr: u64, hdr_a
             let at = eh.len() / parts * k;
             starts
                 .get(starts.partition_point(|&s| s < at))
-                .copied()
-                .unwrap_or(eh.len())
+                .map_or(eh.len(), |&s| s.min(eh.len()))
         })
         .collect();
     cuts[0] = 0;

@@ -645,21 +645,9 @@ struct EarlyFile {
 impl initlink::FileWriter for EarlyFile {
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), String> {
         let mut open = self.open.lock().map_err(|e| e.to_string())?;
-        if open.is_none() {
-            let tmp = temp_beside(&self.path, "");
-            let file = match reuse_previous(&self.path, &tmp) {
-                Some(f) => f,
-                None => std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&tmp)
-                    .map_err(|e| e.to_string())?,
-            };
-            *open = Some((file, tmp));
-        }
-        let Some((file, _)) = open.as_ref() else {
-            return Err("output file not open".into());
+        let (file, _) = match &mut *open {
+            Some(o) => o,
+            empty => empty.insert(open_beside(&self.path).map_err(|e| e.to_string())?),
         };
         write_all_at(file, bytes, offset).map_err(|e| e.to_string())
     }
@@ -698,28 +686,12 @@ impl OutputFile {
             None => &self.bytes[..],
         };
         let path = &self.file.path;
-        let open = self.file.open.get_mut().ok().and_then(Option::take);
-        let Some((file, tmp)) = open else {
+        self.old = match self.file.open.get_mut().ok().and_then(Option::take) {
+            Some((file, tmp)) => place(file, &tmp, path, bytes.len() as u64, true)?,
             // Nothing written yet (an empty output): all of it now.
-            self.old = write_beside(path, bytes, true)?;
-            return Ok(());
+            None => write_beside(path, bytes, true)?,
         };
-        // A reused previous output has nothing at `path` to set aside: `replace` just renames.
-        let placed = finish_file(&file, bytes.len() as u64, true).and_then(|()| {
-            drop(file);
-            replace(&tmp, path)
-        });
-        match placed {
-            Ok(old) => {
-                self.old = old;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(Diagnostic::error(format!("cannot write output: {e}"))
-                    .file(path.display().to_string()))
-            }
-        }
+        Ok(())
     }
 }
 
@@ -795,23 +767,52 @@ fn write_beside(
     bytes: &[u8],
     executable: bool,
 ) -> Result<Option<(PathBuf, u64)>, Diagnostic> {
+    use std::io::Write;
+    let (mut file, tmp) = open_beside(path).map_err(|e| cannot_write(path, e))?;
+    if let Err(e) = file.write_all(bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(cannot_write(path, e));
+    }
+    place(file, &tmp, path, bytes.len() as u64, executable)
+}
+
+/// The file to write an output into, under a temporary name beside `path`: the previous output
+/// set aside (see [`reuse_previous`]) or a new file.
+fn open_beside(path: &Path) -> std::io::Result<(std::fs::File, PathBuf)> {
     let tmp = temp_beside(path, "");
-    let placed = match reuse_previous(path, &tmp) {
-        Some(file) => overwrite(file, bytes, executable)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map(|()| None),
+    let file = match reuse_previous(path, &tmp) {
+        Some(file) => file,
         None => std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)
-            .and_then(|file| overwrite(file, bytes, executable))
-            .and_then(|()| replace(&tmp, path)),
+            .open(&tmp)?,
     };
+    Ok((file, tmp))
+}
+
+/// Put a written output in place: cut to `len` (a reused previous output can be longer), its
+/// mode set, renamed over `path` (see [`replace`]; a reused one has nothing there to set aside).
+/// On failure it is removed.
+fn place(
+    file: std::fs::File,
+    tmp: &Path,
+    path: &Path,
+    len: u64,
+    executable: bool,
+) -> Result<Option<(PathBuf, u64)>, Diagnostic> {
+    let placed = finish_file(&file, len, executable).and_then(|()| {
+        drop(file);
+        replace(tmp, path)
+    });
     placed.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
+        let _ = std::fs::remove_file(tmp);
+        cannot_write(path, e)
     })
+}
+
+fn cannot_write(path: &Path, e: std::io::Error) -> Diagnostic {
+    Diagnostic::error(format!("cannot write output: {e}")).file(path.display().to_string())
 }
 
 /// The previous output, moved to `tmp` and opened for writing, when it can be overwritten in
@@ -841,13 +842,7 @@ fn reuse_previous(path: &Path, tmp: &Path) -> Option<std::fs::File> {
     }
 }
 
-fn overwrite(mut file: std::fs::File, bytes: &[u8], executable: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    file.write_all(bytes)?;
-    finish_file(&file, bytes.len() as u64, executable)
-}
-
-/// Cut a written file to its length (a reused previous output can be longer) and set its mode.
+/// Cut a written file to its length and set its mode.
 fn finish_file(file: &std::fs::File, len: u64, executable: bool) -> std::io::Result<()> {
     file.set_len(len)?;
     #[cfg(unix)]
