@@ -433,3 +433,89 @@ fn inputs_are_read_whole_at_every_size_and_any_open_file_limit() {
     }
     assert!(outputs.windows(2).all(|w| w[0] == w[1]), "outputs differ");
 }
+
+/// A new output is written window by window, straight into the file; one over a previous output
+/// (or with `-Map`, which reads the bytes) from a buffer. The bytes must not depend on the way:
+/// here a program of 10,000 functions, so that `.text` spans many windows, the symbol table
+/// several chunks, and `.eh_frame_hdr` and the build ID are made from the file read back.
+#[test]
+fn the_output_is_the_same_written_window_by_window_or_from_a_buffer() {
+    let dir = work_dir("windows");
+    let mut src = String::from("#include <stdio.h>\n");
+    for k in 0..10_000 {
+        src += &format!("const char *f{k}(int x) {{ return x ? \"string {k}\" : \"\"; }}\n");
+    }
+    src += "int main(void) { puts(f9999(1)); puts(f0(1)); return 3; }\n";
+    fs::write(dir.join("big.c"), src).unwrap();
+    gcc(&dir, &["-c", "big.c"]);
+    let args = ld_args(&dir, &["big.o"]);
+    let to = |name: &str| -> Vec<String> {
+        let mut a = args.clone();
+        let o = a.iter().position(|w| w == "-o").unwrap();
+        a[o + 1] = name.to_string();
+        a
+    };
+    let link = |extra: &[&str], name: &str| {
+        let o = initlink(&dir, extra, &to(name));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        fs::read(dir.join(name)).unwrap()
+    };
+    let _ = fs::remove_file(dir.join("new"));
+    let new = link(&[], "new");
+    let run = Command::new(dir.join("new")).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "string 9999\nstring 0\n"
+    );
+    assert_eq!(run.status.code(), Some(3));
+    let readelf = Command::new("readelf")
+        .args(["-SW", "new"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let sections = String::from_utf8_lossy(&readelf.stdout);
+    for s in [".eh_frame_hdr", ".note.gnu.build-id", ".symtab"] {
+        assert!(sections.contains(s), "no {s}:\n{sections}");
+    }
+    // Over a previous output twice its size, of other bytes: all of it rewritten.
+    let old: Vec<u8> = (0..2 * new.len()).map(|i| (i % 253) as u8 + 1).collect();
+    fs::write(dir.join("over"), &old).unwrap();
+    assert!(link(&[], "over") == new, "over a previous output");
+    assert!(link(&["-Map=m.map"], "mapped") == new, "with -Map");
+    assert_no_temporaries(&dir);
+}
+
+/// A link error found while the file is being written (a relocation out of range) leaves no
+/// output and no temporary file when there was none before, and a previous output intact.
+#[test]
+fn a_link_that_fails_while_writing_leaves_a_previous_output_intact() {
+    let dir = work_dir("fails-writing");
+    fs::write(
+        dir.join("w.s"),
+        ".globl _start\n_start: movl far(%rip), %eax\n ret\n",
+    )
+    .unwrap();
+    fs::write(dir.join("a.s"), ".globl far\n.set far, 0x7000000000\n").unwrap();
+    gcc(&dir, &["-c", "w.s", "a.s"]);
+    let args: Vec<String> = ["-static", "-o", "prog", "w.o", "a.o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for extra in [&[][..], &["--no-fork"][..]] {
+        let _ = fs::remove_file(dir.join("prog"));
+        let o = initlink(&dir, extra, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("out of range") && err.contains("far") && err.contains("w.o"),
+            "{extra:?}: {err}"
+        );
+        assert!(!dir.join("prog").exists(), "{extra:?}: an output was left");
+        assert_no_temporaries(&dir);
+        fs::write(dir.join("prog"), b"previous output").unwrap();
+        let o = initlink(&dir, extra, &args);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}");
+        assert_eq!(fs::read(dir.join("prog")).unwrap(), b"previous output");
+        assert_no_temporaries(&dir);
+    }
+}

@@ -151,10 +151,12 @@ fn link_resolved<'a>(
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
     let elf = write::write(&values, opts, sink)?;
-    out.build_id_at = write::build_id_at(&layout, opts, elf.len());
+    out.build_id_at = elf
+        .as_ref()
+        .and_then(|e| write::build_id_at(&layout, opts, e.len()));
     clock.lap("write", &mut out.timings);
-    // 6. report, only when asked.
-    if opts.report || opts.map {
+    // 6. report, only when asked (the file is then written from a buffer).
+    if let (true, Some(elf)) = (opts.report || opts.map, elf) {
         out.report = Some(report::build(&values, elf, opts, &out.diagnostics));
         clock.lap("report", &mut out.timings);
     }
