@@ -520,7 +520,8 @@ impl<'a> Object<'a> {
                 .section(".strtab"))
             }
         };
-        match tail.iter().position(|&b| b == 0) {
+        // Every symbol's name is found once per link (the parse validates them all): memchr.
+        match memchr::memchr(0, tail) {
             Some(n) => Ok(&tail[..n]),
             None => err(Diagnostic::error(format!(
                 "symbol {i}: name at 0x{off:x} is not NUL-terminated"
