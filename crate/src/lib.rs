@@ -156,7 +156,7 @@ fn link_resolved<'a>(
         .and_then(|e| write::build_id_at(&layout, opts, e.len()));
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked (the file is then written from a buffer).
-    if let (true, Some(elf)) = (opts.report || opts.map, elf) {
+    if let Some(elf) = elf.filter(|_| opts.report || opts.map) {
         out.report = Some(report::build(&values, elf, opts, &out.diagnostics));
         clock.lap("report", &mut out.timings);
     }

@@ -627,6 +627,22 @@ struct FilePlan<'j> {
 }
 
 impl FilePlan<'_> {
+    /// The parts the jobs and symbol-table chunks fill, as (file offset, length): each job's
+    /// window and RELATIVE entries, then each chunk's `.symtab` and `.strtab` bytes.
+    fn parts(&self) -> Vec<(usize, usize)> {
+        let jobs = self
+            .jobs
+            .iter()
+            .flat_map(|j| [(j.at, j.len), (j.rel_at, j.rel_len)]);
+        let chunks = self.chunks.iter().flat_map(|&(c, st, names, at)| {
+            [
+                (self.symtab_off + st, 24 * c.len()),
+                (self.strtab_off + at, names),
+            ]
+        });
+        jobs.chain(chunks).collect()
+    }
+
     /// `.eh_frame_hdr`'s file range (empty without one).
     fn hdr_range(&self) -> (usize, usize) {
         self.hdr.map_or((0, 0), |(h, _)| {
@@ -798,7 +814,6 @@ fn plan_file<'j>(v: &Values<'j, '_>, opts: &Options, syms: &'j SymTab<'j>) -> Re
                 os.name
             )));
         }
-        let window = |base: u64, end: u64| ((os.offset + base) as usize, (end - base) as usize);
         // Pieces in offset order split the section at piece boundaries; else one job.
         let sorted = os.pieces.windows(2).all(|w| w[0].offset <= w[1].offset);
         let (mut first, mut base, mut bytes) = (0, 0u64, 0u64);
@@ -810,34 +825,27 @@ fn plan_file<'j>(v: &Values<'j, '_>, opts: &Options, syms: &'j SymTab<'j>) -> Re
                 (first, base) = (1, end);
             }
         }
+        let mut push = |pieces, base: u64, end: u64| {
+            let (at, len) = ((os.offset + base) as usize, (end - base) as usize);
+            let (rel_at, rel_len) = (0, 0);
+            jobs.push(Job {
+                os,
+                pieces,
+                base,
+                at,
+                len,
+                rel_at,
+                rel_len,
+            });
+        };
         for (k, p) in os.pieces.iter().enumerate().skip(first) {
             if sorted && bytes >= 256 << 10 && p.offset >= base && p.offset <= os.size {
-                let (at, len) = window(base, p.offset);
-                let pieces = &os.pieces[first..k];
-                jobs.push(Job {
-                    os,
-                    pieces,
-                    base,
-                    at,
-                    len,
-                    rel_at: 0,
-                    rel_len: 0,
-                });
+                push(&os.pieces[first..k], base, p.offset);
                 (first, base, bytes) = (k, p.offset, 0);
             }
             bytes += p.size;
         }
-        let (at, len) = window(base, os.size);
-        let pieces = &os.pieces[first..];
-        jobs.push(Job {
-            os,
-            pieces,
-            base,
-            at,
-            len,
-            rel_at: 0,
-            rel_len: 0,
-        });
+        push(&os.pieces[first..], base, os.size);
         consumed = os.offset + os.size;
     }
     let (mut rel_at, rel_end) = (relative_region.0, relative_region.0 + relative_region.1);
@@ -1342,8 +1350,8 @@ fn cannot_write(opts: &Options) -> impl Fn(String) -> Errors + '_ {
     }
 }
 
-/// The file in one buffer: the library's and the wasm build's way, and the CLI's when a report
-/// reads the bytes afterwards. With a [`FileWriter`], most of the file is written out on one
+/// The file in one buffer: the library's and the wasm build's way, and the CLI's over a previous
+/// output or when a report reads the bytes afterwards. With a [`FileWriter`], most of the file is written out on one
 /// thread while another builds `.eh_frame_hdr` and hashes the build ID.
 fn write_buffered<'s>(
     v: &Values<'_, '_>,
@@ -1366,18 +1374,8 @@ fn write_buffered<'s>(
             .ok_or_else(|| internal("headers past the file's end"))?
             .copy_from_slice(bytes);
     }
-    let mut parts = Vec::with_capacity(2 * (plan.jobs.len() + plan.chunks.len()));
-    for j in &plan.jobs {
-        parts.extend([(j.at, j.len), (j.rel_at, j.rel_len)]);
-    }
-    for &(c, st, names, at) in &plan.chunks {
-        parts.extend([
-            (plan.symtab_off + st, 24 * c.len()),
-            (plan.strtab_off + at, names),
-        ]);
-    }
     let results: Vec<Vec<Diagnostic>> = {
-        let mut windows = windows(buf, &parts)
+        let mut windows = windows(buf, &plan.parts())
             .ok_or_else(|| internal("parts of the file overlap"))?
             .into_iter();
         let mut next = || windows.next().unwrap_or_default();
@@ -1599,21 +1597,13 @@ fn write_windowed(
         put(o, &note_header());
     }
     // Zeros where nothing was written: the file may be a previous output, reused.
-    let mut written: Vec<(usize, usize)> = vec![
+    let mut written = plan.parts();
+    written.extend([
         (0, plan.head.len()),
         (plan.shdrs.0, plan.shdrs.1.len()),
         (plan.shstrtab.0, plan.shstrtab.1.len()),
         (h0, h1 - h0),
-    ];
-    for j in &plan.jobs {
-        written.extend([(j.at, j.len), (j.rel_at, j.rel_len)]);
-    }
-    for &(c, st, names, at) in &plan.chunks {
-        written.extend([
-            (plan.symtab_off + st, 24 * c.len()),
-            (plan.strtab_off + at, names),
-        ]);
-    }
+    ]);
     written.sort_unstable();
     let zeros = [0u8; 1 << 16];
     let mut at = 0;
