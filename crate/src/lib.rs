@@ -35,8 +35,9 @@ pub struct LinkOutput<'a> {
     pub linked: bool,
     pub report: Option<Report>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Wall time of each phase in microseconds (filled only with `Options::time`).
-    pub timings: Vec<(&'static str, u128)>,
+    /// Wall time and process CPU time (all threads) of each phase in microseconds, filled only
+    /// with `Options::time`: CPU over wall says how busy the second core was.
+    pub timings: Vec<(&'static str, u128, u128)>,
     /// With `Options::defer_build_id`: where the caller must put the SHA-1 build ID,
     /// [`write::build_id_sha1`] of the output as it is (with the ID still zero).
     pub build_id_at: Option<usize>,
@@ -139,6 +140,8 @@ fn link_resolved<'a>(
 ) -> diag::Result<(layout::Layout, synthesize::Synth)> {
     // 2. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(resolved, opts)?;
+    // Layout made the linker's symbols: no definition changes from here on.
+    resolved.settle_facts();
     clock.lap("plan", &mut out.timings);
     // 3. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
     let synth = synthesize::synthesize(resolved, &layout, opts)?;
@@ -167,7 +170,21 @@ fn link_resolved<'a>(
 /// Phase timing without touching `std::time` on wasm32 (where `Instant` panics).
 struct Clock {
     #[cfg(not(target_arch = "wasm32"))]
-    last: Option<std::time::Instant>,
+    last: Option<(std::time::Instant, u128)>,
+}
+
+/// CPU time of the whole process so far, in microseconds.
+#[cfg(not(target_arch = "wasm32"))]
+fn process_cpu_us() -> u128 {
+    #[cfg(unix)]
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        if libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) == 0 {
+            return t.tv_sec as u128 * 1_000_000 + t.tv_nsec as u128 / 1000;
+        }
+    }
+    0
 }
 
 impl Clock {
@@ -175,7 +192,7 @@ impl Clock {
         #[cfg(not(target_arch = "wasm32"))]
         {
             Clock {
-                last: on.then(std::time::Instant::now),
+                last: on.then(|| (std::time::Instant::now(), process_cpu_us())),
             }
         }
         #[cfg(target_arch = "wasm32")]
@@ -184,12 +201,12 @@ impl Clock {
             Clock {}
         }
     }
-    fn lap(&mut self, _name: &'static str, _t: &mut Vec<(&'static str, u128)>) {
+    fn lap(&mut self, _name: &'static str, _t: &mut Vec<(&'static str, u128, u128)>) {
         #[cfg(not(target_arch = "wasm32"))]
-        if let Some(l) = self.last {
-            let now = std::time::Instant::now();
-            _t.push((_name, (now - l).as_micros()));
-            self.last = Some(now);
+        if let Some((l, c)) = self.last {
+            let (now, cpu) = (std::time::Instant::now(), process_cpu_us());
+            _t.push((_name, (now - l).as_micros(), cpu.saturating_sub(c)));
+            self.last = Some((now, cpu));
         }
     }
 }

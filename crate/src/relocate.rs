@@ -6,7 +6,7 @@ use crate::arch;
 use crate::diag::{name_str, Diagnostic};
 use crate::input::{Section, SymPlace, E};
 use crate::layout::{Layout, SplitMap, Synthetic, Tls};
-use crate::resolve::{Def, FileId, Resolved};
+use crate::resolve::{Def, FileId, Resolved, SymbolId};
 use crate::synthesize::{GotKind, Stub, StubHome, StubTarget, SymRef, Synth};
 use object::elf::*;
 
@@ -25,6 +25,10 @@ pub struct Values<'r, 'a> {
     pub text_stubs: u64,
     pub copy: u64,
     pub tls: Option<Tls>,
+    /// Every global's address as references see it ([`Values::sym_addr`]), computed once: per
+    /// relocation it took the defining object's symbol table, the section's place and up to
+    /// three hash lookups (IPLT, PLT, copy).
+    global_addr: Vec<u64>,
 }
 
 /// An input section's share of `.rela.dyn`: its `R_X86_64_RELATIVE` entries, filled in
@@ -76,7 +80,7 @@ impl<'r, 'a> Values<'r, 'a> {
     pub fn new(res: &'r Resolved<'a>, layout: &'r Layout, synth: &'r Synth) -> Self {
         let got = synth_piece_addr(layout, Synthetic::Got);
         let got_plt = synth_piece_addr(layout, Synthetic::GotPlt);
-        Values {
+        let mut v = Values {
             res,
             opts: None,
             layout,
@@ -88,7 +92,22 @@ impl<'r, 'a> Values<'r, 'a> {
             copy: synth_piece_addr(layout, Synthetic::Copy),
             text_stubs: synth_piece_addr(layout, Synthetic::Stubs),
             tls: layout.tls,
-        }
+            global_addr: Vec::new(),
+        };
+        let one = |g: usize| v.sym_addr_uncached(SymRef::Global(SymbolId(g as u32)));
+        #[cfg(not(target_arch = "wasm32"))]
+        let global_addr = {
+            use rayon::prelude::*;
+            (0..res.globals.len())
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(one)
+                .collect()
+        };
+        #[cfg(target_arch = "wasm32")]
+        let global_addr = (0..res.globals.len()).map(one).collect();
+        v.global_addr = global_addr;
+        v
     }
 
     /// Where symbol `sym` of `file` is defined (its own address; IFUNCs give the resolver).
@@ -115,6 +134,15 @@ impl<'r, 'a> Values<'r, 'a> {
     /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
     #[inline]
     pub fn sym_addr(&self, s: SymRef) -> u64 {
+        if let SymRef::Global(g) = s {
+            if let Some(&a) = self.global_addr.get(g.0 as usize) {
+                return a;
+            }
+        }
+        self.sym_addr_uncached(s)
+    }
+
+    fn sym_addr_uncached(&self, s: SymRef) -> u64 {
         if let Some(k) = self.synth.iplt_slot(s) {
             return self.plt_entry(k);
         }

@@ -10,7 +10,7 @@ use crate::dynamic::{DynLoc, DynPlan, DynReloc};
 use crate::input::{SymPlace, E};
 use crate::layout::{Layout, SynthSizes};
 use crate::options::{Options, OutputKind};
-use crate::resolve::{Def, FileId, Resolved, SymbolId};
+use crate::resolve::{fact, Def, FileId, Resolved, SymbolId};
 use object::elf::*;
 use rustc_hash::FxHashMap;
 
@@ -205,9 +205,11 @@ pub fn definition(res: &Resolved<'_>, s: SymRef) -> Option<(FileId, u32)> {
 }
 
 pub fn is_ifunc(res: &Resolved<'_>, s: SymRef) -> bool {
-    match definition(res, s) {
-        Some((f, i)) => res.files[f.0 as usize].obj.symbols[i as usize].st_type() == STT_GNU_IFUNC,
-        None => false,
+    match s {
+        SymRef::Global(g) => res.facts(g) & fact::IFUNC != 0,
+        SymRef::Local(f, i) => {
+            res.files[f.0 as usize].obj.symbols[i as usize].st_type() == STT_GNU_IFUNC
+        }
     }
 }
 
@@ -215,7 +217,7 @@ pub fn is_ifunc(res: &Resolved<'_>, s: SymRef) -> bool {
 fn is_resolved(res: &Resolved<'_>, s: SymRef) -> bool {
     match s {
         SymRef::Local(..) => true,
-        SymRef::Global(g) => !matches!(res.global(g).def, Def::Undefined),
+        SymRef::Global(g) => res.facts(g) & fact::UNDEFINED == 0,
     }
 }
 
@@ -768,10 +770,10 @@ fn scan_file(
                 let target = sym_ref(res, fid, sym);
                 // Undefined strong references are fatal (weak ones resolve to 0).
                 if let SymRef::Global(g) = target {
-                    let gl = res.global(g);
+                    let undefined = res.facts(g) & fact::UNDEFINED != 0;
                     let weak = obj.symbols[sym].st_bind() == STB_WEAK;
                     let allow = opts.kind == OutputKind::Shared;
-                    if gl.def == Def::Undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
+                    if undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
                         scan.needs.push(Need::Undefined {
                             g,
                             sec: si as u32,
@@ -1059,7 +1061,7 @@ impl Scan {
 }
 
 fn is_weak_undef(res: &Resolved<'_>, s: SymRef) -> bool {
-    matches!(s, SymRef::Global(g) if res.global(g).def == Def::Undefined)
+    matches!(s, SymRef::Global(g) if res.facts(g) & fact::UNDEFINED != 0)
 }
 
 impl Synth {
@@ -1289,11 +1291,10 @@ pub enum DynAction {
 pub fn imported(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
     match s {
         SymRef::Local(..) => false,
-        SymRef::Global(g) => match res.global(g).def {
-            Def::Shared { .. } => true,
-            Def::Undefined => opts.kind == OutputKind::Shared,
-            _ => false,
-        },
+        SymRef::Global(g) => {
+            let f = res.facts(g);
+            f & fact::SHARED != 0 || (f & fact::UNDEFINED != 0 && opts.kind == OutputKind::Shared)
+        }
     }
 }
 
@@ -1307,21 +1308,19 @@ pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
     }
     match s {
         SymRef::Local(..) => false,
-        SymRef::Global(g) => match res.global(g).def {
-            Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
-                res.files[file.0 as usize].obj.symbols[sym as usize].st_other & 3 == STV_DEFAULT
-            }
-            _ => false,
-        },
+        SymRef::Global(g) => {
+            let want = fact::DEFINED | fact::DEFAULT_VISIBILITY;
+            res.facts(g) & want == want
+        }
     }
 }
 
 fn is_absolute(res: &Resolved<'_>, s: SymRef) -> bool {
-    match definition(res, s) {
-        Some((f, i)) => {
+    match s {
+        SymRef::Global(g) => res.facts(g) & fact::ABSOLUTE != 0,
+        SymRef::Local(f, i) => {
             res.files[f.0 as usize].obj.sym_place(i as usize).ok() == Some(SymPlace::Absolute)
         }
-        None => false,
     }
 }
 

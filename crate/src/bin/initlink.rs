@@ -422,10 +422,11 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
             ms(t_inputs)
         );
     }
-    for (phase, us) in &out.timings {
+    for (phase, us, cpu) in &out.timings {
         eprintln!(
-            "initlink: time: {phase:<12} {:>8.3} ms",
-            *us as f64 / 1000.0
+            "initlink: time: {phase:<12} {:>8.3} ms  (cpu {:>8.3} ms)",
+            *us as f64 / 1000.0,
+            *cpu as f64 / 1000.0
         );
     }
     if opts.time {
