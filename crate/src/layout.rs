@@ -271,6 +271,9 @@ pub struct Layout {
     /// Common symbols: (symbol, output section, offset).
     pub commons: Vec<(SymbolId, u32, u64)>,
     by_name: FxHashMap<String, u32>,
+    /// While `assign` inserts the linker's sections: where each section `plan` made is now
+    /// (`places`, `merges` and `commons` are renumbered once, after the last insertion).
+    moved: Vec<u32>,
     pub exec_stack: bool,
     /// Load address of the first segment: 0x400000 for `ET_EXEC`, 0 for PIE and shared objects.
     pub base: u64,
@@ -919,15 +922,20 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     #[cfg(target_arch = "wasm32")]
     res.globals.iter_mut().for_each(provide);
 
-    let fde_count = eh
-        .iter()
-        .map(|e| {
-            e.records
-                .iter()
-                .filter(|r| matches!(r.kind(), EhKind::Fde { .. }) && r.out_off().is_some())
-                .count()
-        })
-        .sum();
+    let kept_fdes = |e: &EhInput| {
+        e.records
+            .iter()
+            .filter(|r| matches!(r.kind(), EhKind::Fde { .. }) && r.out_off().is_some())
+            .count()
+    };
+    // Natively in parallel: 181,000 records on the large link.
+    #[cfg(not(target_arch = "wasm32"))]
+    let fde_count = {
+        use rayon::prelude::*;
+        eh.par_iter().map(kept_fdes).sum()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let fde_count = eh.iter().map(kept_fdes).sum();
     // Sort sections by (class, rank), stable in first-appearance order.
     let mut order: Vec<usize> = (0..sections.len()).collect();
     order.sort_by_key(|&i| (sections[i].class, sections[i].rank));
@@ -938,7 +946,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     // Moved, not cloned: cloning copied every piece list (24,000 pieces for 2,000 objects).
     let mut slots: Vec<Option<OutSec>> = sections.into_iter().map(Some).collect();
     let mut sorted: Vec<OutSec> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    for fp in places.iter_mut() {
+    let renumber = |fp: &mut Vec<Place>| {
         for p in fp.iter_mut() {
             match p {
                 Place::At { out, .. } | Place::Split { out, .. } | Place::Merged { out, .. } => {
@@ -947,7 +955,14 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                 Place::Dropped => {}
             }
         }
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        places.par_iter_mut().with_min_len(64).for_each(renumber);
     }
+    #[cfg(target_arch = "wasm32")]
+    places.iter_mut().for_each(renumber);
     for m in merges.iter_mut() {
         m.out = remap[m.out as usize];
     }
@@ -971,6 +986,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         fde_count,
         commons,
         by_name,
+        moved: Vec::new(),
         exec_stack,
         base: BASE,
         dynamic,
@@ -1277,28 +1293,13 @@ impl Layout {
             },
         );
         let pos = pos as u32;
-        for fp in self.places.iter_mut() {
-            for p in fp.iter_mut() {
-                match p {
-                    Place::At { out, .. }
-                    | Place::Split { out, .. }
-                    | Place::Merged { out, .. }
-                        if *out >= pos =>
-                    {
-                        *out += 1
-                    }
-                    _ => {}
-                }
-            }
+        if self.moved.is_empty() {
+            // The first insertion: every section before it is still where `plan` put it.
+            self.moved = (0..self.sections.len() as u32 - 1).collect();
         }
-        for m in self.merges.iter_mut() {
-            if m.out >= pos {
-                m.out += 1;
-            }
-        }
-        for c in self.commons.iter_mut() {
-            if c.1 >= pos {
-                c.1 += 1;
+        for m in self.moved.iter_mut() {
+            if *m >= pos {
+                *m += 1;
             }
         }
         self.by_name = self
@@ -1500,9 +1501,29 @@ impl Layout {
             }
             s.size = off;
         }
-        // Resolve piece indices in places to offsets.
+        // Renumber what points at `plan`'s sections (one walk over the places, not one per
+        // inserted section: 24,000 places of 2,000 objects were walked 13 times), and resolve
+        // piece indices in places to offsets.
+        let moved = std::mem::take(&mut self.moved);
+        let now = |out: &mut u32| {
+            if let Some(&m) = moved.get(*out as usize) {
+                *out = m;
+            }
+        };
+        for m in self.merges.iter_mut() {
+            now(&mut m.out);
+        }
+        for c in self.commons.iter_mut() {
+            now(&mut c.1);
+        }
         for fp in self.places.iter_mut() {
             for p in fp.iter_mut() {
+                if let Place::At { out, .. }
+                | Place::Split { out, .. }
+                | Place::Merged { out, .. } = p
+                {
+                    now(out);
+                }
                 match p {
                     Place::At { out, off } => {
                         let s = &self.sections[*out as usize];
