@@ -814,7 +814,8 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
             wa,
         );
         for (i, g) in res.globals.iter().enumerate() {
-            if let Def::Common { size, align, .. } = g.def {
+            if let Def::Common { .. } = g.def {
+                let (size, align) = res.common(SymbolId(i as u32));
                 let s = &mut sections[bss as usize];
                 s.align = s.align.max(align);
                 commons.push((SymbolId(i as u32), bss, s.pieces.len() as u64));

@@ -23,13 +23,10 @@ pub enum Def {
         sym: u32,
         weak: bool,
     },
-    /// A common symbol: the largest size wins, allocated in `.bss` by layout.
-    Common {
-        file: FileId,
-        sym: u32,
-        size: u64,
-        align: u64,
-    },
+    /// A common symbol: the largest size wins, allocated in `.bss` by layout (its size and
+    /// alignment, the largest of all its commons, are in [`Resolved::commons`]: kept out of
+    /// here, they would double the size of every global).
+    Common { file: FileId, sym: u32 },
     /// Provided by the linker (`__init_array_start`, `__start_SEC`, ...): layout gives the value.
     Linker,
     /// Defined by shared object `dso` (its symbol `sym`): bound at load time.
@@ -112,6 +109,8 @@ pub struct Resolved<'a> {
     pub dsos: Vec<Dso<'a>>,
     /// One byte of [`fact`]s per global, set by [`Resolved::settle_facts`].
     pub facts: Vec<u8>,
+    /// (size, alignment) of each [`Def::Common`] global.
+    pub commons: FxHashMap<SymbolId, (u64, u64)>,
 }
 
 /// What the relocation scan and the write phase ask of a global's definition, one byte each:
@@ -187,6 +186,11 @@ impl<'a> Resolved<'a> {
     pub fn global(&self, id: SymbolId) -> &Global<'a> {
         &self.globals[id.0 as usize]
     }
+
+    /// (size, alignment) of a common global.
+    pub fn common(&self, id: SymbolId) -> (u64, u64) {
+        self.commons.get(&id).copied().unwrap_or((0, 1))
+    }
 }
 
 struct Resolver<'a> {
@@ -196,6 +200,7 @@ struct Resolver<'a> {
     comdats: FxHashMap<&'a [u8], FileId>,
     errors: Vec<Diagnostic>,
     dsos: Vec<Dso<'a>>,
+    commons: FxHashMap<SymbolId, (u64, u64)>,
 }
 
 impl<'a> Resolver<'a> {
@@ -262,40 +267,25 @@ impl<'a> Resolver<'a> {
                 SymPlace::Common => {
                     let size = sym.st_size.get(E);
                     let align = sym.st_value.get(E).max(1);
+                    let here = Def::Common {
+                        file: fid,
+                        sym: i as u32,
+                    };
                     match g.def {
                         Def::Undefined | Def::Linker | Def::Shared { .. } => {
-                            g.def = Def::Common {
-                                file: fid,
-                                sym: i as u32,
-                                size,
-                                align,
-                            }
+                            g.def = here;
+                            self.commons.insert(id, (size, align));
                         }
                         Def::Defined { weak: true, .. } => {
-                            g.def = Def::Common {
-                                file: fid,
-                                sym: i as u32,
-                                size,
-                                align,
-                            }
+                            g.def = here;
+                            self.commons.insert(id, (size, align));
                         }
-                        Def::Common {
-                            file,
-                            sym,
-                            size: s0,
-                            align: a0,
-                        } => {
-                            let (f, sy) = if size > s0 {
-                                (fid, i as u32)
-                            } else {
-                                (file, sym)
-                            };
-                            g.def = Def::Common {
-                                file: f,
-                                sym: sy,
-                                size: size.max(s0),
-                                align: align.max(a0),
-                            };
+                        Def::Common { .. } => {
+                            let (s0, a0) = self.commons.get(&id).copied().unwrap_or((0, 1));
+                            if size > s0 {
+                                g.def = here;
+                            }
+                            self.commons.insert(id, (size.max(s0), align.max(a0)));
                         }
                         Def::Defined { weak: false, .. } => {}
                     }
@@ -527,6 +517,7 @@ pub fn resolve<'a>(
         comdats: FxHashMap::default(),
         errors: Vec::new(),
         dsos: Vec::new(),
+        commons: FxHashMap::default(),
     };
     // `-u` names: strong references before any input, so archives pull their definitions.
     for u in undefined.iter().map(String::as_str).chain(register) {
@@ -578,6 +569,7 @@ pub fn resolve<'a>(
         archives,
         dsos: r.dsos,
         facts: Vec::new(),
+        commons: r.commons,
     })
 }
 

@@ -261,10 +261,9 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
                         shndx,
                     )
                 }
-                Def::Common {
-                    file, sym, size, ..
-                } => {
+                Def::Common { file, sym } => {
                     let a = v.def_addr(file, sym);
+                    let (size, _) = res.common(crate::resolve::SymbolId(gi as u32));
                     (a, size, STT_OBJECT, STB_GLOBAL, 0, shndx_for(layout, a))
                 }
                 Def::Linker => {
@@ -1938,10 +1937,9 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: crate::resolve::SymbolId) ->
                 shndx,
             }
         }
-        Def::Common {
-            file, sym, size, ..
-        } => {
+        Def::Common { file, sym } => {
             let a = v.def_addr(file, sym);
+            let (size, _) = res.common(g);
             OutSym {
                 name: &[],
                 value: a,
