@@ -534,9 +534,11 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         from_ctors: false,
     });
 
-    // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel.
-    let mut eh_split = {
-        let res: &Resolved<'_> = res;
+    // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel
+    // and meanwhile: the in-order walk below leaves their pieces' sizes and records to fill in.
+    let res_ro: &Resolved<'_> = res;
+    let split_all = || -> Vec<Vec<(u32, Result<EhSplit>)>> {
+        let res = res_ro;
         let one = |fi: usize| -> Vec<(u32, Result<EhSplit>)> {
             let file = &res.files[fi];
             (0..file.obj.sections.len())
@@ -555,147 +557,149 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                 .collect()
         };
         #[cfg(not(target_arch = "wasm32"))]
-        let split: Vec<_> = {
+        {
             use rayon::prelude::*;
             (0..res.files.len()).into_par_iter().map(one).collect()
-        };
+        }
         #[cfg(target_arch = "wasm32")]
-        let split: Vec<_> = (0..res.files.len()).map(one).collect();
-        split
+        (0..res.files.len()).map(one).collect()
     };
-    let mut routes: FxHashMap<(&[u8], u32, u64, bool), Option<u32>> = FxHashMap::default();
-    for (fi, file) in res.files.iter().enumerate() {
-        let fid = FileId(fi as u32);
-        let obj = &file.obj;
-        let crt = is_crt_file(&obj.name);
-        let mut fplaces = vec![Place::Dropped; obj.sections.len()];
-        let mut gnu_stack = None;
-        for (si, sec) in obj.sections.iter().enumerate() {
-            // The first `.note.GNU-stack` says whether the object wants an executable stack.
-            if gnu_stack.is_none() && sec.name == b".note.GNU-stack" {
-                gnu_stack = Some(sec.flags & u64::from(elf::SHF_EXECINSTR) != 0);
-            }
-            if file.discarded[si] {
-                continue;
-            }
-            match sec.sh_type {
-                elf::SHT_NULL
-                | elf::SHT_SYMTAB
-                | elf::SHT_STRTAB
-                | elf::SHT_RELA
-                | elf::SHT_REL
-                | elf::SHT_GROUP
-                | elf::SHT_SYMTAB_SHNDX => continue,
-                _ => {}
-            }
-            if !sec.is_alloc()
-                && (opts.strip_all || (opts.strip_debug && sec.name.starts_with(b".debug")))
-            {
-                continue;
-            }
-            // Routing depends on nothing else, and get_out's updates are idempotent: 24,000
-            // input sections of 2,000 objects share a few dozen keys.
-            let key = (sec.name, sec.sh_type, sec.flags, crt);
-            let out = match routes.get(&key) {
-                Some(&out) => out,
-                None => {
-                    if LINKER_MADE_SECTIONS.contains(&sec.name) {
-                        return err(Diagnostic::error(format!(
+    let mut eh_pending: Vec<EhPending> = Vec::new();
+    let walk = || -> Result<()> {
+        let res = res_ro;
+        let mut routes: FxHashMap<(&[u8], u32, u64, bool), Option<u32>> = FxHashMap::default();
+        for (fi, file) in res.files.iter().enumerate() {
+            let fid = FileId(fi as u32);
+            let obj = &file.obj;
+            let crt = is_crt_file(&obj.name);
+            let mut fplaces = vec![Place::Dropped; obj.sections.len()];
+            let mut gnu_stack = None;
+            for (si, sec) in obj.sections.iter().enumerate() {
+                // The first `.note.GNU-stack` says whether the object wants an executable stack.
+                if gnu_stack.is_none() && sec.name == b".note.GNU-stack" {
+                    gnu_stack = Some(sec.flags & u64::from(elf::SHF_EXECINSTR) != 0);
+                }
+                if file.discarded[si] {
+                    continue;
+                }
+                match sec.sh_type {
+                    elf::SHT_NULL
+                    | elf::SHT_SYMTAB
+                    | elf::SHT_STRTAB
+                    | elf::SHT_RELA
+                    | elf::SHT_REL
+                    | elf::SHT_GROUP
+                    | elf::SHT_SYMTAB_SHNDX => continue,
+                    _ => {}
+                }
+                if !sec.is_alloc()
+                    && (opts.strip_all || (opts.strip_debug && sec.name.starts_with(b".debug")))
+                {
+                    continue;
+                }
+                // Routing depends on nothing else, and get_out's updates are idempotent: 24,000
+                // input sections of 2,000 objects share a few dozen keys.
+                let key = (sec.name, sec.sh_type, sec.flags, crt);
+                let out = match routes.get(&key) {
+                    Some(&out) => out,
+                    None => {
+                        if LINKER_MADE_SECTIONS.contains(&sec.name) {
+                            return err(Diagnostic::error(format!(
                             "input section {} is one the linker makes; an object cannot provide it",
                             sec.name_str()
                         ))
-                        .file(obj.name.clone())
-                        .section(sec.name_str()));
-                    }
-                    let out = map_input(sec.name, sec.sh_type, sec.flags, crt).map(
-                        |(oname, class, rank)| {
-                            get_out(
-                                &mut sections,
-                                &mut by_name,
-                                oname,
-                                class,
-                                rank,
-                                sec.sh_type,
-                                sec.flags,
-                            )
-                        },
-                    );
-                    routes.insert(key, out);
-                    out
-                }
-            };
-            let Some(out) = out else {
-                continue;
-            };
-            let (priority, from_ctors) = init_priority(sec.name);
-            let from_ctors = from_ctors && !crt;
-            let osec = &mut sections[out as usize];
-            osec.align = osec.align.max(sec.align);
-            let merge = sec.flags & u64::from(elf::SHF_MERGE) != 0
-                && sec.relocs.is_empty()
-                && sec.entsize > 0
-                && sec.size % sec.entsize == 0
-                && sec.sh_type == elf::SHT_PROGBITS;
-            if merge {
-                let strings = sec.flags & u64::from(elf::SHF_STRINGS) != 0;
-                let key = (out, sec.entsize, sec.align, u64::from(strings));
-                let g = *merge_keys.entry(key).or_insert_with(|| {
-                    merges.push(MergeGroup {
-                        out,
-                        data: Vec::new(),
-                    });
-                    merge_dedup.push(FxHashMap::default());
-                    osec.pieces.push(Piece {
-                        src: PieceSrc::Merged(merges.len() as u32 - 1),
-                        offset: 0,
-                        size: 0,
-                        align: sec.align,
-                        priority: 65535,
-                        from_ctors: false,
-                    });
-                    merges.len() as u32 - 1
-                });
-                let mut map = SplitMap {
-                    in_size: sec.size,
-                    ..Default::default()
-                };
-                let group = &mut merges[g as usize];
-                let dedup = &mut merge_dedup[g as usize];
-                let mut off = 0usize;
-                let data = sec.data;
-                while off < data.len() {
-                    let end = if strings && sec.entsize == 1 {
-                        memchr::memchr(0, &data[off..]).map_or(data.len(), |p| off + p + 1)
-                    } else if strings {
-                        let es = sec.entsize as usize;
-                        let mut e = off;
-                        // Strings end at an all-zero element of entsize bytes.
-                        loop {
-                            if e + es > data.len() {
-                                e = data.len();
-                                break;
-                            }
-                            if data[e..e + es].iter().all(|&b| b == 0) {
-                                e += es;
-                                break;
-                            }
-                            e += es;
+                            .file(obj.name.clone())
+                            .section(sec.name_str()));
                         }
-                        e
-                    } else {
-                        off + sec.entsize as usize
+                        let out = map_input(sec.name, sec.sh_type, sec.flags, crt).map(
+                            |(oname, class, rank)| {
+                                get_out(
+                                    &mut sections,
+                                    &mut by_name,
+                                    oname,
+                                    class,
+                                    rank,
+                                    sec.sh_type,
+                                    sec.flags,
+                                )
+                            },
+                        );
+                        routes.insert(key, out);
+                        out
+                    }
+                };
+                let Some(out) = out else {
+                    continue;
+                };
+                let (priority, from_ctors) = init_priority(sec.name);
+                let from_ctors = from_ctors && !crt;
+                let osec = &mut sections[out as usize];
+                osec.align = osec.align.max(sec.align);
+                let merge = sec.flags & u64::from(elf::SHF_MERGE) != 0
+                    && sec.relocs.is_empty()
+                    && sec.entsize > 0
+                    && sec.size % sec.entsize == 0
+                    && sec.sh_type == elf::SHT_PROGBITS;
+                if merge {
+                    let strings = sec.flags & u64::from(elf::SHF_STRINGS) != 0;
+                    let key = (out, sec.entsize, sec.align, u64::from(strings));
+                    let g = *merge_keys.entry(key).or_insert_with(|| {
+                        merges.push(MergeGroup {
+                            out,
+                            data: Vec::new(),
+                        });
+                        merge_dedup.push(FxHashMap::default());
+                        osec.pieces.push(Piece {
+                            src: PieceSrc::Merged(merges.len() as u32 - 1),
+                            offset: 0,
+                            size: 0,
+                            align: sec.align,
+                            priority: 65535,
+                            from_ctors: false,
+                        });
+                        merges.len() as u32 - 1
+                    });
+                    let mut map = SplitMap {
+                        in_size: sec.size,
+                        ..Default::default()
                     };
-                    let item = &data[off..end];
-                    let o = match dedup.get(item) {
-                        Some(&o) => o,
-                        None => {
-                            let pad = align_up(group.data.len() as u64, sec.align) as usize
-                                - group.data.len();
-                            // Each entry is padded to the section's alignment: a huge alignment
-                            // on many small entries asks for gigabytes. Bounded like the output.
-                            let need = (group.data.len() + pad + item.len()) as u64;
-                            if need > merge_cap {
-                                return Err(Diagnostic::error(format!(
+                    let group = &mut merges[g as usize];
+                    let dedup = &mut merge_dedup[g as usize];
+                    let mut off = 0usize;
+                    let data = sec.data;
+                    while off < data.len() {
+                        let end = if strings && sec.entsize == 1 {
+                            memchr::memchr(0, &data[off..]).map_or(data.len(), |p| off + p + 1)
+                        } else if strings {
+                            let es = sec.entsize as usize;
+                            let mut e = off;
+                            // Strings end at an all-zero element of entsize bytes.
+                            loop {
+                                if e + es > data.len() {
+                                    e = data.len();
+                                    break;
+                                }
+                                if data[e..e + es].iter().all(|&b| b == 0) {
+                                    e += es;
+                                    break;
+                                }
+                                e += es;
+                            }
+                            e
+                        } else {
+                            off + sec.entsize as usize
+                        };
+                        let item = &data[off..end];
+                        let o = match dedup.get(item) {
+                            Some(&o) => o,
+                            None => {
+                                let pad = align_up(group.data.len() as u64, sec.align) as usize
+                                    - group.data.len();
+                                // Each entry is padded to the section's alignment: a huge alignment
+                                // on many small entries asks for gigabytes. Bounded like the output.
+                                let need = (group.data.len() + pad + item.len()) as u64;
+                                if need > merge_cap {
+                                    return Err(Diagnostic::error(format!(
                                     "mergeable section with alignment {} and {}-byte entries would make {need} bytes of merged data from {input_bytes} bytes of input: refusing",
                                     sec.align, sec.entsize
                                 ))
@@ -703,91 +707,116 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                                 .section(sec.name_str())
                                 .offset(off as u64)
                                 .into());
+                                }
+                                group.data.extend(std::iter::repeat(0).take(pad));
+                                let o = group.data.len() as u64;
+                                group.data.extend_from_slice(item);
+                                dedup.insert(item, o);
+                                o
                             }
-                            group.data.extend(std::iter::repeat(0).take(pad));
-                            let o = group.data.len() as u64;
-                            group.data.extend_from_slice(item);
-                            dedup.insert(item, o);
-                            o
-                        }
+                        };
+                        map.starts.push(off as u64);
+                        map.outs.push(o);
+                        off = end;
+                    }
+                    maps.push(map);
+                    fplaces[si] = Place::Merged {
+                        out,
+                        group: g,
+                        map: maps.len() as u32 - 1,
                     };
-                    map.starts.push(off as u64);
-                    map.outs.push(o);
-                    off = end;
+                    continue;
                 }
-                maps.push(map);
-                fplaces[si] = Place::Merged {
-                    out,
-                    group: g,
-                    map: maps.len() as u32 - 1,
-                };
-                continue;
-            }
-            if sec.name == b".eh_frame" && sec.sh_type == elf::SHT_PROGBITS {
-                let split = &mut eh_split[fi];
-                let (records, map) = match split.iter().position(|x| x.0 == si as u32) {
-                    Some(k) => split.swap_remove(k).1?,
-                    None => eh_split_mapped(res, fid, si as u32)?,
-                };
-                let kept = map.out_size;
-                maps.push(map);
-                eh.push(EhInput {
-                    file: fid,
-                    sec: si as u32,
-                    records,
-                });
-                let piece_off = osec.pieces.len() as u64;
-                osec.pieces.push(Piece {
-                    src: PieceSrc::EhFrame {
+                if sec.name == b".eh_frame" && sec.sh_type == elf::SHT_PROGBITS {
+                    // Records, map and size come from the split, once it is done.
+                    maps.push(SplitMap::default());
+                    eh.push(EhInput {
                         file: fid,
                         sec: si as u32,
-                        eh: eh.len() as u32 - 1,
+                        records: Vec::new(),
+                    });
+                    let piece_off = osec.pieces.len() as u64;
+                    eh_pending.push(EhPending {
+                        file: fi,
+                        sec: si as u32,
+                        out,
+                        piece: osec.pieces.len(),
+                        map: maps.len() - 1,
+                    });
+                    osec.pieces.push(Piece {
+                        src: PieceSrc::EhFrame {
+                            file: fid,
+                            sec: si as u32,
+                            eh: eh.len() as u32 - 1,
+                        },
+                        offset: 0,
+                        size: 0,
+                        // Records need 4-byte alignment only; padding to 8 would put a zero word
+                        // (an end marker to the unwinder's linear walk) between two inputs.
+                        align: sec.align.min(4),
+                        priority: 65535,
+                        from_ctors: false,
+                    });
+                    // `base` temporarily holds the piece index; fixed after offsets are known.
+                    fplaces[si] = Place::Split {
+                        out,
+                        base: piece_off,
+                        map: maps.len() as u32 - 1,
+                    };
+                    continue;
+                }
+                if from_ctors && (sec.size % 8 != 0) {
+                    return err(Diagnostic::error(
+                        "a .ctors/.dtors section's size is not a multiple of 8",
+                    )
+                    .file(obj.name.clone())
+                    .section(sec.name_str()));
+                }
+                fplaces[si] = Place::At {
+                    out,
+                    off: osec.pieces.len() as u64,
+                };
+                osec.pieces.push(Piece {
+                    src: PieceSrc::Input {
+                        file: fid,
+                        sec: si as u32,
                     },
                     offset: 0,
-                    size: kept,
-                    // Records need 4-byte alignment only; padding to 8 would put a zero word
-                    // (an end marker to the unwinder's linear walk) between two inputs.
-                    align: sec.align.min(4),
-                    priority: 65535,
-                    from_ctors: false,
+                    size: sec.size,
+                    align: sec.align,
+                    priority,
+                    from_ctors,
                 });
-                // `base` temporarily holds the piece index; fixed after offsets are known.
-                fplaces[si] = Place::Split {
-                    out,
-                    base: piece_off,
-                    map: maps.len() as u32 - 1,
-                };
-                continue;
             }
-            if from_ctors && (sec.size % 8 != 0) {
-                return err(Diagnostic::error(
-                    "a .ctors/.dtors section's size is not a multiple of 8",
-                )
-                .file(obj.name.clone())
-                .section(sec.name_str()));
+            match gnu_stack {
+                Some(true) => exec_stack = true,
+                Some(false) => {}
+                None => any_missing_note = true,
             }
-            fplaces[si] = Place::At {
-                out,
-                off: osec.pieces.len() as u64,
-            };
-            osec.pieces.push(Piece {
-                src: PieceSrc::Input {
-                    file: fid,
-                    sec: si as u32,
-                },
-                offset: 0,
-                size: sec.size,
-                align: sec.align,
-                priority,
-                from_ctors,
-            });
+            places.push(fplaces);
         }
-        match gnu_stack {
-            Some(true) => exec_stack = true,
-            Some(false) => {}
-            None => any_missing_note = true,
-        }
-        places.push(fplaces);
+        Ok(())
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let (mut eh_split, walked) = rayon::join(split_all, walk);
+    #[cfg(target_arch = "wasm32")]
+    let (mut eh_split, walked) = (split_all(), { walk }());
+    // Errors in input order, as one walk would have met them: a split's error comes before
+    // whatever stopped the walk after it.
+    let mut splits = Vec::with_capacity(eh_pending.len());
+    for p in &eh_pending {
+        let split = &mut eh_split[p.file];
+        splits.push(match split.iter().position(|x| x.0 == p.sec) {
+            Some(k) => split.swap_remove(k).1?,
+            None => eh_split_mapped(res, FileId(p.file as u32), p.sec)?,
+        });
+    }
+    walked?;
+    // The walk pushed one `eh` entry per pending split, in the same order.
+    for ((p, (records, map)), e) in eh_pending.iter().zip(splits).zip(eh.iter_mut()) {
+        sections[p.out as usize].pieces[p.piece].size = map.out_size;
+        maps[p.map] = map;
+        e.records = records;
     }
     // `-z execstack`/`-z noexecstack` wins; otherwise GNU ld's rule: executable if any input asks,
     // or (historically) if an input has no note at all.
@@ -1098,6 +1127,16 @@ fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool
 
 /// An `.eh_frame` input's records and its input → output offset map (`out_size`: the bytes kept).
 type EhSplit = (Vec<EhRecord>, SplitMap);
+
+/// An `.eh_frame` input the plan's walk placed before its split was done.
+struct EhPending {
+    file: usize,
+    sec: u32,
+    out: u32,
+    /// Its piece in output section `out`, and its map in `maps`.
+    piece: usize,
+    map: usize,
+}
 
 /// [`split_eh_frame`] with the offset map, built where the split runs (in parallel natively)
 /// rather than in the plan's in-order walk (181,000 records on the large link).

@@ -26,7 +26,10 @@ pub enum Def {
     /// A common symbol: the largest size wins, allocated in `.bss` by layout (its size and
     /// alignment, the largest of all its commons, are in [`Resolved::commons`]: kept out of
     /// here, they would double the size of every global).
-    Common { file: FileId, sym: u32 },
+    Common {
+        file: FileId,
+        sym: u32,
+    },
     /// Provided by the linker (`__init_array_start`, `__start_SEC`, ...): layout gives the value.
     Linker,
     /// Defined by shared object `dso` (its symbol `sym`): bound at load time.
