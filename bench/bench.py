@@ -7,9 +7,14 @@ several per linker. It prints the median wall time, the peak RSS, and initlink's
 With --wasm it also runs the same links through the wasm build under Node (bench/wasm_link.mjs),
 with their ratio to native and whether the ELF is byte-identical to the native one.
 
-usage: bench/bench.py [--runs N] [--only NAME,...] [--wasm]
+Each timed link starts on a settled machine: initlink, mold and wild return once the output is
+in place and leave a forked child freeing memory and unmapping inputs; the script is their
+subreaper and waits for such children before the next link (--no-settle: it does not, and the
+next linker in the round runs alongside the previous one's teardown). It prints how long they ran.
+
+usage: bench/bench.py [--runs N] [--only NAME,...] [--wasm] [--no-settle]
 """
-import argparse, hashlib, json, os, re, shlex, shutil, statistics, subprocess, sys, tempfile, time, resource
+import argparse, ctypes, hashlib, json, os, re, shlex, shutil, statistics, subprocess, sys, tempfile, time, resource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "bench")
@@ -200,13 +205,36 @@ def wasm_link(args, cwd, runs):
     except (ValueError, IndexError):  # Node itself died (out of memory, a crash): say how
         return {"ok": False, "diagnostics": [f"node exited {r.returncode}: " + (r.stderr.strip()[-500:] or "no output")]}
 
+SETTLE = False
+
+def become_subreaper():
+    """Adopt orphaned descendants (a forking linker's child), so that settle() can wait for them."""
+    try:
+        PR_SET_CHILD_SUBREAPER = 36
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+def settle():
+    """Wait for adopted descendants still running; how long that took (s)."""
+    t0 = time.perf_counter()
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return time.perf_counter() - t0
+        except InterruptedError:
+            continue
+
 def run_once(exe, args, cwd):
+    """Wall time of one link (until the command returns), exit code, stderr, and how long its
+    forked child ran on after that (0 without --settle)."""
     t0 = time.perf_counter()
     p = subprocess.Popen([exe] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, err = p.communicate()
     t = time.perf_counter() - t0
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return t, p.returncode, err.decode(errors="replace")
+    tail = settle() if SETTLE else 0.0
+    return t, p.returncode, err.decode(errors="replace"), tail
 
 # Linkers that fork (the parent exits once the output is ready, a child frees the memory): their
 # memory is measured with the fork off, so that /usr/bin/time sees the process that did the work.
@@ -225,7 +253,11 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--only", default="")
     ap.add_argument("--wasm", action="store_true", help="also link through the wasm build under Node")
+    ap.add_argument("--no-settle", action="store_true",
+                    help="start each link while the previous linker's forked child may still run")
     a = ap.parse_args()
+    global SETTLE
+    SETTLE = not a.no_settle and become_subreaper()
     sh(["cargo", "build", "--release", "-q", "-p", "initlink"], cwd=ROOT)
     if a.wasm:
         sh([os.path.join(ROOT, "dev"), "build-web"], cwd=ROOT)  # pkg/: the wasm build, up to date
@@ -237,29 +269,33 @@ def main():
     work = prepare()
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     rows = []
+    tail_rows = []
     for name, (cwd, cmd) in work.items():
         if only and not any(o.lower() in name.lower() for o in only):
             continue
         args = collect2_args(cmd, cwd)
         times = {k: [] for k in ls}
+        tails = {k: [] for k in ls}
         failed = {}
         for _ in range(a.runs):
             for k, exe in ls.items():  # interleaved
                 if k in failed:
                     continue
-                t, rc, err = run_once(exe, args, cwd)
+                t, rc, err, tail = run_once(exe, args, cwd)
                 if rc != 0:
                     failed[k] = err.strip().splitlines()[-1] if err.strip() else f"exit {rc}"
                     continue
                 times[k].append(t)
+                tails[k].append(tail)
         mem = {k: peak_rss(k, exe, args, cwd) for k, exe in ls.items() if k not in failed}
         wasm = None
         if a.wasm:
             # Every linker wrote `out`: link with initlink once more to have its ELF to compare.
-            _, rc, _ = run_once(ls["initlink"], args, cwd)
+            _, rc, _, _ = run_once(ls["initlink"], args, cwd)
             wasm = wasm_link(args, cwd, a.runs)
             wasm["native_sha256"] = sha256(os.path.join(cwd, "out")) if rc == 0 else None
         rows.append((name, {k: statistics.median(v) for k, v in times.items() if v}, mem, failed, wasm))
+        tail_rows.append((name, {k: statistics.median(v) for k, v in tails.items() if v}))
     print()
     names = [k for k in ls]
     hdr = f"{'workload':<22}" + "".join(f"{n:>12}" for n in names)
@@ -281,6 +317,16 @@ def main():
     for name, med, mem, failed, _ in rows:
         for k, e in failed.items():
             print(f"note: {k} failed on {name}: {e}")
+    forking = [n for n in names if n in NO_FORK]
+    if SETTLE:
+        print()
+        print("forked child still running after the command returned (median ms; waited out before the next link)")
+        print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in forking))
+        for name, tail in tail_rows:
+            print(f"{name:<22}" + "".join(f"{tail[n]*1000:>12.1f}" if n in tail else f"{'-':>12}" for n in forking))
+    else:
+        print()
+        print("(--no-settle: each link started while the previous linker's forked child could still run)")
     if a.wasm:
         print()
         print("wasm under Node (web/initlink.js link() with the files in memory, no report; 4 warm-up links) vs native initlink process (ms)")
