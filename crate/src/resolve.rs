@@ -538,18 +538,7 @@ pub fn resolve<'a>(
             _ => 0,
         })
         .sum();
-    // Archives load part of their members (crypto: 20,000 globals from 9 MB of libcrypto.a):
-    // growing both tables mid-walk cost the walk 5% (rehashing, moving the globals).
-    let archived: usize = items
-        .iter()
-        .map(|i| match i {
-            InputItem::File(f) if classify(f.data) == FileKind::Archive => f.data.len(),
-            _ => 0,
-        })
-        .sum();
-    let room = bytes / 128 + archived / 256;
-    r.globals.reserve(room);
-    r.names.table.reserve(room, |&(h, _)| h);
+    r.globals.reserve(bytes / 128);
     let archives = with_parsed(items, bytes, &mut |take| {
         walk(&mut r, items, static_link, take)
     })?;
