@@ -274,6 +274,10 @@ pub struct Layout {
     /// While `assign` inserts the linker's sections: where each section `plan` made is now
     /// (`places`, `merges` and `commons` are renumbered once, after the last insertion).
     moved: Vec<u32>,
+    /// After `assign`: each input section's address (`NOT_AT` unless it is placed whole),
+    /// file `f`'s sections from `file_first[f]` on.
+    input_base: Vec<u64>,
+    file_first: Vec<u32>,
     pub exec_stack: bool,
     /// Load address of the first segment: 0x400000 for `ET_EXEC`, 0 for PIE and shared objects.
     pub base: u64,
@@ -1017,6 +1021,8 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         commons,
         by_name,
         moved: Vec::new(),
+        input_base: Vec::new(),
+        file_first: Vec::new(),
         exec_stack,
         base: BASE,
         dynamic,
@@ -1127,6 +1133,9 @@ fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool
 
 /// An `.eh_frame` input's records and its input → output offset map (`out_size`: the bytes kept).
 type EhSplit = (Vec<EhRecord>, SplitMap);
+
+/// [`Layout::input_base`] of a section that is not placed whole (dropped, merged or split).
+const NOT_AT: u64 = u64::MAX;
 
 /// An `.eh_frame` input the plan's walk placed before its split was done.
 struct EhPending {
@@ -1879,12 +1888,56 @@ impl Layout {
             }
         }
         let _ = a;
+        // Every input section's address in one flat table (files one after another), asked at
+        // each relocation against a section symbol: one load from a dense table, not a file's
+        // place list and then its output section.
+        let mut first = Vec::with_capacity(self.places.len() + 1);
+        let mut at = 0u32;
+        for fp in &self.places {
+            first.push(at);
+            at = at.saturating_add(fp.len() as u32);
+        }
+        first.push(at);
+        let sections = &self.sections;
+        self.input_base = self
+            .places
+            .iter()
+            .flatten()
+            .map(|p| match *p {
+                Place::At { out, off } => sections[out as usize].addr.wrapping_add(off),
+                _ => NOT_AT,
+            })
+            .collect();
+        self.file_first = first;
         Ok(())
     }
 
     /// Address of byte `off` of input section `sec` of `file` (None when the section or the
     /// record holding that byte was dropped).
+    #[inline]
     pub fn input_addr(&self, file: FileId, sec: u32, off: u64) -> Option<u64> {
+        match self.placed_at(file, sec) {
+            Some(base) => Some(base.wrapping_add(off)),
+            None => self.input_addr_slow(file, sec, off),
+        }
+    }
+
+    /// The address of input section `sec` of `file` when it is placed whole (not dropped,
+    /// merged or split), once `assign` has run.
+    #[inline]
+    pub fn placed_at(&self, file: FileId, sec: u32) -> Option<u64> {
+        let f = file.0 as usize;
+        let (&a, &b) = (self.file_first.get(f)?, self.file_first.get(f + 1)?);
+        if sec >= b.saturating_sub(a) {
+            return None;
+        }
+        match self.input_base.get(a as usize + sec as usize) {
+            Some(&base) if base != NOT_AT => Some(base),
+            _ => None,
+        }
+    }
+
+    fn input_addr_slow(&self, file: FileId, sec: u32, off: u64) -> Option<u64> {
         match *self.places.get(file.0 as usize)?.get(sec as usize)? {
             Place::Dropped | Place::Merged { .. } => None,
             Place::At { out, off: o } => Some(

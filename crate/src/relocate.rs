@@ -335,13 +335,21 @@ impl<'r, 'a> Values<'r, 'a> {
             let target = crate::synthesize::sym_ref(self.res, file, sym);
             let st = &obj.symbols[sym];
             let tls_type = st.st_type() == STT_TLS;
-            let mut s = if tls_type {
+            // Most relocations name a section symbol of a section placed whole: its address.
+            let section_sym = st.st_type() == STT_SECTION;
+            let whole = match obj.sym_place(sym) {
+                Ok(SymPlace::Section(ts)) if section_sym => self.layout.placed_at(file, ts),
+                _ => None,
+            };
+            let mut s = if let Some(base) = whole {
+                base.wrapping_add(st.st_value.get(E))
+            } else if tls_type {
                 self.sym_addr_raw(target)
             } else {
                 self.sym_addr(target)
             };
             // Section symbols of merged or split sections: the addend selects the piece.
-            if st.st_type() == STT_SECTION {
+            if section_sym && whole.is_none() {
                 if let Ok(SymPlace::Section(ts)) = obj.sym_place(sym) {
                     match self.layout.places[file.0 as usize].get(ts as usize) {
                         Some(crate::layout::Place::Split { .. }) => {
