@@ -336,11 +336,14 @@ impl<'r, 'a> Values<'r, 'a> {
             let st = &obj.symbols[sym];
             let tls_type = st.st_type() == STT_TLS;
             // Most relocations name a section symbol of a section placed whole: its address.
-            let section_sym = st.st_type() == STT_SECTION;
-            let whole = match obj.sym_place(sym) {
-                Ok(SymPlace::Section(ts)) if section_sym => self.layout.placed_at(file, ts),
+            let section = match st.st_type() {
+                STT_SECTION => match obj.sym_place(sym) {
+                    Ok(SymPlace::Section(ts)) => Some(ts),
+                    _ => None,
+                },
                 _ => None,
             };
+            let whole = section.and_then(|ts| self.layout.placed_at(file, ts));
             let mut s = if let Some(base) = whole {
                 base.wrapping_add(st.st_value.get(E))
             } else if tls_type {
@@ -349,21 +352,19 @@ impl<'r, 'a> Values<'r, 'a> {
                 self.sym_addr(target)
             };
             // Section symbols of merged or split sections: the addend selects the piece.
-            if section_sym && whole.is_none() {
-                if let Ok(SymPlace::Section(ts)) = obj.sym_place(sym) {
-                    match self.layout.places[file.0 as usize].get(ts as usize) {
-                        Some(crate::layout::Place::Split { .. }) => {
-                            let v = st.st_value.get(E).wrapping_add(a as u64);
-                            s = self.layout.input_addr(file, ts, v).unwrap_or(0);
-                            a = 0;
-                        }
-                        Some(crate::layout::Place::Dropped) if !alloc => {
-                            // Debug info about a discarded section (a dropped COMDAT copy): write 0.
-                            s = 0;
-                            a = 0;
-                        }
-                        _ => {}
+            if let (Some(ts), None) = (section, whole) {
+                match self.layout.places[file.0 as usize].get(ts as usize) {
+                    Some(crate::layout::Place::Split { .. }) => {
+                        let v = st.st_value.get(E).wrapping_add(a as u64);
+                        s = self.layout.input_addr(file, ts, v).unwrap_or(0);
+                        a = 0;
                     }
+                    Some(crate::layout::Place::Dropped) if !alloc => {
+                        // Debug info about a discarded section (a dropped COMDAT copy): write 0.
+                        s = 0;
+                        a = 0;
+                    }
+                    _ => {}
                 }
             }
             let tp = self.tp();

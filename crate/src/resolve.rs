@@ -123,7 +123,6 @@ pub mod fact {
     pub const UNDEFINED: u8 = 1;
     /// Defined by a shared object.
     pub const SHARED: u8 = 2;
-    pub const LINKER: u8 = 4;
     /// Defined (or common) in an input object.
     pub const DEFINED: u8 = 8;
     pub const IFUNC: u8 = 16;
@@ -163,7 +162,7 @@ impl<'a> Resolved<'a> {
         match g.def {
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
-            Def::Linker => fact::LINKER,
+            Def::Linker => 0,
             Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
                 let obj = &self.files[file.0 as usize].obj;
                 let mut f = fact::DEFINED;
@@ -275,11 +274,10 @@ impl<'a> Resolver<'a> {
                         sym: i as u32,
                     };
                     match g.def {
-                        Def::Undefined | Def::Linker | Def::Shared { .. } => {
-                            g.def = here;
-                            self.commons.insert(id, (size, align));
-                        }
-                        Def::Defined { weak: true, .. } => {
+                        Def::Undefined
+                        | Def::Linker
+                        | Def::Shared { .. }
+                        | Def::Defined { weak: true, .. } => {
                             g.def = here;
                             self.commons.insert(id, (size, align));
                         }
