@@ -10,6 +10,7 @@
 //   r.map          // the text -Map=FILE writes
 //   r.diagnostics  // [{severity, message, file, section, offset, symbol, notes, text}]
 //   r.commandLine  // the GNU ld arguments the options stood for
+//   r.timings      // with {time: true}: [{phase, ms}] per link phase, as the CLI's --time
 
 const PKG = new URL('../pkg/', import.meta.url);
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
@@ -17,7 +18,7 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
 let compiled = null; // Promise<WebAssembly.Module>: compiled once, instantiated again after a panic
 let instance = null; // Promise<bindings module>
 let generation = 0;
-const memories = new WeakMap(); // bindings module → its wasm memory (InputBuffer writes into it)
+const memories = new WeakMap(); // bindings module → its wasm memory (the inputs are staged in it)
 
 async function wasmModule() {
   if (!compiled) {
@@ -76,7 +77,7 @@ function normalize(d) {
 }
 
 function failed(diags, commandLine = []) {
-  return { ok: false, elf: null, report: null, reportJson: '', map: '', diagnostics: diags, commandLine };
+  return { ok: false, elf: null, report: null, reportJson: '', map: '', diagnostics: diags, commandLine, timings: [] };
 }
 
 function toBytes(b) {
@@ -88,9 +89,9 @@ function toBytes(b) {
 
 /**
  * Link `inputs` ([{name, bytes: Uint8Array}] and {group: 'start'|'end'} markers, in command-line
- * order) with `options` ({output, kind, entry, buildId, ehFrameHdr, gcSections, execstack,
+ * order) with `options` ({output, kind, entry, buildId, ehFrameHdr, gcSections, time, execstack,
  * undefined, stripAll, stripDebug, report, args}). Resolves to {ok, elf, report, reportJson, map,
- * diagnostics, commandLine}; never rejects.
+ * diagnostics, commandLine, timings}; never rejects.
  */
 export async function link(inputs, options = {}) {
   // 1. Check and pack the request: a JSON manifest plus every file's bytes in one buffer.
@@ -127,14 +128,13 @@ export async function link(inputs, options = {}) {
     return failed([diagnostic(`cannot load the linker's WebAssembly module: ${e.message}`)]);
   }
   let result;
-  let buffer;
   try {
     // The files go straight into the module's memory, one after another.
-    buffer = new b.InputBuffer(total);
-    const mem = new Uint8Array(memories.get(b).buffer, buffer.ptr(), total);
+    const ptr = b.stage_inputs(total);
+    const mem = new Uint8Array(memories.get(b).buffer, ptr, total);
     let at = 0;
     for (const p of parts) { mem.set(p, at); at += p.length; }
-    result = b.link_buffer(request, buffer);
+    result = b.link_staged(request);
     const meta = JSON.parse(result.meta_json());
     const elf = result.elf() ?? null;
     if (elf && meta.build_id_at != null) await fillBuildId(b, elf, meta.build_id_at);
@@ -144,7 +144,7 @@ export async function link(inputs, options = {}) {
     return {
       ok: !!elf && !diagnostics.some((d) => d.severity === 'error'),
       elf, report: reportJson ? JSON.parse(reportJson) : null, reportJson, map, diagnostics,
-      commandLine: meta.command_line,
+      commandLine: meta.command_line, timings: meta.timings,
     };
   } catch (e) {
     instance = null;
@@ -154,7 +154,6 @@ export async function link(inputs, options = {}) {
     return failed([diagnostic(msg ?? `initlink stopped with a ${kind}: ${e && e.message}`, { notes: msg ? [`${kind}: ${e && e.message}`] : [] })]);
   } finally {
     try { result?.free(); } catch { /* already freed or instance gone */ }
-    try { buffer?.free(); } catch { /* already freed or instance gone */ }
   }
 }
 

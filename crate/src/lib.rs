@@ -167,10 +167,13 @@ fn link_resolved<'a>(
     Ok((layout, synth))
 }
 
-/// Phase timing without touching `std::time` on wasm32 (where `Instant` panics).
+/// Phase timing. On wasm32 `std::time::Instant` panics: the clock there is the host's
+/// `performance.now()`, and CPU time is wall time (the module runs on one thread).
 struct Clock {
     #[cfg(not(target_arch = "wasm32"))]
     last: Option<(std::time::Instant, u128)>,
+    #[cfg(target_arch = "wasm32")]
+    last: Option<u128>,
 }
 
 /// CPU time of the whole process so far, in microseconds.
@@ -197,8 +200,9 @@ impl Clock {
         }
         #[cfg(target_arch = "wasm32")]
         {
-            let _ = on;
-            Clock {}
+            Clock {
+                last: on.then(wasm::now_us),
+            }
         }
     }
     fn lap(&mut self, _name: &'static str, _t: &mut Vec<(&'static str, u128, u128)>) {
@@ -207,6 +211,13 @@ impl Clock {
             let (now, cpu) = (std::time::Instant::now(), process_cpu_us());
             _t.push((_name, (now - l).as_micros(), cpu.saturating_sub(c)));
             self.last = Some((now, cpu));
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Some(l) = self.last {
+            let now = wasm::now_us();
+            let us = now.saturating_sub(l);
+            _t.push((_name, us, us));
+            self.last = Some(now);
         }
     }
 }

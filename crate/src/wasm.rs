@@ -44,6 +44,9 @@ pub struct Response {
     /// Where the SHA-1 build ID goes, left zero for the JavaScript side to hash with Web Crypto
     /// (native SHA-1, on every core) rather than in wasm: software SHA-1 was a sixth of a link.
     pub build_id_at: Option<usize>,
+    /// With `time` (or `--time`): each phase and its wall time in milliseconds, as the CLI's
+    /// `--time` prints them.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// A diagnostic plus the line the CLI prints for it.
@@ -80,11 +83,22 @@ impl Response {
             diagnostics: &'a [JsDiagnostic],
             command_line: &'a [String],
             build_id_at: Option<usize>,
+            timings: Vec<Timing>,
+        }
+        #[derive(Serialize)]
+        struct Timing {
+            phase: &'static str,
+            ms: f64,
         }
         serde_json::to_string(&Meta {
             diagnostics: &self.diagnostics,
             command_line: &self.command_line,
             build_id_at: self.build_id_at,
+            timings: self
+                .timings
+                .iter()
+                .map(|&(phase, ms)| Timing { phase, ms })
+                .collect(),
         })
         .unwrap_or_else(|_| "{}".into())
     }
@@ -151,6 +165,11 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
                     a.push("--gc-sections".into())
                 }
             }
+            "time" => {
+                if want_bool(key, v)? {
+                    a.push("--time".into())
+                }
+            }
             "execstack" => {
                 a.push("-z".into());
                 a.push(if want_bool(key, v)? { "execstack" } else { "noexecstack" }.into());
@@ -181,7 +200,7 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
             "args" => {}
             other => {
                 return Err(Diagnostic::error(format!(
-                "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, execstack, undefined, stripAll, stripDebug, report, args)"
+                "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, time, execstack, undefined, stripAll, stripDebug, report, args)"
             )))
             }
         }
@@ -201,13 +220,32 @@ fn basename(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-/// The given files as a flat directory: find `path` by its full name, else by its last component.
-fn find_file<'f>(files: &[(String, &'f [u8])], path: &str) -> Option<usize> {
-    files.iter().position(|(n, _)| n == path).or_else(|| {
-        files
-            .iter()
-            .position(|(n, _)| basename(n) == basename(path))
-    })
+/// The given files as a flat directory: a path is found by its full name, else by its last
+/// component; the first file of a name wins. Hashed: the 2,001-object link looks up every file.
+struct Directory<'f> {
+    full: rustc_hash::FxHashMap<&'f str, usize>,
+    base: rustc_hash::FxHashMap<&'f str, usize>,
+}
+
+impl<'f> Directory<'f> {
+    fn new(files: &'f [(String, &[u8])]) -> Self {
+        let mut d = Directory {
+            full: Default::default(),
+            base: Default::default(),
+        };
+        for (k, (n, _)) in files.iter().enumerate() {
+            d.full.entry(n.as_str()).or_insert(k);
+            d.base.entry(basename(n)).or_insert(k);
+        }
+        d
+    }
+
+    fn find(&self, path: &str) -> Option<usize> {
+        self.full
+            .get(path)
+            .or_else(|| self.base.get(basename(path)))
+            .copied()
+    }
 }
 
 /// Link a request: `data` holds the bytes of every file item, concatenated in order.
@@ -261,6 +299,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
             }),
         }
     }
+    let dir = Directory::new(&files);
     let mut cmd = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => return Response::failed(e.0, args),
@@ -299,7 +338,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                 items.push(InputItem::AsNeeded(*x));
                 continue;
             }
-            InputArg::Path(p) => find_file(&files, p).ok_or_else(|| {
+            InputArg::Path(p) => dir.find(p).ok_or_else(|| {
                 Diagnostic::error("cannot open: no such file among the inputs").file(p.clone())
             }),
             InputArg::Lib {
@@ -314,15 +353,12 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                 } else {
                     vec![format!("lib{name}.so"), format!("lib{name}.a")]
                 };
-                candidates
-                    .iter()
-                    .find_map(|c| find_file(&files, c))
-                    .ok_or_else(|| {
-                        Diagnostic::error(format!(
-                            "cannot find -l{}{name}",
-                            if *exact { ":" } else { "" }
-                        ))
-                    })
+                candidates.iter().find_map(|c| dir.find(c)).ok_or_else(|| {
+                    Diagnostic::error(format!(
+                        "cannot find -l{}{name}",
+                        if *exact { ":" } else { "" }
+                    ))
+                })
             }
         };
         let k = match found {
@@ -374,7 +410,6 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         .get("report")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    opts.time = false;
     opts.defer_build_id = defer_build_id;
     let out = crate::link(&items, &opts);
     let failed = out
@@ -399,6 +434,11 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         diagnostics: out.diagnostics.into_iter().map(Into::into).collect(),
         command_line: args,
         build_id_at: if failed { None } else { out.build_id_at },
+        timings: out
+            .timings
+            .iter()
+            .map(|&(phase, us, _)| (phase, us as f64 / 1000.0))
+            .collect(),
     }
 }
 
@@ -472,30 +512,44 @@ mod bindings {
         crate::write::build_id_sha1(elf).to_vec()
     }
 
-    /// The files' bytes, written by JavaScript straight into the wasm memory at `ptr()`: one copy
-    /// instead of packing them in JavaScript and copying that into the module (copies were 40% of
-    /// a C++ link in wasm).
-    #[wasm_bindgen]
-    pub struct InputBuffer(Vec<u8>);
+    /// The files' bytes, written by JavaScript straight into the wasm memory at the address
+    /// `stage_inputs` returns: one copy instead of packing them in JavaScript and copying that
+    /// into the module (copies were 40% of a C++ link in wasm). The stage is kept from one link
+    /// to the next: zeroing a fresh one was 2% of the large link, and the memory a wasm instance
+    /// grows is never given back anyway.
+    static STAGE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
+    /// Make the stage `len` bytes long (its old bytes stay until JavaScript overwrites them) and
+    /// return where it starts.
     #[wasm_bindgen]
-    impl InputBuffer {
-        #[wasm_bindgen(constructor)]
-        pub fn new(len: usize) -> InputBuffer {
-            InputBuffer(vec![0; len])
-        }
-        pub fn ptr(&mut self) -> *mut u8 {
-            self.0.as_mut_ptr()
-        }
+    pub fn stage_inputs(len: usize) -> *mut u8 {
+        let mut s = STAGE.lock().unwrap_or_else(|e| e.into_inner());
+        s.resize(len, 0);
+        s.as_mut_ptr()
     }
 
-    /// Link with the files in an [`InputBuffer`]. A SHA-1 build ID is left zero for the caller,
-    /// at `build_id_at` in the meta JSON (initlink.js hashes it with Web Crypto).
+    /// Link with the files on the stage. A SHA-1 build ID is left zero for the caller, at
+    /// `build_id_at` in the meta JSON (initlink.js hashes it with Web Crypto).
     #[wasm_bindgen]
-    pub fn link_buffer(request: &str, data: &InputBuffer) -> LinkResult {
-        LinkResult(super::link_request(request, &data.0, true))
+    pub fn link_staged(request: &str) -> LinkResult {
+        let s = STAGE.lock().unwrap_or_else(|e| e.into_inner());
+        LinkResult(super::link_request(request, &s, true))
+    }
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = performance, js_name = now)]
+        fn performance_now() -> f64;
+    }
+
+    /// The host's clock in microseconds (`--time` in wasm).
+    pub(crate) fn now_us() -> u128 {
+        (performance_now() * 1000.0) as u128
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) use bindings::now_us;
 
 #[cfg(test)]
 mod tests {
@@ -581,6 +635,16 @@ mod tests {
                 "initlink: error: cannot find -lfoo"
             ]
         );
-        assert_eq!(find_file(&[("dir/a.o".into(), &[][..])], "/x/a.o"), Some(0));
+        let files: Vec<(String, &[u8])> = vec![
+            ("dir/a.o".into(), &[]),
+            ("a.o".into(), &[]),
+            ("b/a.o".into(), &[]),
+        ];
+        let dir = Directory::new(&files);
+        // A full name first, else the first file of that last component.
+        assert_eq!(dir.find("a.o"), Some(1));
+        assert_eq!(dir.find("b/a.o"), Some(2));
+        assert_eq!(dir.find("/x/a.o"), Some(0));
+        assert_eq!(dir.find("c.o"), None);
     }
 }

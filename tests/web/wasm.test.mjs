@@ -92,6 +92,25 @@ test('report: false links the same ELF without building the report and map', asy
   }
 });
 
+test('time: true gives each phase\'s wall time, as the CLI\'s --time, and the same ELF', async () => {
+  const t = tempDir('time');
+  try {
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const objs = compile(t.dir, srcs, FREESTANDING, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    const plain = await wasm(t.dir, objs, { report: false });
+    const timed = await wasm(t.dir, objs, { report: false, time: true });
+    assert.ok(plain.ok && timed.ok);
+    assert.deepEqual(plain.timings, []);
+    assert.deepEqual(timed.timings.map((x) => x.phase), ['resolve', 'plan', 'synthesize', 'assign', 'write']);
+    for (const { ms } of timed.timings) assert.ok(Number.isFinite(ms) && ms >= 0, `bad time ${ms}`);
+    assert.ok(Buffer.from(plain.elf).equals(Buffer.from(timed.elf)), 'ELF bytes differ');
+    const bad = await wasm(t.dir, objs, { time: 1 });
+    assert.match(bad.diagnostics[0].text, /option 'time' must be true or false/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('report: false leaves a SHA-1 build ID to Web Crypto: the same bytes as the CLI, under and over 1 MiB', async () => {
   const t = tempDir('buildid');
   try {
