@@ -8,7 +8,8 @@ With --wasm it also runs the same links through the wasm build under Node (bench
 with their ratio to native and whether the ELF is byte-identical to the native one.
 
 Each timed link starts on a settled machine: initlink, mold and wild return once the output is
-in place and leave a forked child freeing memory and unmapping inputs; the script is their
+in place and leave a child (mold, wild: forked at the start; initlink: a helper made at the
+exit) freeing memory and unmapping inputs; the script is their
 subreaper and waits for such children before the next link (--no-settle: it does not, and the
 next linker in the round runs alongside the previous one's teardown). It prints how long they ran.
 
@@ -228,7 +229,7 @@ def settle():
 
 def run_once(exe, args, cwd):
     """Wall time of one link (until the command returns), exit code, stderr, and how long its
-    forked child ran on after that (0 without --settle)."""
+    child or helper ran on after that (0 without --settle)."""
     t0 = time.perf_counter()
     p = subprocess.Popen([exe] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, err = p.communicate()
@@ -238,6 +239,8 @@ def run_once(exe, args, cwd):
 
 # Linkers that fork (the parent exits once the output is ready, a child frees the memory): their
 # memory is measured with the fork off, so that /usr/bin/time sees the process that did the work.
+# (initlink does the work in the process it exits from, handing the teardown to a helper; its
+# --no-fork only keeps the teardown in that process, and is passed for symmetry.)
 NO_FORK = {"initlink": ["--no-fork"], "mold": ["--no-fork"], "wild": ["--no-fork"]}
 
 def peak_rss(name, exe, args, cwd):
@@ -254,7 +257,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--wasm", action="store_true", help="also link through the wasm build under Node")
     ap.add_argument("--no-settle", action="store_true",
-                    help="start each link while the previous linker's forked child may still run")
+                    help="start each link while the previous linker's child or helper may still run")
     a = ap.parse_args()
     global SETTLE
     SETTLE = not a.no_settle and become_subreaper()
@@ -320,13 +323,13 @@ def main():
     forking = [n for n in names if n in NO_FORK]
     if SETTLE:
         print()
-        print("forked child still running after the command returned (median ms; waited out before the next link)")
+        print("child or helper still running after the command returned (median ms; waited out before the next link)")
         print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in forking))
         for name, tail in tail_rows:
             print(f"{name:<22}" + "".join(f"{tail[n]*1000:>12.1f}" if n in tail else f"{'-':>12}" for n in forking))
     else:
         print()
-        print("(--no-settle: each link started while the previous linker's forked child could still run)")
+        print("(--no-settle: each link started while the previous linker's child or helper could still run)")
     if a.wasm:
         print()
         print("wasm under Node (web/initlink.js link() with the files in memory, no report; 4 warm-up links) vs native initlink process (ms)")

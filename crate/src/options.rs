@@ -57,9 +57,9 @@ pub struct Options {
     /// Ignored when a report or map is asked for: they are built from the finished bytes.
     #[serde(skip)]
     pub defer_build_id: bool,
-    /// Link in a forked child and let the parent exit as soon as the output is in place, so
-    /// freeing the link's memory is nobody's wait (native CLI only; mold and wild do the same).
-    /// `--no-fork` turns it off.
+    /// Exit as soon as the output is in place, leaving the teardown of the link's memory and the
+    /// old output's removal to a helper process nobody waits for (native CLI only; mold and wild
+    /// fork for the same). `--no-fork` turns it off.
     pub fork: bool,
     /// Non-fatal options that were accepted and ignored, for the report.
     pub ignored: Vec<String>,
