@@ -332,7 +332,7 @@ def main():
         print("(--no-settle: each link started while the previous linker's child or helper could still run)")
     if a.wasm:
         print()
-        print("wasm under Node (web/initlink.js link() with the files in memory, no report; warmed up: 4+ links, 1.5+ s) vs native initlink process (ms)")
+        print("wasm under Node (web/initlink.js link() with the files in memory, no report; warmed up: 4+ links, 1.5+ s; each ELF copied into the last one's buffer) vs native initlink process (ms)")
         print(f"{'workload':<22}{'native':>12}{'wasm':>12}{'wasm/native':>13}  ELF")
         for name, med, mem, failed, w in rows:
             nat = med.get("initlink")

@@ -15,9 +15,14 @@ const spec = JSON.parse(readFileSync(0, 'utf8'));
 // part is link(): packing the files into one buffer, copying it into the wasm memory, linking,
 // copying the ELF out. The native side maps its inputs, which costs little.
 const inputs = spec.files.map((name) => ({ name, bytes: readFileSync(resolve(spec.cwd, name)) }));
+// Each link copies its ELF into the previous one's buffer (outputBuffer), as each native link
+// writes over the previous output file (and initlink, mold and wild rewrite its pages in place).
+let last = null;
 async function once() {
   // No report: the native side is a plain link too.
-  return link(inputs, { args: spec.args, report: false });
+  const r = await link(inputs, { args: spec.args, report: false, outputBuffer: last });
+  last = r.elf;
+  return r;
 }
 
 // Warm-up: compile and instantiate the module, and let V8 tier the hot functions up from its

@@ -488,6 +488,15 @@ mod bindings {
         pub fn elf(&mut self) -> Option<Vec<u8>> {
             self.0.elf.take()
         }
+        /// The output file's length, or undefined when the link failed: with `elf_ptr`, for
+        /// JavaScript to copy it out of the module's memory into a buffer of its choice.
+        pub fn elf_len(&self) -> Option<usize> {
+            self.0.elf.as_ref().map(Vec::len)
+        }
+        /// Where the output file's bytes start in the module's memory (valid until `free`).
+        pub fn elf_ptr(&self) -> *const u8 {
+            self.0.elf.as_ref().map_or(std::ptr::null(), |e| e.as_ptr())
+        }
         pub fn report_json(&mut self) -> String {
             std::mem::take(&mut self.0.report_json)
         }

@@ -111,6 +111,39 @@ test('time: true gives each phase\'s wall time, as the CLI\'s --time, and the sa
   }
 });
 
+test('outputBuffer: the ELF is copied into an earlier one\'s memory when it fits, else into a new buffer', async () => {
+  const t = tempDir('outbuf');
+  try {
+    const srcs = ['a.c', 'b.c', 'c.c', 'main.c'].map((f) => join(FIX, 'freestanding', 'order', f));
+    const objs = compile(t.dir, srcs, FREESTANDING, [join(FIX, 'freestanding')]).map((p) => p.split('/').pop());
+    writeFileSync(join(t.dir, 'big.c'), 'char big_table[1 << 20] = {1};\n');
+    const [big] = compile(t.dir, [join(t.dir, 'big.c')], FREESTANDING).map((p) => p.split('/').pop());
+    const small = await wasm(t.dir, objs, { report: false });
+    const large = await wasm(t.dir, [...objs, big], { report: false });
+    assert.ok(small.ok && large.ok && large.elf.length > small.elf.length);
+    // Fits: written into the large ELF's memory, and the same bytes as a fresh link.
+    const keep = Buffer.from(large.elf);
+    const into = await wasm(t.dir, objs, { report: false, outputBuffer: large.elf });
+    assert.ok(into.ok);
+    assert.equal(into.elf.buffer, large.elf.buffer, 'the buffer was not reused');
+    assert.equal(into.elf.length, small.elf.length);
+    assert.ok(Buffer.from(into.elf).equals(Buffer.from(small.elf)), 'ELF bytes differ');
+    assert.ok(!Buffer.from(large.elf).equals(keep), 'the earlier ELF was not overwritten');
+    // Too small: a new buffer, the small one untouched.
+    const before = Buffer.from(small.elf);
+    const fresh = await wasm(t.dir, [...objs, big], { report: false, outputBuffer: small.elf });
+    assert.ok(fresh.ok);
+    assert.notEqual(fresh.elf.buffer, small.elf.buffer);
+    assert.ok(Buffer.from(fresh.elf).equals(keep), 'ELF bytes differ');
+    assert.ok(Buffer.from(small.elf).equals(before), 'a buffer too small was written to');
+    const bad = await wasm(t.dir, objs, { outputBuffer: [1, 2] });
+    assert.ok(!bad.ok);
+    assert.match(bad.diagnostics[0].text, /option 'outputBuffer' must be a Uint8Array/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('report: false leaves a SHA-1 build ID to Web Crypto: the same bytes as the CLI, under and over 1 MiB', async () => {
   const t = tempDir('buildid');
   try {
