@@ -3,7 +3,8 @@
 
 Each workload is compiled here with gcc. Its link command line is the one gcc's collect2 passes
 (captured with -v, plugin options dropped), run unchanged with every linker. Runs are interleaved,
-several per linker. It prints the median wall time, the peak RSS, and initlink's ratio to each.
+several per linker, after one untimed round. It prints the median wall time, the peak RSS, and
+initlink's ratio to each.
 With --wasm it also runs the same links through the wasm build under Node (bench/wasm_link.mjs),
 with their ratio to native and whether the ELF is byte-identical to the native one.
 
@@ -280,7 +281,10 @@ def main():
         times = {k: [] for k in ls}
         tails = {k: [] for k in ls}
         failed = {}
-        for _ in range(a.runs):
+        # Round 0 is not timed: the first linker of a round (initlink) would otherwise read the
+        # system archives and libraries into the page cache for all the others (its first links
+        # of sqlite and crypto took 2x its median).
+        for r in range(a.runs + 1):
             for k, exe in ls.items():  # interleaved
                 if k in failed:
                     continue
@@ -288,8 +292,9 @@ def main():
                 if rc != 0:
                     failed[k] = err.strip().splitlines()[-1] if err.strip() else f"exit {rc}"
                     continue
-                times[k].append(t)
-                tails[k].append(tail)
+                if r > 0:
+                    times[k].append(t)
+                    tails[k].append(tail)
         mem = {k: peak_rss(k, exe, args, cwd) for k, exe in ls.items() if k not in failed}
         wasm = None
         if a.wasm:
