@@ -463,26 +463,6 @@ fn build_id_note(layout: &Layout) -> Option<usize> {
     Some(layout.sections[i as usize].offset as usize)
 }
 
-/// Ask for transparent huge pages on a big, still untouched output buffer: filling 40 MB through
-/// 4 KiB pages costs 10,000 page faults, through 2 MiB pages 20.
-fn huge_pages(buf: &mut [u8]) {
-    #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = buf.as_mut_ptr() as usize;
-        let first = (start + HUGE - 1) & !(HUGE - 1);
-        let end = (start + buf.len()) & !(HUGE - 1);
-        if end > first {
-            // SAFETY: the range lies inside `buf`; MADV_HUGEPAGE only changes how it is backed.
-            unsafe {
-                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(all(target_os = "linux", not(target_arch = "wasm32"))))]
-    let _ = buf;
-}
-
 fn name_len(n: &[u8]) -> usize {
     if n.is_empty() {
         0
@@ -516,7 +496,7 @@ fn fill_chunk((syms, st, sr, mut at): (&[OutSym<'_>], &mut [u8], &mut [u8], usiz
 }
 
 /// Where the output file's bytes go: a zero-filled, writable buffer of the length asked for.
-/// The CLI hands out fresh anonymous pages (huge where they can be) and a [`FileWriter`];
+/// The CLI hands out fresh anonymous pages and a [`FileWriter`];
 /// [`link`](crate::link) a `Vec` and none.
 pub trait OutputSink {
     fn buffer(&mut self, len: usize) -> std::result::Result<OutputBuffer<'_>, String>;
@@ -550,7 +530,6 @@ impl OutputSink for Vec<u8> {
     fn buffer(&mut self, len: usize) -> std::result::Result<OutputBuffer<'_>, String> {
         // `vec!` of zeros gets fresh zero pages from the allocator, untouched until written.
         *self = vec![0u8; len];
-        huge_pages(self);
         Ok(OutputBuffer {
             bytes: self,
             writer: None,

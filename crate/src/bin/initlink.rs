@@ -7,52 +7,32 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// glibc grows each thread's heap one mprotect call per page as the parallel phases allocate:
-/// 2,000 objects' worth of small blocks spent a tenth of the link in mprotect. The main thread and
-/// each pool thread get their heap once, up front, on huge pages, and freed memory stays for
-/// reuse. Fresh memory is dear here: a 4 KiB page fault costs ~2 us in this VM (40 MB: 22 ms),
-/// a 2 MiB one ~160 us (40 MB: 3 ms). A page malloc has written to before the advice keeps its
-/// 2 MiB on small pages, so the advice comes before the heap is used, or the touched part is
-/// collapsed. Large link: 6,800 page faults -> 1,700, CPU 151 -> 141 ms.
+/// 2,000 objects' worth of small blocks spent a tenth of the link in mprotect. Each pool thread
+/// gets its heap once, up front, and freed memory stays for reuse. No huge pages: until the
+/// eleventh session the heaps and the output buffer were advised onto them (fewer faults: the
+/// large link's 6,800 became 1,700), but a huge page is faulted whole, and on this VM the host
+/// charges for faulting freed memory back in: without the advice the links ran steadier in the
+/// benchmark's order (crypto's upper quartile 20-22 ms against 30) with 5-10 MB less memory
+/// (docs/design.md).
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        const HUGE: usize = 2 << 20;
-        const MAIN_RESERVE: usize = 128 << 20;
         const TOP_PAD: usize = 16 << 20;
-        // glibc's thread heaps are mappings of HEAP_MAX_SIZE (64 MiB on 64-bit) aligned to it.
-        const THREAD_HEAP: usize = 64 << 20;
         const THREAD_RESERVE: usize = 24 << 20;
-        // SAFETY: mallopt only changes glibc malloc's thresholds, madvise only how memory is
-        // backed (on ranges of this process's own heaps); called before any thread exists.
+        // SAFETY: mallopt only changes glibc malloc's thresholds; called before any thread
+        // exists.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-            // The main heap: one allocation past its first block extends it by the pad, all of
-            // which is given to huge pages before anything in it is touched (a page malloc
-            // writes to first is backed by 4 KiB pages, and so is the rest of its 2 MiB).
-            libc::mallopt(libc::M_TOP_PAD, MAIN_RESERVE as i32);
-            let before = libc::sbrk(0) as usize;
-            drop(std::hint::black_box(Vec::<u8>::with_capacity(256 << 10)));
-            let end = libc::sbrk(0) as usize;
-            if end > before {
-                let lo = before & !(HUGE - 1);
-                libc::madvise(lo as *mut libc::c_void, end - lo, libc::MADV_HUGEPAGE);
-            }
             libc::mallopt(libc::M_TOP_PAD, TOP_PAD as i32);
         }
         // A pool thread's heap is grown to the reserve at once (growing it a page at a time
-        // cost an mprotect call each), then all of it is advised, and its first 2 MiB, which
-        // holds the arena's header and so was touched, is collapsed into a huge page.
+        // cost an mprotect call each); freed, it stays grown.
         let _ = rayon::ThreadPoolBuilder::new()
             .start_handler(|_| {
-                let v = std::hint::black_box(Vec::<u8>::with_capacity(THREAD_RESERVE));
-                let base = (v.as_ptr() as usize) & !(THREAD_HEAP - 1);
-                drop(v);
-                // SAFETY: as above.
-                unsafe {
-                    libc::madvise(base as *mut libc::c_void, THREAD_HEAP, libc::MADV_HUGEPAGE);
-                    libc::madvise(base as *mut libc::c_void, HUGE, libc::MADV_COLLAPSE);
-                }
+                drop(std::hint::black_box(Vec::<u8>::with_capacity(
+                    THREAD_RESERVE,
+                )));
             })
             .build_global();
     }
@@ -624,15 +604,15 @@ impl std::ops::Deref for FileData {
 
 /// The output file, written to a temporary file beside the target and renamed over it. Over a
 /// previous output (set aside and reused: see [`reuse_previous`]) it is built in memory
-/// (anonymous huge pages) and most of it written while the link finishes (see
+/// (fresh anonymous pages) and most of it written while the link finishes (see
 /// [`initlink::FileWriter`]); the file is opened at the first write, which comes only once no
 /// link error is left to find. Otherwise it is written window by window into a new file (see
 /// `file`). Writing it in place through a shared mapping of the file was measured slower here:
 /// faulting in 10,000 page-cache pages cost more CPU than one 40 MB `write`.
 struct OutputFile {
     bytes: Vec<u8>,
-    /// A big output's bytes: fresh anonymous pages, huge where they can be (see `buffer`).
-    map: Option<(memmap2::MmapMut, std::ops::Range<usize>)>,
+    /// A big output's bytes: fresh anonymous pages (see `buffer`).
+    map: Option<memmap2::MmapMut>,
     file: EarlyFile,
     /// The previous output, set aside by [`replace`], removed last (by the helper the process
     /// exits handing off to: see `exit_handing_off`).
@@ -735,7 +715,7 @@ impl OutputFile {
 
     fn commit(&mut self) -> Result<(), Diagnostic> {
         let bytes = match &self.map {
-            Some((m, r)) => &m[r.clone()],
+            Some(m) => &m[..],
             None => &self.bytes[..],
         };
         // Written window by window (see `file`), the buffer is empty.
@@ -784,15 +764,9 @@ impl OutputSink for OutputFile {
         // (raised by `tune_malloc`) from the heap, which calloc must clear page by page (2.7 ms
         // for crypto's 4 MB); fresh pages come zeroed, on first touch, in the writing threads.
         if len >= 1 << 20 {
-            // Placed on a huge-page boundary, with room to end on one: a 4 MB output at an
-            // unaligned address got one huge page and 600 small ones, each a fault.
-            const HUGE: usize = 2 << 20;
-            if let Ok(m) = memmap2::MmapMut::map_anon(len + 2 * HUGE) {
-                let _ = m.advise(memmap2::Advice::HugePage);
-                let start = (HUGE - m.as_ptr() as usize % HUGE) % HUGE;
-                let (m, r) = self.map.insert((m, start..start + len));
+            if let Ok(m) = memmap2::MmapMut::map_anon(len) {
                 return Ok(initlink::OutputBuffer {
-                    bytes: &mut m[r.clone()],
+                    bytes: &mut self.map.insert(m)[..],
                     writer,
                 });
             }
