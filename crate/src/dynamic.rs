@@ -24,6 +24,9 @@ pub enum DynLoc {
     },
 }
 
+/// A library's versions that imports use: (its index among the DSOs, [(version name, the
+/// `.gnu.version_r` index given to it)]).
+type DsoVersions = (u32, Vec<(Vec<u8>, u16)>);
 #[derive(Debug, Clone)]
 pub struct DynReloc {
     pub loc: DynLoc,
@@ -190,7 +193,7 @@ impl DynPlan {
             .collect();
 
         // Versions: each import bound to the version its library marks default.
-        let mut versions: Vec<(u32, Vec<(Vec<u8>, u16)>)> = Vec::new(); // (dso, [(name, index)])
+        let mut versions: Vec<DsoVersions> = Vec::new();
         let mut next_index = 2u16;
         self.versym = vec![0u16];
         for &g in &self.dynsyms {

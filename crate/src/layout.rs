@@ -409,9 +409,7 @@ fn map_input(
 pub fn init_priority(name: &[u8]) -> (u32, bool) {
     let (base, ctors) = if name.starts_with(b".ctors") || name.starts_with(b".dtors") {
         (6usize, true)
-    } else if name.starts_with(b".init_array") {
-        (11, false)
-    } else if name.starts_with(b".fini_array") {
+    } else if name.starts_with(b".init_array") || name.starts_with(b".fini_array") {
         (11, false)
     } else {
         return (65535, false);
@@ -712,7 +710,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                                 .offset(off as u64)
                                 .into());
                                 }
-                                group.data.extend(std::iter::repeat(0).take(pad));
+                                group.data.extend(std::iter::repeat_n(0, pad));
                                 let o = group.data.len() as u64;
                                 group.data.extend_from_slice(item);
                                 dedup.insert(item, o);
@@ -1292,6 +1290,9 @@ impl Layout {
         self.by_name.get(name).copied()
     }
 
+    // Each argument is one column of the section's row (name, class, rank, type, flags,
+    // alignment, size).
+    #[allow(clippy::too_many_arguments)]
     fn add_synthetic(
         &mut self,
         name: &str,

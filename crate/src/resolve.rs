@@ -593,8 +593,7 @@ fn walk<'a>(
                 if let Some(start) = group_start.take() {
                     loop {
                         let mut n = 0;
-                        for k in start..archives.len() {
-                            let (ar, loaded) = &mut archives[k];
+                        for (ar, loaded) in archives.iter_mut().skip(start) {
                             n += r.scan_archive(ar, loaded)?;
                         }
                         if n == 0 {

@@ -824,10 +824,8 @@ fn scan_file(
                     R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
                         scan.needs.push(Need::GotPltReserved)
                     }
-                    R_X86_64_GOTTPOFF => {
-                        if !arch::ie_relax_ok(code, o) {
-                            scan.needs.push(Need::Got(target, GotKind::TpOff));
-                        }
+                    R_X86_64_GOTTPOFF if !arch::ie_relax_ok(code, o) => {
+                        scan.needs.push(Need::Got(target, GotKind::TpOff));
                     }
                     R_X86_64_TLSGD => {
                         if !arch::gd_relax_ok(code, o) {
@@ -845,19 +843,15 @@ fn scan_file(
                         }
                         skip_next = true;
                     }
-                    R_X86_64_GOTPC32_TLSDESC => {
-                        if !arch::tlsdesc_relax_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor sequence".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
+                    R_X86_64_GOTPC32_TLSDESC if !arch::tlsdesc_relax_ok(code, o) => {
+                        let mut d = loc(off).symbol(obj.sym_display(sym));
+                        d.message = "unrecognized TLS descriptor sequence".into();
+                        scan.needs.push(Need::Error(Box::new(d)));
                     }
-                    R_X86_64_TLSDESC_CALL => {
-                        if !arch::tlsdesc_call_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor call".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
+                    R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
+                        let mut d = loc(off).symbol(obj.sym_display(sym));
+                        d.message = "unrecognized TLS descriptor call".into();
+                        scan.needs.push(Need::Error(Box::new(d)));
                     }
                     _ => {}
                 }
@@ -915,10 +909,8 @@ impl Scan {
         }
         match t {
             R_X86_64_NONE => {}
-            R_X86_64_PLT32 => {
-                if pre {
-                    self.needs.push(Need::Plt(target));
-                }
+            R_X86_64_PLT32 if pre => {
+                self.needs.push(Need::Plt(target));
             }
             R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
                 DynAction::Symbolic => {
@@ -997,10 +989,10 @@ impl Scan {
             R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
                 self.needs.push(Need::GotDyn(target, GotKind::Addr));
             }
-            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                if t == R_X86_64_PLTOFF64 && pre {
-                    self.needs.push(Need::Plt(target));
-                }
+            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64
+                if t == R_X86_64_PLTOFF64 && pre =>
+            {
+                self.needs.push(Need::Plt(target));
             }
             R_X86_64_TLSGD => {
                 if shared {
@@ -1028,15 +1020,11 @@ impl Scan {
                     return Ok(true);
                 }
             }
-            R_X86_64_GOTTPOFF => {
-                if shared || imp || !arch::ie_relax_ok(code, o) {
-                    self.needs.push(Need::GotDyn(target, GotKind::TpOff));
-                }
+            R_X86_64_GOTTPOFF if (shared || imp || !arch::ie_relax_ok(code, o)) => {
+                self.needs.push(Need::GotDyn(target, GotKind::TpOff));
             }
-            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
-                if shared {
-                    return Err(fpic("a shared object"));
-                }
+            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 if shared => {
+                return Err(fpic("a shared object"));
             }
             R_X86_64_GOTPC32_TLSDESC => {
                 if shared {
@@ -1049,10 +1037,8 @@ impl Scan {
                     self.needs.push(Need::GotDyn(target, GotKind::TpOff));
                 }
             }
-            R_X86_64_TLSDESC_CALL => {
-                if !arch::tlsdesc_call_ok(code, o) {
-                    return Err("unrecognized TLS descriptor call".into());
-                }
+            R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
+                return Err("unrecognized TLS descriptor call".into());
             }
             _ => {}
         }
