@@ -15,7 +15,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // 1. Transfer size.
 const files = [
-  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
+  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
   ...readdirSync(join(ROOT, 'pkg')).filter((f) => /\.(js|wasm)$/.test(f)).map((f) => join(ROOT, 'pkg', f)),
 ];
 let raw = 0;
@@ -29,6 +29,20 @@ for (const f of files) {
   console.log(`   ${f.slice(ROOT.length + 1).padEnd(24)} ${kb(b.length).padStart(10)} → ${kb(g).padStart(9)}`);
 }
 console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).padStart(9)}   (goal < 500 KB: ${gz < 500 * 1024 ? 'met' : 'MISSED'})`);
+// The C compiler is fetched on the first compile(), not with the page.
+{
+  const shim = join(ROOT, 'pkg', 'tcc', 'browser_wasi_shim');
+  const parts = [join(ROOT, 'pkg', 'tcc', 'tcc.wasm'), join(ROOT, 'pkg', 'tcc', 'include.json'),
+    ...readdirSync(shim).filter((f) => f.endsWith('.js')).map((f) => join(shim, f))];
+  let craw = 0;
+  let cgz = 0;
+  for (const f of parts) {
+    const b = readFileSync(f);
+    craw += b.length;
+    cgz += gzipSync(b, { level: 9 }).length;
+  }
+  console.log(`   + the compiler on first compile() (pkg/tcc/: tcc.wasm, headers, WASI shim) ${kb(craw)} → ${kb(cgz)}`);
+}
 
 // 2. Page load to the first example linked and drawn (a fresh profile each time: no caches).
 const server = await serve();

@@ -192,7 +192,7 @@ async function runTcc({ module, shim, headers }, inputs, args, objName) {
     const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
     status = wasi.start(instance);
   } catch (e) {
-    const kind = e instanceof WebAssembly.RuntimeError ? 'a WebAssembly trap' : 'an error';
+    const kind = e instanceof WebAssembly.RuntimeError ? 'a WebAssembly trap' : e instanceof RangeError ? 'a stack overflow' : 'an error';
     return { object: null, diagnostics: [...parseDiagnostics(stderr), diag('error', `tcc stopped with ${kind} compiling ${args[args.length - 3]}: ${e && e.message}`)] };
   }
   const diagnostics = parseDiagnostics(stderr);
