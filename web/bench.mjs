@@ -126,3 +126,29 @@ try {
 } finally {
   t.cleanup();
 }
+
+// 4. The page's C compiler (tcc.wasm, through compile()): each gallery example's sources, the
+//    first call in this process (fetch and compile tcc.wasm, then compile) and then warm.
+console.log('4. compile() with tcc.wasm, per gallery example: first call, then median of 10');
+{
+  const { compile: tcc } = await import('./initlink.js');
+  const ex = join(ROOT, 'web', 'examples');
+  const say = { name: 'say.h', text: readFileSync(join(ex, 'common', 'say.h'), 'utf8') };
+  let first = true;
+  for (const name of readdirSync(ex).filter((d) => d !== 'common' && !d.includes('.')).sort()) {
+    const files = readdirSync(join(ex, name)).filter((f) => /\.(c|s|S|h)$/.test(f))
+      .map((f) => ({ name: f, text: readFileSync(join(ex, name, f), 'utf8') }));
+    files.push(say);
+    const times = [];
+    let r;
+    for (let i = 0; i < 11; i++) {
+      const t0 = performance.now();
+      r = await tcc(files);
+      times.push(performance.now() - t0);
+    }
+    const cold = times.shift();
+    const sources = files.filter((f) => /\.(c|s|S)$/.test(f.name)).length;
+    console.log(`   ${name.padEnd(22)} ${String(sources).padStart(2)} sources  ${first ? 'first call' : 'first'} ${cold.toFixed(1).padStart(6)} ms  warm ${median(times).toFixed(1).padStart(5)} ms  ${r.ok ? 'ok' : `fails: ${r.diagnostics.find((d) => d.severity === 'error')?.text}`}`);
+    first = false;
+  }
+}
