@@ -143,6 +143,9 @@ async function compileInner(files, options) {
     }
     if (seen.has(file.name)) return failed([diag('error', `file ${i}: '${file.name}' is given twice`)]);
     seen.add(file.name);
+    const obj = SOURCE.test(file.name) ? file.name.replace(SOURCE, '.o') : null;
+    if (obj && seen.has(`\0${obj}`)) return failed([diag('error', `file ${i}: '${file.name}' would make ${obj} too, as an earlier source does`)]);
+    if (obj) seen.add(`\0${obj}`);
     inputs.push({ name: file.name, parts, bytes });
   }
 

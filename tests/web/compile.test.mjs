@@ -146,6 +146,36 @@ for (const ex of examples()) {
   });
 }
 
+test('fidelity: long double and NaN constants, __linux__, and assembly are byte-identical to native tcc, with and without flags', async () => {
+  const t = tempDir('tcc-fidelity');
+  try {
+    const dir = join(ROOT, 'tests', 'web', 'tcc-fidelity');
+    const names = readdirSync(dir).sort();
+    const files = names.map((n) => ({ name: n, text: readFileSync(join(dir, n), 'utf8') }));
+    for (const n of names) copyFileSync(join(dir, n), join(t.dir, n));
+    // (-g is left out: its stabs name the directories, / and /tcc/include in the page.)
+    for (const flags of [[], ['-Wall', '-O2', '-DUNUSED=1']]) {
+      const r = await compile(files, { flags });
+      assert.equal(r.ok, true, JSON.stringify(r.diagnostics));
+      assert.equal(r.objects.length, names.length);
+      for (const src of names) {
+        const n = tccNative(t.dir, src, flags);
+        assert.equal(n.status, 0, n.stderr);
+        const w = r.objects.find((o) => o.name === src.replace(/\.(c|S)$/, '.o'));
+        assert.ok(Buffer.from(w.bytes).equals(Buffer.from(n.object)), `${src} ${flags.join(' ')}: tcc.wasm's object differs from native tcc's`);
+      }
+    }
+    // The values themselves, as gcc on x86-64 has them: 1.1L and 0/0 (the negative default NaN).
+    writeFileSync(join(t.dir, 'fidelity.o'), (await compile(files)).objects.find((o) => o.name === 'fidelity.o').bytes);
+    const data = execFileSync('objdump', ['-s', '-j', '.data', 'fidelity.o'], { cwd: t.dir, encoding: 'utf8' });
+    assert.match(data, / 0000 cdcccccc cccccc8c ff3f0000 00000000 /, data);
+    const syms = execFileSync('nm', ['fidelity.o'], { cwd: t.dir, encoding: 'utf8' });
+    assert.match(syms, / D linux_$/m, 'tcc.wasm does not predefine __linux__');
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a compile error is a diagnostic at its file, line and column', async () => {
   // The column is where the token tcc stopped at starts (1-based, a tab counts as one).
   const r = await compile([{ name: 'bad.c', text: 'int f(void)\n{\n\tint x = 1;\n\treturn x ) ;\n}\n' }]);
