@@ -52,6 +52,24 @@ function load() {
   return loaded;
 }
 
+let runtime = null; // Promise<Uint8Array>
+
+/** tcc's runtime library, `libtcc1.a` (pkg/tcc/libtcc1.a): `__va_arg` for `va_arg`, conversions
+ *  between 64-bit integers and floating types, `alloca`. Objects that call them need it in the
+ *  link, after themselves, as tcc's own driver adds it. Resolves to {name: 'libtcc1.a', bytes},
+ *  or null when it cannot be loaded. */
+export async function tccRuntime() {
+  if (!runtime) {
+    runtime = fetchBytes(new URL('libtcc1.a', PKG));
+    runtime.catch(() => { runtime = null; });
+  }
+  try {
+    return { name: 'libtcc1.a', bytes: (await runtime).slice() };
+  } catch {
+    return null;
+  }
+}
+
 /** Load the compiler ahead of the first compile() (optional). */
 export async function compilerReady() {
   await load();

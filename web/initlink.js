@@ -219,4 +219,4 @@ export async function version() {
 }
 
 // The C compiler and assembler (TinyCC in WebAssembly), loaded on the first compile(): see compile.js.
-export { compile, compilerReady, DEFAULT_COMPILE_FLAGS } from './compile.js';
+export { compile, compilerReady, tccRuntime, DEFAULT_COMPILE_FLAGS } from './compile.js';

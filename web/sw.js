@@ -10,7 +10,7 @@ const CORE = [
 // The C compiler (web/tcc/build.sh): not part of the page's first load (compile() fetches it on
 // first use), but kept once the page is installed, so compiling works offline too.
 const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_opfs.js', 'debug.js', 'strace.js'];
-const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
+const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {

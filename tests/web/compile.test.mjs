@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, link, DEFAULT_COMPILE_FLAGS } from '../../web/initlink.js';
+import { compile, link, tccRuntime, DEFAULT_COMPILE_FLAGS } from '../../web/initlink.js';
 import { ROOT, initlinkBin, tempDir, read, serve, browser } from './helpers.mjs';
 
 const EXAMPLES = join(ROOT, 'web', 'examples');
@@ -171,6 +171,42 @@ test('fidelity: long double and NaN constants, __linux__, and assembly are byte-
     assert.match(data, / 0000 cdcccccc cccccc8c ff3f0000 00000000 /, data);
     const syms = execFileSync('nm', ['fidelity.o'], { cwd: t.dir, encoding: 'utf8' });
     assert.match(syms, / D linux_$/m, 'tcc.wasm does not predefine __linux__');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("va_arg and 64-bit conversions link with tcc's libtcc1.a (tccRuntime()), in wasm as natively, and run", async () => {
+  const t = tempDir('tcc-runtime');
+  try {
+    const src = `#include <stdarg.h>
+#include "say.h"
+/* What tcc's code and libtcc1.a call besides: memmove (va_start copies the register save area),
+   abort (__va_arg on a bad type). */
+void *memmove(void *d, const void *s, unsigned long n) { char *p = d; const char *q = s; if (p < q) while (n--) *p++ = *q++; else while (n--) p[n] = q[n]; return d; }
+void abort(void) { for (;;) __asm__ volatile("syscall" : : "a"(60L), "D"(127L)); }
+static int sum(int n, ...) { va_list ap; int s = 0; va_start(ap, n); while (n--) s += va_arg(ap, int); va_end(ap); return s; }
+static unsigned long long big(double d) { return (unsigned long long)d; }
+int main(void) {
+	char digits[3] = { '0' + sum(4, 1, 2, 3, 3) / 10, '0' + sum(4, 1, 2, 3, 3) % 10, '\\n' };
+	sys_write(1, digits, 3);
+	return big(1e19) == 10000000000000000000ULL ? 0 : 1;
+}
+`;
+    const r = await compile([{ name: 'v.c', text: src }, { name: 'say.h', text: readFileSync(join(COMMON, 'say.h'), 'utf8') }]);
+    assert.equal(r.ok, true, JSON.stringify(r.diagnostics));
+    const rt = await tccRuntime();
+    assert.equal(rt.name, 'libtcc1.a');
+    assert.deepEqual([...rt.bytes.subarray(0, 8)].map((c) => String.fromCharCode(c)).join(''), '!<arch>\n');
+    writeFileSync(join(t.dir, 'v.o'), r.objects[0].bytes);
+    writeFileSync(join(t.dir, 'libtcc1.a'), rt.bytes);
+    // Without it the link fails on tcc's helpers...
+    const w = await link([{ name: 'v.o', bytes: r.objects[0].bytes }]);
+    assert.equal(w.ok, false);
+    assert.ok(w.diagnostics.some((d) => /__va_arg|__fixunsdfdi/.test(d.message)), JSON.stringify(w.diagnostics));
+    // ...with it, wasm and native agree and the program runs.
+    const prog = await linkBoth(t.dir, ['v.o', 'libtcc1.a'], [], 'prog');
+    assert.deepEqual(runProgram(prog), { status: 0, signal: null, stdout: '09\n' });
   } finally {
     t.cleanup();
   }

@@ -26,7 +26,7 @@ BUILD=$OUT/build
 
 inputs=("$HERE/build.sh" "$HERE/initlink-tcc.patch" "$HERE/config.h" "$HERE/sources_list.py" "$HERE"/wasi/*
   "$SHIM/package.json")
-outputs=("$PKG/tcc.wasm" "$PKG/include.json" "$PKG/browser_wasi_shim/index.js" "$PKG/source/initlink-tcc.patch"
+outputs=("$PKG/tcc.wasm" "$PKG/include.json" "$PKG/libtcc1.a" "$PKG/browser_wasi_shim/index.js" "$PKG/source/initlink-tcc.patch"
   "$OUT/tcc" "$OUT/tccdir/include/stddef.h")
 up_to_date() {
   local o i
@@ -87,6 +87,15 @@ json.dump({f: open(os.path.join(d, f)).read() for f in sorted(os.listdir(d)) if 
           open(sys.argv[2], "w"), sort_keys=True)
 PY
 mv "$BUILD/tcc-native" "$OUT/tcc"
+
+# 5b. libtcc1.a, tcc's runtime (__va_arg for va_arg, conversions between long long and floating
+#     types, alloca), built by the native twin (whose objects are tcc.wasm's, byte for byte) from the
+#     same files as tcc's lib/Makefile for x86-64, without the bounds checker and backtrace parts.
+mkdir -p "$BUILD/lib"
+for f in libtcc1.c va_list.c alloca86_64.S; do
+  (cd "$BUILD/tcc/lib" && "$OUT/tcc" -B "$OUT/tccdir" -c "$f" -o "$BUILD/lib/${f%.*}.o")
+done
+(cd "$BUILD/lib" && "$OUT/tcc" -ar rcs libtcc1.a libtcc1.o va_list.o alloca86_64.o)
 # 6. The WASI shim (npm's @bjorn3/browser_wasi_shim, plain ES modules) and the source offer.
 [ -f "$SHIM/dist/index.js" ] || { echo "tcc: $SHIM is missing (npm ci in tests/web)" >&2; exit 1; }
 rm -rf "$PKG"
@@ -95,5 +104,6 @@ cp "$SHIM"/dist/*.js "$SHIM"/LICENSE-* "$PKG/browser_wasi_shim/"
 cp "$OUT/src/tcc_$VERSION.dsc" "$OUT/src/tcc_$UPSTREAM.orig.tar."* "$OUT/src/tcc_$VERSION.debian.tar."* \
   "$HERE/initlink-tcc.patch" "$HERE/config.h" "$HERE/wasi/"* "$PKG/source/"
 mv "$BUILD/include.json" "$PKG/include.json"
+cp "$BUILD/lib/libtcc1.a" "$PKG/libtcc1.a"
 mv "$BUILD/tcc.wasm" "$PKG/tcc.wasm"
 echo "tcc: pkg/tcc/tcc.wasm $(stat -c %s "$PKG/tcc.wasm") bytes, $(gzip -9c "$PKG/tcc.wasm" | wc -c) gzipped" >&2
