@@ -159,6 +159,7 @@ async function compileInner(files, options) {
     if (!parts || !bytes) {
       return failed([diag('error', `file ${i}: expected {name, text: string} or {name, bytes: Uint8Array} with a relative name (no '..', no leading '/')`)]);
     }
+    if (parts[0] === 'tcc') return failed([diag('error', `file ${i}: '${file.name}': tcc/ holds the compiler's own headers`)]);
     if (seen.has(file.name)) return failed([diag('error', `file ${i}: '${file.name}' is given twice`)]);
     seen.add(file.name);
     const obj = SOURCE.test(file.name) ? file.name.replace(SOURCE, '.o') : null;
