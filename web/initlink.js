@@ -231,3 +231,6 @@ export async function panicForTest() {
 export async function version() {
   return (await bindings()).version();
 }
+
+// The C compiler and assembler (TinyCC in WebAssembly), loaded on the first compile(): see compile.js.
+export { compile, compilerReady, tccRuntime, DEFAULT_COMPILE_FLAGS } from './compile.js';
