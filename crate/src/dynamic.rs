@@ -57,7 +57,8 @@ pub struct DynPlan {
     pub copy_align: u64,
     /// Dynamic relocations, except the `R_X86_64_RELATIVE` ones at input sites: those are only
     /// counted here and written by the write phase beside the data they fix up (first in
-    /// `.rela.dyn`, in address order), as 360,000 of them cost 20 ms to keep as a list.
+    /// `.rela.dyn`, in address order): a position-independent output can have one per pointer in its data, too
+    /// many to keep as a list (docs/benchmarks.md).
     pub relocs: Vec<DynReloc>,
     /// Input section (file, section) -> its `R_X86_64_RELATIVE` relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,

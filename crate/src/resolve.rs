@@ -660,7 +660,7 @@ const PIPELINE_MIN: usize = 8 << 20;
 /// Run `walk` with each command-line object and shared object parsed ahead, natively. A small
 /// link parses them all first, on every thread. A big one has a helper thread parse them in order
 /// while the walk interns what is ready (parsing any it reaches first itself), so that parsing
-/// hides behind the in-order walk (large: resolve 36 -> 30 ms); for small links the helper's
+/// hides behind the in-order walk; for small links the helper's
 /// start and hand-offs cost more than they hide. Parsing is a pure function of the bytes: who
 /// parsed what changes nothing.
 fn with_parsed<'a, T>(

@@ -11,14 +11,10 @@ use output::{write_atomic, OutputFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// glibc grows each thread's heap one mprotect call per page as the parallel phases allocate:
-/// 2,000 objects' worth of small blocks spent a tenth of the link in mprotect. Each pool thread
-/// gets its heap once, up front, and freed memory stays for reuse. No huge pages: until the
-/// eleventh session the heaps and the output buffer were advised onto them (fewer faults: the
-/// large link's 6,800 became 1,700), but a huge page is faulted whole, and on this VM the host
-/// charges for faulting freed memory back in: without the advice the links ran steadier in the
-/// benchmark's order (crypto's upper quartile 20-22 ms against 30) with 5-10 MB less memory
-/// (docs/design.md).
+/// glibc grows each thread's heap one mprotect call per page as the parallel phases allocate,
+/// which for many small blocks is a real share of a link. Each pool thread gets its heap once,
+/// up front, and freed memory stays for reuse. No huge pages: a huge page is faulted whole,
+/// however little of it a small link touches (docs/design.md has the measurements).
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -167,8 +163,9 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     room_for_open_files(cmd.inputs.len());
     tune_malloc();
     // Read every file first; the core borrows the bytes. Linker scripts expand in place.
-    // The command line's own paths are opened up front, in parallel (2,000 objects spent 25 ms
-    // opening one by one); anything not found that way takes the search below.
+    // The command line's own paths are opened up front, in parallel (opening thousands of
+    // objects one by one is a large share of a link); anything not found that way takes the
+    // search below.
     let mut opened: Vec<Option<FileData>> = {
         use rayon::prelude::*;
         cmd.inputs
@@ -449,8 +446,8 @@ fn keep_open(file: std::fs::File) {
 }
 
 /// Make the descriptor table big enough for `n` inputs kept open, before any thread exists: a
-/// threaded process that grows its table waits for an RCU grace period at each doubling
-/// (opening 2,000 objects went from 11 to 61 ms). The soft open-file limit is raised toward the
+/// threaded process that grows its table waits for an RCU grace period at each doubling. The
+/// soft open-file limit is raised toward the
 /// hard one if need be, as mold does; without room, files are closed as they are read.
 fn room_for_open_files(n: usize) {
     #[cfg(target_os = "linux")]
