@@ -5,7 +5,7 @@
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
-use crate::synthesize::SymRef;
+use crate::resolve::SymRef;
 use rustc_hash::FxHashMap;
 
 /// Where a dynamic relocation applies.

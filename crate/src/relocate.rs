@@ -150,7 +150,7 @@ impl<'r, 'a> Values<'r, 'a> {
         if let (Some(d), SymRef::Global(g)) = (self.synth.dynamic.as_deref(), s) {
             // Calls to (and, in an executable, the address of) an imported function: its PLT entry.
             if let Some(&k) = d.plt_index.get(&s) {
-                return self.plt + 16 * (u64::from(k) + 1);
+                return self.plt + arch::PLT_ENTRY_SIZE * (u64::from(k) + 1);
             }
             if let Some(&off) = d.copy_of.get(&g) {
                 return self.copy + off;
@@ -221,7 +221,7 @@ impl<'r, 'a> Values<'r, 'a> {
     pub fn plt_entry(&self, k: u32) -> u64 {
         let n = self.lazy_plt_count();
         let lazy = if n > 0 { n + 1 } else { 0 };
-        self.plt + 16 * (lazy + u64::from(k))
+        self.plt + arch::PLT_ENTRY_SIZE * (lazy + u64::from(k))
     }
     /// `.got.plt` slot of IPLT entry `k`.
     pub fn iplt_got_slot(&self, k: u32) -> u64 {

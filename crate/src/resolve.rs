@@ -14,6 +14,13 @@ pub struct FileId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SymbolId(pub u32);
 
+/// A symbol as a relocation names it: a global (resolved across files) or a file's local.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SymRef {
+    Global(SymbolId),
+    Local(FileId, u32),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Def {
     Undefined,

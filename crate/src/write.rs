@@ -1144,7 +1144,8 @@ fn write_job(
                             // Lazy binding: each slot starts at its PLT entry's `push`.
                             for k in 0..d.plt.len() {
                                 let slot = (v.got_plt_slot(k as u32) - addr) as usize;
-                                put64(dst, slot, v.plt + 16 * (k as u64 + 1) + 6);
+                                let entry = v.plt + crate::arch::PLT_ENTRY_SIZE * (k as u64 + 1);
+                                put64(dst, slot, entry + crate::arch::PLT_LAZY_PUSH_AT);
                             }
                         }
                     }

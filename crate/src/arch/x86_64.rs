@@ -1,7 +1,7 @@
-//! x86-64 knowledge in one place: relocation names, formulas and field widths from the psABI, and
-//! the instruction patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok`
-//! predicates to decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes,
-//! so the decision and the bytes cannot disagree.
+//! x86-64: relocation names, formulas, field widths and kinds from the psABI, and the instruction
+//! patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok` predicates to
+//! decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes, so the
+//! decision and the bytes cannot disagree.
 
 use object::elf::*;
 
