@@ -644,6 +644,32 @@ fn an_output_that_is_not_a_regular_file_is_written_in_place() {
         );
         assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 
+        // Stdout redirected to a regular file: written through the descriptor's link, never
+        // renamed over `/dev/stdout` (GNU ld removes `/dev/stdout` when its link fails there).
+        for path in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+            let file = fs::File::create(dir.join("redirected")).unwrap();
+            let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
+                .args(extra)
+                .args(with_output(&args, path))
+                .current_dir(&dir)
+                .stdout(file)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{extra:?} {path}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                fs::read(dir.join("redirected")).unwrap() == expected,
+                "{extra:?} {path}"
+            );
+            assert!(fs::symlink_metadata("/dev/stdout")
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+
         // `/dev/stdout` and `/proc/self/fd/1`, a pipe to this test.
         for path in ["/dev/stdout", "/proc/self/fd/1"] {
             let o = initlink(&dir, extra, &with_output(&args, path));

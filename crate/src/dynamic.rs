@@ -4,8 +4,8 @@
 //! decisions (`.dynstr`, `.gnu.hash`, `.hash`, `.gnu.version`, `.gnu.version_r`). Sections that hold
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
-use crate::resolve::{Def, FileId, Resolved, SymbolId};
 use crate::resolve::SymRef;
+use crate::resolve::{Def, FileId, Resolved, SymbolId};
 use rustc_hash::FxHashMap;
 
 /// Where a dynamic relocation applies.

@@ -5,7 +5,7 @@
 //!   leaves the previous one. A symlink is replaced by the output and its target left alone,
 //!   and a dangling symlink is written through (its target created), as GNU ld does.
 //! - anything else (a character or block device such as `/dev/null`, a FIFO, a socket, a
-//!   terminal) and any path under `/dev` or `/proc` (`/dev/stdout`, `/proc/self/fd/N`): opened
+//!   terminal) and a descriptor's link (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`): opened
 //!   and written in place, from start to end, once the link cannot fail. Such a path is never
 //!   unlinked, renamed, truncated unless it is a regular file, or chmod-ed.
 //!
@@ -71,17 +71,17 @@ impl Target {
     }
 }
 
-/// `/dev/...` and `/proc/...` (made absolute without following links), and symlinks into
-/// `/proc` (`/dev/stdout` -> `/proc/self/fd/1`): files the system owns, or a descriptor's
-/// magic link, which must be written through, never replaced.
+/// A descriptor's magic link, which must be written through, never replaced: anything under
+/// `/proc` or `/dev/fd` (made absolute without following links), and a symlink into `/proc`
+/// (`/dev/stdout` -> `/proc/self/fd/1`).
 fn is_system_path(path: &Path) -> bool {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir().unwrap_or_default().join(path)
     };
-    abs.starts_with("/dev")
-        || abs.starts_with("/proc")
+    abs.starts_with("/proc")
+        || abs.starts_with("/dev/fd")
         || std::fs::read_link(path).is_ok_and(|to| to.starts_with("/proc"))
 }
 
