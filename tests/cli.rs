@@ -646,7 +646,12 @@ fn an_output_that_is_not_a_regular_file_is_written_in_place() {
 
         // Stdout redirected to a regular file: written through the descriptor's link, never
         // renamed over `/dev/stdout` (GNU ld removes `/dev/stdout` when its link fails there).
+        let have_dev_stdout = fs::symlink_metadata("/dev/stdout").is_ok();
         for path in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+            if path == "/dev/stdout" && !have_dev_stdout {
+                eprintln!("skipped: this machine has no /dev/stdout");
+                continue;
+            }
             let file = fs::File::create(dir.join("redirected")).unwrap();
             let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
                 .args(extra)
@@ -664,14 +669,17 @@ fn an_output_that_is_not_a_regular_file_is_written_in_place() {
                 fs::read(dir.join("redirected")).unwrap() == expected,
                 "{extra:?} {path}"
             );
-            assert!(fs::symlink_metadata("/dev/stdout")
-                .unwrap()
-                .file_type()
-                .is_symlink());
+            if have_dev_stdout {
+                let m = fs::symlink_metadata("/dev/stdout").unwrap();
+                assert!(m.file_type().is_symlink(), "/dev/stdout was replaced");
+            }
         }
 
         // `/dev/stdout` and `/proc/self/fd/1`, a pipe to this test.
         for path in ["/dev/stdout", "/proc/self/fd/1"] {
+            if path == "/dev/stdout" && !have_dev_stdout {
+                continue;
+            }
             let o = initlink(&dir, extra, &with_output(&args, path));
             assert!(
                 o.status.success(),
