@@ -95,18 +95,7 @@ impl<'r, 'a> Values<'r, 'a> {
             global_addr: Vec::new(),
         };
         let one = |g: usize| v.sym_addr_uncached(SymRef::Global(SymbolId(g as u32)));
-        #[cfg(not(target_arch = "wasm32"))]
-        let global_addr = {
-            use rayon::prelude::*;
-            (0..res.globals.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(one)
-                .collect()
-        };
-        #[cfg(target_arch = "wasm32")]
-        let global_addr = (0..res.globals.len()).map(one).collect();
-        v.global_addr = global_addr;
+        v.global_addr = crate::par::map_range(res.globals.len(), 4096, one);
         v
     }
 

@@ -142,18 +142,7 @@ impl<'a> Resolved<'a> {
     /// its linker symbols).
     pub fn settle_facts(&mut self) {
         let one = |g: &Global<'_>| self.fact_of(g);
-        #[cfg(not(target_arch = "wasm32"))]
-        let facts = {
-            use rayon::prelude::*;
-            self.globals
-                .par_iter()
-                .with_min_len(4096)
-                .map(one)
-                .collect()
-        };
-        #[cfg(target_arch = "wasm32")]
-        let facts = self.globals.iter().map(one).collect();
-        self.facts = facts;
+        self.facts = crate::par::map(&self.globals, 4096, one);
     }
 
     /// The [`fact`]s of global `id`.

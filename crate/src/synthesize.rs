@@ -269,13 +269,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
     let scan = |fi: usize| scan_file(res, layout, opts, dynamic, FileId(fi as u32));
-    #[cfg(not(target_arch = "wasm32"))]
-    let scans: Vec<Vec<Need>> = {
-        use rayon::prelude::*;
-        (0..res.files.len()).into_par_iter().map(scan).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let scans: Vec<Vec<Need>> = (0..res.files.len()).map(scan).collect();
+    let scans: Vec<Vec<Need>> = crate::par::map_range(res.files.len(), 1, scan);
     for (fi, needs) in scans.into_iter().enumerate() {
         let fid = FileId(fi as u32);
         for need in needs {

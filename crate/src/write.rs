@@ -427,13 +427,7 @@ fn chunked_build_id<const N: usize>(parts: &[&[u8]], leaf: fn(&[u8]) -> [u8; N])
         }
     };
     let n = total.div_ceil(BUILD_ID_CHUNK);
-    #[cfg(not(target_arch = "wasm32"))]
-    let digests: Vec<[u8; N]> = {
-        use rayon::prelude::*;
-        (0..n).into_par_iter().map(|k| leaf(&chunk(k))).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let digests: Vec<[u8; N]> = (0..n).map(|k| leaf(&chunk(k))).collect();
+    let digests: Vec<[u8; N]> = crate::par::map_range(n, 1, |k| leaf(&chunk(k)));
     Sha1::digest(digests.concat()).into()
 }
 
