@@ -9,6 +9,7 @@ pub mod arch;
 pub mod diag;
 pub mod dso;
 pub mod dynamic;
+pub mod getopt;
 pub mod input;
 pub mod layout;
 pub mod options;

@@ -2,6 +2,7 @@
 //! a `Command` out) so the CLI and the wasm API share it; finding files on disk is the CLI's job.
 
 use crate::diag::{err, Diagnostic, Result};
+use crate::getopt::Token;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -152,77 +153,58 @@ pub struct Command {
     pub map_path: Option<String>,
     pub version: bool,
     pub help: bool,
+    /// `-R` values: a directory is an `-rpath`; a file would ask for GNU ld's `--just-symbols`,
+    /// which initlink does not implement (the caller checks which it is).
+    pub just_symbols: Vec<String>,
 }
 
-/// Parse GNU ld style arguments (without the program name).
+/// Parse GNU ld style arguments (without the program name): [`crate::getopt`] splits them as GNU
+/// ld does, this says what each option means. An option GNU ld has and initlink does not
+/// implement is an error naming it, unless it changes nothing initlink writes.
 pub fn parse_args(args: &[String]) -> Result<Command> {
+    let tokens = crate::getopt::tokenize(args).map_err(Diagnostic::error)?;
     let mut cmd = Command::default();
     let mut static_only = false;
     let mut as_needed = false;
     let mut state_stack: Vec<(bool, bool)> = Vec::new();
-    let mut i = 0;
     let mut pie: Option<bool> = None;
     let mut shared = false;
     let mut is_static = false;
     let mut group_depth = 0usize;
-    // Fetch an option's value: attached (`-oX`, `--opt=X`) or the next argument.
-    fn value(args: &[String], i: &mut usize, attached: Option<&str>, opt: &str) -> Result<String> {
-        if let Some(v) = attached {
-            return Ok(v.to_string());
-        }
-        *i += 1;
-        match args.get(*i) {
-            Some(v) => Ok(v.clone()),
-            None => err(Diagnostic::error(format!("option '{opt}' needs a value"))),
-        }
-    }
-    while i < args.len() {
-        let a = args[i].as_str();
-        if !a.starts_with('-') || a == "-" {
-            cmd.inputs.push(InputArg::Path(a.to_string()));
-            i += 1;
-            continue;
-        }
-        // Normalise `--opt` to `-opt` for the long options GNU ld accepts with one or two dashes.
-        let (name, attached) = match a.find('=') {
-            Some(p)
-                if a.starts_with("--") || a.starts_with("-plugin-opt") || a.starts_with("-Map") =>
-            {
-                (&a[..p], Some(&a[p + 1..]))
+    for token in tokens {
+        let (id, value, spelled) = match token {
+            Token::Input(p) => {
+                cmd.inputs.push(InputArg::Path(p));
+                continue;
             }
-            _ => (a, None),
+            Token::Opt { id, value, spelled } => (id, value, spelled),
         };
-        let long = name
-            .strip_prefix("--")
-            .or_else(|| name.strip_prefix('-'))
-            .unwrap_or(name);
-        match long {
-            "static" | "Bstatic" | "dn" | "non_shared" => {
+        // The value of an option that takes one (the grammar guarantees it is there).
+        let val = || value.clone().unwrap_or_default();
+        match id {
+            "static" | "Bstatic" => {
                 static_only = true;
-                if long == "static" {
+                if id == "static" {
                     is_static = true;
                 }
             }
-            "Bdynamic" | "dy" | "call_shared" => static_only = false,
-            "o" | "output" => cmd.options.output = value(args, &mut i, attached, a)?,
-            "L" | "library-path" => cmd.search_dirs.push(value(args, &mut i, attached, a)?),
-            "l" | "library" => {
-                let v = value(args, &mut i, attached, a)?;
-                push_lib(&mut cmd, &v, static_only);
-            }
+            "Bdynamic" => static_only = false,
+            "output" => cmd.options.output = val(),
+            "library-path" => cmd.search_dirs.push(val()),
+            "library" => push_lib(&mut cmd, &val(), static_only),
             "m" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 if v != "elf_x86_64" {
                     return err(Diagnostic::error(format!(
                         "unsupported emulation '{v}': initlink links x86-64 ELF (elf_x86_64) only"
                     )));
                 }
             }
-            "start-group" | "(" => {
+            "start-group" => {
                 group_depth += 1;
                 cmd.inputs.push(InputArg::StartGroup)
             }
-            "end-group" | ")" => {
+            "end-group" => {
                 if group_depth == 0 {
                     return err(Diagnostic::error("--end-group without --start-group"));
                 }
@@ -241,94 +223,42 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 None => return err(Diagnostic::error("--pop-state without --push-state")),
             },
             "as-needed" | "no-as-needed" => {
-                as_needed = long == "as-needed";
+                as_needed = id == "as-needed";
                 cmd.inputs.push(InputArg::AsNeeded(as_needed));
             }
-            "E" | "export-dynamic" => cmd.options.export_dynamic = true,
+            "export-dynamic" => cmd.options.export_dynamic = true,
+            "no-export-dynamic" => cmd.options.export_dynamic = false,
             "Bsymbolic" | "Bsymbolic-functions" => cmd.options.bsymbolic = true,
-            "no-undefined"
-            | "fatal-warnings"
-            | "no-fatal-warnings"
-            | "warn-common"
-            | "sort-common"
-            | "X"
-            | "discard-locals"
-            | "x"
-            | "discard-all"
-            | "no-copy-dt-needed-entries"
-            | "copy-dt-needed-entries"
-            | "warn-once"
-            | "relax"
-            | "no-relax"
-            | "enable-new-dtags"
-            | "disable-new-dtags"
-            | "no-warn-rwx-segments"
-            | "no-warn-execstack"
-            | "nostdlib"
-            | "demangle"
-            | "no-demangle"
-            | "color-diagnostics"
-            | "Qy" => cmd.options.ignored.push(a.to_string()),
-            "build-id" => {
-                cmd.options.build_id = match attached {
-                    None | Some("fast") => Some(BuildId::Fast),
-                    Some("sha1") | Some("tree") | Some("md5") | Some("uuid") => Some(BuildId::Sha1),
-                    Some("none") => None,
-                    Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
-                        Some(bytes) => Some(BuildId::Hex(bytes)),
-                        None => {
-                            return err(Diagnostic::error(format!(
-                                "invalid --build-id value '{h}'"
-                            )))
-                        }
-                    },
-                    Some(other) => {
-                        return err(Diagnostic::error(format!(
-                            "unknown --build-id style '{other}'"
-                        )))
-                    }
-                }
-            }
+            "build-id" => cmd.options.build_id = build_id(value.as_deref())?,
             "eh-frame-hdr" => cmd.options.eh_frame_hdr = true,
             "no-eh-frame-hdr" => cmd.options.eh_frame_hdr = false,
             "hash-style" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 cmd.options.hash_style = match v.as_str() {
                     "gnu" => HashStyle::Gnu,
                     "sysv" => HashStyle::Sysv,
                     "both" => HashStyle::Both,
-                    _ => return err(Diagnostic::error(format!("unknown --hash-style '{v}'"))),
+                    _ => return err(Diagnostic::error(format!("invalid hash style '{v}'"))),
                 };
             }
-            "z" => {
-                let v = value(args, &mut i, attached, a)?;
-                apply_z(&mut cmd.options, &v)?;
-            }
-            "e" | "entry" => cmd.options.entry = Some(value(args, &mut i, attached, a)?),
-            "u" | "undefined" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.undefined.push(v)
-            }
-            "plugin" | "plugin-opt" => {
-                if attached.is_none() {
-                    value(args, &mut i, None, a)?;
-                }
-            }
+            "z" => apply_z(&mut cmd.options, &val())?,
+            "entry" => cmd.options.entry = Some(val()),
+            "undefined" => cmd.options.undefined.push(val()),
             "gc-sections" => cmd.options.gc_sections = true,
             "no-gc-sections" => cmd.options.gc_sections = false,
             "Map" => {
-                cmd.map_path = Some(value(args, &mut i, attached, a)?);
+                cmd.map_path = Some(val());
                 cmd.options.map = true;
             }
             "report" => {
-                cmd.report_path = Some(value(args, &mut i, attached, a)?);
+                cmd.report_path = Some(val());
                 cmd.options.report = true;
             }
             "time" => cmd.options.time = true,
             "fork" => cmd.options.fork = true,
             "no-fork" => cmd.options.fork = false,
             "init-stub" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 let mut parts = v.splitn(2, ',');
                 let register = parts.next().unwrap_or("").trim().to_string();
                 let data = parts
@@ -340,50 +270,54 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 }
                 cmd.options.init_stub = Some(InitStub { register, data });
             }
-            "pie" | "pic-executable" => pie = Some(true),
+            "pie" => pie = Some(true),
             "no-pie" => pie = Some(false),
-            "shared" | "Bshareable" => shared = true,
-            "dynamic-linker" | "I" => {
-                cmd.options.dynamic_linker = Some(value(args, &mut i, attached, a)?)
+            "shared" => shared = true,
+            "dynamic-linker" => cmd.options.dynamic_linker = Some(val()),
+            "rpath" => cmd.options.rpath.push(val()),
+            // `-R DIR` is `-rpath DIR` (Solaris); `-R FILE` links only FILE's symbols, which
+            // initlink does not do: the caller, who sees the files, rejects that case.
+            "just-symbols" => {
+                cmd.options.rpath.push(val());
+                cmd.just_symbols.push(val());
             }
-            "rpath" | "R" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.rpath.push(v)
-            }
-            "soname" | "h" => cmd.options.soname = Some(value(args, &mut i, attached, a)?),
-            "rpath-link" | "O" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.ignored.push(format!("{a} {v}"));
-            }
-            "s" | "strip-all" => cmd.options.strip_all = true,
-            "S" | "strip-debug" => cmd.options.strip_debug = true,
-            "v" | "version" | "V" => cmd.version = true,
+            "soname" => cmd.options.soname = Some(val()),
+            "strip-all" => cmd.options.strip_all = true,
+            "strip-debug" => cmd.options.strip_debug = true,
+            "version" | "V" => cmd.version = true,
             "help" => cmd.help = true,
-            _ => {
-                // Attached short forms: -lfoo, -Lpath, -ofile, -zkeyword, -efoo, -O1, -m elf_x86_64.
-                // (`a` starts with '-': split after the next character, which may be multi-byte.)
-                let cut = a.char_indices().nth(2).map_or(a.len(), |(p, _)| p);
-                let (flag, rest) = a.split_at(cut);
-                match flag {
-                    "-l" if !rest.is_empty() => push_lib(&mut cmd, rest, static_only),
-                    "-L" if !rest.is_empty() => cmd.search_dirs.push(rest.to_string()),
-                    "-o" if !rest.is_empty() => cmd.options.output = rest.to_string(),
-                    "-z" if !rest.is_empty() => apply_z(&mut cmd.options, rest)?,
-                    "-e" if !rest.is_empty() => cmd.options.entry = Some(rest.to_string()),
-                    "-u" if !rest.is_empty() => cmd.options.undefined.push(rest.to_string()),
-                    "-O" if !rest.is_empty() => cmd.options.ignored.push(a.to_string()),
-                    "-m" if !rest.is_empty() => {
-                        if rest != "elf_x86_64" {
-                            return err(Diagnostic::error(format!(
-                                "unsupported emulation '{rest}': initlink links x86-64 ELF (elf_x86_64) only"
-                            )));
-                        }
+            // Options that change nothing initlink writes: GCC's plugin and LTO options (initlink
+            // links no LTO objects), warnings initlink does not give, memory and speed knobs.
+            "plugin" | "plugin-opt" | "flto" | "flto-partition" | "fuse-ld" | "O" | "Qy"
+            | "g" | "EL" | "qmagic" | "map-whole-files" | "no-map-whole-files"
+            | "rpath-link" | "nostdlib" | "fatal-warnings" | "no-fatal-warnings"
+            | "warn-common" | "warn-once" | "warn-constructors" | "warn-execstack"
+            | "no-warn-execstack" | "warn-rwx-segments" | "no-warn-rwx-segments"
+            | "warn-multiple-gp" | "warn-section-align" | "warn-alternate-em"
+            | "no-warn-mismatch" | "no-warn-search-mismatch" | "sort-common"
+            | "discard-locals" | "discard-all" | "copy-dt-needed-entries"
+            | "no-copy-dt-needed-entries" | "relax" | "no-relax" | "enable-new-dtags"
+            | "disable-new-dtags" | "demangle" | "no-demangle" | "no-keep-memory"
+            | "reduce-memory-overheads" | "max-cache-size" | "hash-size" | "check-sections"
+            | "no-check-sections" | "accept-unknown-input-arch"
+            | "no-accept-unknown-input-arch" | "ld-generated-unwind-info"
+            | "no-ld-generated-unwind-info" | "no-undefined" | "no-print-gc-sections"
+            | "print-map-discarded" | "no-print-map-discarded" | "no-print-map-locals"
+            | "ctf-variables" | "no-ctf-variables" | "ctf-share-types" | "traditional-format"
+            | "no-undefined-version" | "undefined-version" => {
+                cmd.options.ignored.push(match &value {
+                    Some(v) if !spelled.contains('=') && !spelled.ends_with(v.as_str()) => {
+                        format!("{spelled} {v}")
                     }
-                    _ => return err(Diagnostic::error(format!("unknown option: {a}"))),
-                }
+                    _ => spelled,
+                })
+            }
+            other => {
+                return err(Diagnostic::error(format!(
+                    "option '{spelled}' (--{other}) is not supported by initlink yet"
+                )))
             }
         }
-        i += 1;
     }
     if group_depth != 0 {
         return err(Diagnostic::error("--start-group without --end-group"));
@@ -400,6 +334,28 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
         }
     };
     Ok(cmd)
+}
+
+/// `--build-id[=STYLE]`: plain `--build-id` is `fast`; None for `none`.
+fn build_id(style: Option<&str>) -> Result<Option<BuildId>> {
+    Ok(match style {
+        None | Some("fast") => Some(BuildId::Fast),
+        Some("sha1") | Some("tree") | Some("md5") | Some("uuid") => Some(BuildId::Sha1),
+        Some("none") => None,
+        Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
+            Some(bytes) => Some(BuildId::Hex(bytes)),
+            None => {
+                return err(Diagnostic::error(format!(
+                    "invalid --build-id value '{h}'"
+                )))
+            }
+        },
+        Some(other) => {
+            return err(Diagnostic::error(format!(
+                "unknown --build-id style '{other}'"
+            )))
+        }
+    })
 }
 
 fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
