@@ -151,3 +151,43 @@ fn unknown_and_ambiguous_options_are_errors_that_name_them() {
         assert!(!run(&d, "gcc", &["-o", "ref", "m.o", opt]).status.success(), "{opt}");
     }
 }
+
+#[test]
+fn dt_needed_names_a_library_without_soname_as_gnu_ld_does() {
+    let d = work_dir("needed");
+    write(&d, "lib.c", "int lib_value(void) { return 5; }\n");
+    write(
+        &d,
+        "main.c",
+        "int lib_value(void);\nint main(void) { return lib_value() - 5; }\n",
+    );
+    fs::create_dir_all(d.join("sub")).unwrap();
+    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "sub/libbar.so", "lib.c"]);
+    ok(&d, "gcc", &["-c", "main.c"]);
+    let abs = d.join("sub/libbar.so").display().to_string();
+    // By path: the path as given; by -l or -l:: the file name.
+    for (how, want) in [
+        (vec!["sub/libbar.so"], "sub/libbar.so"),
+        (vec![abs.as_str()], abs.as_str()),
+        (vec!["-Lsub", "-lbar"], "libbar.so"),
+        (vec!["-Lsub", "-l:libbar.so"], "libbar.so"),
+    ] {
+        let mut args = vec!["main.o"];
+        args.extend(&how);
+        ok(&d, "gcc", &[&["-o", "ref"], &args[..]].concat());
+        let o = initlink(&d, &[&["-o", "exe"], &args[..]].concat());
+        assert!(o.status.success(), "{how:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let want = format!("Shared library: [{want}]");
+        for f in ["ref", "exe"] {
+            let needed = dynamic(&d, f, &["NEEDED"]);
+            assert_eq!(needed.first(), Some(&want), "{f} {how:?}: {needed:?}");
+        }
+        // The loader finds it by that name (from the directory the test runs in).
+        let o = Command::new("./exe")
+            .current_dir(&d)
+            .env("LD_LIBRARY_PATH", d.join("sub"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{how:?}: {o:?}");
+    }
+}

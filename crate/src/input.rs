@@ -37,6 +37,9 @@ pub fn name_hash(name: &[u8]) -> u64 {
 pub struct Input<'a> {
     pub name: String,
     pub data: &'a [u8],
+    /// Found by `-lNAME` in a search directory (not named by its path): a shared object without
+    /// `DT_SONAME` is then recorded in `DT_NEEDED` by its file name alone, as GNU ld does.
+    pub lib_search: bool,
 }
 
 /// A command line item as the core sees it: files and group boundaries, in order.

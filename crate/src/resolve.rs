@@ -752,7 +752,12 @@ fn parse_shared<'a>(input: &crate::input::Input<'a>) -> Result<SharedObject<'a>>
     if crate::dso::is_description(input.data) {
         SharedObject::parse_description(input.name.clone(), input.data)
     } else {
-        SharedObject::parse(input.name.clone(), input.data)
+        let mut dso = SharedObject::parse(input.name.clone(), input.data)?;
+        // No DT_SONAME, found by `-lNAME`: GNU ld records the file name, not the directory.
+        if input.lib_search && !dso.named_itself {
+            dso.soname = dso.name.rsplit('/').next().unwrap_or(&dso.name).to_string();
+        }
+        Ok(dso)
     }
 }
 

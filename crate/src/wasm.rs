@@ -394,6 +394,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         items.push(InputItem::File(Input {
             name: name.clone(),
             data: bytes,
+            lib_search: matches!(a, InputArg::Lib { .. }),
         }));
     }
     if !errors.is_empty() {

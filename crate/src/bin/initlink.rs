@@ -303,6 +303,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
                 data: &data[k],
+                lib_search: matches!(a, InputArg::Lib { .. }),
             }),
         });
     }
