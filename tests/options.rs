@@ -97,7 +97,10 @@ fn long_options_take_one_or_two_dashes_and_either_value_form() {
         );
         assert_eq!(dynamic(&d, "b.so", &tags), want, "{spelling}");
         assert_eq!(
-            (has_section(&d, "b.so", ".hash"), has_section(&d, "b.so", ".gnu.hash")),
+            (
+                has_section(&d, "b.so", ".hash"),
+                has_section(&d, "b.so", ".gnu.hash")
+            ),
             (true, false),
             "{spelling}: -hash-style=sysv"
         );
@@ -148,7 +151,10 @@ fn unknown_and_ambiguous_options_are_errors_that_name_them() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(says), "{opt}: {err}");
         // GNU ld rejects the same.
-        assert!(!run(&d, "gcc", &["-o", "ref", "m.o", opt]).status.success(), "{opt}");
+        assert!(
+            !run(&d, "gcc", &["-o", "ref", "m.o", opt]).status.success(),
+            "{opt}"
+        );
     }
 }
 
@@ -162,7 +168,11 @@ fn dt_needed_names_a_library_without_soname_as_gnu_ld_does() {
         "int lib_value(void);\nint main(void) { return lib_value() - 5; }\n",
     );
     fs::create_dir_all(d.join("sub")).unwrap();
-    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "sub/libbar.so", "lib.c"]);
+    ok(
+        &d,
+        "gcc",
+        &["-shared", "-fPIC", "-o", "sub/libbar.so", "lib.c"],
+    );
     ok(&d, "gcc", &["-c", "main.c"]);
     let abs = d.join("sub/libbar.so").display().to_string();
     // By path: the path as given; by -l or -l:: the file name.
@@ -176,7 +186,11 @@ fn dt_needed_names_a_library_without_soname_as_gnu_ld_does() {
         args.extend(&how);
         ok(&d, "gcc", &[&["-o", "ref"], &args[..]].concat());
         let o = initlink(&d, &[&["-o", "exe"], &args[..]].concat());
-        assert!(o.status.success(), "{how:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{how:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let want = format!("Shared library: [{want}]");
         for f in ["ref", "exe"] {
             let needed = dynamic(&d, f, &["NEEDED"]);
@@ -190,4 +204,204 @@ fn dt_needed_names_a_library_without_soname_as_gnu_ld_does() {
             .unwrap();
         assert!(o.status.success(), "{how:?}: {o:?}");
     }
+}
+
+/// `gcc ARGS` with GNU ld (`ref`) and with initlink (`exe`), then both run: same stdout, status 0.
+fn same_run(d: &Path, args: &[&str], env: &[(&str, &Path)]) -> String {
+    ok(d, "gcc", &[&["-o", "ref"], args].concat());
+    let o = initlink(d, &[&["-o", "exe"], args].concat());
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let go = |p: &str| {
+        let mut c = Command::new(p);
+        c.current_dir(d);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{p} {args:?}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (want, got) = (go("./ref"), go("./exe"));
+    assert_eq!(got, want, "{args:?}");
+    got
+}
+
+#[test]
+fn init_and_fini_name_the_functions_dt_init_and_dt_fini_call() {
+    let d = work_dir("init-fini");
+    write(
+        &d,
+        "lib.c",
+        "#include <stdio.h>\nvoid my_init(void) { puts(\"my_init\"); }\n\
+         void my_fini(void) { puts(\"my_fini\"); }\nint lib_value(void) { return 1; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint lib_value(void);\n\
+         int main(void) { printf(\"main %d\\n\", lib_value()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "lib.c", "main.c"]);
+    for (lib, linker) in [("libref.so", None), ("libil.so", Some("ld/"))] {
+        let mut a = vec![];
+        if let Some(b) = linker {
+            a.extend(["-B", b]);
+        }
+        a.extend([
+            "-shared",
+            "-o",
+            lib,
+            "lib.o",
+            "-Wl,-init,my_init",
+            "-Wl,--fini=my_fini",
+        ]);
+        ok(&d, "gcc", &a);
+    }
+    let tags = ["INIT", "FINI"];
+    let nm = |lib: &str| ok(&d, "nm", &["-D", lib]);
+    for lib in ["libref.so", "libil.so"] {
+        let dynamic = ok(&d, "readelf", &["-dW", lib]);
+        let syms = nm(lib);
+        for (tag, func) in tags.iter().zip(["my_init", "my_fini"]) {
+            let addr = dynamic
+                .lines()
+                .find(|l| l.contains(&format!("({tag})")))
+                .and_then(|l| l.split_whitespace().last())
+                .unwrap_or_else(|| panic!("{lib}: no {tag}"));
+            let want = syms
+                .lines()
+                .find(|l| l.ends_with(&format!(" {func}")))
+                .and_then(|l| l.split_whitespace().next())
+                .unwrap();
+            assert_eq!(
+                u64::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap(),
+                u64::from_str_radix(want, 16).unwrap(),
+                "{lib}: {tag}"
+            );
+        }
+    }
+    fs::copy(d.join("libil.so"), d.join("libx.so")).unwrap();
+    let out = same_run(&d, &["main.o", "-L.", "-lx"], &[("LD_LIBRARY_PATH", &d)]);
+    assert_eq!(out, "my_init\nmain 1\nmy_fini\n");
+    // A symbol that is not defined: no DT_INIT at all, as GNU ld.
+    let o = initlink(
+        &d,
+        &["-shared", "-o", "none.so", "lib.o", "-Wl,-init,no_such"],
+    );
+    assert!(o.status.success());
+    assert!(dynamic(&d, "none.so", &["INIT"]).is_empty());
+}
+
+#[test]
+fn whole_archive_loads_every_member_until_no_whole_archive() {
+    let d = work_dir("whole-archive");
+    write(
+        &d,
+        "m1.c",
+        "#include <stdio.h>\n__attribute__((constructor)) static void c1(void) { puts(\"m1\"); }\n",
+    );
+    write(
+        &d,
+        "m2.c",
+        "#include <stdio.h>\n__attribute__((constructor)) static void c2(void) { puts(\"m2\"); }\n",
+    );
+    write(&d, "main.c", "int main(void) { return 0; }\n");
+    ok(&d, "gcc", &["-c", "m1.c", "m2.c", "main.c"]);
+    ok(&d, "ar", &["rcs", "libm12.a", "m1.o", "m2.o"]);
+    let all = same_run(
+        &d,
+        &[
+            "main.o",
+            "-Wl,--whole-archive",
+            "libm12.a",
+            "-Wl,--no-whole-archive",
+        ],
+        &[],
+    );
+    assert_eq!(all, "m1\nm2\n");
+    let none = same_run(
+        &d,
+        &["main.o", "-Wl,-whole-archive,-no-whole-archive", "libm12.a"],
+        &[],
+    );
+    assert_eq!(none, "");
+}
+
+#[test]
+fn allow_multiple_definition_keeps_the_first_as_gnu_ld() {
+    let d = work_dir("muldefs");
+    write(&d, "a.c", "int which(void) { return 1; }\n");
+    write(&d, "b.c", "int which(void) { return 2; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"%d\\n\", which()); }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.c", "b.c", "main.c"]);
+    let o = initlink(&d, &["-o", "exe", "main.o", "a.o", "b.o"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("duplicate symbol: which"));
+    for flag in ["-Wl,--allow-multiple-definition", "-Wl,-z,muldefs"] {
+        assert_eq!(same_run(&d, &["main.o", "a.o", "b.o", flag], &[]), "1\n");
+        assert_eq!(same_run(&d, &["main.o", "b.o", "a.o", flag], &[]), "2\n");
+    }
+}
+
+#[test]
+fn z_keywords_and_dtags_set_the_dynamic_flags_gnu_ld_sets() {
+    let d = work_dir("z-flags");
+    write(&d, "a.c", "int f(void) { return 1; }\n");
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    let tags = ["FLAGS", "FLAGS_1", "RPATH", "RUNPATH"];
+    for flags in [
+        "-Wl,-z,initfirst,-z,interpose",
+        "-Wl,-z,nodelete,-z,nodlopen,-z,nodefaultlib",
+        "-Wl,-z,origin,-rpath=$ORIGIN/x",
+        "-Wl,-z,now,-z,origin",
+        "-Wl,--disable-new-dtags,-rpath,/a,-rpath,/b",
+        "-Wl,--disable-new-dtags,--enable-new-dtags,-rpath,/a",
+    ] {
+        ok(&d, "gcc", &["-shared", "-o", "ref.so", "a.o", flags]);
+        let o = initlink(&d, &["-shared", "-o", "b.so", "a.o", flags]);
+        assert!(
+            o.status.success(),
+            "{flags}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let want = dynamic(&d, "ref.so", &tags);
+        assert!(!want.is_empty(), "{flags}");
+        assert_eq!(dynamic(&d, "b.so", &tags), want, "{flags}");
+    }
+    // -z norelro: no PT_GNU_RELRO.
+    for (flag, relro) in [("-Wl,-z,norelro", false), ("-Wl,-z,relro", true)] {
+        let o = initlink(&d, &["-shared", "-o", "b.so", "a.o", flag]);
+        assert!(o.status.success());
+        let segs = ok(&d, "readelf", &["-lW", "b.so"]);
+        assert_eq!(segs.contains("GNU_RELRO"), relro, "{flag}");
+    }
+}
+
+#[test]
+fn trace_lists_the_input_files() {
+    let d = work_dir("trace");
+    write(&d, "m.c", "int main(void) { return 0; }\n");
+    ok(&d, "gcc", &["-c", "m.c"]);
+    for flag in ["-Wl,-t", "-Wl,--trace", "-Wl,-trace"] {
+        let o = initlink(&d, &["-o", "exe", "m.o", flag]);
+        assert!(o.status.success(), "{flag}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.lines().any(|l| l == "m.o"), "{flag}: {out}");
+        assert!(
+            out.lines()
+                .any(|l| l.ends_with("crt1.o") || l.ends_with("Scrt1.o")),
+            "{out}"
+        );
+    }
+    let o = initlink(&d, &["-o", "exe", "m.o", "-Wl,--verbose"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("initlink"));
 }

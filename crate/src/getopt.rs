@@ -350,9 +350,7 @@ enum Found {
 /// `getopt_long_only`'s rule that any two prefix matches are ambiguous (otherwise matches that
 /// are the same option are not).
 fn find_long(name: &str, two_dashes: bool, long_only: bool) -> Found {
-    let table = LONG
-        .iter()
-        .filter(move |o| o.two_dashes_only == two_dashes);
+    let table = LONG.iter().filter(move |o| o.two_dashes_only == two_dashes);
     if let Some(o) = table.clone().find(|o| o.name == name) {
         return Found::One(o);
     }
@@ -402,7 +400,11 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, String> {
             out.push(opt("library", Some(name.to_string()), a));
             continue;
         }
-        if a == "-G" && !args.get(i).is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())) {
+        if a == "-G"
+            && !args
+                .get(i)
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        {
             out.push(opt("shared", None, a));
             continue;
         }
@@ -433,9 +435,7 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, String> {
                     continue;
                 }
                 Found::Ambiguous(names) => return Err(ambiguous(a, &names)),
-                Found::None if first_short.is_none() => {
-                    return Err(format!("unknown option: {a}"))
-                }
+                Found::None if first_short.is_none() => return Err(format!("unknown option: {a}")),
                 Found::None => {}
             }
         }
@@ -453,9 +453,7 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, String> {
             }
             if rest.len() != body.len() {
                 // A value-taking letter after others: `-static-pie` is not `-s -t -a tic-pie`.
-                return Err(format!(
-                    "unable to disambiguate: {a} (did you mean -{a} ?)"
-                ));
+                return Err(format!("unable to disambiguate: {a} (did you mean -{a} ?)"));
             }
             let value = if !after.is_empty() {
                 after.to_string()
@@ -504,9 +502,7 @@ fn long_value(
     let dashes = &spelled[..spelled.len() - body.len()];
     let value = match (o.arg, attached) {
         (Arg::No, Some(_)) => {
-            return Err(format!(
-                "option '{dashes}{name}' doesn't allow an argument"
-            ))
+            return Err(format!("option '{dashes}{name}' doesn't allow an argument"))
         }
         (Arg::No, None) | (Arg::Optional, None) => None,
         (_, Some(v)) => Some(v.to_string()),
@@ -637,8 +633,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_argument() {
-        assert_eq!(t("--frobnicate").unwrap_err(), "unknown option: --frobnicate");
-        assert!(t("-soname").unwrap_err().contains("'-soname' needs a value"));
+        assert_eq!(
+            t("--frobnicate").unwrap_err(),
+            "unknown option: --frobnicate"
+        );
+        assert!(t("-soname")
+            .unwrap_err()
+            .contains("'-soname' needs a value"));
         assert!(t("-o").unwrap_err().contains("'-o' needs a value"));
         assert!(t("--static=1").unwrap_err().contains("doesn't allow"));
         assert_eq!(t("-é").unwrap_err(), "unknown option: -é");

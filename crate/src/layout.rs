@@ -279,6 +279,8 @@ pub struct Layout {
     input_base: Vec<u64>,
     file_first: Vec<u32>,
     pub exec_stack: bool,
+    /// Write `PT_GNU_RELRO` (not under `-z norelro`).
+    pub relro: bool,
     /// Load address of the first segment: 0x400000 for `ET_EXEC`, 0 for PIE and shared objects.
     pub base: u64,
     /// Dynamically linked (has `.dynamic`).
@@ -1024,6 +1026,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         input_base: Vec::new(),
         file_first: Vec::new(),
         exec_stack,
+        relro: opts.relro,
         base: BASE,
         dynamic,
         segments: Vec::new(),
@@ -1634,7 +1637,9 @@ impl Layout {
             + has_ehh as usize
             + 1
             + 2 * has_interp as usize
-            + 2 * has_dynamic as usize;
+            // PT_DYNAMIC, and PT_GNU_RELRO unless `-z norelro`.
+            + has_dynamic as usize
+            + (has_dynamic && self.relro) as usize;
         self.headers_size = EHDR_SIZE + PHDR_SIZE * nphdr as u64;
         let mut addr = base + self.headers_size;
         let mut segments = Vec::new();
@@ -1833,7 +1838,7 @@ impl Layout {
             align: 16,
             sections: Vec::new(),
         });
-        if has_dynamic {
+        if has_dynamic && self.relro {
             // RELRO: what the loader may make read-only once relocated (init/fini arrays, .data.rel.ro,
             // .dynamic, .got). It rounds the end down to a page, so what follows stays writable.
             let relro: Vec<u32> = (0..self.sections.len())

@@ -108,6 +108,7 @@ fn link_phases<'a>(
         &opts.undefined,
         register,
         opts.kind == OutputKind::Static,
+        opts.allow_multiple_definition,
     )?;
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, opts, sink, out, &mut clock) {

@@ -3,6 +3,7 @@
 
 use crate::diag::{err, Diagnostic, Result};
 use crate::getopt::Token;
+use object::elf;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -78,6 +79,33 @@ pub struct Options {
     pub hash_style: HashStyle,
     /// `--init-stub=REGISTER[,DATA]`: the module-registration stub of Go's linker.
     pub init_stub: Option<InitStub>,
+    /// `-init SYM` / `-fini SYM`: the functions `DT_INIT` / `DT_FINI` name (default `_init` /
+    /// `_fini`); no entry when the symbol is not defined, as GNU ld.
+    pub init: Option<String>,
+    pub fini: Option<String>,
+    /// `--enable-new-dtags` (the default) writes `-rpath` as `DT_RUNPATH`,
+    /// `--disable-new-dtags` as `DT_RPATH`.
+    pub new_dtags: bool,
+    /// `-z relro` (the default) / `-z norelro`: whether a `PT_GNU_RELRO` segment is written.
+    pub relro: bool,
+    /// `DT_FLAGS` bits asked for by `-z` keywords (`-z origin`: `DF_ORIGIN`).
+    pub dt_flags: u32,
+    /// `DT_FLAGS_1` bits asked for by `-z` keywords (`initfirst`, `interpose`, `nodelete`,
+    /// `nodlopen`, `nodefaultlib`, `origin`, `global`).
+    pub dt_flags_1: u32,
+    /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
+    pub allow_multiple_definition: bool,
+}
+
+impl Options {
+    /// The function `DT_INIT` names: `-init`'s, else `_init`.
+    pub fn init_symbol(&self) -> &str {
+        self.init.as_deref().unwrap_or("_init")
+    }
+    /// The function `DT_FINI` names: `-fini`'s, else `_fini`.
+    pub fn fini_symbol(&self) -> &str {
+        self.fini.as_deref().unwrap_or("_fini")
+    }
 }
 
 /// Go's `go.link.addmoduledata`: a linker-made function, first in `.init_array`, that passes this
@@ -124,6 +152,13 @@ impl Default for Options {
             bsymbolic: false,
             hash_style: HashStyle::Gnu,
             init_stub: None,
+            init: None,
+            fini: None,
+            new_dtags: true,
+            relro: true,
+            dt_flags: 0,
+            dt_flags_1: 0,
+            allow_multiple_definition: false,
         }
     }
 }
@@ -142,6 +177,8 @@ pub enum InputArg {
     EndGroup,
     /// `--as-needed` state for the shared objects that follow.
     AsNeeded(bool),
+    /// `--whole-archive` state for the archives that follow.
+    WholeArchive(bool),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -156,6 +193,10 @@ pub struct Command {
     /// `-R` values: a directory is an `-rpath`; a file would ask for GNU ld's `--just-symbols`,
     /// which initlink does not implement (the caller checks which it is).
     pub just_symbols: Vec<String>,
+    /// `-t`/`--trace`: print each input file as it is opened (stdout, as GNU ld).
+    pub trace: bool,
+    /// `--verbose`: print the version and each file opened.
+    pub verbose: bool,
 }
 
 /// Parse GNU ld style arguments (without the program name): [`crate::getopt`] splits them as GNU
@@ -222,6 +263,10 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 }
                 None => return err(Diagnostic::error("--pop-state without --push-state")),
             },
+            "whole-archive" | "no-whole-archive" => cmd
+                .inputs
+                .push(InputArg::WholeArchive(id == "whole-archive")),
+            "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
             "as-needed" | "no-as-needed" => {
                 as_needed = id == "as-needed";
                 cmd.inputs.push(InputArg::AsNeeded(as_needed));
@@ -282,36 +327,85 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 cmd.just_symbols.push(val());
             }
             "soname" => cmd.options.soname = Some(val()),
+            "init" => cmd.options.init = Some(val()),
+            "fini" => cmd.options.fini = Some(val()),
+            "enable-new-dtags" => cmd.options.new_dtags = true,
+            "disable-new-dtags" => cmd.options.new_dtags = false,
+            "Bno-symbolic" => cmd.options.bsymbolic = false,
             "strip-all" => cmd.options.strip_all = true,
             "strip-debug" => cmd.options.strip_debug = true,
             "version" | "V" => cmd.version = true,
+            "trace" => cmd.trace = true,
+            "verbose" => {
+                cmd.verbose = true;
+                cmd.version = true;
+            }
             "help" => cmd.help = true,
             // Options that change nothing initlink writes: GCC's plugin and LTO options (initlink
             // links no LTO objects), warnings initlink does not give, memory and speed knobs.
-            "plugin" | "plugin-opt" | "flto" | "flto-partition" | "fuse-ld" | "O" | "Qy"
-            | "g" | "EL" | "qmagic" | "map-whole-files" | "no-map-whole-files"
-            | "rpath-link" | "nostdlib" | "fatal-warnings" | "no-fatal-warnings"
-            | "warn-common" | "warn-once" | "warn-constructors" | "warn-execstack"
-            | "no-warn-execstack" | "warn-rwx-segments" | "no-warn-rwx-segments"
-            | "warn-multiple-gp" | "warn-section-align" | "warn-alternate-em"
-            | "no-warn-mismatch" | "no-warn-search-mismatch" | "sort-common"
-            | "discard-locals" | "discard-all" | "copy-dt-needed-entries"
-            | "no-copy-dt-needed-entries" | "relax" | "no-relax" | "enable-new-dtags"
-            | "disable-new-dtags" | "demangle" | "no-demangle" | "no-keep-memory"
-            | "reduce-memory-overheads" | "max-cache-size" | "hash-size" | "check-sections"
-            | "no-check-sections" | "accept-unknown-input-arch"
-            | "no-accept-unknown-input-arch" | "ld-generated-unwind-info"
-            | "no-ld-generated-unwind-info" | "no-undefined" | "no-print-gc-sections"
-            | "print-map-discarded" | "no-print-map-discarded" | "no-print-map-locals"
-            | "ctf-variables" | "no-ctf-variables" | "ctf-share-types" | "traditional-format"
-            | "no-undefined-version" | "undefined-version" => {
-                cmd.options.ignored.push(match &value {
-                    Some(v) if !spelled.contains('=') && !spelled.ends_with(v.as_str()) => {
-                        format!("{spelled} {v}")
-                    }
-                    _ => spelled,
-                })
-            }
+            "plugin"
+            | "plugin-opt"
+            | "flto"
+            | "flto-partition"
+            | "fuse-ld"
+            | "O"
+            | "Qy"
+            | "g"
+            | "EL"
+            | "qmagic"
+            | "map-whole-files"
+            | "no-map-whole-files"
+            | "rpath-link"
+            | "nostdlib"
+            | "fatal-warnings"
+            | "no-fatal-warnings"
+            | "warn-common"
+            | "warn-once"
+            | "warn-constructors"
+            | "warn-execstack"
+            | "no-warn-execstack"
+            | "warn-rwx-segments"
+            | "no-warn-rwx-segments"
+            | "warn-multiple-gp"
+            | "warn-section-align"
+            | "warn-alternate-em"
+            | "no-warn-mismatch"
+            | "no-warn-search-mismatch"
+            | "sort-common"
+            | "discard-locals"
+            | "discard-all"
+            | "copy-dt-needed-entries"
+            | "no-copy-dt-needed-entries"
+            | "relax"
+            | "no-relax"
+            | "demangle"
+            | "no-demangle"
+            | "no-keep-memory"
+            | "reduce-memory-overheads"
+            | "max-cache-size"
+            | "hash-size"
+            | "check-sections"
+            | "no-check-sections"
+            | "accept-unknown-input-arch"
+            | "no-accept-unknown-input-arch"
+            | "ld-generated-unwind-info"
+            | "no-ld-generated-unwind-info"
+            | "no-undefined"
+            | "no-print-gc-sections"
+            | "print-map-discarded"
+            | "no-print-map-discarded"
+            | "no-print-map-locals"
+            | "ctf-variables"
+            | "no-ctf-variables"
+            | "ctf-share-types"
+            | "traditional-format"
+            | "no-undefined-version"
+            | "undefined-version" => cmd.options.ignored.push(match &value {
+                Some(v) if !spelled.contains('=') && !spelled.ends_with(v.as_str()) => {
+                    format!("{spelled} {v}")
+                }
+                _ => spelled,
+            }),
             other => {
                 return err(Diagnostic::error(format!(
                     "option '{spelled}' (--{other}) is not supported by initlink yet"
@@ -344,11 +438,7 @@ fn build_id(style: Option<&str>) -> Result<Option<BuildId>> {
         Some("none") => None,
         Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
             Some(bytes) => Some(BuildId::Hex(bytes)),
-            None => {
-                return err(Diagnostic::error(format!(
-                    "invalid --build-id value '{h}'"
-                )))
-            }
+            None => return err(Diagnostic::error(format!("invalid --build-id value '{h}'"))),
         },
         Some(other) => {
             return err(Diagnostic::error(format!(
@@ -376,10 +466,22 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
         "noexecstack" => o.execstack = Some(false),
         "now" => o.bind_now = true,
         "lazy" => o.bind_now = false,
-        "relro" | "norelro" | "text" | "notext" | "defs" | "nodefs" | "origin" | "nodelete"
-        | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc" | "nocombreloc"
-        | "ibt" | "shstk" | "cet-report=none" | "nognustack" | "muldefs" | "initfirst"
-        | "interpose" | "nodlopen" | "global" => o.ignored.push(format!("-z {kw}")),
+        "relro" => o.relro = true,
+        "norelro" => o.relro = false,
+        "initfirst" => o.dt_flags_1 |= elf::DF_1_INITFIRST,
+        "interpose" => o.dt_flags_1 |= elf::DF_1_INTERPOSE,
+        "nodelete" => o.dt_flags_1 |= elf::DF_1_NODELETE,
+        "nodlopen" => o.dt_flags_1 |= elf::DF_1_NOOPEN,
+        "nodefaultlib" => o.dt_flags_1 |= elf::DF_1_NODEFLIB,
+        "global" => o.dt_flags_1 |= elf::DF_1_GLOBAL,
+        "origin" => {
+            o.dt_flags |= elf::DF_ORIGIN;
+            o.dt_flags_1 |= elf::DF_1_ORIGIN;
+        }
+        "text" | "notext" | "defs" | "nodefs" | "noexecheap" | "separate-code"
+        | "noseparate-code" | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none"
+        | "nognustack" => o.ignored.push(format!("-z {kw}")),
+        "muldefs" => o.allow_multiple_definition = true,
         k if k.starts_with("max-page-size=")
             || k.starts_with("common-page-size=")
             || k.starts_with("stack-size=") =>

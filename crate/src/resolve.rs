@@ -61,6 +61,11 @@ pub struct Dso<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     CommandLine,
+    /// A member of an archive given under `--whole-archive`: loaded because it is there.
+    WholeArchive {
+        archive: String,
+        member: String,
+    },
     Member {
         archive: String,
         member: String,
@@ -203,6 +208,8 @@ struct Resolver<'a> {
     errors: Vec<Diagnostic>,
     dsos: Vec<Dso<'a>>,
     commons: FxHashMap<SymbolId, (u64, u64)>,
+    /// `--allow-multiple-definition`: a second strong definition is ignored, not an error.
+    allow_multiple_definition: bool,
 }
 
 impl<'a> Resolver<'a> {
@@ -313,7 +320,8 @@ impl<'a> Resolver<'a> {
                     Def::Defined {
                         file, weak: false, ..
                     } => {
-                        if !weak {
+                        // `--allow-multiple-definition`: the first one stays, as in GNU ld.
+                        if !weak && !self.allow_multiple_definition {
                             let other = self
                                 .files
                                 .get(file.0 as usize)
@@ -510,8 +518,10 @@ pub fn resolve<'a>(
     undefined: &'a [String],
     register: Option<&'a str>,
     static_link: bool,
+    allow_multiple_definition: bool,
 ) -> Result<Resolved<'a>> {
     let mut r = Resolver {
+        allow_multiple_definition,
         files: Vec::new(),
         globals: Vec::new(),
         names: Names::default(),
@@ -583,12 +593,14 @@ fn walk<'a>(
     take: &mut Take<'_, 'a>,
 ) -> Result<Vec<(Archive<'a>, Members)>> {
     let mut as_needed = false;
+    let mut whole_archive = false;
     let mut archives: Vec<(Archive<'a>, Members)> = Vec::new();
     let mut group_start: Option<usize> = None;
     for (index, item) in items.iter().enumerate() {
         match item {
             InputItem::StartGroup => group_start = Some(archives.len()),
             InputItem::AsNeeded(a) => as_needed = *a,
+            InputItem::WholeArchive(w) => whole_archive = *w,
             InputItem::EndGroup => {
                 if let Some(start) = group_start.take() {
                     loop {
@@ -610,6 +622,18 @@ fn walk<'a>(
                         _ => Object::parse(input.name.clone(), input.data)?,
                     };
                     r.add_object(obj, Origin::CommandLine)?;
+                }
+                FileKind::Archive if whole_archive => {
+                    // Every member, in archive order; the archive is not scanned again.
+                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    for off in ar.object_members()? {
+                        let (member, obj) = ar.member(off)?;
+                        let origin = Origin::WholeArchive {
+                            archive: ar.name.clone(),
+                            member,
+                        };
+                        r.add_object(obj, origin)?;
+                    }
                 }
                 FileKind::Archive => {
                     let ar = Archive::parse(input.name.clone(), input.data)?;

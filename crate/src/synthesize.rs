@@ -604,12 +604,12 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
             tags.push(DT_SONAME);
         }
         if plan.rpath_str.is_some() {
-            tags.push(DT_RUNPATH);
+            tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
         }
-        if defined(b"_init") {
+        if defined(opts.init_symbol().as_bytes()) {
             tags.push(DT_INIT);
         }
-        if defined(b"_fini") {
+        if defined(opts.fini_symbol().as_bytes()) {
             tags.push(DT_FINI);
         }
         if !plan.shared && nonempty(".preinit_array") {
@@ -638,10 +638,10 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         if !plan.relocs.is_empty() || plan.relative_count > 0 {
             tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
         }
-        if opts.bind_now {
+        if opts.bind_now || opts.dt_flags != 0 {
             tags.push(DT_FLAGS);
         }
-        if opts.bind_now || opts.kind == OutputKind::Pie {
+        if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
             tags.push(DT_FLAGS_1);
         }
         if plan.verneed_count > 0 {

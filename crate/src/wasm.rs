@@ -338,6 +338,10 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                 items.push(InputItem::AsNeeded(*x));
                 continue;
             }
+            InputArg::WholeArchive(w) => {
+                items.push(InputItem::WholeArchive(*w));
+                continue;
+            }
             InputArg::Path(p) => dir.find(p).ok_or_else(|| {
                 Diagnostic::error("cannot open: no such file among the inputs").file(p.clone())
             }),
@@ -412,7 +416,18 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         .and_then(Value::as_bool)
         .unwrap_or(true);
     opts.defer_build_id = defer_build_id;
-    let out = crate::link(&items, &opts);
+    let mut out = crate::link(&items, &opts);
+    if cmd.trace {
+        // `-t`: the files linked, in order, ahead of the link's own diagnostics.
+        let traced = items.iter().filter_map(|i| match i {
+            InputItem::File(f) => Some(Diagnostic {
+                severity: crate::Severity::Note,
+                ..Diagnostic::error(format!("trace: {}", f.name))
+            }),
+            _ => None,
+        });
+        out.diagnostics.splice(0..0, traced.collect::<Vec<_>>());
+    }
     let failed = out
         .diagnostics
         .iter()

@@ -225,7 +225,10 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                     None
                 }
             },
-            InputArg::StartGroup | InputArg::EndGroup | InputArg::AsNeeded(_) => None,
+            InputArg::StartGroup
+            | InputArg::EndGroup
+            | InputArg::AsNeeded(_)
+            | InputArg::WholeArchive(_) => None,
         };
         let bytes = match (&path, pre) {
             (_, Some(d)) => d,
@@ -291,12 +294,22 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
         return Err(errors);
     }
     let cmd_inputs = args_out;
+    if cmd.trace || cmd.verbose {
+        for p in paths.iter().flatten() {
+            if cmd.verbose {
+                println!("attempt to open {} succeeded", p.display());
+            } else {
+                println!("{}", p.display());
+            }
+        }
+    }
     let mut items = Vec::with_capacity(cmd_inputs.len());
     for (k, a) in cmd_inputs.iter().enumerate() {
         items.push(match a {
             InputArg::StartGroup => InputItem::StartGroup,
             InputArg::EndGroup => InputItem::EndGroup,
             InputArg::AsNeeded(a) => InputItem::AsNeeded(*a),
+            InputArg::WholeArchive(w) => InputItem::WholeArchive(*w),
             _ => InputItem::File(initlink::Input {
                 name: paths[k]
                     .as_ref()
