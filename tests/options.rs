@@ -405,3 +405,33 @@ fn trace_lists_the_input_files() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("initlink"));
 }
+
+#[test]
+fn sysroot_prefixes_equals_paths_and_the_absolute_paths_of_scripts_inside_it() {
+    let d = work_dir("sysroot");
+    fs::create_dir_all(d.join("root/lib")).unwrap();
+    write(&d, "x.c", "int x_value(void) { return 3; }\n");
+    write(&d, "y.c", "int y_value(void) { return 4; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint x_value(void), y_value(void);\n\
+         int main(void) { printf(\"%d\\n\", x_value() + y_value()); }\n",
+    );
+    ok(&d, "gcc", &["-c", "x.c", "y.c", "main.c"]);
+    fs::rename(d.join("x.o"), d.join("root/lib/x.o")).unwrap();
+    ok(&d, "ar", &["rcs", "root/lib/liby.a", "y.o"]);
+    // `=` in a script outside the sysroot; a plain absolute path in a script inside it.
+    write(&d, "outside.ld", "INPUT(=/lib/x.o)\n");
+    write(&d, "root/inside.ld", "INPUT(/lib/liby.a)\n");
+    let root = format!("-Wl,--sysroot={}", d.join("root").display());
+    let out = same_run(&d, &[&root, "main.o", "outside.ld", "root/inside.ld"], &[]);
+    assert_eq!(out, "7\n");
+    // -L=DIR searches DIR in the sysroot.
+    let out = same_run(
+        &d,
+        &[&root, "main.o", "outside.ld", "-Wl,-L=/lib", "-ly"],
+        &[],
+    );
+    assert_eq!(out, "7\n");
+}

@@ -197,6 +197,24 @@ pub struct Command {
     pub trace: bool,
     /// `--verbose`: print the version and each file opened.
     pub verbose: bool,
+    /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
+    /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
+    pub sysroot: Option<String>,
+}
+
+/// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
+/// is `SYSROOT/p`; an absolute `/p` in a script that is itself inside the sysroot is `SYSROOT/p`
+/// first (the caller falls back to `/p` when that does not exist). None: the path as written.
+pub fn sysroot_path(path: &str, sysroot: Option<&str>, script_in_sysroot: bool) -> Option<String> {
+    let root = sysroot.unwrap_or("");
+    if let Some(rest) = path
+        .strip_prefix('=')
+        .or_else(|| path.strip_prefix("$SYSROOT"))
+    {
+        return Some(format!("{root}{rest}"));
+    }
+    (script_in_sysroot && path.starts_with('/') && !root.is_empty())
+        .then(|| format!("{root}{path}"))
 }
 
 /// Parse GNU ld style arguments (without the program name): [`crate::getopt`] splits them as GNU
@@ -334,6 +352,7 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             "Bno-symbolic" => cmd.options.bsymbolic = false,
             "strip-all" => cmd.options.strip_all = true,
             "strip-debug" => cmd.options.strip_debug = true,
+            "sysroot" => cmd.sysroot = Some(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
             "verbose" => {
@@ -415,6 +434,12 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
     }
     if group_depth != 0 {
         return err(Diagnostic::error("--start-group without --end-group"));
+    }
+    // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).
+    for d in &mut cmd.search_dirs {
+        if let Some(p) = sysroot_path(d, cmd.sysroot.as_deref(), false) {
+            *d = p;
+        }
     }
     cmd.options.kind = if shared {
         OutputKind::Shared
@@ -553,6 +578,22 @@ mod tests {
         }
         assert!(parse_args(&["-é".to_string()]).is_err());
         assert!(parse_args(&["--build-id=0xaéa".to_string()]).is_err());
+    }
+    #[test]
+    fn sysroot_paths() {
+        let r = Some("/r/");
+        assert_eq!(sysroot_path("=/a", r, false).as_deref(), Some("/r//a"));
+        assert_eq!(sysroot_path("=a", r, false).as_deref(), Some("/r/a"));
+        assert_eq!(
+            sysroot_path("$SYSROOT/a", r, false).as_deref(),
+            Some("/r//a")
+        );
+        assert_eq!(sysroot_path("/a", r, false), None);
+        assert_eq!(sysroot_path("/a", r, true).as_deref(), Some("/r//a"));
+        assert_eq!(sysroot_path("a", r, true), None);
+        assert_eq!(sysroot_path("=/a", None, false).as_deref(), Some("/a"));
+        let c = p("--sysroot=/s -L=/lib -L/usr/lib a.o").unwrap();
+        assert_eq!(c.search_dirs, vec!["/s/lib", "/usr/lib"]);
     }
     #[test]
     fn unknown_option_is_named() {

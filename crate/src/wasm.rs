@@ -386,6 +386,11 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                         // The end of AS_NEEDED(...) restores the state around the script.
                         let item = match item {
                             InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
+                            // `=/path` is in the --sysroot (the files' own names here).
+                            InputArg::Path(p) => InputArg::Path(
+                                crate::options::sysroot_path(&p, cmd.sysroot.as_deref(), false)
+                                    .unwrap_or(p),
+                            ),
                             other => other,
                         };
                         queue.push_front(item);

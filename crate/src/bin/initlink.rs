@@ -1,7 +1,7 @@
 //! The `initlink` command: GNU ld's command line (as gcc's collect2 passes it), files read from disk,
 //! the output written atomically. All linking happens in the library.
 
-use initlink::options::{parse_args, InputArg};
+use initlink::options::{parse_args, sysroot_path, InputArg};
 use initlink::{link_into, Diagnostic, InputItem, OutputSink, Severity};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -259,7 +259,22 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                 let text = String::from_utf8_lossy(&bytes);
                 match initlink::script::parse(&p.display().to_string(), &text) {
                     Ok(script) => {
-                        search_dirs.extend(script.search_dirs);
+                        // Under --sysroot, a script inside the sysroot names its files in it.
+                        let in_sysroot = cmd.sysroot.as_ref().is_some_and(|root| {
+                            match (std::fs::canonicalize(root), std::fs::canonicalize(p)) {
+                                (Ok(root), Ok(script)) => script.starts_with(root),
+                                _ => false,
+                            }
+                        });
+                        let rooted = |path: String| match sysroot_path(
+                            &path,
+                            cmd.sysroot.as_deref(),
+                            in_sysroot,
+                        ) {
+                            Some(r) if path.starts_with('=') || Path::new(&r).exists() => r,
+                            _ => path,
+                        };
+                        search_dirs.extend(script.search_dirs.into_iter().map(rooted));
                         let static_only = matches!(
                             &a,
                             InputArg::Lib {
@@ -276,6 +291,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                                 },
                                 // The end of AS_NEEDED(...) restores the state around the script.
                                 InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
+                                InputArg::Path(path) => InputArg::Path(rooted(path)),
                                 other => other,
                             };
                             inputs.push_front((item, None));
