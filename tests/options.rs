@@ -435,3 +435,56 @@ fn sysroot_prefixes_equals_paths_and_the_absolute_paths_of_scripts_inside_it() {
     );
     assert_eq!(out, "7\n");
 }
+
+#[test]
+fn exclude_libs_keeps_an_archives_symbols_out_of_dynsym() {
+    let d = work_dir("exclude-libs");
+    write(&d, "a.c", "int from_a(void) { return 1; }\n");
+    write(&d, "b.c", "int from_b(void) { return 2; }\n");
+    write(
+        &d,
+        "c.c",
+        "int from_a(void), from_b(void);\nint from_c(void) { return from_a() + from_b(); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "b.c", "c.c"]);
+    ok(&d, "ar", &["rcs", "liba.a", "a.o"]);
+    ok(&d, "ar", &["rcs", "libb.a", "b.o"]);
+    let exported = |f: &str| {
+        let syms = ok(&d, "readelf", &["--dyn-syms", "-W", f]);
+        ["from_a", "from_b", "from_c"]
+            .into_iter()
+            .filter(|s| syms.contains(&format!(" {s}")))
+            .collect::<Vec<_>>()
+    };
+    for flag in [
+        "-Wl,--exclude-libs=liba.a",
+        "-Wl,-exclude-libs,libb.a:liba.a",
+        "-Wl,--exclude-libs=ALL",
+        "-Wl,--exclude-libs=other.a",
+    ] {
+        let args = ["-shared", "c.o", "liba.a", "libb.a", flag];
+        ok(&d, "gcc", &[&["-o", "ref.so"], &args[..]].concat());
+        let o = initlink(&d, &[&["-o", "b.so"], &args[..]].concat());
+        assert!(
+            o.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(exported("b.so"), exported("ref.so"), "{flag}");
+    }
+}
+
+#[test]
+fn an_unknown_z_keyword_is_ignored_with_a_warning_as_gnu_ld() {
+    let d = work_dir("z-unknown");
+    write(&d, "m.c", "int main(void) { return 0; }\n");
+    ok(&d, "gcc", &["-c", "m.c"]);
+    let o = initlink(&d, &["-o", "exe", "m.o", "-Wl,-z,no-such-keyword"]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: -z no-such-keyword ignored"), "{err}");
+    let gnu = run(&d, "gcc", &["-o", "ref", "m.o", "-Wl,-z,no-such-keyword"]);
+    assert!(gnu.status.success());
+    assert!(String::from_utf8_lossy(&gnu.stderr).contains("-z no-such-keyword ignored"));
+    ok(&d, "./exe", &[]);
+}

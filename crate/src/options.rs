@@ -95,6 +95,9 @@ pub struct Options {
     pub dt_flags_1: u32,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
+    /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
+    /// exported (nor preemptible), as if hidden.
+    pub exclude_libs: Vec<String>,
 }
 
 impl Options {
@@ -159,6 +162,7 @@ impl Default for Options {
             dt_flags: 0,
             dt_flags_1: 0,
             allow_multiple_definition: false,
+            exclude_libs: Vec::new(),
         }
     }
 }
@@ -200,6 +204,8 @@ pub struct Command {
     /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
     /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
     pub sysroot: Option<String>,
+    /// Warnings about the command line itself (`-z` keywords ignored, as GNU ld warns).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -285,6 +291,12 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
             "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
+            "exclude-libs" => cmd.options.exclude_libs.extend(
+                val()
+                    .split([',', ':'])
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            ),
             "as-needed" | "no-as-needed" => {
                 as_needed = id == "as-needed";
                 cmd.inputs.push(InputArg::AsNeeded(as_needed));
@@ -304,7 +316,11 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                     _ => return err(Diagnostic::error(format!("invalid hash style '{v}'"))),
                 };
             }
-            "z" => apply_z(&mut cmd.options, &val())?,
+            "z" => {
+                if let Some(w) = apply_z(&mut cmd.options, &val()) {
+                    cmd.warnings.push(w);
+                }
+            }
             "entry" => cmd.options.entry = Some(val()),
             "undefined" => cmd.options.undefined.push(val()),
             "gc-sections" => cmd.options.gc_sections = true,
@@ -485,7 +501,9 @@ fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
     });
 }
 
-fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
+/// Apply `-z KEYWORD`. A keyword GNU ld does not know (or initlink does not implement) is
+/// ignored with a warning, as GNU ld ignores it: the warning is returned.
+fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
     match kw {
         "execstack" => o.execstack = Some(true),
         "noexecstack" => o.execstack = Some(false),
@@ -513,9 +531,12 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
         {
             o.ignored.push(format!("-z {kw}"))
         }
-        _ => return err(Diagnostic::error(format!("unknown -z keyword: {kw}"))),
+        _ => {
+            o.ignored.push(format!("-z {kw}"));
+            return Some(Diagnostic::warning(format!("-z {kw} ignored")));
+        }
     }
-    Ok(())
+    None
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {

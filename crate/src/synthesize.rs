@@ -576,7 +576,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
             };
             let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
             let vis = st.st_other & 3;
-            if vis == STV_HIDDEN || vis == STV_INTERNAL {
+            if vis == STV_HIDDEN || vis == STV_INTERNAL || excluded_lib(res, opts, file) {
                 continue;
             }
             if plan.shared || opts.export_dynamic || g.dso_ref {
@@ -1311,8 +1311,26 @@ pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
         SymRef::Global(g) => {
             let want = fact::DEFINED | fact::DEFAULT_VISIBILITY;
             res.facts(g) & want == want
+                && !matches!(res.global(g).def,
+                    Def::Defined { file, .. } | Def::Common { file, .. }
+                        if excluded_lib(res, opts, file))
         }
     }
+}
+
+/// `--exclude-libs`: is `file` a member of an archive whose symbols are not exported (named in
+/// the list by its file name, or `ALL`)?
+fn excluded_lib(res: &Resolved<'_>, opts: &Options, file: FileId) -> bool {
+    if opts.exclude_libs.is_empty() {
+        return false;
+    }
+    let archive = match &res.files[file.0 as usize].origin {
+        crate::resolve::Origin::Member { archive, .. }
+        | crate::resolve::Origin::WholeArchive { archive, .. } => archive,
+        crate::resolve::Origin::CommandLine => return false,
+    };
+    let base = archive.rsplit('/').next().unwrap_or(archive);
+    opts.exclude_libs.iter().any(|l| l == "ALL" || l == base)
 }
 
 fn is_absolute(res: &Resolved<'_>, s: SymRef) -> bool {

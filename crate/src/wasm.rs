@@ -422,6 +422,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         .unwrap_or(true);
     opts.defer_build_id = defer_build_id;
     let mut out = crate::link(&items, &opts);
+    out.diagnostics.splice(0..0, cmd.warnings.iter().cloned());
     if cmd.trace {
         // `-t`: the files linked, in order, ahead of the link's own diagnostics.
         let traced = items.iter().filter_map(|i| match i {

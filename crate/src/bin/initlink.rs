@@ -142,6 +142,9 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
         return Ok(0);
     }
     let cmd = parse_args(&args).map_err(|e| e.0)?;
+    for w in &cmd.warnings {
+        eprintln!("initlink: {w}");
+    }
     if let Some(f) = cmd.just_symbols.iter().find(|f| Path::new(f).is_file()) {
         return Err(vec![Diagnostic::error(
             "-R FILE (--just-symbols) is not supported by initlink yet",
