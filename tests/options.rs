@@ -488,3 +488,69 @@ fn an_unknown_z_keyword_is_ignored_with_a_warning_as_gnu_ld() {
     assert!(String::from_utf8_lossy(&gnu.stderr).contains("-z no-such-keyword ignored"));
     ok(&d, "./exe", &[]);
 }
+
+#[test]
+fn defsym_defines_a_number_or_an_alias() {
+    let d = work_dir("defsym");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nextern char foo, bar;\nvoid baz(void);\n\
+         void print(void) { printf(\"%p %p\\n\", (void *)&foo, (void *)&bar); }\n\
+         int main(void) { baz(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    let defs = [
+        "-Wl,-defsym=foo=16",
+        "-Wl,--defsym,bar=0x2000",
+        "-Wl,-defsym,baz=print",
+    ];
+    // Without PIE, GNU ld and initlink agree.
+    let out = same_run(&d, &[&["-no-pie", "a.o"], &defs[..]].concat(), &[]);
+    assert_eq!(out, "0x10 0x2000\n");
+    // In a PIE the numbers stay absolute (GNU ld 2.40 relaxes their GOT loads to PC-relative
+    // `lea`s, which moves them with the image; lld and mold keep them absolute).
+    let o = initlink(&d, &[&["-o", "pie", "-pie", "a.o"], &defs[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(ok(&d, "./pie", &[]), "0x10 0x2000\n");
+    // An alias exported from a shared object, like its target.
+    ok(
+        &d,
+        "gcc",
+        &["-shared", "-o", "ref.so", "a.o", "-Wl,-defsym=alias=print"],
+    );
+    let o = initlink(
+        &d,
+        &["-shared", "-o", "b.so", "a.o", "-Wl,-defsym=alias=print"],
+    );
+    assert!(o.status.success());
+    for f in ["ref.so", "b.so"] {
+        let syms = ok(&d, "nm", &["-D", f]);
+        let addr = |n: &str| {
+            syms.lines()
+                .find(|l| l.ends_with(&format!(" {n}")))
+                .map(|l| l.split_whitespace().next().unwrap().to_string())
+        };
+        assert!(addr("alias").is_some(), "{f}: {syms}");
+        assert_eq!(addr("alias"), addr("print"), "{f}");
+    }
+    // A name nothing defines, and an expression initlink does not take: errors naming them.
+    for (flag, says) in [
+        ("-Wl,-defsym=x=no_such", "undefined symbol: no_such"),
+        ("-Wl,-defsym=x=print+1", "--defsym 'x=print+1'"),
+    ] {
+        let o = initlink(
+            &d,
+            &[
+                "-o",
+                "bad",
+                "a.o",
+                "-Wl,-defsym=foo=1,-defsym=bar=2,-defsym=baz=print",
+                flag,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{flag}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{flag}: {err}");
+    }
+}

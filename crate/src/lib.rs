@@ -109,6 +109,7 @@ fn link_phases<'a>(
         register,
         opts.kind == OutputKind::Static,
         opts.allow_multiple_definition,
+        &opts.defsym,
     )?;
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, opts, sink, out, &mut clock) {

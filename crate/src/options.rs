@@ -98,6 +98,46 @@ pub struct Options {
     /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
     /// exported (nor preemptible), as if hidden.
     pub exclude_libs: Vec<String>,
+    /// `--defsym=NAME=VALUE`, in order.
+    pub defsym: Vec<(String, Defsym)>,
+}
+
+/// What `--defsym NAME=...` sets NAME to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Defsym {
+    /// An absolute address (`0x1000`, `16`).
+    Value(u64),
+    /// Another symbol: NAME is an alias of it (its definition, or the linker-made symbol).
+    Symbol(String),
+}
+
+/// `NAME=EXPR` of `--defsym`. GNU ld takes any linker-script expression; initlink takes a number
+/// or a symbol name, and names anything else as unsupported.
+fn parse_defsym(v: &str) -> Result<(String, Defsym)> {
+    let bad = |why: &str| err(Diagnostic::error(format!("--defsym '{v}': {why}")));
+    let Some((name, expr)) = v.split_once('=') else {
+        return bad("expected NAME=VALUE");
+    };
+    let (name, expr) = (name.trim(), expr.trim());
+    let ident = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.$@".contains(c))
+    };
+    if !ident(name) {
+        return bad("not a symbol name before '='");
+    }
+    let number = match expr.strip_prefix("0x").or_else(|| expr.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None if expr.starts_with(|c: char| c.is_ascii_digit()) => expr.parse().ok(),
+        None => None,
+    };
+    match number {
+        Some(n) => Ok((name.to_string(), Defsym::Value(n))),
+        None if ident(expr) => Ok((name.to_string(), Defsym::Symbol(expr.to_string()))),
+        None => bad("initlink takes a number or a symbol name (not yet an expression)"),
+    }
 }
 
 impl Options {
@@ -163,6 +203,7 @@ impl Default for Options {
             dt_flags_1: 0,
             allow_multiple_definition: false,
             exclude_libs: Vec::new(),
+            defsym: Vec::new(),
         }
     }
 }
@@ -291,6 +332,7 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
             "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
+            "defsym" => cmd.options.defsym.push(parse_defsym(&val())?),
             "exclude-libs" => cmd.options.exclude_libs.extend(
                 val()
                     .split([',', ':'])
@@ -599,6 +641,22 @@ mod tests {
         }
         assert!(parse_args(&["-é".to_string()]).is_err());
         assert!(parse_args(&["--build-id=0xaéa".to_string()]).is_err());
+    }
+    #[test]
+    fn defsym_values() {
+        let d = |s: &str| parse_defsym(s);
+        assert_eq!(d("a=0x10").unwrap(), ("a".into(), Defsym::Value(16)));
+        assert_eq!(d("a=42").unwrap(), ("a".into(), Defsym::Value(42)));
+        assert_eq!(
+            d("bar=foo").unwrap(),
+            ("bar".into(), Defsym::Symbol("foo".into()))
+        );
+        for bad in ["a", "=1", "a=", "a=b+1", "1a=2", "a=0xzz"] {
+            let e = d(bad).unwrap_err();
+            assert!(e.0[0].message.contains(bad), "{bad}");
+        }
+        let c = p("-defsym=a=1 --defsym b=a a.o").unwrap();
+        assert_eq!(c.options.defsym.len(), 2);
     }
     #[test]
     fn sysroot_paths() {

@@ -49,6 +49,9 @@ pub struct Global<'a> {
     pub first_ref: Option<FileId>,
     /// A shared object refers to it: an executable must export its definition.
     pub dso_ref: bool,
+    /// `--defsym NAME=NUMBER`: an absolute value, not an address in the image (no relocation
+    /// moves it in a PIE or shared object).
+    pub absolute: bool,
 }
 
 pub struct Dso<'a> {
@@ -167,6 +170,7 @@ impl<'a> Resolved<'a> {
         match g.def {
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
+            Def::Linker if g.absolute => fact::ABSOLUTE,
             Def::Linker => 0,
             Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
                 let obj = &self.files[file.0 as usize].obj;
@@ -228,6 +232,7 @@ impl<'a> Resolver<'a> {
             strong_ref: false,
             first_ref: None,
             dso_ref: false,
+            absolute: false,
         });
         self.names
             .table
@@ -519,6 +524,7 @@ pub fn resolve<'a>(
     register: Option<&'a str>,
     static_link: bool,
     allow_multiple_definition: bool,
+    defsym: &'a [(String, crate::options::Defsym)],
 ) -> Result<Resolved<'a>> {
     let mut r = Resolver {
         allow_multiple_definition,
@@ -530,8 +536,18 @@ pub fn resolve<'a>(
         dsos: Vec::new(),
         commons: FxHashMap::default(),
     };
-    // `-u` names: strong references before any input, so archives pull their definitions.
-    for u in undefined.iter().map(String::as_str).chain(register) {
+    // `-u` names: strong references before any input, so archives pull their definitions; so
+    // are the symbols `--defsym` aliases.
+    let aliased = defsym.iter().filter_map(|(_, v)| match v {
+        crate::options::Defsym::Symbol(t) => Some(t.as_str()),
+        crate::options::Defsym::Value(_) => None,
+    });
+    for u in undefined
+        .iter()
+        .map(String::as_str)
+        .chain(register)
+        .chain(aliased)
+    {
         let id = r.intern(u.as_bytes());
         r.globals[id.0 as usize].strong_ref = true;
     }
@@ -550,6 +566,32 @@ pub fn resolve<'a>(
     let archives = with_parsed(items, bytes, &mut |take| {
         walk(&mut r, items, static_link, take)
     })?;
+    // `--defsym`: NAME = a number (a linker-made symbol whose value layout gives), or an alias
+    // of a symbol an input defines (the same definition) or of a linker-made one.
+    for (name, value) in defsym {
+        let id = r.intern(name.as_bytes());
+        let def = match value {
+            crate::options::Defsym::Value(_) => Def::Linker,
+            crate::options::Defsym::Symbol(t) => {
+                let target = r.intern(t.as_bytes());
+                match r.globals[target.0 as usize].def {
+                    d @ (Def::Defined { .. } | Def::Common { .. }) => d,
+                    Def::Shared { .. } => {
+                        r.errors.push(Diagnostic::error(format!(
+                            "--defsym {name}={t}: an alias of a shared library's symbol is not supported yet"
+                        )));
+                        continue;
+                    }
+                    // Linker-made (`_GLOBAL_OFFSET_TABLE_`): layout gives the value; layout
+                    // reports a name nothing defines.
+                    Def::Undefined | Def::Linker => Def::Linker,
+                }
+            }
+        };
+        let g = &mut r.globals[id.0 as usize];
+        g.def = def;
+        g.absolute = matches!(value, crate::options::Defsym::Value(_));
+    }
     if !r.errors.is_empty() {
         return Err(Errors(r.errors));
     }

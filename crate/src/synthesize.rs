@@ -810,8 +810,12 @@ fn scan_file(
                 }
                 match t {
                     R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                        // An absolute symbol (`--defsym X=16`) in a PIE stays in the GOT: a
+                        // PC-relative `lea` would move it with the image.
                         let relax = is_resolved(res, target)
                             && !is_weak_undef(res, target)
+                            && !(is_absolute(res, target)
+                                && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared))
                             && arch::got_relax_ok(t, code, o, addend).is_some();
                         if !relax {
                             scan.needs.push(Need::Got(target, GotKind::Addr));
@@ -981,6 +985,8 @@ impl Scan {
                 let relax = !pre
                     && is_resolved(res, target)
                     && !is_weak_undef(res, target)
+                    && !(is_absolute(res, target)
+                        && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared))
                     && arch::got_relax_ok(t, code, o, addend).is_some();
                 if !relax {
                     if is_weak_undef(res, target) {
