@@ -554,3 +554,30 @@ fn defsym_defines_a_number_or_an_alias() {
         assert!(err.contains(says), "{flag}: {err}");
     }
 }
+
+#[test]
+fn no_undefined_and_z_defs_make_a_shared_objects_undefined_references_errors() {
+    let d = work_dir("no-undefined");
+    write(
+        &d,
+        "a.c",
+        "int missing(void);\nint f(void) { return missing(); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    for (flags, fails) in [
+        (&[][..], false),
+        (&["-Wl,--no-undefined"][..], true),
+        (&["-Wl,-z,defs"][..], true),
+        (&["-Wl,-z,defs,-z,undefs"][..], false),
+    ] {
+        let args = [&["-shared", "a.o"], flags].concat();
+        let gnu = run(&d, "gcc", &[&["-o", "ref.so"], &args[..]].concat());
+        let o = initlink(&d, &[&["-o", "b.so"], &args[..]].concat());
+        assert_eq!(gnu.status.success(), !fails, "GNU ld {flags:?}");
+        assert_eq!(o.status.success(), !fails, "{flags:?}");
+        if fails {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("undefined symbol: missing"), "{err}");
+        }
+    }
+}

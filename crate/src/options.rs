@@ -100,6 +100,9 @@ pub struct Options {
     pub exclude_libs: Vec<String>,
     /// `--defsym=NAME=VALUE`, in order.
     pub defsym: Vec<(String, Defsym)>,
+    /// `--no-undefined` / `-z defs`: a shared object's undefined references are errors too
+    /// (`-z undefs` turns it off).
+    pub no_undefined: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -204,6 +207,7 @@ impl Default for Options {
             allow_multiple_definition: false,
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
+            no_undefined: false,
         }
     }
 }
@@ -332,6 +336,7 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
             "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
+            "no-undefined" => cmd.options.no_undefined = true,
             "defsym" => cmd.options.defsym.push(parse_defsym(&val())?),
             "exclude-libs" => cmd.options.exclude_libs.extend(
                 val()
@@ -467,7 +472,6 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             | "no-accept-unknown-input-arch"
             | "ld-generated-unwind-info"
             | "no-ld-generated-unwind-info"
-            | "no-undefined"
             | "no-print-gc-sections"
             | "print-map-discarded"
             | "no-print-map-discarded"
@@ -563,9 +567,12 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
             o.dt_flags |= elf::DF_ORIGIN;
             o.dt_flags_1 |= elf::DF_1_ORIGIN;
         }
-        "text" | "notext" | "defs" | "nodefs" | "noexecheap" | "separate-code"
-        | "noseparate-code" | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none"
-        | "nognustack" => o.ignored.push(format!("-z {kw}")),
+        "defs" => o.no_undefined = true,
+        "undefs" => o.no_undefined = false,
+        "text" | "notext" | "nodefs" | "noexecheap" | "separate-code" | "noseparate-code"
+        | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
+            o.ignored.push(format!("-z {kw}"))
+        }
         "muldefs" => o.allow_multiple_definition = true,
         k if k.starts_with("max-page-size=")
             || k.starts_with("common-page-size=")

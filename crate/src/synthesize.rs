@@ -772,7 +772,9 @@ fn scan_file(
                 if let SymRef::Global(g) = target {
                     let undefined = res.facts(g) & fact::UNDEFINED != 0;
                     let weak = obj.symbols[sym].st_bind() == STB_WEAK;
-                    let allow = opts.kind == OutputKind::Shared;
+                    // A shared object may leave references to its loader, unless
+                    // `--no-undefined` / `-z defs`.
+                    let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
                     if undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
                         scan.needs.push(Need::Undefined {
                             g,
