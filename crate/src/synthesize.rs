@@ -984,11 +984,13 @@ impl Scan {
                 }
             }
             R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                // An absolute symbol in a PIE stays in the GOT (see the scan above).
+                let absolute_in_pic = is_absolute(res, target)
+                    && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
                 let relax = !pre
                     && is_resolved(res, target)
                     && !is_weak_undef(res, target)
-                    && !(is_absolute(res, target)
-                        && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared))
+                    && !absolute_in_pic
                     && arch::got_relax_ok(t, code, o, addend).is_some();
                 if !relax {
                     if is_weak_undef(res, target) {
