@@ -110,6 +110,7 @@ fn output_written_window_by_window_over_any_bytes_is_the_buffered_one() {
     let items = [initlink::InputItem::File(initlink::Input {
         name: "w.o".into(),
         data: &obj,
+        lib_search: false,
     })];
     let out = initlink::link(&items, &opts);
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);

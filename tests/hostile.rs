@@ -1398,7 +1398,8 @@ fn cmdline_cases(m: &mut Maker) {
     let main = "$Dmain.o";
     let c: &[(&str, &[&str], &str)] = &[
         ("unknown-option", &["--frobnicate", main], "--frobnicate"),
-        ("unknown-short", &["-Q", main], "-Q"),
+        // (Not `-Q`: GNU ld reads it as an abbreviation of `-Qy`, and so does initlink.)
+        ("unknown-short", &["-K", main], "-K"),
         ("missing-output-value", &[main, "-o"], "-o"),
         ("missing-L-value", &[main, "-L"], "-L"),
         ("missing-e-value", &[main, "-e"], "-e"),

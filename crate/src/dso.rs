@@ -42,6 +42,8 @@ impl DynSym<'_> {
 pub struct SharedObject<'a> {
     pub name: String,
     pub soname: String,
+    /// `soname` is the library's own `DT_SONAME` (not the name it was given by).
+    pub named_itself: bool,
     /// Global and weak symbols: definitions at their default version, and undefined references.
     pub syms: Vec<DynSym<'a>>,
 }
@@ -171,8 +173,16 @@ impl<'a> SharedObject<'a> {
                 version,
             });
         }
-        let soname = soname.unwrap_or_else(|| name.rsplit('/').next().unwrap_or(&name).to_string());
-        Ok(SharedObject { name, soname, syms })
+        // Without DT_SONAME, GNU ld records the library as it was named: the path given on the
+        // command line (`out/b.so`), or the file name `-l` found (see `resolve::parse_shared`).
+        let named_itself = soname.is_some();
+        let soname = soname.unwrap_or_else(|| name.clone());
+        Ok(SharedObject {
+            name,
+            soname,
+            named_itself,
+            syms,
+        })
     }
 }
 
@@ -261,7 +271,12 @@ impl<'a> SharedObject<'a> {
                 Diagnostic::error("shared-object description without a `soname` line").file(name),
             );
         };
-        Ok(SharedObject { name, soname, syms })
+        Ok(SharedObject {
+            name,
+            soname,
+            named_itself: true,
+            syms,
+        })
     }
 
     /// The description of this library (what `initlink --describe-dso` prints).

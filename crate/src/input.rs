@@ -37,6 +37,9 @@ pub fn name_hash(name: &[u8]) -> u64 {
 pub struct Input<'a> {
     pub name: String,
     pub data: &'a [u8],
+    /// Found by `-lNAME` in a search directory (not named by its path): a shared object without
+    /// `DT_SONAME` is then recorded in `DT_NEEDED` by its file name alone, as GNU ld does.
+    pub lib_search: bool,
 }
 
 /// A command line item as the core sees it: files and group boundaries, in order.
@@ -47,6 +50,9 @@ pub enum InputItem<'a> {
     EndGroup,
     /// `--as-needed` / `--no-as-needed` for the shared objects that follow.
     AsNeeded(bool),
+    /// `--whole-archive` / `--no-whole-archive`: every member of the archives that follow is
+    /// loaded, needed or not.
+    WholeArchive(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -666,6 +672,29 @@ impl<'a> Archive<'a> {
             file,
             index,
         })
+    }
+
+    /// The header offsets of the members that are ELF objects, in archive order (for
+    /// `--whole-archive`, which loads them all).
+    pub fn object_members(&self) -> Result<Vec<u64>> {
+        let bad = |msg: String| Diagnostic::error(msg).file(self.name.clone());
+        let mut out = Vec::new();
+        for m in self.file.members() {
+            let m = m.map_err(|e| bad(format!("bad archive member header: {e}")))?;
+            let mdata = m
+                .data(self.data)
+                .map_err(|e| bad(format!("bad archive member: {e}")))?;
+            if classify(mdata) != FileKind::Object {
+                continue;
+            }
+            out.push(member_header_offset(&m).ok_or_else(|| {
+                bad(format!(
+                    "bad archive member header for '{}'",
+                    name_str(m.name())
+                ))
+            })?);
+        }
+        Ok(out)
     }
 
     /// Parse the member at `offset` (a header offset from the symbol index).

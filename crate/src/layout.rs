@@ -279,6 +279,10 @@ pub struct Layout {
     input_base: Vec<u64>,
     file_first: Vec<u32>,
     pub exec_stack: bool,
+    /// `--defsym` symbols whose value layout gives (numbers, aliases of linker-made symbols).
+    pub defsym: Vec<(String, crate::options::Defsym)>,
+    /// Write `PT_GNU_RELRO` (not under `-z norelro`).
+    pub relro: bool,
     /// Load address of the first segment: 0x400000 for `ET_EXEC`, 0 for PIE and shared objects.
     pub base: u64,
     /// Dynamically linked (has `.dynamic`).
@@ -935,6 +939,21 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         }
     };
     crate::par::for_each_mut(&mut res.globals, 8192, provide);
+    // A `--defsym` alias of a name that neither an input nor the linker defines.
+    for (name, value) in &opts.defsym {
+        if let crate::options::Defsym::Symbol(t) = value {
+            let known = res
+                .lookup(t.as_bytes())
+                .is_some_and(|g| res.global(g).def != Def::Undefined);
+            if !known {
+                return Err(Diagnostic::error(format!(
+                    "undefined symbol: {t} (in --defsym {name}={t})"
+                ))
+                .symbol(t.clone())
+                .into());
+            }
+        }
+    }
 
     let kept_fdes = |e: &EhInput| {
         e.records
@@ -992,6 +1011,8 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         input_base: Vec::new(),
         file_first: Vec::new(),
         exec_stack,
+        defsym: opts.defsym.clone(),
+        relro: opts.relro,
         base: BASE,
         dynamic,
         segments: Vec::new(),
@@ -1605,7 +1626,9 @@ impl Layout {
             + has_ehh as usize
             + 1
             + 2 * has_interp as usize
-            + 2 * has_dynamic as usize;
+            // PT_DYNAMIC, and PT_GNU_RELRO unless `-z norelro`.
+            + has_dynamic as usize
+            + (has_dynamic && self.relro) as usize;
         self.headers_size = EHDR_SIZE + PHDR_SIZE * nphdr as u64;
         let mut addr = base + self.headers_size;
         let mut segments = Vec::new();
@@ -1804,7 +1827,7 @@ impl Layout {
             align: 16,
             sections: Vec::new(),
         });
-        if has_dynamic {
+        if has_dynamic && self.relro {
             // RELRO: what the loader may make read-only once relocated (init/fini arrays, .data.rel.ro,
             // .dynamic, .got). It rounds the end down to a page, so what follows stays writable.
             let relro: Vec<u32> = (0..self.sections.len())
@@ -1940,7 +1963,21 @@ impl Layout {
 
     /// Value of a linker-defined symbol.
     pub fn linker_symbol(&self, name: &[u8]) -> Option<u64> {
-        let n = std::str::from_utf8(name).ok()?;
+        let mut n = std::str::from_utf8(name).ok()?;
+        // `--defsym` (the last one for a name wins, as GNU ld); a chain of aliases is followed
+        // a bounded number of steps (a cycle has no value).
+        for _ in 0..=self.defsym.len() {
+            match self.defsym.iter().rev().find(|(d, _)| d == n) {
+                Some((_, crate::options::Defsym::Value(x))) => return Some(*x),
+                Some((_, crate::options::Defsym::Symbol(t))) => n = t,
+                None => return self.builtin_symbol(n),
+            }
+        }
+        None
+    }
+
+    /// The value of a symbol the linker makes (`_end`, `__start_SECTION`...).
+    fn builtin_symbol(&self, n: &str) -> Option<u64> {
         let start = |s: &str| self.section_range(s).map(|r| r.0);
         let end = |s: &str| self.section_range(s).map(|r| r.1);
         let last_of = |c: Class, progbits_only: bool| {

@@ -9,6 +9,7 @@ pub mod arch;
 pub mod diag;
 pub mod dso;
 pub mod dynamic;
+pub mod getopt;
 pub mod input;
 pub mod layout;
 pub mod options;
@@ -108,6 +109,8 @@ fn link_phases<'a>(
         &opts.undefined,
         register,
         opts.kind == OutputKind::Static,
+        opts.allow_multiple_definition,
+        &opts.defsym,
     )?;
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, opts, sink, out, &mut clock) {

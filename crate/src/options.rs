@@ -2,6 +2,8 @@
 //! a `Command` out) so the CLI and the wasm API share it; finding files on disk is the CLI's job.
 
 use crate::diag::{err, Diagnostic, Result};
+use crate::getopt::Token;
+use object::elf;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -77,6 +79,79 @@ pub struct Options {
     pub hash_style: HashStyle,
     /// `--init-stub=REGISTER[,DATA]`: the module-registration stub of Go's linker.
     pub init_stub: Option<InitStub>,
+    /// `-init SYM` / `-fini SYM`: the functions `DT_INIT` / `DT_FINI` name (default `_init` /
+    /// `_fini`); no entry when the symbol is not defined, as GNU ld.
+    pub init: Option<String>,
+    pub fini: Option<String>,
+    /// `--enable-new-dtags` (the default) writes `-rpath` as `DT_RUNPATH`,
+    /// `--disable-new-dtags` as `DT_RPATH`.
+    pub new_dtags: bool,
+    /// `-z relro` (the default) / `-z norelro`: whether a `PT_GNU_RELRO` segment is written.
+    pub relro: bool,
+    /// `DT_FLAGS` bits asked for by `-z` keywords (`-z origin`: `DF_ORIGIN`).
+    pub dt_flags: u32,
+    /// `DT_FLAGS_1` bits asked for by `-z` keywords (`initfirst`, `interpose`, `nodelete`,
+    /// `nodlopen`, `nodefaultlib`, `origin`, `global`).
+    pub dt_flags_1: u32,
+    /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
+    pub allow_multiple_definition: bool,
+    /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
+    /// exported (nor preemptible), as if hidden.
+    pub exclude_libs: Vec<String>,
+    /// `--defsym=NAME=VALUE`, in order.
+    pub defsym: Vec<(String, Defsym)>,
+    /// `--no-undefined` / `-z defs`: a shared object's undefined references are errors too
+    /// (`-z undefs` turns it off).
+    pub no_undefined: bool,
+}
+
+/// What `--defsym NAME=...` sets NAME to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Defsym {
+    /// An absolute address (`0x1000`, `16`).
+    Value(u64),
+    /// Another symbol: NAME is an alias of it (its definition, or the linker-made symbol).
+    Symbol(String),
+}
+
+/// `NAME=EXPR` of `--defsym`. GNU ld takes any linker-script expression; initlink takes a number
+/// or a symbol name, and names anything else as unsupported.
+fn parse_defsym(v: &str) -> Result<(String, Defsym)> {
+    let bad = |why: &str| err(Diagnostic::error(format!("--defsym '{v}': {why}")));
+    let Some((name, expr)) = v.split_once('=') else {
+        return bad("expected NAME=VALUE");
+    };
+    let (name, expr) = (name.trim(), expr.trim());
+    let ident = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.$@".contains(c))
+    };
+    if !ident(name) {
+        return bad("not a symbol name before '='");
+    }
+    let number = match expr.strip_prefix("0x").or_else(|| expr.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None if expr.starts_with(|c: char| c.is_ascii_digit()) => expr.parse().ok(),
+        None => None,
+    };
+    match number {
+        Some(n) => Ok((name.to_string(), Defsym::Value(n))),
+        None if ident(expr) => Ok((name.to_string(), Defsym::Symbol(expr.to_string()))),
+        None => bad("initlink takes a number or a symbol name (not yet an expression)"),
+    }
+}
+
+impl Options {
+    /// The function `DT_INIT` names: `-init`'s, else `_init`.
+    pub fn init_symbol(&self) -> &str {
+        self.init.as_deref().unwrap_or("_init")
+    }
+    /// The function `DT_FINI` names: `-fini`'s, else `_fini`.
+    pub fn fini_symbol(&self) -> &str {
+        self.fini.as_deref().unwrap_or("_fini")
+    }
 }
 
 /// Go's `go.link.addmoduledata`: a linker-made function, first in `.init_array`, that passes this
@@ -123,6 +198,16 @@ impl Default for Options {
             bsymbolic: false,
             hash_style: HashStyle::Gnu,
             init_stub: None,
+            init: None,
+            fini: None,
+            new_dtags: true,
+            relro: true,
+            dt_flags: 0,
+            dt_flags_1: 0,
+            allow_multiple_definition: false,
+            exclude_libs: Vec::new(),
+            defsym: Vec::new(),
+            no_undefined: false,
         }
     }
 }
@@ -141,6 +226,8 @@ pub enum InputArg {
     EndGroup,
     /// `--as-needed` state for the shared objects that follow.
     AsNeeded(bool),
+    /// `--whole-archive` state for the archives that follow.
+    WholeArchive(bool),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,77 +239,82 @@ pub struct Command {
     pub map_path: Option<String>,
     pub version: bool,
     pub help: bool,
+    /// `-R` values: a directory is an `-rpath`; a file would ask for GNU ld's `--just-symbols`,
+    /// which initlink does not implement (the caller checks which it is).
+    pub just_symbols: Vec<String>,
+    /// `-t`/`--trace`: print each input file as it is opened (stdout, as GNU ld).
+    pub trace: bool,
+    /// `--verbose`: print the version and each file opened.
+    pub verbose: bool,
+    /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
+    /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
+    pub sysroot: Option<String>,
+    /// Warnings about the command line itself (`-z` keywords ignored, as GNU ld warns).
+    pub warnings: Vec<Diagnostic>,
 }
 
-/// Parse GNU ld style arguments (without the program name).
+/// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
+/// is `SYSROOT/p`; an absolute `/p` in a script that is itself inside the sysroot is `SYSROOT/p`
+/// first (the caller falls back to `/p` when that does not exist). None: the path as written.
+pub fn sysroot_path(path: &str, sysroot: Option<&str>, script_in_sysroot: bool) -> Option<String> {
+    let root = sysroot.unwrap_or("");
+    if let Some(rest) = path
+        .strip_prefix('=')
+        .or_else(|| path.strip_prefix("$SYSROOT"))
+    {
+        return Some(format!("{root}{rest}"));
+    }
+    (script_in_sysroot && path.starts_with('/') && !root.is_empty())
+        .then(|| format!("{root}{path}"))
+}
+
+/// Parse GNU ld style arguments (without the program name): [`crate::getopt`] splits them as GNU
+/// ld does, this says what each option means. An option GNU ld has and initlink does not
+/// implement is an error naming it, unless it changes nothing initlink writes.
 pub fn parse_args(args: &[String]) -> Result<Command> {
+    let tokens = crate::getopt::tokenize(args).map_err(Diagnostic::error)?;
     let mut cmd = Command::default();
     let mut static_only = false;
     let mut as_needed = false;
     let mut state_stack: Vec<(bool, bool)> = Vec::new();
-    let mut i = 0;
     let mut pie: Option<bool> = None;
     let mut shared = false;
     let mut is_static = false;
     let mut group_depth = 0usize;
-    // Fetch an option's value: attached (`-oX`, `--opt=X`) or the next argument.
-    fn value(args: &[String], i: &mut usize, attached: Option<&str>, opt: &str) -> Result<String> {
-        if let Some(v) = attached {
-            return Ok(v.to_string());
-        }
-        *i += 1;
-        match args.get(*i) {
-            Some(v) => Ok(v.clone()),
-            None => err(Diagnostic::error(format!("option '{opt}' needs a value"))),
-        }
-    }
-    while i < args.len() {
-        let a = args[i].as_str();
-        if !a.starts_with('-') || a == "-" {
-            cmd.inputs.push(InputArg::Path(a.to_string()));
-            i += 1;
-            continue;
-        }
-        // Normalise `--opt` to `-opt` for the long options GNU ld accepts with one or two dashes.
-        let (name, attached) = match a.find('=') {
-            Some(p)
-                if a.starts_with("--") || a.starts_with("-plugin-opt") || a.starts_with("-Map") =>
-            {
-                (&a[..p], Some(&a[p + 1..]))
+    for token in tokens {
+        let (id, value, spelled) = match token {
+            Token::Input(p) => {
+                cmd.inputs.push(InputArg::Path(p));
+                continue;
             }
-            _ => (a, None),
+            Token::Opt { id, value, spelled } => (id, value, spelled),
         };
-        let long = name
-            .strip_prefix("--")
-            .or_else(|| name.strip_prefix('-'))
-            .unwrap_or(name);
-        match long {
-            "static" | "Bstatic" | "dn" | "non_shared" => {
+        // The value of an option that takes one (the grammar guarantees it is there).
+        let val = || value.clone().unwrap_or_default();
+        match id {
+            "static" | "Bstatic" => {
                 static_only = true;
-                if long == "static" {
+                if id == "static" {
                     is_static = true;
                 }
             }
-            "Bdynamic" | "dy" | "call_shared" => static_only = false,
-            "o" | "output" => cmd.options.output = value(args, &mut i, attached, a)?,
-            "L" | "library-path" => cmd.search_dirs.push(value(args, &mut i, attached, a)?),
-            "l" | "library" => {
-                let v = value(args, &mut i, attached, a)?;
-                push_lib(&mut cmd, &v, static_only);
-            }
+            "Bdynamic" => static_only = false,
+            "output" => cmd.options.output = val(),
+            "library-path" => cmd.search_dirs.push(val()),
+            "library" => push_lib(&mut cmd, &val(), static_only),
             "m" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 if v != "elf_x86_64" {
                     return err(Diagnostic::error(format!(
                         "unsupported emulation '{v}': initlink links x86-64 ELF (elf_x86_64) only"
                     )));
                 }
             }
-            "start-group" | "(" => {
+            "start-group" => {
                 group_depth += 1;
                 cmd.inputs.push(InputArg::StartGroup)
             }
-            "end-group" | ")" => {
+            "end-group" => {
                 if group_depth == 0 {
                     return err(Diagnostic::error("--end-group without --start-group"));
                 }
@@ -240,95 +332,59 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 }
                 None => return err(Diagnostic::error("--pop-state without --push-state")),
             },
+            "whole-archive" | "no-whole-archive" => cmd
+                .inputs
+                .push(InputArg::WholeArchive(id == "whole-archive")),
+            "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
+            "no-undefined" => cmd.options.no_undefined = true,
+            "defsym" => cmd.options.defsym.push(parse_defsym(&val())?),
+            "exclude-libs" => cmd.options.exclude_libs.extend(
+                val()
+                    .split([',', ':'])
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            ),
             "as-needed" | "no-as-needed" => {
-                as_needed = long == "as-needed";
+                as_needed = id == "as-needed";
                 cmd.inputs.push(InputArg::AsNeeded(as_needed));
             }
-            "E" | "export-dynamic" => cmd.options.export_dynamic = true,
+            "export-dynamic" => cmd.options.export_dynamic = true,
+            "no-export-dynamic" => cmd.options.export_dynamic = false,
             "Bsymbolic" | "Bsymbolic-functions" => cmd.options.bsymbolic = true,
-            "no-undefined"
-            | "fatal-warnings"
-            | "no-fatal-warnings"
-            | "warn-common"
-            | "sort-common"
-            | "X"
-            | "discard-locals"
-            | "x"
-            | "discard-all"
-            | "no-copy-dt-needed-entries"
-            | "copy-dt-needed-entries"
-            | "warn-once"
-            | "relax"
-            | "no-relax"
-            | "enable-new-dtags"
-            | "disable-new-dtags"
-            | "no-warn-rwx-segments"
-            | "no-warn-execstack"
-            | "nostdlib"
-            | "demangle"
-            | "no-demangle"
-            | "color-diagnostics"
-            | "Qy" => cmd.options.ignored.push(a.to_string()),
-            "build-id" => {
-                cmd.options.build_id = match attached {
-                    None | Some("fast") => Some(BuildId::Fast),
-                    Some("sha1") | Some("tree") | Some("md5") | Some("uuid") => Some(BuildId::Sha1),
-                    Some("none") => None,
-                    Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
-                        Some(bytes) => Some(BuildId::Hex(bytes)),
-                        None => {
-                            return err(Diagnostic::error(format!(
-                                "invalid --build-id value '{h}'"
-                            )))
-                        }
-                    },
-                    Some(other) => {
-                        return err(Diagnostic::error(format!(
-                            "unknown --build-id style '{other}'"
-                        )))
-                    }
-                }
-            }
+            "build-id" => cmd.options.build_id = build_id(value.as_deref())?,
             "eh-frame-hdr" => cmd.options.eh_frame_hdr = true,
             "no-eh-frame-hdr" => cmd.options.eh_frame_hdr = false,
             "hash-style" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 cmd.options.hash_style = match v.as_str() {
                     "gnu" => HashStyle::Gnu,
                     "sysv" => HashStyle::Sysv,
                     "both" => HashStyle::Both,
-                    _ => return err(Diagnostic::error(format!("unknown --hash-style '{v}'"))),
+                    _ => return err(Diagnostic::error(format!("invalid hash style '{v}'"))),
                 };
             }
             "z" => {
-                let v = value(args, &mut i, attached, a)?;
-                apply_z(&mut cmd.options, &v)?;
-            }
-            "e" | "entry" => cmd.options.entry = Some(value(args, &mut i, attached, a)?),
-            "u" | "undefined" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.undefined.push(v)
-            }
-            "plugin" | "plugin-opt" => {
-                if attached.is_none() {
-                    value(args, &mut i, None, a)?;
+                if let Some(w) = apply_z(&mut cmd.options, &val()) {
+                    cmd.warnings.push(w);
                 }
             }
+            "entry" => cmd.options.entry = Some(val()),
+            "undefined" => cmd.options.undefined.push(val()),
             "gc-sections" => cmd.options.gc_sections = true,
             "no-gc-sections" => cmd.options.gc_sections = false,
             "Map" => {
-                cmd.map_path = Some(value(args, &mut i, attached, a)?);
+                cmd.map_path = Some(val());
                 cmd.options.map = true;
             }
             "report" => {
-                cmd.report_path = Some(value(args, &mut i, attached, a)?);
+                cmd.report_path = Some(val());
                 cmd.options.report = true;
             }
             "time" => cmd.options.time = true,
             "fork" => cmd.options.fork = true,
             "no-fork" => cmd.options.fork = false,
             "init-stub" => {
-                let v = value(args, &mut i, attached, a)?;
+                let v = val();
                 let mut parts = v.splitn(2, ',');
                 let register = parts.next().unwrap_or("").trim().to_string();
                 let data = parts
@@ -340,53 +396,112 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 }
                 cmd.options.init_stub = Some(InitStub { register, data });
             }
-            "pie" | "pic-executable" => pie = Some(true),
+            "pie" => pie = Some(true),
             "no-pie" => pie = Some(false),
-            "shared" | "Bshareable" => shared = true,
-            "dynamic-linker" | "I" => {
-                cmd.options.dynamic_linker = Some(value(args, &mut i, attached, a)?)
+            "shared" => shared = true,
+            "dynamic-linker" => cmd.options.dynamic_linker = Some(val()),
+            "rpath" => cmd.options.rpath.push(val()),
+            // `-R DIR` is `-rpath DIR` (Solaris); `-R FILE` links only FILE's symbols, which
+            // initlink does not do: the caller, who sees the files, rejects that case.
+            "just-symbols" => {
+                cmd.options.rpath.push(val());
+                cmd.just_symbols.push(val());
             }
-            "rpath" | "R" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.rpath.push(v)
+            "soname" => cmd.options.soname = Some(val()),
+            "init" => cmd.options.init = Some(val()),
+            "fini" => cmd.options.fini = Some(val()),
+            "enable-new-dtags" => cmd.options.new_dtags = true,
+            "disable-new-dtags" => cmd.options.new_dtags = false,
+            "Bno-symbolic" => cmd.options.bsymbolic = false,
+            "strip-all" => cmd.options.strip_all = true,
+            "strip-debug" => cmd.options.strip_debug = true,
+            "sysroot" => cmd.sysroot = Some(val()),
+            "version" | "V" => cmd.version = true,
+            "trace" => cmd.trace = true,
+            "verbose" => {
+                cmd.verbose = true;
+                cmd.version = true;
             }
-            "soname" | "h" => cmd.options.soname = Some(value(args, &mut i, attached, a)?),
-            "rpath-link" | "O" => {
-                let v = value(args, &mut i, attached, a)?;
-                cmd.options.ignored.push(format!("{a} {v}"));
-            }
-            "s" | "strip-all" => cmd.options.strip_all = true,
-            "S" | "strip-debug" => cmd.options.strip_debug = true,
-            "v" | "version" | "V" => cmd.version = true,
             "help" => cmd.help = true,
-            _ => {
-                // Attached short forms: -lfoo, -Lpath, -ofile, -zkeyword, -efoo, -O1, -m elf_x86_64.
-                // (`a` starts with '-': split after the next character, which may be multi-byte.)
-                let cut = a.char_indices().nth(2).map_or(a.len(), |(p, _)| p);
-                let (flag, rest) = a.split_at(cut);
-                match flag {
-                    "-l" if !rest.is_empty() => push_lib(&mut cmd, rest, static_only),
-                    "-L" if !rest.is_empty() => cmd.search_dirs.push(rest.to_string()),
-                    "-o" if !rest.is_empty() => cmd.options.output = rest.to_string(),
-                    "-z" if !rest.is_empty() => apply_z(&mut cmd.options, rest)?,
-                    "-e" if !rest.is_empty() => cmd.options.entry = Some(rest.to_string()),
-                    "-u" if !rest.is_empty() => cmd.options.undefined.push(rest.to_string()),
-                    "-O" if !rest.is_empty() => cmd.options.ignored.push(a.to_string()),
-                    "-m" if !rest.is_empty() => {
-                        if rest != "elf_x86_64" {
-                            return err(Diagnostic::error(format!(
-                                "unsupported emulation '{rest}': initlink links x86-64 ELF (elf_x86_64) only"
-                            )));
-                        }
-                    }
-                    _ => return err(Diagnostic::error(format!("unknown option: {a}"))),
+            // Options that change nothing initlink writes: GCC's plugin and LTO options (initlink
+            // links no LTO objects), warnings initlink does not give, memory and speed knobs.
+            "plugin"
+            | "plugin-opt"
+            | "flto"
+            | "flto-partition"
+            | "fuse-ld"
+            | "O"
+            | "Qy"
+            | "g"
+            | "EL"
+            | "qmagic"
+            | "map-whole-files"
+            | "no-map-whole-files"
+            | "rpath-link"
+            | "nostdlib"
+            | "fatal-warnings"
+            | "no-fatal-warnings"
+            | "warn-common"
+            | "warn-once"
+            | "warn-constructors"
+            | "warn-execstack"
+            | "no-warn-execstack"
+            | "warn-rwx-segments"
+            | "no-warn-rwx-segments"
+            | "warn-multiple-gp"
+            | "warn-section-align"
+            | "warn-alternate-em"
+            | "no-warn-mismatch"
+            | "no-warn-search-mismatch"
+            | "sort-common"
+            | "discard-locals"
+            | "discard-all"
+            | "copy-dt-needed-entries"
+            | "no-copy-dt-needed-entries"
+            | "relax"
+            | "no-relax"
+            | "demangle"
+            | "no-demangle"
+            | "no-keep-memory"
+            | "reduce-memory-overheads"
+            | "max-cache-size"
+            | "hash-size"
+            | "check-sections"
+            | "no-check-sections"
+            | "accept-unknown-input-arch"
+            | "no-accept-unknown-input-arch"
+            | "ld-generated-unwind-info"
+            | "no-ld-generated-unwind-info"
+            | "no-print-gc-sections"
+            | "print-map-discarded"
+            | "no-print-map-discarded"
+            | "no-print-map-locals"
+            | "ctf-variables"
+            | "no-ctf-variables"
+            | "ctf-share-types"
+            | "traditional-format"
+            | "no-undefined-version"
+            | "undefined-version" => cmd.options.ignored.push(match &value {
+                Some(v) if !spelled.contains('=') && !spelled.ends_with(v.as_str()) => {
+                    format!("{spelled} {v}")
                 }
+                _ => spelled,
+            }),
+            other => {
+                return err(Diagnostic::error(format!(
+                    "option '{spelled}' (--{other}) is not supported by initlink yet"
+                )))
             }
         }
-        i += 1;
     }
     if group_depth != 0 {
         return err(Diagnostic::error("--start-group without --end-group"));
+    }
+    // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).
+    for d in &mut cmd.search_dirs {
+        if let Some(p) = sysroot_path(d, cmd.sysroot.as_deref(), false) {
+            *d = p;
+        }
     }
     cmd.options.kind = if shared {
         OutputKind::Shared
@@ -402,6 +517,24 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
     Ok(cmd)
 }
 
+/// `--build-id[=STYLE]`: plain `--build-id` is `fast`; None for `none`.
+fn build_id(style: Option<&str>) -> Result<Option<BuildId>> {
+    Ok(match style {
+        None | Some("fast") => Some(BuildId::Fast),
+        Some("sha1") | Some("tree") | Some("md5") | Some("uuid") => Some(BuildId::Sha1),
+        Some("none") => None,
+        Some(h) if h.starts_with("0x") => match parse_hex(&h[2..]) {
+            Some(bytes) => Some(BuildId::Hex(bytes)),
+            None => return err(Diagnostic::error(format!("invalid --build-id value '{h}'"))),
+        },
+        Some(other) => {
+            return err(Diagnostic::error(format!(
+                "unknown --build-id style '{other}'"
+            )))
+        }
+    })
+}
+
 fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
     let (name, exact) = match v.strip_prefix(':') {
         Some(n) => (n.to_string(), true),
@@ -414,25 +547,45 @@ fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
     });
 }
 
-fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
+/// Apply `-z KEYWORD`. A keyword GNU ld does not know (or initlink does not implement) is
+/// ignored with a warning, as GNU ld ignores it: the warning is returned.
+fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
     match kw {
         "execstack" => o.execstack = Some(true),
         "noexecstack" => o.execstack = Some(false),
         "now" => o.bind_now = true,
         "lazy" => o.bind_now = false,
-        "relro" | "norelro" | "text" | "notext" | "defs" | "nodefs" | "origin" | "nodelete"
-        | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc" | "nocombreloc"
-        | "ibt" | "shstk" | "cet-report=none" | "nognustack" | "muldefs" | "initfirst"
-        | "interpose" | "nodlopen" | "global" => o.ignored.push(format!("-z {kw}")),
+        "relro" => o.relro = true,
+        "norelro" => o.relro = false,
+        "initfirst" => o.dt_flags_1 |= elf::DF_1_INITFIRST,
+        "interpose" => o.dt_flags_1 |= elf::DF_1_INTERPOSE,
+        "nodelete" => o.dt_flags_1 |= elf::DF_1_NODELETE,
+        "nodlopen" => o.dt_flags_1 |= elf::DF_1_NOOPEN,
+        "nodefaultlib" => o.dt_flags_1 |= elf::DF_1_NODEFLIB,
+        "global" => o.dt_flags_1 |= elf::DF_1_GLOBAL,
+        "origin" => {
+            o.dt_flags |= elf::DF_ORIGIN;
+            o.dt_flags_1 |= elf::DF_1_ORIGIN;
+        }
+        "defs" => o.no_undefined = true,
+        "undefs" => o.no_undefined = false,
+        "text" | "notext" | "nodefs" | "noexecheap" | "separate-code" | "noseparate-code"
+        | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
+            o.ignored.push(format!("-z {kw}"))
+        }
+        "muldefs" => o.allow_multiple_definition = true,
         k if k.starts_with("max-page-size=")
             || k.starts_with("common-page-size=")
             || k.starts_with("stack-size=") =>
         {
             o.ignored.push(format!("-z {kw}"))
         }
-        _ => return err(Diagnostic::error(format!("unknown -z keyword: {kw}"))),
+        _ => {
+            o.ignored.push(format!("-z {kw}"));
+            return Some(Diagnostic::warning(format!("-z {kw} ignored")));
+        }
     }
-    Ok(())
+    None
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
@@ -495,6 +648,38 @@ mod tests {
         }
         assert!(parse_args(&["-é".to_string()]).is_err());
         assert!(parse_args(&["--build-id=0xaéa".to_string()]).is_err());
+    }
+    #[test]
+    fn defsym_values() {
+        let d = |s: &str| parse_defsym(s);
+        assert_eq!(d("a=0x10").unwrap(), ("a".into(), Defsym::Value(16)));
+        assert_eq!(d("a=42").unwrap(), ("a".into(), Defsym::Value(42)));
+        assert_eq!(
+            d("bar=foo").unwrap(),
+            ("bar".into(), Defsym::Symbol("foo".into()))
+        );
+        for bad in ["a", "=1", "a=", "a=b+1", "1a=2", "a=0xzz"] {
+            let e = d(bad).unwrap_err();
+            assert!(e.0[0].message.contains(bad), "{bad}");
+        }
+        let c = p("-defsym=a=1 --defsym b=a a.o").unwrap();
+        assert_eq!(c.options.defsym.len(), 2);
+    }
+    #[test]
+    fn sysroot_paths() {
+        let r = Some("/r/");
+        assert_eq!(sysroot_path("=/a", r, false).as_deref(), Some("/r//a"));
+        assert_eq!(sysroot_path("=a", r, false).as_deref(), Some("/r/a"));
+        assert_eq!(
+            sysroot_path("$SYSROOT/a", r, false).as_deref(),
+            Some("/r//a")
+        );
+        assert_eq!(sysroot_path("/a", r, false), None);
+        assert_eq!(sysroot_path("/a", r, true).as_deref(), Some("/r//a"));
+        assert_eq!(sysroot_path("a", r, true), None);
+        assert_eq!(sysroot_path("=/a", None, false).as_deref(), Some("/a"));
+        let c = p("--sysroot=/s -L=/lib -L/usr/lib a.o").unwrap();
+        assert_eq!(c.search_dirs, vec!["/s/lib", "/usr/lib"]);
     }
     #[test]
     fn unknown_option_is_named() {

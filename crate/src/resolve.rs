@@ -56,6 +56,9 @@ pub struct Global<'a> {
     pub first_ref: Option<FileId>,
     /// A shared object refers to it: an executable must export its definition.
     pub dso_ref: bool,
+    /// `--defsym NAME=NUMBER`: an absolute value, not an address in the image (no relocation
+    /// moves it in a PIE or shared object).
+    pub absolute: bool,
 }
 
 pub struct Dso<'a> {
@@ -68,6 +71,11 @@ pub struct Dso<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     CommandLine,
+    /// A member of an archive given under `--whole-archive`: loaded because it is there.
+    WholeArchive {
+        archive: String,
+        member: String,
+    },
     Member {
         archive: String,
         member: String,
@@ -158,6 +166,7 @@ impl<'a> Resolved<'a> {
         match g.def {
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
+            Def::Linker if g.absolute => fact::ABSOLUTE,
             Def::Linker => 0,
             Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
                 let obj = &self.files[file.0 as usize].obj;
@@ -199,6 +208,8 @@ struct Resolver<'a> {
     errors: Vec<Diagnostic>,
     dsos: Vec<Dso<'a>>,
     commons: FxHashMap<SymbolId, (u64, u64)>,
+    /// `--allow-multiple-definition`: a second strong definition is ignored, not an error.
+    allow_multiple_definition: bool,
 }
 
 impl<'a> Resolver<'a> {
@@ -217,6 +228,7 @@ impl<'a> Resolver<'a> {
             strong_ref: false,
             first_ref: None,
             dso_ref: false,
+            absolute: false,
         });
         self.names
             .table
@@ -309,7 +321,8 @@ impl<'a> Resolver<'a> {
                     Def::Defined {
                         file, weak: false, ..
                     } => {
-                        if !weak {
+                        // `--allow-multiple-definition`: the first one stays, as in GNU ld.
+                        if !weak && !self.allow_multiple_definition {
                             let other = self
                                 .files
                                 .get(file.0 as usize)
@@ -506,8 +519,11 @@ pub fn resolve<'a>(
     undefined: &'a [String],
     register: Option<&'a str>,
     static_link: bool,
+    allow_multiple_definition: bool,
+    defsym: &'a [(String, crate::options::Defsym)],
 ) -> Result<Resolved<'a>> {
     let mut r = Resolver {
+        allow_multiple_definition,
         files: Vec::new(),
         globals: Vec::new(),
         names: Names::default(),
@@ -516,8 +532,18 @@ pub fn resolve<'a>(
         dsos: Vec::new(),
         commons: FxHashMap::default(),
     };
-    // `-u` names: strong references before any input, so archives pull their definitions.
-    for u in undefined.iter().map(String::as_str).chain(register) {
+    // `-u` names: strong references before any input, so archives pull their definitions; so
+    // are the symbols `--defsym` aliases.
+    let aliased = defsym.iter().filter_map(|(_, v)| match v {
+        crate::options::Defsym::Symbol(t) => Some(t.as_str()),
+        crate::options::Defsym::Value(_) => None,
+    });
+    for u in undefined
+        .iter()
+        .map(String::as_str)
+        .chain(register)
+        .chain(aliased)
+    {
         let id = r.intern(u.as_bytes());
         r.globals[id.0 as usize].strong_ref = true;
     }
@@ -536,6 +562,32 @@ pub fn resolve<'a>(
     let archives = with_parsed(items, bytes, &mut |take| {
         walk(&mut r, items, static_link, take)
     })?;
+    // `--defsym`: NAME = a number (a linker-made symbol whose value layout gives), or an alias
+    // of a symbol an input defines (the same definition) or of a linker-made one.
+    for (name, value) in defsym {
+        let id = r.intern(name.as_bytes());
+        let def = match value {
+            crate::options::Defsym::Value(_) => Def::Linker,
+            crate::options::Defsym::Symbol(t) => {
+                let target = r.intern(t.as_bytes());
+                match r.globals[target.0 as usize].def {
+                    d @ (Def::Defined { .. } | Def::Common { .. }) => d,
+                    Def::Shared { .. } => {
+                        r.errors.push(Diagnostic::error(format!(
+                            "--defsym {name}={t}: an alias of a shared library's symbol is not supported yet"
+                        )));
+                        continue;
+                    }
+                    // Linker-made (`_GLOBAL_OFFSET_TABLE_`): layout gives the value; layout
+                    // reports a name nothing defines.
+                    Def::Undefined | Def::Linker => Def::Linker,
+                }
+            }
+        };
+        let g = &mut r.globals[id.0 as usize];
+        g.def = def;
+        g.absolute = matches!(value, crate::options::Defsym::Value(_));
+    }
     if !r.errors.is_empty() {
         return Err(Errors(r.errors));
     }
@@ -579,12 +631,14 @@ fn walk<'a>(
     take: &mut Take<'_, 'a>,
 ) -> Result<Vec<(Archive<'a>, Members)>> {
     let mut as_needed = false;
+    let mut whole_archive = false;
     let mut archives: Vec<(Archive<'a>, Members)> = Vec::new();
     let mut group_start: Option<usize> = None;
     for (index, item) in items.iter().enumerate() {
         match item {
             InputItem::StartGroup => group_start = Some(archives.len()),
             InputItem::AsNeeded(a) => as_needed = *a,
+            InputItem::WholeArchive(w) => whole_archive = *w,
             InputItem::EndGroup => {
                 if let Some(start) = group_start.take() {
                     loop {
@@ -605,6 +659,18 @@ fn walk<'a>(
                         _ => Object::parse(input.name.clone(), input.data)?,
                     };
                     r.add_object(obj, Origin::CommandLine)?;
+                }
+                FileKind::Archive if whole_archive => {
+                    // Every member, in archive order; the archive is not scanned again.
+                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    for off in ar.object_members()? {
+                        let (member, obj) = ar.member(off)?;
+                        let origin = Origin::WholeArchive {
+                            archive: ar.name.clone(),
+                            member,
+                        };
+                        r.add_object(obj, origin)?;
+                    }
                 }
                 FileKind::Archive => {
                     let ar = Archive::parse(input.name.clone(), input.data)?;
@@ -747,7 +813,12 @@ fn parse_shared<'a>(input: &crate::input::Input<'a>) -> Result<SharedObject<'a>>
     if crate::dso::is_description(input.data) {
         SharedObject::parse_description(input.name.clone(), input.data)
     } else {
-        SharedObject::parse(input.name.clone(), input.data)
+        let mut dso = SharedObject::parse(input.name.clone(), input.data)?;
+        // No DT_SONAME, found by `-lNAME`: GNU ld records the file name, not the directory.
+        if input.lib_search && !dso.named_itself {
+            dso.soname = dso.name.rsplit('/').next().unwrap_or(&dso.name).to_string();
+        }
+        Ok(dso)
     }
 }
 

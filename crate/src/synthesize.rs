@@ -523,7 +523,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
             };
             let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
             let vis = st.st_other & 3;
-            if vis == STV_HIDDEN || vis == STV_INTERNAL {
+            if vis == STV_HIDDEN || vis == STV_INTERNAL || excluded_lib(res, opts, file) {
                 continue;
             }
             if plan.shared || opts.export_dynamic || g.dso_ref {
@@ -551,12 +551,12 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
             tags.push(DT_SONAME);
         }
         if plan.rpath_str.is_some() {
-            tags.push(DT_RUNPATH);
+            tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
         }
-        if defined(b"_init") {
+        if defined(opts.init_symbol().as_bytes()) {
             tags.push(DT_INIT);
         }
-        if defined(b"_fini") {
+        if defined(opts.fini_symbol().as_bytes()) {
             tags.push(DT_FINI);
         }
         if !plan.shared && nonempty(".preinit_array") {
@@ -585,10 +585,10 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
         if !plan.relocs.is_empty() || plan.relative_count > 0 {
             tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
         }
-        if opts.bind_now {
+        if opts.bind_now || opts.dt_flags != 0 {
             tags.push(DT_FLAGS);
         }
-        if opts.bind_now || opts.kind == OutputKind::Pie {
+        if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
             tags.push(DT_FLAGS_1);
         }
         if plan.verneed_count > 0 {
@@ -719,7 +719,9 @@ fn scan_file(
                 if let SymRef::Global(g) = target {
                     let undefined = res.facts(g) & fact::UNDEFINED != 0;
                     let weak = obj.symbols[sym].st_bind() == STB_WEAK;
-                    let allow = opts.kind == OutputKind::Shared;
+                    // A shared object may leave references to its loader, unless
+                    // `--no-undefined` / `-z defs`.
+                    let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
                     if undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
                         scan.needs.push(Need::Undefined {
                             g,
@@ -757,8 +759,12 @@ fn scan_file(
                 }
                 match t {
                     R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                        // An absolute symbol (`--defsym X=16`) in a PIE stays in the GOT: a
+                        // PC-relative `lea` would move it with the image.
                         let relax = is_resolved(res, target)
                             && !is_weak_undef(res, target)
+                            && !(is_absolute(res, target)
+                                && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared))
                             && arch::got_relax_ok(t, code, o, addend).is_some();
                         if !relax {
                             scan.needs.push(Need::Got(target, GotKind::Addr));
@@ -917,9 +923,13 @@ impl Scan {
                 }
             }
             R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                // An absolute symbol in a PIE stays in the GOT (see the scan above).
+                let absolute_in_pic = is_absolute(res, target)
+                    && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
                 let relax = !pre
                     && is_resolved(res, target)
                     && !is_weak_undef(res, target)
+                    && !absolute_in_pic
                     && arch::got_relax_ok(t, code, o, addend).is_some();
                 if !relax {
                     if is_weak_undef(res, target) {
@@ -1109,8 +1119,26 @@ pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
         SymRef::Global(g) => {
             let want = fact::DEFINED | fact::DEFAULT_VISIBILITY;
             res.facts(g) & want == want
+                && !matches!(res.global(g).def,
+                    Def::Defined { file, .. } | Def::Common { file, .. }
+                        if excluded_lib(res, opts, file))
         }
     }
+}
+
+/// `--exclude-libs`: is `file` a member of an archive whose symbols are not exported (named in
+/// the list by its file name, or `ALL`)?
+fn excluded_lib(res: &Resolved<'_>, opts: &Options, file: FileId) -> bool {
+    if opts.exclude_libs.is_empty() {
+        return false;
+    }
+    let archive = match &res.files[file.0 as usize].origin {
+        crate::resolve::Origin::Member { archive, .. }
+        | crate::resolve::Origin::WholeArchive { archive, .. } => archive,
+        crate::resolve::Origin::CommandLine => return false,
+    };
+    let base = archive.rsplit('/').next().unwrap_or(archive);
+    opts.exclude_libs.iter().any(|l| l == "ALL" || l == base)
 }
 
 fn is_absolute(res: &Resolved<'_>, s: SymRef) -> bool {

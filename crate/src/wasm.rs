@@ -344,6 +344,10 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                 items.push(InputItem::AsNeeded(*x));
                 continue;
             }
+            InputArg::WholeArchive(w) => {
+                items.push(InputItem::WholeArchive(*w));
+                continue;
+            }
             InputArg::Path(p) => dir.find(p).ok_or_else(|| {
                 Diagnostic::error("cannot open: no such file among the inputs").file(p.clone())
             }),
@@ -388,6 +392,11 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
                         // The end of AS_NEEDED(...) restores the state around the script.
                         let item = match item {
                             InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
+                            // `=/path` is in the --sysroot (the files' own names here).
+                            InputArg::Path(p) => InputArg::Path(
+                                crate::options::sysroot_path(&p, cmd.sysroot.as_deref(), false)
+                                    .unwrap_or(p),
+                            ),
                             other => other,
                         };
                         queue.push_front(item);
@@ -400,6 +409,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         items.push(InputItem::File(Input {
             name: name.clone(),
             data: bytes,
+            lib_search: matches!(a, InputArg::Lib { .. }),
         }));
     }
     if !errors.is_empty() {
@@ -417,7 +427,19 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         .and_then(Value::as_bool)
         .unwrap_or(true);
     opts.defer_build_id = defer_build_id;
-    let out = crate::link(&items, &opts);
+    let mut out = crate::link(&items, &opts);
+    out.diagnostics.splice(0..0, cmd.warnings.iter().cloned());
+    if cmd.trace {
+        // `-t`: the files linked, in order, ahead of the link's own diagnostics.
+        let traced = items.iter().filter_map(|i| match i {
+            InputItem::File(f) => Some(Diagnostic {
+                severity: crate::Severity::Note,
+                ..Diagnostic::error(format!("trace: {}", f.name))
+            }),
+            _ => None,
+        });
+        out.diagnostics.splice(0..0, traced.collect::<Vec<_>>());
+    }
     let failed = out
         .diagnostics
         .iter()

@@ -1975,9 +1975,9 @@ fn dynamic_value(
     match tag {
         DT_NEEDED => u64::from(needed.next().copied().unwrap_or(0)),
         DT_SONAME => u64::from(d.soname_str.unwrap_or(0)),
-        DT_RUNPATH => u64::from(d.rpath_str.unwrap_or(0)),
-        DT_INIT => sym(b"_init"),
-        DT_FINI => sym(b"_fini"),
+        DT_RUNPATH | DT_RPATH => u64::from(d.rpath_str.unwrap_or(0)),
+        DT_INIT => sym(opts.init_symbol().as_bytes()),
+        DT_FINI => sym(opts.fini_symbol().as_bytes()),
         DT_PREINIT_ARRAY => start(".preinit_array"),
         DT_PREINIT_ARRAYSZ => size(".preinit_array"),
         DT_INIT_ARRAY => start(".init_array"),
@@ -1997,9 +1997,9 @@ fn dynamic_value(
         DT_RELA => start(".rela.dyn"),
         DT_RELASZ => size(".rela.dyn"),
         DT_RELAENT => 24,
-        DT_FLAGS => u64::from(DF_BIND_NOW),
+        DT_FLAGS => u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags),
         DT_FLAGS_1 => {
-            let mut f = 0;
+            let mut f = opts.dt_flags_1;
             if opts.bind_now {
                 f |= DF_1_NOW;
             }

@@ -99,6 +99,7 @@ pub fn link_files(files: &[&[u8]], flags: u8) {
         items.push(InputItem::File(Input {
             name: format!("f{i}.o"),
             data: f,
+            lib_search: false,
         }));
     }
     if group {

@@ -268,6 +268,31 @@ test('options and raw arguments: build-id, eh-frame-hdr, entry, archives in a gr
   }
 });
 
+test('args take GNU ld\'s grammar and its options (--whole-archive, --defsym): the same link as the CLI', async () => {
+  const t = tempDir('grammar');
+  try {
+    const dir = join(FIX, 'freestanding', 'archive');
+    const [main, ...members] = compile(t.dir, ['main.c', 'dep.c', 'unused.c', 'maybe.c', 'used.c'].map((f) => join(dir, f)),
+      [...FREESTANDING.filter((f) => f !== '-fno-asynchronous-unwind-tables')], [join(FIX, 'freestanding')]);
+    execFileSync('ar', ['rcs', join(t.dir, 'libfs.a'), ...members]);
+    // Single-dash long options with glued values, as gcc and build systems pass them.
+    const args = ['main.o', '-whole-archive', 'libfs.a', '-no-whole-archive', '-defsym=answer_value=0x2a', '-build-id=sha1'];
+    const n = native(t.dir, args);
+    const w = await link([{ name: 'main.o', bytes: read(main) }, { name: 'libfs.a', bytes: read(join(t.dir, 'libfs.a')) }],
+      { args: ['-o', join(t.dir, 'native.out'), ...args, `--report=${join(t.dir, 'native.out')}.json`, `-Map=${join(t.dir, 'native.out')}.map`] });
+    assertSameLink(n, w);
+    // Every member is linked, and the report says why.
+    assert.deepEqual(w.report.inputs.map((i) => i.member ?? i.name), ['main.o', 'dep.o', 'unused.o', 'maybe.o', 'used.o']);
+    assert.match(w.report.inputs[1].why, /--whole-archive/);
+    // An ambiguous abbreviation is an error naming it, as in GNU ld.
+    const bad = await link([{ name: 'main.o', bytes: read(main) }], { args: ['main.o', '-hash=gnu'] });
+    assert.equal(bad.ok, false);
+    assert.match(bad.diagnostics[0].text, /option '-hash=gnu' is ambiguous/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a static glibc program: gcc -static\'s exact ld command line, libc.a passed as bytes', async () => {
   const t = tempDir('glibc');
   try {

@@ -1,11 +1,11 @@
 //! The `initlink` command: GNU ld's command line (as gcc's collect2 passes it), files read from disk,
-//! the output written atomically. All linking happens in the library.
+//! the output put in place by `output`. All linking happens in the library.
 
 mod cleanup;
 mod exit;
 mod output;
 
-use initlink::options::{parse_args, InputArg};
+use initlink::options::{parse_args, sysroot_path, InputArg};
 use initlink::{link_into, Diagnostic, InputItem, Severity};
 use output::{write_atomic, OutputFile};
 use std::path::{Path, PathBuf};
@@ -144,6 +144,15 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
         return Ok(0);
     }
     let cmd = parse_args(&args).map_err(|e| e.0)?;
+    for w in &cmd.warnings {
+        eprintln!("initlink: {w}");
+    }
+    if let Some(f) = cmd.just_symbols.iter().find(|f| Path::new(f).is_file()) {
+        return Err(vec![Diagnostic::error(
+            "-R FILE (--just-symbols) is not supported by initlink yet",
+        )
+        .file(f.clone())]);
+    }
     if cmd.version {
         println!(
             "initlink {} (GNU ld compatible command line; x86-64 ELF)",
@@ -222,7 +231,10 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                     None
                 }
             },
-            InputArg::StartGroup | InputArg::EndGroup | InputArg::AsNeeded(_) => None,
+            InputArg::StartGroup
+            | InputArg::EndGroup
+            | InputArg::AsNeeded(_)
+            | InputArg::WholeArchive(_) => None,
         };
         let bytes = match (&path, pre) {
             (_, Some(d)) => d,
@@ -253,7 +265,22 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                 let text = String::from_utf8_lossy(&bytes);
                 match initlink::script::parse(&p.display().to_string(), &text) {
                     Ok(script) => {
-                        search_dirs.extend(script.search_dirs);
+                        // Under --sysroot, a script inside the sysroot names its files in it.
+                        let in_sysroot = cmd.sysroot.as_ref().is_some_and(|root| {
+                            match (std::fs::canonicalize(root), std::fs::canonicalize(p)) {
+                                (Ok(root), Ok(script)) => script.starts_with(root),
+                                _ => false,
+                            }
+                        });
+                        let rooted = |path: String| match sysroot_path(
+                            &path,
+                            cmd.sysroot.as_deref(),
+                            in_sysroot,
+                        ) {
+                            Some(r) if path.starts_with('=') || Path::new(&r).exists() => r,
+                            _ => path,
+                        };
+                        search_dirs.extend(script.search_dirs.into_iter().map(rooted));
                         let static_only = matches!(
                             &a,
                             InputArg::Lib {
@@ -270,6 +297,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
                                 },
                                 // The end of AS_NEEDED(...) restores the state around the script.
                                 InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
+                                InputArg::Path(path) => InputArg::Path(rooted(path)),
                                 other => other,
                             };
                             inputs.push_front((item, None));
@@ -288,18 +316,29 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
         return Err(errors);
     }
     let cmd_inputs = args_out;
+    if cmd.trace || cmd.verbose {
+        for p in paths.iter().flatten() {
+            if cmd.verbose {
+                println!("attempt to open {} succeeded", p.display());
+            } else {
+                println!("{}", p.display());
+            }
+        }
+    }
     let mut items = Vec::with_capacity(cmd_inputs.len());
     for (k, a) in cmd_inputs.iter().enumerate() {
         items.push(match a {
             InputArg::StartGroup => InputItem::StartGroup,
             InputArg::EndGroup => InputItem::EndGroup,
             InputArg::AsNeeded(a) => InputItem::AsNeeded(*a),
+            InputArg::WholeArchive(w) => InputItem::WholeArchive(*w),
             _ => InputItem::File(initlink::Input {
                 name: paths[k]
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
                 data: &data[k],
+                lib_search: matches!(a, InputArg::Lib { .. }),
             }),
         });
     }
