@@ -20,7 +20,13 @@ pub const ZF: u64 = 1 << 6;
 pub const SF: u64 = 1 << 7;
 pub const DF: u64 = 1 << 10;
 pub const OF: u64 = 1 << 11;
-const ARITH: u64 = CF | PF | AF | ZF | SF | OF;
+/// The six arithmetic flags.
+pub const ARITH: u64 = CF | PF | AF | ZF | SF | OF;
+
+/// Where [`Machine::bare`] puts its code, and the top of its stack.
+pub const BARE_CODE: u64 = 0x1000_0000;
+pub const BARE_STACK: u64 = 0x2000_0000;
+const PAGE_SIZE: u64 = crate::mem::PAGE;
 
 pub const RAX: usize = 0;
 pub const RCX: usize = 1;
@@ -220,6 +226,45 @@ impl<'a> Machine<'a> {
         let entry = m.rip;
         m.traced_transfer(entry, 0);
         Ok(m)
+    }
+
+    /// A machine with `code` mapped at [`BARE_CODE`] (rip there), a page of stack and no
+    /// program around it: for running single instructions (the differential tests, benchmarks).
+    pub fn bare(code: &[u8]) -> Machine<'static> {
+        let config = Config { record_syscalls: false, ..Config::default() };
+        let mut mem = Memory::new(64 << 20);
+        let len = page_up(code.len().max(1) as u64).unwrap_or(PAGE_SIZE);
+        let _ = mem.map(BARE_CODE, len, 5, "code");
+        let _ = mem.write(BARE_CODE, code);
+        let _ = mem.map(BARE_STACK - PAGE_SIZE, PAGE_SIZE, 3, "stack");
+        let mut m = Machine {
+            mem,
+            regs: [0; 16],
+            rip: BARE_CODE,
+            flags: 0x202,
+            xmm: [0; 16],
+            mxcsr: 0x1f80,
+            fpu_cw: 0x37f,
+            fs_base: 0,
+            gs_base: 0,
+            icount: 0,
+            cur: 0,
+            blocks: Vec::new(),
+            block_at: FxHashMap::default(),
+            symbols: Vec::new(),
+            trace_points: Vec::new(),
+            trace_at: FxHashMap::default(),
+            trace_lo: u64::MAX,
+            trace_hi: 0,
+            sys: crate::sys::SysState::new(&config, 0),
+            halt: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            trace: Vec::new(),
+            syscalls: Vec::new(),
+        };
+        m.regs[RSP] = BARE_STACK - 512;
+        m
     }
 
     pub fn into_outcome(self) -> Outcome {
@@ -977,7 +1022,9 @@ impl<'a> Machine<'a> {
         let count = if i.op_count() > 1 { self.get(self.loc(i, 1)?)? } else { 1 };
         let c = (count & if size == 8 { 63 } else { 31 }) as u32;
         if c == 0 {
-            return Ok(());
+            // Flags stay; a 32-bit register is still written (zero-extended).
+            let v = self.get(d)?;
+            return self.set(d, v);
         }
         let a = self.get(d)? & mask(size);
         let m = mask(size);
@@ -1042,7 +1089,9 @@ impl<'a> Machine<'a> {
         let count = self.get(self.loc(i, 2)?)?;
         let c = (count & if size == 8 { 63 } else { 31 }) as u32;
         if c == 0 {
-            return Ok(());
+            // Flags stay; a 32-bit register is still written (zero-extended).
+            let v = self.get(d)?;
+            return self.set(d, v);
         }
         let m = mask(size);
         let a = self.get(d)? & m;
@@ -1436,6 +1485,27 @@ impl<'a> Machine<'a> {
                         _ => p.wrapping_sub(q),
                     } & m;
                     r |= (v as u128) << sh;
+                }
+                self.xmm[x] = r;
+            }
+            M::Packuswb | M::Packsswb | M::Packssdw => {
+                // Narrow each lane of dst then src with saturation.
+                let x = self.xdst(i)?;
+                let b = self.xget(i, 1)?;
+                let a = self.xmm[x];
+                let w: u32 = if mn == M::Packssdw { 4 } else { 2 };
+                let mut r = 0u128;
+                for (h, v) in [a, b].into_iter().enumerate() {
+                    for k in 0..16 / w {
+                        let s = sext((v >> (k * w * 8)) as u64 & mask(w), w);
+                        let n = match mn {
+                            M::Packuswb => s.clamp(0, 255) as u64,
+                            M::Packsswb => s.clamp(-128, 127) as u64 & 0xff,
+                            _ => s.clamp(-32768, 32767) as u64 & 0xffff,
+                        };
+                        let lanes = 16 / w;
+                        r |= (n as u128) << ((h as u32 * lanes + k) * (w / 2) * 8);
+                    }
                 }
                 self.xmm[x] = r;
             }
