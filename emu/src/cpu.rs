@@ -9,6 +9,8 @@
 use iced_x86::{ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind, Register};
 use rustc_hash::FxHashMap;
 
+mod x87;
+
 use crate::elf::{Elf, PT_INTERP, PT_LOAD};
 use crate::mem::{page_down, page_up, Fault, Memory};
 use crate::{Config, EmuError, Outcome, SyscallRecord, TraceEvent, TracePoint};
@@ -117,6 +119,10 @@ pub struct Machine<'a> {
     pub xmm: [u128; 16],
     pub mxcsr: u32,
     pub fpu_cw: u16,
+    /// The x87 register stack (raw 80-bit values), its top and the status word's condition bits.
+    pub st: [u128; 8],
+    pub fpu_top: usize,
+    pub fpu_cc: u16,
     pub fs_base: u64,
     pub gs_base: u64,
     /// Instructions executed so far.
@@ -199,6 +205,9 @@ impl<'a> Machine<'a> {
             xmm: [0; 16],
             mxcsr: 0x1f80,
             fpu_cw: 0x37f,
+            st: [0; 8],
+            fpu_top: 0,
+            fpu_cc: 0,
             fs_base: 0,
             gs_base: 0,
             icount: 0,
@@ -223,8 +232,23 @@ impl<'a> Machine<'a> {
             m.trace_hi = m.trace_hi.max(t.address);
         }
         m.build_stack(&elf, base, config)?;
+        // The entry is always traced (caller 0: the kernel), named by the report if listed.
         let entry = m.rip;
+        let before = m.trace.len();
         m.traced_transfer(entry, 0);
+        if m.trace.len() == before {
+            let symbol = m.nearest_symbol(entry).unwrap_or_else(|| "_start".into());
+            m.trace.push(TraceEvent {
+                kind: crate::TraceKind::Entry,
+                symbol,
+                address: entry,
+                caller: 0,
+                args: [0; 3],
+                instruction: 0,
+            });
+        } else if let Some(t) = m.trace.last_mut() {
+            t.kind = crate::TraceKind::Entry;
+        }
         Ok(m)
     }
 
@@ -245,6 +269,9 @@ impl<'a> Machine<'a> {
             xmm: [0; 16],
             mxcsr: 0x1f80,
             fpu_cw: 0x37f,
+            st: [0; 8],
+            fpu_top: 0,
+            fpu_cc: 0,
             fs_base: 0,
             gs_base: 0,
             icount: 0,
@@ -389,7 +416,29 @@ impl<'a> Machine<'a> {
         }
         let mut instrs = Vec::new();
         let mut ip = rip;
-        loop {
+        let mut done = false;
+        // Fast path: one decoder over the mapped bytes, while 15 bytes (the longest instruction)
+        // remain in this region.
+        let avail = self.mem.peek(rip, 4096);
+        if avail.len() >= 15 {
+            let mut d = Decoder::with_ip(64, avail, rip, DecoderOptions::NONE);
+            while d.position() + 15 <= avail.len() {
+                let ins = d.decode();
+                if ins.is_invalid() {
+                    break;
+                }
+                ip = ins.next_ip();
+                let end = ins.flow_control() != FlowControl::Next
+                    || matches!(ins.mnemonic(), M::Syscall | M::Cpuid);
+                instrs.push(ins);
+                if end || instrs.len() >= 256 {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        // Near the end of a region (or at an invalid encoding): byte by byte, one at a time.
+        while !done {
             let mut buf = [0u8; 15];
             let mut n = 0;
             while n < 15 {
@@ -422,9 +471,7 @@ impl<'a> Machine<'a> {
             let end = ins.flow_control() != FlowControl::Next
                 || matches!(ins.mnemonic(), M::Syscall | M::Cpuid);
             instrs.push(ins);
-            if end || instrs.len() >= 256 {
-                break;
-            }
+            done = end || instrs.len() >= 256;
         }
         if self.blocks.len() >= 1 << 20 {
             self.flush_code();
@@ -1010,6 +1057,9 @@ impl<'a> Machine<'a> {
                 };
                 return Err(Halt::Signal(sig));
             }
+            M::Fld | M::Fild | M::Fldz | M::Fld1 | M::Fst | M::Fstp | M::Fistp | M::Fisttp | M::Fxch | M::Fchs
+            | M::Fabs | M::Fucomi | M::Fucomip | M::Fcomi | M::Fcomip | M::Fnstsw | M::Fnstenv | M::Fldenv
+            | M::Fninit | M::Fnclex => return self.x87(i, mn),
             _ => return self.sse(i, mn),
         }
         Ok(())

@@ -349,7 +349,7 @@ fn check_sse(name: &str, f: impl Fn(u128, u128) -> (u128, u128, u64, Vec<u8>)) {
     let mut rng = Rng(0xfeed_beef_1234_5678 ^ name.len() as u64);
     for k in 0..N {
         // Bytes that are often equal or zero, as in string functions.
-        let mut lanes = |rng: &mut Rng| -> u128 {
+        let lanes = |rng: &mut Rng| -> u128 {
             let mut v = 0u128;
             for j in 0..16 {
                 let b = match rng.next() % 4 {
