@@ -80,7 +80,7 @@ fn sext(v: u64, size: u32) -> i64 {
 
 #[inline]
 fn parity(v: u64) -> u64 {
-    if (v as u8).count_ones() % 2 == 0 {
+    if (v as u8).count_ones().is_multiple_of(2) {
         PF
     } else {
         0
@@ -361,10 +361,7 @@ impl<'a> Machine<'a> {
                 }
             };
             let mut k = 0;
-            loop {
-                let Some(ins) = self.blocks.get(b).and_then(|bl| bl.instrs.get(k)).copied() else {
-                    break;
-                };
+            while let Some(ins) = self.blocks.get(b).and_then(|bl| bl.instrs.get(k)).copied() {
                 k += 1;
                 if self.icount >= max {
                     self.halt = Some(Halt::Error(EmuError::Budget { executed: self.icount }));
@@ -1369,10 +1366,10 @@ impl<'a> Machine<'a> {
         // A baseline x86-64 (like qemu64): SSE2, no SSE3/SSSE3/AVX, so glibc picks *_sse2 code.
         let (a, b, c, d): (u64, u64, u64, u64) = match leaf {
             0 => (0xd, s(b"Auth"), s(b"cAMD"), s(b"enti")),
-            1 => (0x0006_63, 0x0001_0800, 0, 0x0789_fbff & !(1 << 9)),
+            1 => (0x0000_0663, 0x0001_0800, 0, 0x0789_fbff & !(1 << 9)),
             7 if sub == 0 => (0, 0, 0, 0),
             0x8000_0000 => (0x8000_0008, s(b"Auth"), s(b"cAMD"), s(b"enti")),
-            0x8000_0001 => (0x0006_63, 0, 1, (1 << 11) | (1 << 20) | (1 << 29)),
+            0x8000_0001 => (0x0000_0663, 0, 1, (1 << 11) | (1 << 20) | (1 << 29)),
             0x8000_0002 => (s(b"init"), s(b"link"), s(b" emu"), s(b"lato")),
             0x8000_0003 => (s(b"r x8"), s(b"6-64"), 0, 0),
             0x8000_0005 => (0, 0, 0x4002_0140, 0x4002_0140),
@@ -1708,7 +1705,7 @@ impl<'a> Machine<'a> {
                 let s = self.xget(i, 1)?;
                 let f = if mn == M::Cvttss2si { f32::from_bits(s as u32) as f64 } else { f64::from_bits(s as u64) };
                 let f = if mn == M::Cvtsd2si { f.round_ties_even() } else { f.trunc() };
-                let lim = if size == 8 { 9.223372036854775807e18 } else { 2147483648.0 };
+                let lim = if size == 8 { 9.223_372_036_854_776e18 } else { 2147483648.0 };
                 let v = if f.is_nan() || f >= lim || f < -lim { sign(size) } else { f as i64 as u64 };
                 self.set(d, v)?;
             }

@@ -322,13 +322,13 @@ impl<'a> Machine<'a> {
             Some(f.data[start..end].to_vec())
         };
         let at = if fixed {
-            if addr % PAGE != 0 {
+            if !addr.is_multiple_of(PAGE) {
                 return -EINVAL;
             }
             self.mem.unmap(addr, len);
             addr
         } else {
-            let hint_free = addr != 0 && addr % PAGE == 0 && !self.mem.overlaps(addr, addr.saturating_add(len));
+            let hint_free = addr != 0 && addr.is_multiple_of(PAGE) && !self.mem.overlaps(addr, addr.saturating_add(len));
             if hint_free {
                 addr
             } else {
@@ -439,7 +439,7 @@ impl<'a> Machine<'a> {
                 0
             }
             11 => {
-                if a[0] % PAGE != 0 {
+                if !a[0].is_multiple_of(PAGE) {
                     -EINVAL
                 } else {
                     self.mem.unmap(a[0], page_up(a[1]).unwrap_or(0));

@@ -111,7 +111,7 @@ fn check(
     defined: impl Fn(&St) -> u64,
     ok: impl Fn(&St) -> bool,
 ) {
-    let mut rng = Rng(0x1234_5678_9abc_def1 ^ name.len() as u64 * 0x9e37);
+    let mut rng = Rng(0x1234_5678_9abc_def1 ^ (name.len() as u64 * 0x9e37));
     for k in 0..N {
         let st = St {
             rax: rng.operand(),
@@ -199,9 +199,8 @@ fn shift_flags(c: u64, width: u64) -> u64 {
 
 fn rotate_flags(c: u64, width: u64) -> u64 {
     let c = c & if width == 64 { 63 } else { 31 };
-    if c == 0 {
-        ARITH
-    } else if c == 1 {
+    // Unchanged at 0; CF (and OF at 1) defined otherwise; SF, ZF, AF, PF never touched.
+    if c <= 1 {
         ARITH
     } else {
         ARITH & !OF

@@ -25,7 +25,7 @@ const FREESTANDING: &[&str] = &[
 ];
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn work_dir(name: &str) -> PathBuf {
