@@ -43,7 +43,22 @@ pub const RDI: usize = 7;
 pub enum Halt {
     Exit(i32),
     Signal(i32),
-    Error(EmuError),
+    /// Boxed: results on the hot path stay two words wide.
+    Error(Box<EmuError>),
+}
+
+impl Halt {
+    pub fn err(e: EmuError) -> Halt {
+        Halt::Error(Box::new(e))
+    }
+
+    /// The error, if this is one.
+    pub fn error(&self) -> Option<&EmuError> {
+        match self {
+            Halt::Error(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Where an operand lives.
@@ -298,7 +313,7 @@ impl<'a> Machine<'a> {
         let (exit_code, signal, error) = match self.halt {
             Some(Halt::Exit(c)) => (Some(c), None, None),
             Some(Halt::Signal(s)) => (None, Some(s), None),
-            Some(Halt::Error(e)) => (None, None, Some(e)),
+            Some(Halt::Error(e)) => (None, None, Some(*e)),
             None => (None, None, None),
         };
         Outcome {
@@ -364,7 +379,7 @@ impl<'a> Machine<'a> {
             while let Some(ins) = self.blocks.get(b).and_then(|bl| bl.instrs.get(k)).copied() {
                 k += 1;
                 if self.icount >= max {
-                    self.halt = Some(Halt::Error(EmuError::Budget { executed: self.icount }));
+                    self.halt = Some(Halt::err(EmuError::Budget { executed: self.icount }));
                     return;
                 }
                 self.cur = ins.ip();
@@ -447,7 +462,7 @@ impl<'a> Machine<'a> {
             }
             if n == 0 {
                 if instrs.is_empty() {
-                    return Err(Halt::Error(EmuError::Memory {
+                    return Err(Halt::err(EmuError::Memory {
                         address: ip,
                         write: false,
                         rip: ip,
@@ -480,7 +495,7 @@ impl<'a> Machine<'a> {
     }
 
     fn unimplemented_at(&self, addr: u64, bytes: &[u8], mnemonic: &str) -> Halt {
-        Halt::Error(EmuError::Instruction {
+        Halt::err(EmuError::Instruction {
             address: addr,
             bytes: bytes.to_vec(),
             mnemonic: mnemonic.to_string(),
@@ -488,6 +503,8 @@ impl<'a> Machine<'a> {
         })
     }
 
+    #[cold]
+    #[inline(never)]
     fn unimplemented(&self, i: &Instruction) -> Halt {
         let bytes = self.mem.read_vec(i.ip(), i.len()).unwrap_or_default();
         let mut text = format!("{:?}", i.mnemonic()).to_lowercase();
@@ -495,8 +512,10 @@ impl<'a> Machine<'a> {
         self.unimplemented_at(i.ip(), &bytes, &text)
     }
 
+    #[cold]
+    #[inline(never)]
     fn fault(&self, f: Fault) -> Halt {
-        Halt::Error(EmuError::Memory {
+        Halt::err(EmuError::Memory {
             address: f.address,
             write: f.write,
             rip: self.cur,
@@ -506,7 +525,7 @@ impl<'a> Machine<'a> {
 
     // ---- memory ----
 
-    #[inline]
+    #[inline(always)]
     pub fn read_mem(&self, addr: u64, size: u32) -> Result<u64, Halt> {
         let r = match size {
             1 => self.mem.read::<1>(addr).map(|b| b[0] as u64),
@@ -517,7 +536,7 @@ impl<'a> Machine<'a> {
         r.map_err(|f| self.fault(f))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn write_mem(&mut self, addr: u64, size: u32, v: u64) -> Result<(), Halt> {
         let b = v.to_le_bytes();
         let n = (size as usize).min(8);
@@ -548,7 +567,7 @@ impl<'a> Machine<'a> {
     // ---- operands ----
 
     /// The effective address of the memory operand, without a segment base.
-    #[inline]
+    #[inline(always)]
     fn address(&self, i: &Instruction) -> u64 {
         let base = i.memory_base();
         if base == Register::RIP {
@@ -585,7 +604,7 @@ impl<'a> Machine<'a> {
     }
 
     /// The linear address of the memory operand (with %fs or %gs).
-    #[inline]
+    #[inline(always)]
     fn ea(&self, i: &Instruction) -> u64 {
         let a = self.address(i);
         match i.segment_prefix() {
@@ -595,7 +614,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn loc(&self, i: &Instruction, n: u32) -> Result<Loc, Halt> {
         match i.op_kind(n) {
             OpKind::Register => gpr(i.op_register(n)).ok_or_else(|| self.unimplemented(i)),
@@ -612,7 +631,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, l: Loc) -> Result<u64, Halt> {
         Ok(match l {
             Loc::Reg(r, 8) => self.regs[r],
@@ -623,7 +642,7 @@ impl<'a> Machine<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, l: Loc, v: u64) -> Result<(), Halt> {
         match l {
             Loc::Reg(r, 8) => self.regs[r] = v,
@@ -646,12 +665,12 @@ impl<'a> Machine<'a> {
 
     // ---- flags ----
 
-    #[inline]
+    #[inline(always)]
     fn set_flags(&mut self, f: u64) {
         self.flags = (self.flags & !ARITH) | f;
     }
 
-    #[inline]
+    #[inline(always)]
     fn szp(r: u64, size: u32) -> u64 {
         let mut f = parity(r);
         if r & mask(size) == 0 {
@@ -663,6 +682,7 @@ impl<'a> Machine<'a> {
         f
     }
 
+    #[inline(always)]
     pub fn add_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
@@ -681,6 +701,7 @@ impl<'a> Machine<'a> {
         (r, f)
     }
 
+    #[inline(always)]
     pub fn sub_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
@@ -699,6 +720,7 @@ impl<'a> Machine<'a> {
         (r, f)
     }
 
+    #[inline(always)]
     fn cond(&self, cc: ConditionCode) -> bool {
         let f = self.flags;
         let (c, z, s, o, p) = (f & CF != 0, f & ZF != 0, f & SF != 0, f & OF != 0, f & PF != 0);
@@ -1209,7 +1231,7 @@ impl<'a> Machine<'a> {
         let bits = size * 8;
         let d = self.get(s)? & mask(size);
         let de = || {
-            Halt::Error(EmuError::Divide { address: self.cur, symbol: self.nearest_symbol(self.cur) })
+            Halt::err(EmuError::Divide { address: self.cur, symbol: self.nearest_symbol(self.cur) })
         };
         if d == 0 {
             return Err(de());
@@ -1354,7 +1376,7 @@ impl<'a> Machine<'a> {
                 return Ok(());
             }
             if self.icount >= u64::MAX / 2 {
-                return Err(Halt::Error(EmuError::Budget { executed: self.icount }));
+                return Err(Halt::err(EmuError::Budget { executed: self.icount }));
             }
         }
     }

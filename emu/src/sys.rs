@@ -532,7 +532,7 @@ impl<'a> Machine<'a> {
                         // FUTEX_WAIT: with one thread, a matching value waits forever.
                         match self.read_mem(a[0], 4) {
                             Ok(v) if v as u32 == a[2] as u32 => {
-                                return Err(Halt::Error(EmuError::Deadlock { address: a[0] }))
+                                return Err(Halt::err(EmuError::Deadlock { address: a[0] }))
                             }
                             Ok(_) => -EAGAIN,
                             Err(_) => -EFAULT,
@@ -590,7 +590,7 @@ impl<'a> Machine<'a> {
             // rseq and clone3: say "not supported", as an old kernel would; glibc copes.
             334 | 435 => -ENOSYS,
             _ => {
-                return Err(Halt::Error(EmuError::Syscall {
+                return Err(Halt::err(EmuError::Syscall {
                     address: self.cur_ip(),
                     number: n,
                     name: syscall_name(n),

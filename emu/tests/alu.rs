@@ -62,9 +62,9 @@ fn emulate(bytes: &[u8], st: St) -> St {
     while m.rip < end && n < 4 {
         n += 1;
         m.run(n);
-        match &m.halt {
-            Some(Halt::Error(EmuError::Budget { .. })) => m.halt = None,
-            other => panic!("{bytes:02x?}: the emulator stopped with {other:?}"),
+        match m.halt.as_ref().and_then(Halt::error) {
+            Some(EmuError::Budget { .. }) => m.halt = None,
+            _ => panic!("{bytes:02x?}: the emulator stopped with {:?}", m.halt),
         }
     }
     St { rax: m.regs[0], rcx: m.regs[1], rdx: m.regs[2], flags: m.flags }
@@ -368,7 +368,7 @@ fn check_sse(name: &str, f: impl Fn(u128, u128) -> (u128, u128, u64, Vec<u8>)) {
         m.xmm[1] = b;
         m.run(1);
         assert!(
-            matches!(m.halt, Some(Halt::Error(EmuError::Budget { .. }))),
+            matches!(m.halt.as_ref().and_then(Halt::error), Some(EmuError::Budget { .. })),
             "{name}: {:?}",
             m.halt
         );
