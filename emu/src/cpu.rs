@@ -144,6 +144,9 @@ pub struct Machine<'a> {
     pub icount: u64,
     /// Address of the instruction being executed.
     cur: u64,
+    /// The instruction count at which `run` stops (rep-prefixed string instructions check it
+    /// per element).
+    budget: u64,
     blocks: Vec<Block>,
     block_at: FxHashMap<u64, u32>,
     symbols: Vec<(u64, String)>,
@@ -208,7 +211,7 @@ impl<'a> Machine<'a> {
                 .ok()
                 .and_then(|o| data.get(o..o.checked_add(usize::try_from(p.filesz).ok()?)?))
                 .ok_or_else(|| EmuError::Load("a segment lies outside the file".into()))?;
-            mem.write(base + p.vaddr, bytes)
+            mem.write(base.wrapping_add(p.vaddr), bytes)
                 .map_err(|_| EmuError::Load("cannot write a segment".into()))?;
         }
         let brk = merged.last().map(|r| r.1).unwrap_or(0);
@@ -227,6 +230,7 @@ impl<'a> Machine<'a> {
             gs_base: 0,
             icount: 0,
             cur: 0,
+            budget: u64::MAX,
             blocks: Vec::new(),
             block_at: FxHashMap::default(),
             symbols: elf.symbols.iter().map(|(a, n)| (a.wrapping_add(base), n.clone())).collect(),
@@ -291,6 +295,7 @@ impl<'a> Machine<'a> {
             gs_base: 0,
             icount: 0,
             cur: 0,
+            budget: u64::MAX,
             blocks: Vec::new(),
             block_at: FxHashMap::default(),
             symbols: Vec::new(),
@@ -367,6 +372,7 @@ impl<'a> Machine<'a> {
 
     /// Run until the program exits, an error, or `max` instructions in all.
     pub fn run(&mut self, max: u64) {
+        self.budget = max;
         while self.halt.is_none() {
             let b = match self.block(self.rip) {
                 Ok(b) => b as usize,
@@ -618,7 +624,10 @@ impl<'a> Machine<'a> {
     fn loc(&self, i: &Instruction, n: u32) -> Result<Loc, Halt> {
         match i.op_kind(n) {
             OpKind::Register => gpr(i.op_register(n)).ok_or_else(|| self.unimplemented(i)),
-            OpKind::Memory => Ok(Loc::Mem(self.ea(i), i.memory_size().size() as u32)),
+            OpKind::Memory => match i.memory_size().size() {
+                s @ (1 | 2 | 4 | 8) => Ok(Loc::Mem(self.ea(i), s as u32)),
+                _ => Err(self.unimplemented(i)),
+            },
             OpKind::Immediate8
             | OpKind::Immediate16
             | OpKind::Immediate32
@@ -1046,18 +1055,18 @@ impl<'a> Machine<'a> {
                 let a = self.ea(i);
                 self.mem.write(a, &[0u8; 512]).map_err(|f| self.fault(f))?;
                 self.write_mem(a, 2, self.fpu_cw as u64)?;
-                self.write_mem(a + 24, 4, self.mxcsr as u64)?;
-                self.write_mem(a + 28, 4, 0xffff)?;
+                self.write_mem(a.wrapping_add(24), 4, self.mxcsr as u64)?;
+                self.write_mem(a.wrapping_add(28), 4, 0xffff)?;
                 for k in 0..16 {
-                    self.write128(a + 160 + 16 * k as u64, self.xmm[k])?;
+                    self.write128(a.wrapping_add(160 + 16 * k as u64), self.xmm[k])?;
                 }
             }
             M::Fxrstor | M::Fxrstor64 => {
                 let a = self.ea(i);
                 self.fpu_cw = self.read_mem(a, 2)? as u16;
-                self.mxcsr = self.read_mem(a + 24, 4)? as u32;
+                self.mxcsr = self.read_mem(a.wrapping_add(24), 4)? as u32;
                 for k in 0..16 {
-                    self.xmm[k] = self.read128(a + 160 + 16 * k as u64)?;
+                    self.xmm[k] = self.read128(a.wrapping_add(160 + 16 * k as u64))?;
                 }
             }
             M::Movsb | M::Movsw | M::Movsq | M::Stosb | M::Stosw | M::Stosd | M::Stosq | M::Lodsb
@@ -1308,7 +1317,7 @@ impl<'a> Machine<'a> {
         // Fast paths: forward rep movs/stos without overlap.
         if rep && self.flags & DF == 0 && (is_move || is_store) {
             let n = self.regs[RCX];
-            if let Some(bytes) = n.checked_mul(size as u64).filter(|&b| b <= 1 << 30) {
+            if let Some(bytes) = n.checked_mul(size as u64).filter(|&b| b <= 16 << 20) {
                 let (src, dst) = (self.regs[RSI], self.regs[RDI]);
                 let overlap = is_move && dst > src && dst < src.wrapping_add(bytes);
                 if !overlap {
@@ -1375,7 +1384,7 @@ impl<'a> Machine<'a> {
             if stop {
                 return Ok(());
             }
-            if self.icount >= u64::MAX / 2 {
+            if self.icount >= self.budget {
                 return Err(Halt::err(EmuError::Budget { executed: self.icount }));
             }
         }

@@ -126,6 +126,9 @@ pub struct Config<'a> {
     pub trace_points: Vec<TracePoint>,
     /// Record every system call (else only the trace and the outputs).
     pub record_syscalls: bool,
+    /// The most bytes standard output and error may hold together; past it `write` fails with
+    /// EFBIG (as over a file size limit).
+    pub max_output: usize,
     pub vfs: Option<&'a dyn Vfs>,
 }
 
@@ -139,6 +142,7 @@ impl Default for Config<'_> {
             memory_limit: 512 << 20,
             trace_points: Vec::new(),
             record_syscalls: true,
+            max_output: 64 << 20,
             vfs: None,
         }
     }

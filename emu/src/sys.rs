@@ -13,6 +13,7 @@ const EBADF: i64 = 9;
 const EAGAIN: i64 = 11;
 const ENOMEM: i64 = 12;
 const EFAULT: i64 = 14;
+const EFBIG: i64 = 27;
 const EINVAL: i64 = 22;
 const ENOTTY: i64 = 25;
 const ESPIPE: i64 = 29;
@@ -37,6 +38,8 @@ pub(crate) struct SysState<'a> {
     stdin_pos: usize,
     random: u64,
     record: bool,
+    /// Standard output and error together stop growing here (writes fail with EFBIG).
+    max_output: usize,
     vfs: Option<&'a dyn Vfs>,
     /// Descriptors 3 and up.
     files: Vec<Option<OpenFile>>,
@@ -51,6 +54,7 @@ impl<'a> SysState<'a> {
             stdin_pos: 0,
             random: 0x9e37_79b9_7f4a_7c15,
             record: config.record_syscalls,
+            max_output: config.max_output,
             vfs: config.vfs,
             files: Vec::new(),
         }
@@ -244,6 +248,9 @@ impl<'a> Machine<'a> {
             return -EBADF;
         }
         let len = len.min(1 << 24) as usize;
+        if self.stdout.len() + self.stderr.len() + len > self.sys.max_output {
+            return -EFBIG;
+        }
         match self.mem.read_vec(addr, len) {
             Ok(b) => {
                 if fd == 1 {
@@ -279,7 +286,7 @@ impl<'a> Machine<'a> {
             self.sys.stdin_pos += n;
         } else if at.is_none() {
             if let Some(f) = self.fd_file(fd) {
-                f.pos += n as u64;
+                f.pos = f.pos.saturating_add(n as u64);
             }
         }
         n as i64
@@ -296,7 +303,7 @@ impl<'a> Machine<'a> {
         };
         let mut st = [0u8; 144];
         let mut put = |off: usize, v: u64, n: usize| st[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
-        put(8, 1000 + fd, 8); // st_ino
+        put(8, fd.wrapping_add(1000), 8); // st_ino
         put(16, 1, 8); // st_nlink
         put(24, mode, 4);
         put(48, size, 8);
@@ -417,11 +424,12 @@ impl<'a> Machine<'a> {
                 Some(f) => {
                     let len = f.data.len() as i64;
                     let p = match a[2] {
-                        0 => a[1] as i64,
-                        1 => f.pos as i64 + a[1] as i64,
-                        2 => len + a[1] as i64,
-                        _ => -1,
-                    };
+                        0 => Some(a[1] as i64),
+                        1 => (f.pos as i64).checked_add(a[1] as i64),
+                        2 => len.checked_add(a[1] as i64),
+                        _ => None,
+                    }
+                    .unwrap_or(-1);
                     if p < 0 {
                         -EINVAL
                     } else {

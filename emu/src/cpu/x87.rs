@@ -171,7 +171,7 @@ impl Machine<'_> {
                     self.fpop();
                 }
             }
-            M::Fistp | M::Fisttp => {
+            M::Fistp | M::Fisttp if matches!(size, 2 | 4 | 8) => {
                 let f = f64_from_f80(self.st(0));
                 let f = if mn == M::Fisttp { f.trunc() } else { f.round_ties_even() };
                 let a = self.ea(i);
