@@ -9,9 +9,10 @@
 //! and cached in basic blocks ([`cpu`]). An instruction budget bounds every run, and anything the
 //! emulator does not implement stops the run with a [`EmuError`] that says what and where.
 //!
-//! Modules: [`mem`] (address space), [`elf`] (headers and symbols), [`cpu`] (registers, flags,
+//! Modules: [`api`] (JSON request and result, trace points from initlink's report), [`mem`] (address space), [`elf`] (headers and symbols), [`cpu`] (registers, flags,
 //! the instruction set), [`sys`] (system calls and the start-up stack).
 
+pub mod api;
 pub mod cpu;
 pub mod elf;
 pub mod mem;

@@ -138,26 +138,9 @@ fn emulate(exe: &Path, args: &[&str], points: Vec<TracePoint>) -> (Ran, Outcome)
     (ran, out)
 }
 
-/// Trace points from initlink's report: every preinit/init/fini entry, main and the entry.
+/// Trace points from initlink's report (the emulator's own reading of it).
 fn report_points(report: &serde_json::Value) -> Vec<TracePoint> {
-    let mut points = Vec::new();
-    for (key, kind) in [("preinit", TraceKind::Preinit), ("init", TraceKind::Init), ("fini", TraceKind::Fini)] {
-        for e in report["init_arrays"][key].as_array().into_iter().flatten() {
-            points.push(TracePoint {
-                address: e["target_address"].as_u64().unwrap(),
-                kind,
-                symbol: e["symbol"].as_str().unwrap_or("?").to_string(),
-            });
-        }
-    }
-    for s in report["init_arrays"]["sequence"].as_array().into_iter().flatten() {
-        if s["step"] == "main" {
-            if let Some(a) = s["address"].as_u64() {
-                points.push(TracePoint { address: a, kind: TraceKind::Main, symbol: "main".into() });
-            }
-        }
-    }
-    points
+    initlink_emu::api::trace_points_from_report(report)
 }
 
 /// The sequence's addresses, in order (what the report predicts runs around main).
@@ -250,6 +233,7 @@ fn gallery_freestanding_examples_run_as_natively_and_as_the_report_predicts() {
                 assert_eq!(t.args[0], argv.len() as u64 + 1, "{name}: argc passed to {}", t.symbol);
             }
             assert_eq!(out.trace[0].kind, TraceKind::Entry, "{name}: the entry comes first");
+            assert_eq!(out.trace[0].symbol, "_start", "{name}: the entry is the synthesized _start");
         }
         ran += 1;
     }
