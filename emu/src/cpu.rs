@@ -245,6 +245,10 @@ impl<'a> Machine<'a> {
             trace: Vec::new(),
             syscalls: Vec::new(),
         };
+        // Trace points are link-time addresses (the report's); a PIE runs at `base`.
+        for t in &mut m.trace_points {
+            t.address = t.address.wrapping_add(base);
+        }
         for (k, t) in m.trace_points.iter().enumerate() {
             m.trace_at.entry(t.address).or_insert(k);
             m.trace_lo = m.trace_lo.min(t.address);

@@ -13,6 +13,7 @@
 //! the instruction set), [`sys`] (system calls and the start-up stack).
 
 pub mod api;
+pub mod bench;
 pub mod cpu;
 pub mod elf;
 pub mod mem;
