@@ -1389,6 +1389,8 @@ impl<'a> Machine<'a> {
                 return Ok(());
             }
             if self.icount >= self.budget {
+                // Stopped between elements: resume at this instruction (as after an interrupt).
+                self.rip = self.cur;
                 return Err(Halt::err(EmuError::Budget { executed: self.icount }));
             }
         }

@@ -416,3 +416,117 @@ fn sse2_integer_forms_glibc_string_functions_use() {
     check_sse("shufps", sse!("shufps xmm0, xmm1, 0x4e"));
     check_sse("unpcklps", sse!("unpcklps xmm0, xmm1"));
 }
+
+/// One instruction with a memory operand at [rdx] (16 bytes, random), natively and emulated:
+/// natively rdx points at a local buffer, in the emulator at a stack address; the instruction
+/// bytes are the same. Registers (but rdx), defined flags and the 16 bytes must agree.
+macro_rules! memory_form {
+    ($ins:literal) => {
+        |st: St, mem: [u64; 2]| -> (St, [u64; 2], Vec<u8>) {
+            let mut buf = mem;
+            let (mut a, mut c, mut f) = (st.rax, st.rcx, st.flags);
+            let p = buf.as_mut_ptr();
+            let (s, e): (u64, u64);
+            unsafe {
+                asm!(
+                    "lea {s}, [rip + 2f]",
+                    "lea {e}, [rip + 3f]",
+                    "push {f}",
+                    "popfq",
+                    "2:",
+                    $ins,
+                    "3:",
+                    "pushfq",
+                    "pop {f}",
+                    s = out(reg) s,
+                    e = out(reg) e,
+                    f = inout(reg) f,
+                    inout("rax") a,
+                    inout("rcx") c,
+                    in("rdx") p,
+                    out("xmm2") _,
+                    out("rdi") _,
+                    out("rsi") _,
+                );
+            }
+            let bytes = unsafe { std::slice::from_raw_parts(s as *const u8, (e - s) as usize) }.to_vec();
+            (St { rax: a, rcx: c, rdx: 0, flags: f }, buf, bytes)
+        }
+    };
+}
+
+fn check_memory(name: &str, native: impl Fn(St, [u64; 2]) -> (St, [u64; 2], Vec<u8>), defined: u64) {
+    let mut rng = Rng(0xabcd_ef01_2345_6789 ^ (name.len() as u64 * 31));
+    for k in 0..N / 3 {
+        let st = St { rax: rng.operand(), rcx: rng.operand(), rdx: 0, flags: (rng.next() & ARITH) | 0x202 };
+        let mem = [rng.operand(), rng.operand()];
+        let (want, want_mem, bytes) = native(st, mem);
+        let mut m = Machine::bare(&bytes);
+        let at = initlink_emu::cpu::BARE_STACK - 1024;
+        m.regs[0] = st.rax;
+        m.regs[1] = st.rcx;
+        m.regs[2] = at;
+        m.flags = st.flags;
+        m.mem.write(at, &mem[0].to_le_bytes()).unwrap();
+        m.mem.write(at + 8, &mem[1].to_le_bytes()).unwrap();
+        let end = initlink_emu::cpu::BARE_CODE + bytes.len() as u64;
+        let mut n = 0;
+        while m.rip < end && n < 200 {
+            n += 1;
+            let budget = m.icount + 1;
+            m.run(budget);
+            assert!(matches!(m.halt.as_ref().and_then(Halt::error), Some(EmuError::Budget { .. })), "{name}: {:?}", m.halt);
+            m.halt = None;
+        }
+        let got_mem = [
+            u64::from_le_bytes(m.mem.read::<8>(at).unwrap()),
+            u64::from_le_bytes(m.mem.read::<8>(at + 8).unwrap()),
+        ];
+        assert_eq!(
+            (m.regs[0], m.regs[1], m.regs[2], m.flags & defined, got_mem),
+            (want.rax, want.rcx, at, want.flags & defined, want_mem),
+            "{name} ({bytes:02x?}) case {k} from {st:x?} {mem:x?}"
+        );
+    }
+}
+
+#[test]
+fn memory_operand_forms() {
+    let all = ARITH;
+    let logic = ARITH & !0x10;
+    check_memory("add_m_r", memory_form!("add qword ptr [rdx], rcx"), all);
+    check_memory("sub_m_r32", memory_form!("sub dword ptr [rdx + 4], eax"), all);
+    check_memory("adc_m8", memory_form!("adc byte ptr [rdx + 7], cl"), all);
+    check_memory("add_r_m", memory_form!("add rax, qword ptr [rdx + 8]"), all);
+    check_memory("cmp_m_imm", memory_form!("cmp qword ptr [rdx], 100"), all);
+    check_memory("and_m_imm8", memory_form!("and byte ptr [rdx + 1], 0x5a"), logic);
+    check_memory("or_m16", memory_form!("or word ptr [rdx + 2], cx"), logic);
+    check_memory("test_m", memory_form!("test dword ptr [rdx], ecx"), logic);
+    check_memory("inc_m", memory_form!("inc dword ptr [rdx + 12]"), all);
+    check_memory("neg_m", memory_form!("neg qword ptr [rdx]"), all);
+    check_memory("not_m", memory_form!("not byte ptr [rdx + 5]"), all);
+    check_memory("shl_m", memory_form!("shl qword ptr [rdx], 7"), logic & !OF);
+    check_memory("sar_m1", memory_form!("sar dword ptr [rdx], 1"), logic);
+    check_memory("xadd_m", memory_form!("lock xadd qword ptr [rdx], rcx"), all);
+    check_memory("cmpxchg_m", memory_form!("lock cmpxchg qword ptr [rdx + 8], rcx"), all);
+    check_memory("xchg_m", memory_form!("xchg qword ptr [rdx], rax"), all);
+    check_memory("bts_m", memory_form!("bts qword ptr [rdx], 45"), CF);
+    check_memory("btr_m32", memory_form!("btr dword ptr [rdx + 4], 3"), CF);
+    check_memory("movzx_m", memory_form!("movzx eax, byte ptr [rdx + 3]"), all);
+    check_memory("movsx_m", memory_form!("movsx rcx, word ptr [rdx + 6]"), all);
+    check_memory("movsxd_m", memory_form!("movsxd rax, dword ptr [rdx + 12]"), all);
+    check_memory("mov_m_r32", memory_form!("mov dword ptr [rdx + 2], ecx"), all);
+    check_memory("imul_r_m", memory_form!("imul rax, qword ptr [rdx]"), CF | OF);
+    check_memory("cmov_m", memory_form!("cmovbe rax, qword ptr [rdx + 8]"), all);
+    check_memory("setc_m", memory_form!("setc byte ptr [rdx + 9]"), all);
+    check_memory("push_pop", memory_form!("push qword ptr [rdx + 8]; pop rcx"), all);
+    check_memory("movdqu", memory_form!("movdqu xmm2, [rdx]; movq rax, xmm2; psrldq xmm2, 8; movq rcx, xmm2"), all);
+    // String instructions over the buffer (rep forms, an overlapping forward copy, scans).
+    check_memory("rep_stosb", memory_form!("lea rdi, [rdx + 1]; mov ecx, 5; rep stosb"), all);
+    check_memory("rep_stosq", memory_form!("lea rdi, [rdx]; mov ecx, 2; rep stosq"), all);
+    check_memory("rep_movsb", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; rep movsb"), all);
+    check_memory("rep_movsb_overlap", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 3]; mov ecx, 9; rep movsb"), all);
+    check_memory("movsq", memory_form!("lea rsi, [rdx + 8]; lea rdi, [rdx]; movsq"), all);
+    check_memory("repne_scasb", memory_form!("lea rdi, [rdx]; mov ecx, 16; repne scasb"), all);
+    check_memory("repe_cmpsb", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; repe cmpsb"), all);
+}
