@@ -367,8 +367,7 @@ fn build_case(c: &Case, work: &Path) -> (PathBuf, Option<serde_json::Value>) {
 #[test]
 fn fixtures_run_in_the_emulator_as_natively() {
     let work = work_dir("fixtures");
-    let mut failures = Vec::new();
-    let mut count = 0;
+    let mut cases = Vec::new();
     for group in ["freestanding", "static", "cxx", "asm"] {
         let gdir = repo().join("tests/fixtures").join(group);
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&gdir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -378,36 +377,50 @@ fn fixtures_run_in_the_emulator_as_natively() {
             if !(p.is_dir() || [".c", ".cc", ".s"].iter().any(|e| name.ends_with(e))) || name == "ref_start.s" {
                 continue;
             }
-            let case = read_case(group, &p);
-            if case.env.iter().any(|e| !e.contains('=')) {
-                continue;
-            }
-            let (exe, report) = build_case(&case, &work);
-            let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-            let want = native_env(&exe, &args, &case.env);
-            let points = report.as_ref().map(report_points).unwrap_or_default();
-            let got = std::panic::catch_unwind(|| emulate_env(&exe, &args, &case.env, points));
-            count += 1;
-            match got {
-                Ok((got, out)) => {
-                    if got != want {
-                        failures.push(format!("{}: emulator {got:?}\nnative {want:?}", case.id));
-                    } else if let Some(r) = &report {
-                        if observed(&out) != predicted(r) {
-                            failures.push(format!("{}: trace {:?} vs report {:?}", case.id, out.trace, predicted(r)));
-                        }
-                    }
-                }
-                Err(e) => failures.push(format!(
-                    "{}: {}",
-                    case.id,
-                    e.downcast_ref::<String>().cloned().unwrap_or_default()
-                )),
-            }
+            cases.push(read_case(group, &p));
         }
     }
-    assert!(count >= 20, "only {count} fixtures found");
-    assert!(failures.is_empty(), "{} of {count} fixtures differ:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(cases.len() >= 20, "only {} fixtures found", cases.len());
+    // Compile, link and run the cases on every core.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(case) = cases.get(k) else { break };
+                let r = std::panic::catch_unwind(|| check_case(case, &work));
+                let problem = match r {
+                    Ok(None) => continue,
+                    Ok(Some(p)) => p,
+                    Err(e) => e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default(),
+                };
+                failures.lock().unwrap().push(format!("{}: {problem}", case.id));
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap();
+    failures.sort();
+    assert!(failures.is_empty(), "{} of {} fixtures differ:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
+
+/// Build one fixture, run it both ways; a description of any difference.
+fn check_case(case: &Case, work: &Path) -> Option<String> {
+    let (exe, report) = build_case(case, work);
+    let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+    let want = native_env(&exe, &args, &case.env);
+    let points = report.as_ref().map(report_points).unwrap_or_default();
+    let (got, out) = emulate_env(&exe, &args, &case.env, points);
+    if got != want {
+        return Some(format!("emulator {got:?}\nnative {want:?}"));
+    }
+    let r = report.as_ref()?;
+    (observed(&out) != predicted(r)).then(|| format!("trace {:?} vs report {:?}", out.trace, predicted(r)))
 }
 
 fn native_env(exe: &Path, args: &[&str], env: &[String]) -> Ran {
