@@ -8,6 +8,7 @@
 
 use iced_x86::{ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind, Register};
 use rustc_hash::FxHashMap;
+use std::rc::Rc;
 
 mod x87;
 
@@ -102,6 +103,7 @@ fn parity(v: u64) -> u64 {
     }
 }
 
+#[inline(always)]
 fn gpr(r: Register) -> Option<Loc> {
     let v = r as u32;
     Some(match v {
@@ -123,7 +125,11 @@ fn xmm_index(r: Register) -> Option<usize> {
 
 /// A decoded basic block.
 struct Block {
-    instrs: Vec<Instruction>,
+    /// Shared, so the run loop iterates them while executing with `&mut self`.
+    instrs: Rc<[Instruction]>,
+    /// The last two blocks that followed this one (start address, index): most transfers
+    /// find their block here without hashing.
+    succ: [(u64, u32); 2],
 }
 
 pub struct Machine<'a> {
@@ -148,6 +154,8 @@ pub struct Machine<'a> {
     /// per element).
     budget: u64,
     blocks: Vec<Block>,
+    /// Bumped whenever the block cache is flushed (block indexes become stale).
+    code_gen: u64,
     block_at: FxHashMap<u64, u32>,
     symbols: Vec<(u64, String)>,
     trace_points: Vec<TracePoint>,
@@ -232,6 +240,7 @@ impl<'a> Machine<'a> {
             cur: 0,
             budget: u64::MAX,
             blocks: Vec::new(),
+            code_gen: 0,
             block_at: FxHashMap::default(),
             symbols: elf.symbols.iter().map(|(a, n)| (a.wrapping_add(base), n.clone())).collect(),
             trace_points: config.trace_points.clone(),
@@ -301,6 +310,7 @@ impl<'a> Machine<'a> {
             cur: 0,
             budget: u64::MAX,
             blocks: Vec::new(),
+            code_gen: 0,
             block_at: FxHashMap::default(),
             symbols: Vec::new(),
             trace_points: Vec::new(),
@@ -351,6 +361,7 @@ impl<'a> Machine<'a> {
 
     /// Forget every decoded block (mappings changed).
     pub fn flush_code(&mut self) {
+        self.code_gen += 1;
         self.blocks.clear();
         self.block_at.clear();
     }
@@ -377,24 +388,43 @@ impl<'a> Machine<'a> {
     /// Run until the program exits, an error, or `max` instructions in all.
     pub fn run(&mut self, max: u64) {
         self.budget = max;
+        let mut prev: Option<usize> = None;
         while self.halt.is_none() {
-            let b = match self.block(self.rip) {
-                Ok(b) => b as usize,
-                Err(h) => {
-                    self.halt = Some(h);
-                    break;
+            let rip = self.rip;
+            let linked = prev
+                .and_then(|p| self.blocks.get(p))
+                .and_then(|bl| bl.succ.iter().find(|s| s.0 == rip && s.1 != u32::MAX))
+                .map(|s| s.1 as usize);
+            let b = match linked {
+                Some(b) => b,
+                None => {
+                    let gen = self.code_gen;
+                    let b = match self.block(rip) {
+                        Ok(b) => b as usize,
+                        Err(h) => {
+                            self.halt = Some(h);
+                            break;
+                        }
+                    };
+                    if let (Some(p), true) = (prev, gen == self.code_gen) {
+                        if let Some(bl) = self.blocks.get_mut(p) {
+                            bl.succ[1] = bl.succ[0];
+                            bl.succ[0] = (rip, b as u32);
+                        }
+                    }
+                    b
                 }
             };
-            let mut k = 0;
-            while let Some(ins) = self.blocks.get(b).and_then(|bl| bl.instrs.get(k)).copied() {
-                k += 1;
+            let Some(block) = self.blocks.get(b).map(|bl| bl.instrs.clone()) else { break };
+            let gen = self.code_gen;
+            for ins in block.iter() {
                 if self.icount >= max {
                     self.halt = Some(Halt::err(EmuError::Budget { executed: self.icount }));
                     return;
                 }
                 self.cur = ins.ip();
                 self.rip = ins.next_ip();
-                match self.exec(&ins) {
+                match self.exec(ins) {
                     Ok(()) => self.icount += 1,
                     Err(h) => {
                         if matches!(h, Halt::Exit(_) | Halt::Signal(_)) {
@@ -405,6 +435,7 @@ impl<'a> Machine<'a> {
                     }
                 }
             }
+            prev = (gen == self.code_gen).then_some(b);
         }
     }
 
@@ -499,7 +530,7 @@ impl<'a> Machine<'a> {
             self.flush_code();
         }
         let b = self.blocks.len() as u32;
-        self.blocks.push(Block { instrs });
+        self.blocks.push(Block { instrs: instrs.into(), succ: [(0, u32::MAX); 2] });
         self.block_at.insert(rip, b);
         Ok(b)
     }
