@@ -15,8 +15,22 @@ fn main() {
         std::process::exit(2);
     };
     let elf = std::fs::read(path).expect("read the ELF file");
+    // A dynamic program finds the host's loader and C and C++ libraries in the virtual file system.
+    let mut fs = initlink_emu::MemFs::default();
+    for p in [
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/lib/x86_64-linux-gnu/libgcc_s.so.1",
+    ] {
+        if let Ok(d) = std::fs::read(p) {
+            fs.files.insert(p.to_string(), d);
+        }
+    }
     let config = initlink_emu::Config {
         args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        vfs: Some(&fs),
         ..Default::default()
     };
     let t = std::time::Instant::now();

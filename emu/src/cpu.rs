@@ -123,6 +123,53 @@ fn xmm_index(r: Register) -> Option<usize> {
     (x0..x0 + 16).contains(&v).then(|| (v - x0) as usize)
 }
 
+/// Where a dynamic program's loader is mapped (as Linux without randomization, roughly).
+const INTERP_BASE: u64 = 0x7fff_f7fc_3000;
+
+/// Map an ELF file's `PT_LOAD` segments at `base` (the union of their pages, then the file
+/// bytes); returns the end of the last page (where the program break starts).
+fn map_image(mem: &mut Memory, elf: &Elf, data: &[u8], base: u64) -> Result<u64, EmuError> {
+    let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
+    for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.memsz > 0) {
+        let start = base.checked_add(p.vaddr).ok_or_else(|| EmuError::Load("segment address overflows".into()))?;
+        let end = start
+            .checked_add(p.memsz)
+            .and_then(page_up)
+            .ok_or_else(|| EmuError::Load("segment size overflows".into()))?;
+        if p.filesz > p.memsz {
+            return Err(EmuError::Load("a segment's file size exceeds its memory size".into()));
+        }
+        ranges.push((page_down(start), end, p.flags));
+    }
+    if ranges.is_empty() {
+        return Err(EmuError::Load("no PT_LOAD segment".into()));
+    }
+    ranges.sort();
+    let mut merged: Vec<(u64, u64, u32)> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(m) if r.0 <= m.1 => {
+                m.1 = m.1.max(r.1);
+                m.2 |= r.2;
+            }
+            _ => merged.push(r),
+        }
+    }
+    for &(s, e, f) in &merged {
+        mem.map(s, e - s, f, "segment")
+            .ok_or_else(|| EmuError::Load(format!("cannot map {s:#x}..{e:#x} (overlap or memory limit)")))?;
+    }
+    for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.filesz > 0) {
+        let bytes = usize::try_from(p.offset)
+            .ok()
+            .and_then(|o| data.get(o..o.checked_add(usize::try_from(p.filesz).ok()?)?))
+            .ok_or_else(|| EmuError::Load("a segment lies outside the file".into()))?;
+        mem.write(base.wrapping_add(p.vaddr), bytes)
+            .map_err(|_| EmuError::Load("cannot write a segment".into()))?;
+    }
+    Ok(merged.last().map(|r| r.1).unwrap_or(0))
+}
+
 /// A decoded basic block.
 struct Block {
     /// Shared, so the run loop iterates them while executing with `&mut self`.
@@ -174,59 +221,30 @@ impl<'a> Machine<'a> {
     /// Map the program's segments, build the start-up stack and point `rip` at the entry.
     pub fn load(data: &[u8], config: &Config<'a>) -> Result<Machine<'a>, EmuError> {
         let elf = Elf::parse(data).map_err(EmuError::Load)?;
-        if elf.phdrs.iter().any(|p| p.kind == PT_INTERP) {
-            let interp = String::from_utf8_lossy(elf.interp().unwrap_or(b"?")).into_owned();
-            return Err(EmuError::Load(format!(
-                "a dynamic program (PT_INTERP {interp}): only static programs run so far"
-            )));
-        }
-        // A static PIE is placed where Linux puts one without randomization.
+        // A PIE is placed where Linux puts one without randomization.
         let base = if elf.kind == 3 { 0x5555_5555_4000u64 } else { 0 };
         let mut mem = Memory::new(config.memory_limit);
-        // The union of the PT_LOAD pages, then the file bytes into it.
-        let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
-        for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.memsz > 0) {
-            let start = base.checked_add(p.vaddr).ok_or_else(|| EmuError::Load("segment address overflows".into()))?;
-            let end = start
-                .checked_add(p.memsz)
-                .and_then(page_up)
-                .ok_or_else(|| EmuError::Load("segment size overflows".into()))?;
-            if p.filesz > p.memsz {
-                return Err(EmuError::Load("a segment's file size exceeds its memory size".into()));
-            }
-            ranges.push((page_down(start), end, p.flags));
+        let brk = map_image(&mut mem, &elf, data, base)?;
+        // A dynamic program starts in its loader (`PT_INTERP`, read from the Vfs), which maps
+        // the libraries through `openat` and `mmap` itself.
+        let mut interp_base = 0;
+        let mut start = base.wrapping_add(elf.entry);
+        if elf.phdrs.iter().any(|p| p.kind == PT_INTERP) {
+            let path = String::from_utf8_lossy(elf.interp().unwrap_or(b"?")).into_owned();
+            let idata = config.vfs.and_then(|v| v.read(&path)).ok_or_else(|| {
+                EmuError::Load(format!(
+                    "a dynamic program: its loader {path} is not in the virtual file system"
+                ))
+            })?;
+            let ie = Elf::parse(idata).map_err(|e| EmuError::Load(format!("{path}: {e}")))?;
+            interp_base = INTERP_BASE;
+            map_image(&mut mem, &ie, idata, interp_base)?;
+            start = interp_base.wrapping_add(ie.entry);
         }
-        if ranges.is_empty() {
-            return Err(EmuError::Load("no PT_LOAD segment".into()));
-        }
-        ranges.sort();
-        let mut merged: Vec<(u64, u64, u32)> = Vec::new();
-        for r in ranges {
-            match merged.last_mut() {
-                Some(m) if r.0 <= m.1 => {
-                    m.1 = m.1.max(r.1);
-                    m.2 |= r.2;
-                }
-                _ => merged.push(r),
-            }
-        }
-        for &(s, e, f) in &merged {
-            mem.map(s, e - s, f, "segment")
-                .ok_or_else(|| EmuError::Load(format!("cannot map {s:#x}..{e:#x} (memory limit?)")))?;
-        }
-        for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.filesz > 0) {
-            let bytes = usize::try_from(p.offset)
-                .ok()
-                .and_then(|o| data.get(o..o.checked_add(usize::try_from(p.filesz).ok()?)?))
-                .ok_or_else(|| EmuError::Load("a segment lies outside the file".into()))?;
-            mem.write(base.wrapping_add(p.vaddr), bytes)
-                .map_err(|_| EmuError::Load("cannot write a segment".into()))?;
-        }
-        let brk = merged.last().map(|r| r.1).unwrap_or(0);
         let mut m = Machine {
             mem,
             regs: [0; 16],
-            rip: base.wrapping_add(elf.entry),
+            rip: start,
             flags: 0x202,
             xmm: [0; 16],
             mxcsr: 0x1f80,
@@ -254,6 +272,11 @@ impl<'a> Machine<'a> {
             trace: Vec::new(),
             syscalls: Vec::new(),
         };
+        if interp_base != 0 {
+            // The loader jumps to the program's entry: trace that jump.
+            let symbol = elf.nearest_symbol(elf.entry).unwrap_or_else(|| "_start".into());
+            m.trace_points.push(TracePoint { address: elf.entry, kind: crate::TraceKind::Entry, symbol });
+        }
         // Trace points are link-time addresses (the report's); a PIE runs at `base`.
         for t in &mut m.trace_points {
             t.address = t.address.wrapping_add(base);
@@ -263,10 +286,13 @@ impl<'a> Machine<'a> {
             m.trace_lo = m.trace_lo.min(t.address);
             m.trace_hi = m.trace_hi.max(t.address);
         }
-        m.build_stack(&elf, base, config)?;
+        m.build_stack(&elf, base, interp_base, config)?;
         // The entry is always traced (caller 0: the kernel), named by the report if listed.
         let entry = m.rip;
         let before = m.trace.len();
+        if interp_base != 0 {
+            return Ok(m);
+        }
         m.traced_transfer(entry, 0);
         if m.trace.len() == before {
             let symbol = m.nearest_symbol(entry).unwrap_or_else(|| "_start".into());
@@ -1697,6 +1723,15 @@ impl<'a> Machine<'a> {
                     }
                 }
                 self.xmm[x] = r;
+            }
+            M::Shufpd => {
+                let x = self.xdst(i)?;
+                let s = self.xget(i, 1)?;
+                let a = self.xmm[x];
+                let imm = i.immediate(2);
+                let lo = if imm & 1 == 0 { a & LO } else { a >> 64 };
+                let hi = if imm & 2 == 0 { s & LO } else { s >> 64 };
+                self.xmm[x] = lo | (hi << 64);
             }
             M::Psrldq | M::Pslldq => {
                 let x = self.xdst(i)?;

@@ -151,7 +151,13 @@ pub fn syscall_name(n: u64) -> &'static str {
 
 impl<'a> Machine<'a> {
     /// Lay out the stack as Linux does for a new program and point %rsp at `argc`.
-    pub(crate) fn build_stack(&mut self, elf: &Elf, base: u64, config: &Config) -> Result<(), EmuError> {
+    pub(crate) fn build_stack(
+        &mut self,
+        elf: &Elf,
+        base: u64,
+        interp_base: u64,
+        config: &Config,
+    ) -> Result<(), EmuError> {
         let bottom = STACK_TOP - STACK_SIZE;
         self.mem
             .map(bottom, STACK_SIZE, 3, "stack")
@@ -197,7 +203,7 @@ impl<'a> Machine<'a> {
             (4, 56),                    // AT_PHENT
             (5, elf.phdrs.len() as u64), // AT_PHNUM
             (6, PAGE),                  // AT_PAGESZ
-            (7, 0),                     // AT_BASE
+            (7, interp_base),           // AT_BASE
             (8, 0),                     // AT_FLAGS
             (9, base.wrapping_add(elf.entry)), // AT_ENTRY
             (11, 0),                    // AT_UID
