@@ -568,3 +568,96 @@ fn glibc_order(kind: &str) {
     }
     assert!(out.instructions > 5_000, "{} instructions", out.instructions);
 }
+
+/// The host's loader and the C and C++ libraries, as a virtual file system.
+fn host_libraries() -> initlink_emu::MemFs {
+    let mut fs = initlink_emu::MemFs::default();
+    for p in [
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/lib/x86_64-linux-gnu/libgcc_s.so.1",
+    ] {
+        fs.files.insert(p.to_string(), std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e}")));
+    }
+    fs
+}
+
+fn emulate_dynamic(exe: &Path, args: &[&str], fs: &initlink_emu::MemFs, points: Vec<TracePoint>) -> (Ran, Outcome) {
+    let mut argv = vec![exe.display().to_string().into_bytes()];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let config = Config {
+        args: argv,
+        env: ENV.iter().map(|(k, v)| format!("{k}={v}").into_bytes()).collect(),
+        trace_points: points,
+        vfs: Some(fs),
+        ..Config::default()
+    };
+    let out = initlink_emu::run(&std::fs::read(exe).unwrap(), &config);
+    if let Some(e) = &out.error {
+        panic!("{}: the emulator stopped: {e}", exe.display());
+    }
+    let ran = Ran {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: format!("exit {}", out.exit_code.unwrap_or(-1)),
+    };
+    (ran, out)
+}
+
+const CXX_PROGRAM: &str = r#"
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+struct G { G() { std::cout << "global ctor\n"; } ~G() { std::cout << "global dtor\n"; } } g;
+int main(int argc, char **argv) {
+  std::vector<std::string> v(argv, argv + argc);
+  try { throw std::runtime_error("boom"); } catch (const std::exception &e) { std::cerr << "caught " << e.what() << "\n"; }
+  for (auto &s : v) std::cout << s.size() << ' ';
+  std::cout << 2.75 << std::endl;
+  return 3;
+}
+"#;
+
+#[test]
+fn dynamic_programs_run_with_the_real_loader_and_libc() {
+    let dir = work_dir("dynamic");
+    std::fs::write(dir.join("order.c"), ORDER_PROGRAM).unwrap();
+    std::fs::write(dir.join("cxx.cc"), CXX_PROGRAM).unwrap();
+    let fs = host_libraries();
+    for (out, cmd) in [
+        ("c-pie", &["gcc", "-O1", "-pie", "-fPIE", "order.c"][..]),
+        ("c-nopie", &["gcc", "-O1", "-no-pie", "-fno-pie", "order.c"][..]),
+        ("cxx-pie", &["g++", "-O1", "cxx.cc"][..]),
+    ] {
+        sh(Command::new(cmd[0]).current_dir(&dir).args(&cmd[1..]).args(["-o", out]));
+        let exe = dir.join(out);
+        let want = native(&exe, &["x"]);
+        let (got, run) = emulate_dynamic(&exe, &["x"], &fs, Vec::new());
+        assert_eq!(got, want, "{out}: emulator vs native");
+        let names: Vec<&str> = run.syscalls.iter().map(|s| s.name).collect();
+        assert!(names.contains(&"openat") && names.contains(&"mmap"), "{out}: the loader opened and mapped libc: {names:?}");
+        assert_eq!(run.trace.first().map(|t| t.kind), Some(TraceKind::Entry), "{out}: the loader's jump to _start");
+    }
+}
+
+#[test]
+fn gallery_pie_example_linked_by_initlink_runs_as_its_report_predicts() {
+    // initlink links the PIE with glibc's start-up sequence against the real libc.so.6; its
+    // initializers are called by __libc_start_main inside libc.so.6.
+    let dir = work_dir("gallery-pie");
+    let src = repo().join("web/examples/pie-glibc/greet.c");
+    sh(Command::new("gcc").current_dir(&dir).args(["-c", "-O1", "-fPIE"]).arg(&src).args(["-o", "greet.o"]));
+    std::fs::copy("/lib/x86_64-linux-gnu/libc.so.6", dir.join("libc.so.6")).unwrap();
+    let (exe, report) = initlink(&dir, &["-pie".into(), "greet.o".into(), "libc.so.6".into()]);
+    let fs = host_libraries();
+    for argv in [&[][..], &["one"][..]] {
+        let want = native(&exe, argv);
+        let (got, out) = emulate_dynamic(&exe, argv, &fs, report_points(&report));
+        assert_eq!(got, want, "pie-glibc {argv:?}: emulator vs native");
+        let seen: Vec<u64> = observed(&out).iter().map(|a| a - 0x5555_5555_4000).collect();
+        assert_eq!(seen, predicted(&report), "pie-glibc: the calls seen are the report's sequence\n{:#?}", out.trace);
+    }
+}
