@@ -40,7 +40,10 @@ fn main() {
     std::io::stderr().write_all(&out.stderr).unwrap();
     if show_sys {
         for s in &out.syscalls {
-            eprintln!("[sys] {}({:#x}, {:#x}, {:#x}) = {}", s.name, s.args[0], s.args[1], s.args[2], s.result);
+            eprintln!(
+                "[sys] {}({:#x}, {:#x}, {:#x}) = {}",
+                s.name, s.args[0], s.args[1], s.args[2], s.result
+            );
         }
     }
     eprintln!(

@@ -14,13 +14,25 @@ pub fn trace_points_from_report(report: &Value) -> Vec<TracePoint> {
     let mut points = Vec::new();
     let mut add = |address: Option<u64>, kind, symbol: &str| {
         if let Some(address) = address {
-            points.push(TracePoint { address, kind, symbol: symbol.to_string() });
+            points.push(TracePoint {
+                address,
+                kind,
+                symbol: symbol.to_string(),
+            });
         }
     };
     let ia = &report["init_arrays"];
-    for (key, kind) in [("preinit", TraceKind::Preinit), ("init", TraceKind::Init), ("fini", TraceKind::Fini)] {
+    for (key, kind) in [
+        ("preinit", TraceKind::Preinit),
+        ("init", TraceKind::Init),
+        ("fini", TraceKind::Fini),
+    ] {
         for e in ia[key].as_array().into_iter().flatten() {
-            add(e["target_address"].as_u64(), kind, e["symbol"].as_str().unwrap_or("?"));
+            add(
+                e["target_address"].as_u64(),
+                kind,
+                e["symbol"].as_str().unwrap_or("?"),
+            );
         }
     }
     for s in ia["sequence"].as_array().into_iter().flatten() {
@@ -34,14 +46,22 @@ pub fn trace_points_from_report(report: &Value) -> Vec<TracePoint> {
         } else {
             continue;
         };
-        add(s["address"].as_u64(), kind, s["symbol"].as_str().unwrap_or(step));
+        add(
+            s["address"].as_u64(),
+            kind,
+            s["symbol"].as_str().unwrap_or(step),
+        );
     }
     for st in report["stubs"].as_array().into_iter().flatten() {
         let name = st["name"].as_str().unwrap_or("?");
         if name.contains("@plt") || name.contains("@iplt") || name.contains("PLT") {
             continue;
         }
-        let kind = if name == "_start" { TraceKind::Entry } else { TraceKind::Stub };
+        let kind = if name == "_start" {
+            TraceKind::Entry
+        } else {
+            TraceKind::Stub
+        };
         add(st["address"].as_u64(), kind, name);
     }
     points
@@ -61,7 +81,11 @@ fn strings(v: &Value) -> Vec<Vec<u8>> {
 /// trace: [{address, kind, symbol}]}`. `args` starts at `argv[0]` (default `["prog"]`).
 /// Never fails: a bad request or ELF comes back as `ok: false` with a diagnostic.
 pub fn run_json(elf: &[u8], request: &str) -> String {
-    let req: Value = match serde_json::from_str(if request.trim().is_empty() { "{}" } else { request }) {
+    let req: Value = match serde_json::from_str(if request.trim().is_empty() {
+        "{}"
+    } else {
+        request
+    }) {
         Ok(v) => v,
         Err(e) => {
             return json!({"ok": false, "diagnostics": [format!("bad request: {e}")]}).to_string();
@@ -80,9 +104,16 @@ pub fn run_json(elf: &[u8], request: &str) -> String {
         config.trace_points = trace_points_from_report(&req["report"]);
     }
     for t in req["trace"].as_array().into_iter().flatten() {
-        if let (Some(address), Some(kind)) = (t["address"].as_u64(), t["kind"].as_str().and_then(TraceKind::from_name)) {
+        if let (Some(address), Some(kind)) = (
+            t["address"].as_u64(),
+            t["kind"].as_str().and_then(TraceKind::from_name),
+        ) {
             let symbol = t["symbol"].as_str().unwrap_or("").to_string();
-            config.trace_points.push(TracePoint { address, kind, symbol });
+            config.trace_points.push(TracePoint {
+                address,
+                kind,
+                symbol,
+            });
         }
     }
     let out = crate::run(elf, &config);
@@ -143,7 +174,15 @@ mod tests {
         let kinds: Vec<(&str, u64)> = p.iter().map(|t| (t.kind.name(), t.address)).collect();
         assert_eq!(
             kinds,
-            [("preinit", 16), ("init", 32), ("fini", 48), ("main", 64), ("dt_init", 80), ("entry", 96), ("stub", 128)]
+            [
+                ("preinit", 16),
+                ("init", 32),
+                ("fini", 48),
+                ("main", 64),
+                ("dt_init", 80),
+                ("entry", 96),
+                ("stub", 128)
+            ]
         );
     }
 }

@@ -34,7 +34,6 @@ pub fn program(iterations: u32) -> Vec<u8> {
     code
 }
 
-
 /// Run about `millions` million instructions of the benchmark loop; returns the count executed
 /// (None if the loop did not exit as it should).
 pub fn run(millions: u32) -> Option<u64> {

@@ -6,7 +6,10 @@
 //! register (with its size, or the high byte), a memory address (with its size) or an immediate.
 //! Only user-mode 64-bit code runs; anything else stops with [`EmuError::Instruction`].
 
-use iced_x86::{ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind, Register};
+use iced_x86::{
+    ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind,
+    Register,
+};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
@@ -130,14 +133,22 @@ const INTERP_BASE: u64 = 0x7fff_f7fc_3000;
 /// bytes); returns the end of the last page (where the program break starts).
 fn map_image(mem: &mut Memory, elf: &Elf, data: &[u8], base: u64) -> Result<u64, EmuError> {
     let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
-    for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.memsz > 0) {
-        let start = base.checked_add(p.vaddr).ok_or_else(|| EmuError::Load("segment address overflows".into()))?;
+    for p in elf
+        .phdrs
+        .iter()
+        .filter(|p| p.kind == PT_LOAD && p.memsz > 0)
+    {
+        let start = base
+            .checked_add(p.vaddr)
+            .ok_or_else(|| EmuError::Load("segment address overflows".into()))?;
         let end = start
             .checked_add(p.memsz)
             .and_then(page_up)
             .ok_or_else(|| EmuError::Load("segment size overflows".into()))?;
         if p.filesz > p.memsz {
-            return Err(EmuError::Load("a segment's file size exceeds its memory size".into()));
+            return Err(EmuError::Load(
+                "a segment's file size exceeds its memory size".into(),
+            ));
         }
         ranges.push((page_down(start), end, p.flags));
     }
@@ -156,10 +167,17 @@ fn map_image(mem: &mut Memory, elf: &Elf, data: &[u8], base: u64) -> Result<u64,
         }
     }
     for &(s, e, f) in &merged {
-        mem.map(s, e - s, f, "segment")
-            .ok_or_else(|| EmuError::Load(format!("cannot map {s:#x}..{e:#x} (overlap or memory limit)")))?;
+        mem.map(s, e - s, f, "segment").ok_or_else(|| {
+            EmuError::Load(format!(
+                "cannot map {s:#x}..{e:#x} (overlap or memory limit)"
+            ))
+        })?;
     }
-    for p in elf.phdrs.iter().filter(|p| p.kind == PT_LOAD && p.filesz > 0) {
+    for p in elf
+        .phdrs
+        .iter()
+        .filter(|p| p.kind == PT_LOAD && p.filesz > 0)
+    {
         let bytes = usize::try_from(p.offset)
             .ok()
             .and_then(|o| data.get(o..o.checked_add(usize::try_from(p.filesz).ok()?)?))
@@ -222,7 +240,11 @@ impl<'a> Machine<'a> {
     pub fn load(data: &[u8], config: &Config<'a>) -> Result<Machine<'a>, EmuError> {
         let elf = Elf::parse(data).map_err(EmuError::Load)?;
         // A PIE is placed where Linux puts one without randomization.
-        let base = if elf.kind == 3 { 0x5555_5555_4000u64 } else { 0 };
+        let base = if elf.kind == 3 {
+            0x5555_5555_4000u64
+        } else {
+            0
+        };
         let mut mem = Memory::new(config.memory_limit);
         let brk = map_image(&mut mem, &elf, data, base)?;
         // A dynamic program starts in its loader (`PT_INTERP`, read from the Vfs), which maps
@@ -260,7 +282,11 @@ impl<'a> Machine<'a> {
             blocks: Vec::new(),
             code_gen: 0,
             block_at: FxHashMap::default(),
-            symbols: elf.symbols.iter().map(|(a, n)| (a.wrapping_add(base), n.clone())).collect(),
+            symbols: elf
+                .symbols
+                .iter()
+                .map(|(a, n)| (a.wrapping_add(base), n.clone()))
+                .collect(),
             trace_points: config.trace_points.clone(),
             trace_at: FxHashMap::default(),
             trace_lo: u64::MAX,
@@ -274,8 +300,14 @@ impl<'a> Machine<'a> {
         };
         if interp_base != 0 {
             // The loader jumps to the program's entry: trace that jump.
-            let symbol = elf.nearest_symbol(elf.entry).unwrap_or_else(|| "_start".into());
-            m.trace_points.push(TracePoint { address: elf.entry, kind: crate::TraceKind::Entry, symbol });
+            let symbol = elf
+                .nearest_symbol(elf.entry)
+                .unwrap_or_else(|| "_start".into());
+            m.trace_points.push(TracePoint {
+                address: elf.entry,
+                kind: crate::TraceKind::Entry,
+                symbol,
+            });
         }
         // Trace points are link-time addresses (the report's); a PIE runs at `base`.
         for t in &mut m.trace_points {
@@ -313,7 +345,10 @@ impl<'a> Machine<'a> {
     /// A machine with `code` mapped at [`BARE_CODE`] (rip there), a page of stack and no
     /// program around it: for running single instructions (the differential tests, benchmarks).
     pub fn bare(code: &[u8]) -> Machine<'static> {
-        let config = Config { record_syscalls: false, ..Config::default() };
+        let config = Config {
+            record_syscalls: false,
+            ..Config::default()
+        };
         let mut mem = Memory::new(64 << 20);
         let len = page_up(code.len().max(1) as u64).unwrap_or(PAGE_SIZE);
         let _ = mem.map(BARE_CODE, len, 5, "code");
@@ -379,10 +414,19 @@ impl<'a> Machine<'a> {
     }
 
     pub fn nearest_symbol(&self, addr: u64) -> Option<String> {
-        let i = self.symbols.partition_point(|s| s.0 <= addr).checked_sub(1)?;
+        let i = self
+            .symbols
+            .partition_point(|s| s.0 <= addr)
+            .checked_sub(1)?;
         let (a, n) = &self.symbols[i];
         let off = addr - a;
-        (off < 1 << 20).then(|| if off == 0 { n.clone() } else { format!("{n}+{off:#x}") })
+        (off < 1 << 20).then(|| {
+            if off == 0 {
+                n.clone()
+            } else {
+                format!("{n}+{off:#x}")
+            }
+        })
     }
 
     /// Forget every decoded block (mappings changed).
@@ -441,11 +485,15 @@ impl<'a> Machine<'a> {
                     b
                 }
             };
-            let Some(block) = self.blocks.get(b).map(|bl| bl.instrs.clone()) else { break };
+            let Some(block) = self.blocks.get(b).map(|bl| bl.instrs.clone()) else {
+                break;
+            };
             let gen = self.code_gen;
             for ins in block.iter() {
                 if self.icount >= max {
-                    self.halt = Some(Halt::err(EmuError::Budget { executed: self.icount }));
+                    self.halt = Some(Halt::err(EmuError::Budget {
+                        executed: self.icount,
+                    }));
                     return;
                 }
                 self.cur = ins.ip();
@@ -473,7 +521,12 @@ impl<'a> Machine<'a> {
             match b {
                 Err(h) => self.halt = Some(h),
                 Ok(b) => {
-                    if let Some(ins) = self.blocks.get(b as usize).and_then(|bl| bl.instrs.first()).copied() {
+                    if let Some(ins) = self
+                        .blocks
+                        .get(b as usize)
+                        .and_then(|bl| bl.instrs.first())
+                        .copied()
+                    {
                         if self.icount < max {
                             self.cur = ins.ip();
                             self.rip = ins.next_ip();
@@ -556,7 +609,10 @@ impl<'a> Machine<'a> {
             self.flush_code();
         }
         let b = self.blocks.len() as u32;
-        self.blocks.push(Block { instrs: instrs.into(), succ: [(0, u32::MAX); 2] });
+        self.blocks.push(Block {
+            instrs: instrs.into(),
+            succ: [(0, u32::MAX); 2],
+        });
         self.block_at.insert(rip, b);
         Ok(b)
     }
@@ -596,8 +652,14 @@ impl<'a> Machine<'a> {
     pub fn read_mem(&self, addr: u64, size: u32) -> Result<u64, Halt> {
         let r = match size {
             1 => self.mem.read::<1>(addr).map(|b| b[0] as u64),
-            2 => self.mem.read::<2>(addr).map(|b| u16::from_le_bytes(b) as u64),
-            4 => self.mem.read::<4>(addr).map(|b| u32::from_le_bytes(b) as u64),
+            2 => self
+                .mem
+                .read::<2>(addr)
+                .map(|b| u16::from_le_bytes(b) as u64),
+            4 => self
+                .mem
+                .read::<4>(addr)
+                .map(|b| u32::from_le_bytes(b) as u64),
             _ => self.mem.read::<8>(addr).map(u64::from_le_bytes),
         };
         r.map_err(|f| self.fault(f))
@@ -611,11 +673,16 @@ impl<'a> Machine<'a> {
     }
 
     fn read128(&self, addr: u64) -> Result<u128, Halt> {
-        self.mem.read::<16>(addr).map(u128::from_le_bytes).map_err(|f| self.fault(f))
+        self.mem
+            .read::<16>(addr)
+            .map(u128::from_le_bytes)
+            .map_err(|f| self.fault(f))
     }
 
     fn write128(&mut self, addr: u64, v: u128) -> Result<(), Halt> {
-        self.mem.write(addr, &v.to_le_bytes()).map_err(|f| self.fault(f))
+        self.mem
+            .write(addr, &v.to_le_bytes())
+            .map_err(|f| self.fault(f))
     }
 
     pub fn push(&mut self, v: u64) -> Result<(), Halt> {
@@ -793,7 +860,13 @@ impl<'a> Machine<'a> {
     #[inline(always)]
     fn cond(&self, cc: ConditionCode) -> bool {
         let f = self.flags;
-        let (c, z, s, o, p) = (f & CF != 0, f & ZF != 0, f & SF != 0, f & OF != 0, f & PF != 0);
+        let (c, z, s, o, p) = (
+            f & CF != 0,
+            f & ZF != 0,
+            f & SF != 0,
+            f & OF != 0,
+            f & PF != 0,
+        );
         match cc {
             ConditionCode::None => true,
             ConditionCode::o => o,
@@ -913,7 +986,11 @@ impl<'a> Machine<'a> {
                 let b = self.get(s)?;
                 let a = self.regs[RAX] & mask(size);
                 let p = a as u128 * b as u128;
-                let hi = if size == 1 { (p >> 8) as u64 & 0xff } else { (p >> (size * 8)) as u64 };
+                let hi = if size == 1 {
+                    (p >> 8) as u64 & 0xff
+                } else {
+                    (p >> (size * 8)) as u64
+                };
                 if size == 1 {
                     self.regs[RAX] = (self.regs[RAX] & !0xffff) | (p as u64 & 0xffff);
                 } else {
@@ -974,7 +1051,11 @@ impl<'a> Machine<'a> {
                 let size = Self::size_of(d);
                 let v = self.get(s)? & mask(size);
                 if mn == M::Tzcnt {
-                    let r = if v == 0 { size as u64 * 8 } else { v.trailing_zeros() as u64 };
+                    let r = if v == 0 {
+                        size as u64 * 8
+                    } else {
+                        v.trailing_zeros() as u64
+                    };
                     let mut f = self.flags & !(CF | ZF);
                     if v == 0 {
                         f |= CF;
@@ -988,14 +1069,22 @@ impl<'a> Machine<'a> {
                     self.flags |= ZF;
                 } else {
                     self.flags &= !ZF;
-                    let r = if mn == M::Bsf { v.trailing_zeros() } else { 63 - v.leading_zeros() };
+                    let r = if mn == M::Bsf {
+                        v.trailing_zeros()
+                    } else {
+                        63 - v.leading_zeros()
+                    };
                     self.set(d, r as u64)?;
                 }
             }
             M::Bswap => {
                 let d = self.loc(i, 0)?;
                 let v = self.get(d)?;
-                let r = if Self::size_of(d) == 8 { v.swap_bytes() } else { (v as u32).swap_bytes() as u64 };
+                let r = if Self::size_of(d) == 8 {
+                    v.swap_bytes()
+                } else {
+                    (v as u32).swap_bytes() as u64
+                };
                 self.set(d, r)?;
             }
             M::Push => {
@@ -1044,8 +1133,22 @@ impl<'a> Machine<'a> {
                 }
                 self.rip = t;
             }
-            M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja | M::Js | M::Jns | M::Jp
-            | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => {
+            M::Jo
+            | M::Jno
+            | M::Jb
+            | M::Jae
+            | M::Je
+            | M::Jne
+            | M::Jbe
+            | M::Ja
+            | M::Js
+            | M::Jns
+            | M::Jp
+            | M::Jnp
+            | M::Jl
+            | M::Jge
+            | M::Jle
+            | M::Jg => {
                 if self.cond(i.condition_code()) {
                     let t = i.near_branch64();
                     self.traced_transfer(t, self.cur);
@@ -1053,19 +1156,51 @@ impl<'a> Machine<'a> {
                 }
             }
             M::Jrcxz | M::Jecxz => {
-                let c = if mn == M::Jrcxz { self.regs[RCX] } else { self.regs[RCX] & 0xffff_ffff };
+                let c = if mn == M::Jrcxz {
+                    self.regs[RCX]
+                } else {
+                    self.regs[RCX] & 0xffff_ffff
+                };
                 if c == 0 {
                     self.rip = i.near_branch64();
                 }
             }
-            M::Seto | M::Setno | M::Setb | M::Setae | M::Sete | M::Setne | M::Setbe | M::Seta | M::Sets
-            | M::Setns | M::Setp | M::Setnp | M::Setl | M::Setge | M::Setle | M::Setg => {
+            M::Seto
+            | M::Setno
+            | M::Setb
+            | M::Setae
+            | M::Sete
+            | M::Setne
+            | M::Setbe
+            | M::Seta
+            | M::Sets
+            | M::Setns
+            | M::Setp
+            | M::Setnp
+            | M::Setl
+            | M::Setge
+            | M::Setle
+            | M::Setg => {
                 let d = self.loc(i, 0)?;
                 let v = self.cond(i.condition_code()) as u64;
                 self.set(d, v)?;
             }
-            M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova
-            | M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg => {
+            M::Cmovo
+            | M::Cmovno
+            | M::Cmovb
+            | M::Cmovae
+            | M::Cmove
+            | M::Cmovne
+            | M::Cmovbe
+            | M::Cmova
+            | M::Cmovs
+            | M::Cmovns
+            | M::Cmovp
+            | M::Cmovnp
+            | M::Cmovl
+            | M::Cmovge
+            | M::Cmovle
+            | M::Cmovg => {
                 let d = self.loc(i, 0)?;
                 let s = self.loc(i, 1)?;
                 let v = self.get(s)?;
@@ -1081,8 +1216,19 @@ impl<'a> Machine<'a> {
             M::Cmc => self.flags ^= CF,
             M::Cld => self.flags &= !DF,
             M::Std => self.flags |= DF,
-            M::Nop | M::Endbr64 | M::Endbr32 | M::Pause | M::Lfence | M::Mfence | M::Sfence | M::Prefetchnta
-            | M::Prefetcht0 | M::Prefetcht1 | M::Prefetcht2 | M::Prefetchw | M::Wait => {}
+            M::Nop
+            | M::Endbr64
+            | M::Endbr32
+            | M::Pause
+            | M::Lfence
+            | M::Mfence
+            | M::Sfence
+            | M::Prefetchnta
+            | M::Prefetcht0
+            | M::Prefetcht1
+            | M::Prefetcht2
+            | M::Prefetchw
+            | M::Wait => {}
             // With shadow stacks off (as on Linux without CET), rdssp leaves its register alone.
             M::Rdsspq | M::Rdsspd | M::Incsspq | M::Incsspd => {}
             M::Syscall => {
@@ -1130,9 +1276,24 @@ impl<'a> Machine<'a> {
                     self.xmm[k] = self.read128(a.wrapping_add(160 + 16 * k as u64))?;
                 }
             }
-            M::Movsb | M::Movsw | M::Movsq | M::Stosb | M::Stosw | M::Stosd | M::Stosq | M::Lodsb
-            | M::Lodsw | M::Lodsd | M::Lodsq | M::Cmpsb | M::Cmpsw | M::Cmpsq | M::Scasb | M::Scasw
-            | M::Scasd | M::Scasq => self.string(i, mn)?,
+            M::Movsb
+            | M::Movsw
+            | M::Movsq
+            | M::Stosb
+            | M::Stosw
+            | M::Stosd
+            | M::Stosq
+            | M::Lodsb
+            | M::Lodsw
+            | M::Lodsd
+            | M::Lodsq
+            | M::Cmpsb
+            | M::Cmpsw
+            | M::Cmpsq
+            | M::Scasb
+            | M::Scasw
+            | M::Scasd
+            | M::Scasq => self.string(i, mn)?,
             // `movsd`/`cmpsd` are also SSE2 scalar instructions: these are the string forms.
             M::Movsd | M::Cmpsd if !matches!(i.op_kind(0), OpKind::Register | OpKind::Memory) => {
                 self.string(i, mn)?
@@ -1146,9 +1307,26 @@ impl<'a> Machine<'a> {
                 };
                 return Err(Halt::Signal(sig));
             }
-            M::Fld | M::Fild | M::Fldz | M::Fld1 | M::Fst | M::Fstp | M::Fistp | M::Fisttp | M::Fxch | M::Fchs
-            | M::Fabs | M::Fucomi | M::Fucomip | M::Fcomi | M::Fcomip | M::Fnstsw | M::Fnstenv | M::Fldenv
-            | M::Fninit | M::Fnclex => return self.x87(i, mn),
+            M::Fld
+            | M::Fild
+            | M::Fldz
+            | M::Fld1
+            | M::Fst
+            | M::Fstp
+            | M::Fistp
+            | M::Fisttp
+            | M::Fxch
+            | M::Fchs
+            | M::Fabs
+            | M::Fucomi
+            | M::Fucomip
+            | M::Fcomi
+            | M::Fcomip
+            | M::Fnstsw
+            | M::Fnstenv
+            | M::Fldenv
+            | M::Fninit
+            | M::Fnclex => return self.x87(i, mn),
             _ => return self.sse(i, mn),
         }
         Ok(())
@@ -1158,7 +1336,11 @@ impl<'a> Machine<'a> {
         let d = self.loc(i, 0)?;
         let size = Self::size_of(d);
         let bits = size * 8;
-        let count = if i.op_count() > 1 { self.get(self.loc(i, 1)?)? } else { 1 };
+        let count = if i.op_count() > 1 {
+            self.get(self.loc(i, 1)?)?
+        } else {
+            1
+        };
         let c = (count & if size == 8 { 63 } else { 31 }) as u32;
         if c == 0 {
             // Flags stay; a 32-bit register is still written (zero-extended).
@@ -1301,7 +1483,10 @@ impl<'a> Machine<'a> {
         let bits = size * 8;
         let d = self.get(s)? & mask(size);
         let de = || {
-            Halt::err(EmuError::Divide { address: self.cur, symbol: self.nearest_symbol(self.cur) })
+            Halt::err(EmuError::Divide {
+                address: self.cur,
+                symbol: self.nearest_symbol(self.cur),
+            })
         };
         if d == 0 {
             return Err(de());
@@ -1345,7 +1530,7 @@ impl<'a> Machine<'a> {
         let off = self.get(self.loc(i, 1)?)?;
         let bit = if let (Loc::Mem(a, s), OpKind::Register) = (d, i.op_kind(1)) {
             // A register bit offset addresses a bit string: it may leave the operand.
-            let o = sext(off, size) ;
+            let o = sext(off, size);
             let word = o.div_euclid(bits);
             d = Loc::Mem(a.wrapping_add((word * size as i64) as u64), s);
             o.rem_euclid(bits) as u32
@@ -1372,7 +1557,11 @@ impl<'a> Machine<'a> {
             _ => 8,
         };
         let rep = i.has_rep_prefix() || i.has_repne_prefix();
-        let step = if self.flags & DF != 0 { (size as u64).wrapping_neg() } else { size as u64 };
+        let step = if self.flags & DF != 0 {
+            (size as u64).wrapping_neg()
+        } else {
+            size as u64
+        };
         let is_move = matches!(mn, M::Movsb | M::Movsw | M::Movsd | M::Movsq);
         let is_store = matches!(mn, M::Stosb | M::Stosw | M::Stosd | M::Stosq);
         // Fast paths: forward rep movs/stos without overlap.
@@ -1383,7 +1572,9 @@ impl<'a> Machine<'a> {
                 let overlap = is_move && dst > src && dst < src.wrapping_add(bytes);
                 if !overlap {
                     let data = if is_move {
-                        self.mem.read_vec(src, bytes as usize).map_err(|f| self.fault(f))?
+                        self.mem
+                            .read_vec(src, bytes as usize)
+                            .map_err(|f| self.fault(f))?
                     } else {
                         let v = self.regs[RAX].to_le_bytes();
                         (0..bytes as usize).map(|k| v[k % size as usize]).collect()
@@ -1448,7 +1639,9 @@ impl<'a> Machine<'a> {
             if self.icount >= self.budget {
                 // Stopped between elements: resume at this instruction (as after an interrupt).
                 self.rip = self.cur;
-                return Err(Halt::err(EmuError::Budget { executed: self.icount }));
+                return Err(Halt::err(EmuError::Budget {
+                    executed: self.icount,
+                }));
             }
         }
     }
@@ -1537,8 +1730,16 @@ impl<'a> Machine<'a> {
     fn sse(&mut self, i: &Instruction, mn: M) -> Result<(), Halt> {
         const LO: u128 = u64::MAX as u128;
         match mn {
-            M::Movdqa | M::Movdqu | M::Movaps | M::Movups | M::Movapd | M::Movupd | M::Movntdq | M::Movntps
-            | M::Movntpd | M::Lddqu => {
+            M::Movdqa
+            | M::Movdqu
+            | M::Movaps
+            | M::Movups
+            | M::Movapd
+            | M::Movupd
+            | M::Movntdq
+            | M::Movntps
+            | M::Movntpd
+            | M::Lddqu => {
                 let v = self.xget(i, 1)?;
                 if !self.xstore(i, v, 16)? {
                     let x = self.xdst(i)?;
@@ -1559,19 +1760,31 @@ impl<'a> Machine<'a> {
                 let v = self.xget(i, 1)?;
                 if !self.xstore(i, v & m, size)? {
                     let x = self.xdst(i)?;
-                    self.xmm[x] = if i.op_kind(1) == OpKind::Memory { v & m } else { (self.xmm[x] & !m) | (v & m) };
+                    self.xmm[x] = if i.op_kind(1) == OpKind::Memory {
+                        v & m
+                    } else {
+                        (self.xmm[x] & !m) | (v & m)
+                    };
                 }
             }
             M::Movlps | M::Movlpd | M::Movhps | M::Movhpd => {
                 let high = matches!(mn, M::Movhps | M::Movhpd);
                 if i.op_kind(0) == OpKind::Memory {
                     let x = xmm_index(i.op_register(1)).ok_or_else(|| self.unimplemented(i))?;
-                    let v = if high { self.xmm[x] >> 64 } else { self.xmm[x] & LO };
+                    let v = if high {
+                        self.xmm[x] >> 64
+                    } else {
+                        self.xmm[x] & LO
+                    };
                     self.xstore(i, v, 8)?;
                 } else {
                     let x = self.xdst(i)?;
                     let v = self.xget(i, 1)? & LO;
-                    self.xmm[x] = if high { (self.xmm[x] & LO) | (v << 64) } else { (self.xmm[x] & !LO) | v };
+                    self.xmm[x] = if high {
+                        (self.xmm[x] & LO) | (v << 64)
+                    } else {
+                        (self.xmm[x] & !LO) | v
+                    };
                 }
             }
             M::Movhlps | M::Movlhps => {
@@ -1583,8 +1796,18 @@ impl<'a> Machine<'a> {
                     (self.xmm[x] & LO) | (v << 64)
                 };
             }
-            M::Pxor | M::Xorps | M::Xorpd | M::Por | M::Orps | M::Orpd | M::Pand | M::Andps | M::Andpd
-            | M::Pandn | M::Andnps | M::Andnpd => {
+            M::Pxor
+            | M::Xorps
+            | M::Xorpd
+            | M::Por
+            | M::Orps
+            | M::Orpd
+            | M::Pand
+            | M::Andps
+            | M::Andpd
+            | M::Pandn
+            | M::Andnps
+            | M::Andnpd => {
                 let x = self.xdst(i)?;
                 let b = self.xget(i, 1)?;
                 let a = self.xmm[x];
@@ -1595,9 +1818,27 @@ impl<'a> Machine<'a> {
                     _ => !a & b,
                 };
             }
-            M::Pcmpeqb | M::Pcmpeqw | M::Pcmpeqd | M::Pcmpgtb | M::Pcmpgtw | M::Pcmpgtd | M::Pminub
-            | M::Pmaxub | M::Paddb | M::Paddw | M::Paddd | M::Paddq | M::Psubb | M::Psubw | M::Psubd
-            | M::Psubq | M::Pminsw | M::Pmaxsw | M::Psubusb | M::Paddusb | M::Pavgb => {
+            M::Pcmpeqb
+            | M::Pcmpeqw
+            | M::Pcmpeqd
+            | M::Pcmpgtb
+            | M::Pcmpgtw
+            | M::Pcmpgtd
+            | M::Pminub
+            | M::Pmaxub
+            | M::Paddb
+            | M::Paddw
+            | M::Paddd
+            | M::Paddq
+            | M::Psubb
+            | M::Psubw
+            | M::Psubd
+            | M::Psubq
+            | M::Pminsw
+            | M::Pmaxsw
+            | M::Psubusb
+            | M::Paddusb
+            | M::Pavgb => {
                 let x = self.xdst(i)?;
                 let b = self.xget(i, 1)?;
                 let a = self.xmm[x];
@@ -1613,12 +1854,36 @@ impl<'a> Machine<'a> {
                     let sh = k * w * 8;
                     let (p, q) = ((a >> sh) as u64 & m, (b >> sh) as u64 & m);
                     let v = match mn {
-                        M::Pcmpeqb | M::Pcmpeqw | M::Pcmpeqd => if p == q { m } else { 0 },
-                        M::Pcmpgtb | M::Pcmpgtw | M::Pcmpgtd => if sext(p, w) > sext(q, w) { m } else { 0 },
+                        M::Pcmpeqb | M::Pcmpeqw | M::Pcmpeqd => {
+                            if p == q {
+                                m
+                            } else {
+                                0
+                            }
+                        }
+                        M::Pcmpgtb | M::Pcmpgtw | M::Pcmpgtd => {
+                            if sext(p, w) > sext(q, w) {
+                                m
+                            } else {
+                                0
+                            }
+                        }
                         M::Pminub => p.min(q),
                         M::Pmaxub => p.max(q),
-                        M::Pminsw => if sext(p, w) < sext(q, w) { p } else { q },
-                        M::Pmaxsw => if sext(p, w) > sext(q, w) { p } else { q },
+                        M::Pminsw => {
+                            if sext(p, w) < sext(q, w) {
+                                p
+                            } else {
+                                q
+                            }
+                        }
+                        M::Pmaxsw => {
+                            if sext(p, w) > sext(q, w) {
+                                p
+                            } else {
+                                q
+                            }
+                        }
                         M::Paddb | M::Paddw | M::Paddd | M::Paddq => p.wrapping_add(q),
                         M::Psubusb => p.saturating_sub(q),
                         M::Paddusb => (p + q).min(0xff),
@@ -1664,8 +1929,18 @@ impl<'a> Machine<'a> {
                 let d = self.loc(i, 0)?;
                 self.set(d, r)?;
             }
-            M::Punpcklbw | M::Punpcklwd | M::Punpckldq | M::Punpcklqdq | M::Punpckhbw | M::Punpckhwd
-            | M::Punpckhdq | M::Punpckhqdq | M::Unpcklps | M::Unpckhps | M::Unpcklpd | M::Unpckhpd => {
+            M::Punpcklbw
+            | M::Punpcklwd
+            | M::Punpckldq
+            | M::Punpcklqdq
+            | M::Punpckhbw
+            | M::Punpckhwd
+            | M::Punpckhdq
+            | M::Punpckhqdq
+            | M::Unpcklps
+            | M::Unpckhps
+            | M::Unpcklpd
+            | M::Unpckhpd => {
                 let x = self.xdst(i)?;
                 let b = self.xget(i, 1)?;
                 let a = self.xmm[x];
@@ -1677,7 +1952,12 @@ impl<'a> Machine<'a> {
                 };
                 let high = matches!(
                     mn,
-                    M::Punpckhbw | M::Punpckhwd | M::Punpckhdq | M::Punpckhqdq | M::Unpckhps | M::Unpckhpd
+                    M::Punpckhbw
+                        | M::Punpckhwd
+                        | M::Punpckhdq
+                        | M::Punpckhqdq
+                        | M::Unpckhps
+                        | M::Unpckhpd
                 );
                 let (a, b) = if high { (a >> 64, b >> 64) } else { (a, b) };
                 let m = mask(w) as u128;
@@ -1745,7 +2025,14 @@ impl<'a> Machine<'a> {
                     a << n
                 };
             }
-            M::Psrlw | M::Psrld | M::Psrlq | M::Psllw | M::Pslld | M::Psllq | M::Psraw | M::Psrad => {
+            M::Psrlw
+            | M::Psrld
+            | M::Psrlq
+            | M::Psllw
+            | M::Pslld
+            | M::Psllq
+            | M::Psraw
+            | M::Psrad => {
                 let x = self.xdst(i)?;
                 let c = if matches!(i.op_kind(1), OpKind::Immediate8) {
                     i.immediate(1)
@@ -1779,7 +2066,10 @@ impl<'a> Machine<'a> {
                 let (p, q) = if matches!(mn, M::Ucomisd | M::Comisd) {
                     (f64::from_bits(self.xmm[x] as u64), f64::from_bits(b as u64))
                 } else {
-                    (f32::from_bits(self.xmm[x] as u32) as f64, f32::from_bits(b as u32) as f64)
+                    (
+                        f32::from_bits(self.xmm[x] as u32) as f64,
+                        f32::from_bits(b as u32) as f64,
+                    )
                 };
                 let f = if p.is_nan() || q.is_nan() {
                     ZF | PF | CF
@@ -1806,17 +2096,34 @@ impl<'a> Machine<'a> {
                 let d = self.loc(i, 0)?;
                 let size = Self::size_of(d);
                 let s = self.xget(i, 1)?;
-                let f = if mn == M::Cvttss2si { f32::from_bits(s as u32) as f64 } else { f64::from_bits(s as u64) };
-                let f = if mn == M::Cvtsd2si { f.round_ties_even() } else { f.trunc() };
-                let lim = if size == 8 { 9.223_372_036_854_776e18 } else { 2147483648.0 };
-                let v = if f.is_nan() || f >= lim || f < -lim { sign(size) } else { f as i64 as u64 };
+                let f = if mn == M::Cvttss2si {
+                    f32::from_bits(s as u32) as f64
+                } else {
+                    f64::from_bits(s as u64)
+                };
+                let f = if mn == M::Cvtsd2si {
+                    f.round_ties_even()
+                } else {
+                    f.trunc()
+                };
+                let lim = if size == 8 {
+                    9.223_372_036_854_776e18
+                } else {
+                    2147483648.0
+                };
+                let v = if f.is_nan() || f >= lim || f < -lim {
+                    sign(size)
+                } else {
+                    f as i64 as u64
+                };
                 self.set(d, v)?;
             }
             M::Cvtsd2ss | M::Cvtss2sd => {
                 let x = self.xdst(i)?;
                 let s = self.xget(i, 1)?;
                 self.xmm[x] = if mn == M::Cvtsd2ss {
-                    (self.xmm[x] & !(u32::MAX as u128)) | (f64::from_bits(s as u64) as f32).to_bits() as u128
+                    (self.xmm[x] & !(u32::MAX as u128))
+                        | (f64::from_bits(s as u64) as f32).to_bits() as u128
                 } else {
                     (self.xmm[x] & !LO) | (f32::from_bits(s as u32) as f64).to_bits() as u128
                 };
@@ -1830,8 +2137,20 @@ impl<'a> Machine<'a> {
                     M::Subsd => a - b,
                     M::Mulsd => a * b,
                     M::Divsd => a / b,
-                    M::Minsd => if a < b { a } else { b },
-                    M::Maxsd => if a > b { a } else { b },
+                    M::Minsd => {
+                        if a < b {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    M::Maxsd => {
+                        if a > b {
+                            a
+                        } else {
+                            b
+                        }
+                    }
                     _ => b.sqrt(),
                 };
                 self.xmm[x] = (self.xmm[x] & !LO) | r.to_bits() as u128;

@@ -30,15 +30,21 @@ pub struct Elf<'a> {
 
 fn u16_at(d: &[u8], o: u64) -> Option<u16> {
     let o = usize::try_from(o).ok()?;
-    Some(u16::from_le_bytes(d.get(o..o.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        d.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(d: &[u8], o: u64) -> Option<u32> {
     let o = usize::try_from(o).ok()?;
-    Some(u32::from_le_bytes(d.get(o..o.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        d.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(d: &[u8], o: u64) -> Option<u64> {
     let o = usize::try_from(o).ok()?;
-    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        d.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 impl<'a> Elf<'a> {
@@ -56,7 +62,9 @@ impl<'a> Elf<'a> {
             return Err(format!("e_machine {machine} is not x86-64 (62)"));
         }
         if kind != 2 && kind != 3 {
-            return Err(format!("e_type {kind}: only executables (ET_EXEC, ET_DYN) run"));
+            return Err(format!(
+                "e_type {kind}: only executables (ET_EXEC, ET_DYN) run"
+            ));
         }
         let entry = u64_at(data, 24).ok_or_else(bad)?;
         let phoff = u64_at(data, 32).ok_or_else(bad)?;
@@ -89,7 +97,9 @@ impl<'a> Elf<'a> {
         let mut symbols = Vec::new();
         if shentsize == 64 && shnum < 65536 {
             for k in 0..shnum {
-                let Some(o) = shoff.checked_add(k * 64) else { break };
+                let Some(o) = shoff.checked_add(k * 64) else {
+                    break;
+                };
                 let (Some(ty), Some(off), Some(size), Some(link), Some(entsize)) = (
                     u32_at(data, o.saturating_add(4)),
                     u64_at(data, o.saturating_add(24)),
@@ -104,51 +114,77 @@ impl<'a> Elf<'a> {
                 }
                 let so = shoff.checked_add(link as u64 * 64);
                 let (stroff, strsize) = match so {
-                    Some(so) => (u64_at(data, so.saturating_add(24)), u64_at(data, so.saturating_add(32))),
+                    Some(so) => (
+                        u64_at(data, so.saturating_add(24)),
+                        u64_at(data, so.saturating_add(32)),
+                    ),
                     None => (None, None),
                 };
-                let (Some(stroff), Some(strsize)) = (stroff, strsize) else { continue };
+                let (Some(stroff), Some(strsize)) = (stroff, strsize) else {
+                    continue;
+                };
                 let strtab = usize::try_from(stroff)
                     .ok()
                     .and_then(|s| data.get(s..s.checked_add(usize::try_from(strsize).ok()?)?));
                 let Some(strtab) = strtab else { continue };
                 for j in 0..size / 24 {
-                    let Some(e) = off.checked_add(j * 24) else { break };
-                    let (Some(name), Some(info), Some(value)) =
-                        (u32_at(data, e), data.get(usize::try_from(e.saturating_add(4)).unwrap_or(usize::MAX)), u64_at(data, e.saturating_add(8)))
-                    else {
+                    let Some(e) = off.checked_add(j * 24) else {
+                        break;
+                    };
+                    let (Some(name), Some(info), Some(value)) = (
+                        u32_at(data, e),
+                        data.get(usize::try_from(e.saturating_add(4)).unwrap_or(usize::MAX)),
+                        u64_at(data, e.saturating_add(8)),
+                    ) else {
                         break;
                     };
                     let ty = info & 15;
                     if value == 0 || !(ty == 1 || ty == 2 || ty == 10) {
                         continue;
                     }
-                    let Some(s) = strtab.get(name as usize..) else { continue };
+                    let Some(s) = strtab.get(name as usize..) else {
+                        continue;
+                    };
                     let n = s.iter().position(|&b| b == 0).unwrap_or(s.len());
                     symbols.push((value, String::from_utf8_lossy(&s[..n]).into_owned()));
                 }
             }
         }
         symbols.sort();
-        Ok(Elf { data, kind, entry, phoff, phdrs, symbols })
+        Ok(Elf {
+            data,
+            kind,
+            entry,
+            phoff,
+            phdrs,
+            symbols,
+        })
     }
 
     /// The symbol at or before `addr`, as `name+0xoff`.
     pub fn nearest_symbol(&self, addr: u64) -> Option<String> {
-        let i = self.symbols.partition_point(|s| s.0 <= addr).checked_sub(1)?;
+        let i = self
+            .symbols
+            .partition_point(|s| s.0 <= addr)
+            .checked_sub(1)?;
         let (a, n) = &self.symbols[i];
         let off = addr - a;
         if off > 1 << 20 {
             return None;
         }
-        Some(if off == 0 { n.clone() } else { format!("{n}+{off:#x}") })
+        Some(if off == 0 {
+            n.clone()
+        } else {
+            format!("{n}+{off:#x}")
+        })
     }
 
     pub fn interp(&self) -> Option<&[u8]> {
         let p = self.phdrs.iter().find(|p| p.kind == PT_INTERP)?;
-        let s = self
-            .data
-            .get(usize::try_from(p.offset).ok()?..usize::try_from(p.offset.checked_add(p.filesz)?).ok()?)?;
+        let s = self.data.get(
+            usize::try_from(p.offset).ok()?
+                ..usize::try_from(p.offset.checked_add(p.filesz)?).ok()?,
+        )?;
         Some(s.split(|&b| b == 0).next().unwrap_or(s))
     }
 }

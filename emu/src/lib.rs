@@ -132,6 +132,8 @@ pub struct Config<'a> {
     /// EFBIG (as over a file size limit).
     pub max_output: usize,
     pub vfs: Option<&'a dyn Vfs>,
+    /// The working directory: relative paths are looked up in the Vfs from here.
+    pub cwd: String,
 }
 
 impl Default for Config<'_> {
@@ -146,6 +148,7 @@ impl Default for Config<'_> {
             record_syscalls: true,
             max_output: 64 << 20,
             vfs: None,
+            cwd: "/".into(),
         }
     }
 }
@@ -156,13 +159,30 @@ pub enum EmuError {
     /// The ELF file cannot be run (not x86-64, a dynamic program, bad headers...).
     Load(String),
     /// An instruction the emulator does not implement (or an invalid encoding).
-    Instruction { address: u64, bytes: Vec<u8>, mnemonic: String, symbol: Option<String> },
+    Instruction {
+        address: u64,
+        bytes: Vec<u8>,
+        mnemonic: String,
+        symbol: Option<String>,
+    },
     /// A system call the emulator does not implement.
-    Syscall { address: u64, number: u64, name: &'static str },
+    Syscall {
+        address: u64,
+        number: u64,
+        name: &'static str,
+    },
     /// A read or write of unmapped memory (the native program would get SIGSEGV).
-    Memory { address: u64, write: bool, rip: u64, symbol: Option<String> },
+    Memory {
+        address: u64,
+        write: bool,
+        rip: u64,
+        symbol: Option<String>,
+    },
     /// Division by zero or a quotient that does not fit (SIGFPE natively).
-    Divide { address: u64, symbol: Option<String> },
+    Divide {
+        address: u64,
+        symbol: Option<String>,
+    },
     /// `max_instructions` were executed.
     Budget { executed: u64 },
     /// The program blocked forever (e.g. a futex wait nobody can wake: one thread only).
@@ -228,6 +248,9 @@ pub fn run(elf: &[u8], config: &Config) -> Outcome {
             m.run(config.max_instructions);
             m.into_outcome()
         }
-        Err(e) => Outcome { error: Some(e), ..Outcome::default() },
+        Err(e) => Outcome {
+            error: Some(e),
+            ..Outcome::default()
+        },
     }
 }

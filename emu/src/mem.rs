@@ -50,7 +50,12 @@ pub struct Memory {
 
 impl Memory {
     pub fn new(limit: usize) -> Memory {
-        Memory { regions: Vec::new(), last: Cell::new(0), total: 0, limit }
+        Memory {
+            regions: Vec::new(),
+            last: Cell::new(0),
+            total: 0,
+            limit,
+        }
     }
 
     pub fn regions(&self) -> &[Region] {
@@ -64,7 +69,10 @@ impl Memory {
                 return Some(l);
             }
         }
-        let i = self.regions.partition_point(|r| r.start <= addr).checked_sub(1)?;
+        let i = self
+            .regions
+            .partition_point(|r| r.start <= addr)
+            .checked_sub(1)?;
         let r = &self.regions[i];
         if addr - r.start < r.data.len() as u64 {
             self.last.set(i);
@@ -76,7 +84,9 @@ impl Memory {
 
     /// Whether any byte of [start, end) is mapped.
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.regions.iter().any(|r| r.start < end && start < r.end())
+        self.regions
+            .iter()
+            .any(|r| r.start < end && start < r.end())
     }
 
     /// Map zeroed memory at [start, start + len). Fails (None) on overlap or over the limit.
@@ -94,13 +104,23 @@ impl Memory {
         data.resize(len, 0);
         self.total += len;
         let i = self.regions.partition_point(|r| r.start < start);
-        self.regions.insert(i, Region { start, data, prot, name });
+        self.regions.insert(
+            i,
+            Region {
+                start,
+                data,
+                prot,
+                name,
+            },
+        );
         Some(())
     }
 
     /// Remove [start, start + len) from every mapping (splitting regions as needed).
     pub fn unmap(&mut self, start: u64, len: u64) {
-        let Some(end) = start.checked_add(len) else { return };
+        let Some(end) = start.checked_add(len) else {
+            return;
+        };
         let mut out = Vec::with_capacity(self.regions.len() + 1);
         for r in std::mem::take(&mut self.regions) {
             let (rs, re) = (r.start, r.end());
@@ -110,11 +130,21 @@ impl Memory {
             }
             if rs < start {
                 let keep = (start - rs) as usize;
-                out.push(Region { start: rs, data: r.data[..keep].to_vec(), prot: r.prot, name: r.name });
+                out.push(Region {
+                    start: rs,
+                    data: r.data[..keep].to_vec(),
+                    prot: r.prot,
+                    name: r.name,
+                });
             }
             if end < re {
                 let from = (end - rs) as usize;
-                out.push(Region { start: end, data: r.data[from..].to_vec(), prot: r.prot, name: r.name });
+                out.push(Region {
+                    start: end,
+                    data: r.data[from..].to_vec(),
+                    prot: r.prot,
+                    name: r.name,
+                });
             }
         }
         self.regions = out;
@@ -181,7 +211,10 @@ impl Memory {
                 return Ok(b);
             }
         } else {
-            return Err(Fault { address: addr, write: false });
+            return Err(Fault {
+                address: addr,
+                write: false,
+            });
         }
         let mut b = [0u8; N];
         for (k, x) in b.iter_mut().enumerate() {
@@ -200,17 +233,26 @@ impl Memory {
                 return Ok(());
             }
         } else {
-            return Err(Fault { address: addr, write: true });
+            return Err(Fault {
+                address: addr,
+                write: true,
+            });
         }
         // Crosses into the next region: check every byte first, so a fault writes nothing.
         for k in 0..bytes.len() as u64 {
             if self.find(addr.wrapping_add(k)).is_none() {
-                return Err(Fault { address: addr.wrapping_add(k), write: true });
+                return Err(Fault {
+                    address: addr.wrapping_add(k),
+                    write: true,
+                });
             }
         }
         for (k, &x) in bytes.iter().enumerate() {
             let a = addr.wrapping_add(k as u64);
-            let i = self.find(a).ok_or(Fault { address: a, write: true })?;
+            let i = self.find(a).ok_or(Fault {
+                address: a,
+                write: true,
+            })?;
             let r = &mut self.regions[i];
             r.data[(a - r.start) as usize] = x;
         }
@@ -237,7 +279,10 @@ impl Memory {
         while v.len() < len {
             let s = self.peek(a, len - v.len());
             if s.is_empty() {
-                return Err(Fault { address: a, write: false });
+                return Err(Fault {
+                    address: a,
+                    write: false,
+                });
             }
             v.extend_from_slice(s);
             a = a.wrapping_add(s.len() as u64);
@@ -257,7 +302,10 @@ impl Memory {
             v.push(b);
             a = a.wrapping_add(1);
         }
-        Err(Fault { address: a, write: false })
+        Err(Fault {
+            address: a,
+            write: false,
+        })
     }
 }
 

@@ -43,6 +43,10 @@ pub(crate) struct SysState<'a> {
     vfs: Option<&'a dyn Vfs>,
     /// Descriptors 3 and up.
     files: Vec<Option<OpenFile>>,
+    /// What `readlink("/proc/self/exe")` says (`argv[0]` when it is absolute).
+    exe: Option<Vec<u8>>,
+    /// Relative paths are looked up in the Vfs from here.
+    cwd: String,
 }
 
 impl<'a> SysState<'a> {
@@ -57,6 +61,8 @@ impl<'a> SysState<'a> {
             max_output: config.max_output,
             vfs: config.vfs,
             files: Vec::new(),
+            exe: config.args.first().filter(|a| a.starts_with(b"/")).cloned(),
+            cwd: config.cwd.clone(),
         }
     }
 
@@ -139,6 +145,7 @@ pub fn syscall_name(n: u64) -> &'static str {
         257 => "openat",
         262 => "newfstatat",
         267 => "readlinkat",
+        269 => "faccessat",
         273 => "set_robust_list",
         302 => "prlimit64",
         318 => "getrandom",
@@ -163,7 +170,12 @@ impl<'a> Machine<'a> {
             .map(bottom, STACK_SIZE, 3, "stack")
             .ok_or_else(|| EmuError::Load("cannot map the stack (memory limit?)".into()))?;
         let too_big = || EmuError::Load("arguments and environment do not fit on the stack".into());
-        let strings: usize = config.args.iter().chain(&config.env).map(|s| s.len() + 1).sum();
+        let strings: usize = config
+            .args
+            .iter()
+            .chain(&config.env)
+            .map(|s| s.len() + 1)
+            .sum();
         if strings > (STACK_SIZE / 4) as usize || config.args.len() + config.env.len() > 100_000 {
             return Err(too_big());
         }
@@ -174,7 +186,10 @@ impl<'a> Machine<'a> {
             let _ = m.mem.write(sp + bytes.len() as u64, &[0]);
             sp
         };
-        let execfn = put(self, config.args.first().map(|a| a.as_slice()).unwrap_or(b"prog"));
+        let execfn = put(
+            self,
+            config.args.first().map(|a| a.as_slice()).unwrap_or(b"prog"),
+        );
         let envp: Vec<u64> = config.env.iter().map(|e| put(self, e)).collect();
         let argv: Vec<u64> = config.args.iter().map(|a| put(self, a)).collect();
         let platform = put(self, b"x86_64");
@@ -199,24 +214,24 @@ impl<'a> Machine<'a> {
             .unwrap_or(0)
             .wrapping_add(base);
         let auxv: [(u64, u64); 18] = [
-            (3, phdr),                  // AT_PHDR
-            (4, 56),                    // AT_PHENT
-            (5, elf.phdrs.len() as u64), // AT_PHNUM
-            (6, PAGE),                  // AT_PAGESZ
-            (7, interp_base),           // AT_BASE
-            (8, 0),                     // AT_FLAGS
+            (3, phdr),                         // AT_PHDR
+            (4, 56),                           // AT_PHENT
+            (5, elf.phdrs.len() as u64),       // AT_PHNUM
+            (6, PAGE),                         // AT_PAGESZ
+            (7, interp_base),                  // AT_BASE
+            (8, 0),                            // AT_FLAGS
             (9, base.wrapping_add(elf.entry)), // AT_ENTRY
-            (11, 0),                    // AT_UID
-            (12, 0),                    // AT_EUID
-            (13, 0),                    // AT_GID
-            (14, 0),                    // AT_EGID
-            (23, 0),                    // AT_SECURE
-            (16, 0x0789_f9ff),          // AT_HWCAP (cpuid 1 %edx)
-            (17, 100),                  // AT_CLKTCK
-            (15, platform),             // AT_PLATFORM
-            (25, random),               // AT_RANDOM
-            (26, 0),                    // AT_HWCAP2
-            (31, execfn),               // AT_EXECFN
+            (11, 0),                           // AT_UID
+            (12, 0),                           // AT_EUID
+            (13, 0),                           // AT_GID
+            (14, 0),                           // AT_EGID
+            (23, 0),                           // AT_SECURE
+            (16, 0x0789_f9ff),                 // AT_HWCAP (cpuid 1 %edx)
+            (17, 100),                         // AT_CLKTCK
+            (15, platform),                    // AT_PLATFORM
+            (25, random),                      // AT_RANDOM
+            (26, 0),                           // AT_HWCAP2
+            (31, execfn),                      // AT_EXECFN
         ];
         let mut words: Vec<u64> = Vec::new();
         words.push(argv.len() as u64);
@@ -279,7 +294,9 @@ impl<'a> Machine<'a> {
             let s = &self.sys.stdin[self.sys.stdin_pos.min(self.sys.stdin.len())..];
             s[..s.len().min(len)].to_vec()
         } else {
-            let Some(f) = self.fd_file(fd) else { return -EBADF };
+            let Some(f) = self.fd_file(fd) else {
+                return -EBADF;
+            };
             let pos = at.unwrap_or(f.pos) as usize;
             let s = f.data.get(pos.min(f.data.len())..).unwrap_or(&[]);
             s[..s.len().min(len)].to_vec()
@@ -300,20 +317,25 @@ impl<'a> Machine<'a> {
 
     /// `struct stat` for a descriptor: a pipe for 0-2 (as under a test harness), a file otherwise.
     fn stat(&mut self, fd: u64, buf: u64) -> i64 {
-        let (mode, size, blksize) = match fd {
-            0..=2 => (0o010600u64, 0u64, 4096u64),
+        let (mode, size) = match fd {
+            0..=2 => (0o010600u64, 0u64),
             _ => match self.fd_file(fd) {
-                Some(f) => (0o100644, f.data.len() as u64, 4096),
+                Some(f) => (0o100644, f.data.len() as u64),
                 None => return -EBADF,
             },
         };
+        self.write_stat(buf, mode, size, fd)
+    }
+
+    fn write_stat(&mut self, buf: u64, mode: u64, size: u64, ino: u64) -> i64 {
         let mut st = [0u8; 144];
-        let mut put = |off: usize, v: u64, n: usize| st[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
-        put(8, fd.wrapping_add(1000), 8); // st_ino
+        let mut put =
+            |off: usize, v: u64, n: usize| st[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+        put(8, ino.wrapping_add(1000), 8); // st_ino
         put(16, 1, 8); // st_nlink
         put(24, mode, 4);
         put(48, size, 8);
-        put(56, blksize, 8);
+        put(56, 4096, 8); // st_blksize
         put(64, size.div_ceil(512), 8);
         if self.mem.write(buf, &st).is_err() {
             return -EFAULT;
@@ -321,15 +343,30 @@ impl<'a> Machine<'a> {
         0
     }
 
+    /// The Vfs path for a path argument: relative paths from the working directory.
+    fn vfs_path(&self, at: u64) -> Option<String> {
+        let p = self.mem.read_cstr(at, 4096).ok()?;
+        let p = String::from_utf8_lossy(&p).into_owned();
+        if p.starts_with('/') {
+            return Some(p);
+        }
+        let rel = p.strip_prefix("./").unwrap_or(&p);
+        Some(format!("{}/{rel}", self.sys.cwd.trim_end_matches('/')))
+    }
+
     fn mmap(&mut self, a: [u64; 6]) -> i64 {
         let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2] as u32, a[3], a[4] as i64, a[5]);
-        let Some(len) = page_up(len).filter(|&l| l > 0 && l < 1 << 40) else { return -EINVAL };
+        let Some(len) = page_up(len).filter(|&l| l > 0 && l < 1 << 40) else {
+            return -EINVAL;
+        };
         let fixed = flags & 0x10 != 0;
         let anon = flags & 0x20 != 0;
         let contents = if anon {
             None
         } else {
-            let Some(f) = self.fd_file(fd as u64) else { return -EBADF };
+            let Some(f) = self.fd_file(fd as u64) else {
+                return -EBADF;
+            };
             let start = (off as usize).min(f.data.len());
             let end = start.saturating_add(len as usize).min(f.data.len());
             Some(f.data[start..end].to_vec())
@@ -341,7 +378,9 @@ impl<'a> Machine<'a> {
             self.mem.unmap(addr, len);
             addr
         } else {
-            let hint_free = addr != 0 && addr.is_multiple_of(PAGE) && !self.mem.overlaps(addr, addr.saturating_add(len));
+            let hint_free = addr != 0
+                && addr.is_multiple_of(PAGE)
+                && !self.mem.overlaps(addr, addr.saturating_add(len));
             if hint_free {
                 addr
             } else {
@@ -364,7 +403,14 @@ impl<'a> Machine<'a> {
     /// Carry out the system call in %rax with the arguments in %rdi, %rsi, %rdx, %r10, %r8, %r9.
     pub(crate) fn syscall(&mut self) -> Result<(), Halt> {
         let n = self.regs[RAX];
-        let a = [self.regs[RDI], self.regs[RSI], self.regs[RDX], self.regs[10], self.regs[8], self.regs[9]];
+        let a = [
+            self.regs[RDI],
+            self.regs[RSI],
+            self.regs[RDX],
+            self.regs[10],
+            self.regs[8],
+            self.regs[9],
+        ];
         let r: i64 = match n {
             0 => self.guest_read(a[0], a[1], a[2], None),
             17 => self.guest_read(a[0], a[1], a[2], Some(a[3])),
@@ -374,7 +420,9 @@ impl<'a> Machine<'a> {
                 let mut total = 0i64;
                 for k in 0..a[2].min(1024) {
                     let v = a[1].wrapping_add(16 * k);
-                    let (Ok(base), Ok(len)) = (self.read_mem(v, 8), self.read_mem(v.wrapping_add(8), 8)) else {
+                    let (Ok(base), Ok(len)) =
+                        (self.read_mem(v, 8), self.read_mem(v.wrapping_add(8), 8))
+                    else {
                         total = -EFAULT;
                         break;
                     };
@@ -391,7 +439,10 @@ impl<'a> Machine<'a> {
                 if a[0] <= 2 {
                     0
                 } else {
-                    match a[0].checked_sub(3).and_then(|k| self.sys.files.get_mut(k as usize)) {
+                    match a[0]
+                        .checked_sub(3)
+                        .and_then(|k| self.sys.files.get_mut(k as usize))
+                    {
                         Some(f @ Some(_)) => {
                             *f = None;
                             0
@@ -402,18 +453,18 @@ impl<'a> Machine<'a> {
             }
             2 | 257 => {
                 let path_at = if n == 2 { a[0] } else { a[1] };
-                match self.mem.read_cstr(path_at, 4096) {
-                    Err(_) => -EFAULT,
-                    Ok(p) => {
-                        let p = String::from_utf8_lossy(&p).into_owned();
-                        match self.sys.vfs.and_then(|v| v.read(&p)) {
-                            Some(d) if self.sys.files.len() < 1000 => {
-                                self.sys.files.push(Some(OpenFile { data: d.to_vec(), pos: 0 }));
-                                self.sys.files.len() as i64 + 2
-                            }
-                            _ => -ENOENT,
+                match self.vfs_path(path_at) {
+                    None => -EFAULT,
+                    Some(p) => match self.sys.vfs.and_then(|v| v.read(&p)) {
+                        Some(d) if self.sys.files.len() < 1000 => {
+                            self.sys.files.push(Some(OpenFile {
+                                data: d.to_vec(),
+                                pos: 0,
+                            }));
+                            self.sys.files.len() as i64 + 2
                         }
-                    }
+                        _ => -ENOENT,
+                    },
                 }
             }
             5 => self.stat(a[0], a[1]),
@@ -423,7 +474,13 @@ impl<'a> Machine<'a> {
                 if path.is_empty() {
                     self.stat(a[0], a[2])
                 } else {
-                    -ENOENT
+                    match self
+                        .vfs_path(a[1])
+                        .and_then(|p| self.sys.vfs.and_then(|v| v.read(&p)))
+                    {
+                        Some(d) => self.write_stat(a[2], 0o100644, d.len() as u64, 3),
+                        None => -ENOENT,
+                    }
                 }
             }
             8 => match self.fd_file(a[0]) {
@@ -482,7 +539,13 @@ impl<'a> Machine<'a> {
                 // rt_sigaction, rt_sigprocmask, sigaltstack: no signal is ever delivered.
                 let old = if n == 131 { a[1] } else { a[2] };
                 if old != 0 {
-                    let size = if n == 13 { 32 } else if n == 131 { 24 } else { 8 };
+                    let size = if n == 13 {
+                        32
+                    } else if n == 131 {
+                        24
+                    } else {
+                        8
+                    };
                     let _ = self.mem.write(old, &vec![0u8; size]);
                 }
                 0
@@ -494,7 +557,17 @@ impl<'a> Machine<'a> {
                     -EBADF
                 }
             }
-            21 => -ENOENT,
+            21 | 269 => {
+                // access, faccessat: whether the Vfs has the file.
+                let at = if n == 21 { a[0] } else { a[1] };
+                match self
+                    .vfs_path(at)
+                    .and_then(|p| self.sys.vfs.and_then(|v| v.read(&p)))
+                {
+                    Some(_) => 0,
+                    None => -ENOENT,
+                }
+            }
             24 => 0,
             28 => 0,
             39 | 186 => 1000,
@@ -515,7 +588,10 @@ impl<'a> Machine<'a> {
             }
             63 => {
                 let mut u = [0u8; 390];
-                for (k, s) in ["Linux", "initlink", "6.1.0", "#1 SMP", "x86_64", "(none)"].iter().enumerate() {
+                for (k, s) in ["Linux", "initlink", "6.1.0", "#1 SMP", "x86_64", "(none)"]
+                    .iter()
+                    .enumerate()
+                {
                     u[65 * k..65 * k + s.len()].copy_from_slice(s.as_bytes());
                 }
                 if self.mem.write(a[0], &u).is_err() {
@@ -524,7 +600,27 @@ impl<'a> Machine<'a> {
                     0
                 }
             }
-            89 | 267 => -ENOENT,
+            89 | 267 => {
+                // Only /proc/self/exe (the loader expands $ORIGIN with it).
+                let (path, buf, size) = if n == 89 {
+                    (a[0], a[1], a[2])
+                } else {
+                    (a[1], a[2], a[3])
+                };
+                let p = self.mem.read_cstr(path, 4096).unwrap_or_default();
+                match (&self.sys.exe, p.as_slice()) {
+                    (Some(exe), b"/proc/self/exe") => {
+                        let k = exe.len().min(size as usize);
+                        let bytes = exe[..k].to_vec();
+                        if self.mem.write(buf, &bytes).is_err() {
+                            -EFAULT
+                        } else {
+                            k as i64
+                        }
+                    }
+                    _ => -ENOENT,
+                }
+            }
             158 => match a[0] {
                 0x1002 => {
                     self.fs_base = a[1];
@@ -534,8 +630,14 @@ impl<'a> Machine<'a> {
                     self.gs_base = a[1];
                     0
                 }
-                0x1003 => self.write_mem(a[1], 8, self.fs_base).map(|_| 0).unwrap_or(-EFAULT),
-                0x1004 => self.write_mem(a[1], 8, self.gs_base).map(|_| 0).unwrap_or(-EFAULT),
+                0x1003 => self
+                    .write_mem(a[1], 8, self.fs_base)
+                    .map(|_| 0)
+                    .unwrap_or(-EFAULT),
+                0x1004 => self
+                    .write_mem(a[1], 8, self.gs_base)
+                    .map(|_| 0)
+                    .unwrap_or(-EFAULT),
                 _ => -EINVAL,
             },
             202 => {
@@ -571,7 +673,9 @@ impl<'a> Machine<'a> {
                     }
                     s as i64
                 } else if self.write_mem(addr, 8, s).is_ok()
-                    && self.write_mem(addr.wrapping_add(8), 8, second / scale.max(1)).is_ok()
+                    && self
+                        .write_mem(addr.wrapping_add(8), 8, second / scale.max(1))
+                        .is_ok()
                 {
                     0
                 } else {
@@ -582,7 +686,11 @@ impl<'a> Machine<'a> {
             302 | 97 => {
                 let (res, old) = if n == 302 { (a[1], a[3]) } else { (a[0], a[1]) };
                 if old != 0 {
-                    let (cur, max) = if res == 3 { (8u64 << 20, u64::MAX) } else { (u64::MAX, u64::MAX) };
+                    let (cur, max) = if res == 3 {
+                        (8u64 << 20, u64::MAX)
+                    } else {
+                        (u64::MAX, u64::MAX)
+                    };
                     let _ = self.write_mem(old, 8, cur);
                     let _ = self.write_mem(old.wrapping_add(8), 8, max);
                 }
@@ -618,7 +726,13 @@ impl<'a> Machine<'a> {
 
     fn record(&mut self, n: u64, args: [u64; 6], result: i64) {
         if self.sys.record && self.syscalls.len() < 1_000_000 {
-            self.syscalls.push(SyscallRecord { number: n, name: syscall_name(n), args, result, instruction: self.icount });
+            self.syscalls.push(SyscallRecord {
+                number: n,
+                name: syscall_name(n),
+                args,
+                result,
+                instruction: self.icount,
+            });
         }
     }
 }

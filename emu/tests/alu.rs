@@ -67,7 +67,12 @@ fn emulate(bytes: &[u8], st: St) -> St {
             _ => panic!("{bytes:02x?}: the emulator stopped with {:?}", m.halt),
         }
     }
-    St { rax: m.regs[0], rcx: m.regs[1], rdx: m.regs[2], flags: m.flags }
+    St {
+        rax: m.regs[0],
+        rcx: m.regs[1],
+        rdx: m.regs[2],
+        flags: m.flags,
+    }
 }
 
 /// The native run of one instruction over rax, rcx, rdx and the flags, and its bytes.
@@ -209,29 +214,134 @@ fn rotate_flags(c: u64, width: u64) -> u64 {
 
 #[test]
 fn shifts_and_rotates() {
-    check("shl64", native!("shl rax, cl"), |s| shift_flags(s.rcx, 64), yes);
-    check("shl32", native!("shl eax, cl"), |s| shift_flags(s.rcx, 32), yes);
-    check("shr64", native!("shr rax, cl"), |s| shift_flags(s.rcx, 64), yes);
-    check("shr32", native!("shr edx, cl"), |s| shift_flags(s.rcx, 32), yes);
-    check("sar64", native!("sar rax, cl"), |s| shift_flags(s.rcx, 64), yes);
-    check("sar32", native!("sar eax, cl"), |s| shift_flags(s.rcx, 32), yes);
-    check("shl8", native!("shl al, cl"), |s| shift_flags(s.rcx, 8), yes);
-    check("shr8", native!("shr dl, cl"), |s| shift_flags(s.rcx, 8), yes);
-    check("sar16", native!("sar ax, cl"), |s| shift_flags(s.rcx, 16), yes);
-    check("shl_imm", native!("shl rax, 13"), |_| shift_flags(13, 64), yes);
+    check(
+        "shl64",
+        native!("shl rax, cl"),
+        |s| shift_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "shl32",
+        native!("shl eax, cl"),
+        |s| shift_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "shr64",
+        native!("shr rax, cl"),
+        |s| shift_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "shr32",
+        native!("shr edx, cl"),
+        |s| shift_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "sar64",
+        native!("sar rax, cl"),
+        |s| shift_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "sar32",
+        native!("sar eax, cl"),
+        |s| shift_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "shl8",
+        native!("shl al, cl"),
+        |s| shift_flags(s.rcx, 8),
+        yes,
+    );
+    check(
+        "shr8",
+        native!("shr dl, cl"),
+        |s| shift_flags(s.rcx, 8),
+        yes,
+    );
+    check(
+        "sar16",
+        native!("sar ax, cl"),
+        |s| shift_flags(s.rcx, 16),
+        yes,
+    );
+    check(
+        "shl_imm",
+        native!("shl rax, 13"),
+        |_| shift_flags(13, 64),
+        yes,
+    );
     check("shr_1", native!("shr rdx, 1"), |_| shift_flags(1, 64), yes);
-    check("sar_imm", native!("sar edx, 31"), |_| shift_flags(31, 32), yes);
-    check("rol64", native!("rol rax, cl"), |s| rotate_flags(s.rcx, 64), yes);
-    check("ror64", native!("ror rax, cl"), |s| rotate_flags(s.rcx, 64), yes);
-    check("rol32", native!("rol eax, cl"), |s| rotate_flags(s.rcx, 32), yes);
-    check("ror32", native!("ror edx, cl"), |s| rotate_flags(s.rcx, 32), yes);
-    check("ror_imm", native!("ror rax, 8"), |_| rotate_flags(8, 64), yes);
+    check(
+        "sar_imm",
+        native!("sar edx, 31"),
+        |_| shift_flags(31, 32),
+        yes,
+    );
+    check(
+        "rol64",
+        native!("rol rax, cl"),
+        |s| rotate_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "ror64",
+        native!("ror rax, cl"),
+        |s| rotate_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "rol32",
+        native!("rol eax, cl"),
+        |s| rotate_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "ror32",
+        native!("ror edx, cl"),
+        |s| rotate_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "ror_imm",
+        native!("ror rax, 8"),
+        |_| rotate_flags(8, 64),
+        yes,
+    );
     check("rol8", native!("rol al, 3"), |_| rotate_flags(3, 8), yes);
-    check("shld64", native!("shld rax, rdx, cl"), |s| shift_flags(s.rcx, 64), yes);
-    check("shrd64", native!("shrd rax, rdx, cl"), |s| shift_flags(s.rcx, 64), yes);
-    check("shld32", native!("shld eax, edx, cl"), |s| shift_flags(s.rcx, 32), yes);
-    check("shrd32", native!("shrd eax, edx, cl"), |s| shift_flags(s.rcx, 32), yes);
-    check("shrd_imm", native!("shrd rax, rdx, 7"), |_| shift_flags(7, 64), yes);
+    check(
+        "shld64",
+        native!("shld rax, rdx, cl"),
+        |s| shift_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "shrd64",
+        native!("shrd rax, rdx, cl"),
+        |s| shift_flags(s.rcx, 64),
+        yes,
+    );
+    check(
+        "shld32",
+        native!("shld eax, edx, cl"),
+        |s| shift_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "shrd32",
+        native!("shrd eax, edx, cl"),
+        |s| shift_flags(s.rcx, 32),
+        yes,
+    );
+    check(
+        "shrd_imm",
+        native!("shrd rax, rdx, 7"),
+        |_| shift_flags(7, 64),
+        yes,
+    );
 }
 
 fn cf_of(_: &St) -> u64 {
@@ -257,15 +367,24 @@ fn multiply_and_divide() {
         |_| 0,
         |s| s.rcx != 0 && s.rdx < s.rcx,
     );
-    check("div32", native!("div ecx"), |_| 0, |s| {
-        (s.rcx as u32) != 0 && (s.rdx as u32) < s.rcx as u32
-    });
-    check("idiv64", native!("cqo; idiv rcx"), |_| 0, |s| {
-        s.rcx != 0 && !(s.rax == 1 << 63 && s.rcx == u64::MAX)
-    });
-    check("idiv32", native!("cdq; idiv ecx"), |_| 0, |s| {
-        s.rcx as u32 != 0 && !(s.rax as u32 == 1 << 31 && s.rcx as u32 == u32::MAX)
-    });
+    check(
+        "div32",
+        native!("div ecx"),
+        |_| 0,
+        |s| (s.rcx as u32) != 0 && (s.rdx as u32) < s.rcx as u32,
+    );
+    check(
+        "idiv64",
+        native!("cqo; idiv rcx"),
+        |_| 0,
+        |s| s.rcx != 0 && !(s.rax == 1 << 63 && s.rcx == u64::MAX),
+    );
+    check(
+        "idiv32",
+        native!("cdq; idiv ecx"),
+        |_| 0,
+        |s| s.rcx as u32 != 0 && !(s.rax as u32 == 1 << 31 && s.rcx as u32 == u32::MAX),
+    );
 }
 
 #[test]
@@ -276,7 +395,12 @@ fn bits_exchanges_and_conditions() {
     check("btc64", native!("btc rdx, 45"), |_| CF, yes);
     check("bsf64", native!("bsf rax, rcx"), |_| 0x40, |s| s.rcx != 0);
     check("bsr64", native!("bsr rax, rcx"), |_| 0x40, |s| s.rcx != 0);
-    check("bsr32", native!("bsr edx, ecx"), |_| 0x40, |s| s.rcx as u32 != 0);
+    check(
+        "bsr32",
+        native!("bsr edx, ecx"),
+        |_| 0x40,
+        |s| s.rcx as u32 != 0,
+    );
     check("xadd64", native!("xadd rax, rcx"), all, yes);
     check("xadd32", native!("xadd eax, edx"), all, yes);
     check("cmpxchg64", native!("cmpxchg rcx, rdx"), all, yes);
@@ -368,7 +492,10 @@ fn check_sse(name: &str, f: impl Fn(u128, u128) -> (u128, u128, u64, Vec<u8>)) {
         m.xmm[1] = b;
         m.run(1);
         assert!(
-            matches!(m.halt.as_ref().and_then(Halt::error), Some(EmuError::Budget { .. })),
+            matches!(
+                m.halt.as_ref().and_then(Halt::error),
+                Some(EmuError::Budget { .. })
+            ),
             "{name}: {:?}",
             m.halt
         );
@@ -455,10 +582,19 @@ macro_rules! memory_form {
     };
 }
 
-fn check_memory(name: &str, native: impl Fn(St, [u64; 2]) -> (St, [u64; 2], Vec<u8>), defined: u64) {
+fn check_memory(
+    name: &str,
+    native: impl Fn(St, [u64; 2]) -> (St, [u64; 2], Vec<u8>),
+    defined: u64,
+) {
     let mut rng = Rng(0xabcd_ef01_2345_6789 ^ (name.len() as u64 * 31));
     for k in 0..N / 3 {
-        let st = St { rax: rng.operand(), rcx: rng.operand(), rdx: 0, flags: (rng.next() & ARITH) | 0x202 };
+        let st = St {
+            rax: rng.operand(),
+            rcx: rng.operand(),
+            rdx: 0,
+            flags: (rng.next() & ARITH) | 0x202,
+        };
         let mem = [rng.operand(), rng.operand()];
         let (want, want_mem, bytes) = native(st, mem);
         let mut m = Machine::bare(&bytes);
@@ -475,7 +611,14 @@ fn check_memory(name: &str, native: impl Fn(St, [u64; 2]) -> (St, [u64; 2], Vec<
             n += 1;
             let budget = m.icount + 1;
             m.run(budget);
-            assert!(matches!(m.halt.as_ref().and_then(Halt::error), Some(EmuError::Budget { .. })), "{name}: {:?}", m.halt);
+            assert!(
+                matches!(
+                    m.halt.as_ref().and_then(Halt::error),
+                    Some(EmuError::Budget { .. })
+                ),
+                "{name}: {:?}",
+                m.halt
+            );
             m.halt = None;
         }
         let got_mem = [
@@ -495,11 +638,19 @@ fn memory_operand_forms() {
     let all = ARITH;
     let logic = ARITH & !0x10;
     check_memory("add_m_r", memory_form!("add qword ptr [rdx], rcx"), all);
-    check_memory("sub_m_r32", memory_form!("sub dword ptr [rdx + 4], eax"), all);
+    check_memory(
+        "sub_m_r32",
+        memory_form!("sub dword ptr [rdx + 4], eax"),
+        all,
+    );
     check_memory("adc_m8", memory_form!("adc byte ptr [rdx + 7], cl"), all);
     check_memory("add_r_m", memory_form!("add rax, qword ptr [rdx + 8]"), all);
     check_memory("cmp_m_imm", memory_form!("cmp qword ptr [rdx], 100"), all);
-    check_memory("and_m_imm8", memory_form!("and byte ptr [rdx + 1], 0x5a"), logic);
+    check_memory(
+        "and_m_imm8",
+        memory_form!("and byte ptr [rdx + 1], 0x5a"),
+        logic,
+    );
     check_memory("or_m16", memory_form!("or word ptr [rdx + 2], cx"), logic);
     check_memory("test_m", memory_form!("test dword ptr [rdx], ecx"), logic);
     check_memory("inc_m", memory_form!("inc dword ptr [rdx + 12]"), all);
@@ -507,26 +658,94 @@ fn memory_operand_forms() {
     check_memory("not_m", memory_form!("not byte ptr [rdx + 5]"), all);
     check_memory("shl_m", memory_form!("shl qword ptr [rdx], 7"), logic & !OF);
     check_memory("sar_m1", memory_form!("sar dword ptr [rdx], 1"), logic);
-    check_memory("xadd_m", memory_form!("lock xadd qword ptr [rdx], rcx"), all);
-    check_memory("cmpxchg_m", memory_form!("lock cmpxchg qword ptr [rdx + 8], rcx"), all);
+    check_memory(
+        "xadd_m",
+        memory_form!("lock xadd qword ptr [rdx], rcx"),
+        all,
+    );
+    check_memory(
+        "cmpxchg_m",
+        memory_form!("lock cmpxchg qword ptr [rdx + 8], rcx"),
+        all,
+    );
     check_memory("xchg_m", memory_form!("xchg qword ptr [rdx], rax"), all);
     check_memory("bts_m", memory_form!("bts qword ptr [rdx], 45"), CF);
     check_memory("btr_m32", memory_form!("btr dword ptr [rdx + 4], 3"), CF);
-    check_memory("movzx_m", memory_form!("movzx eax, byte ptr [rdx + 3]"), all);
-    check_memory("movsx_m", memory_form!("movsx rcx, word ptr [rdx + 6]"), all);
-    check_memory("movsxd_m", memory_form!("movsxd rax, dword ptr [rdx + 12]"), all);
-    check_memory("mov_m_r32", memory_form!("mov dword ptr [rdx + 2], ecx"), all);
-    check_memory("imul_r_m", memory_form!("imul rax, qword ptr [rdx]"), CF | OF);
-    check_memory("cmov_m", memory_form!("cmovbe rax, qword ptr [rdx + 8]"), all);
+    check_memory(
+        "movzx_m",
+        memory_form!("movzx eax, byte ptr [rdx + 3]"),
+        all,
+    );
+    check_memory(
+        "movsx_m",
+        memory_form!("movsx rcx, word ptr [rdx + 6]"),
+        all,
+    );
+    check_memory(
+        "movsxd_m",
+        memory_form!("movsxd rax, dword ptr [rdx + 12]"),
+        all,
+    );
+    check_memory(
+        "mov_m_r32",
+        memory_form!("mov dword ptr [rdx + 2], ecx"),
+        all,
+    );
+    check_memory(
+        "imul_r_m",
+        memory_form!("imul rax, qword ptr [rdx]"),
+        CF | OF,
+    );
+    check_memory(
+        "cmov_m",
+        memory_form!("cmovbe rax, qword ptr [rdx + 8]"),
+        all,
+    );
     check_memory("setc_m", memory_form!("setc byte ptr [rdx + 9]"), all);
-    check_memory("push_pop", memory_form!("push qword ptr [rdx + 8]; pop rcx"), all);
-    check_memory("movdqu", memory_form!("movdqu xmm2, [rdx]; movq rax, xmm2; psrldq xmm2, 8; movq rcx, xmm2"), all);
+    check_memory(
+        "push_pop",
+        memory_form!("push qword ptr [rdx + 8]; pop rcx"),
+        all,
+    );
+    check_memory(
+        "movdqu",
+        memory_form!("movdqu xmm2, [rdx]; movq rax, xmm2; psrldq xmm2, 8; movq rcx, xmm2"),
+        all,
+    );
     // String instructions over the buffer (rep forms, an overlapping forward copy, scans).
-    check_memory("rep_stosb", memory_form!("lea rdi, [rdx + 1]; mov ecx, 5; rep stosb"), all);
-    check_memory("rep_stosq", memory_form!("lea rdi, [rdx]; mov ecx, 2; rep stosq"), all);
-    check_memory("rep_movsb", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; rep movsb"), all);
-    check_memory("rep_movsb_overlap", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 3]; mov ecx, 9; rep movsb"), all);
-    check_memory("movsq", memory_form!("lea rsi, [rdx + 8]; lea rdi, [rdx]; movsq"), all);
-    check_memory("repne_scasb", memory_form!("lea rdi, [rdx]; mov ecx, 16; repne scasb"), all);
-    check_memory("repe_cmpsb", memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; repe cmpsb"), all);
+    check_memory(
+        "rep_stosb",
+        memory_form!("lea rdi, [rdx + 1]; mov ecx, 5; rep stosb"),
+        all,
+    );
+    check_memory(
+        "rep_stosq",
+        memory_form!("lea rdi, [rdx]; mov ecx, 2; rep stosq"),
+        all,
+    );
+    check_memory(
+        "rep_movsb",
+        memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; rep movsb"),
+        all,
+    );
+    check_memory(
+        "rep_movsb_overlap",
+        memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 3]; mov ecx, 9; rep movsb"),
+        all,
+    );
+    check_memory(
+        "movsq",
+        memory_form!("lea rsi, [rdx + 8]; lea rdi, [rdx]; movsq"),
+        all,
+    );
+    check_memory(
+        "repne_scasb",
+        memory_form!("lea rdi, [rdx]; mov ecx, 16; repne scasb"),
+        all,
+    );
+    check_memory(
+        "repe_cmpsb",
+        memory_form!("lea rsi, [rdx]; lea rdi, [rdx + 8]; mov ecx, 8; repe cmpsb"),
+        all,
+    );
 }

@@ -17,7 +17,10 @@ impl Rng {
 #[test]
 fn random_code_stops_cleanly() {
     // EMU_FUZZ_CASES=200000 for a longer search.
-    let n: u64 = std::env::var("EMU_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let n: u64 = std::env::var("EMU_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let mut rng = Rng(0x5eed_1234_abcd_0001 ^ n);
     for _ in 0..n {
         let code: Vec<u8> = (0..64).map(|_| rng.next() as u8).collect();
@@ -75,9 +78,18 @@ const WRITE_EXIT: &[u8] = &[
 fn a_tiny_elf_runs_and_mutations_of_it_stop_cleanly() {
     let elf = tiny_elf(WRITE_EXIT);
     let out = initlink_emu::run(&elf, &Config::default());
-    assert_eq!((out.stdout.as_slice(), out.exit_code), (&b"hi\n"[..], Some(9)), "{:?}", out.error);
+    assert_eq!(
+        (out.stdout.as_slice(), out.exit_code),
+        (&b"hi\n"[..], Some(9)),
+        "{:?}",
+        out.error
+    );
     let mut rng = Rng(0xfeed_0000_1111_2222);
-    let config = Config { max_instructions: 10_000, memory_limit: 64 << 20, ..Config::default() };
+    let config = Config {
+        max_instructions: 10_000,
+        memory_limit: 64 << 20,
+        ..Config::default()
+    };
     for k in 0..3000 {
         let mut e = elf.clone();
         match k % 3 {
@@ -97,27 +109,47 @@ fn a_tiny_elf_runs_and_mutations_of_it_stop_cleanly() {
         let _ = initlink_emu::run(&e, &config);
     }
     for junk in [&b""[..], b"\x7fELF", &[0xffu8; 200][..]] {
-        assert!(matches!(initlink_emu::run(junk, &config).error, Some(EmuError::Load(_))));
+        assert!(matches!(
+            initlink_emu::run(junk, &config).error,
+            Some(EmuError::Load(_))
+        ));
     }
 }
 
 #[test]
 fn endless_loops_huge_copies_and_floods_stop() {
     // jmp $: the budget stops it.
-    let out = initlink_emu::run(&tiny_elf(&[0xeb, 0xfe]), &Config { max_instructions: 100_000, ..Config::default() });
+    let out = initlink_emu::run(
+        &tiny_elf(&[0xeb, 0xfe]),
+        &Config {
+            max_instructions: 100_000,
+            ..Config::default()
+        },
+    );
     assert_eq!(out.error, Some(EmuError::Budget { executed: 100_000 }));
     // rep stosb over 2^62 bytes: a fault, not an allocation or a hang.
     let mut m = Machine::bare(&[0xf3, 0xaa]);
     m.regs[1] = 1 << 62;
     m.regs[7] = initlink_emu::cpu::BARE_STACK - 4096;
     m.run(1_000_000);
-    assert!(matches!(m.halt.as_ref().and_then(Halt::error), Some(EmuError::Memory { .. } | EmuError::Budget { .. })));
+    assert!(matches!(
+        m.halt.as_ref().and_then(Halt::error),
+        Some(EmuError::Memory { .. } | EmuError::Budget { .. })
+    ));
     // write(1, buf, 3) forever: output stops growing at the limit.
     let mut code = WRITE_EXIT[..24].to_vec();
     code.extend_from_slice(&[0xeb, (-26i8) as u8, b'a', b'b', b'c']); // jmp back to the start
     let mut code2 = code.clone();
     code2[13] = 9; // rip-relative offset to "abc"
-    let cfg = Config { max_instructions: 200_000, max_output: 1000, ..Config::default() };
+    let cfg = Config {
+        max_instructions: 200_000,
+        max_output: 1000,
+        ..Config::default()
+    };
     let out = initlink_emu::run(&tiny_elf(&code2), &cfg);
-    assert!(out.stdout.len() <= 1000 && out.stdout.len() > 900, "{}", out.stdout.len());
+    assert!(
+        out.stdout.len() <= 1000 && out.stdout.len() > 900,
+        "{}",
+        out.stdout.len()
+    );
 }

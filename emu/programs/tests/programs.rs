@@ -29,7 +29,8 @@ fn repo() -> PathBuf {
 }
 
 fn work_dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("emu-{name}-{}", std::process::id()));
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("emu-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -66,7 +67,10 @@ fn initlink(dir: &Path, args: &[String]) -> (PathBuf, serde_json::Value) {
         .zip(&data)
         .map(|(a, d)| match (a, d) {
             (initlink::options::InputArg::Path(p), Some(d)) => {
-                initlink::InputItem::File(initlink::Input { name: p.clone(), data: d })
+                initlink::InputItem::File(initlink::Input {
+                    name: p.clone(),
+                    data: d,
+                })
             }
             (initlink::options::InputArg::StartGroup, _) => initlink::InputItem::StartGroup,
             (initlink::options::InputArg::EndGroup, _) => initlink::InputItem::EndGroup,
@@ -113,7 +117,10 @@ fn emulate(exe: &Path, args: &[&str], points: Vec<TracePoint>) -> (Ran, Outcome)
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
     let config = Config {
         args: argv,
-        env: ENV.iter().map(|(k, v)| format!("{k}={v}").into_bytes()).collect(),
+        env: ENV
+            .iter()
+            .map(|(k, v)| format!("{k}={v}").into_bytes())
+            .collect(),
         trace_points: points,
         max_instructions: 300_000_000,
         ..Config::default()
@@ -154,7 +161,11 @@ fn predicted(report: &serde_json::Value) -> Vec<u64> {
 }
 
 fn observed(out: &Outcome) -> Vec<u64> {
-    out.trace.iter().filter(|t| t.kind != TraceKind::Entry).map(|t| t.address).collect()
+    out.trace
+        .iter()
+        .filter(|t| t.kind != TraceKind::Entry)
+        .map(|t| t.address)
+        .collect()
 }
 
 #[test]
@@ -163,14 +174,18 @@ fn gallery_freestanding_examples_run_as_natively_and_as_the_report_predicts() {
     let mut ran = 0;
     for entry in std::fs::read_dir(&examples).unwrap() {
         let src = entry.unwrap().path();
-        let Ok(conf) = std::fs::read_to_string(src.join("example.conf")) else { continue };
+        let Ok(conf) = std::fs::read_to_string(src.join("example.conf")) else {
+            continue;
+        };
         let mut link = Vec::new();
         let mut archives = Vec::new();
         let mut extra = Vec::new();
         let mut freestanding = true;
         for line in conf.lines() {
             let line = line.split('#').next().unwrap().trim();
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             let (k, v) = (k.trim(), v.trim());
             match k {
                 "link" => link = v.split_whitespace().map(String::from).collect(),
@@ -178,7 +193,10 @@ fn gallery_freestanding_examples_run_as_natively_and_as_the_report_predicts() {
                 "kind" | "cflags" => freestanding = false,
                 _ if k.starts_with("archive ") => {
                     let name = k.split_whitespace().nth(1).unwrap().to_string();
-                    archives.push((name, v.split_whitespace().map(String::from).collect::<Vec<_>>()));
+                    archives.push((
+                        name,
+                        v.split_whitespace().map(String::from).collect::<Vec<_>>(),
+                    ));
                 }
                 _ => {}
             }
@@ -207,21 +225,39 @@ fn gallery_freestanding_examples_run_as_natively_and_as_the_report_predicts() {
                 .arg(obj(s)));
         }
         for (lib, members) in &archives {
-            sh(Command::new("ar").current_dir(&dir).arg("rcs").arg(lib).args(members.iter().map(|m| obj(m))));
+            sh(Command::new("ar")
+                .current_dir(&dir)
+                .arg("rcs")
+                .arg(lib)
+                .args(members.iter().map(|m| obj(m))));
         }
         if link.is_empty() {
             link = sources.clone();
         }
-        let mut args: Vec<String> =
-            link.iter().map(|l| if sources.contains(l) { obj(l) } else { l.clone() }).collect();
+        let mut args: Vec<String> = link
+            .iter()
+            .map(|l| {
+                if sources.contains(l) {
+                    obj(l)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
         args.extend(extra);
         let (exe, report) = initlink(&dir, &args);
         for argv in [&[][..], &["one", "two"][..]] {
             let want = native(&exe, argv);
             let (got, out) = emulate(&exe, argv, report_points(&report));
-            assert_eq!(got, want, "gallery example {name} {argv:?}: emulator vs native");
+            assert_eq!(
+                got, want,
+                "gallery example {name} {argv:?}: emulator vs native"
+            );
             let pred = predicted(&report);
-            assert!(!pred.is_empty(), "{name}: the report has a start-up sequence");
+            assert!(
+                !pred.is_empty(),
+                "{name}: the report has a start-up sequence"
+            );
             assert_eq!(
                 observed(&out),
                 pred,
@@ -230,10 +266,22 @@ fn gallery_freestanding_examples_run_as_natively_and_as_the_report_predicts() {
             );
             // Every initializer got (argc, argv, envp) from the synthesized _start.
             for t in out.trace.iter().filter(|t| t.kind == TraceKind::Init) {
-                assert_eq!(t.args[0], argv.len() as u64 + 1, "{name}: argc passed to {}", t.symbol);
+                assert_eq!(
+                    t.args[0],
+                    argv.len() as u64 + 1,
+                    "{name}: argc passed to {}",
+                    t.symbol
+                );
             }
-            assert_eq!(out.trace[0].kind, TraceKind::Entry, "{name}: the entry comes first");
-            assert_eq!(out.trace[0].symbol, "_start", "{name}: the entry is the synthesized _start");
+            assert_eq!(
+                out.trace[0].kind,
+                TraceKind::Entry,
+                "{name}: the entry comes first"
+            );
+            assert_eq!(
+                out.trace[0].symbol, "_start",
+                "{name}: the entry is the synthesized _start"
+            );
         }
         ran += 1;
     }
@@ -257,7 +305,11 @@ struct Case {
 
 fn read_case(group: &str, path: &Path) -> Case {
     let id = format!("{group}/{}", path.file_name().unwrap().to_string_lossy());
-    let is_src = |f: &str| [".c", ".cc", ".cpp", ".s", ".S"].iter().any(|e| f.ends_with(e));
+    let is_src = |f: &str| {
+        [".c", ".cc", ".cpp", ".s", ".S"]
+            .iter()
+            .any(|e| f.ends_with(e))
+    };
     let (dir, sources, conf) = if path.is_dir() {
         let mut s: Vec<String> = std::fs::read_dir(path)
             .unwrap()
@@ -265,15 +317,27 @@ fn read_case(group: &str, path: &Path) -> Case {
             .filter(|f| is_src(f))
             .collect();
         s.sort();
-        (path.to_path_buf(), s, std::fs::read_to_string(path.join("case.conf")).unwrap_or_default())
+        (
+            path.to_path_buf(),
+            s,
+            std::fs::read_to_string(path.join("case.conf")).unwrap_or_default(),
+        )
     } else {
         let text = std::fs::read_to_string(path).unwrap();
         let conf: Vec<&str> = text
             .lines()
-            .filter_map(|l| l.trim().strip_prefix("// e2e:").or_else(|| l.trim().strip_prefix("# e2e:")))
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("// e2e:")
+                    .or_else(|| l.trim().strip_prefix("# e2e:"))
+            })
             .collect();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        (path.parent().unwrap().to_path_buf(), vec![name], conf.join("\n"))
+        (
+            path.parent().unwrap().to_path_buf(),
+            vec![name],
+            conf.join("\n"),
+        )
     };
     let mut c = Case {
         id,
@@ -299,13 +363,19 @@ fn read_case(group: &str, path: &Path) -> Case {
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let k = words(k);
         let v = v.trim();
         match k.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["mode"] => c.mode = v.into(),
             ["cflags"] => c.cflags.extend(words(v)),
-            ["cflags", f] => c.file_cflags.entry(f.to_string()).or_default().extend(words(v)),
+            ["cflags", f] => c
+                .file_cflags
+                .entry(f.to_string())
+                .or_default()
+                .extend(words(v)),
             ["archive", n] => c.archives.push((n.to_string(), words(v))),
             ["link"] => c.link = words(v),
             ["ldflags"] => c.ldflags = words(v),
@@ -321,12 +391,21 @@ fn build_case(c: &Case, work: &Path) -> (PathBuf, Option<serde_json::Value>) {
     let dir = work.join(c.id.replace('/', "__"));
     std::fs::create_dir_all(&dir).unwrap();
     let obj = |s: &str| format!("{s}.o");
-    let cxx = c.mode == "c++" || c.sources.iter().any(|s| s.ends_with(".cc") || s.ends_with(".cpp"));
+    let cxx = c.mode == "c++"
+        || c.sources
+            .iter()
+            .any(|s| s.ends_with(".cc") || s.ends_with(".cpp"));
     for s in &c.sources {
-        let mut cmd = Command::new(if s.ends_with(".cc") || s.ends_with(".cpp") { "g++" } else { "gcc" });
+        let mut cmd = Command::new(if s.ends_with(".cc") || s.ends_with(".cpp") {
+            "g++"
+        } else {
+            "gcc"
+        });
         cmd.current_dir(&dir).arg("-c");
         if c.mode == "freestanding" {
-            cmd.args(&FREESTANDING[..5]).arg("-I").arg(repo().join("tests/fixtures/freestanding"));
+            cmd.args(&FREESTANDING[..5])
+                .arg("-I")
+                .arg(repo().join("tests/fixtures/freestanding"));
         } else {
             cmd.arg("-O1");
         }
@@ -338,18 +417,39 @@ fn build_case(c: &Case, work: &Path) -> (PathBuf, Option<serde_json::Value>) {
         sh(&mut cmd);
     }
     for (lib, members) in &c.archives {
-        sh(Command::new("ar").current_dir(&dir).arg("rcs").arg(lib).args(members.iter().map(|m| obj(m))));
+        sh(Command::new("ar")
+            .current_dir(&dir)
+            .arg("rcs")
+            .arg(lib)
+            .args(members.iter().map(|m| obj(m))));
     }
     let in_archive: Vec<&String> = c.archives.iter().flat_map(|a| &a.1).collect();
     let items: Vec<String> = if c.link.is_empty() {
-        let mut v: Vec<String> = c.sources.iter().filter(|s| !in_archive.contains(s)).map(|s| obj(s)).collect();
+        let mut v: Vec<String> = c
+            .sources
+            .iter()
+            .filter(|s| !in_archive.contains(s))
+            .map(|s| obj(s))
+            .collect();
         v.extend(c.archives.iter().map(|a| a.0.clone()));
         v
     } else {
-        c.link.iter().map(|l| if c.sources.contains(l) { obj(l) } else { l.clone() }).collect()
+        c.link
+            .iter()
+            .map(|l| {
+                if c.sources.contains(l) {
+                    obj(l)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect()
     };
     if c.mode == "freestanding" {
-        let args: Vec<String> = items.iter().map(|i| i.strip_prefix("-Wl,").unwrap_or(i).to_string()).collect();
+        let args: Vec<String> = items
+            .iter()
+            .map(|i| i.strip_prefix("-Wl,").unwrap_or(i).to_string())
+            .collect();
         let (exe, report) = initlink(&dir, &args);
         (exe, Some(report))
     } else {
@@ -370,11 +470,16 @@ fn fixtures_run_in_the_emulator_as_natively() {
     let mut cases = Vec::new();
     for group in ["freestanding", "static", "cxx", "asm"] {
         let gdir = repo().join("tests/fixtures").join(group);
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&gdir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&gdir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for p in entries {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if !(p.is_dir() || [".c", ".cc", ".s"].iter().any(|e| name.ends_with(e))) || name == "ref_start.s" {
+            if !(p.is_dir() || [".c", ".cc", ".s"].iter().any(|e| name.ends_with(e)))
+                || name == "ref_start.s"
+            {
                 continue;
             }
             cases.push(read_case(group, &p));
@@ -384,7 +489,9 @@ fn fixtures_run_in_the_emulator_as_natively() {
     // Compile, link and run the cases on every core.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -400,13 +507,22 @@ fn fixtures_run_in_the_emulator_as_natively() {
                         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                         .unwrap_or_default(),
                 };
-                failures.lock().unwrap().push(format!("{}: {problem}", case.id));
+                failures
+                    .lock()
+                    .unwrap()
+                    .push(format!("{}: {problem}", case.id));
             });
         }
     });
     let mut failures = failures.into_inner().unwrap();
     failures.sort();
-    assert!(failures.is_empty(), "{} of {} fixtures differ:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Build one fixture, run it both ways; a description of any difference.
@@ -420,12 +536,16 @@ fn check_case(case: &Case, work: &Path) -> Option<String> {
         return Some(format!("emulator {got:?}\nnative {want:?}"));
     }
     let r = report.as_ref()?;
-    (observed(&out) != predicted(r)).then(|| format!("trace {:?} vs report {:?}", out.trace, predicted(r)))
+    (observed(&out) != predicted(r))
+        .then(|| format!("trace {:?} vs report {:?}", out.trace, predicted(r)))
 }
 
 fn native_env(exe: &Path, args: &[&str], env: &[String]) -> Ran {
     let mut c = Command::new(exe);
-    c.current_dir(exe.parent().unwrap()).args(args).env_clear().envs(ENV.iter().copied());
+    c.current_dir(exe.parent().unwrap())
+        .args(args)
+        .env_clear()
+        .envs(ENV.iter().copied());
     for e in env {
         let (k, v) = e.split_once('=').unwrap();
         c.env(k, v);
@@ -443,12 +563,20 @@ fn native_env(exe: &Path, args: &[&str], env: &[String]) -> Ran {
     }
 }
 
-fn emulate_env(exe: &Path, args: &[&str], env: &[String], points: Vec<TracePoint>) -> (Ran, Outcome) {
+fn emulate_env(
+    exe: &Path,
+    args: &[&str],
+    env: &[String],
+    points: Vec<TracePoint>,
+) -> (Ran, Outcome) {
     if env.is_empty() {
         return emulate(exe, args, points);
     }
     // The same environment natively: ENV then the case's own, as Command orders them (sorted).
-    let mut all: BTreeMap<String, String> = ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut all: BTreeMap<String, String> = ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     for e in env {
         let (k, v) = e.split_once('=').unwrap();
         all.insert(k.into(), v.into());
@@ -458,7 +586,10 @@ fn emulate_env(exe: &Path, args: &[&str], env: &[String], points: Vec<TracePoint
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
     let config = Config {
         args: argv,
-        env: all.iter().map(|(k, v)| format!("{k}={v}").into_bytes()).collect(),
+        env: all
+            .iter()
+            .map(|(k, v)| format!("{k}={v}").into_bytes())
+            .collect(),
         trace_points: points,
         max_instructions: 300_000_000,
         ..Config::default()
@@ -500,7 +631,13 @@ fn section_words(elf: &[u8], name: &str) -> Vec<u64> {
     use object::{Object, ObjectSection};
     let f = object::File::parse(elf).unwrap();
     f.section_by_name(name)
-        .map(|s| s.data().unwrap().chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
+        .map(|s| {
+            s.data()
+                .unwrap()
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -516,22 +653,42 @@ fn glibc_order(kind: &str) {
     use object::{Object, ObjectSymbol};
     let dir = work_dir(&format!("order{kind}"));
     std::fs::write(dir.join("order.c"), ORDER_PROGRAM).unwrap();
-    sh(Command::new("gcc").current_dir(&dir).args(["-O1", kind, "order.c", "-o", "prog"]));
+    sh(Command::new("gcc")
+        .current_dir(&dir)
+        .args(["-O1", kind, "order.c", "-o", "prog"]));
     let exe = dir.join("prog");
     let elf = std::fs::read(&exe).unwrap();
     let f = object::File::parse(&*elf).unwrap();
     let name_at = |a: u64| {
-        f.symbols().find(|s| s.address() == a && s.kind() == object::SymbolKind::Text).map(|s| s.name().unwrap().to_string())
+        f.symbols()
+            .find(|s| s.address() == a && s.kind() == object::SymbolKind::Text)
+            .map(|s| s.name().unwrap().to_string())
     };
     let mut points = Vec::new();
-    for (sec, kind) in [(".preinit_array", TraceKind::Preinit), (".init_array", TraceKind::Init), (".fini_array", TraceKind::Fini)] {
+    for (sec, kind) in [
+        (".preinit_array", TraceKind::Preinit),
+        (".init_array", TraceKind::Init),
+        (".fini_array", TraceKind::Fini),
+    ] {
         for a in section_words(&elf, sec) {
-            points.push(TracePoint { address: a, kind, symbol: name_at(a).unwrap_or_default() });
+            points.push(TracePoint {
+                address: a,
+                kind,
+                symbol: name_at(a).unwrap_or_default(),
+            });
         }
     }
-    for (sym, kind) in [("main", TraceKind::Main), ("_init", TraceKind::DtInit), ("_fini", TraceKind::DtFini)] {
+    for (sym, kind) in [
+        ("main", TraceKind::Main),
+        ("_init", TraceKind::DtInit),
+        ("_fini", TraceKind::DtFini),
+    ] {
         let s = f.symbols().find(|s| s.name() == Ok(sym)).unwrap();
-        points.push(TracePoint { address: s.address(), kind, symbol: sym.into() });
+        points.push(TracePoint {
+            address: s.address(),
+            kind,
+            symbol: sym.into(),
+        });
     }
     let want = native(&exe, &["x"]);
     let (got, out) = emulate(&exe, &["x"], points);
@@ -553,20 +710,47 @@ fn glibc_order(kind: &str) {
     assert_eq!(seen, printed, "emulator's calls vs the native run's output");
     assert_eq!(
         seen,
-        ["p_preinit", "p_ctor101", "p_ctor200", "p_ctor300", "p_ctor", "main", "p_dtor", "p_dtor200", "p_dtor101"]
+        [
+            "p_preinit",
+            "p_ctor101",
+            "p_ctor200",
+            "p_ctor300",
+            "p_ctor",
+            "main",
+            "p_dtor",
+            "p_dtor200",
+            "p_dtor101"
+        ]
     );
     // _init runs after the preinit array and before the init array (glibc's call_init).
     let kinds: Vec<TraceKind> = out.trace.iter().map(|t| t.kind).collect();
     let pos = |k| kinds.iter().position(|&x| x == k).unwrap();
-    assert!(pos(TraceKind::Preinit) < pos(TraceKind::DtInit) && pos(TraceKind::DtInit) < pos(TraceKind::Init));
-    let main = out.trace.iter().find(|t| t.kind == TraceKind::Main).unwrap();
+    assert!(
+        pos(TraceKind::Preinit) < pos(TraceKind::DtInit)
+            && pos(TraceKind::DtInit) < pos(TraceKind::Init)
+    );
+    let main = out
+        .trace
+        .iter()
+        .find(|t| t.kind == TraceKind::Main)
+        .unwrap();
     assert_eq!(main.args[0], 2, "main's argc");
     // The system calls glibc's start-up makes, with results.
     let names: Vec<&str> = out.syscalls.iter().map(|s| s.name).collect();
-    for n in ["brk", "arch_prctl", "set_tid_address", "write", "exit_group"] {
+    for n in [
+        "brk",
+        "arch_prctl",
+        "set_tid_address",
+        "write",
+        "exit_group",
+    ] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
-    assert!(out.instructions > 5_000, "{} instructions", out.instructions);
+    assert!(
+        out.instructions > 5_000,
+        "{} instructions",
+        out.instructions
+    );
 }
 
 /// The host's loader and the C and C++ libraries, as a virtual file system.
@@ -579,17 +763,28 @@ fn host_libraries() -> initlink_emu::MemFs {
         "/lib/x86_64-linux-gnu/libstdc++.so.6",
         "/lib/x86_64-linux-gnu/libgcc_s.so.1",
     ] {
-        fs.files.insert(p.to_string(), std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e}")));
+        fs.files.insert(
+            p.to_string(),
+            std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e}")),
+        );
     }
     fs
 }
 
-fn emulate_dynamic(exe: &Path, args: &[&str], fs: &initlink_emu::MemFs, points: Vec<TracePoint>) -> (Ran, Outcome) {
+fn emulate_dynamic(
+    exe: &Path,
+    args: &[&str],
+    fs: &initlink_emu::MemFs,
+    points: Vec<TracePoint>,
+) -> (Ran, Outcome) {
     let mut argv = vec![exe.display().to_string().into_bytes()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
     let config = Config {
         args: argv,
-        env: ENV.iter().map(|(k, v)| format!("{k}={v}").into_bytes()).collect(),
+        env: ENV
+            .iter()
+            .map(|(k, v)| format!("{k}={v}").into_bytes())
+            .collect(),
         trace_points: points,
         vfs: Some(fs),
         ..Config::default()
@@ -629,17 +824,30 @@ fn dynamic_programs_run_with_the_real_loader_and_libc() {
     let fs = host_libraries();
     for (out, cmd) in [
         ("c-pie", &["gcc", "-O1", "-pie", "-fPIE", "order.c"][..]),
-        ("c-nopie", &["gcc", "-O1", "-no-pie", "-fno-pie", "order.c"][..]),
+        (
+            "c-nopie",
+            &["gcc", "-O1", "-no-pie", "-fno-pie", "order.c"][..],
+        ),
         ("cxx-pie", &["g++", "-O1", "cxx.cc"][..]),
     ] {
-        sh(Command::new(cmd[0]).current_dir(&dir).args(&cmd[1..]).args(["-o", out]));
+        sh(Command::new(cmd[0])
+            .current_dir(&dir)
+            .args(&cmd[1..])
+            .args(["-o", out]));
         let exe = dir.join(out);
         let want = native(&exe, &["x"]);
         let (got, run) = emulate_dynamic(&exe, &["x"], &fs, Vec::new());
         assert_eq!(got, want, "{out}: emulator vs native");
         let names: Vec<&str> = run.syscalls.iter().map(|s| s.name).collect();
-        assert!(names.contains(&"openat") && names.contains(&"mmap"), "{out}: the loader opened and mapped libc: {names:?}");
-        assert_eq!(run.trace.first().map(|t| t.kind), Some(TraceKind::Entry), "{out}: the loader's jump to _start");
+        assert!(
+            names.contains(&"openat") && names.contains(&"mmap"),
+            "{out}: the loader opened and mapped libc: {names:?}"
+        );
+        assert_eq!(
+            run.trace.first().map(|t| t.kind),
+            Some(TraceKind::Entry),
+            "{out}: the loader's jump to _start"
+        );
     }
 }
 
@@ -649,7 +857,11 @@ fn gallery_pie_example_linked_by_initlink_runs_as_its_report_predicts() {
     // initializers are called by __libc_start_main inside libc.so.6.
     let dir = work_dir("gallery-pie");
     let src = repo().join("web/examples/pie-glibc/greet.c");
-    sh(Command::new("gcc").current_dir(&dir).args(["-c", "-O1", "-fPIE"]).arg(&src).args(["-o", "greet.o"]));
+    sh(Command::new("gcc")
+        .current_dir(&dir)
+        .args(["-c", "-O1", "-fPIE"])
+        .arg(&src)
+        .args(["-o", "greet.o"]));
     std::fs::copy("/lib/x86_64-linux-gnu/libc.so.6", dir.join("libc.so.6")).unwrap();
     let (exe, report) = initlink(&dir, &["-pie".into(), "greet.o".into(), "libc.so.6".into()]);
     let fs = host_libraries();
@@ -657,7 +869,210 @@ fn gallery_pie_example_linked_by_initlink_runs_as_its_report_predicts() {
         let want = native(&exe, argv);
         let (got, out) = emulate_dynamic(&exe, argv, &fs, report_points(&report));
         assert_eq!(got, want, "pie-glibc {argv:?}: emulator vs native");
-        let seen: Vec<u64> = observed(&out).iter().map(|a| a - 0x5555_5555_4000).collect();
-        assert_eq!(seen, predicted(&report), "pie-glibc: the calls seen are the report's sequence\n{:#?}", out.trace);
+        let seen: Vec<u64> = observed(&out)
+            .iter()
+            .map(|a| a - 0x5555_5555_4000)
+            .collect();
+        assert_eq!(
+            seen,
+            predicted(&report),
+            "pie-glibc: the calls seen are the report's sequence\n{:#?}",
+            out.trace
+        );
     }
+}
+
+/// `tests/fixtures/shared/*`: the program and its own shared libraries built by gcc with GNU ld
+/// (e2e's reference combination, base variant), run natively in their directory and emulated
+/// with the directory and the host's libraries in the Vfs (`$ORIGIN` from /proc/self/exe).
+#[test]
+fn shared_library_fixtures_run_as_natively() {
+    let work = work_dir("shared");
+    let root = repo().join("tests/fixtures/shared");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(name) = names.get(k) else { break };
+                let problem = match std::panic::catch_unwind(|| shared_case(name, &root, &work)) {
+                    Ok(p) => p,
+                    Err(e) => Some(format!("{name}: {:?}", e.downcast_ref::<String>())),
+                };
+                failures.lock().unwrap().extend(problem);
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(names.len() >= 5);
+    assert!(
+        failures.is_empty(),
+        "{} of {} shared fixtures differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Build and run one shared fixture; a description of any difference.
+fn shared_case(name: &str, root: &Path, work: &Path) -> Option<String> {
+    let src = root.join(name);
+    let conf = std::fs::read_to_string(src.join("case.conf")).unwrap();
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let (mut cxx, mut cflags, mut program, mut ldflags) =
+        (false, Vec::new(), Vec::new(), Vec::new());
+    let mut args = vec!["alpha".to_string(), "beta".to_string()];
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut libs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut libflags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut symlinks = Vec::new();
+    for line in conf
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let k = words(k);
+        let v = v.trim();
+        match k.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["mode"] => cxx = v == "c++",
+            ["cflags"] => cflags = words(v),
+            ["lib", n] => libs.push((n.to_string(), words(v))),
+            ["libflags", n] => {
+                libflags.insert(n.to_string(), words(v));
+            }
+            ["symlink", n] => symlinks.push((n.to_string(), v.to_string())),
+            ["program"] => program = words(v),
+            ["ldflags"] => ldflags = words(v),
+            ["args"] => args = words(v),
+            ["env"] => {
+                env = words(v)
+                    .iter()
+                    .filter_map(|e| e.split_once('='))
+                    .map(|(a, b)| (a.into(), b.into()))
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    let cc = |f: &str| {
+        if f.ends_with(".cc") || f.ends_with(".cpp") || cxx {
+            "g++"
+        } else {
+            "gcc"
+        }
+    };
+    let compile = |f: &str, pic: bool| {
+        let o = format!("{f}{}.o", if pic { ".pic" } else { "" });
+        let mut c = Command::new(cc(f));
+        c.current_dir(&dir).args(["-c", "-O1"]).args(&cflags);
+        if pic {
+            c.arg("-fPIC");
+        }
+        sh(c.arg(src.join(f)).arg("-o").arg(&o));
+        o
+    };
+    for (lib, files) in &libs {
+        let objs: Vec<String> = files.iter().map(|f| compile(f, true)).collect();
+        sh(Command::new(if cxx { "g++" } else { "gcc" })
+            .current_dir(&dir)
+            .arg("-shared")
+            .args(&cflags)
+            .args(&objs)
+            .args(libflags.get(lib).into_iter().flatten())
+            .arg("-o")
+            .arg(lib));
+        for (link, target) in symlinks.iter().filter(|s| &s.1 == lib) {
+            let _ = std::fs::remove_file(dir.join(link));
+            std::os::unix::fs::symlink(target, dir.join(link)).unwrap();
+        }
+    }
+    let objs: Vec<String> = program.iter().map(|f| compile(f, false)).collect();
+    sh(Command::new(if cxx { "g++" } else { "gcc" })
+        .current_dir(&dir)
+        .args(&cflags)
+        .args(&objs)
+        .args(&ldflags)
+        .arg("-o")
+        .arg("prog"));
+    let exe = dir.join("prog");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut c = Command::new(&exe);
+    c.current_dir(&dir)
+        .args(&argv)
+        .env_clear()
+        .envs(ENV.iter().copied())
+        .envs(env.iter().map(|(a, b)| (a, b)));
+    let o = c.output().unwrap();
+    let want = Ran {
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        status: format!("exit {}", o.status.code().unwrap_or(-1)),
+    };
+    let mut fs = host_libraries();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if let Ok(d) = std::fs::read(&p) {
+            fs.files.insert(p.display().to_string(), d);
+        }
+    }
+    let mut all_env: BTreeMap<String, String> = ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    all_env.extend(env.iter().cloned());
+    let mut full_argv = vec![exe.display().to_string().into_bytes()];
+    full_argv.extend(argv.iter().map(|a| a.as_bytes().to_vec()));
+    let config = Config {
+        args: full_argv,
+        env: all_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}").into_bytes())
+            .collect(),
+        vfs: Some(&fs),
+        cwd: dir.display().to_string(),
+        ..Config::default()
+    };
+    let out = initlink_emu::run(&std::fs::read(&exe).unwrap(), &config);
+    let got = Ran {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: format!("exit {}", out.exit_code.unwrap_or(-1)),
+    };
+    // Known gaps: these must stop with exactly this error (and are flagged once they run).
+    let expected_gap = match name {
+        "tls" => Some("system call 56 (clone)"), // threads
+        _ => None,
+    };
+    if let Some(gap) = expected_gap {
+        match &out.error {
+            Some(e) if e.to_string().contains(gap) => {
+                eprintln!("{name}: known gap: {e}");
+                return None;
+            }
+            other => {
+                return Some(format!(
+                    "{name}: expected to stop at `{gap}`, got {other:?}: update the list"
+                ))
+            }
+        }
+    } else if let Some(e) = &out.error {
+        return Some(format!("{name}: the emulator stopped: {e}"));
+    } else if got != want {
+        return Some(format!("{name}: emulator {got:?}\nnative {want:?}"));
+    }
+    None
 }

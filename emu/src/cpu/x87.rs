@@ -41,7 +41,9 @@ pub fn f64_from_f80(v: u128) -> f64 {
     let m = v as u64;
     if exp == 0x7fff {
         let nan = m << 1 != 0;
-        return f64::from_bits((sign << 63) | (0x7ff << 52) | if nan { 1 << 51 | (m << 1 >> 12) } else { 0 });
+        return f64::from_bits(
+            (sign << 63) | (0x7ff << 52) | if nan { 1 << 51 | (m << 1 >> 12) } else { 0 },
+        );
     }
     if m == 0 {
         return f64::from_bits(sign << 63);
@@ -137,7 +139,9 @@ impl Machine<'_> {
                             lo | (hi << 64)
                         }
                         (M::Fld, 8) => f80_from_f64(f64::from_bits(self.read_mem(a, 8)?)),
-                        (M::Fld, 4) => f80_from_f64(f32::from_bits(self.read_mem(a, 4)? as u32) as f64),
+                        (M::Fld, 4) => {
+                            f80_from_f64(f32::from_bits(self.read_mem(a, 4)? as u32) as f64)
+                        }
                         (M::Fild, s @ (2 | 4 | 8)) => {
                             f80_from_i64(super::sext(self.read_mem(a, s as u32)?, s as u32))
                         }
@@ -173,16 +177,28 @@ impl Machine<'_> {
             }
             M::Fistp | M::Fisttp if matches!(size, 2 | 4 | 8) => {
                 let f = f64_from_f80(self.st(0));
-                let f = if mn == M::Fisttp { f.trunc() } else { f.round_ties_even() };
+                let f = if mn == M::Fisttp {
+                    f.trunc()
+                } else {
+                    f.round_ties_even()
+                };
                 let a = self.ea(i);
                 let s = size as u32;
                 let lim = 2f64.powi(s as i32 * 8 - 1);
-                let v = if f.is_nan() || f >= lim || f < -lim { super::sign(s) } else { f as i64 as u64 };
+                let v = if f.is_nan() || f >= lim || f < -lim {
+                    super::sign(s)
+                } else {
+                    f as i64 as u64
+                };
                 self.write_mem(a, s, v)?;
                 self.fpop();
             }
             M::Fxch => {
-                let k = if i.op_count() > 0 { self.st_index(i.op_register(i.op_count() - 1)) } else { 1 };
+                let k = if i.op_count() > 0 {
+                    self.st_index(i.op_register(i.op_count() - 1))
+                } else {
+                    1
+                };
                 let (x, y) = (self.fpu_top & 7, (self.fpu_top + k) & 7);
                 self.st.swap(x, y);
             }
@@ -243,12 +259,28 @@ mod tests {
 
     #[test]
     fn double_round_trips_through_extended() {
-        for d in [0.0, -0.0, 1.0, -2.5, 1e300, 5e-324, 2.2250738585072014e-308, f64::INFINITY, 2.0 / 3.0] {
+        for d in [
+            0.0,
+            -0.0,
+            1.0,
+            -2.5,
+            1e300,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::INFINITY,
+            2.0 / 3.0,
+        ] {
             assert_eq!(f64_from_f80(f80_from_f64(d)).to_bits(), d.to_bits(), "{d}");
         }
         assert_eq!(f80_from_i64(1), f80_from_f64(1.0));
         assert_eq!(f80_from_i64(-12345), f80_from_f64(-12345.0));
-        assert_eq!(f80_cmp(f80_from_f64(-1.0), f80_from_f64(0.5)), Some(std::cmp::Ordering::Less));
-        assert_eq!(f80_cmp(f80_from_f64(0.0), f80_from_f64(-0.0)), Some(std::cmp::Ordering::Equal));
+        assert_eq!(
+            f80_cmp(f80_from_f64(-1.0), f80_from_f64(0.5)),
+            Some(std::cmp::Ordering::Less)
+        );
+        assert_eq!(
+            f80_cmp(f80_from_f64(0.0), f80_from_f64(-0.0)),
+            Some(std::cmp::Ordering::Equal)
+        );
     }
 }

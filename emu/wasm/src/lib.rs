@@ -24,5 +24,7 @@ pub fn run(elf: &[u8], request: &str) -> String {
 /// ran (the caller times it), or -1 if the loop misbehaved.
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
 pub fn bench(millions: u32) -> f64 {
-    initlink_emu::bench::run(millions).map(|n| n as f64).unwrap_or(-1.0)
+    initlink_emu::bench::run(millions)
+        .map(|n| n as f64)
+        .unwrap_or(-1.0)
 }
