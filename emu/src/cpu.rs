@@ -516,23 +516,25 @@ impl<'a> Machine<'a> {
     /// Execute one instruction (for a step mode).
     pub fn step(&mut self) -> Option<&Halt> {
         if self.halt.is_none() {
-            let max = self.icount.saturating_add(1);
-            let b = self.block(self.rip);
-            match b {
+            match self.block(self.rip) {
                 Err(h) => self.halt = Some(h),
                 Ok(b) => {
-                    if let Some(ins) = self
+                    let first = self
                         .blocks
                         .get(b as usize)
                         .and_then(|bl| bl.instrs.first())
-                        .copied()
-                    {
-                        if self.icount < max {
-                            self.cur = ins.ip();
-                            self.rip = ins.next_ip();
-                            match self.exec(&ins) {
-                                Ok(()) => self.icount += 1,
-                                Err(h) => self.halt = Some(h),
+                        .copied();
+                    if let Some(ins) = first {
+                        self.cur = ins.ip();
+                        self.rip = ins.next_ip();
+                        // Counted as `run` counts: an exit or a signal completes its instruction.
+                        match self.exec(&ins) {
+                            Ok(()) => self.icount += 1,
+                            Err(h) => {
+                                if matches!(h, Halt::Exit(_) | Halt::Signal(_)) {
+                                    self.icount += 1;
+                                }
+                                self.halt = Some(h);
                             }
                         }
                     }

@@ -153,3 +153,22 @@ fn endless_loops_huge_copies_and_floods_stop() {
         out.stdout.len()
     );
 }
+
+#[test]
+fn stepping_one_instruction_at_a_time_ends_as_a_run() {
+    let elf = tiny_elf(WRITE_EXIT);
+    let config = Config::default();
+    let mut m = Machine::load(&elf, &config).unwrap();
+    let mut steps = 0;
+    while m.step().is_none() {
+        steps += 1;
+        assert!(steps < 100, "the program exits");
+    }
+    assert_eq!(m.halt, Some(Halt::Exit(9)));
+    let stepped = m.into_outcome();
+    let ran = initlink_emu::run(&elf, &config);
+    assert_eq!(
+        (stepped.stdout, stepped.instructions, stepped.syscalls),
+        (ran.stdout, ran.instructions, ran.syscalls)
+    );
+}
