@@ -538,3 +538,465 @@ fn a_link_that_fails_while_writing_leaves_a_previous_output_intact() {
         assert_no_temporaries(&dir);
     }
 }
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `args` with the output renamed.
+fn with_output(args: &[String], output: &str) -> Vec<String> {
+    let mut a = args.to_vec();
+    let o = a.iter().position(|w| w == "-o").unwrap();
+    a[o + 1] = output.to_string();
+    a
+}
+
+/// A program whose output is over 2 MiB (so it is written from an anonymous map, and a small
+/// file system or size limit is exceeded), its collect2 arguments, and that output as linked into
+/// a regular file.
+fn big_program(dir: &Path) -> (Vec<String>, Vec<u8>) {
+    fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\nstatic char big[2 << 20] = {1};\n\
+         int main(void) { printf(\"hello %d\\n\", big[0]); return 7; }\n",
+    )
+    .unwrap();
+    gcc(dir, &["-c", "main.c"]);
+    let args = ld_args(dir, &["main.o"]);
+    let _ = fs::remove_file(dir.join("expected"));
+    let o = initlink(dir, &["--no-fork"], &with_output(&args, "expected"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (args, fs::read(dir.join("expected")).unwrap())
+}
+
+/// Paths that are not regular files (a device such as `/dev/null`, a FIFO, a descriptor's link
+/// such as `/dev/stdout`) are written in place: GNU ld writes into a device and leaves it one,
+/// while renaming a new file over `/dev/null` (as root) breaks the whole machine. A FIFO and a
+/// pipe behind `/dev/stdout` get exactly the bytes a regular output holds (GNU ld fails there:
+/// it seeks). A symlink to a regular file is replaced, a dangling one written through, as GNU
+/// ld does.
+#[test]
+fn an_output_that_is_not_a_regular_file_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = work_dir("in-place");
+    let (args, expected) = big_program(&dir);
+    for extra in [&[][..], &["--no-fork"][..]] {
+        // A character device, as `gcc -o /dev/null` makes: a copy of /dev/null in the temp dir.
+        if is_root() {
+            let null = dir.join("null");
+            let _ = fs::remove_file(&null);
+            let st = Command::new("mknod")
+                .args(["-m", "666"])
+                .arg(&null)
+                .args(["c", "1", "3"])
+                .status();
+            assert!(st.unwrap().success(), "mknod");
+            for path in ["null", "./null"] {
+                let o = initlink(&dir, extra, &with_output(&args, path));
+                assert!(
+                    o.status.success(),
+                    "{extra:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                let m = fs::symlink_metadata(&null).unwrap();
+                assert!(
+                    m.file_type().is_char_device(),
+                    "{extra:?}: {path} is no longer a device"
+                );
+            }
+            // Through a symlink to the device: both stay what they were.
+            let _ = fs::remove_file(dir.join("to-null"));
+            std::os::unix::fs::symlink("null", dir.join("to-null")).unwrap();
+            assert!(initlink(&dir, extra, &with_output(&args, "to-null"))
+                .status
+                .success());
+            assert!(fs::symlink_metadata(dir.join("to-null"))
+                .unwrap()
+                .file_type()
+                .is_symlink());
+            assert!(fs::metadata(&null).unwrap().file_type().is_char_device());
+        } else {
+            eprintln!("skipped: a character device needs root for mknod");
+        }
+
+        // A FIFO, read by a thread: exactly the bytes of a regular output.
+        let fifo = dir.join("fifo");
+        let _ = fs::remove_file(&fifo);
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        let o = initlink(&dir, extra, &with_output(&args, "fifo"));
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            reader.join().unwrap() == expected,
+            "{extra:?}: FIFO bytes differ"
+        );
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+        // Stdout redirected to a regular file: written through the descriptor's link, never
+        // renamed over `/dev/stdout` (GNU ld removes `/dev/stdout` when its link fails there).
+        let have_dev_stdout = fs::symlink_metadata("/dev/stdout").is_ok();
+        for path in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+            if path == "/dev/stdout" && !have_dev_stdout {
+                eprintln!("skipped: this machine has no /dev/stdout");
+                continue;
+            }
+            let file = fs::File::create(dir.join("redirected")).unwrap();
+            let o = Command::new(env!("CARGO_BIN_EXE_initlink"))
+                .args(extra)
+                .args(with_output(&args, path))
+                .current_dir(&dir)
+                .stdout(file)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{extra:?} {path}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                fs::read(dir.join("redirected")).unwrap() == expected,
+                "{extra:?} {path}"
+            );
+            if have_dev_stdout {
+                let m = fs::symlink_metadata("/dev/stdout").unwrap();
+                assert!(m.file_type().is_symlink(), "/dev/stdout was replaced");
+            }
+        }
+
+        // `/dev/stdout` and `/proc/self/fd/1`, a pipe to this test.
+        for path in ["/dev/stdout", "/proc/self/fd/1"] {
+            if path == "/dev/stdout" && !have_dev_stdout {
+                continue;
+            }
+            let o = initlink(&dir, extra, &with_output(&args, path));
+            assert!(
+                o.status.success(),
+                "{extra:?} {path}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(o.stdout == expected, "{extra:?} {path}: bytes differ");
+        }
+
+        // A symlink to a regular file is replaced by the output (already tested above with a
+        // previous output); a dangling one stays, and its target is created.
+        let _ = fs::remove_file(dir.join("dangling"));
+        let _ = fs::remove_file(dir.join("made"));
+        std::os::unix::fs::symlink("made", dir.join("dangling")).unwrap();
+        let o = initlink(&dir, extra, &with_output(&args, "dangling"));
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(fs::symlink_metadata(dir.join("dangling"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(
+            fs::read(dir.join("made")).unwrap() == expected,
+            "{extra:?}: through a dangling link"
+        );
+    }
+    assert_no_temporaries(&dir);
+}
+
+/// The linker run with `RLIMIT_FSIZE` at `limit` bytes, as another user (`uid`) when given.
+fn initlink_limited(
+    dir: &Path,
+    extra: &[&str],
+    args: &[String],
+    limit: Option<u64>,
+    uid: Option<u32>,
+) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_initlink"));
+    cmd.args(extra).args(args).current_dir(dir);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    if let Some(limit) = limit {
+        // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(move || {
+                let l = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &l) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// A file size limit, a read-only or missing directory, no permission: the link fails with a
+/// diagnostic naming the path and the cause, exit 1, no temporary file, and the previous output
+/// as it was (its blocks are reserved before a byte of it is overwritten).
+#[test]
+fn a_write_that_fails_names_the_path_and_the_cause_and_leaves_the_previous_output() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = work_dir("write-fails");
+    let (args, _) = big_program(&dir);
+    let expect_failure = |o: &Output, what: &str, cause: &str, path: &str| {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains(path) && err.contains(cause), "{what}: {err}");
+    };
+    for extra in [&[][..], &["--no-fork"][..]] {
+        // RLIMIT_FSIZE (1 MiB; the output is over 2): EFBIG, not death by SIGXFSZ.
+        let _ = fs::remove_file(dir.join("prog"));
+        let o = initlink_limited(&dir, extra, &args, Some(1 << 20), None);
+        expect_failure(&o, "size limit", "File too large", "prog");
+        assert!(
+            !dir.join("prog").exists(),
+            "{extra:?}: a partial output was left"
+        );
+        assert_no_temporaries(&dir);
+        // Over a previous output, reused in place if its blocks can be reserved: they cannot.
+        fs::write(dir.join("prog"), b"previous output").unwrap();
+        let o = initlink_limited(&dir, extra, &args, Some(1 << 20), None);
+        expect_failure(
+            &o,
+            "size limit over a previous output",
+            "File too large",
+            "prog",
+        );
+        assert_eq!(
+            fs::read(dir.join("prog")).unwrap(),
+            b"previous output",
+            "{extra:?}"
+        );
+        assert_no_temporaries(&dir);
+
+        // A missing directory.
+        let o = initlink(&dir, extra, &with_output(&args, "no/such/dir/prog"));
+        expect_failure(
+            &o,
+            "missing directory",
+            "No such file or directory",
+            "no/such/dir/prog",
+        );
+
+        // A directory the linker may not write in (as root, the linker runs as nobody).
+        let ro = dir.join("ro");
+        let _ = fs::create_dir(&ro);
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o777)).unwrap();
+        fs::write(ro.join("prog"), b"previous output").unwrap();
+        fs::set_permissions(ro.join("prog"), fs::Permissions::from_mode(0o666)).unwrap();
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+        let uid = is_root().then_some(65534);
+        let o = initlink_limited(&dir, extra, &with_output(&args, "ro/prog"), None, uid);
+        expect_failure(&o, "read-only directory", "Permission denied", "ro/prog");
+        assert_eq!(
+            fs::read(ro.join("prog")).unwrap(),
+            b"previous output",
+            "{extra:?}"
+        );
+        assert_no_temporaries(&ro);
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// A full file system (a 1 MiB tmpfs in a private mount namespace, so nothing outlives the
+/// test): ENOSPC named, no temporary file, the previous output intact.
+#[test]
+fn a_full_file_system_fails_the_link_and_leaves_the_previous_output() {
+    if !is_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let dir = work_dir("enospc");
+    let (args, _) = big_program(&dir);
+    fs::create_dir_all(dir.join("small")).unwrap();
+    let link = shell_words(&with_output(&args, "small/prog"));
+    for extra in ["", "--no-fork"] {
+        let script = format!(
+            "set -e; mount -t tmpfs -o size=1m tmpfs small\n\
+             printf 'previous output' > small/prog\n\
+             set +e; {bin} {extra} {link} 2>err; echo \"status $?\"; set -e\n\
+             cat err; echo \"prog: $(cat small/prog)\"; echo \"files: $(ls -A small | tr '\\n' ' ')\"\n\
+             rm small/prog; set +e; {bin} {extra} {link} 2>/dev/null; echo \"fresh status $?\"\n\
+             echo \"fresh files: $(ls -A small | tr '\\n' ' ')\"\n",
+            bin = env!("CARGO_BIN_EXE_initlink"),
+        );
+        let o = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{extra}: {out}{err}");
+        assert!(out.contains("status 1\n"), "{extra}: {out}");
+        assert!(
+            out.contains("small/prog") && out.contains("No space left on device"),
+            "{extra}: {out}"
+        );
+        assert!(out.contains("prog: previous output\n"), "{extra}: {out}");
+        assert!(
+            out.contains("files: prog \n"),
+            "{extra}: temporaries left: {out}"
+        );
+        assert!(
+            out.contains("fresh status 1\n") && out.contains("fresh files: \n"),
+            "{extra}: {out}"
+        );
+    }
+}
+
+/// Arguments quoted for `sh`.
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SIGINT or SIGTERM mid-link: no temporary file is left, and the output's path holds either the
+/// previous output or the complete new one, never a mix. The signal is sent the moment the
+/// linker's temporary file (or the previous output set aside to be rewritten) appears, and also
+/// at a sweep of delays.
+#[test]
+fn a_signal_mid_link_leaves_no_temporary_and_no_partial_output() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = work_dir("signals");
+    let mut src = String::from("#include <stdio.h>\n");
+    for k in 0..20_000 {
+        src += &format!("const char *f{k}(int x) {{ return x ? \"string {k}\" : \"\"; }}\n");
+    }
+    src += "int main(void) { puts(f19999(1)); return 3; }\n";
+    fs::write(dir.join("big.c"), src).unwrap();
+    gcc(&dir, &["-c", "big.c"]);
+    let args = ld_args(&dir, &["big.o"]);
+    let _ = fs::remove_file(dir.join("prog"));
+    assert!(initlink(&dir, &[], &args).status.success());
+    let new = fs::read(dir.join("prog")).unwrap();
+    let previous: Vec<u8> = (0..new.len() + 4096).map(|i| (i % 249) as u8).collect();
+    let temporary_exists = || {
+        fs::read_dir(&dir).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".initlink-")
+        })
+    };
+    let mut interrupted = 0;
+    let mut caught_with_temporary = 0;
+    for round in 0..40 {
+        let sig = if round % 2 == 0 {
+            libc::SIGINT
+        } else {
+            libc::SIGTERM
+        };
+        let extra: &[&str] = if round % 4 < 2 { &[] } else { &["--no-fork"] };
+        // Half the rounds over a previous output (rewritten in place), half into a new file.
+        if round % 8 < 4 {
+            fs::write(dir.join("prog"), &previous).unwrap();
+        } else {
+            let _ = fs::remove_file(dir.join("prog"));
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_initlink"))
+            .args(extra)
+            .args(&args)
+            .current_dir(&dir)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        if round < 20 {
+            // The moment a temporary appears.
+            while !temporary_exists() && start.elapsed().as_secs() < 5 {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+            }
+            if temporary_exists() {
+                caught_with_temporary += 1;
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis((round as u64 - 20) * 2));
+        }
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let status = child.wait().unwrap();
+        if status.signal() == Some(sig) {
+            interrupted += 1;
+        }
+        assert_no_temporaries(&dir);
+        match fs::read(dir.join("prog")) {
+            Ok(bytes) => assert!(
+                bytes == new || bytes == previous,
+                "round {round}: the output is neither the previous one nor the new one"
+            ),
+            Err(_) => assert!(round % 8 >= 4, "round {round}: the previous output is gone"),
+        }
+    }
+    assert!(
+        interrupted > 0,
+        "no link was interrupted: the test proves nothing"
+    );
+    assert!(
+        caught_with_temporary > 0,
+        "no signal arrived while a temporary existed"
+    );
+}
+
+/// Two links to the same output at once: both finish, and the file is one of the two complete
+/// outputs, never a mix.
+#[test]
+fn two_links_to_one_output_at_once_leave_one_complete_output() {
+    let dir = work_dir("concurrent");
+    let (args, big) = big_program(&dir);
+    fs::write(dir.join("small.c"), "int main(void) { return 5; }\n").unwrap();
+    gcc(&dir, &["-c", "small.c"]);
+    let small_args = ld_args(&dir, &["small.o"]);
+    let _ = fs::remove_file(dir.join("prog"));
+    assert!(initlink(&dir, &[], &small_args).status.success());
+    let small = fs::read(dir.join("prog")).unwrap();
+    for round in 0..20 {
+        let extra: &[&str] = if round % 2 == 0 { &[] } else { &["--no-fork"] };
+        let spawn = |a: &[String]| {
+            Command::new(env!("CARGO_BIN_EXE_initlink"))
+                .args(extra)
+                .args(a)
+                .current_dir(&dir)
+                .output()
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| spawn(&args).unwrap());
+            let b = s.spawn(|| spawn(&small_args).unwrap());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert!(
+            a.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&a.stderr)
+        );
+        assert!(
+            b.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+        let out = fs::read(dir.join("prog")).unwrap();
+        assert!(
+            out == big || out == small,
+            "round {round}: a mix of two outputs"
+        );
+        assert_no_temporaries(&dir);
+    }
+}

@@ -162,7 +162,7 @@ fn filter() -> Option<String> {
 }
 
 fn keep_work() -> bool {
-    std::env::var("INITLINK_E2E_KEEP").map_or(false, |v| !v.is_empty() && v != "0")
+    std::env::var("INITLINK_E2E_KEEP").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 // ---------------------------------------------------------------------------
@@ -181,7 +181,7 @@ struct Output {
 
 impl Output {
     fn success(&self) -> bool {
-        self.status.map_or(false, |s| s.success())
+        self.status.is_some_and(|s| s.success())
     }
 
     fn status_text(&self) -> String {
@@ -365,7 +365,7 @@ fn is_source(name: &str) -> bool {
     Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
-        .map_or(false, |e| SOURCE_EXTS.contains(&e))
+        .is_some_and(|e| SOURCE_EXTS.contains(&e))
 }
 
 impl Case {
@@ -917,7 +917,7 @@ fn run_case(work: &Work, case: &Case, ref_start: Option<&Path>, link: Link) -> R
         ));
     }
     let ref_code = r1.status.and_then(|s| s.code());
-    if r1.stdout.is_empty() || ref_code.map_or(true, |c| c == 0) {
+    if r1.stdout.is_empty() || ref_code.is_none_or(|c| c == 0) {
         return Err(rep.fail(
             "fixture error: the reference program must print something and exit with a distinctive non-zero code",
             &show_output("GNU ld", &r1),
@@ -1105,8 +1105,8 @@ struct Xfail {
 impl Xfail {
     fn covers(&self, variant: &str, check: &str) -> bool {
         check != "fixture"
-            && self.variant.as_deref().map_or(true, |v| v == variant)
-            && self.check.as_deref().map_or(true, |c| c == check)
+            && self.variant.as_deref().is_none_or(|v| v == variant)
+            && self.check.as_deref().is_none_or(|c| c == check)
     }
     fn scope(&self) -> String {
         format!(
@@ -1936,7 +1936,7 @@ fn run_shared_variant(
         ));
     }
     let ref_code = r1.status.and_then(|s| s.code());
-    if r1.stdout.is_empty() || ref_code.map_or(true, |c| c == 0) {
+    if r1.stdout.is_empty() || ref_code.is_none_or(|c| c == 0) {
         return Err(problem(
             "fixture",
             format!(

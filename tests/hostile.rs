@@ -30,6 +30,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A named change to an object's bytes.
+type Mutation = Box<dyn Fn(&mut Vec<u8>)>;
+
 /// The fuzz targets' harness (input splitting, options, archive building), shared so that crash
 /// inputs replay exactly as the fuzzer ran them.
 #[allow(dead_code)]
@@ -906,7 +909,7 @@ fn object_cases(m: &mut Maker, role: Role, orig: &[u8]) {
     // COMDAT group: bad members, signature, flags, sizes.
     if let Some(g) = elf.by_type(SHT_GROUP).cloned() {
         let mem = g.off + 4;
-        let variants: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+        let variants: Vec<(&str, Mutation)> = vec![
             ("member-0", Box::new(move |b| wr32(b, mem, 0))),
             ("member-nsec", Box::new(move |b| wr32(b, mem, nsec as u32))),
             ("member-max", Box::new(move |b| wr32(b, mem, u32::MAX))),
@@ -1361,20 +1364,20 @@ fn script_cases(m: &mut Maker) {
     }
     // Deep nesting and a long token.
     let mut deep = b"GROUP ".to_vec();
-    deep.extend(std::iter::repeat(b"( ").take(100_000).flatten());
+    deep.extend(std::iter::repeat_n(b"( ", 100_000).flatten());
     m.script("deep-nesting", &deep, true, "");
     let mut deep_close = b"GROUP ( AS_NEEDED ".to_vec();
-    deep_close.extend(std::iter::repeat(b"AS_NEEDED ( ").take(50_000).flatten());
-    deep_close.extend(std::iter::repeat(b") ").take(50_001).flatten());
+    deep_close.extend(std::iter::repeat_n(b"AS_NEEDED ( ", 50_000).flatten());
+    deep_close.extend(std::iter::repeat_n(b") ", 50_001).flatten());
     deep_close.extend(b")");
     m.script("deep-nesting-balanced", &deep_close, true, "");
     let mut long = b"INPUT(".to_vec();
-    long.extend(std::iter::repeat(b'a').take(1 << 20));
+    long.extend(std::iter::repeat_n(b'a', 1 << 20));
     long.push(b')');
     m.script("long-token", &long, true, "aaaaaaaa");
     // Text for 256 bytes (classified as a script), then binary.
     let mut mixed = b"INPUT(".to_vec();
-    mixed.extend(std::iter::repeat(b' ').take(300));
+    mixed.extend(std::iter::repeat_n(b' ', 300));
     mixed.extend([0xff, 0xfe, 0, 1, 2, b')']);
     m.script("text-then-binary", &mixed, true, "");
     // Scripts that name each other forever.
@@ -1804,7 +1807,7 @@ fn synth_elf(
                    info: u32,
                    data: &[u8],
                    ent: u64| {
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let mut h = [0u8; 64];
@@ -1846,7 +1849,7 @@ fn synth_elf(
     );
     add(&mut out, names[1], SHT_STRTAB, 0, 0, 0, strtab, 0);
     add(&mut out, names[2], SHT_STRTAB, 0, 0, 0, &shst, 0);
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let shoff = out.len();
@@ -1868,7 +1871,7 @@ fn synth_elf(
 /// Shapes that cost time out of proportion to the file: many symbols, sections or COMDAT groups
 /// sharing one long name (each use scans and hashes the whole name).
 fn quadratic_cases(m: &mut Maker) {
-    let long: Vec<u8> = std::iter::repeat(b'n').take(128 << 10).collect();
+    let long: Vec<u8> = std::iter::repeat_n(b'n', 128 << 10).collect();
     let mut strtab = vec![0u8];
     strtab.extend(&long);
     strtab.push(0);
@@ -2004,6 +2007,8 @@ enum Verdict {
 }
 
 /// Run the CLI on `case` in `dir`; `existing` says whether an old output is there beforehand.
+// The child is reaped by wait4 (for its peak memory), which clippy does not see.
+#[allow(clippy::zombie_processes)]
 fn run_case(case: &Case, dir: &Path, existing: bool) -> Verdict {
     fs::create_dir_all(dir).unwrap();
     for (name, data) in &case.files {
@@ -2170,7 +2175,7 @@ fn run_cases(cases: Vec<Case>) -> Summary {
                 let Some(case) = cases.get(i) else { break };
                 let dir = work.join(format!("{i:04}"));
                 let t0 = Instant::now();
-                let v = run_case(case, &dir, i % 2 == 0);
+                let v = run_case(case, &dir, i.is_multiple_of(2));
                 times.lock().unwrap().push((t0.elapsed(), i));
                 if !matches!(v, Verdict::Failed(_))
                     && std::env::var_os("INITLINK_HOSTILE_KEEP").is_none()

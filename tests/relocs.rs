@@ -3,7 +3,7 @@
 //! its symbol table, P from the section address, GOT from `_GLOBAL_OFFSET_TABLE_`, TP from PT_TLS.
 //! A wrong formula, a wrong addend or a field written at the wrong place fails.
 
-use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSymbol};
 use std::path::PathBuf;
 use std::process::Command;
 

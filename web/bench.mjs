@@ -15,7 +15,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // 1. Transfer size.
 const files = [
-  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
+  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
   ...readdirSync(join(ROOT, 'pkg')).filter((f) => /\.(js|wasm)$/.test(f)).map((f) => join(ROOT, 'pkg', f)),
 ];
 let raw = 0;
@@ -29,6 +29,20 @@ for (const f of files) {
   console.log(`   ${f.slice(ROOT.length + 1).padEnd(24)} ${kb(b.length).padStart(10)} → ${kb(g).padStart(9)}`);
 }
 console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).padStart(9)}   (goal < 500 KB: ${gz < 500 * 1024 ? 'met' : 'MISSED'})`);
+// The C compiler is fetched on the first compile(), not with the page.
+{
+  const shim = join(ROOT, 'pkg', 'tcc', 'browser_wasi_shim');
+  const parts = [join(ROOT, 'pkg', 'tcc', 'tcc.wasm'), join(ROOT, 'pkg', 'tcc', 'include.json'),
+    ...readdirSync(shim).filter((f) => f.endsWith('.js')).map((f) => join(shim, f))];
+  let craw = 0;
+  let cgz = 0;
+  for (const f of parts) {
+    const b = readFileSync(f);
+    craw += b.length;
+    cgz += gzipSync(b, { level: 9 }).length;
+  }
+  console.log(`   + the compiler on first compile() (pkg/tcc/: tcc.wasm, headers, WASI shim) ${kb(craw)} → ${kb(cgz)}`);
+}
 
 // 2. Page load to the first example linked and drawn (a fresh profile each time: no caches).
 const server = await serve();
@@ -111,4 +125,30 @@ try {
   console.log(`   goal ≤ 2x: ${Math.max(small, big) <= 2 ? 'met' : 'MISSED'}`);
 } finally {
   t.cleanup();
+}
+
+// 4. The page's C compiler (tcc.wasm, through compile()): each gallery example's sources, the
+//    first call in this process (fetch and compile tcc.wasm, then compile) and then warm.
+console.log('4. compile() with tcc.wasm, per gallery example: first call, then median of 10');
+{
+  const { compile: tcc } = await import('./initlink.js');
+  const ex = join(ROOT, 'web', 'examples');
+  const say = { name: 'say.h', text: readFileSync(join(ex, 'common', 'say.h'), 'utf8') };
+  let first = true;
+  for (const name of readdirSync(ex).filter((d) => d !== 'common' && !d.includes('.')).sort()) {
+    const files = readdirSync(join(ex, name)).filter((f) => /\.(c|s|S|h)$/.test(f))
+      .map((f) => ({ name: f, text: readFileSync(join(ex, name, f), 'utf8') }));
+    files.push(say);
+    const times = [];
+    let r;
+    for (let i = 0; i < 11; i++) {
+      const t0 = performance.now();
+      r = await tcc(files);
+      times.push(performance.now() - t0);
+    }
+    const cold = times.shift();
+    const sources = files.filter((f) => /\.(c|s|S)$/.test(f.name)).length;
+    console.log(`   ${name.padEnd(22)} ${String(sources).padStart(2)} sources  ${first ? 'first call' : 'first'} ${cold.toFixed(1).padStart(6)} ms  warm ${median(times).toFixed(1).padStart(5)} ms  ${r.ok ? 'ok' : `fails: ${r.diagnostics.find((d) => d.severity === 'error')?.text}`}`);
+    first = false;
+  }
 }

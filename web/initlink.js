@@ -140,11 +140,12 @@ export async function link(inputs, options = {}) {
     for (const p of parts) { mem.set(p, at); at += p.length; }
     result = b.link_staged(request);
     const meta = JSON.parse(result.meta_json());
-    const elf = copyOut(memories.get(b), result, outputBuffer);
+    const { elf, note } = copyOut(memories.get(b), result, outputBuffer);
     if (elf && meta.build_id_at != null) await fillBuildId(b, elf, meta.build_id_at);
     const reportJson = result.report_json();
     const map = result.map();
     const diagnostics = meta.diagnostics.map(normalize);
+    if (note) diagnostics.push(normalize({ severity: 'warning', message: note }));
     return {
       ok: !!elf && !diagnostics.some((d) => d.severity === 'error'),
       elf, report: reportJson ? JSON.parse(reportJson) : null, reportJson, map, diagnostics,
@@ -161,18 +162,31 @@ export async function link(inputs, options = {}) {
   }
 }
 
-/** The ELF copied out of the module's memory (null when the link failed): into `reuse`'s memory
- *  when it has room (no fresh pages to fault in: a 40 MB copy took 25 ms into a new buffer, 5
- *  into one used before), else into a new buffer. */
+/** The ELF copied out of the module's memory ({elf: null} when the link failed): into `reuse`'s
+ *  memory when it has room (no fresh pages to fault in: a 40 MB copy took 25 ms into a new
+ *  buffer, 5 into one used before), else into a new buffer, with a note saying why (`reuse` too
+ *  small, or detached: transferred to another thread or its memory released). Never writes
+ *  outside `reuse`'s buffer and never throws on a detached one. */
 function copyOut(memory, result, reuse) {
   const n = result.elf_len();
-  if (n === undefined) return null;
+  if (n === undefined) return { elf: null, note: null };
   const src = new Uint8Array(memory.buffer, result.elf_ptr(), n);
-  const elf = reuse && reuse.buffer.byteLength - reuse.byteOffset >= n
-    ? new Uint8Array(reuse.buffer, reuse.byteOffset, n)
-    : new Uint8Array(n);
+  let note = null;
+  let elf = null;
+  if (reuse) {
+    // A detached buffer reports byteLength 0 (and a view on it byteOffset 0).
+    const room = reuse.buffer.byteLength - reuse.byteOffset;
+    if (reuse.buffer.byteLength === 0 && reuse.byteLength === 0 && n > 0) {
+      note = 'outputBuffer is detached or empty: the ELF was written into a new buffer';
+    } else if (room < n) {
+      note = `outputBuffer has room for ${room} bytes, the ELF is ${n}: it was written into a new buffer`;
+    } else {
+      elf = new Uint8Array(reuse.buffer, reuse.byteOffset, n);
+    }
+  }
+  elf ??= new Uint8Array(n);
   elf.set(src);
-  return elf;
+  return { elf, note };
 }
 
 /** The SHA-1 build ID the linker left zero at `at`, as the native linker computes it: of the
@@ -217,3 +231,6 @@ export async function panicForTest() {
 export async function version() {
   return (await bindings()).version();
 }
+
+// The C compiler and assembler (TinyCC in WebAssembly), loaded on the first compile(): see compile.js.
+export { compile, compilerReady, tccRuntime, DEFAULT_COMPILE_FLAGS } from './compile.js';

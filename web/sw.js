@@ -2,11 +2,15 @@
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
 const CACHE = 'initlink-playground-v1';
 const CORE = [
-  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js',
+  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
   // glibc for PIE and non-PIE links: a description of libc.so.6 (./dev build-web writes it).
   'examples/libc.so.6.dso',
 ];
+// The C compiler (web/tcc/build.sh): not part of the page's first load (compile() fetches it on
+// first use), but kept once the page is installed, so compiling works offline too.
+const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_opfs.js', 'debug.js', 'strace.js'];
+const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {
@@ -18,6 +22,7 @@ self.addEventListener('install', (ev) => {
       const urls = index.examples.flatMap((e) => [...e.sources.map((s) => s.url), ...e.inputs.flatMap((i) => (i.pieUrl ? [i.url, i.pieUrl] : [i.url]))]);
       await cache.addAll([...new Set(urls)]);
     } catch { /* the page still works online */ }
+    await cache.addAll(COMPILER).catch(() => {});
     await self.skipWaiting();
   })());
 });

@@ -4,8 +4,8 @@
 //! decisions (`.dynstr`, `.gnu.hash`, `.hash`, `.gnu.version`, `.gnu.version_r`). Sections that hold
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
+use crate::resolve::SymRef;
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
-use crate::synthesize::SymRef;
 use rustc_hash::FxHashMap;
 
 /// Where a dynamic relocation applies.
@@ -24,6 +24,9 @@ pub enum DynLoc {
     },
 }
 
+/// A library's versions that imports use: (its index among the DSOs, [(version name, the
+/// `.gnu.version_r` index given to it)]).
+type DsoVersions = (u32, Vec<(Vec<u8>, u16)>);
 #[derive(Debug, Clone)]
 pub struct DynReloc {
     pub loc: DynLoc,
@@ -54,7 +57,8 @@ pub struct DynPlan {
     pub copy_align: u64,
     /// Dynamic relocations, except the `R_X86_64_RELATIVE` ones at input sites: those are only
     /// counted here and written by the write phase beside the data they fix up (first in
-    /// `.rela.dyn`, in address order), as 360,000 of them cost 20 ms to keep as a list.
+    /// `.rela.dyn`, in address order): a position-independent output can have one per pointer in its data, too
+    /// many to keep as a list (docs/benchmarks.md).
     pub relocs: Vec<DynReloc>,
     /// Input section (file, section) -> its `R_X86_64_RELATIVE` relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,
@@ -190,7 +194,7 @@ impl DynPlan {
             .collect();
 
         // Versions: each import bound to the version its library marks default.
-        let mut versions: Vec<(u32, Vec<(Vec<u8>, u16)>)> = Vec::new(); // (dso, [(name, index)])
+        let mut versions: Vec<DsoVersions> = Vec::new();
         let mut next_index = 2u16;
         self.versym = vec![0u16];
         for &g in &self.dynsyms {

@@ -409,9 +409,7 @@ fn map_input(
 pub fn init_priority(name: &[u8]) -> (u32, bool) {
     let (base, ctors) = if name.starts_with(b".ctors") || name.starts_with(b".dtors") {
         (6usize, true)
-    } else if name.starts_with(b".init_array") {
-        (11, false)
-    } else if name.starts_with(b".fini_array") {
+    } else if name.starts_with(b".init_array") || name.starts_with(b".fini_array") {
         (11, false)
     } else {
         return (65535, false);
@@ -560,13 +558,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                 })
                 .collect()
         };
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            use rayon::prelude::*;
-            (0..res.files.len()).into_par_iter().map(one).collect()
-        }
-        #[cfg(target_arch = "wasm32")]
-        (0..res.files.len()).map(one).collect()
+        crate::par::map_range(res.files.len(), 1, one)
     };
     let mut eh_pending: Vec<EhPending> = Vec::new();
     let walk = || -> Result<()> {
@@ -712,7 +704,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
                                 .offset(off as u64)
                                 .into());
                                 }
-                                group.data.extend(std::iter::repeat(0).take(pad));
+                                group.data.extend(std::iter::repeat_n(0, pad));
                                 let o = group.data.len() as u64;
                                 group.data.extend_from_slice(item);
                                 dedup.insert(item, o);
@@ -801,10 +793,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
         }
         Ok(())
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    let (mut eh_split, walked) = rayon::join(split_all, walk);
-    #[cfg(target_arch = "wasm32")]
-    let (mut eh_split, walked) = (split_all(), { walk }());
+    let (mut eh_split, walked) = crate::par::join(split_all, walk);
     // Errors in input order, as one walk would have met them: a split's error comes before
     // whatever stopped the walk after it.
     let mut splits = Vec::with_capacity(eh_pending.len());
@@ -939,22 +928,13 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     }
 
     // Linker-provided symbols that inputs reference but do not define (natively in parallel:
-    // 181,000 globals on the large link took 1.4 ms on one thread).
+    // every global is visited).
     let provide = |g: &mut crate::resolve::Global<'_>| {
         if g.def == Def::Undefined && is_linker_symbol(g.name, &by_name, dynamic) {
             g.def = Def::Linker;
         }
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        res.globals
-            .par_iter_mut()
-            .with_min_len(8192)
-            .for_each(provide);
-    }
-    #[cfg(target_arch = "wasm32")]
-    res.globals.iter_mut().for_each(provide);
+    crate::par::for_each_mut(&mut res.globals, 8192, provide);
 
     let kept_fdes = |e: &EhInput| {
         e.records
@@ -963,13 +943,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
             .count()
     };
     // Natively in parallel: 181,000 records on the large link.
-    #[cfg(not(target_arch = "wasm32"))]
-    let fde_count = {
-        use rayon::prelude::*;
-        eh.par_iter().map(kept_fdes).sum()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let fde_count = eh.iter().map(kept_fdes).sum();
+    let fde_count = crate::par::sum(&eh, kept_fdes);
     // Sort sections by (class, rank), stable in first-appearance order.
     let mut order: Vec<usize> = (0..sections.len()).collect();
     order.sort_by_key(|&i| (sections[i].class, sections[i].rank));
@@ -990,13 +964,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
             }
         }
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        places.par_iter_mut().with_min_len(64).for_each(renumber);
-    }
-    #[cfg(target_arch = "wasm32")]
-    places.iter_mut().for_each(renumber);
+    crate::par::for_each_mut(&mut places, 64, renumber);
     for m in merges.iter_mut() {
         m.out = remap[m.out as usize];
     }
@@ -1292,6 +1260,9 @@ impl Layout {
         self.by_name.get(name).copied()
     }
 
+    // Each argument is one column of the section's row (name, class, rank, type, flags,
+    // alignment, size).
+    #[allow(clippy::too_many_arguments)]
     fn add_synthetic(
         &mut self,
         name: &str,

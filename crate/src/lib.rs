@@ -12,6 +12,7 @@ pub mod dynamic;
 pub mod input;
 pub mod layout;
 pub mod options;
+mod par;
 pub mod relocate;
 pub mod report;
 pub mod resolve;

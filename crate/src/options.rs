@@ -438,7 +438,7 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<()> {
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| *c != '-').collect();
     if s.is_empty()
-        || s.len() % 2 != 0
+        || !s.len().is_multiple_of(2)
         || s.len() > 128
         || !s.bytes().all(|b| b.is_ascii_hexdigit())
     {

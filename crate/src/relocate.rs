@@ -2,7 +2,7 @@
 //! section is copied into the output. Relaxations ask the same `arch` predicates the synthesize
 //! phase asked, so a GOT slot exists exactly when the instruction was left as a GOT load.
 
-use crate::arch;
+use crate::arch::{self, RelKind};
 use crate::diag::{name_str, Diagnostic};
 use crate::input::{Section, SymPlace, E};
 use crate::layout::{Layout, SplitMap, Synthetic, Tls};
@@ -31,7 +31,7 @@ pub struct Values<'r, 'a> {
     global_addr: Vec<u64>,
 }
 
-/// An input section's share of `.rela.dyn`: its `R_X86_64_RELATIVE` entries, filled in
+/// An input section's share of `.rela.dyn`: its load-base-relative entries, filled in
 /// relocation order while the section is relocated.
 pub struct RelativeOut<'b> {
     pub buf: &'b mut [u8],
@@ -45,7 +45,7 @@ impl RelativeOut<'_> {
     fn push(&mut self, at: u64, addend: u64) {
         if let Some(e) = self.buf.get_mut(24 * self.n..24 * self.n + 24) {
             e[..8].copy_from_slice(&at.to_le_bytes());
-            e[8..16].copy_from_slice(&u64::from(R_X86_64_RELATIVE).to_le_bytes());
+            e[8..16].copy_from_slice(&u64::from(arch::DYN_RELATIVE).to_le_bytes());
             e[16..].copy_from_slice(&addend.to_le_bytes());
         }
         self.n += 1;
@@ -95,18 +95,7 @@ impl<'r, 'a> Values<'r, 'a> {
             global_addr: Vec::new(),
         };
         let one = |g: usize| v.sym_addr_uncached(SymRef::Global(SymbolId(g as u32)));
-        #[cfg(not(target_arch = "wasm32"))]
-        let global_addr = {
-            use rayon::prelude::*;
-            (0..res.globals.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(one)
-                .collect()
-        };
-        #[cfg(target_arch = "wasm32")]
-        let global_addr = (0..res.globals.len()).map(one).collect();
-        v.global_addr = global_addr;
+        v.global_addr = crate::par::map_range(res.globals.len(), 4096, one);
         v
     }
 
@@ -150,7 +139,7 @@ impl<'r, 'a> Values<'r, 'a> {
         if let (Some(d), SymRef::Global(g)) = (self.synth.dynamic.as_deref(), s) {
             // Calls to (and, in an executable, the address of) an imported function: its PLT entry.
             if let Some(&k) = d.plt_index.get(&s) {
-                return self.plt + 16 * (u64::from(k) + 1);
+                return self.plt + arch::PLT_ENTRY_SIZE * (u64::from(k) + 1);
             }
             if let Some(&off) = d.copy_of.get(&g) {
                 return self.copy + off;
@@ -221,7 +210,7 @@ impl<'r, 'a> Values<'r, 'a> {
     pub fn plt_entry(&self, k: u32) -> u64 {
         let n = self.lazy_plt_count();
         let lazy = if n > 0 { n + 1 } else { 0 };
-        self.plt + 16 * (lazy + u64::from(k))
+        self.plt + arch::PLT_ENTRY_SIZE * (lazy + u64::from(k))
     }
     /// `.got.plt` slot of IPLT entry `k`.
     pub fn iplt_got_slot(&self, k: u32) -> u64 {
@@ -285,7 +274,7 @@ impl<'r, 'a> Values<'r, 'a> {
 
     /// Apply the relocations of input section `sec` of `file` to `buf` (the section's bytes as
     /// placed in the output); `map` translates input offsets for `.eh_frame` pieces. The
-    /// `R_X86_64_RELATIVE` entries the section needs go to `relative`.
+    /// load-base-relative dynamic entries the section needs go to `relative`.
     #[allow(clippy::too_many_arguments)]
     pub fn relocate_section(
         &self,
@@ -297,10 +286,7 @@ impl<'r, 'a> Values<'r, 'a> {
         relative: &mut RelativeOut<'_>,
         errors: &mut Vec<Diagnostic>,
     ) {
-        let f = &self.res.files[file.0 as usize];
-        let obj = &f.obj;
-        let code_section = sec.flags & u64::from(SHF_EXECINSTR) != 0;
-        let alloc = sec.is_alloc();
+        let obj = &self.res.files[file.0 as usize].obj;
         let mut skip_next = false;
         let mut map_at = usize::MAX;
         for r in sec.relocs {
@@ -309,7 +295,8 @@ impl<'r, 'a> Values<'r, 'a> {
                 continue;
             }
             let t = r.r_type(E, false);
-            if t == R_X86_64_NONE {
+            let kind = arch::rel_kind(t);
+            if kind == RelKind::None {
                 continue;
             }
             let in_off = r.r_offset.get(E);
@@ -329,259 +316,279 @@ impl<'r, 'a> Values<'r, 'a> {
             {
                 continue; // reported by the synthesize phase
             }
-            let o = off as usize;
-            let p = piece_addr + off;
-            let mut a = r.r_addend.get(E);
-            let target = crate::synthesize::sym_ref(self.res, file, sym);
-            let st = &obj.symbols[sym];
-            let tls_type = st.st_type() == STT_TLS;
-            // Most relocations name a section symbol of a section placed whole: its address.
-            let section = match st.st_type() {
-                STT_SECTION => match obj.sym_place(sym) {
-                    Ok(SymPlace::Section(ts)) => Some(ts),
-                    _ => None,
-                },
+            let (target, s, a) = self.s_and_a(file, sec, sym, r.r_addend.get(E));
+            let site = Site {
+                file,
+                sec,
+                t,
+                kind,
+                o: off as usize,
+                p: piece_addr + off,
+                piece_addr,
+                in_off,
+                target,
+                s,
+                a,
+            };
+            let step = match self.apply_dynamic(&site, buf, relative, errors) {
+                Some(step) => step,
+                None => self.apply_static(&site, buf, errors),
+            };
+            skip_next = step == Step::SkipNext;
+        }
+    }
+
+    /// The relocation's symbol, its S and its A. Most name a section symbol of a section placed
+    /// whole (S is its address); a section symbol of a merged or split section lets the addend
+    /// select the piece (folded into S); debug data about a dropped section gets 0.
+    fn s_and_a(&self, file: FileId, sec: &Section<'_>, sym: usize, a: i64) -> (SymRef, u64, i64) {
+        let obj = &self.res.files[file.0 as usize].obj;
+        let target = crate::synthesize::sym_ref(self.res, file, sym);
+        let st = &obj.symbols[sym];
+        let section = match st.st_type() {
+            STT_SECTION => match obj.sym_place(sym) {
+                Ok(SymPlace::Section(ts)) => Some(ts),
                 _ => None,
-            };
-            let whole = section.and_then(|ts| self.layout.placed_at(file, ts));
-            let mut s = if let Some(base) = whole {
-                base.wrapping_add(st.st_value.get(E))
-            } else if tls_type {
-                self.sym_addr_raw(target)
-            } else {
-                self.sym_addr(target)
-            };
-            // Section symbols of merged or split sections: the addend selects the piece.
-            if let (Some(ts), None) = (section, whole) {
-                match self.layout.places[file.0 as usize].get(ts as usize) {
-                    Some(crate::layout::Place::Split { .. }) => {
-                        let v = st.st_value.get(E).wrapping_add(a as u64);
-                        s = self.layout.input_addr(file, ts, v).unwrap_or(0);
-                        a = 0;
-                    }
-                    Some(crate::layout::Place::Dropped) if !alloc => {
-                        // Debug info about a discarded section (a dropped COMDAT copy): write 0.
-                        s = 0;
-                        a = 0;
-                    }
-                    _ => {}
+            },
+            _ => None,
+        };
+        let whole = section.and_then(|ts| self.layout.placed_at(file, ts));
+        let s = if let Some(base) = whole {
+            base.wrapping_add(st.st_value.get(E))
+        } else if st.st_type() == STT_TLS {
+            self.sym_addr_raw(target)
+        } else {
+            self.sym_addr(target)
+        };
+        if let (Some(ts), None) = (section, whole) {
+            match self.layout.places[file.0 as usize].get(ts as usize) {
+                Some(crate::layout::Place::Split { .. }) => {
+                    let v = st.st_value.get(E).wrapping_add(a as u64);
+                    return (target, self.layout.input_addr(file, ts, v).unwrap_or(0), 0);
                 }
+                Some(crate::layout::Place::Dropped) if !sec.is_alloc() => return (target, 0, 0),
+                _ => {}
             }
-            let tp = self.tp();
-            let tls_start = self.tls.map_or(0, |t| t.start);
-            let g = |kind| self.got_slot(target, kind);
-            let dynamic = self.synth.dynamic.as_deref();
-            let shared = dynamic.is_some_and(|d| d.shared);
-            if let (Some(_), Some(opts)) = (dynamic, self.opts) {
-                let writable = sec.flags & u64::from(SHF_WRITE) != 0;
-                if t == R_X86_64_64 && alloc {
-                    match crate::synthesize::dyn_action(self.res, opts, t, target, writable) {
-                        // The loader writes it (R_X86_64_64 with the symbol).
-                        crate::synthesize::DynAction::Symbolic => continue,
-                        // The loader adds its base; the file holds the link-time value too.
-                        crate::synthesize::DynAction::Relative => {
-                            relative.push(p, s.wrapping_add(a as u64))
-                        }
-                        crate::synthesize::DynAction::Static => {}
-                    }
+        }
+        (target, s, a)
+    }
+
+    /// What a dynamic output changes: a word the loader writes or rebases, and the TLS forms
+    /// that stay dynamic (a shared object's general- and local-dynamic accesses) or relax to
+    /// initial-exec (an imported variable). None: apply the static way.
+    fn apply_dynamic(
+        &self,
+        x: &Site<'_, '_>,
+        buf: &mut [u8],
+        relative: &mut RelativeOut<'_>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<Step> {
+        let (d, opts) = (self.synth.dynamic.as_deref()?, self.opts?);
+        let (o, p, a) = (x.o, x.p, x.a);
+        let g = |kind| self.got_slot(x.target, kind);
+        if arch::is_word_absolute(x.t) && x.sec.is_alloc() {
+            let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
+            match crate::synthesize::dyn_action(self.res, opts, x.t, x.target, writable) {
+                // The loader writes it (the word relocation with the symbol).
+                crate::synthesize::DynAction::Symbolic => return Some(Step::Next),
+                // The loader adds its base; the file holds the link-time value too.
+                crate::synthesize::DynAction::Relative => {
+                    relative.push(p, x.s.wrapping_add(a as u64))
                 }
-                let imported = crate::synthesize::imported(self.res, opts, target);
-                match t {
-                    R_X86_64_TLSGD | R_X86_64_TLSLD if shared => {
-                        let kind = if t == R_X86_64_TLSGD {
-                            GotKind::TlsGd
-                        } else {
-                            GotKind::TlsLd
-                        };
-                        let v = g(kind).unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p);
-                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
-                        continue;
-                    }
-                    R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 if shared => {
-                        let v = s.wrapping_add(a as u64).wrapping_sub(tls_start);
-                        self.put(buf, o, t, v, file, sec, in_off, target, errors);
-                        continue;
-                    }
-                    R_X86_64_TLSGD if imported && arch::gd_relax_ok(buf, o) => {
-                        // General-dynamic → initial-exec: the library's variable sits at a fixed
-                        // offset from the thread pointer, which the loader puts in the GOT.
-                        let at = arch::gd_to_ie_apply(buf, o);
-                        let slot = g(GotKind::TpOff).unwrap_or(0);
-                        let v = slot.wrapping_sub(4).wrapping_sub(piece_addr + at as u64);
-                        self.put(buf, at, R_X86_64_PC32, v, file, sec, in_off, target, errors);
-                        skip_next = true;
-                        continue;
-                    }
-                    R_X86_64_GOTPC32_TLSDESC if imported && arch::tlsdesc_relax_ok(buf, o) => {
-                        buf[o - 2] = 0x8b; // lea → mov: load the TP offset from the GOT
-                        let v = g(GotKind::TpOff)
-                            .unwrap_or(0)
-                            .wrapping_add(a as u64)
-                            .wrapping_sub(p);
-                        self.put(buf, o, R_X86_64_PC32, v, file, sec, in_off, target, errors);
-                        continue;
-                    }
-                    _ => {}
-                }
+                crate::synthesize::DynAction::Static => {}
             }
-            let value: u64 = match t {
-                R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
-                    s.wrapping_add(a as u64)
-                }
-                R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => {
-                    s.wrapping_add(a as u64).wrapping_sub(p)
-                }
-                R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                    match g(GotKind::Addr) {
-                        Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
-                        None => match arch::got_relax_ok(t, buf, o, a) {
-                            Some(kind) => {
-                                let (at, adj) = arch::got_relax_apply(kind, buf, o);
-                                let v = s.wrapping_add(a as u64).wrapping_sub(p).wrapping_add(adj);
-                                self.put(
-                                    buf,
-                                    at,
-                                    R_X86_64_PC32,
-                                    v,
-                                    file,
-                                    sec,
-                                    in_off,
-                                    target,
-                                    errors,
-                                );
-                                continue;
-                            }
-                            None => 0,
-                        },
-                    }
-                }
-                R_X86_64_GOTPCREL64 => g(GotKind::Addr)
+        }
+        let imported = crate::synthesize::imported(self.res, opts, x.target);
+        match x.kind {
+            RelKind::TlsGeneralDynamic | RelKind::TlsLocalDynamic if d.shared => {
+                let kind = if x.kind == RelKind::TlsGeneralDynamic {
+                    GotKind::TlsGd
+                } else {
+                    GotKind::TlsLd
+                };
+                let v = g(kind).unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p);
+                self.put(buf, o, arch::FIELD_PC32, v, x, errors);
+            }
+            RelKind::DtpRelative if d.shared => {
+                let tls_start = self.tls.map_or(0, |t| t.start);
+                let v = x.s.wrapping_add(a as u64).wrapping_sub(tls_start);
+                self.put(buf, o, x.t, v, x, errors);
+            }
+            RelKind::TlsGeneralDynamic if imported && arch::gd_relax_ok(buf, o) => {
+                // General-dynamic → initial-exec: the library's variable sits at a fixed
+                // offset from the thread pointer, which the loader puts in the GOT.
+                let at = arch::gd_to_ie_apply(buf, o);
+                let slot = g(GotKind::TpOff).unwrap_or(0);
+                let v = slot.wrapping_sub(4).wrapping_sub(x.piece_addr + at as u64);
+                self.put(buf, at, arch::FIELD_PC32, v, x, errors);
+                return Some(Step::SkipNext);
+            }
+            RelKind::TlsDescriptor if imported && arch::tlsdesc_relax_ok(buf, o) => {
+                arch::tlsdesc_to_ie_apply(buf, o);
+                let v = g(GotKind::TpOff)
                     .unwrap_or(0)
                     .wrapping_add(a as u64)
-                    .wrapping_sub(p),
-                R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64 => g(GotKind::Addr)
-                    .unwrap_or(0)
-                    .wrapping_sub(self.got_base)
-                    .wrapping_add(a as u64),
-                R_X86_64_GOTPC32 | R_X86_64_GOTPC64 => {
-                    self.got_base.wrapping_add(a as u64).wrapping_sub(p)
-                }
-                R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                    s.wrapping_add(a as u64).wrapping_sub(self.got_base)
-                }
-                R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => s.wrapping_add(a as u64).wrapping_sub(tp),
-                R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {
-                    // Local-dynamic code was relaxed to local-exec, so offsets in code are TP-relative.
-                    if code_section && alloc {
-                        s.wrapping_add(a as u64).wrapping_sub(tp)
-                    } else {
-                        s.wrapping_add(a as u64).wrapping_sub(tls_start)
-                    }
-                }
-                R_X86_64_GOTTPOFF => match g(GotKind::TpOff) {
-                    Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
-                    None => {
-                        arch::ie_relax_apply(buf, o);
-                        s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
-                    }
-                },
-                R_X86_64_TLSGD => {
-                    if !arch::gd_relax_ok(buf, o) {
-                        continue;
-                    }
-                    let at = arch::gd_relax_apply(buf, o);
-                    let v = s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp);
-                    self.put(
-                        buf,
-                        at,
-                        R_X86_64_TPOFF32,
-                        v,
-                        file,
-                        sec,
-                        in_off,
-                        target,
-                        errors,
-                    );
-                    skip_next = true;
-                    continue;
-                }
-                R_X86_64_TLSLD => {
-                    if let Some(len) = arch::ld_relax_len(buf, o) {
-                        arch::ld_relax_apply(buf, o, len);
-                    }
-                    skip_next = true;
-                    continue;
-                }
-                R_X86_64_GOTPC32_TLSDESC => {
-                    if !arch::tlsdesc_relax_ok(buf, o) {
-                        continue;
-                    }
-                    arch::tlsdesc_relax_apply(buf, o);
-                    if self.is_tls_module_base(target) {
-                        // Local-dynamic descriptors: the DTPOFF32s that follow were made
-                        // TP-relative, so the "module base" they add to is 0.
-                        0
-                    } else {
-                        s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
-                    }
-                }
-                R_X86_64_TLSDESC_CALL => {
-                    if arch::tlsdesc_call_ok(buf, o) {
-                        arch::tlsdesc_call_apply(buf, o);
-                    }
-                    continue;
-                }
-                R_X86_64_SIZE32 | R_X86_64_SIZE64 => {
-                    let size = crate::synthesize::definition(self.res, target)
-                        .map(|(f, i)| {
-                            self.res.files[f.0 as usize].obj.symbols[i as usize]
-                                .st_size
-                                .get(E)
-                        })
-                        .unwrap_or(0);
-                    size.wrapping_add(a as u64)
-                }
-                _ => continue,
-            };
-            let wt = if t == R_X86_64_GOTTPOFF || t == R_X86_64_GOTPC32_TLSDESC {
-                R_X86_64_PC32
-            } else {
-                t
-            };
-            self.put(buf, o, wt, value, file, sec, in_off, target, errors);
+                    .wrapping_sub(p);
+                self.put(buf, o, arch::FIELD_PC32, v, x, errors);
+            }
+            _ => return None,
         }
+        Some(Step::Next)
+    }
+
+    /// Compute the kind's value and write it, relaxing GOT and TLS code sequences where the
+    /// synthesize phase decided to (it asked the same `arch` predicates).
+    fn apply_static(&self, x: &Site<'_, '_>, buf: &mut [u8], errors: &mut Vec<Diagnostic>) -> Step {
+        let (o, p, s, a) = (x.o, x.p, x.s, x.a);
+        let tp = self.tp();
+        let g = |kind| self.got_slot(x.target, kind);
+        let value: u64 = match x.kind {
+            RelKind::Absolute => s.wrapping_add(a as u64),
+            RelKind::PcRelative => s.wrapping_add(a as u64).wrapping_sub(p),
+            RelKind::GotPcRelative => match g(GotKind::Addr) {
+                Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                None => match arch::got_relax_ok(x.t, buf, o, a) {
+                    Some(kind) => {
+                        let (at, adj) = arch::got_relax_apply(kind, buf, o);
+                        let v = s.wrapping_add(a as u64).wrapping_sub(p).wrapping_add(adj);
+                        self.put(buf, at, arch::FIELD_PC32, v, x, errors);
+                        return Step::Next;
+                    }
+                    None => 0,
+                },
+            },
+            RelKind::GotPcRelative64 => g(GotKind::Addr)
+                .unwrap_or(0)
+                .wrapping_add(a as u64)
+                .wrapping_sub(p),
+            RelKind::GotOffset => g(GotKind::Addr)
+                .unwrap_or(0)
+                .wrapping_sub(self.got_base)
+                .wrapping_add(a as u64),
+            RelKind::GotBasePcRelative => self.got_base.wrapping_add(a as u64).wrapping_sub(p),
+            RelKind::GotBaseRelative => s.wrapping_add(a as u64).wrapping_sub(self.got_base),
+            RelKind::TpRelative => s.wrapping_add(a as u64).wrapping_sub(tp),
+            RelKind::DtpRelative => {
+                // Local-dynamic code was relaxed to local-exec, so offsets in code are TP-relative.
+                let code = x.sec.flags & u64::from(SHF_EXECINSTR) != 0;
+                if code && x.sec.is_alloc() {
+                    s.wrapping_add(a as u64).wrapping_sub(tp)
+                } else {
+                    s.wrapping_add(a as u64)
+                        .wrapping_sub(self.tls.map_or(0, |t| t.start))
+                }
+            }
+            RelKind::TlsInitialExec => match g(GotKind::TpOff) {
+                Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                None => {
+                    arch::ie_relax_apply(buf, o);
+                    s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
+                }
+            },
+            RelKind::TlsGeneralDynamic => {
+                if !arch::gd_relax_ok(buf, o) {
+                    return Step::Next;
+                }
+                let at = arch::gd_relax_apply(buf, o);
+                let v = s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp);
+                self.put(buf, at, arch::FIELD_TPOFF32, v, x, errors);
+                return Step::SkipNext;
+            }
+            RelKind::TlsLocalDynamic => {
+                if let Some(len) = arch::ld_relax_len(buf, o) {
+                    arch::ld_relax_apply(buf, o, len);
+                }
+                return Step::SkipNext;
+            }
+            RelKind::TlsDescriptor => {
+                if !arch::tlsdesc_relax_ok(buf, o) {
+                    return Step::Next;
+                }
+                arch::tlsdesc_relax_apply(buf, o);
+                if self.is_tls_module_base(x.target) {
+                    // Local-dynamic descriptors: the DTPOFF32s that follow were made
+                    // TP-relative, so the "module base" they add to is 0.
+                    0
+                } else {
+                    s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
+                }
+            }
+            RelKind::TlsDescriptorCall => {
+                if arch::tlsdesc_call_ok(buf, o) {
+                    arch::tlsdesc_call_apply(buf, o);
+                }
+                return Step::Next;
+            }
+            RelKind::Size => {
+                let size = crate::synthesize::definition(self.res, x.target)
+                    .map(|(f, i)| {
+                        self.res.files[f.0 as usize].obj.symbols[i as usize]
+                            .st_size
+                            .get(E)
+                    })
+                    .unwrap_or(0);
+                size.wrapping_add(a as u64)
+            }
+            RelKind::None | RelKind::Unsupported => return Step::Next,
+        };
+        self.put(buf, o, arch::site_field(x.t, x.kind), value, x, errors);
+        Step::Next
     }
 
     fn is_tls_module_base(&self, s: SymRef) -> bool {
         matches!(s, SymRef::Global(g) if self.res.global(g).name == b"_TLS_MODULE_BASE_")
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Write `value` into the field of encoding `t` at `at`, or report that it does not fit.
     fn put(
         &self,
         buf: &mut [u8],
         at: usize,
         t: u32,
         value: u64,
-        file: FileId,
-        sec: &Section<'_>,
-        in_off: u64,
-        target: SymRef,
+        x: &Site<'_, '_>,
         errors: &mut Vec<Diagnostic>,
     ) {
         if let Err((lo, hi)) = arch::write_value(buf, at, t, value) {
-            let name = self.sym_name(target);
+            let name = self.sym_name(x.target);
             errors.push(
                 Diagnostic::error(format!(
                     "relocation {} out of range: {} is not in [{lo}, {hi}]; references '{name}'",
                     arch::reloc_name(t),
                     value as i64
                 ))
-                .file(self.res.files[file.0 as usize].obj.name.clone())
-                .section(sec.name_str())
-                .offset(in_off)
+                .file(self.res.files[x.file.0 as usize].obj.name.clone())
+                .section(x.sec.name_str())
+                .offset(x.in_off)
                 .symbol(name),
             );
         }
     }
+}
+
+/// One relocation site, as the apply steps see it.
+struct Site<'s, 'd> {
+    file: FileId,
+    sec: &'s Section<'d>,
+    /// The raw type (its field encoding and name) and what it computes.
+    t: u32,
+    kind: RelKind,
+    /// The field's offset in the section's bytes, and its address.
+    o: usize,
+    p: u64,
+    /// The address of the section's bytes (a relaxation moves the field).
+    piece_addr: u64,
+    /// The field's offset in the input section (for messages).
+    in_off: u64,
+    target: SymRef,
+    s: u64,
+    a: i64,
+}
+
+/// What the relocation after this one needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Next,
+    /// It belonged to a relaxed call sequence (`__tls_get_addr`): skip it.
+    SkipNext,
 }

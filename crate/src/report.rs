@@ -682,15 +682,14 @@ pub fn build(
         if i < first_global && ty == STT_FILE {
             continue;
         }
-        let name = name_str(&s.name);
+        let name = name_str(s.name);
         let defined_in = res
-            .lookup(&s.name)
+            .lookup(s.name)
             .and_then(|g| crate::synthesize::definition(res, crate::synthesize::SymRef::Global(g)))
             .map(|(f, _)| res.files[f.0 as usize].obj.name.clone())
             .or_else(|| {
-                (res.lookup(&s.name).map(|g| res.global(g).def)
-                    == Some(crate::resolve::Def::Linker))
-                .then(|| "linker".to_string())
+                (res.lookup(s.name).map(|g| res.global(g).def) == Some(crate::resolve::Def::Linker))
+                    .then(|| "linker".to_string())
             });
         if i < first_global && defined_in.is_none() {
             continue; // file-local symbols stay in the ELF symtab; the report lists the link's names

@@ -14,6 +14,13 @@ pub struct FileId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SymbolId(pub u32);
 
+/// A symbol as a relocation names it: a global (resolved across files) or a file's local.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SymRef {
+    Global(SymbolId),
+    Local(FileId, u32),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Def {
     Undefined,
@@ -135,18 +142,7 @@ impl<'a> Resolved<'a> {
     /// its linker symbols).
     pub fn settle_facts(&mut self) {
         let one = |g: &Global<'_>| self.fact_of(g);
-        #[cfg(not(target_arch = "wasm32"))]
-        let facts = {
-            use rayon::prelude::*;
-            self.globals
-                .par_iter()
-                .with_min_len(4096)
-                .map(one)
-                .collect()
-        };
-        #[cfg(target_arch = "wasm32")]
-        let facts = self.globals.iter().map(one).collect();
-        self.facts = facts;
+        self.facts = crate::par::map(&self.globals, 4096, one);
     }
 
     /// The [`fact`]s of global `id`.
@@ -593,8 +589,7 @@ fn walk<'a>(
                 if let Some(start) = group_start.take() {
                     loop {
                         let mut n = 0;
-                        for k in start..archives.len() {
-                            let (ar, loaded) = &mut archives[k];
+                        for (ar, loaded) in archives.iter_mut().skip(start) {
                             n += r.scan_archive(ar, loaded)?;
                         }
                         if n == 0 {
@@ -661,7 +656,7 @@ const PIPELINE_MIN: usize = 8 << 20;
 /// Run `walk` with each command-line object and shared object parsed ahead, natively. A small
 /// link parses them all first, on every thread. A big one has a helper thread parse them in order
 /// while the walk interns what is ready (parsing any it reaches first itself), so that parsing
-/// hides behind the in-order walk (large: resolve 36 -> 30 ms); for small links the helper's
+/// hides behind the in-order walk; for small links the helper's
 /// start and hand-offs cost more than they hide. Parsing is a pure function of the bytes: who
 /// parsed what changes nothing.
 fn with_parsed<'a, T>(

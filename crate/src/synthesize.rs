@@ -14,11 +14,7 @@ use crate::resolve::{fact, Def, FileId, Resolved, SymbolId};
 use object::elf::*;
 use rustc_hash::FxHashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SymRef {
-    Global(SymbolId),
-    Local(FileId, u32),
-}
+pub use crate::resolve::SymRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GotKind {
@@ -48,21 +44,10 @@ pub enum StubTarget {
     Piece(crate::layout::Synthetic),
 }
 
-#[derive(Debug, Clone)]
-pub struct StubReloc {
-    /// Offset of the field inside the instruction.
-    pub at: u8,
-    pub r_type: u32,
-    pub target: StubTarget,
-    pub addend: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Insn {
-    /// Encoded bytes, with zeros where the relocation writes.
-    pub bytes: Vec<u8>,
-    pub reloc: Option<StubReloc>,
-}
+/// A field of a linker-made instruction and what it refers to.
+pub type StubReloc = arch::Field<StubTarget>;
+/// A linker-made instruction (see `arch::Asm`).
+pub type Insn = arch::Insn<StubTarget>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StubHome {
@@ -284,13 +269,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
     let scan = |fi: usize| scan_file(res, layout, opts, dynamic, FileId(fi as u32));
-    #[cfg(not(target_arch = "wasm32"))]
-    let scans: Vec<Vec<Need>> = {
-        use rayon::prelude::*;
-        (0..res.files.len()).into_par_iter().map(scan).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let scans: Vec<Vec<Need>> = (0..res.files.len()).map(scan).collect();
+    let scans: Vec<Vec<Need>> = crate::par::map_range(res.files.len(), 1, scan);
     for (fi, needs) in scans.into_iter().enumerate() {
         let fid = FileId(fi as u32);
         for need in needs {
@@ -431,10 +410,6 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                     .map(|x| crate::layout::align_up(x.offset + x.size(), 16))
                     .max()
                     .unwrap_or(0);
-                let mut a = Asm::new();
-                a.rel(&[0x48, 0x8d, 0x3d, 0, 0, 0, 0], 3, R_X86_64_PC32, data_target, -4); // lea rdi, [rip+DATA]
-                a.rel(&[0xe8, 0, 0, 0, 0], 1, R_X86_64_PLT32, StubTarget::Sym(reg), -4); // call REGISTER
-                a.op(&[0xc3]); // ret
                 s.init_stub = Some(s.stubs.len());
                 s.stubs.push(Stub {
                     name: "initlink.register_module".into(),
@@ -446,7 +421,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                     ),
                     home: StubHome::Text,
                     offset,
-                    insns: a.finish(),
+                    insns: arch::register_module(data_target, StubTarget::Sym(reg)),
                 });
                 if let Some(plan) = s.dynamic.as_deref_mut() {
                     if plan.pic {
@@ -487,17 +462,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                     .into(),
                 home: StubHome::Plt,
                 offset: 0,
-                insns: vec![
-                    Insn {
-                        bytes: vec![0xff, 0x35, 0, 0, 0, 0],
-                        reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltWord(1), addend: -4 }),
-                    },
-                    Insn {
-                        bytes: vec![0xff, 0x25, 0, 0, 0, 0],
-                        reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltWord(2), addend: -4 }),
-                    },
-                    Insn { bytes: vec![0x0f, 0x1f, 0x40, 0x00], reloc: None },
-                ],
+                insns: arch::plt0(StubTarget::GotPltWord(1), StubTarget::GotPltWord(2)),
             }];
             for (k, &f) in plan.plt.iter().enumerate() {
                 let (name, lib) = match f {
@@ -513,7 +478,6 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                         "this module".into(),
                     ),
                 };
-                let idx = (k as u32).to_le_bytes();
                 stubs.push(Stub {
                     name: format!("{name}@plt"),
                     why: format!(
@@ -522,18 +486,8 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                          (R_X86_64_JUMP_SLOT); the loader then stores {name}'s address in the slot"
                     ),
                     home: StubHome::Plt,
-                    offset: 16 * (k as u64 + 1),
-                    insns: vec![
-                        Insn {
-                            bytes: vec![0xff, 0x25, 0, 0, 0, 0],
-                            reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltSlot(k as u32), addend: -4 }),
-                        },
-                        Insn { bytes: vec![0x68, idx[0], idx[1], idx[2], idx[3]], reloc: None },
-                        Insn {
-                            bytes: vec![0xe9, 0, 0, 0, 0],
-                            reloc: Some(StubReloc { at: 1, r_type: R_X86_64_PC32, target: StubTarget::Plt0, addend: -4 }),
-                        },
-                    ],
+                    offset: arch::PLT_ENTRY_SIZE * (k as u64 + 1),
+                    insns: arch::plt_entry(StubTarget::GotPltSlot(k as u32), k as u32, StubTarget::Plt0),
                 });
             }
             s.stubs.extend(stubs);
@@ -554,15 +508,8 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                  from the resolver (R_X86_64_IRELATIVE in .rela.plt)"
             ),
             home: StubHome::Plt,
-            offset: 16 * (plt_words + k as u64),
-            insns: vec![
-                Insn {
-                    bytes: vec![0xff, 0x25, 0, 0, 0, 0],
-                    reloc: Some(StubReloc { at: 2, r_type: R_X86_64_PC32, target: StubTarget::GotPltSlot(slot), addend: -4 }),
-                },
-                Insn { bytes: vec![0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00], reloc: None },
-                Insn { bytes: vec![0x0f, 0x1f, 0x40, 0x00], reloc: None },
-            ],
+            offset: arch::PLT_ENTRY_SIZE * (plt_words + k as u64),
+            insns: arch::iplt_entry(StubTarget::GotPltSlot(slot)),
         });
     }
     // Exports: a shared object exports its default-visibility globals; an executable exports what
@@ -824,10 +771,8 @@ fn scan_file(
                     R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
                         scan.needs.push(Need::GotPltReserved)
                     }
-                    R_X86_64_GOTTPOFF => {
-                        if !arch::ie_relax_ok(code, o) {
-                            scan.needs.push(Need::Got(target, GotKind::TpOff));
-                        }
+                    R_X86_64_GOTTPOFF if !arch::ie_relax_ok(code, o) => {
+                        scan.needs.push(Need::Got(target, GotKind::TpOff));
                     }
                     R_X86_64_TLSGD => {
                         if !arch::gd_relax_ok(code, o) {
@@ -845,19 +790,15 @@ fn scan_file(
                         }
                         skip_next = true;
                     }
-                    R_X86_64_GOTPC32_TLSDESC => {
-                        if !arch::tlsdesc_relax_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor sequence".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
+                    R_X86_64_GOTPC32_TLSDESC if !arch::tlsdesc_relax_ok(code, o) => {
+                        let mut d = loc(off).symbol(obj.sym_display(sym));
+                        d.message = "unrecognized TLS descriptor sequence".into();
+                        scan.needs.push(Need::Error(Box::new(d)));
                     }
-                    R_X86_64_TLSDESC_CALL => {
-                        if !arch::tlsdesc_call_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "unrecognized TLS descriptor call".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
+                    R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
+                        let mut d = loc(off).symbol(obj.sym_display(sym));
+                        d.message = "unrecognized TLS descriptor call".into();
+                        scan.needs.push(Need::Error(Box::new(d)));
                     }
                     _ => {}
                 }
@@ -915,10 +856,8 @@ impl Scan {
         }
         match t {
             R_X86_64_NONE => {}
-            R_X86_64_PLT32 => {
-                if pre {
-                    self.needs.push(Need::Plt(target));
-                }
+            R_X86_64_PLT32 if pre => {
+                self.needs.push(Need::Plt(target));
             }
             R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
                 DynAction::Symbolic => {
@@ -997,10 +936,10 @@ impl Scan {
             R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
                 self.needs.push(Need::GotDyn(target, GotKind::Addr));
             }
-            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                if t == R_X86_64_PLTOFF64 && pre {
-                    self.needs.push(Need::Plt(target));
-                }
+            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64
+                if t == R_X86_64_PLTOFF64 && pre =>
+            {
+                self.needs.push(Need::Plt(target));
             }
             R_X86_64_TLSGD => {
                 if shared {
@@ -1028,15 +967,11 @@ impl Scan {
                     return Ok(true);
                 }
             }
-            R_X86_64_GOTTPOFF => {
-                if shared || imp || !arch::ie_relax_ok(code, o) {
-                    self.needs.push(Need::GotDyn(target, GotKind::TpOff));
-                }
+            R_X86_64_GOTTPOFF if (shared || imp || !arch::ie_relax_ok(code, o)) => {
+                self.needs.push(Need::GotDyn(target, GotKind::TpOff));
             }
-            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
-                if shared {
-                    return Err(fpic("a shared object"));
-                }
+            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 if shared => {
+                return Err(fpic("a shared object"));
             }
             R_X86_64_GOTPC32_TLSDESC => {
                 if shared {
@@ -1049,10 +984,8 @@ impl Scan {
                     self.needs.push(Need::GotDyn(target, GotKind::TpOff));
                 }
             }
-            R_X86_64_TLSDESC_CALL => {
-                if !arch::tlsdesc_call_ok(code, o) {
-                    return Err("unrecognized TLS descriptor call".into());
-                }
+            R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
+                return Err("unrecognized TLS descriptor call".into());
             }
             _ => {}
         }
@@ -1095,145 +1028,10 @@ pub fn enclosing_function(res: &Resolved<'_>, file: FileId, sec: u32, off: u64) 
     None
 }
 
-/// A tiny assembler for stubs: instructions, labels and short jumps resolved at the end.
-struct Asm {
-    insns: Vec<Insn>,
-    labels: Vec<usize>,
-    jumps: Vec<(usize, usize)>,
-}
-
-impl Asm {
-    fn new() -> Self {
-        Asm {
-            insns: Vec::new(),
-            labels: Vec::new(),
-            jumps: Vec::new(),
-        }
-    }
-    fn op(&mut self, bytes: &[u8]) {
-        self.insns.push(Insn {
-            bytes: bytes.to_vec(),
-            reloc: None,
-        });
-    }
-    fn rel(&mut self, bytes: &[u8], at: u8, r_type: u32, target: StubTarget, addend: i64) {
-        self.insns.push(Insn {
-            bytes: bytes.to_vec(),
-            reloc: Some(StubReloc {
-                at,
-                r_type,
-                target,
-                addend,
-            }),
-        });
-    }
-    fn new_label(&mut self) -> usize {
-        self.labels.push(usize::MAX);
-        self.labels.len() - 1
-    }
-    fn bind(&mut self, l: usize) {
-        self.labels[l] = self.insns.len();
-    }
-    /// A 2-byte short jump (`opcode rel8`) to label `l`.
-    fn jump(&mut self, opcode: u8, l: usize) {
-        self.jumps.push((self.insns.len(), l));
-        self.op(&[opcode, 0]);
-    }
-    fn finish(mut self) -> Vec<Insn> {
-        let mut offs = Vec::with_capacity(self.insns.len() + 1);
-        let mut o = 0i64;
-        for i in &self.insns {
-            offs.push(o);
-            o += i.bytes.len() as i64;
-        }
-        offs.push(o);
-        for &(at, l) in &self.jumps {
-            let disp = offs[self.labels[l]] - (offs[at] + 2);
-            self.insns[at].bytes[1] = disp as i8 as u8;
-        }
-        self.insns
-    }
-}
-
 /// The teaching `_start`: what crt1.o and glibc's `__libc_start_main` do, reduced to the init-array
 /// protocol. Each initializer gets (argc, argv, envp) as glibc passes them; the fini array runs in
 /// reverse; the exit status is main's return value.
 fn teaching_start(main: SymRef) -> Stub {
-    let mut a = Asm::new();
-    a.op(&[0x31, 0xed]); // xor ebp, ebp            ; outermost frame
-    a.op(&[0x4c, 0x8b, 0x24, 0x24]); // mov r12, [rsp]      ; argc
-    a.op(&[0x4c, 0x8d, 0x6c, 0x24, 0x08]); // lea r13, [rsp+8] ; argv
-    a.op(&[0x4f, 0x8d, 0x74, 0xe5, 0x08]); // lea r14, [r13+r12*8+8] ; envp
-    a.op(&[0x48, 0x83, 0xe4, 0xf0]); // and rsp, -16       ; ABI stack alignment
-    for (start, end) in [
-        ("__preinit_array_start", "__preinit_array_end"),
-        ("__init_array_start", "__init_array_end"),
-    ] {
-        a.rel(
-            &[0x48, 0x8d, 0x1d, 0, 0, 0, 0],
-            3,
-            R_X86_64_PC32,
-            StubTarget::Linker(start),
-            -4,
-        ); // lea rbx, [rip+start]
-        a.rel(
-            &[0x4c, 0x8d, 0x3d, 0, 0, 0, 0],
-            3,
-            R_X86_64_PC32,
-            StubTarget::Linker(end),
-            -4,
-        ); // lea r15, [rip+end]
-        let top = a.new_label();
-        let done = a.new_label();
-        a.bind(top);
-        a.op(&[0x4c, 0x39, 0xfb]); // cmp rbx, r15
-        a.jump(0x73, done); // jae done
-        a.op(&[0x44, 0x89, 0xe7]); // mov edi, r12d
-        a.op(&[0x4c, 0x89, 0xee]); // mov rsi, r13
-        a.op(&[0x4c, 0x89, 0xf2]); // mov rdx, r14
-        a.op(&[0xff, 0x13]); // call [rbx]
-        a.op(&[0x48, 0x83, 0xc3, 0x08]); // add rbx, 8
-        a.jump(0xeb, top); // jmp top
-        a.bind(done);
-    }
-    a.op(&[0x44, 0x89, 0xe7]); // mov edi, r12d
-    a.op(&[0x4c, 0x89, 0xee]); // mov rsi, r13
-    a.op(&[0x4c, 0x89, 0xf2]); // mov rdx, r14
-    a.rel(
-        &[0xe8, 0, 0, 0, 0],
-        1,
-        R_X86_64_PLT32,
-        StubTarget::Sym(main),
-        -4,
-    ); // call main
-    a.op(&[0x41, 0x89, 0xc4]); // mov r12d, eax         ; keep main's status
-    a.rel(
-        &[0x48, 0x8d, 0x1d, 0, 0, 0, 0],
-        3,
-        R_X86_64_PC32,
-        StubTarget::Linker("__fini_array_end"),
-        -4,
-    );
-    a.rel(
-        &[0x4c, 0x8d, 0x3d, 0, 0, 0, 0],
-        3,
-        R_X86_64_PC32,
-        StubTarget::Linker("__fini_array_start"),
-        -4,
-    );
-    let top = a.new_label();
-    let done = a.new_label();
-    a.bind(top);
-    a.op(&[0x4c, 0x39, 0xfb]); // cmp rbx, r15
-    a.jump(0x76, done); // jbe done
-    a.op(&[0x48, 0x83, 0xeb, 0x08]); // sub rbx, 8           ; fini runs in reverse
-    a.op(&[0xff, 0x13]); // call [rbx]
-    a.jump(0xeb, top);
-    a.bind(done);
-    a.op(&[0x44, 0x89, 0xe7]); // mov edi, r12d
-    a.op(&[0xb8, 0xe7, 0x00, 0x00, 0x00]); // mov eax, 231 (exit_group)
-    a.op(&[0x0f, 0x05]); // syscall
-    a.op(&[0xf4]); // hlt
     Stub {
         name: "_start".into(),
         why: "the link has no _start and no -e: initlink made one that runs .preinit_array and .init_array \
@@ -1241,7 +1039,7 @@ fn teaching_start(main: SymRef) -> Stub {
             .into(),
         home: StubHome::Text,
         offset: 0,
-        insns: a.finish(),
+        insns: arch::teaching_start(StubTarget::Sym(main), StubTarget::Linker),
     }
 }
 
@@ -1516,31 +1314,6 @@ impl Synth {
 /// calls `main` and passes its result to `exit`. Since glibc 2.34 the `init`/`fini` arguments are
 /// NULL: libc walks the init arrays itself.
 fn glibc_start(main: SymRef, libc_start_main: SymRef) -> Stub {
-    let mut a = Asm::new();
-    a.op(&[0x31, 0xed]); // xor ebp, ebp          ; outermost frame
-    a.op(&[0x49, 0x89, 0xd1]); // mov r9, rdx     ; rtld_fini from the loader
-    a.op(&[0x5e]); // pop rsi                      ; argc
-    a.op(&[0x48, 0x89, 0xe2]); // mov rdx, rsp    ; argv
-    a.op(&[0x48, 0x83, 0xe4, 0xf0]); // and rsp, -16
-    a.op(&[0x50]); // push rax                     ; keeps the stack 16-byte aligned
-    a.op(&[0x54]); // push rsp                     ; stack_end
-    a.op(&[0x45, 0x31, 0xc0]); // xor r8d, r8d    ; fini = NULL
-    a.op(&[0x31, 0xc9]); // xor ecx, ecx          ; init = NULL
-    a.rel(
-        &[0x48, 0x8d, 0x3d, 0, 0, 0, 0],
-        3,
-        R_X86_64_PC32,
-        StubTarget::Sym(main),
-        -4,
-    ); // lea rdi, [rip+main]
-    a.rel(
-        &[0xe8, 0, 0, 0, 0],
-        1,
-        R_X86_64_PLT32,
-        StubTarget::Sym(libc_start_main),
-        -4,
-    ); // call __libc_start_main@plt
-    a.op(&[0xf4]); // hlt                          ; __libc_start_main never returns
     Stub {
         name: "_start".into(),
         why: "the link has no crt files and no _start: initlink made glibc's Scrt1.o _start, which hands main, \
@@ -1548,6 +1321,6 @@ fn glibc_start(main: SymRef, libc_start_main: SymRef) -> Stub {
             .into(),
         home: StubHome::Text,
         offset: 0,
-        insns: a.finish(),
+        insns: arch::glibc_start(StubTarget::Sym(main), StubTarget::Sym(libc_start_main)),
     }
 }

@@ -104,19 +104,25 @@ impl Response {
     }
 }
 
-fn want_bool(key: &str, v: &Value) -> Result<bool, Diagnostic> {
-    v.as_bool()
-        .ok_or_else(|| Diagnostic::error(format!("option '{key}' must be true or false")))
+fn want_bool(key: &str, v: &Value) -> Result<bool, Box<Diagnostic>> {
+    v.as_bool().ok_or_else(|| {
+        Box::new(Diagnostic::error(format!(
+            "option '{key}' must be true or false"
+        )))
+    })
 }
 
-fn want_str<'v>(key: &str, v: &'v Value) -> Result<&'v str, Diagnostic> {
-    v.as_str()
-        .ok_or_else(|| Diagnostic::error(format!("option '{key}' must be a string")))
+fn want_str<'v>(key: &str, v: &'v Value) -> Result<&'v str, Box<Diagnostic>> {
+    v.as_str().ok_or_else(|| {
+        Box::new(Diagnostic::error(format!(
+            "option '{key}' must be a string"
+        )))
+    })
 }
 
 /// Translate the named options (`{output, kind, entry, buildId, ...}`) into the GNU ld arguments
 /// they mirror, then append `args` verbatim.
-pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>, Diagnostic> {
+pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>, Box<Diagnostic>> {
     let mut a: Vec<String> = Vec::new();
     for (key, v) in o {
         if v.is_null() {
@@ -134,9 +140,9 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
                     "exec" => "-no-pie",
                     "shared" => "-shared",
                     other => {
-                        return Err(Diagnostic::error(format!(
+                        return Err(Box::new(Diagnostic::error(format!(
                             "option 'kind' must be \"static\", \"exec\", \"pie\" or \"shared\", not \"{other}\""
-                        )))
+                        ))))
                     }
                 }
                 .into(),
@@ -150,9 +156,9 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
                 Value::Bool(false) => {}
                 Value::String(s) => a.push(format!("--build-id={s}")),
                 _ => {
-                    return Err(Diagnostic::error(
+                    return Err(Box::new(Diagnostic::error(
                         "option 'buildId' must be true, false, \"fast\", \"sha1\", \"none\" or \"0xHEX\"",
-                    ))
+                    )))
                 }
             },
             "ehFrameHdr" => {
@@ -199,9 +205,9 @@ pub fn options_to_args(o: &serde_json::Map<String, Value>) -> Result<Vec<String>
             }
             "args" => {}
             other => {
-                return Err(Diagnostic::error(format!(
+                return Err(Box::new(Diagnostic::error(format!(
                 "unknown option '{other}' (known: output, kind, entry, buildId, ehFrameHdr, gcSections, time, execstack, undefined, stripAll, stripDebug, report, args)"
-            )))
+            ))))
             }
         }
     }
@@ -262,7 +268,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
     };
     let args = match options_to_args(&req.options) {
         Ok(a) => a,
-        Err(d) => return Response::failed(vec![d], Vec::new()),
+        Err(d) => return Response::failed(vec![*d], Vec::new()),
     };
     // Split the buffer into the files, in order.
     let mut files: Vec<(String, &[u8])> = Vec::new();

@@ -81,8 +81,8 @@ fn shndx_for(layout: &Layout, addr: u64) -> u16 {
 /// the copies cost more than building them).
 pub struct SymTab<'n> {
     pub runs: Vec<Vec<OutSym<'n>>>,
-    /// Each run's bytes in `.strtab`, counted as it was built (two more passes over 360,000
-    /// symbols, one thread each, cost the large link 2 ms).
+    /// Each run's bytes in `.strtab`, counted as it was built, so that no later pass over every
+    /// symbol is needed to place the runs.
     pub names: Vec<usize>,
     /// Index of the first global symbol (`sh_info` of `.symtab`).
     pub first_global: usize,
@@ -373,7 +373,7 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
 
 /// The SHA-1 build ID: of the whole file when it fits in one chunk (then `sha1sum` of the file
 /// with the ID zeroed gives it, as with GNU ld); of a bigger file, the SHA-1 of its 1 MiB chunks'
-/// SHA-1s, as lld does, so that the chunks hash in parallel (40 MB: 25 ms on one core).
+/// SHA-1s, as lld does, so that the chunks hash in parallel.
 pub const BUILD_ID_CHUNK: usize = 1 << 20;
 
 pub fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
@@ -382,8 +382,8 @@ pub fn build_id_sha1(buf: &[u8]) -> [u8; 20] {
 
 /// The default build ID (plain `--build-id`, `fast`): [`build_id_sha1`]'s for a file of one chunk,
 /// GNU ld's; a bigger file's is the SHA-1 of its chunks' XXH3-128 digests, big-endian as
-/// `xxhsum -H2` prints them. SHA-1 of the large benchmark's 40 MB output took 12 ms on two
-/// threads, XXH3 takes 2. Like lld's `fast`, it names a build, it does not sign one.
+/// `xxhsum -H2` prints them: XXH3 hashes several times faster than SHA-1. Like lld's `fast`, it
+/// names a build, it does not sign one.
 pub fn build_id_fast(buf: &[u8]) -> [u8; 20] {
     chunked_build_id(&[buf], fast_leaf)
 }
@@ -427,13 +427,7 @@ fn chunked_build_id<const N: usize>(parts: &[&[u8]], leaf: fn(&[u8]) -> [u8; N])
         }
     };
     let n = total.div_ceil(BUILD_ID_CHUNK);
-    #[cfg(not(target_arch = "wasm32"))]
-    let digests: Vec<[u8; N]> = {
-        use rayon::prelude::*;
-        (0..n).into_par_iter().map(|k| leaf(&chunk(k))).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let digests: Vec<[u8; N]> = (0..n).map(|k| leaf(&chunk(k))).collect();
+    let digests: Vec<[u8; N]> = crate::par::map_range(n, 1, |k| leaf(&chunk(k)));
     Sha1::digest(digests.concat()).into()
 }
 
@@ -512,8 +506,8 @@ pub struct OutputBuffer<'s> {
     pub bytes: &'s mut [u8],
     /// Given, every byte of the finished file is passed to it once the sections are written and
     /// no error is left to find: most of the file is written out on one thread while another
-    /// builds `.eh_frame_hdr` and hashes the build ID (on the large link, 10 ms of `write` that
-    /// had one core idle). A range can come twice (the build ID, zero the first time): the last
+    /// builds `.eh_frame_hdr` and hashes the build ID, so neither core idles. A range can come
+    /// twice (the build ID, zero the first time): the last
     /// write wins.
     pub writer: Option<&'s (dyn FileWriter + Sync)>,
 }
@@ -1144,7 +1138,8 @@ fn write_job(
                             // Lazy binding: each slot starts at its PLT entry's `push`.
                             for k in 0..d.plt.len() {
                                 let slot = (v.got_plt_slot(k as u32) - addr) as usize;
-                                put64(dst, slot, v.plt + 16 * (k as u64 + 1) + 6);
+                                let entry = v.plt + crate::arch::PLT_ENTRY_SIZE * (k as u64 + 1);
+                                put64(dst, slot, entry + crate::arch::PLT_LAZY_PUSH_AT);
                             }
                         }
                     }
@@ -1211,7 +1206,7 @@ fn write_job(
                                 put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
                                 put64(e, 16, addend);
                             };
-                            // 360,000 entries took 38 ms on one thread: natively, in parallel.
+                            // One entry per pointer in the data: natively, in parallel.
                             #[cfg(not(target_arch = "wasm32"))]
                             {
                                 use rayon::prelude::*;
@@ -1505,8 +1500,8 @@ impl Scratch {
 
 /// The file written window by window: each job is filled in a reused buffer and written at its
 /// offset, what no job covers is written as zeros, then `.eh_frame_hdr` and the build ID are made
-/// from the file read back. No buffer of the file's size is touched: on this VM fresh memory costs
-/// up to 2 ms a MB (docs/benchmarks.md). A link error found while writing leaves a partly written
+/// from the file read back. No buffer of the file's size is touched: fresh memory can cost more
+/// than the file's own pages (docs/benchmarks.md). A link error found while writing leaves a partly written
 /// file, which the caller removes (so the CLI offers a file only when it is a new one).
 fn write_windowed(
     v: &Values<'_, '_>,
@@ -1707,7 +1702,7 @@ fn cie_fde_encoding(eh: &[u8], cie: usize) -> Option<u8> {
 
 /// Build `.eh_frame_hdr`: a sorted table of (function start, FDE) for the unwinder's binary search.
 /// `starts` are record boundaries (the input pieces' offsets, in order): natively the scan runs in
-/// one part per thread between them (the large link's 181,000 FDEs took 5 ms on one).
+/// one part per thread between them.
 fn eh_frame_hdr(out: &mut [u8], eh: &[u8], starts: &[usize], eh_addr: u64, hdr_addr: u64) {
     #[cfg(not(target_arch = "wasm32"))]
     let parts = rayon::current_num_threads().clamp(1, 8);

@@ -136,6 +136,20 @@ test('outputBuffer: the ELF is copied into an earlier one\'s memory when it fits
     assert.notEqual(fresh.elf.buffer, small.elf.buffer);
     assert.ok(Buffer.from(fresh.elf).equals(keep), 'ELF bytes differ');
     assert.ok(Buffer.from(small.elf).equals(before), 'a buffer too small was written to');
+    assert.ok(fresh.diagnostics.some((d) => d.severity === 'warning' && /outputBuffer has room for \d+ bytes, the ELF is \d+/.test(d.message)),
+      JSON.stringify(fresh.diagnostics));
+    // Detached (transferred away): a diagnostic and a new buffer, never a trap.
+    const gone = new Uint8Array(4096);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    const detached = await wasm(t.dir, objs, { report: false, outputBuffer: gone });
+    assert.ok(detached.ok, JSON.stringify(detached.diagnostics));
+    assert.ok(Buffer.from(detached.elf).equals(Buffer.from(small.elf)), 'ELF bytes differ');
+    assert.ok(detached.diagnostics.some((d) => d.severity === 'warning' && /detached/.test(d.message)));
+    // A view into a bigger buffer with no room after its offset: not written past the buffer.
+    const tail = new Uint8Array(new ArrayBuffer(small.elf.length + 8), small.elf.length);
+    const short = await wasm(t.dir, objs, { report: false, outputBuffer: tail });
+    assert.ok(short.ok && Buffer.from(short.elf).equals(Buffer.from(small.elf)));
+    assert.notEqual(short.elf.buffer, tail.buffer);
     const bad = await wasm(t.dir, objs, { outputBuffer: [1, 2] });
     assert.ok(!bad.ok);
     assert.match(bad.diagnostics[0].text, /option 'outputBuffer' must be a Uint8Array/);

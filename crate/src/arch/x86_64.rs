@@ -1,7 +1,7 @@
-//! x86-64 knowledge in one place: relocation names, formulas and field widths from the psABI, and
-//! the instruction patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok`
-//! predicates to decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes,
-//! so the decision and the bytes cannot disagree.
+//! x86-64: relocation names, formulas, field widths and kinds from the psABI, and the instruction
+//! patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok` predicates to
+//! decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes, so the
+//! decision and the bytes cannot disagree.
 
 use object::elf::*;
 
@@ -50,6 +50,94 @@ pub fn reloc_name(t: u32) -> &'static str {
         _ => "unknown",
     }
 }
+
+/// What a relocation computes, whatever number the architecture gives it (lld's `RelExpr`,
+/// wild's relocation kind). The relocate phase switches on this, never on raw types; a raw type
+/// travels beside it only to pick the field's encoding ([`write_value`]) and to name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelKind {
+    /// Writes nothing.
+    None,
+    /// S + A.
+    Absolute,
+    /// S + A - P (a PLT-relative call too: by now a symbol with a PLT entry has it as S).
+    PcRelative,
+    /// G + GOT + A - P. The load may be relaxed to S + A - P when no GOT slot was made.
+    GotPcRelative,
+    /// G + GOT + A - P over 64 bits: never relaxed.
+    GotPcRelative64,
+    /// G + A: the GOT slot's offset from the GOT base.
+    GotOffset,
+    /// GOT + A - P: the GOT base, PC-relative.
+    GotBasePcRelative,
+    /// S + A - GOT.
+    GotBaseRelative,
+    /// S + A - TP (local-exec TLS).
+    TpRelative,
+    /// S + A - TLS start (a DTV-relative offset; TP-relative in relaxed local-dynamic code).
+    DtpRelative,
+    /// Initial-exec TLS: the GOT slot holding the TP offset, or relaxed to local-exec.
+    TlsInitialExec,
+    /// General-dynamic TLS (`__tls_get_addr` call sequence).
+    TlsGeneralDynamic,
+    /// Local-dynamic TLS (`__tls_get_addr` call sequence for the module).
+    TlsLocalDynamic,
+    /// A TLS descriptor's address (GNU2 dialect).
+    TlsDescriptor,
+    /// The call through a TLS descriptor.
+    TlsDescriptorCall,
+    /// Z + A: the symbol's size.
+    Size,
+    /// Not a kind the relocate phase applies.
+    Unsupported,
+}
+
+pub fn rel_kind(t: u32) -> RelKind {
+    match t {
+        R_X86_64_NONE => RelKind::None,
+        R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => RelKind::Absolute,
+        R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => {
+            RelKind::PcRelative
+        }
+        R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => RelKind::GotPcRelative,
+        R_X86_64_GOTPCREL64 => RelKind::GotPcRelative64,
+        R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64 => RelKind::GotOffset,
+        R_X86_64_GOTPC32 | R_X86_64_GOTPC64 => RelKind::GotBasePcRelative,
+        R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => RelKind::GotBaseRelative,
+        R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => RelKind::TpRelative,
+        R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => RelKind::DtpRelative,
+        R_X86_64_GOTTPOFF => RelKind::TlsInitialExec,
+        R_X86_64_TLSGD => RelKind::TlsGeneralDynamic,
+        R_X86_64_TLSLD => RelKind::TlsLocalDynamic,
+        R_X86_64_GOTPC32_TLSDESC => RelKind::TlsDescriptor,
+        R_X86_64_TLSDESC_CALL => RelKind::TlsDescriptorCall,
+        R_X86_64_SIZE32 | R_X86_64_SIZE64 => RelKind::Size,
+        _ => RelKind::Unsupported,
+    }
+}
+
+/// The pointer-sized absolute relocation: the one that a dynamic relocation can stand for at an
+/// input site (the loader writes the symbol's address, or adds its base).
+pub fn is_word_absolute(t: u32) -> bool {
+    t == R_X86_64_64
+}
+
+/// The field encodings the relocate phase writes relaxed or redirected values with: a 32-bit
+/// PC-relative displacement and a 32-bit TP offset.
+pub const FIELD_PC32: u32 = R_X86_64_PC32;
+pub const FIELD_TPOFF32: u32 = R_X86_64_TPOFF32;
+
+/// The field encoding a kind's value is written with at its own site: the GOT-slot and
+/// descriptor forms are PC-relative displacements whatever their type says.
+pub fn site_field(t: u32, kind: RelKind) -> u32 {
+    match kind {
+        RelKind::TlsInitialExec | RelKind::TlsDescriptor => FIELD_PC32,
+        _ => t,
+    }
+}
+
+/// The dynamic relocation that adds the load base (`R_X86_64_RELATIVE`).
+pub const DYN_RELATIVE: u32 = R_X86_64_RELATIVE;
 
 /// The psABI formula, for the report and for messages.
 pub fn formula(t: u32) -> &'static str {
@@ -312,6 +400,12 @@ pub fn tlsdesc_relax_apply(code: &mut [u8], off: usize) {
     code[off - 3] = if code[off - 3] == 0x4c { 0x49 } else { 0x48 };
     code[off - 2] = 0xc7;
     code[off - 1] = 0xc0 | reg;
+}
+
+/// TLS descriptors against an imported variable: `lea x@tlsdesc(%rip), %reg` → `mov
+/// x@gottpoff(%rip), %reg` (the TP offset loaded from the GOT).
+pub fn tlsdesc_to_ie_apply(code: &mut [u8], off: usize) {
+    code[off - 2] = 0x8b;
 }
 
 /// `call *x@tlscall(%rax)` → `xchg %ax, %ax` (a 2-byte nop).
