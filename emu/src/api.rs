@@ -1,0 +1,188 @@
+//! The JSON face of the emulator, for the playground: trace points read from initlink's report,
+//! and [`run_json`], which takes a request and returns the result as the JS API describes
+//! it (`{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}`).
+
+use serde_json::{json, Value};
+
+use crate::{Config, TraceKind, TracePoint};
+
+/// What to watch in a program initlink linked, from its report (`--report` JSON): every
+/// `.preinit_array`, `.init_array` and `.fini_array` entry, `_init`/`_fini`, `main`, the
+/// synthesized `_start` (the entry) and the other linker-made code that is not a PLT entry
+/// (the `--init-stub` registration stub).
+pub fn trace_points_from_report(report: &Value) -> Vec<TracePoint> {
+    let mut points = Vec::new();
+    let mut add = |address: Option<u64>, kind, symbol: &str| {
+        if let Some(address) = address {
+            points.push(TracePoint {
+                address,
+                kind,
+                symbol: symbol.to_string(),
+            });
+        }
+    };
+    let ia = &report["init_arrays"];
+    for (key, kind) in [
+        ("preinit", TraceKind::Preinit),
+        ("init", TraceKind::Init),
+        ("fini", TraceKind::Fini),
+    ] {
+        for e in ia[key].as_array().into_iter().flatten() {
+            add(
+                e["target_address"].as_u64(),
+                kind,
+                e["symbol"].as_str().unwrap_or("?"),
+            );
+        }
+    }
+    for s in ia["sequence"].as_array().into_iter().flatten() {
+        let step = s["step"].as_str().unwrap_or("");
+        let kind = if step == "main" {
+            TraceKind::Main
+        } else if step.starts_with("_init") {
+            TraceKind::DtInit
+        } else if step.starts_with("_fini") {
+            TraceKind::DtFini
+        } else {
+            continue;
+        };
+        add(
+            s["address"].as_u64(),
+            kind,
+            s["symbol"].as_str().unwrap_or(step),
+        );
+    }
+    for st in report["stubs"].as_array().into_iter().flatten() {
+        let name = st["name"].as_str().unwrap_or("?");
+        if name.contains("@plt") || name.contains("@iplt") || name.contains("PLT") {
+            continue;
+        }
+        let kind = if name == "_start" {
+            TraceKind::Entry
+        } else {
+            TraceKind::Stub
+        };
+        add(st["address"].as_u64(), kind, name);
+    }
+    points
+}
+
+fn strings(v: &Value) -> Vec<Vec<u8>> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str())
+        .map(|s| s.as_bytes().to_vec())
+        .collect()
+}
+
+/// Run `elf` as `request` says and describe the result. The request (all keys optional):
+/// `{args: [..], env: [..], stdin: "..", maxInstructions: N, report: {initlink's report},
+/// trace: [{address, kind, symbol}]}`. `args` starts at `argv[0]` (default `["prog"]`).
+/// Never fails: a bad request or ELF comes back as `ok: false` with a diagnostic.
+pub fn run_json(elf: &[u8], request: &str) -> String {
+    let req: Value = match serde_json::from_str(if request.trim().is_empty() {
+        "{}"
+    } else {
+        request
+    }) {
+        Ok(v) => v,
+        Err(e) => {
+            return json!({"ok": false, "diagnostics": [format!("bad request: {e}")]}).to_string();
+        }
+    };
+    let mut config = Config::default();
+    if req["args"].is_array() {
+        config.args = strings(&req["args"]);
+    }
+    config.env = strings(&req["env"]);
+    config.stdin = req["stdin"].as_str().unwrap_or("").as_bytes().to_vec();
+    if let Some(n) = req["maxInstructions"].as_u64() {
+        config.max_instructions = n;
+    }
+    if req["report"].is_object() {
+        config.trace_points = trace_points_from_report(&req["report"]);
+    }
+    for t in req["trace"].as_array().into_iter().flatten() {
+        if let (Some(address), Some(kind)) = (
+            t["address"].as_u64(),
+            t["kind"].as_str().and_then(TraceKind::from_name),
+        ) {
+            let symbol = t["symbol"].as_str().unwrap_or("").to_string();
+            config.trace_points.push(TracePoint {
+                address,
+                kind,
+                symbol,
+            });
+        }
+    }
+    let out = crate::run(elf, &config);
+    let trace: Vec<Value> = out
+        .trace
+        .iter()
+        .map(|t| {
+            json!({"kind": t.kind.name(), "symbol": t.symbol, "address": t.address, "caller": t.caller,
+                   "args": t.args, "instruction": t.instruction})
+        })
+        .collect();
+    let syscalls: Vec<Value> = out
+        .syscalls
+        .iter()
+        .map(|s| json!({"number": s.number, "name": s.name, "args": s.args, "result": s.result, "instruction": s.instruction}))
+        .collect();
+    json!({
+        "ok": out.error.is_none(),
+        "exitCode": out.exit_code,
+        "signal": out.signal,
+        "stdout": String::from_utf8_lossy(&out.stdout),
+        "stderr": String::from_utf8_lossy(&out.stderr),
+        "trace": trace,
+        "syscalls": syscalls,
+        "instructions": out.instructions,
+        "diagnostics": out.error.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_request_or_file_is_a_result_not_a_panic() {
+        let r: Value = serde_json::from_str(&run_json(b"junk", "{")).unwrap();
+        assert_eq!(r["ok"], false);
+        let r: Value = serde_json::from_str(&run_json(b"junk", "{}")).unwrap();
+        assert_eq!(r["ok"], false);
+        assert!(r["diagnostics"][0].as_str().unwrap().contains("not an ELF"));
+    }
+
+    #[test]
+    fn report_entries_become_trace_points() {
+        let report = json!({
+            "init_arrays": {
+                "preinit": [{"target_address": 16, "symbol": "p"}],
+                "init": [{"target_address": 32, "symbol": "i"}],
+                "fini": [{"target_address": 48, "symbol": "f"}],
+                "sequence": [{"step": "main", "symbol": "main", "address": 64},
+                             {"step": "_init (.init: crti.o + crtn.o pieces)", "symbol": "_init", "address": 80}]
+            },
+            "stubs": [{"name": "_start", "address": 96}, {"name": "puts@plt", "address": 112},
+                      {"name": "__initlink_register_module", "address": 128}]
+        });
+        let p = trace_points_from_report(&report);
+        let kinds: Vec<(&str, u64)> = p.iter().map(|t| (t.kind.name(), t.address)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("preinit", 16),
+                ("init", 32),
+                ("fini", 48),
+                ("main", 64),
+                ("dt_init", 80),
+                ("entry", 96),
+                ("stub", 128)
+            ]
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! The emulator's wasm module, separate from the linker's so the page loads it only when a
+//! program first runs. A thin wrapper: bytes and JSON in, JSON out, never a panic or a throw
+//! for bad input (see `initlink_emu::api::run_json`).
+//!
+//! Build and measure under Node:
+//! ```sh
+//! cargo build -p initlink-emu-wasm --target wasm32-unknown-unknown --profile wasm
+//! wasm-bindgen --target nodejs --out-dir target/emu-pkg target/wasm32-unknown-unknown/wasm/initlink_emu_wasm.wasm
+//! node emu/wasm/bench.mjs target/emu-pkg
+//! ```
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::prelude::*;
+
+/// Run `elf` as the JSON `request` says (`{args, env, stdin, maxInstructions, report, trace}`);
+/// the result JSON is `{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions,
+/// diagnostics}`.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+pub fn run(elf: &[u8], request: &str) -> String {
+    initlink_emu::api::run_json(elf, request)
+}
+
+/// Run about `millions` million instructions of straight-line integer code; returns how many
+/// ran (the caller times it), or -1 if the loop misbehaved.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+pub fn bench(millions: u32) -> f64 {
+    initlink_emu::bench::run(millions)
+        .map(|n| n as f64)
+        .unwrap_or(-1.0)
+}
