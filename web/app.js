@@ -265,6 +265,7 @@ function ensureEditor() {
           if (f && f.text !== text) { f.text = text; if (!state.project.edited) { state.project.edited = true; renderFileTabs(); } }
         },
       });
+      box.initlinkEditor = editor; // for the tests (and the console): the text behind the view
       document.body.dataset.editor = 'ready';
       const p = state.project;
       if (p?.active) editor.open(p.active, p.files.find((x) => x.name === p.active)?.text ?? '');
@@ -628,7 +629,7 @@ function showOutcome(result, ms) {
       r && !r.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)}${shared ? '' : ` · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`}`) : null,
       r?.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}`) : null,
       ms ? h('span', { class: 'muted' }, ` · ${Math.round(ms)} ms in your browser`) : null),
-    h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
+    result.compileFailed ? null : h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
     h('div', { class: 'downloads' },
       result.elf ? h('a', { class: 'button primary', 'data-testid': 'download-elf', ...download(out, result.elf, 'application/x-executable') }, `Download ${out}`) : null,
       result.map ? h('a', { class: 'button', 'data-testid': 'download-map', ...download(`${out}.map`, result.map, 'text/plain') }, 'Map file') : null,
