@@ -331,6 +331,7 @@ function renderFileTabs() {
     return b;
   }));
   $('source-build').replaceChildren(...sourceNote());
+  $('source-made').textContent = p.compiled ? `Compiled in the page by ${TCC}` : state.example ? 'Built with gcc when the page was built' : 'To be compiled in the page by tcc';
   $('link').textContent = p.compiled || p.edited ? 'Compile & link' : 'Link';
   showFile(p.active);
 }
