@@ -262,7 +262,14 @@ function ensureEditor() {
         onRun: () => runLink({ compile: true }),
         onChange: (name, text) => {
           const f = state.project?.files.find((x) => x.name === name);
-          if (f && f.text !== text) { f.text = text; if (!state.project.edited) { state.project.edited = true; renderFileTabs(); } }
+          if (f && f.text !== text) {
+            f.text = text;
+            const p = state.project;
+            const tab = $('source-tabs').querySelector(`[data-file="${CSS.escape(name)}"]`);
+            tab?.classList.toggle('changed', !!state.example && p.original.get(name) !== text);
+            if (!p.edited) p.edited = true;
+            $('link').textContent = sourcesToCompile(p).length ? 'Compile & link' : 'Link';
+          }
         },
       });
       box.initlinkEditor = editor; // for the tests (and the console): the text behind the view
@@ -287,6 +294,7 @@ function openProject(ex, files) {
     panel.hidden = true;
     return;
   }
+  state.exampleInputs = ex ? [...state.inputs] : [];
   state.project = {
     files: files.map((f) => ({ ...f })),
     link: ex ? [...ex.link] : [],
@@ -296,6 +304,10 @@ function openProject(ex, files) {
     edited: false,
     compiled: false,
     diagnostics: [],
+    // An example's files as gcc compiled them at build time: only files that differ are compiled
+    // in the page; the others keep their gcc objects (unless `all`).
+    original: new Map(ex ? files.map((f) => [f.name, f.text]) : []),
+    all: $('tcc-all').checked,
   };
   document.body.classList.add('with-source');
   panel.hidden = false;
@@ -309,15 +321,15 @@ function openProject(ex, files) {
 function sourceNote() {
   const ex = state.example;
   const p = state.project;
+  const gccNote = ex ? ['The gallery\'s objects were compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
+    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), ' when the page was built.',
+  ...(ex.pieBuild ? [' For PIE output, with ', h('code', {}, ex.pieBuild), ' (the same files, built again).'] : [])] : [];
   if (p?.compiled) {
-    return ['Compiled in the page with ', h('code', {}, `${TCC} -c${p.flags.length ? ` ${p.flags.join(' ')}` : ''} FILE`), ' (TinyCC in WebAssembly)',
-      ...(Object.keys(p.archives).length ? ['; ', ...Object.entries(p.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.'];
+    return [...(p.compiledNames ?? []).flatMap((n, i) => [i ? ', ' : '', h('code', {}, n)]), ' compiled in the page with ', h('code', {}, `${TCC} -c${p.flags.length ? ` ${p.flags.join(' ')}` : ''} FILE`),
+      ' (TinyCC in WebAssembly). ', ...gccNote];
   }
   if (!ex) return ['Press Link (Ctrl+Enter) to compile these in the page with TinyCC.'];
-  return ['The objects linked now were compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
-    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.',
-  ...(ex.pieBuild ? [' For PIE output, with ', h('code', {}, ex.pieBuild), ' (the same files, built again).'] : []),
-  ' Edit and press Ctrl+Enter to compile them in the page with TinyCC instead.'];
+  return [...gccNote, ' Edit a file and press Ctrl+Enter: it is compiled in the page with TinyCC and linked with the other objects.'];
 }
 
 function renderFileTabs() {
@@ -326,13 +338,13 @@ function renderFileTabs() {
   const tabs = $('source-tabs');
   tabs.replaceChildren(...p.files.map((f) => {
     const errs = p.diagnostics.filter((d) => d.file === f.name && d.severity === 'error').length;
-    const b = h('button', { role: 'tab', type: 'button', 'aria-selected': String(f.name === p.active), tabindex: f.name === p.active ? '0' : '-1', 'aria-controls': 'source-code', dataset: { file: f.name }, title: 'Double-click to rename', onclick: () => showFile(f.name), ondblclick: () => askName(f.name) },
+    const b = h('button', { role: 'tab', type: 'button', class: state.example && p.original.get(f.name) !== f.text ? 'changed' : null, 'aria-selected': String(f.name === p.active), tabindex: f.name === p.active ? '0' : '-1', 'aria-controls': 'source-code', dataset: { file: f.name }, title: 'Double-click to rename', onclick: () => showFile(f.name), ondblclick: () => askName(f.name) },
       f.name, errs ? h('span', { class: 'badge err' }, String(errs)) : null);
     return b;
   }));
   $('source-build').replaceChildren(...sourceNote());
-  $('source-made').textContent = p.compiled ? `Compiled in the page by ${TCC}` : state.example ? 'Built with gcc when the page was built' : 'To be compiled in the page by tcc';
-  $('link').textContent = p.compiled || p.edited ? 'Compile & link' : 'Link';
+  $('source-made').textContent = p.compiled ? `${(p.compiledNames ?? []).join(', ')} compiled in the page by ${TCC}` : state.example ? 'Built with gcc when the page was built' : 'To be compiled in the page by tcc';
+  $('link').textContent = sourcesToCompile(p).length ? 'Compile & link' : 'Link';
   showFile(p.active);
 }
 
@@ -453,6 +465,22 @@ function setProgress(pct, text) {
   $('progress-text').textContent = text;
 }
 
+/** The sources the next run compiles with tcc: for an example, the files that differ from what gcc
+ *  compiled (every source if a header changed, every member of an archive one of whose members
+ *  changed), or all of them with `all`; for the learner's own sources, all of them. */
+function sourcesToCompile(p) {
+  const srcs = p.files.filter((f) => SOURCE.test(f.name));
+  if (!state.example || p.all) return srcs;
+  const changed = (f) => p.original.get(f.name) !== f.text;
+  if (p.files.some((f) => !SOURCE.test(f.name) && changed(f))) return srcs;
+  const set = new Set(srcs.filter(changed).map((f) => f.name));
+  for (const members of Object.values(p.archives)) {
+    if (!members.some((m) => [...set].some((x) => objOf(x) === m))) continue;
+    for (const f of srcs) if (members.includes(objOf(f.name))) set.add(f.name);
+  }
+  return srcs.filter((f) => set.has(f.name));
+}
+
 /** A `!<arch>` archive of `members` ([{name, bytes}]), without a symbol index (initlink, like
  *  GNU ld, reads members' symbols itself then): what `ar rcs` makes, less the index. */
 function makeArchive(members) {
@@ -476,6 +504,7 @@ function makeArchive(members) {
 function compiledInputs(objects, runtime) {
   const p = state.project;
   const bytes = new Map(objects.map((o) => [o.name, o.bytes]));
+  const gcc = new Map((state.exampleInputs ?? []).map((f) => [f.name, f]));
   const members = new Set(Object.values(p.archives).flat());
   const order = p.link.filter((x) => p.archives[x] || p.files.some((f) => f.name === x));
   for (const f of p.files) {
@@ -483,17 +512,21 @@ function compiledInputs(objects, runtime) {
     const firstLib = order.findIndex((x) => p.archives[x]);
     order.splice(firstLib < 0 ? order.length : firstLib, 0, f.name);
   }
+  const flags = p.flags.length ? ` ${p.flags.join(' ')}` : '';
   const inputs = [];
   for (const x of order) {
     if (p.archives[x]) {
       const ms = p.archives[x].filter((m) => bytes.has(m)).map((m) => ({ name: m, bytes: bytes.get(m) }));
-      inputs.push({ name: x, bytes: makeArchive(ms), from: 'compiled', made: `ar rcs ${x} ${ms.map((m) => m.name).join(' ')} (in the page, of ${TCC}'s objects)` });
+      if (ms.length) inputs.push({ name: x, bytes: makeArchive(ms), from: 'compiled', made: `${TCC} -c${flags}, then ar rcs ${x} ${ms.map((m) => m.name).join(' ')} (in the page)` });
+      else if (gcc.has(x)) inputs.push(gcc.get(x));
     } else if (bytes.has(objOf(x))) {
-      inputs.push({ name: objOf(x), bytes: bytes.get(objOf(x)), from: 'compiled', made: `${TCC} -c${p.flags.length ? ` ${p.flags.join(' ')}` : ''} ${x} (in the page)` });
+      inputs.push({ name: objOf(x), bytes: bytes.get(objOf(x)), from: 'compiled', made: `${TCC} -c${flags} ${x} (in the page)` });
+    } else if (gcc.has(objOf(x))) {
+      inputs.push(gcc.get(objOf(x)));
     }
   }
   inputs.push(...state.inputs.filter((f) => f.from === 'upload'));
-  if (runtime) inputs.push({ ...runtime, from: 'tcc-runtime', made: `${TCC}'s runtime library (lib/libtcc1.c, va_list.c, alloca86_64.S), built with the page` });
+  if (runtime && objects.length) inputs.push({ ...runtime, from: 'tcc-runtime', made: `${TCC}'s runtime library (lib/libtcc1.c, va_list.c, alloca86_64.S), built with the page` });
   return inputs;
 }
 
@@ -505,7 +538,7 @@ async function runLink({ compile = false } = {}) {
     return;
   }
   const p = state.project;
-  const compiling = !!p && p.files.some((f) => SOURCE.test(f.name)) && (compile || p.compiled || (p.edited && !state.inputs.length));
+  const compiling = !!p && sourcesToCompile(p).length > 0;
   if (!compiling && !state.inputs.length) return;
   state.busy = true;
   $('link').disabled = true;
@@ -532,8 +565,11 @@ async function runLink({ compile = false } = {}) {
 async function cycle(compiling, t0) {
   const p = state.project;
   if (compiling) {
-    setProgress(5, `Compiling ${p.files.filter((f) => SOURCE.test(f.name)).length} source(s) with tcc…`);
-    const c = await call({ compile: { files: p.files.map((f) => ({ name: f.name, text: f.text })), flags: p.flags } }, (stage, detail) => setProgress(8, detail));
+    setProgress(5, `Compiling ${sourcesToCompile(p).length} source(s) with tcc…`);
+    const srcs = sourcesToCompile(p);
+    const files = p.files.filter((f) => !SOURCE.test(f.name) || srcs.includes(f));
+    p.compiledNames = srcs.map((f) => f.name);
+    const c = await call({ compile: { files: files.map((f) => ({ name: f.name, text: f.text })), flags: p.flags } }, (stage, detail) => setProgress(8, detail));
     const r = c.type === 'compiled' ? c.result : { ok: false, objects: [], diagnostics: [{ file: null, line: null, column: null, severity: 'error', message: c.message, text: `tcc: error: ${c.message}` }] };
     p.compiled = true;
     p.diagnostics = r.diagnostics;
@@ -548,7 +584,11 @@ async function cycle(compiling, t0) {
     state.compileDiagnostics = r.diagnostics;
   } else {
     state.compileDiagnostics = [];
-    if (p) { p.diagnostics = []; applyEditorDiagnostics(); }
+    if (p) {
+      p.diagnostics = [];
+      applyEditorDiagnostics();
+      if (p.compiled) { p.compiled = false; state.inputs = [...state.exampleInputs, ...state.inputs.filter((f) => f.from === 'upload')]; renderFileTabs(); }
+    }
   }
   const notes = await syncKindInputs();
   setProgress(compiling ? 30 : 10, 'Starting…');
@@ -715,6 +755,7 @@ function snapshot() {
     e: state.example?.name ?? null,
     ...(own ? { f: p.files.map((f) => [f.name, f.text]), l: p.link, a: p.archives } : {}),
     c: !!p?.compiled,
+    all: !!p?.all,
     o,
     t: document.querySelector('#view-tabs [aria-selected=true]')?.id ?? 'tab-memory',
     s: p?.active ?? null,
@@ -755,6 +796,7 @@ async function restore(snap) {
     p.edited = true;
     editor?.clear();
   }
+  if (state.project) { state.project.all = !!snap.all; $('tcc-all').checked = !!snap.all; }
   const f = $('options').elements;
   for (const [k, v] of Object.entries(snap.o ?? {})) {
     if (!f[k] || f[k].disabled) continue;
@@ -796,6 +838,7 @@ function init() {
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !e.defaultPrevented) { e.preventDefault(); runLink({ compile: true }); }
   });
   $('add-file').addEventListener('click', () => askName(null));
+  $('tcc-all').addEventListener('change', (e) => { if (state.project) { state.project.all = e.target.checked; renderFileTabs(); } });
   $('name-form').addEventListener('submit', nameSubmitted);
   $('name-cancel').addEventListener('click', () => { $('name-form').hidden = true; });
   $('share').addEventListener('click', share);

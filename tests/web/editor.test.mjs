@@ -151,12 +151,36 @@ test('edit a priority, Ctrl+Enter: tcc compiles in the page, the Start-up view r
   assert.match(await page.getByTestId('init-entry').nth(2).textContent(), /\.init_array\.00100/);
   await shot('editor-priority-reordered');
   await view('inputs');
+  // Only the edited file was compiled in the page; the others keep the objects gcc made.
   const made = await page.getByTestId('made-by').allTextContents();
-  assert.deepEqual(made.slice(0, 3), ['tcc 0.9.27 -c arrays.c (in the page)', 'tcc 0.9.27 -c legacy.c (in the page)', 'tcc 0.9.27 -c main.c (in the page)']);
-  assert.match(await page.textContent('#source-build'), /Compiled in the page with tcc 0\.9\.27/);
+  assert.equal(made[0], 'tcc 0.9.27 -c arrays.c (in the page)');
+  assert.match(made[1], /^gcc -c -O1 -ffreestanding .* \(at build time\)$/);
+  assert.match(made[2], /^gcc -c -O1 -ffreestanding .* \(at build time\)$/);
+  assert.match(await page.textContent('#source-build'), /^arrays\.c compiled in the page with tcc 0\.9\.27 -c FILE/);
+  assert.deepEqual(await page.locator('#source-tabs .changed').allTextContents(), ['arrays.c']);
   // The editor highlights C: a keyword and a string have their own token styles.
   assert.ok(await page.locator('#source-code .cm-line span').count() > 10);
   await view('startup');
+});
+
+test('the priorities example: edit main.c\'s priority, Ctrl+Enter, the Start-up view reorders', async () => {
+  await pick('ctor-priorities');
+  await view('startup');
+  assert.deepEqual(await startupOrder(), ['gcc_101', 'clang_200', 'main_300', 'gcc_500', 'gcc_999', 'clang_1000', 'gcc_default', 'gcc_d500', 'clang_d200', 'gcc_d101']);
+  assert.match(await page.getByTestId('tcc-note').textContent(), /constructor\(101\)` is a syntax error|constructor\(101\) is a syntax error/);
+  await edit('main.c', (t) => t.replace('".init_array.00300"', '".init_array.00600"'));
+  await compileAndLink();
+  assert.match(await page.textContent('.verdict'), /Linked prog/);
+  assert.deepEqual(await startupOrder(), ['gcc_101', 'clang_200', 'gcc_500', 'main_300', 'gcc_999', 'clang_1000', 'gcc_default', 'gcc_d500', 'clang_d200', 'gcc_d101']);
+  assert.match(await page.getByTestId('init-entry').nth(3).textContent(), /priority 600.*main\.o · section \.init_array\.00600/s);
+  await shot('editor-ctor-priorities-reordered');
+  // gcc_ctors.c, edited, meets tcc's refusal of priorities: marked in the editor, the note beside it.
+  await edit('gcc_ctors.c', (t) => t.replace('constructor(999)', 'constructor(998)'));
+  await compileAndLink();
+  assert.match(await page.textContent('.verdict'), /Compilation failed/);
+  assert.match(await page.getByTestId('diagnostic').first().textContent(), /gcc_ctors\.c:\d+:\d+: error: '\)' expected \(got "\("\)/);
+  assert.ok(await page.locator('#source-code .cm-lintRange-error').count() >= 1);
+  assert.equal(await page.getByTestId('tcc-note').isVisible(), true);
 });
 
 test('a compiler error shows in the editor at its line and column, and in the diagnostics', async () => {
@@ -278,6 +302,7 @@ test('add and rename files; an uploaded .c opens in the editor and is compiled',
 
 test('every gallery example compiles in the page, or the page says beside it what tcc does differently', async () => {
   const results = {};
+  await page.getByTestId('tcc-all').check();
   for (const ex of ['freestanding', 'ctor-priorities', 'raw-arrays', 'archive', 'pie-glibc', 'module-registration']) {
     await pick(ex);
     await page.click('#source-code');
@@ -300,8 +325,9 @@ test('every gallery example compiles in the page, or the page says beside it wha
   await compileAndLink();
   await view('inputs');
   const rows = await page.getByTestId('input-row').allTextContents();
-  assert.ok(rows.some((r) => /libshapes\.a\(square\.o\).*ar rcs libshapes\.a square\.o circle\.o unused\.o \(in the page/.test(r)), rows.join('\n'));
+  assert.ok(rows.some((r) => /libshapes\.a\(square\.o\).*tcc 0\.9\.27 -c, then ar rcs libshapes\.a square\.o circle\.o unused\.o \(in the page\)/.test(r)), rows.join('\n'));
   assert.ok(!rows.some((r) => /unused\.o\)/.test(r)));
+  await page.getByTestId('tcc-all').uncheck();
 });
 
 test('no console errors', () => {
