@@ -399,6 +399,13 @@ function nameSubmitted(e) {
   if (editor) editor.focus(); else ensureEditor().then((ed) => ed.focus());
 }
 
+async function gotoSource(d) {
+  showFile(d.file);
+  const ed = await ensureEditor();
+  showFile(d.file);
+  ed.goto(d.line, d.column);
+}
+
 /** The compiler's diagnostics, in the editor at their line and column. */
 function applyEditorDiagnostics() {
   if (!editor || !state.project) return;
@@ -677,6 +684,13 @@ function showOutcome(result, ms) {
       result.reportJson ? h('a', { class: 'button', 'data-testid': 'download-report', ...download(`${out}.json`, result.reportJson, 'application/json') }, 'JSON report') : null,
       result.elf ? h('span', { class: 'muted hint' }, shared ? `Load it from a program on x86-64 Linux: dlopen("./${out}", RTLD_NOW)` : `Run it on x86-64 Linux: chmod +x ${out} && ./${out}`) : null));
   renderDiagnostics($('diagnostics'), result.diagnostics);
+  // A compiler diagnostic opens its file in the editor at its line and column.
+  [...$('diagnostics').children].forEach((li, i) => {
+    const d = result.diagnostics[i];
+    if (d?.file && d.line && state.project?.files.some((f) => f.name === d.file)) {
+      li.append(h('button', { type: 'button', class: 'goto', 'data-testid': 'diag-goto', onclick: () => gotoSource(d) }, `Show ${d.file}:${d.line}`));
+    }
+  });
   const views = ['memory', 'startup', 'relocs', 'stubs', 'dynamic', 'symbols', 'inputs', 'map'];
   $('view-tabs').hidden = !r;
   // A failed link's partial report has the inputs (what was loaded, and why) and the map.

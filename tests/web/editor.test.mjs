@@ -204,6 +204,11 @@ test('a compiler error shows in the editor at its line and column, and in the di
   assert.equal(await page.locator('#source-code .cm-lint-marker-error').count(), 1);
   assert.equal(await page.textContent('#source-tabs [data-file="main.c"] .badge'), '1');
   await shot('editor-error');
+  // The diagnostic's button puts the cursor on that line, from another file's tab too.
+  await page.click('#source-tabs [data-file="arrays.c"]');
+  await page.getByTestId('diag-goto').first().click();
+  await page.waitForFunction(() => document.querySelector('#source-tabs [aria-selected=true]')?.dataset.file === 'main.c');
+  assert.match(await page.textContent('#source-code .cm-activeLine'), /return y;/);
   // Fixed, it links again and the marks are gone.
   await edit('main.c', (t) => t.replace('return y;', 'return 0;'));
   await compileAndLink();

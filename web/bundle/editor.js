@@ -104,5 +104,12 @@ export function createEditor(parent, { onRun, onChange }) {
       apply();
     },
     focus() { view.focus(); },
+    /** Put the cursor at a 1-based line and column of the open file, scrolled into view. */
+    goto(line, column) {
+      const l = view.state.doc.line(Math.min(Math.max(line, 1), view.state.doc.lines));
+      const at = l.from + Math.min(Math.max((column ?? 1) - 1, 0), l.length);
+      view.dispatch({ selection: { anchor: at }, scrollIntoView: true });
+      view.focus();
+    },
   };
 }
