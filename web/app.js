@@ -894,6 +894,12 @@ function init() {
     state.restored = true;
     if (ex && !state.inputs.length) pickExample(ex);
   });
+  // A share link pasted into this tab's address bar changes only the fragment: restore it too.
+  window.addEventListener('hashchange', async () => {
+    const s = new URLSearchParams(location.hash.slice(1)).get('s');
+    if (!s) return;
+    try { await restore((await loadShare()).decodeState(s)); } catch (e) { console.warn('share link', e); }
+  });
   // Offline support, registered once the first link is drawn so it does not compete with it.
   if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {
     const register = () => navigator.serviceWorker.register('sw.js').catch(() => {});

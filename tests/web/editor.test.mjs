@@ -258,6 +258,11 @@ test('the share link restores example, sources, options and view in a new page, 
   } finally {
     await chrome.context.setOffline(false);
   }
+  // Pasted into a tab that shows something else, the link restores there too.
+  await fresh.evaluate(() => { location.hash = ''; });
+  await pick('freestanding', fresh);
+  await fresh.evaluate((u) => { location.href = u; }, url);
+  await check(fresh);
   await fresh.close();
   await page.selectOption('select[name=buildId]', '');
 });
