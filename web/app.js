@@ -170,7 +170,8 @@ async function addFiles(fileList) {
     await runLink({ compile: true });
   }
   if (!files.length) return;
-  leaveExample();
+  // Objects leave an example (its objects and the options it set), but not the learner's own sources.
+  if (state.example) leaveExample();
   const at = state.inputs.findIndex((f) => f.from === 'glibc');
   const added = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()), from: 'upload' })));
   // Uploads go before glibc's description, as a library comes after the objects that use it.
