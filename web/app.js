@@ -10,8 +10,17 @@ const state = {
   selectedSection: null,
   relocs: {},        // the Relocations view's picked object and section
   busy: false,
+  again: null,       // a run asked for while one was in flight: {compile}
   urls: [],
+  // The sources in the editor: {files: [{name, text}], link: [source or archive names, in link
+  // order], archives: {lib: [member objects]}, flags: [tcc flags], active: file name, edited,
+  // compiled: whether the inputs come from compiling them in the page}.
+  project: null,
 };
+
+const SOURCE = /\.(c|s|S)$/;
+const objOf = (name) => name.replace(SOURCE, '.o');
+const TCC = 'tcc 0.9.27';
 
 // ---------------------------------------------------------------------------------------------
 // The worker. Restarted if it dies; a link in flight then reports the failure as a diagnostic.
@@ -87,7 +96,8 @@ function renderInputList() {
         h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${f.name}`, onclick: () => { if (f.from === 'glibc') state.glibcRemoved = true; state.inputs.splice(i, 1); renderInputList(); } }, '×')))));
   });
   $('input-count').textContent = state.inputs.length ? `(${state.inputs.length}, in link order)` : '';
-  $('link').disabled = state.busy || state.inputs.length === 0;
+  $('link').disabled = state.busy || (state.inputs.length === 0 && !state.project?.files.some((f) => SOURCE.test(f.name)));
+  if (!state.project) $('link').textContent = 'Link';
 }
 
 // PIE and non-PIE links need glibc: unless the learner uploaded a libc .so, the page links against
@@ -140,8 +150,27 @@ async function syncKindInputs() {
 }
 
 async function addFiles(fileList) {
-  const files = [...fileList];
+  let files = [...fileList];
   if (!files.length) return;
+  // C and assembly sources (and headers) open in the editor; they are compiled and linked at once.
+  const sources = files.filter((f) => /\.(c|s|S|h)$/.test(f.name));
+  files = files.filter((f) => !sources.includes(f));
+  if (sources.length) {
+    if (!state.project) openProject(null, []);
+    const p = state.project;
+    for (const f of sources) {
+      const text = await f.text();
+      const old = p.files.find((x) => x.name === f.name);
+      if (old) old.text = text; else p.files.push({ name: f.name, text });
+      if (editor?.has(f.name)) editor.open(f.name, text);
+      p.active = f.name;
+    }
+    p.edited = true;
+    renderFileTabs();
+    await runLink({ compile: true });
+  }
+  if (!files.length) return;
+  // Objects leave an example (its objects and the options it set), but not the learner's own sources.
   if (state.example) leaveExample();
   const at = state.inputs.findIndex((f) => f.from === 'glibc');
   const added = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()), from: 'upload' })));
@@ -164,10 +193,13 @@ async function fetchBytes(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function pickExample(ex) {
+async function pickExample(ex, { link = true } = {}) {
   markExample(ex.name);
   try {
-    const files = await Promise.all(ex.inputs.map(async (i) => ({ name: i.name, bytes: await fetchCached(i.url), from: 'example', url: i.url, pieUrl: i.pieUrl, pie: false })));
+    const [files, sources] = await Promise.all([
+      Promise.all(ex.inputs.map(async (i) => ({ name: i.name, bytes: await fetchCached(i.url), from: 'example', url: i.url, pieUrl: i.pieUrl, pie: false }))),
+      Promise.all(ex.sources.map(async (src) => ({ name: src.file, text: await fetchText(src.url) }))),
+    ]);
     state.inputs = files;
     state.example = ex;
     // An example is a whole link: its output kind and name come with it (a PIE against glibc, a
@@ -180,12 +212,22 @@ async function pickExample(ex) {
       state.glibcRemoved = false;
       showKindHelp();
     }
+    openProject(ex, sources);
     renderInputList();
-    showSource(ex);
-    await runLink();
+    if (link) await runLink();
   } catch (e) {
     showOutcome({ ok: false, elf: null, report: null, map: '', reportJson: '', commandLine: [], diagnostics: [{ severity: 'error', text: `initlink: error: cannot load example ${ex.name}: ${e.message}`, notes: [] }] }, 0);
   }
+}
+
+const textCache = new Map();
+async function fetchText(url) {
+  if (!textCache.has(url)) {
+    const p = fetch(url).then((r) => { if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`); return r.text(); });
+    p.catch(() => textCache.delete(url));
+    textCache.set(url, p);
+  }
+  return textCache.get(url);
 }
 
 /** Drop the example's inputs, and the options it set that the learner left alone (an uploaded
@@ -201,37 +243,176 @@ function leaveExample() {
   state.inputs = [];
   state.example = null;
   markExample(null);
-  showSource(null);
+  openProject(null, null);
 }
 
-const sourceCache = new Map();
-async function showSource(ex) {
+// ---------------------------------------------------------------------------------------------
+// The sources and the editor. The source shows as plain text first; the editor (CodeMirror,
+// pkg/editor.js, 117 KB gzipped) is loaded on the first click or key in it, so the first load
+// stays small.
+
+let editor = null;
+let editorLoading = null;
+
+function ensureEditor() {
+  if (!editorLoading) {
+    editorLoading = import('./pkg/editor.js').then(({ createEditor }) => {
+      const box = $('source-code');
+      box.replaceChildren();
+      editor = createEditor(box, {
+        onRun: () => runLink({ compile: true }),
+        onChange: (name, text) => {
+          const f = state.project?.files.find((x) => x.name === name);
+          if (f && f.text !== text) {
+            f.text = text;
+            const p = state.project;
+            const tab = $('source-tabs').querySelector(`[data-file="${CSS.escape(name)}"]`);
+            tab?.classList.toggle('changed', !!state.example && p.original.get(name) !== text);
+            if (!p.edited) p.edited = true;
+            $('link').textContent = sourcesToCompile(p).length ? 'Compile & link' : 'Link';
+          }
+        },
+      });
+      box.initlinkEditor = editor; // for the tests (and the console): the text behind the view
+      document.body.dataset.editor = 'ready';
+      const p = state.project;
+      if (p?.active) editor.open(p.active, p.files.find((x) => x.name === p.active)?.text ?? '');
+      applyEditorDiagnostics();
+      return editor;
+    });
+    editorLoading.catch((e) => { editorLoading = null; console.warn('editor', e); });
+  }
+  return editorLoading;
+}
+
+/** Show `files` ([{name, text}]) in the editor: an example's sources, or (ex null) the learner's own. */
+function openProject(ex, files) {
   const panel = $('source');
-  document.body.classList.toggle('with-source', !!ex);
-  panel.hidden = !ex;
-  if (!ex) return;
-  $('source-title').textContent = ex.title;
-  $('source-desc').replaceChildren(...inlineCode(ex.description));
-  $('source-build').replaceChildren('Compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
-    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), '.',
-    ...(ex.pieBuild ? [' For PIE output, with ', h('code', {}, ex.pieBuild), ' (the same files, built again).'] : []));
-  const tabs = $('source-tabs');
-  tabs.replaceChildren();
-  const show = async (src, btn) => {
-    tabs.querySelectorAll('[role=tab]').forEach((b) => { b.setAttribute('aria-selected', String(b === btn)); b.tabIndex = b === btn ? 0 : -1; });
-    let text = sourceCache.get(src.url);
-    if (text === undefined) {
-      try { text = await (await fetch(src.url)).text(); } catch (e) { text = `(cannot load ${src.url}: ${e.message})`; }
-      sourceCache.set(src.url, text);
-    }
-    $('source-code').firstElementChild.textContent = text;
+  editor?.clear();
+  if (files === null) {
+    state.project = null;
+    document.body.classList.remove('with-source');
+    panel.hidden = true;
+    return;
+  }
+  state.exampleInputs = ex ? [...state.inputs] : [];
+  state.project = {
+    files: files.map((f) => ({ ...f })),
+    link: ex ? [...ex.link] : [],
+    archives: ex ? Object.fromEntries(Object.entries(ex.archives).map(([k, v]) => [k, [...v]])) : {},
+    flags: [],
+    active: files.find((f) => SOURCE.test(f.name))?.name ?? files[0]?.name ?? null,
+    edited: false,
+    compiled: false,
+    diagnostics: [],
+    // An example's files as gcc compiled them at build time: only files that differ are compiled
+    // in the page; the others keep their gcc objects (unless `all`).
+    original: new Map(ex ? files.map((f) => [f.name, f.text]) : []),
+    all: $('tcc-all').checked,
   };
-  ex.sources.forEach((src, i) => {
-    const b = h('button', { role: 'tab', type: 'button', 'aria-selected': 'false', tabindex: '-1', 'aria-controls': 'source-code', onclick: () => show(src, b) }, src.file);
-    tabs.append(b);
-    if (i === 0) show(src, b);
-  });
-  tabKeys(tabs, (b) => b.click());
+  document.body.classList.add('with-source');
+  panel.hidden = false;
+  $('source-title').textContent = ex ? ex.title : 'Your sources';
+  $('source-desc').replaceChildren(...inlineCode(ex ? ex.description : 'Compiled in the page by TinyCC and linked with the other inputs.'));
+  $('source-tcc').hidden = !ex?.tcc;
+  $('source-tcc').replaceChildren(...(ex?.tcc ? [h('strong', {}, 'In the page: '), ...inlineCode(ex.tcc)] : []));
+  renderFileTabs();
+}
+
+function sourceNote() {
+  const ex = state.example;
+  const p = state.project;
+  const gccNote = ex ? ['The gallery\'s objects were compiled with ', h('code', {}, ex.build), ...(Object.keys(ex.archives).length
+    ? ['; ', ...Object.entries(ex.archives).map(([a, m]) => h('code', {}, `ar rcs ${a} ${m.join(' ')}`))] : []), ' when the page was built.',
+  ...(ex.pieBuild ? [' For PIE output, with ', h('code', {}, ex.pieBuild), ' (the same files, built again).'] : [])] : [];
+  if (p?.compiled) {
+    return [...(p.compiledNames ?? []).flatMap((n, i) => [i ? ', ' : '', h('code', {}, n)]), ' compiled in the page with ', h('code', {}, `${TCC} -c${p.flags.length ? ` ${p.flags.join(' ')}` : ''} FILE`),
+      ' (TinyCC in WebAssembly). ', ...gccNote];
+  }
+  if (!ex) return ['Press Link (Ctrl+Enter) to compile these in the page with TinyCC.'];
+  return [...gccNote, ' Edit a file and press Ctrl+Enter: it is compiled in the page with TinyCC and linked with the other objects.'];
+}
+
+function renderFileTabs() {
+  const p = state.project;
+  if (!p) return;
+  const tabs = $('source-tabs');
+  tabs.replaceChildren(...p.files.map((f) => {
+    const errs = p.diagnostics.filter((d) => d.file === f.name && d.severity === 'error').length;
+    const b = h('button', { role: 'tab', type: 'button', class: state.example && p.original.get(f.name) !== f.text ? 'changed' : null, 'aria-selected': String(f.name === p.active), tabindex: f.name === p.active ? '0' : '-1', 'aria-controls': 'source-code', dataset: { file: f.name }, title: 'Double-click to rename', onclick: () => showFile(f.name), ondblclick: () => askName(f.name) },
+      f.name, errs ? h('span', { class: 'badge err' }, String(errs)) : null);
+    return b;
+  }));
+  $('source-build').replaceChildren(...sourceNote());
+  $('source-made').textContent = p.compiled ? `${(p.compiledNames ?? []).join(', ')} compiled in the page by ${TCC}` : state.example ? 'Built with gcc when the page was built' : 'To be compiled in the page by tcc';
+  $('link').textContent = sourcesToCompile(p).length ? 'Compile & link' : 'Link';
+  showFile(p.active);
+}
+
+function showFile(name) {
+  const p = state.project;
+  if (!p || name == null) return;
+  p.active = name;
+  $('source-tabs').querySelectorAll('[role=tab]').forEach((b) => { const on = b.dataset.file === name; b.setAttribute('aria-selected', String(on)); b.tabIndex = on ? 0 : -1; });
+  const f = p.files.find((x) => x.name === name);
+  if (editor) {
+    if (editor.current() !== name) editor.open(name, editor.has(name) ? undefined : f?.text ?? '');
+  } else {
+    const pre = $('source-code').querySelector('pre');
+    if (pre) pre.firstElementChild.textContent = f?.text ?? '';
+  }
+}
+
+/** Add a file (name null) or rename one, through the small form above the editor. */
+function askName(from) {
+  const form = $('name-form');
+  const input = $('name-input');
+  form.hidden = false;
+  input.value = from ?? '';
+  input.placeholder = from ? '' : 'new.c, helper.s, util.h…';
+  form.dataset.from = from ?? '';
+  input.focus();
+  input.select();
+}
+
+function nameSubmitted(e) {
+  e.preventDefault();
+  const form = $('name-form');
+  const p = state.project ?? (openProject(null, []), state.project);
+  const from = form.dataset.from || null;
+  const to = $('name-input').value.trim();
+  const bad = !/^[\w.+-]+$/.test(to) ? 'a file name: letters, digits, . _ + -' : p.files.some((f) => f.name === to) && to !== from ? `${to} exists` : null;
+  if (bad) { $('name-input').setCustomValidity(bad); $('name-input').reportValidity(); return; }
+  $('name-input').setCustomValidity('');
+  form.hidden = true;
+  if (from === to) return;
+  if (from) {
+    p.files.find((f) => f.name === from).name = to;
+    p.link = p.link.map((x) => (x === from ? to : x));
+    for (const m of Object.values(p.archives)) m.forEach((o, i) => { if (o === objOf(from)) m[i] = objOf(to); });
+    editor?.rename(from, to);
+  } else {
+    p.files.push({ name: to, text: SOURCE.test(to) && to.endsWith('.c') ? '#include "say.h"\n\n' : '' });
+  }
+  p.edited = true;
+  p.active = to;
+  renderFileTabs();
+  if (editor) editor.focus(); else ensureEditor().then((ed) => ed.focus());
+}
+
+async function gotoSource(d) {
+  showFile(d.file);
+  const ed = await ensureEditor();
+  showFile(d.file);
+  ed.goto(d.line, d.column);
+}
+
+/** The compiler's diagnostics, in the editor at their line and column. */
+function applyEditorDiagnostics() {
+  if (!editor || !state.project) return;
+  const byFile = {};
+  for (const d of state.project.diagnostics) if (d.file) (byFile[d.file] ??= []).push(d);
+  editor.setDiagnostics(byFile);
 }
 
 /** Render `text` with `code` spans as <code>. */
@@ -292,15 +473,133 @@ function setProgress(pct, text) {
   $('progress-text').textContent = text;
 }
 
-async function runLink() {
-  if (state.busy || !state.inputs.length) return;
-  const notes = await syncKindInputs();
-  if (state.busy) return;
+/** The sources the next run compiles with tcc: for an example, the files that differ from what gcc
+ *  compiled (every source if a header changed, every member of an archive one of whose members
+ *  changed), or all of them with `all`; for the learner's own sources, all of them. */
+function sourcesToCompile(p) {
+  const srcs = p.files.filter((f) => SOURCE.test(f.name));
+  if (!state.example || p.all) return srcs;
+  const changed = (f) => p.original.get(f.name) !== f.text;
+  if (p.files.some((f) => !SOURCE.test(f.name) && changed(f))) return srcs;
+  const set = new Set(srcs.filter(changed).map((f) => f.name));
+  for (const members of Object.values(p.archives)) {
+    if (!members.some((m) => [...set].some((x) => objOf(x) === m))) continue;
+    for (const f of srcs) if (members.includes(objOf(f.name))) set.add(f.name);
+  }
+  return srcs.filter((f) => set.has(f.name));
+}
+
+/** A `!<arch>` archive of `members` ([{name, bytes}]), without a symbol index (initlink, like
+ *  GNU ld, reads members' symbols itself then): what `ar rcs` makes, less the index. */
+function makeArchive(members) {
+  const enc = new TextEncoder();
+  const field = (v, n) => String(v).padEnd(n, ' ').slice(0, n);
+  const parts = [enc.encode('!<arch>\n')];
+  for (const m of members) {
+    parts.push(enc.encode(`${field(`${m.name}/`, 16)}${field(0, 12)}${field(0, 6)}${field(0, 6)}${field(644, 8)}${field(m.bytes.length, 10)}\x60\n`));
+    parts.push(m.bytes);
+    if (m.bytes.length % 2) parts.push(enc.encode('\n'));
+  }
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of parts) { out.set(b, at); at += b.length; }
+  return out;
+}
+
+/** The link's inputs from the page's compiled objects: the project's link order (sources stand for
+ *  their objects, archives are made from their members), new sources before the first archive,
+ *  then the learner's uploads, then tcc's runtime library (members pulled only by need). */
+function compiledInputs(objects, runtime) {
+  const p = state.project;
+  const bytes = new Map(objects.map((o) => [o.name, o.bytes]));
+  const gcc = new Map((state.exampleInputs ?? []).map((f) => [f.name, f]));
+  const members = new Set(Object.values(p.archives).flat());
+  const order = p.link.filter((x) => p.archives[x] || p.files.some((f) => f.name === x));
+  for (const f of p.files) {
+    if (!SOURCE.test(f.name) || order.includes(f.name) || members.has(objOf(f.name))) continue;
+    const firstLib = order.findIndex((x) => p.archives[x]);
+    order.splice(firstLib < 0 ? order.length : firstLib, 0, f.name);
+  }
+  const flags = p.flags.length ? ` ${p.flags.join(' ')}` : '';
+  const inputs = [];
+  for (const x of order) {
+    if (p.archives[x]) {
+      const ms = p.archives[x].filter((m) => bytes.has(m)).map((m) => ({ name: m, bytes: bytes.get(m) }));
+      if (ms.length) inputs.push({ name: x, bytes: makeArchive(ms), from: 'compiled', made: `${TCC} -c${flags}, then ar rcs ${x} ${ms.map((m) => m.name).join(' ')} (in the page)` });
+      else if (gcc.has(x)) inputs.push(gcc.get(x));
+    } else if (bytes.has(objOf(x))) {
+      inputs.push({ name: objOf(x), bytes: bytes.get(objOf(x)), from: 'compiled', made: `${TCC} -c${flags} ${x} (in the page)` });
+    } else if (gcc.has(objOf(x))) {
+      inputs.push(gcc.get(objOf(x)));
+    }
+  }
+  inputs.push(...state.inputs.filter((f) => f.from === 'upload'));
+  if (runtime && objects.length) inputs.push({ ...runtime, from: 'tcc-runtime', made: `${TCC}'s runtime library (lib/libtcc1.c, va_list.c, alloca86_64.S), built with the page` });
+  return inputs;
+}
+
+async function runLink({ compile = false } = {}) {
+  if (state.busy) {
+    // One more run once this one is drawn: picking an example or pressing Ctrl+Enter mid-link is
+    // never lost.
+    state.again = { compile: compile || !!state.again?.compile };
+    return;
+  }
+  const p = state.project;
+  const compiling = !!p && sourcesToCompile(p).length > 0;
+  if (!compiling && !state.inputs.length) return;
   state.busy = true;
   $('link').disabled = true;
   document.body.classList.add('busy');
-  setProgress(10, 'Starting…');
   const t0 = performance.now();
+  try {
+    await cycle(compiling, t0);
+  } finally {
+    state.busy = false;
+    document.body.classList.remove('busy');
+    renderInputList();
+    document.body.dataset.cycleMs = String(Math.round(performance.now() - t0));
+    document.body.dataset.linked = String((Number(document.body.dataset.linked) || 0) + 1);
+    if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
+    updateHash();
+  }
+  if (state.again) {
+    const again = state.again;
+    state.again = null;
+    await runLink(again);
+  }
+}
+
+async function cycle(compiling, t0) {
+  const p = state.project;
+  if (compiling) {
+    setProgress(5, `Compiling ${sourcesToCompile(p).length} source(s) with tcc…`);
+    const srcs = sourcesToCompile(p);
+    const files = p.files.filter((f) => !SOURCE.test(f.name) || srcs.includes(f));
+    p.compiledNames = srcs.map((f) => f.name);
+    const c = await call({ compile: { files: files.map((f) => ({ name: f.name, text: f.text })), flags: p.flags } }, (stage, detail) => setProgress(8, detail));
+    const r = c.type === 'compiled' ? c.result : { ok: false, objects: [], diagnostics: [{ file: null, line: null, column: null, severity: 'error', message: c.message, text: `tcc: error: ${c.message}` }] };
+    p.compiled = true;
+    p.diagnostics = r.diagnostics;
+    renderFileTabs();
+    applyEditorDiagnostics();
+    if (!r.ok) {
+      setProgress(100, `Compilation failed in ${Math.round(performance.now() - t0)} ms.`);
+      showOutcome({ ok: false, compileFailed: true, elf: null, report: null, map: '', reportJson: '', commandLine: [], diagnostics: r.diagnostics.map((d) => ({ ...d, notes: [] })) }, 0);
+      return;
+    }
+    state.inputs = compiledInputs(r.objects, c.runtime);
+    state.compileDiagnostics = r.diagnostics;
+  } else {
+    state.compileDiagnostics = [];
+    if (p) {
+      p.diagnostics = [];
+      applyEditorDiagnostics();
+      if (p.compiled) { p.compiled = false; state.inputs = [...state.exampleInputs, ...state.inputs.filter((f) => f.from === 'upload')]; renderFileTabs(); }
+    }
+  }
+  const notes = await syncKindInputs();
+  setProgress(compiling ? 30 : 10, 'Starting…');
   const stages = { load: 25, link: 55, report: 85 };
   const msg = await call(
     { inputs: state.inputs.map((f) => ({ name: f.name, bytes: f.bytes.slice() })), options: readOptions() },
@@ -312,6 +611,7 @@ async function runLink() {
     result = msg.result;
   }
   for (const n of notes) result.diagnostics.push({ severity: 'warning', message: n, text: `playground: warning: ${n}`, notes: [] });
+  result.diagnostics.unshift(...state.compileDiagnostics.map((d) => ({ ...d, notes: [] })));
   setProgress(92, 'Drawing the views…');
   await new Promise((r) => requestAnimationFrame(() => r()));
   try {
@@ -322,12 +622,7 @@ async function runLink() {
     console.warn(e);
   }
   const total = performance.now() - t0;
-  setProgress(100, `${result.ok ? 'Linked' : 'Link failed'} in ${Math.round(msg.ms ?? total)} ms (${Math.round(total)} ms with drawing).`);
-  state.busy = false;
-  document.body.classList.remove('busy');
-  renderInputList();
-  document.body.dataset.linked = String((Number(document.body.dataset.linked) || 0) + 1);
-  if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
+  setProgress(100, `${compiling ? 'Compiled and ' : ''}${result.ok ? (compiling ? 'linked' : 'Linked') : 'link failed'} in ${Math.round(total)} ms (link ${Math.round(msg.ms ?? total)} ms).`);
 }
 
 // What each output kind means, for the options panel.
@@ -341,6 +636,21 @@ const KIND_HELP = {
 
 function showKindHelp() {
   $('kind-help').textContent = KIND_HELP[$('options').elements.kind.value] ?? '';
+}
+
+/** What made each input, for the Inputs view: the compiler and flags, or an upload. */
+function madeBy() {
+  const ex = state.example;
+  const m = {};
+  for (const f of state.inputs) {
+    if (f.made) m[f.name] = f.made;
+    else if (f.from === 'example' && ex) {
+      const build = f.pie ? ex.pieBuild : ex.build;
+      m[f.name] = ex.archives[f.name] ? `${build}, then ar rcs ${f.name} ${ex.archives[f.name].join(' ')} (at build time)` : `${build} (at build time)`;
+    } else if (f.from === 'upload') m[f.name] = 'uploaded';
+    else if (f.from === 'glibc') m[f.name] = GLIBC_NOTE;
+  }
+  return m;
 }
 
 const KINDS = { static: 'static executable', exec: 'executable (not PIE)', pie: 'position-independent executable', shared: 'shared object' };
@@ -364,17 +674,24 @@ function showOutcome(result, ms) {
   const shared = r?.output.kind === 'shared'; // no entry point; a program loads it
   summary.replaceChildren(
     h('div', { class: `verdict ${result.ok ? 'ok' : 'bad'}` },
-      result.ok ? h('strong', {}, `✓ Linked ${out}`) : h('strong', {}, '✗ The link failed'),
+      result.ok ? h('strong', {}, `✓ Linked ${out}`) : h('strong', {}, result.compileFailed ? '✗ Compilation failed (see the marks in the editor)' : '✗ The link failed'),
       r && !r.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}, ${size(r.output.size)}${shared ? '' : ` · entry ${hex(r.output.entry)} (${r.output.entry_symbol})`}`) : null,
       r?.partial ? h('span', {}, ` · ${KINDS[r.output.kind] ?? r.output.kind}`) : null,
       ms ? h('span', { class: 'muted' }, ` · ${Math.round(ms)} ms in your browser`) : null),
-    h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
+    result.compileFailed ? null : h('div', { class: 'cmd' }, h('span', { class: 'muted' }, 'Same as: '), h('code', {}, cmd)),
     h('div', { class: 'downloads' },
       result.elf ? h('a', { class: 'button primary', 'data-testid': 'download-elf', ...download(out, result.elf, 'application/x-executable') }, `Download ${out}`) : null,
       result.map ? h('a', { class: 'button', 'data-testid': 'download-map', ...download(`${out}.map`, result.map, 'text/plain') }, 'Map file') : null,
       result.reportJson ? h('a', { class: 'button', 'data-testid': 'download-report', ...download(`${out}.json`, result.reportJson, 'application/json') }, 'JSON report') : null,
       result.elf ? h('span', { class: 'muted hint' }, shared ? `Load it from a program on x86-64 Linux: dlopen("./${out}", RTLD_NOW)` : `Run it on x86-64 Linux: chmod +x ${out} && ./${out}`) : null));
   renderDiagnostics($('diagnostics'), result.diagnostics);
+  // A compiler diagnostic opens its file in the editor at its line and column.
+  [...$('diagnostics').children].forEach((li, i) => {
+    const d = result.diagnostics[i];
+    if (d?.file && d.line && state.project?.files.some((f) => f.name === d.file)) {
+      li.append(h('button', { type: 'button', class: 'goto', 'data-testid': 'diag-goto', onclick: () => gotoSource(d) }, `Show ${d.file}:${d.line}`));
+    }
+  });
   const views = ['memory', 'startup', 'relocs', 'stubs', 'dynamic', 'symbols', 'inputs', 'map'];
   $('view-tabs').hidden = !r;
   // A failed link's partial report has the inputs (what was loaded, and why) and the map.
@@ -385,7 +702,7 @@ function showOutcome(result, ms) {
   }
   if (!r) return;
   $('view-map').replaceChildren(h('pre', { class: 'code map' }, result.map));
-  renderInputs($('view-inputs'), r);
+  renderInputs($('view-inputs'), r, madeBy());
   if (r.partial) {
     const kind = readOptions().kind;
     $('summary').append(h('p', { class: 'partial-note', 'data-testid': 'partial-note' },
@@ -437,6 +754,79 @@ function tabKeys(list, activate) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Share: the whole state (example, sources if edited, options, view, open file) deflated into the
+// URL fragment (`#s=...`, pkg/share.js: npm fflate). The address bar always holds it after a run.
+
+let shareLoading = null;
+const loadShare = () => (shareLoading ??= import('./pkg/share.js'));
+
+function snapshot() {
+  const p = state.project;
+  const o = {};
+  for (const el of $('options').elements) if (el.name) o[el.name] = el.type === 'checkbox' ? el.checked : el.value;
+  const own = p && (p.edited || !state.example);
+  return {
+    v: 1,
+    e: state.example?.name ?? null,
+    ...(own ? { f: p.files.map((f) => [f.name, f.text]), l: p.link, a: p.archives } : {}),
+    c: !!p?.compiled,
+    all: !!p?.all,
+    o,
+    t: document.querySelector('#view-tabs [aria-selected=true]')?.id ?? 'tab-memory',
+    s: p?.active ?? null,
+  };
+}
+
+async function updateHash() {
+  if (!state.restored) return;
+  const snap = snapshot();
+  const uploads = state.inputs.some((f) => f.from === 'upload');
+  if (uploads && !state.project) return; // uploaded objects cannot go into a link
+  const { encodeState } = await loadShare();
+  history.replaceState(null, '', `#s=${encodeState(snap)}`);
+  return location.href;
+}
+
+async function share() {
+  const url = await updateHash();
+  const bar = $('sharebar');
+  bar.hidden = false;
+  $('share-url').value = url ?? location.href;
+  $('share-url').select();
+  const uploads = state.inputs.some((f) => f.from === 'upload');
+  let note = uploads ? 'Uploaded objects are not in the link: only sources are.' : '';
+  try { await navigator.clipboard.writeText($('share-url').value); note = `Copied. ${note}`; } catch { /* not allowed: the field is selected */ }
+  $('share-note').textContent = note;
+}
+
+async function restore(snap) {
+  const ex = state.examples.find((e) => e.name === snap.e);
+  if (ex) await pickExample(ex, { link: false });
+  if (snap.f) {
+    if (!ex) openProject(null, []);
+    const p = state.project;
+    p.files = snap.f.map(([name, text]) => ({ name, text }));
+    p.link = snap.l ?? [];
+    p.archives = snap.a ?? {};
+    p.edited = true;
+    editor?.clear();
+  }
+  if (state.project) { state.project.all = !!snap.all; $('tcc-all').checked = !!snap.all; }
+  const f = $('options').elements;
+  for (const [k, v] of Object.entries(snap.o ?? {})) {
+    if (!f[k] || f[k].disabled) continue;
+    if (f[k].type === 'checkbox') f[k].checked = !!v; else f[k].value = v;
+  }
+  showKindHelp();
+  if (state.project && snap.s && state.project.files.some((x) => x.name === snap.s)) state.project.active = snap.s;
+  if (state.project) renderFileTabs();
+  const tab = snap.t && document.getElementById(snap.t);
+  if (tab && tab.parentElement.id === 'view-tabs') selectTab(tab, false);
+  state.restored = true;
+  await runLink({ compile: !!snap.c || !!snap.f });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start.
 
 function init() {
@@ -449,10 +839,25 @@ function init() {
     engine.textContent = m.type === 'ready' ? 'Linker ready · runs locally as WebAssembly' : 'The linker could not start';
     engine.classList.toggle('ok', m.type === 'ready');
   });
-  $('link').addEventListener('click', runLink);
+  $('link').addEventListener('click', () => runLink());
   $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();
   $('upload').addEventListener('change', async (e) => { await addFiles(e.target.files); e.target.value = ''; });
+  // The editor loads on the first click or key in the source.
+  const code = $('source-code');
+  const wake = () => { if (!editor) ensureEditor().then((ed) => ed.focus()); };
+  code.addEventListener('pointerdown', wake);
+  code.addEventListener('keydown', (e) => { if (!(e.ctrlKey || e.metaKey)) wake(); });
+  // Ctrl+Enter (Cmd+Enter) anywhere: compile the sources and link (the editor handles its own).
+  document.addEventListener('keydown', (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !e.defaultPrevented) { e.preventDefault(); runLink({ compile: true }); }
+  });
+  $('add-file').addEventListener('click', () => askName(null));
+  $('tcc-all').addEventListener('change', (e) => { if (state.project) { state.project.all = e.target.checked; renderFileTabs(); } });
+  $('name-form').addEventListener('submit', nameSubmitted);
+  $('name-cancel').addEventListener('click', () => { $('name-form').hidden = true; });
+  $('share').addEventListener('click', share);
+  $('share-close').addEventListener('click', () => { $('sharebar').hidden = true; });
   $('source-toggle').addEventListener('click', (e) => {
     const closed = document.body.classList.toggle('source-closed');
     e.currentTarget.setAttribute('aria-expanded', String(!closed));
@@ -461,6 +866,7 @@ function init() {
   });
   $('clear').addEventListener('click', () => { leaveExample(); renderInputList(); });
   $('options').addEventListener('submit', (e) => { e.preventDefault(); runLink(); });
+  $('options').addEventListener('change', () => updateHash());
   const drop = $('drop');
   const over = (on) => (e) => { e.preventDefault(); drop.classList.toggle('over', on); };
   for (const t of [drop, document.body]) {
@@ -469,14 +875,31 @@ function init() {
     t.addEventListener('drop', async (e) => { over(false)(e); await addFiles(e.dataTransfer.files); });
   }
   const tabs = $('view-tabs');
-  tabs.addEventListener('click', (e) => { const t = e.target.closest('[role=tab]'); if (t) selectTab(t); });
-  tabKeys(tabs, (t) => selectTab(t));
+  tabs.addEventListener('click', (e) => { const t = e.target.closest('[role=tab]'); if (t) { selectTab(t); updateHash(); } });
+  tabKeys(tabs, (t) => { selectTab(t); updateHash(); });
+  tabKeys($('source-tabs'), (b) => b.click());
   renderInputList();
-  loadExamples().then(() => {
+  loadExamples().then(async () => {
     performance.mark('examples-listed');
-    const wanted = new URLSearchParams(location.hash.slice(1)).get('example');
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (params.get('s')) {
+      try {
+        await restore((await loadShare()).decodeState(params.get('s')));
+        return;
+      } catch (e) {
+        console.warn('share link', e);
+      }
+    }
+    const wanted = params.get('example');
     const ex = state.examples.find((e) => e.name === wanted) ?? state.examples[0];
+    state.restored = true;
     if (ex && !state.inputs.length) pickExample(ex);
+  });
+  // A share link pasted into this tab's address bar changes only the fragment: restore it too.
+  window.addEventListener('hashchange', async () => {
+    const s = new URLSearchParams(location.hash.slice(1)).get('s');
+    if (!s) return;
+    try { await restore((await loadShare()).decodeState(s)); } catch (e) { console.warn('share link', e); }
   });
   // Offline support, registered once the first link is drawn so it does not compete with it.
   if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {

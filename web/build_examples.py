@@ -13,6 +13,8 @@ example.conf:
                                     (default: none, the linker's default)
     output = libx.so                output file name (default: prog)
     cflags = -O1 -fno-pie           gcc flags instead of the freestanding ones below
+    tcc = ...                       what the page's compiler (tcc) does differently with this
+                                    example, shown beside its source (docs/compiler.md)
 Objects are built like a freestanding program by default: they link with the synthesized _start.
 Each source is also compiled with -fno-pie turned into -fPIE, into <name>/pie/ (same file names):
 the page links those when the output kind is PIE, against web/examples/libc.so.6.dso (written by
@@ -97,6 +99,9 @@ def build(name):
         "args": shlex.split(conf["args"]),
         "kind": conf["kind"],
         "output": conf["output"],
+        # The link in terms of sources and archives, for the page's own builds with tcc.
+        "link": link,
+        "tcc": conf.get("tcc", ""),
         "build": "gcc -c " + " ".join(flags) + " -I examples/common",
         "pieBuild": "gcc -c " + " ".join(pie) + " -I examples/common" if pie else None,
     }

@@ -1,9 +1,12 @@
 // Offline support: every response the page fetches from its own origin is kept in a cache, and the
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
-const CACHE = 'initlink-playground-v1';
+const CACHE = 'initlink-playground-v2';
 const CORE = [
   './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
+  // The share link's codec (fflate) and the editor (CodeMirror), bundled by ./dev build-web; the
+  // editor is fetched on the first edit, cached here so editing works offline.
+  'pkg/share.js', 'pkg/editor.js',
   // glibc for PIE and non-PIE links: a description of libc.so.6 (./dev build-web writes it).
   'examples/libc.so.6.dso',
 ];

@@ -435,15 +435,18 @@ export function renderSymbols(view, report) {
 // ---------------------------------------------------------------------------------------------
 // Inputs: what was loaded, and why.
 
-export function renderInputs(view, report) {
+/** `madeBy`: input file name → what made it (the compiler and flags, `uploaded`), from the page. */
+export function renderInputs(view, report, madeBy = {}) {
   view.replaceChildren();
+  const made = (i) => madeBy[i.archive ?? i.name] ?? madeBy[(i.archive ?? i.name).split('/').pop()] ?? '';
   view.append(h('p', { class: 'lede' }, 'Objects named on the command line are always linked. An archive member joins only when it defines a symbol that is still undefined; the first reference to it is shown.'),
-    h('table', { class: 'grid' },
-      h('thead', {}, h('tr', {}, ['#', 'input', 'why it is in the link'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, report.inputs.map((i) => h('tr', {},
+    h('div', { class: 'scroll' }, h('table', { class: 'grid inputs-table' },
+      h('thead', {}, h('tr', {}, ['#', 'input', 'why it is in the link', 'made by'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, report.inputs.map((i) => h('tr', { 'data-testid': 'input-row' },
         h('td', {}, i.index),
         h('td', {}, i.archive ? [code(i.archive), '(', code(i.member), ')'] : code(i.name)),
-        h('td', {}, i.why))))));
+        h('td', {}, i.why),
+        h('td', { class: 'made small', 'data-testid': 'made-by' }, made(i))))))));
   if (report.archives.length) {
     view.append(h('h3', {}, 'Archives'), h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, ['archive', 'symbols in its index', 'members loaded'].map((t) => h('th', {}, t)))),
