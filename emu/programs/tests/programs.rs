@@ -70,6 +70,7 @@ fn initlink(dir: &Path, args: &[String]) -> (PathBuf, serde_json::Value) {
                 initlink::InputItem::File(initlink::Input {
                     name: p.clone(),
                     data: d,
+                    lib_search: false,
                 })
             }
             (initlink::options::InputArg::StartGroup, _) => initlink::InputItem::StartGroup,
