@@ -341,6 +341,8 @@ fn open_beside(path: &Path, len: Option<u64>) -> std::io::Result<Opened> {
             _critical: Some(critical),
         });
     }
+    // Registered before it exists: a signal between creating and registering it would leave it.
+    let temp = Temp::new(&tmp);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -349,7 +351,7 @@ fn open_beside(path: &Path, len: Option<u64>) -> std::io::Result<Opened> {
         .open(&tmp)?;
     Ok(Opened {
         file,
-        _temp: Temp::new(&tmp),
+        _temp: temp,
         tmp,
         _critical: None,
     })
