@@ -162,14 +162,15 @@ export async function run(elf, options = {}) {
 
 const STEP_KIND = { '.preinit_array': 'preinit', '.init_array': 'init', main: 'main', '.fini_array': 'fini' };
 
-/** What the report predicts runs, in order: [{kind, symbol, address}] from its start-up sequence
+/** What the report predicts runs, in order: [{kind, symbol, address, seq}] from its start-up sequence
  *  (initializers, _init, main, finalizers, _fini), the entries a run's trace can be held to. */
 export function predictedStartup(report) {
   const seq = report?.init_arrays?.sequence ?? [];
-  return seq.filter((s) => s.address != null).map((s) => ({
+  return seq.map((s, seqIndex) => ({ s, seqIndex })).filter(({ s }) => s.address != null).map(({ s, seqIndex }) => ({
     kind: STEP_KIND[s.step] ?? (s.step.startsWith('_init') ? 'dt_init' : s.step.startsWith('_fini') ? 'dt_fini' : s.step),
     symbol: s.symbol ?? s.step,
     address: s.address,
+    seq: seqIndex, // its index in report.init_arrays.sequence
   }));
 }
 
