@@ -808,7 +808,7 @@ function showConsole(r, marks) {
     : marks.same === marks.total && marks.extra.length === 0
       ? h('span', { class: 'ok', 'data-testid': 'run-startup' }, ` · start-up: all ${marks.total} entries observed in the predicted order`)
       : h('span', { class: 'bad', 'data-testid': 'run-startup' }, ` · start-up: ${marks.same} of ${marks.total} entries as predicted${marks.extra.length ? `, ${marks.extra.length} more calls` : ''} (see Start-up)`);
-  con.replaceChildren(
+  con.replaceChildren(...[
     h('div', { class: 'console-head' },
       h('strong', {}, r.ok ? '▶ Ran' : '▶ Stopped'),
       h('span', { 'data-testid': 'run-status' }, ` · ${status}`),
@@ -816,7 +816,8 @@ function showConsole(r, marks) {
       startup),
     h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
     r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
-    r.diagnostics.length ? h('ul', { class: 'diagnostics', 'data-testid': 'run-diagnostics' }, r.diagnostics.map((d) => h('li', { class: 'error' }, d.text))) : null);
+    r.diagnostics.length ? h('ul', { class: 'diagnostics', 'data-testid': 'run-diagnostics' }, r.diagnostics.map((d) => h('li', { class: 'error' }, d.text))) : null,
+  ].filter(Boolean));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -372,6 +372,8 @@ test('Run: the linked example runs in the emulator (loaded on the first run), it
   assert.equal(await page.locator('#view-startup .differs').count(), 0);
   const againMs = await runOnce();
   await shot('run');
+  await page.locator('#view-startup').screenshot({ path: join(ARTIFACTS, 'run-startup.png') });
+  assert.equal(await page.textContent('#console').then((t) => t.includes('null')), false);
   console.log(`run in the page: ${firstMs} ms the first time (loading the emulator), ${againMs} ms after`);
   // A dynamic program says plainly that it cannot run in the page yet.
   const n = Number(await page.getAttribute('body', 'data-linked'));
