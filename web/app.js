@@ -757,7 +757,14 @@ async function runProgram() {
   let result;
   try {
     const out = (readOptions().output || 'a.out').split('/').pop();
-    const msg = await call({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, args: [out] } }, (stage, detail) => { con.firstChild.textContent = detail; });
+    const max = Number($('run-max').value);
+    const opts = {
+      args: [out, ...splitArgs($('run-args').value)],
+      env: splitArgs($('run-env').value),
+      stdin: $('run-stdin').value,
+      ...(max > 0 ? { maxInstructions: Math.floor(max) } : {}),
+    };
+    const msg = await call({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...opts } }, (stage, detail) => { con.firstChild.textContent = detail; });
     result = msg.type === 'ran' ? msg.result
       : { ok: false, exitCode: null, stdout: '', stderr: '', trace: [], syscalls: [], instructions: 0, diagnostics: [{ severity: 'error', message: msg.message, text: `run: error: the worker stopped: ${msg.message}` }] };
     result.ms = msg.ms ?? performance.now() - t0;

@@ -375,6 +375,17 @@ test('Run: the linked example runs in the emulator (loaded on the first run), it
   await page.locator('#view-startup').screenshot({ path: join(ARTIFACTS, 'run-startup.png') });
   assert.equal(await page.textContent('#console').then((t) => t.includes('null')), false);
   console.log(`run in the page: ${firstMs} ms the first time (loading the emulator), ${againMs} ms after`);
+  // Arguments reach the program: the freestanding example greets them and exits with argc.
+  const k = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="freestanding"]');
+  await page.waitForFunction((x) => Number(document.body.dataset.linked) > x, k, { timeout: 20000 });
+  await page.click('#run-opts summary');
+  await page.fill('[data-testid=run-args]', 'one "two words"');
+  await runOnce();
+  assert.match(await page.textContent('[data-testid=run-stdout]'), /^constructor: called with arguments\n/);
+  assert.match(await page.textContent('[data-testid=run-stdout]'), /\nhello from prog\n  argument: one\n  argument: two words\n$/);
+  assert.match(await page.textContent('[data-testid=run-status]'), /exit status 42/);
+  await page.fill('[data-testid=run-args]', '');
   // A dynamic program says plainly that it cannot run in the page yet.
   const n = Number(await page.getAttribute('body', 'data-linked'));
   await page.click('[data-example="pie-glibc"]');
