@@ -1,5 +1,6 @@
 // The playground page: inputs (examples, uploads), options, the link in a Web Worker, and the views.
 import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
+import { predictedStartup, observedStartup } from './run.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -97,6 +98,7 @@ function renderInputList() {
   });
   $('input-count').textContent = state.inputs.length ? `(${state.inputs.length}, in link order)` : '';
   $('link').disabled = state.busy || (state.inputs.length === 0 && !state.project?.files.some((f) => SOURCE.test(f.name)));
+  updateRunButton();
   if (!state.project) $('link').textContent = 'Link';
 }
 
@@ -550,6 +552,7 @@ async function runLink({ compile = false } = {}) {
   if (!compiling && !state.inputs.length) return;
   state.busy = true;
   $('link').disabled = true;
+  updateRunButton();
   document.body.classList.add('busy');
   const t0 = performance.now();
   try {
@@ -663,6 +666,10 @@ function download(name, data, type) {
 
 function showOutcome(result, ms) {
   state.result = result;
+  state.ran = null;
+  $('console').hidden = true;
+  $('console').replaceChildren();
+  updateRunButton();
   for (const u of state.urls) URL.revokeObjectURL(u);
   state.urls = [];
   $('empty').hidden = true;
@@ -719,6 +726,105 @@ function showOutcome(result, ms) {
   renderSymbols($('view-symbols'), r);
   const sel = document.querySelector('#view-tabs [aria-selected=true]:not([hidden])');
   selectTab(sel ?? $('tab-memory'), false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run: the linked ELF in the emulator (in the worker; its wasm module loads on the first run), its
+// output in the console, and each start-up entry marked as observed beside predicted.
+
+function runnable() {
+  const r = state.result;
+  return !!(r?.ok && r.elf && r.report && !r.report.partial);
+}
+
+function updateRunButton() {
+  const b = $('run');
+  b.disabled = state.busy || state.running || !runnable();
+  b.title = runnable() && state.result.report.output.kind === 'shared'
+    ? 'A shared object has no entry point: Run explains'
+    : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded on the first run) and check its start-up against the report';
+}
+
+async function runProgram() {
+  if (!runnable() || state.running) return;
+  state.running = true;
+  updateRunButton();
+  const linked = state.result;
+  const con = $('console');
+  con.hidden = false;
+  con.replaceChildren(h('p', { class: 'muted' }, 'Running…'));
+  const t0 = performance.now();
+  let result;
+  try {
+    const out = (readOptions().output || 'a.out').split('/').pop();
+    const max = Number($('run-max').value);
+    const opts = {
+      args: [out, ...splitArgs($('run-args').value)],
+      env: splitArgs($('run-env').value),
+      stdin: $('run-stdin').value,
+      ...(max > 0 ? { maxInstructions: Math.floor(max) } : {}),
+    };
+    const msg = await call({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...opts } }, (stage, detail) => { con.firstChild.textContent = detail; });
+    result = msg.type === 'ran' ? msg.result
+      : { ok: false, exitCode: null, stdout: '', stderr: '', trace: [], syscalls: [], instructions: 0, diagnostics: [{ severity: 'error', message: msg.message, text: `run: error: the worker stopped: ${msg.message}` }] };
+    result.ms = msg.ms ?? performance.now() - t0;
+  } finally {
+    state.running = false;
+    updateRunButton();
+  }
+  if (state.result !== linked) return; // linked again meanwhile: this run is stale
+  state.ran = result;
+  const marks = markStartup(linked.report, result);
+  showConsole(result, marks);
+  document.body.dataset.runMs = String(Math.round(performance.now() - t0));
+  document.body.dataset.ran = String((Number(document.body.dataset.ran) || 0) + 1);
+}
+
+/** Mark each entry of the Start-up view with when the emulator called it; returns {total, same}. */
+function markStartup(report, result) {
+  const predicted = predictedStartup(report);
+  const observed = observedStartup(result.trace);
+  const used = new Set();
+  let same = 0;
+  const view = $('view-startup');
+  view.querySelectorAll('.observed').forEach((e) => e.remove());
+  const ord = (n) => `${n}${['th', 'st', 'nd', 'rd'][(n % 100 >= 11 && n % 100 <= 13) || n % 10 > 3 ? 0 : n % 10]}`;
+  predicted.forEach((p, i) => {
+    const j = observed.findIndex((o, k) => !used.has(k) && o.address === p.address && o.kind === p.kind);
+    if (j >= 0) used.add(j);
+    const ok = j === i;
+    if (ok) same++;
+    const el = view.querySelector(`[data-seq="${p.seq}"]`);
+    if (!el) return;
+    const title = el.querySelector('.title, .ph');
+    const text = j < 0 ? (result.ok ? '✗ not observed' : '? not reached')
+      : ok ? `✓ observed ${ord(j + 1)}, as predicted`
+      : `≠ observed ${ord(j + 1)}, predicted ${ord(i + 1)}`;
+    const caller = j >= 0 && observed[j].caller != null ? ` · called from ${hex(observed[j].caller)}` : '';
+    (title ?? el).append(h('span', { class: `badge observed ${ok ? 'same' : 'differs'}`, 'data-testid': 'observed', title: `Seen by the emulator${caller}` }, text));
+    el.classList.toggle('run-differs', !ok);
+  });
+  const extra = observed.filter((_, k) => !used.has(k));
+  return { total: predicted.length, same, extra };
+}
+
+function showConsole(r, marks) {
+  const con = $('console');
+  const status = r.exitCode != null ? `exit status ${r.exitCode}` : r.signal != null ? `killed by signal ${r.signal}` : 'did not exit';
+  const startup = marks.total === 0 ? null
+    : marks.same === marks.total && marks.extra.length === 0
+      ? h('span', { class: 'ok', 'data-testid': 'run-startup' }, ` · start-up: all ${marks.total} entries observed in the predicted order`)
+      : h('span', { class: 'bad', 'data-testid': 'run-startup' }, ` · start-up: ${marks.same} of ${marks.total} entries as predicted${marks.extra.length ? `, ${marks.extra.length} more calls` : ''} (see Start-up)`);
+  con.replaceChildren(...[
+    h('div', { class: 'console-head' },
+      h('strong', {}, r.ok ? '▶ Ran' : '▶ Stopped'),
+      h('span', { 'data-testid': 'run-status' }, ` · ${status}`),
+      h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${r.instructions.toLocaleString('en')} instructions · ${Math.round(r.ms)} ms in the emulator`),
+      startup),
+    h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
+    r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
+    r.diagnostics.length ? h('ul', { class: 'diagnostics', 'data-testid': 'run-diagnostics' }, r.diagnostics.map((d) => h('li', { class: 'error' }, d.text))) : null,
+  ].filter(Boolean));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,6 +946,7 @@ function init() {
     engine.classList.toggle('ok', m.type === 'ready');
   });
   $('link').addEventListener('click', () => runLink());
+  $('run').addEventListener('click', () => runProgram());
   $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();
   $('upload').addEventListener('change', async (e) => { await addFiles(e.target.files); e.target.value = ''; });

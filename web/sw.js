@@ -2,7 +2,7 @@
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
 const CACHE = 'initlink-playground-v2';
 const CORE = [
-  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js',
+  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'run.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
   // The share link's codec (fflate) and the editor (CodeMirror), bundled by ./dev build-web; the
   // editor is fetched on the first edit, cached here so editing works offline.
@@ -13,6 +13,8 @@ const CORE = [
 // The C compiler (web/tcc/build.sh): not part of the page's first load (compile() fetches it on
 // first use), but kept once the page is installed, so compiling works offline too.
 const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_opfs.js', 'debug.js', 'strace.js'];
+// The emulator (emu/wasm), likewise fetched on the first run() and kept for offline use.
+const EMULATOR = ['pkg/emu/initlink_emu_wasm.js', 'pkg/emu/initlink_emu_wasm_bg.wasm'];
 const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {
@@ -26,6 +28,7 @@ self.addEventListener('install', (ev) => {
       await cache.addAll([...new Set(urls)]);
     } catch { /* the page still works online */ }
     await cache.addAll(COMPILER).catch(() => {});
+    await cache.addAll(EMULATOR).catch(() => {});
     await self.skipWaiting();
   })());
 });

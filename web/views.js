@@ -327,13 +327,17 @@ export function renderStartup(view, report) {
         open = { kind: st.step, list, shared: same };
       }
       const e = q.shift();
-      if (e) open.list.append(entryCard(e, st.step, ++n, open.shared));
+      if (e) {
+        const card = entryCard(e, st.step, ++n, open.shared);
+        card.dataset.seq = String(i); // its index in the sequence: a run marks it observed
+        open.list.append(card);
+      }
       continue;
     }
     open = null;
     const isMain = st.step === 'main';
     if (isMain && shared) continue;
-    tl.append(h('li', { class: `phase ${isMain ? 'main' : 'legacy'}` },
+    tl.append(h('li', { class: `phase ${isMain ? 'main' : 'legacy'}`, 'data-seq': String(i), 'data-testid': 'startup-step' },
       h('div', { class: 'ph' }, h('strong', {}, isMain ? 'main' : st.step), st.address ? h('span', { class: 'muted' }, ` at ${hex(st.address)}`) : null),
       h('p', { class: 'muted' }, isMain ? `called by ${st.called_by} with (argc, argv, envp); its return value becomes the exit status.` : `called by ${st.called_by}`)));
   }

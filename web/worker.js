@@ -1,7 +1,8 @@
 // The link runs here, off the page's thread: the page stays responsive however long a link takes.
-// Messages in: {id, inputs: [{name, bytes} | {group}], options}, or {id, compile: {files, flags}}. Out: {id, type: 'progress', stage}
+// Messages in: {id, inputs: [{name, bytes} | {group}], options}, {id, compile: {files, flags}}, or
+// {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}. Out: {id, type: 'progress', stage}
 // while working, then {id, type: 'result', result, ms} (the ELF buffer transferred, not copied).
-import { link, ready, useModule, compile, tccRuntime } from './initlink.js';
+import { link, ready, useModule, compile, tccRuntime, run } from './initlink.js';
 
 let loaded = false;
 
@@ -16,6 +17,18 @@ self.onmessage = async (ev) => {
     const result = await compile(ev.data.compile.files, { flags: ev.data.compile.flags });
     const runtime = result.ok ? await tccRuntime() : null;
     self.postMessage({ id, type: 'compiled', result, runtime, ms: performance.now() - t0 });
+    return;
+  }
+  if (ev.data.run) {
+    // {id, run: {elf, reportJson, ...options}} → {id, type: 'ran', result, ms}: the emulator
+    // (loaded on the first run) executes the linked ELF and traces its start-up.
+    const { elf, reportJson, ...opts } = ev.data.run;
+    self.postMessage({ id, type: 'progress', stage: 'run', detail: 'Running in the x86-64 emulator (WebAssembly)…' });
+    const t0 = performance.now();
+    let report = null;
+    try { report = reportJson ? JSON.parse(reportJson) : null; } catch { /* run without trace points */ }
+    const result = await run(elf, { ...opts, report });
+    self.postMessage({ id, type: 'ran', result, ms: performance.now() - t0 });
     return;
   }
   const progress = (stage, detail = '') => self.postMessage({ id, type: 'progress', stage, detail });

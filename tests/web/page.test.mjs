@@ -13,6 +13,8 @@ let server;
 let chrome;
 let page;
 const problems = [];
+const requests = []; // every URL the page and its worker fetched (not the service worker's
+                      // install, which caches the lazily loaded modules for offline use)
 
 before(async () => {
   server = await serve();
@@ -20,6 +22,7 @@ before(async () => {
   page = await chrome.context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  chrome.context.on('request', (r) => { if (!r.serviceWorker()) requests.push(r.url()); });
   await page.goto(server.url);
   // The first example links on its own once the page is up.
   await page.waitForSelector('.verdict', { timeout: 20000 });
@@ -336,6 +339,59 @@ test('keyboard: tabs move with the arrow keys, sections open with Enter', async 
   await page.keyboard.press('Enter');
   const name = await row.locator('code').first().textContent();
   assert.match(await page.textContent('#section-detail h3'), new RegExp(name.replace('.', '\\.')));
+});
+
+test('Run: the linked example runs in the emulator (loaded on the first run), its output shown, every start-up entry observed', async () => {
+  // The first load and the links so far never fetched the emulator.
+  assert.deepEqual(requests.filter((u) => u.includes('/pkg/emu/')), []);
+  assert.equal(await page.isDisabled('[data-testid=run]'), false);
+  const linked = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="raw-arrays"]');
+  await page.waitForFunction((n) => Number(document.body.dataset.linked) > n, linked, { timeout: 20000 });
+  await view('startup');
+  const runOnce = async () => {
+    const ran = Number(await page.getAttribute('body', 'data-ran')) || 0;
+    await page.getByTestId('run').click();
+    await page.waitForFunction((n) => Number(document.body.dataset.ran) > n, ran, { timeout: 20000 });
+    return Number(await page.getAttribute('body', 'data-run-ms'));
+  };
+  const firstMs = await runOnce();
+  assert.ok(requests.some((u) => u.includes('/pkg/emu/initlink_emu_wasm_bg.wasm')));
+  const out = await page.textContent('[data-testid=run-stdout]');
+  assert.match(out, /^  \.preinit_array \[0\]: runs before every other initializer\n  \.preinit_array \[1\]\n/);
+  assert.match(out, /\nmain\n  \.dtors\n  \.fini_array\n$/);
+  assert.match(await page.textContent('[data-testid=run-status]'), /exit status 0/);
+  assert.match(await page.textContent('[data-testid=run-instructions]'), /[\d,]+ instructions/);
+  assert.match(await page.textContent('[data-testid=run-startup]'), /all \d+ entries observed in the predicted order/);
+  // Every entry of the Start-up view (initializers, main, finalizers) is marked, none differs.
+  const entries = await page.locator('#view-startup [data-seq]').count();
+  const marks = await page.locator('#view-startup [data-testid=observed]').allTextContents();
+  assert.ok(entries >= 10, String(entries));
+  assert.equal(marks.length, entries);
+  assert.ok(marks.every((m) => /^✓ observed \d+(st|nd|rd|th), as predicted$/.test(m)), marks.join('\n'));
+  assert.equal(await page.locator('#view-startup .differs').count(), 0);
+  const againMs = await runOnce();
+  await shot('run');
+  await page.locator('#view-startup').screenshot({ path: join(ARTIFACTS, 'run-startup.png') });
+  assert.equal(await page.textContent('#console').then((t) => t.includes('null')), false);
+  console.log(`run in the page: ${firstMs} ms the first time (loading the emulator), ${againMs} ms after`);
+  // Arguments reach the program: the freestanding example greets them and exits with argc.
+  const k = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="freestanding"]');
+  await page.waitForFunction((x) => Number(document.body.dataset.linked) > x, k, { timeout: 20000 });
+  await page.click('#run-opts summary');
+  await page.fill('[data-testid=run-args]', 'one "two words"');
+  await runOnce();
+  assert.match(await page.textContent('[data-testid=run-stdout]'), /^constructor: called with arguments\n/);
+  assert.match(await page.textContent('[data-testid=run-stdout]'), /\nhello from prog\n  argument: one\n  argument: two words\n$/);
+  assert.match(await page.textContent('[data-testid=run-status]'), /exit status 42/);
+  await page.fill('[data-testid=run-args]', '');
+  // A dynamic program says plainly that it cannot run in the page yet.
+  const n = Number(await page.getAttribute('body', 'data-linked'));
+  await page.click('[data-example="pie-glibc"]');
+  await page.waitForFunction((k) => Number(document.body.dataset.linked) > k, n, { timeout: 20000 });
+  await runOnce();
+  assert.match(await page.textContent('[data-testid=run-diagnostics]'), /only static and freestanding programs run in the page for now/);
 });
 
 test('works offline once loaded: the service worker serves the page and the linker', async () => {
