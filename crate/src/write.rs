@@ -7,7 +7,7 @@ use crate::dynamic::{DynLoc, DynPlan};
 use crate::input::{SymPlace, E};
 use crate::layout::{align_up, Class, EhKind, Layout, PieceSrc, Synthetic, EHDR_SIZE, PHDR_SIZE};
 use crate::options::{BuildId, Options};
-use crate::relocate::{RelativeOut, Values};
+use crate::relocate::{RelativeOut, Trace, Traced, Values};
 use crate::resolve::{Def, FileId};
 use crate::synthesize::{Entry, GotKind, StubHome, SymRef};
 use object::elf::*;
@@ -540,11 +540,13 @@ impl OutputSink for Vec<u8> {
 /// Write the whole output file.
 /// Write the whole output file: into the buffer `sink` hands out, or, when it offers a file and
 /// nothing needs the bytes afterwards (no report or map), window by window into the file (see
-/// [`write_windowed`]); `None` then.
+/// [`write_windowed`]); `None` then. With `trace`, the relocate phase records what it did at
+/// each relocation site of the sections the report lists (see [`crate::relocate::traced`]).
 pub fn write<'s>(
     v: &Values<'_, '_>,
     opts: &Options,
     sink: &'s mut dyn OutputSink,
+    trace: Option<&mut Trace>,
 ) -> Result<Option<&'s mut [u8]>> {
     let syms = if opts.strip_all {
         SymTab {
@@ -556,13 +558,13 @@ pub fn write<'s>(
         build_symtab(v)
     };
     let plan = plan_file(v, opts, &syms)?;
-    if !opts.report && !opts.map && !defers_build_id(opts, plan.total) {
+    if !opts.report && !opts.map && trace.is_none() && !defers_build_id(opts, plan.total) {
         if let Some(file) = sink.file() {
             write_windowed(v, opts, &plan, file)?;
             return Ok(None);
         }
     }
-    write_buffered(v, opts, &plan, sink).map(Some)
+    write_buffered(v, opts, &plan, sink, trace).map(Some)
 }
 
 /// One part of the file written as a unit: a run of one output section's pieces (about 256 KiB
@@ -995,13 +997,14 @@ fn plan_file<'j>(v: &Values<'j, '_>, opts: &Options, syms: &'j SymTab<'j>) -> Re
 }
 
 /// Copy, relocate or make one job's pieces into `out` (its window of the file) and its RELATIVE
-/// entries into `relative_out`.
+/// entries into `relative_out`; with `trace`, record the relocation sites there.
 fn write_job(
     v: &Values<'_, '_>,
     opts: &Options,
     job: &Job<'_>,
     out: &mut [u8],
     relative_out: &mut [u8],
+    mut trace: Option<&mut Vec<Traced>>,
 ) -> Vec<Diagnostic> {
     let layout = v.layout;
     let res = v.res;
@@ -1033,8 +1036,17 @@ fn write_job(
                         break 'piece;
                     }
                     dst.copy_from_slice(s.data);
-                    v.relocate_section(file, s, dst, addr, None, &mut relative, &mut errors);
+                    let traced_before = trace.as_deref().map_or(0, |t| t.len());
+                    let traced = trace.as_deref_mut();
+                    v.relocate_section(file, sec, dst, addr, None, &mut relative, &mut errors, traced);
                     if piece.from_ctors {
+                        // Word at `at` -> where the reversal puts it.
+                        let moved = |at: u64| {
+                            let off = at.wrapping_sub(addr);
+                            addr.wrapping_add(
+                                piece.size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7),
+                            )
+                        };
                         // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
                         let words: Vec<[u8; 8]> = dst
                             .chunks_exact(8)
@@ -1043,12 +1055,15 @@ fn write_job(
                         for (k, w) in words.iter().rev().enumerate() {
                             dst[k * 8..k * 8 + 8].copy_from_slice(w);
                         }
-                        // Their RELATIVE entries move with the words.
+                        // Their RELATIVE entries and traced fields move with the words.
                         for e in relative.buf.chunks_exact_mut(24) {
-                            let off = read64(e, 0).wrapping_sub(addr);
-                            let moved =
-                                piece.size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7);
-                            put64(e, 0, addr.wrapping_add(moved));
+                            put64(e, 0, moved(read64(e, 0)));
+                        }
+                        for site in trace.iter_mut().flat_map(|t| &mut t[traced_before..]) {
+                            site.p = moved(site.p);
+                            if let Some(f) = &mut site.field {
+                                f.addr = moved(f.addr);
+                            }
                         }
                     }
                 }
@@ -1084,12 +1099,13 @@ fn write_job(
                     };
                     v.relocate_section(
                         file,
-                        s,
+                        sec,
                         dst,
                         addr,
                         Some(&layout.maps[mi as usize]),
                         &mut relative,
                         &mut errors,
+                        trace.as_deref_mut(),
                     );
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
@@ -1336,6 +1352,7 @@ fn write_buffered<'s>(
     opts: &Options,
     plan: &FilePlan<'_>,
     sink: &'s mut dyn OutputSink,
+    trace: Option<&mut Trace>,
 ) -> Result<&'s mut [u8]> {
     let total = plan.total;
     let OutputBuffer { bytes: buf, writer } = sink.buffer(total).map_err(cannot_write(opts))?;
@@ -1352,7 +1369,9 @@ fn write_buffered<'s>(
             .ok_or_else(|| internal("headers past the file's end"))?
             .copy_from_slice(bytes);
     }
-    let results: Vec<Vec<Diagnostic>> = {
+    // Each job records its sites apart (no lock); they are merged in job order.
+    let tracing = trace.is_some();
+    let results: Vec<(Vec<Diagnostic>, Vec<Traced>)> = {
         let mut windows = windows(buf, &plan.parts())
             .ok_or_else(|| internal("parts of the file overlap"))?
             .into_iter();
@@ -1364,8 +1383,11 @@ fn write_buffered<'s>(
             .iter()
             .map(|&(c, _, _, at)| (c, next(), next(), at))
             .collect();
-        let run =
-            |(j, out, rel): &mut (&Job<'_>, &mut [u8], &mut [u8])| write_job(v, opts, j, out, rel);
+        let run = |(j, out, rel): &mut (&Job<'_>, &mut [u8], &mut [u8])| {
+            let mut sites = Vec::new();
+            let traced = tracing.then_some(&mut sites);
+            (write_job(v, opts, j, out, rel, traced), sites)
+        };
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
@@ -1381,9 +1403,13 @@ fn write_buffered<'s>(
             jobs.iter_mut().map(run).collect()
         }
     };
-    let errors: Vec<Diagnostic> = results.into_iter().flatten().collect();
+    let (errors, sites): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    let errors: Vec<Diagnostic> = errors.into_iter().flatten().collect();
     if !errors.is_empty() {
         return Err(Errors(errors));
+    }
+    if let Some(trace) = trace {
+        *trace = Trace::merge(sites);
     }
     if let Some(o) = plan.note {
         buf[o..o + 16].copy_from_slice(&note_header());
@@ -1529,7 +1555,7 @@ fn write_windowed(
     let (h0, h1) = plan.hdr_range();
     let run = |j: &Job<'_>| -> Vec<Diagnostic> {
         let (mut out, mut rel) = (scratch.take(j.len), scratch.take(j.rel_len));
-        let errors = write_job(v, opts, j, &mut out, &mut rel);
+        let errors = write_job(v, opts, j, &mut out, &mut rel, None);
         if errors.is_empty() {
             // `.eh_frame_hdr` is written last, whole.
             if !(j.at >= h0 && j.at + j.len <= h1) {
