@@ -72,11 +72,11 @@ pub struct Traced {
     pub p: u64,
     /// G + GOT: the GOT entry the value was computed from.
     pub got_entry: Option<u64>,
-    /// `_GLOBAL_OFFSET_TABLE_`, for the forms relative to it.
-    pub got_base: Option<u64>,
-    /// The thread pointer and the TLS segment's start, for TLS offsets.
-    pub tp: Option<u64>,
-    pub tls_start: Option<u64>,
+    /// The formula counts from `_GLOBAL_OFFSET_TABLE_` ([`Trace::got_base`]).
+    pub uses_got_base: bool,
+    /// The value is a TLS offset: from the thread pointer or the TLS segment's start
+    /// ([`Trace::tp`], [`Trace::tls_start`]).
+    pub uses_tls_block: bool,
     /// Where the field is once the code around it was rewritten; None when no field is left.
     pub field: Option<Field>,
     /// The value written into the field; None when the linker wrote none (the loader does, or
@@ -105,26 +105,49 @@ pub enum DynEmitted {
     Symbolic,
 }
 
-/// Every traced site of a link, by (file, section), each section's in relocation order.
+/// Every traced site of a link: each write job's, in its order, and where each input section's
+/// run of sites is.
 #[derive(Debug, Default)]
 pub struct Trace {
-    pub sites: Vec<Traced>,
+    /// The values the link-wide symbols of the formulas had.
+    pub got_base: u64,
+    pub tp: u64,
+    pub tls_start: u64,
+    jobs: Vec<Vec<Traced>>,
+    /// (file, section) -> (job, first site, end).
+    runs: rustc_hash::FxHashMap<(u32, u32), (u32, u32, u32)>,
 }
 
 impl Trace {
-    /// Gather the jobs' traces (in any order: each section is relocated by one job).
-    pub fn merge(parts: impl IntoIterator<Item = Vec<Traced>>) -> Trace {
-        let mut sites: Vec<Traced> = parts.into_iter().flatten().collect();
-        sites.sort_by_key(|t| (t.file.0, t.sec, t.index));
-        Trace { sites }
+    /// Gather the jobs' traces, in job order (each section is relocated by one job, its sites
+    /// in relocation order).
+    pub fn new(v: &Values<'_, '_>, jobs: Vec<Vec<Traced>>) -> Trace {
+        let mut runs = rustc_hash::FxHashMap::default();
+        for (j, sites) in jobs.iter().enumerate() {
+            let mut start = 0;
+            for (k, t) in sites.iter().enumerate() {
+                let last = sites.get(k + 1).is_none_or(|n| (n.file, n.sec) != (t.file, t.sec));
+                if last {
+                    runs.insert((t.file.0, t.sec), (j as u32, start as u32, k as u32 + 1));
+                    start = k + 1;
+                }
+            }
+        }
+        Trace {
+            got_base: v.got_base,
+            tp: v.tp(),
+            tls_start: v.tls.map_or(0, |t| t.start),
+            jobs,
+            runs,
+        }
     }
 
-    /// The traced sites of input section `sec` of `file`.
+    /// The traced sites of input section `sec` of `file`, in relocation order.
     pub fn section(&self, file: FileId, sec: u32) -> &[Traced] {
-        let key = (file.0, sec);
-        let lo = self.sites.partition_point(|t| (t.file.0, t.sec) < key);
-        let hi = self.sites.partition_point(|t| (t.file.0, t.sec) <= key);
-        &self.sites[lo..hi]
+        match self.runs.get(&(file.0, sec)) {
+            Some(&(j, a, b)) => &self.jobs[j as usize][a as usize..b as usize],
+            None => &[],
+        }
     }
 }
 
@@ -451,7 +474,6 @@ impl<'r, 'a> Values<'r, 'a> {
 
     /// The trace entry of a site the apply steps did `done` at.
     fn traced(&self, x: &Site<'_, '_>, sec: u32, index: u32, done: &Done) -> Traced {
-        let tls = x.kind.is_tls_offset();
         Traced {
             file: x.file,
             sec,
@@ -463,9 +485,8 @@ impl<'r, 'a> Values<'r, 'a> {
             a: x.a,
             p: x.p,
             got_entry: done.got_entry,
-            got_base: x.kind.uses_got_base().then_some(self.got_base),
-            tp: tls.then(|| self.tp()),
-            tls_start: tls.then(|| self.tls.map_or(0, |t| t.start)),
+            uses_got_base: x.kind.uses_got_base(),
+            uses_tls_block: x.kind.is_tls_offset(),
             field: done.field.map(|(at, encoding)| Field {
                 addr: x.piece_addr + at as u64,
                 encoding,

@@ -1364,7 +1364,7 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8], trace: &Trace) -> Relocations
             if sites.is_empty() {
                 continue;
             }
-            let Some(view) = SectionView::new(v, elf, file, si, &names, &symbolic) else {
+            let Some(view) = SectionView::new(v, elf, trace, file, si, &names, &symbolic) else {
                 continue;
             };
             let mut rs = view.header();
@@ -1393,6 +1393,7 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8], trace: &Trace) -> Relocations
 struct SectionView<'v> {
     v: &'v Values<'v, 'v>,
     elf: &'v [u8],
+    trace: &'v Trace,
     file: FileId,
     si: u32,
     obj: &'v crate::input::Object<'v>,
@@ -1411,6 +1412,7 @@ impl<'v> SectionView<'v> {
     fn new(
         v: &'v Values<'v, 'v>,
         elf: &'v [u8],
+        trace: &'v Trace,
         file: FileId,
         si: u32,
         names: &'v Names,
@@ -1440,6 +1442,7 @@ impl<'v> SectionView<'v> {
         Some(SectionView {
             v,
             elf,
+            trace,
             file,
             si,
             obj,
@@ -1618,9 +1621,9 @@ impl<'v> SectionView<'v> {
             a: t.a,
             p: t.p,
             got_entry: t.got_entry,
-            got: t.got_base,
-            tp: t.tp,
-            tls: t.tls_start,
+            got: t.uses_got_base.then_some(self.trace.got_base),
+            tp: t.uses_tls_block.then_some(self.trace.tp),
+            tls: t.uses_tls_block.then_some(self.trace.tls_start),
             value,
             file_offset,
             window_start: w0,

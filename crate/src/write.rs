@@ -996,6 +996,55 @@ fn plan_file<'j>(v: &Values<'j, '_>, opts: &Options, syms: &'j SymTab<'j>) -> Re
     })
 }
 
+/// A `.ctors` section folded into `.init_array` (`dst`, at `addr`): `.ctors` run last-to-first,
+/// `.init_array` first-to-last, so its words are reversed; its RELATIVE entries and traced
+/// sites move with them.
+fn reverse_ctors(
+    dst: &mut [u8],
+    addr: u64,
+    relative: &mut RelativeOut<'_>,
+    trace: Option<&mut [Traced]>,
+) {
+    let size = dst.len() as u64;
+    // Word at `at` -> where the reversal puts it.
+    let moved = |at: u64| {
+        let off = at.wrapping_sub(addr);
+        addr.wrapping_add(size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7))
+    };
+    let words: Vec<[u8; 8]> = dst
+        .chunks_exact(8)
+        .map(|c| c.try_into().unwrap_or([0; 8]))
+        .collect();
+    for (k, w) in words.iter().rev().enumerate() {
+        dst[k * 8..k * 8 + 8].copy_from_slice(w);
+    }
+    for e in relative.buf.chunks_exact_mut(24) {
+        put64(e, 0, moved(read64(e, 0)));
+    }
+    for site in trace.into_iter().flatten() {
+        site.p = moved(site.p);
+        if let Some(f) = &mut site.field {
+            f.addr = moved(f.addr);
+        }
+    }
+}
+
+/// Room for the traced sites of a job's pieces (one allocation per job).
+fn trace_room(v: &Values<'_, '_>, job: &Job<'_>) -> usize {
+    let room = |p: &crate::layout::Piece| match p.src {
+        PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => {
+            let s = &v.res.files[file.0 as usize].obj.sections[sec as usize];
+            if crate::relocate::traced(v.res, file, s) {
+                s.relocs.len()
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    };
+    job.pieces.iter().map(room).sum()
+}
+
 /// Copy, relocate or make one job's pieces into `out` (its window of the file) and its RELATIVE
 /// entries into `relative_out`; with `trace`, record the relocation sites there.
 fn write_job(
@@ -1040,31 +1089,8 @@ fn write_job(
                     let traced = trace.as_deref_mut();
                     v.relocate_section(file, sec, dst, addr, None, &mut relative, &mut errors, traced);
                     if piece.from_ctors {
-                        // Word at `at` -> where the reversal puts it.
-                        let moved = |at: u64| {
-                            let off = at.wrapping_sub(addr);
-                            addr.wrapping_add(
-                                piece.size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7),
-                            )
-                        };
-                        // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
-                        let words: Vec<[u8; 8]> = dst
-                            .chunks_exact(8)
-                            .map(|c| c.try_into().unwrap_or([0; 8]))
-                            .collect();
-                        for (k, w) in words.iter().rev().enumerate() {
-                            dst[k * 8..k * 8 + 8].copy_from_slice(w);
-                        }
-                        // Their RELATIVE entries and traced fields move with the words.
-                        for e in relative.buf.chunks_exact_mut(24) {
-                            put64(e, 0, moved(read64(e, 0)));
-                        }
-                        for site in trace.iter_mut().flat_map(|t| &mut t[traced_before..]) {
-                            site.p = moved(site.p);
-                            if let Some(f) = &mut site.field {
-                                f.addr = moved(f.addr);
-                            }
-                        }
+                        let traced = trace.as_deref_mut().map(|t| &mut t[traced_before..]);
+                        reverse_ctors(dst, addr, &mut relative, traced);
                     }
                 }
                 PieceSrc::EhFrame { file, sec, eh } => {
@@ -1384,7 +1410,7 @@ fn write_buffered<'s>(
             .map(|&(c, _, _, at)| (c, next(), next(), at))
             .collect();
         let run = |(j, out, rel): &mut (&Job<'_>, &mut [u8], &mut [u8])| {
-            let mut sites = Vec::new();
+            let mut sites = Vec::with_capacity(if tracing { trace_room(v, j) } else { 0 });
             let traced = tracing.then_some(&mut sites);
             (write_job(v, opts, j, out, rel, traced), sites)
         };
@@ -1409,7 +1435,7 @@ fn write_buffered<'s>(
         return Err(Errors(errors));
     }
     if let Some(trace) = trace {
-        *trace = Trace::merge(sites);
+        *trace = Trace::new(v, sites);
     }
     if let Some(o) = plan.note {
         buf[o..o + 16].copy_from_slice(&note_header());
