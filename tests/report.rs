@@ -225,3 +225,54 @@ fn shared_object_sequence_has_its_initializers_and_no_main() {
     assert!(pos("up") < pos("down"), "{steps:?}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The relocation listing says what the relocate phase did (its trace), not what the bytes look
+/// like: a shared object's general-dynamic TLS access stays a `__tls_get_addr` call through the
+/// PLT (no relaxation, the call relocated), and an instruction holding two relocated fields is
+/// not "rewritten" because the other field was written.
+#[test]
+fn relocation_notes_come_from_what_the_linker_did() {
+    let d = work("trace");
+    std::fs::write(
+        d.join("t.c"),
+        "__thread int tv = 1;\nint get(void) { return tv; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("two.c"),
+        "const char *p;\nint main(void) { p = \"hi\"; return 0; }\n",
+    )
+    .unwrap();
+    sh(&d, &["gcc", "-O1", "-fPIC", "-c", "t.c"]);
+    sh(&d, &["gcc", "-O1", "-fno-pie", "-c", "two.c"]);
+    sh(
+        &d,
+        &[
+            "gcc", "-shared", "-B", "bin/", "t.o", "-o", "libt.so", "-Wl,--report=t.json",
+        ],
+    );
+    let r = report(&d.join("t.json"));
+    let text = sites(&r, "t.o", ".text");
+    let gd = text.iter().find(|s| s["type"] == "R_X86_64_TLSGD").unwrap();
+    assert!(gd.get("relaxation").is_none(), "{gd}");
+    assert!(gd["got_entry"].is_u64(), "the TLSGD pair's GOT entry: {gd}");
+    let call = text
+        .iter()
+        .find(|s| s["symbol"] == "__tls_get_addr")
+        .unwrap();
+    assert!(call.get("relaxation").is_none(), "{call}");
+    assert_eq!(call["field_size"], 4);
+    assert!(call["asm_after"].as_str().unwrap().starts_with("call "));
+    sh(
+        &d,
+        &[
+            "gcc", "-no-pie", "-B", "bin/", "two.o", "-o", "two", "-Wl,--report=two.json",
+        ],
+    );
+    let r = report(&d.join("two.json"));
+    let text = sites(&r, "two.o", ".text");
+    // movq $.LC0, p(%rip): a PC32 and a 32S in one instruction.
+    assert_eq!(text.len(), 2, "{text:?}");
+    assert!(text.iter().all(|s| s.get("relaxation").is_none()), "{text:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}

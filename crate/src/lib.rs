@@ -157,14 +157,16 @@ fn link_resolved<'a>(
     // 5. write: copy and relocate every piece, then the symbol table and headers.
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
-    let elf = write::write(&values, opts, sink)?;
+    // A report reads what the relocate phase did at each site: it records it only then.
+    let mut trace = (opts.report || opts.map).then(relocate::Trace::default);
+    let elf = write::write(&values, opts, sink, trace.as_mut())?;
     out.build_id_at = elf
         .as_ref()
         .and_then(|e| write::build_id_at(&layout, opts, e.len()));
     clock.lap("write", &mut out.timings);
     // 6. report, only when asked (the file is then written from a buffer).
-    if let Some(elf) = elf.filter(|_| opts.report || opts.map) {
-        out.report = Some(report::build(&values, elf, opts, &out.diagnostics));
+    if let (Some(elf), Some(trace)) = (elf, &trace) {
+        out.report = Some(report::build(&values, elf, trace, opts, &out.diagnostics));
         clock.lap("report", &mut out.timings);
     }
     out.linked = true;

@@ -2,7 +2,7 @@
 //! section is copied into the output. Relaxations ask the same `arch` predicates the synthesize
 //! phase asked, so a GOT slot exists exactly when the instruction was left as a GOT load.
 
-use crate::arch::{self, RelKind};
+use crate::arch::{self, RelKind, Relaxation};
 use crate::diag::{name_str, Diagnostic};
 use crate::input::{Section, SymPlace, E};
 use crate::layout::{Layout, SplitMap, Synthetic, Tls};
@@ -50,6 +50,112 @@ impl RelativeOut<'_> {
         }
         self.n += 1;
     }
+}
+
+/// What the relocate phase did at one relocation site, recorded only when a report is asked
+/// for (the report reads it and recomputes nothing).
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub file: FileId,
+    /// The input section and the relocation's index in its table (symbol and addend are there).
+    pub sec: u32,
+    pub index: u32,
+    pub r_offset: u64,
+    /// The raw type and what it computes.
+    pub r_type: u32,
+    pub kind: RelKind,
+    /// S (the PLT entry or copy for imported symbols; a merged piece's address when the addend
+    /// chose it), A (then 0), P (the field's address before any relaxation; a folded `.ctors`
+    /// word's after the reversal moved it).
+    pub s: u64,
+    pub a: i64,
+    pub p: u64,
+    /// G + GOT: the GOT entry the value was computed from.
+    pub got_entry: Option<u64>,
+    /// The formula counts from `_GLOBAL_OFFSET_TABLE_` ([`Trace::got_base`]).
+    pub uses_got_base: bool,
+    /// The value is a TLS offset: from the thread pointer or the TLS segment's start
+    /// ([`Trace::tp`], [`Trace::tls_start`]).
+    pub uses_tls_block: bool,
+    /// Where the field is once the code around it was rewritten; None when no field is left.
+    pub field: Option<Field>,
+    /// The value written into the field; None when the linker wrote none (the loader does, or
+    /// the site was consumed by a relaxation).
+    pub value: Option<u64>,
+    pub relaxation: Relaxation,
+    pub dynamic: DynEmitted,
+}
+
+/// A relocated field: its address in the output and the raw type whose encoding it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub addr: u64,
+    pub encoding: u32,
+}
+
+/// The dynamic relocation emitted for a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DynEmitted {
+    #[default]
+    None,
+    /// Load base + `addend`, written beside the section's data (`relative`).
+    Relative { addend: u64 },
+    /// The loader writes the symbol's address: the synthesize phase listed it
+    /// (`DynPlan::relocs`, at this site).
+    Symbolic,
+}
+
+/// Every traced site of a link: each write job's, in its order, and where each input section's
+/// run of sites is.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// The values the link-wide symbols of the formulas had.
+    pub got_base: u64,
+    pub tp: u64,
+    pub tls_start: u64,
+    jobs: Vec<Vec<Traced>>,
+    /// (file, section) -> (job, first site, end).
+    runs: rustc_hash::FxHashMap<(u32, u32), (u32, u32, u32)>,
+}
+
+impl Trace {
+    /// Gather the jobs' traces, in job order (each section is relocated by one job, its sites
+    /// in relocation order).
+    pub fn new(v: &Values<'_, '_>, jobs: Vec<Vec<Traced>>) -> Trace {
+        let mut runs = rustc_hash::FxHashMap::default();
+        for (j, sites) in jobs.iter().enumerate() {
+            let mut start = 0;
+            for (k, t) in sites.iter().enumerate() {
+                let last = sites.get(k + 1).is_none_or(|n| (n.file, n.sec) != (t.file, t.sec));
+                if last {
+                    runs.insert((t.file.0, t.sec), (j as u32, start as u32, k as u32 + 1));
+                    start = k + 1;
+                }
+            }
+        }
+        Trace {
+            got_base: v.got_base,
+            tp: v.tp(),
+            tls_start: v.tls.map_or(0, |t| t.start),
+            jobs,
+            runs,
+        }
+    }
+
+    /// The traced sites of input section `sec` of `file`, in relocation order.
+    pub fn section(&self, file: FileId, sec: u32) -> &[Traced] {
+        match self.runs.get(&(file.0, sec)) {
+            Some(&(j, a, b)) => &self.jobs[j as usize][a as usize..b as usize],
+            None => &[],
+        }
+    }
+}
+
+/// Whether the sites of input section `sec` of `file` are traced: the report lists the
+/// allocated sections of the objects named on the command line (archive members would make a
+/// libc link's report huge).
+pub fn traced(res: &Resolved<'_>, file: FileId, sec: &Section<'_>) -> bool {
+    res.files[file.0 as usize].origin == crate::resolve::Origin::CommandLine && sec.is_alloc()
 }
 
 /// One applied relocation, as the report shows it.
@@ -274,24 +380,31 @@ impl<'r, 'a> Values<'r, 'a> {
 
     /// Apply the relocations of input section `sec` of `file` to `buf` (the section's bytes as
     /// placed in the output); `map` translates input offsets for `.eh_frame` pieces. The
-    /// load-base-relative dynamic entries the section needs go to `relative`.
+    /// load-base-relative dynamic entries the section needs go to `relative`. With `trace` (a
+    /// report was asked for), what was done at each site of a [`traced`] section goes there.
     #[allow(clippy::too_many_arguments)]
     pub fn relocate_section(
         &self,
         file: FileId,
-        sec: &Section<'_>,
+        sec_index: u32,
         buf: &mut [u8],
         piece_addr: u64,
         map: Option<&SplitMap>,
         relative: &mut RelativeOut<'_>,
         errors: &mut Vec<Diagnostic>,
+        trace: Option<&mut Vec<Traced>>,
     ) {
         let obj = &self.res.files[file.0 as usize].obj;
+        let Some(sec) = obj.sections.get(sec_index as usize) else {
+            return;
+        };
+        let mut trace = trace.filter(|_| traced(self.res, file, sec));
         let mut skip_next = false;
         let mut map_at = usize::MAX;
-        for r in sec.relocs {
-            if skip_next {
-                skip_next = false;
+        for (index, r) in sec.relocs.iter().enumerate() {
+            // The call of a relaxed TLS sequence: nothing to apply, only to record.
+            let consumed = std::mem::take(&mut skip_next);
+            if consumed && trace.is_none() {
                 continue;
             }
             let t = r.r_type(E, false);
@@ -330,13 +443,49 @@ impl<'r, 'a> Values<'r, 'a> {
                 s,
                 a,
             };
-            let step = match self.apply_dynamic(&site, buf, relative, errors) {
-                Some(step) => step,
-                None => self.apply_static(&site, buf, errors),
+            let done = if consumed {
+                Done {
+                    relaxation: Relaxation::TlsCallConsumed,
+                    ..Done::default()
+                }
+            } else {
+                match self.apply_dynamic(&site, buf, relative, errors) {
+                    Some(done) => done,
+                    None => self.apply_static(&site, buf, errors),
+                }
             };
-            skip_next = step == Step::SkipNext;
+            skip_next = done.skip_next;
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push(self.traced(&site, sec_index, index as u32, &done));
+            }
         }
     }
+
+    /// The trace entry of a site the apply steps did `done` at.
+    fn traced(&self, x: &Site<'_, '_>, sec: u32, index: u32, done: &Done) -> Traced {
+        Traced {
+            file: x.file,
+            sec,
+            index,
+            r_offset: x.in_off,
+            r_type: x.t,
+            kind: x.kind,
+            s: x.s,
+            a: x.a,
+            p: x.p,
+            got_entry: done.got_entry,
+            uses_got_base: x.kind.uses_got_base(),
+            uses_tls_block: x.kind.is_tls_offset(),
+            field: done.field.map(|(at, encoding)| Field {
+                addr: x.piece_addr + at as u64,
+                encoding,
+            }),
+            value: done.value,
+            relaxation: done.relaxation,
+            dynamic: done.dynamic,
+        }
+    }
+
 
     /// The relocation's symbol, its S and its A. Most name a section symbol of a section placed
     /// whole (S is its address); a section symbol of a merged or split section lets the addend
@@ -373,6 +522,7 @@ impl<'r, 'a> Values<'r, 'a> {
         (target, s, a)
     }
 
+
     /// What a dynamic output changes: a word the loader writes or rebases, and the TLS forms
     /// that stay dynamic (a shared object's general- and local-dynamic accesses) or relax to
     /// initial-exec (an imported variable). None: apply the static way.
@@ -382,7 +532,7 @@ impl<'r, 'a> Values<'r, 'a> {
         buf: &mut [u8],
         relative: &mut RelativeOut<'_>,
         errors: &mut Vec<Diagnostic>,
-    ) -> Option<Step> {
+    ) -> Option<Done> {
         let (d, opts) = (self.synth.dynamic.as_deref()?, self.opts?);
         let (o, p, a) = (x.o, x.p, x.a);
         let g = |kind| self.got_slot(x.target, kind);
@@ -390,16 +540,26 @@ impl<'r, 'a> Values<'r, 'a> {
             let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
             match crate::synthesize::dyn_action(self.res, opts, x.t, x.target, writable) {
                 // The loader writes it (the word relocation with the symbol).
-                crate::synthesize::DynAction::Symbolic => return Some(Step::Next),
+                crate::synthesize::DynAction::Symbolic => {
+                    return Some(Done {
+                        dynamic: DynEmitted::Symbolic,
+                        ..Done::at_site(x)
+                    })
+                }
                 // The loader adds its base; the file holds the link-time value too.
                 crate::synthesize::DynAction::Relative => {
-                    relative.push(p, x.s.wrapping_add(a as u64))
+                    let addend = x.s.wrapping_add(a as u64);
+                    relative.push(p, addend);
+                    return Some(Done {
+                        dynamic: DynEmitted::Relative { addend },
+                        ..self.apply_static(x, buf, errors)
+                    });
                 }
                 crate::synthesize::DynAction::Static => {}
             }
         }
         let imported = crate::synthesize::imported(self.res, opts, x.target);
-        match x.kind {
+        let done = match x.kind {
             RelKind::TlsGeneralDynamic | RelKind::TlsLocalDynamic if d.shared => {
                 let kind = if x.kind == RelKind::TlsGeneralDynamic {
                     GotKind::TlsGd
@@ -407,12 +567,15 @@ impl<'r, 'a> Values<'r, 'a> {
                     GotKind::TlsLd
                 };
                 let v = g(kind).unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p);
-                self.put(buf, o, arch::FIELD_PC32, v, x, errors);
+                Done {
+                    got_entry: g(kind),
+                    ..self.put(buf, o, arch::FIELD_PC32, v, x, errors)
+                }
             }
             RelKind::DtpRelative if d.shared => {
                 let tls_start = self.tls.map_or(0, |t| t.start);
                 let v = x.s.wrapping_add(a as u64).wrapping_sub(tls_start);
-                self.put(buf, o, x.t, v, x, errors);
+                self.put(buf, o, x.t, v, x, errors)
             }
             RelKind::TlsGeneralDynamic if imported && arch::gd_relax_ok(buf, o) => {
                 // General-dynamic → initial-exec: the library's variable sits at a fixed
@@ -420,8 +583,12 @@ impl<'r, 'a> Values<'r, 'a> {
                 let at = arch::gd_to_ie_apply(buf, o);
                 let slot = g(GotKind::TpOff).unwrap_or(0);
                 let v = slot.wrapping_sub(4).wrapping_sub(x.piece_addr + at as u64);
-                self.put(buf, at, arch::FIELD_PC32, v, x, errors);
-                return Some(Step::SkipNext);
+                Done {
+                    got_entry: g(GotKind::TpOff),
+                    relaxation: Relaxation::GdToIe,
+                    skip_next: true,
+                    ..self.put(buf, at, arch::FIELD_PC32, v, x, errors)
+                }
             }
             RelKind::TlsDescriptor if imported && arch::tlsdesc_relax_ok(buf, o) => {
                 arch::tlsdesc_to_ie_apply(buf, o);
@@ -429,42 +596,58 @@ impl<'r, 'a> Values<'r, 'a> {
                     .unwrap_or(0)
                     .wrapping_add(a as u64)
                     .wrapping_sub(p);
-                self.put(buf, o, arch::FIELD_PC32, v, x, errors);
+                Done {
+                    got_entry: g(GotKind::TpOff),
+                    relaxation: Relaxation::TlsDescToIe,
+                    ..self.put(buf, o, arch::FIELD_PC32, v, x, errors)
+                }
             }
             _ => return None,
-        }
-        Some(Step::Next)
+        };
+        Some(done)
     }
 
     /// Compute the kind's value and write it, relaxing GOT and TLS code sequences where the
     /// synthesize phase decided to (it asked the same `arch` predicates).
-    fn apply_static(&self, x: &Site<'_, '_>, buf: &mut [u8], errors: &mut Vec<Diagnostic>) -> Step {
+    fn apply_static(&self, x: &Site<'_, '_>, buf: &mut [u8], errors: &mut Vec<Diagnostic>) -> Done {
         let (o, p, s, a) = (x.o, x.p, x.s, x.a);
         let tp = self.tp();
         let g = |kind| self.got_slot(x.target, kind);
+        let field = arch::site_field(x.t, x.kind);
+        // The common case: the kind's value at the site, the instruction untouched.
+        let mut got_entry = None;
+        let mut relaxation = Relaxation::None;
         let value: u64 = match x.kind {
             RelKind::Absolute => s.wrapping_add(a as u64),
             RelKind::PcRelative => s.wrapping_add(a as u64).wrapping_sub(p),
             RelKind::GotPcRelative => match g(GotKind::Addr) {
-                Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                Some(slot) => {
+                    got_entry = Some(slot);
+                    slot.wrapping_add(a as u64).wrapping_sub(p)
+                }
                 None => match arch::got_relax_ok(x.t, buf, o, a) {
                     Some(kind) => {
                         let (at, adj) = arch::got_relax_apply(kind, buf, o);
                         let v = s.wrapping_add(a as u64).wrapping_sub(p).wrapping_add(adj);
-                        self.put(buf, at, arch::FIELD_PC32, v, x, errors);
-                        return Step::Next;
+                        return Done {
+                            relaxation: Relaxation::Got(kind),
+                            ..self.put(buf, at, arch::FIELD_PC32, v, x, errors)
+                        };
                     }
                     None => 0,
                 },
             },
-            RelKind::GotPcRelative64 => g(GotKind::Addr)
-                .unwrap_or(0)
-                .wrapping_add(a as u64)
-                .wrapping_sub(p),
-            RelKind::GotOffset => g(GotKind::Addr)
-                .unwrap_or(0)
-                .wrapping_sub(self.got_base)
-                .wrapping_add(a as u64),
+            RelKind::GotPcRelative64 => {
+                got_entry = g(GotKind::Addr);
+                got_entry.unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p)
+            }
+            RelKind::GotOffset => {
+                got_entry = g(GotKind::Addr);
+                got_entry
+                    .unwrap_or(0)
+                    .wrapping_sub(self.got_base)
+                    .wrapping_add(a as u64)
+            }
             RelKind::GotBasePcRelative => self.got_base.wrapping_add(a as u64).wrapping_sub(p),
             RelKind::GotBaseRelative => s.wrapping_add(a as u64).wrapping_sub(self.got_base),
             RelKind::TpRelative => s.wrapping_add(a as u64).wrapping_sub(tp),
@@ -472,6 +655,7 @@ impl<'r, 'a> Values<'r, 'a> {
                 // Local-dynamic code was relaxed to local-exec, so offsets in code are TP-relative.
                 let code = x.sec.flags & u64::from(SHF_EXECINSTR) != 0;
                 if code && x.sec.is_alloc() {
+                    relaxation = Relaxation::LdOffsetToLe;
                     s.wrapping_add(a as u64).wrapping_sub(tp)
                 } else {
                     s.wrapping_add(a as u64)
@@ -479,32 +663,25 @@ impl<'r, 'a> Values<'r, 'a> {
                 }
             }
             RelKind::TlsInitialExec => match g(GotKind::TpOff) {
-                Some(slot) => slot.wrapping_add(a as u64).wrapping_sub(p),
+                Some(slot) => {
+                    got_entry = Some(slot);
+                    slot.wrapping_add(a as u64).wrapping_sub(p)
+                }
                 None => {
                     arch::ie_relax_apply(buf, o);
+                    relaxation = Relaxation::IeToLe;
                     s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
                 }
             },
-            RelKind::TlsGeneralDynamic => {
-                if !arch::gd_relax_ok(buf, o) {
-                    return Step::Next;
-                }
-                let at = arch::gd_relax_apply(buf, o);
-                let v = s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp);
-                self.put(buf, at, arch::FIELD_TPOFF32, v, x, errors);
-                return Step::SkipNext;
-            }
-            RelKind::TlsLocalDynamic => {
-                if let Some(len) = arch::ld_relax_len(buf, o) {
-                    arch::ld_relax_apply(buf, o, len);
-                }
-                return Step::SkipNext;
+            RelKind::TlsGeneralDynamic | RelKind::TlsLocalDynamic | RelKind::TlsDescriptorCall => {
+                return self.relax_tls_call(x, buf, errors)
             }
             RelKind::TlsDescriptor => {
                 if !arch::tlsdesc_relax_ok(buf, o) {
-                    return Step::Next;
+                    return Done::at_site(x);
                 }
                 arch::tlsdesc_relax_apply(buf, o);
+                relaxation = Relaxation::TlsDescToLe;
                 if self.is_tls_module_base(x.target) {
                     // Local-dynamic descriptors: the DTPOFF32s that follow were made
                     // TP-relative, so the "module base" they add to is 0.
@@ -512,12 +689,6 @@ impl<'r, 'a> Values<'r, 'a> {
                 } else {
                     s.wrapping_add(a as u64).wrapping_add(4).wrapping_sub(tp)
                 }
-            }
-            RelKind::TlsDescriptorCall => {
-                if arch::tlsdesc_call_ok(buf, o) {
-                    arch::tlsdesc_call_apply(buf, o);
-                }
-                return Step::Next;
             }
             RelKind::Size => {
                 let size = crate::synthesize::definition(self.res, x.target)
@@ -529,10 +700,57 @@ impl<'r, 'a> Values<'r, 'a> {
                     .unwrap_or(0);
                 size.wrapping_add(a as u64)
             }
-            RelKind::None | RelKind::Unsupported => return Step::Next,
+            RelKind::None | RelKind::Unsupported => return Done::at_site(x),
         };
-        self.put(buf, o, arch::site_field(x.t, x.kind), value, x, errors);
-        Step::Next
+        Done {
+            got_entry,
+            relaxation,
+            ..self.put(buf, o, field, value, x, errors)
+        }
+    }
+
+    /// The static forms that rewrite a `__tls_get_addr` call sequence (general- and
+    /// local-dynamic, to local-exec) or a descriptor call (to a nop).
+    fn relax_tls_call(&self, x: &Site<'_, '_>, buf: &mut [u8], errors: &mut Vec<Diagnostic>) -> Done {
+        let o = x.o;
+        match x.kind {
+            RelKind::TlsGeneralDynamic => {
+                if !arch::gd_relax_ok(buf, o) {
+                    return Done::at_site(x);
+                }
+                let at = arch::gd_relax_apply(buf, o);
+                let v = x.s.wrapping_add(x.a as u64).wrapping_add(4).wrapping_sub(self.tp());
+                Done {
+                    relaxation: Relaxation::GdToLe,
+                    skip_next: true,
+                    ..self.put(buf, at, arch::FIELD_TPOFF32, v, x, errors)
+                }
+            }
+            RelKind::TlsLocalDynamic => match arch::ld_relax_len(buf, o) {
+                Some(len) => {
+                    arch::ld_relax_apply(buf, o, len);
+                    Done {
+                        relaxation: Relaxation::LdToLe,
+                        skip_next: true,
+                        ..Done::default()
+                    }
+                }
+                None => Done {
+                    skip_next: true,
+                    ..Done::at_site(x)
+                },
+            },
+            _ => {
+                if !arch::tlsdesc_call_ok(buf, o) {
+                    return Done::default();
+                }
+                arch::tlsdesc_call_apply(buf, o);
+                Done {
+                    relaxation: Relaxation::TlsDescCallRemoved,
+                    ..Done::default()
+                }
+            }
+        }
     }
 
     fn is_tls_module_base(&self, s: SymRef) -> bool {
@@ -540,6 +758,7 @@ impl<'r, 'a> Values<'r, 'a> {
     }
 
     /// Write `value` into the field of encoding `t` at `at`, or report that it does not fit.
+    /// Returns what was done (the caller adds the relaxation and the GOT entry).
     fn put(
         &self,
         buf: &mut [u8],
@@ -548,7 +767,7 @@ impl<'r, 'a> Values<'r, 'a> {
         value: u64,
         x: &Site<'_, '_>,
         errors: &mut Vec<Diagnostic>,
-    ) {
+    ) -> Done {
         if let Err((lo, hi)) = arch::write_value(buf, at, t, value) {
             let name = self.sym_name(x.target);
             errors.push(
@@ -562,6 +781,11 @@ impl<'r, 'a> Values<'r, 'a> {
                 .offset(x.in_off)
                 .symbol(name),
             );
+        }
+        Done {
+            field: Some((at, t)),
+            value: Some(value),
+            ..Done::default()
         }
     }
 }
@@ -585,10 +809,30 @@ struct Site<'s, 'd> {
     a: i64,
 }
 
-/// What the relocation after this one needs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Next,
-    /// It belonged to a relaxed call sequence (`__tls_get_addr`): skip it.
-    SkipNext,
+/// What the apply steps did at one site: what the relocation after it needs, and what the
+/// trace records. Small and on the stack: without a report it is dropped unread.
+#[derive(Clone, Copy, Default)]
+struct Done {
+    /// The field's offset in the section's bytes and its encoding (a raw type); None when the
+    /// rewrite left no field.
+    field: Option<(usize, u32)>,
+    /// The value written there (None: the linker wrote none).
+    value: Option<u64>,
+    relaxation: Relaxation,
+    /// The GOT entry (G + GOT) the value was computed from.
+    got_entry: Option<u64>,
+    dynamic: DynEmitted,
+    /// The relocation after this one belonged to the relaxed call sequence (`__tls_get_addr`):
+    /// skip it.
+    skip_next: bool,
+}
+
+impl Done {
+    /// Nothing written: the field is where the relocation says.
+    fn at_site(x: &Site<'_, '_>) -> Done {
+        Done {
+            field: Some((x.o, arch::site_field(x.t, x.kind))),
+            ..Done::default()
+        }
+    }
 }

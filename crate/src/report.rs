@@ -7,7 +7,7 @@ use crate::diag::{name_str, Diagnostic};
 use crate::dynamic::DynReloc;
 use crate::input::{SymPlace, E};
 use crate::layout::{Class, PieceSrc, Synthetic};
-use crate::relocate::Values;
+use crate::relocate::{DynEmitted, Trace, Traced, Values};
 use crate::resolve::{FileId, Origin};
 use crate::synthesize::Entry;
 use crate::write::{build_symtab, entry_address};
@@ -559,6 +559,7 @@ fn init_entries(
 pub fn build(
     v: &Values<'_, '_>,
     elf: &[u8],
+    trace: &Trace,
     opts: &crate::options::Options,
     diagnostics: &[Diagnostic],
 ) -> Report {
@@ -879,7 +880,7 @@ pub fn build(
     if let Some(d) = synth.dynamic.as_deref() {
         r.dynamic = Some(dynamic_info(v, d, elf));
     }
-    r.relocations = Some(relocations(v, elf));
+    r.relocations = Some(relocations(v, elf, trace));
     r.diagnostics = diagnostics.to_vec();
     r.notes.extend(synth.notes.iter().cloned());
     if opts.gc_sections {
@@ -1288,7 +1289,7 @@ fn linker_made_symbols(v: &Values<'_, '_>, listed: &[SymbolInfo]) -> Vec<SymbolI
     out
 }
 
-/// Field width and signedness for reading a written value back.
+/// Field width and signedness for reading a written value back (`t`: the field's encoding).
 fn read_field(elf: &[u8], at: u64, t: u32) -> Option<(i64, usize)> {
     let w = arch::field_size(t)? as usize;
     if w == 0 {
@@ -1315,461 +1316,78 @@ fn read_field(elf: &[u8], at: u64, t: u32) -> Option<(i64, usize)> {
     Some((v, w))
 }
 
-fn pc_relative(t: u32) -> bool {
-    matches!(
-        t,
-        R_X86_64_PC32
-            | R_X86_64_PLT32
-            | R_X86_64_PC64
-            | R_X86_64_PC16
-            | R_X86_64_PC8
-            | R_X86_64_GOTPCREL
-            | R_X86_64_GOTPCRELX
-            | R_X86_64_REX_GOTPCRELX
-            | R_X86_64_GOTPCREL64
-            | R_X86_64_GOTPC32
-            | R_X86_64_GOTPC64
-            | R_X86_64_GOTTPOFF
-            | R_X86_64_TLSGD
-            | R_X86_64_TLSLD
-            | R_X86_64_GOTPC32_TLSDESC
-    )
-}
+/// The dynamic relocations the synthesize phase listed at input sites, by (file, section,
+/// offset): a traced symbolic site's entry is there.
+type SymbolicAt<'v> = rustc_hash::FxHashMap<(u32, u32, u64), &'v DynReloc>;
 
-/// What the linker rewrote around a field, from the bytes before and after.
-fn relaxation_note(t: u32, before: &[u8], after: &[u8], field: usize) -> String {
-    let at = |b: &[u8], k: isize| -> Option<u8> {
-        let i = field as isize + k;
-        (i >= 0).then(|| b.get(i as usize).copied()).flatten()
-    };
-    match t {
-        R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => match (at(after, -2), at(after, -1)) {
-            (Some(0x8d), _) if at(before, -2) == Some(0x8b) => "GOT load relaxed: mov foo@GOTPCREL(%rip) became lea foo(%rip) \
-                                (the symbol is in this file: no GOT entry, the field holds S + A - P)"
-                .into(),
-            (Some(0x67), Some(0xe8)) => {
-                "GOT call relaxed: call *foo@GOTPCREL(%rip) became addr32 call foo \
-                 (the field holds S + A - P)"
-                    .into()
-            }
-            (Some(0xe9), _) => "GOT jump relaxed: jmp *foo@GOTPCREL(%rip) became jmp foo; nop \
-                                (the field moved one byte earlier)"
-                .into(),
-            _ => "instruction rewritten (GOT relaxation)".into(),
-        },
-        R_X86_64_GOTTPOFF => match at(before, -2) {
-            Some(0x8b) if at(after, -2) == Some(0x8b) => {
-                "initial-exec TLS: the load stays, now from a GOT entry the loader fills".into()
-            }
-            _ => "initial-exec → local-exec TLS: the GOT load became an immediate \
-                  (mov $x@tpoff / lea x@tpoff(%reg)): the field holds S - TP"
-                .into(),
-        },
-        R_X86_64_TLSGD => {
-            if at(after, 6) == Some(0x03) {
-                "general-dynamic → initial-exec TLS: the __tls_get_addr call became \
-                 mov %fs:0, %rax; add x@gottpoff(%rip), %rax"
-                    .into()
-            } else {
-                "general-dynamic → local-exec TLS: the __tls_get_addr call became \
-                 mov %fs:0, %rax; lea x@tpoff(%rax), %rax (the field moved 8 bytes on)"
-                    .into()
-            }
+/// Named symbols of an object by (section, value), to name section-symbol targets: functions
+/// first, then objects, then untyped labels.
+type Names = rustc_hash::FxHashMap<(u32, u64), (u8, String)>;
+
+fn symbol_names(obj: &crate::input::Object<'_>) -> Names {
+    let mut names = Names::default();
+    for (i, s) in obj.symbols.iter().enumerate() {
+        let rank = match s.st_type() {
+            STT_FUNC | STT_GNU_IFUNC => 0,
+            STT_OBJECT | STT_TLS => 1,
+            STT_NOTYPE => 2,
+            _ => continue,
+        };
+        let Ok(SymPlace::Section(sec)) = obj.sym_place(i) else {
+            continue;
+        };
+        let Ok(n) = obj.sym_name(i) else { continue };
+        if n.is_empty() || n.starts_with(b".L") {
+            continue;
         }
-        R_X86_64_TLSLD => "local-dynamic → local-exec TLS: the __tls_get_addr call became \
-                           mov %fs:0, %rax (padded with data16 prefixes)"
-            .into(),
-        R_X86_64_GOTPC32_TLSDESC => match at(after, -2) {
-            Some(0x8b) => "TLS descriptor → initial-exec: lea became mov from a GOT entry".into(),
-            _ => "TLS descriptor → local-exec: lea x@tlsdesc(%rip) became mov $x@tpoff".into(),
-        },
-        R_X86_64_TLSDESC_CALL => "TLS descriptor call removed: call *(%rax) became a 2-byte nop".into(),
-        _ => "instruction bytes rewritten by the linker".into(),
-    }
-}
-
-/// Where the relaxed field was written, relative to `r_offset` (and its type), when a relaxation
-/// moved it; None when nothing is left to read.
-fn written_field(t: u32, after_at: impl Fn(isize) -> Option<u8>) -> Option<(isize, u32)> {
-    match t {
-        R_X86_64_TLSGD if after_at(-4) == Some(0x64) => Some((8, R_X86_64_PC32)),
-        R_X86_64_TLSGD => Some((0, t)),
-        R_X86_64_TLSLD if after_at(-3) == Some(0x66) || after_at(-3) == Some(0x64) => None,
-        R_X86_64_TLSDESC_CALL => None,
-        R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX if after_at(-2) == Some(0xe9) => {
-            Some((-1, R_X86_64_PC32))
+        let key = (sec, s.st_value.get(E));
+        if names.get(&key).is_none_or(|(r, _)| rank < *r) {
+            names.insert(key, (rank, name_str(n)));
         }
-        _ => Some((0, t)),
     }
+    names
 }
 
-/// Relocation sites of the allocated sections of the objects named on the command line.
-pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
-    use crate::synthesize::GotKind;
-    let res = v.res;
-    let layout = v.layout;
+/// Relocation sites of the allocated sections of the objects named on the command line: what
+/// the relocate phase did at each (its trace), with the bytes around it.
+pub fn relocations(v: &Values<'_, '_>, elf: &[u8], trace: &Trace) -> RelocationsInfo {
     let mut info = RelocationsInfo {
         limit: RELOC_LIMIT,
         ..Default::default()
     };
-    // Dynamic relocations at input sites, by place.
-    let mut dyn_at: rustc_hash::FxHashMap<(u32, u32, u64), &crate::dynamic::DynReloc> =
-        Default::default();
-    if let Some(d) = v.synth.dynamic.as_deref() {
-        for r in &d.relocs {
-            if let crate::dynamic::DynLoc::Input { file, sec, off } = r.loc {
-                dyn_at.insert((file.0, sec, off), r);
-            }
+    let mut symbolic = SymbolicAt::default();
+    for r in v.synth.dynamic.iter().flat_map(|d| d.relocs.iter()) {
+        if let crate::dynamic::DynLoc::Input { file, sec, off } = r.loc {
+            symbolic.insert((file.0, sec, off), r);
         }
     }
-    // The addends the output's .rela.dyn holds, by place.
-    let mut rela_addend: rustc_hash::FxHashMap<u64, i64> = Default::default();
-    if v.synth.dynamic.is_some() {
-        if let Some(i) = layout.section_by_name(".rela.dyn") {
-            let rs = &layout.sections[i as usize];
-            let start = usize::try_from(rs.offset).unwrap_or(usize::MAX);
-            let end = start.saturating_add(usize::try_from(rs.size).unwrap_or(0));
-            if let Some(bytes) = elf.get(start..end) {
-                for e in bytes.chunks_exact(24) {
-                    let word =
-                        |k: usize| u64::from_le_bytes(e[k..k + 8].try_into().unwrap_or([0; 8]));
-                    rela_addend.insert(word(0), word(16) as i64);
-                }
-            }
-        }
-    }
-    'files: for (fi, f) in res.files.iter().enumerate() {
+    for (fi, f) in v.res.files.iter().enumerate() {
         if f.origin != Origin::CommandLine {
             continue;
         }
         let file = FileId(fi as u32);
-        let obj = &f.obj;
-        // Named symbols by (section, value), to name section-symbol targets.
-        let mut names: rustc_hash::FxHashMap<(u32, u64), (u8, String)> = Default::default();
-        for (i, s) in obj.symbols.iter().enumerate() {
-            let ty = s.st_type();
-            let rank = match ty {
-                STT_FUNC | STT_GNU_IFUNC => 0,
-                STT_OBJECT | STT_TLS => 1,
-                STT_NOTYPE => 2,
-                _ => continue,
-            };
-            let Ok(SymPlace::Section(sec)) = obj.sym_place(i) else {
-                continue;
-            };
-            let Ok(n) = obj.sym_name(i) else { continue };
-            if n.is_empty() || n.starts_with(b".L") {
+        let names = symbol_names(&f.obj);
+        for si in 0..f.obj.sections.len() as u32 {
+            let sites = trace.section(file, si);
+            if sites.is_empty() {
                 continue;
             }
-            let key = (sec, s.st_value.get(E));
-            if names.get(&key).is_none_or(|(r, _)| rank < *r) {
-                names.insert(key, (rank, name_str(n)));
-            }
-        }
-        for (si, sec) in obj.sections.iter().enumerate() {
-            if !sec.is_alloc() || sec.relocs.is_empty() {
+            let Some(view) = SectionView::new(v, elf, trace, file, si, &names, &symbolic) else {
                 continue;
-            }
-            let si = si as u32;
-            let Some((out, base)) = layout.input_out(file, si) else {
-                continue; // dropped (a COMDAT copy kept elsewhere)
             };
-            let os = &layout.sections[out as usize];
-            if os.is_nobits() {
-                continue;
-            }
-            let code = sec.flags & u64::from(SHF_EXECINSTR) != 0;
-            let split = matches!(
-                layout.places[fi].get(si as usize),
-                Some(crate::layout::Place::Split { .. })
-            );
-            // Instruction starts, to show whole instructions in code.
-            let mut starts: Vec<u64> = Vec::new();
-            if code && !split {
-                use iced_x86::{Decoder, DecoderOptions};
-                let mut d = Decoder::with_ip(64, sec.data, 0, DecoderOptions::NONE);
-                while d.can_decode() {
-                    starts.push(d.ip());
-                    let _ = d.decode();
-                }
-            }
-            let addr_of = |off: u64| layout.input_addr(file, si, off);
-            let file_off = |addr: u64| os.offset + (addr - os.addr);
-            let mut rs = RelocSection {
-                input: obj.name.clone(),
-                section: sec.name_str(),
-                output_section: os.name.clone(),
-                address: os.addr + base,
-                offset: os.offset + base,
-                size: sec.size,
-                code,
-                relocs: Vec::new(),
-            };
-            let mut skip_next = false;
-            for r in sec.relocs {
+            let mut rs = view.header();
+            for t in sites {
                 if info.count >= RELOC_LIMIT {
                     info.truncated = true;
                     if !rs.relocs.is_empty() {
                         info.sections.push(rs);
                     }
-                    break 'files;
+                    return info;
                 }
-                let t = r.r_type(E, false);
-                if t == R_X86_64_NONE {
-                    continue;
+                if let Some(site) = view.site(t) {
+                    rs.relocs.push(site);
+                    info.count += 1;
                 }
-                // The relaxed TLS sequences consume the __tls_get_addr relocation that follows.
-                let consumed = std::mem::take(&mut skip_next);
-                let in_off = r.r_offset.get(E);
-                let sym = r.r_sym(E, false) as usize;
-                let Some(width) = arch::field_size(t) else {
-                    continue;
-                };
-                if sym >= obj.symbols.len()
-                    || in_off
-                        .checked_add(width.max(1))
-                        .is_none_or(|e| e > sec.data.len() as u64)
-                {
-                    continue;
-                }
-                let Some(p) = addr_of(in_off) else {
-                    continue; // in a dropped .eh_frame record
-                };
-                // The window: the instruction(s) around the field in code, else the field.
-                let (mut w0, mut w1) = (in_off, in_off + width.max(1));
-                if !starts.is_empty() {
-                    let k = starts.partition_point(|&s| s <= in_off).saturating_sub(1);
-                    w0 = starts[k];
-                    let last = w1 - 1;
-                    let j = starts.partition_point(|&s| s <= last);
-                    w1 = starts.get(j).copied().unwrap_or(sec.size);
-                    // TLS sequences span the following call.
-                    let span_end = match t {
-                        R_X86_64_TLSGD => Some(in_off + 12),
-                        R_X86_64_TLSLD => Some(in_off + 9),
-                        _ => None,
-                    };
-                    if let Some(e) = span_end {
-                        let j = starts.partition_point(|&s| s < e.min(sec.size));
-                        w1 = starts.get(j).copied().unwrap_or(sec.size).max(w1);
-                    }
-                    match t {
-                        R_X86_64_TLSGD => w0 = w0.min(in_off.saturating_sub(4)),
-                        R_X86_64_TLSLD => w0 = w0.min(in_off.saturating_sub(3)),
-                        _ => {}
-                    }
-                    w1 = w1.min(sec.size);
-                }
-                let before = &sec.data[w0 as usize..w1 as usize];
-                let (Some(a0), Some(a1)) = (addr_of(w0), addr_of(w1 - 1)) else {
-                    continue;
-                };
-                let after = if a1 + 1 == a0 + (w1 - w0) {
-                    let f0 = file_off(a0) as usize;
-                    elf.get(f0..f0 + before.len()).unwrap_or(&[])
-                } else {
-                    &[]
-                };
-                if after.len() != before.len() {
-                    continue;
-                }
-                let field = (in_off - w0) as usize;
-                let changed_outside = before
-                    .iter()
-                    .zip(after)
-                    .enumerate()
-                    .any(|(i, (b, a))| (i < field || i >= field + width as usize) && b != a);
-                let after_at = |k: isize| -> Option<u8> {
-                    let i = field as isize + k;
-                    (i >= 0).then(|| after.get(i as usize).copied()).flatten()
-                };
-                let relaxation = if consumed {
-                    Some(
-                        "part of the TLS sequence above: the linker replaced this call \
-                         (to __tls_get_addr) and applied no relocation here"
-                            .to_string(),
-                    )
-                } else {
-                    changed_outside.then(|| relaxation_note(t, before, after, field))
-                };
-                if changed_outside && matches!(t, R_X86_64_TLSGD | R_X86_64_TLSLD) {
-                    skip_next = true;
-                }
-                let (value, field_offset, field_size, fo) = match written_field(t, after_at) {
-                    Some((shift, wt)) if !consumed => {
-                        let at_in = (in_off as i64 + shift as i64) as u64;
-                        let fo = file_off(p) as i64 + shift as i64;
-                        match read_field(elf, fo as u64, wt) {
-                            Some((val, w)) => (Some(val), (at_in - w0) as usize, w, fo as u64),
-                            None => (None, field, 0, file_off(p)),
-                        }
-                    }
-                    _ => (None, field, 0, file_off(p)),
-                };
-                let value_is = |x: u64| match value {
-                    Some(v) => v as u64 == x || (field_size == 4 && v as i32 == x as i32),
-                    None => false,
-                };
-                // S and A as the relocate phase takes them.
-                let target = crate::synthesize::sym_ref(res, file, sym);
-                let st = &obj.symbols[sym];
-                let mut a = r.r_addend.get(E);
-                let mut s = if st.st_type() == STT_TLS {
-                    v.sym_addr_raw(target)
-                } else {
-                    v.sym_addr(target)
-                };
-                let mut tname = None;
-                if st.st_type() == STT_SECTION {
-                    if let Ok(SymPlace::Section(ts)) = obj.sym_place(sym) {
-                        let base_off = st.st_value.get(E).wrapping_add(a as u64);
-                        if let Some(crate::layout::Place::Split { .. }) =
-                            layout.places[fi].get(ts as usize)
-                        {
-                            s = layout.input_addr(file, ts, base_off).unwrap_or(0);
-                            a = 0;
-                        }
-                        // Where the reference points: rip-relative fields count from the
-                        // instruction's end.
-                        let to = if pc_relative(t) && !starts.is_empty() {
-                            let k = starts.partition_point(|&x| x <= in_off);
-                            let end = starts.get(k).copied().unwrap_or(sec.size);
-                            base_off.wrapping_add(end - in_off)
-                        } else {
-                            base_off
-                        };
-                        let tsec = obj.sections.get(ts as usize);
-                        tname = Some(match names.get(&(ts, to)) {
-                            Some((_, n)) => n.clone(),
-                            None => {
-                                let mut n = format!("{}+0x{to:x}", obj.section_name(ts));
-                                if let Some(ts) =
-                                    tsec.filter(|x| x.flags & u64::from(SHF_STRINGS) != 0)
-                                {
-                                    if let Some(tail) = ts.data.get(to as usize..) {
-                                        let end =
-                                            tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
-                                        let text = String::from_utf8_lossy(&tail[..end.min(40)]);
-                                        let more = if end > 40 { "…" } else { "" };
-                                        let _ = write!(n, " {:?}{more}", text.as_ref());
-                                    }
-                                }
-                                n
-                            }
-                        });
-                    }
-                }
-                let relaxation = relaxation.or_else(|| {
-                    // Local-dynamic code relaxed to local-exec: the offsets became TP-relative.
-                    let tp = v.tp();
-                    (code
-                        && matches!(t, R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64)
-                        && tp != v.tls.map_or(0, |x| x.start)
-                        && value_is(s.wrapping_add(a as u64).wrapping_sub(tp)))
-                    .then(|| {
-                        "local-dynamic relaxed to local-exec: this offset is written \
-                         TP-relative, S + A - TP"
-                            .to_string()
-                    })
-                });
-                let got_kind = match t {
-                    R_X86_64_GOTPCREL
-                    | R_X86_64_GOTPCRELX
-                    | R_X86_64_REX_GOTPCRELX
-                    | R_X86_64_GOTPCREL64
-                    | R_X86_64_GOT32
-                    | R_X86_64_GOT64
-                    | R_X86_64_GOTPLT64 => Some(GotKind::Addr),
-                    R_X86_64_GOTTPOFF | R_X86_64_GOTPC32_TLSDESC => Some(GotKind::TpOff),
-                    R_X86_64_TLSGD => Some(GotKind::TlsGd),
-                    R_X86_64_TLSLD => Some(GotKind::TlsLd),
-                    _ => None,
-                };
-                let formula = arch::formula(t);
-                let uses = |x: &str| formula.split(' ').any(|w| w == x);
-                let tls_type = matches!(
-                    t,
-                    R_X86_64_TPOFF32
-                        | R_X86_64_TPOFF64
-                        | R_X86_64_DTPOFF32
-                        | R_X86_64_DTPOFF64
-                        | R_X86_64_GOTTPOFF
-                        | R_X86_64_TLSGD
-                        | R_X86_64_TLSLD
-                        | R_X86_64_GOTPC32_TLSDESC
-                );
-                let relative =
-                    crate::synthesize::becomes_relative(v, file, sec, t, sym).then_some(DynReloc {
-                        loc: crate::dynamic::DynLoc::Input {
-                            file,
-                            sec: si,
-                            off: in_off,
-                        },
-                        r_type: R_X86_64_RELATIVE,
-                        sym: None,
-                        target: None,
-                        addend: 0,
-                    });
-                let dynamic = relative
-                    .as_ref()
-                    .or_else(|| dyn_at.get(&(file.0, si, in_off)).copied())
-                    .map(|d| {
-                        let sym_name = d.sym.map(|g| name_str(res.global(g).name));
-                        // The addend as written into .rela.dyn (RELATIVE: the link-time address).
-                        let addend = rela_addend.get(&p).copied().unwrap_or(d.addend);
-                        let note = if d.r_type == R_X86_64_RELATIVE {
-                            format!(
-                            "the loader writes load base + 0x{addend:x} here before any code runs \
-                             (the addend: the link-time address)"
-                        )
-                        } else {
-                            format!(
-                                "the loader looks up {} and writes its address{} here",
-                                sym_name.as_deref().unwrap_or("the symbol"),
-                                if addend != 0 {
-                                    format!(" + {addend}")
-                                } else {
-                                    String::new()
-                                }
-                            )
-                        };
-                        DynSite {
-                            r_type: arch::reloc_name(d.r_type).into(),
-                            symbol: sym_name,
-                            addend,
-                            note,
-                        }
-                    });
-                let asm = |b: &[u8], ip: u64| code.then(|| disassemble_all(b, ip));
-                rs.relocs.push(RelocSite {
-                    offset: in_off,
-                    r_type: arch::reloc_name(t).into(),
-                    symbol: obj.sym_display(sym),
-                    target: tname,
-                    addend: r.r_addend.get(E),
-                    formula: formula.into(),
-                    s,
-                    a,
-                    p,
-                    got_entry: got_kind.and_then(|k| v.got_slot(target, k)),
-                    got: (uses("GOT") && !uses("G")
-                        || matches!(t, R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64))
-                    .then_some(v.got_base),
-                    tp: tls_type.then(|| v.tp()),
-                    tls: tls_type.then(|| v.tls.map_or(0, |x| x.start)),
-                    value,
-                    file_offset: fo,
-                    window_start: w0,
-                    before: hex(before),
-                    after: hex(after),
-                    field_offset,
-                    field_size,
-                    asm_before: asm(before, a0),
-                    asm_after: if consumed { None } else { asm(after, a0) },
-                    relaxation,
-                    dynamic,
-                });
-                info.count += 1;
             }
             if !rs.relocs.is_empty() {
                 info.sections.push(rs);
@@ -1778,6 +1396,257 @@ pub fn relocations(v: &Values<'_, '_>, elf: &[u8]) -> RelocationsInfo {
     }
     info
 }
+
+/// One input section with traced sites, as the report shows it.
+struct SectionView<'v> {
+    v: &'v Values<'v, 'v>,
+    elf: &'v [u8],
+    trace: &'v Trace,
+    file: FileId,
+    si: u32,
+    obj: &'v crate::input::Object<'v>,
+    sec: &'v crate::input::Section<'v>,
+    os: &'v crate::layout::OutSec,
+    /// Where the section starts in its output section.
+    base: u64,
+    code: bool,
+    /// Instruction starts, to show whole instructions in code.
+    starts: Vec<u64>,
+    names: &'v Names,
+    symbolic: &'v SymbolicAt<'v>,
+}
+
+impl<'v> SectionView<'v> {
+    fn new(
+        v: &'v Values<'v, 'v>,
+        elf: &'v [u8],
+        trace: &'v Trace,
+        file: FileId,
+        si: u32,
+        names: &'v Names,
+        symbolic: &'v SymbolicAt<'v>,
+    ) -> Option<Self> {
+        let obj = &v.res.files[file.0 as usize].obj;
+        let sec = obj.sections.get(si as usize)?;
+        let (out, base) = v.layout.input_out(file, si)?;
+        let os = &v.layout.sections[out as usize];
+        if os.is_nobits() {
+            return None;
+        }
+        let code = sec.flags & u64::from(SHF_EXECINSTR) != 0;
+        let split = matches!(
+            v.layout.places[file.0 as usize].get(si as usize),
+            Some(crate::layout::Place::Split { .. })
+        );
+        let mut starts: Vec<u64> = Vec::new();
+        if code && !split {
+            use iced_x86::{Decoder, DecoderOptions};
+            let mut d = Decoder::with_ip(64, sec.data, 0, DecoderOptions::NONE);
+            while d.can_decode() {
+                starts.push(d.ip());
+                let _ = d.decode();
+            }
+        }
+        Some(SectionView {
+            v,
+            elf,
+            trace,
+            file,
+            si,
+            obj,
+            sec,
+            os,
+            base,
+            code,
+            starts,
+            names,
+            symbolic,
+        })
+    }
+
+    fn header(&self) -> RelocSection {
+        RelocSection {
+            input: self.obj.name.clone(),
+            section: self.sec.name_str(),
+            output_section: self.os.name.clone(),
+            address: self.os.addr + self.base,
+            offset: self.os.offset + self.base,
+            size: self.sec.size,
+            code: self.code,
+            relocs: Vec::new(),
+        }
+    }
+
+    fn addr_of(&self, off: u64) -> Option<u64> {
+        self.v.layout.input_addr(self.file, self.si, off)
+    }
+
+    fn file_off(&self, addr: u64) -> u64 {
+        self.os.offset + (addr - self.os.addr)
+    }
+
+    /// The bytes shown around a field of `width` at `in_off`: the instruction(s) holding it in
+    /// code (a whole TLS call sequence), else the field.
+    fn window(&self, in_off: u64, width: u64, kind: arch::RelKind) -> (u64, u64) {
+        let (mut w0, mut w1) = (in_off, in_off + width.max(1));
+        let starts = &self.starts;
+        if starts.is_empty() {
+            return (w0, w1);
+        }
+        let size = self.sec.size;
+        let k = starts.partition_point(|&s| s <= in_off).saturating_sub(1);
+        w0 = starts[k];
+        let j = starts.partition_point(|&s| s < w1);
+        w1 = starts.get(j).copied().unwrap_or(size);
+        if let Some((back, on)) = arch::tls_sequence(kind) {
+            let e = in_off + on;
+            let j = starts.partition_point(|&s| s < e.min(size));
+            w1 = starts.get(j).copied().unwrap_or(size).max(w1);
+            w0 = w0.min(in_off.saturating_sub(back));
+        }
+        (w0, w1.min(size))
+    }
+
+    /// What a section-symbol reference points at: the named function or object there, else
+    /// `.sec+0xN` (with the string, in a string section).
+    fn target_name(&self, sym: usize, t: &Traced) -> Option<String> {
+        let st = &self.obj.symbols[sym];
+        if st.st_type() != STT_SECTION {
+            return None;
+        }
+        let Ok(SymPlace::Section(ts)) = self.obj.sym_place(sym) else {
+            return None;
+        };
+        let addend = self.sec.relocs[t.index as usize].r_addend.get(E);
+        let base_off = st.st_value.get(E).wrapping_add(addend as u64);
+        // rip-relative fields count from the instruction's end.
+        let to = if t.kind.is_pc_relative() && !self.starts.is_empty() {
+            let k = self.starts.partition_point(|&x| x <= t.r_offset);
+            let end = self.starts.get(k).copied().unwrap_or(self.sec.size);
+            base_off.wrapping_add(end - t.r_offset)
+        } else {
+            base_off
+        };
+        if let Some((_, n)) = self.names.get(&(ts, to)) {
+            return Some(n.clone());
+        }
+        let mut n = format!("{}+0x{to:x}", self.obj.section_name(ts));
+        let strings = self.obj.sections.get(ts as usize);
+        if let Some(ts) = strings.filter(|x| x.flags & u64::from(SHF_STRINGS) != 0) {
+            if let Some(tail) = ts.data.get(to as usize..) {
+                let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+                let text = String::from_utf8_lossy(&tail[..end.min(40)]);
+                let more = if end > 40 { "…" } else { "" };
+                let _ = write!(n, " {:?}{more}", text.as_ref());
+            }
+        }
+        Some(n)
+    }
+
+    /// The dynamic relocation the site was given.
+    fn dynamic(&self, t: &Traced) -> Option<DynSite> {
+        let (r_type, symbol, addend) = match t.dynamic {
+            DynEmitted::None => return None,
+            DynEmitted::Relative { addend } => (arch::DYN_RELATIVE, None, addend as i64),
+            DynEmitted::Symbolic => {
+                let d = self.symbolic.get(&(self.file.0, self.si, t.r_offset))?;
+                let name = d.sym.map(|g| name_str(self.v.res.global(g).name));
+                (d.r_type, name, d.addend)
+            }
+        };
+        let note = match t.dynamic {
+            DynEmitted::Relative { .. } => format!(
+                "the loader writes load base + 0x{addend:x} here before any code runs \
+                 (the addend: the link-time address)"
+            ),
+            _ => format!(
+                "the loader looks up {} and writes its address{} here",
+                symbol.as_deref().unwrap_or("the symbol"),
+                if addend != 0 {
+                    format!(" + {addend}")
+                } else {
+                    String::new()
+                }
+            ),
+        };
+        Some(DynSite {
+            r_type: arch::reloc_name(r_type).into(),
+            symbol,
+            addend,
+            note,
+        })
+    }
+
+    /// One traced site; None when its bytes cannot be shown (a window across dropped
+    /// `.eh_frame` records).
+    fn site(&self, t: &Traced) -> Option<RelocSite> {
+        let r = &self.sec.relocs[t.index as usize];
+        let in_off = t.r_offset;
+        let width = arch::field_size(t.r_type)?;
+        if in_off
+            .checked_add(width.max(1))
+            .is_none_or(|e| e > self.sec.data.len() as u64)
+        {
+            return None;
+        }
+        let (w0, w1) = self.window(in_off, width, t.kind);
+        let before = &self.sec.data[w0 as usize..w1 as usize];
+        let (a0, a1) = (self.addr_of(w0)?, self.addr_of(w1 - 1)?);
+        // The window where the site is now: a folded `.ctors` word moved, P with it.
+        let start = t.p.wrapping_sub(in_off - w0);
+        let after = if a1 + 1 == a0 + (w1 - w0) {
+            let f0 = self.file_off(start) as usize;
+            self.elf.get(f0..f0 + before.len()).unwrap_or(&[])
+        } else {
+            &[]
+        };
+        if after.len() != before.len() {
+            return None;
+        }
+        // The field where the relocate phase left it, read back from the output.
+        let at_site = ((in_off - w0) as usize, 0, self.file_off(t.p));
+        let read = t.field.and_then(|f| {
+            let fo = self.file_off(f.addr);
+            let (val, w) = read_field(self.elf, fo, f.encoding)?;
+            let at_in = in_off.wrapping_add(f.addr.wrapping_sub(t.p));
+            Some((val, ((at_in - w0) as usize, w, fo)))
+        });
+        let (value, (field_offset, field_size, file_offset)) = match read {
+            Some((val, at)) => (Some(val), at),
+            None => (None, at_site),
+        };
+        let sym = r.r_sym(E, false) as usize;
+        let consumed = t.relaxation == arch::Relaxation::TlsCallConsumed;
+        let asm = |b: &[u8], ip: u64| self.code.then(|| disassemble_all(b, ip));
+        Some(RelocSite {
+            offset: in_off,
+            r_type: arch::reloc_name(t.r_type).into(),
+            symbol: self.obj.sym_display(sym),
+            target: self.target_name(sym, t),
+            addend: r.r_addend.get(E),
+            formula: arch::formula(t.r_type).into(),
+            s: t.s,
+            a: t.a,
+            p: t.p,
+            got_entry: t.got_entry,
+            got: t.uses_got_base.then_some(self.trace.got_base),
+            tp: t.uses_tls_block.then_some(self.trace.tp),
+            tls: t.uses_tls_block.then_some(self.trace.tls_start),
+            value,
+            file_offset,
+            window_start: w0,
+            before: hex(before),
+            after: hex(after),
+            field_offset,
+            field_size,
+            asm_before: asm(before, start),
+            asm_after: if consumed { None } else { asm(after, start) },
+            relaxation: arch::relaxation_note(t.relaxation).map(String::from),
+            dynamic: self.dynamic(t),
+        })
+    }
+}
+
 
 /// Every instruction in `bytes`, `; `-separated (Intel syntax).
 fn disassemble_all(bytes: &[u8], ip: u64) -> String {

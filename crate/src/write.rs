@@ -7,7 +7,7 @@ use crate::dynamic::{DynLoc, DynPlan};
 use crate::input::{SymPlace, E};
 use crate::layout::{align_up, Class, EhKind, Layout, PieceSrc, Synthetic, EHDR_SIZE, PHDR_SIZE};
 use crate::options::{BuildId, Options};
-use crate::relocate::{RelativeOut, Values};
+use crate::relocate::{RelativeOut, Trace, Traced, Values};
 use crate::resolve::{Def, FileId};
 use crate::synthesize::{Entry, GotKind, StubHome, SymRef};
 use object::elf::*;
@@ -534,11 +534,13 @@ impl OutputSink for Vec<u8> {
 /// Write the whole output file.
 /// Write the whole output file: into the buffer `sink` hands out, or, when it offers a file and
 /// nothing needs the bytes afterwards (no report or map), window by window into the file (see
-/// [`write_windowed`]); `None` then.
+/// [`write_windowed`]); `None` then. With `trace`, the relocate phase records what it did at
+/// each relocation site of the sections the report lists (see [`crate::relocate::traced`]).
 pub fn write<'s>(
     v: &Values<'_, '_>,
     opts: &Options,
     sink: &'s mut dyn OutputSink,
+    trace: Option<&mut Trace>,
 ) -> Result<Option<&'s mut [u8]>> {
     let syms = if opts.strip_all {
         SymTab {
@@ -550,13 +552,13 @@ pub fn write<'s>(
         build_symtab(v)
     };
     let plan = plan_file(v, opts, &syms)?;
-    if !opts.report && !opts.map && !defers_build_id(opts, plan.total) {
+    if !opts.report && !opts.map && trace.is_none() && !defers_build_id(opts, plan.total) {
         if let Some(file) = sink.file() {
             write_windowed(v, opts, &plan, file)?;
             return Ok(None);
         }
     }
-    write_buffered(v, opts, &plan, sink).map(Some)
+    write_buffered(v, opts, &plan, sink, trace).map(Some)
 }
 
 /// One part of the file written as a unit: a run of one output section's pieces (about 256 KiB
@@ -988,14 +990,64 @@ fn plan_file<'j>(v: &Values<'j, '_>, opts: &Options, syms: &'j SymTab<'j>) -> Re
     })
 }
 
+/// A `.ctors` section folded into `.init_array` (`dst`, at `addr`): `.ctors` run last-to-first,
+/// `.init_array` first-to-last, so its words are reversed; its RELATIVE entries and traced
+/// sites move with them.
+fn reverse_ctors(
+    dst: &mut [u8],
+    addr: u64,
+    relative: &mut RelativeOut<'_>,
+    trace: Option<&mut [Traced]>,
+) {
+    let size = dst.len() as u64;
+    // Word at `at` -> where the reversal puts it.
+    let moved = |at: u64| {
+        let off = at.wrapping_sub(addr);
+        addr.wrapping_add(size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7))
+    };
+    let words: Vec<[u8; 8]> = dst
+        .chunks_exact(8)
+        .map(|c| c.try_into().unwrap_or([0; 8]))
+        .collect();
+    for (k, w) in words.iter().rev().enumerate() {
+        dst[k * 8..k * 8 + 8].copy_from_slice(w);
+    }
+    for e in relative.buf.chunks_exact_mut(24) {
+        put64(e, 0, moved(read64(e, 0)));
+    }
+    for site in trace.into_iter().flatten() {
+        site.p = moved(site.p);
+        if let Some(f) = &mut site.field {
+            f.addr = moved(f.addr);
+        }
+    }
+}
+
+/// Room for the traced sites of a job's pieces (one allocation per job).
+fn trace_room(v: &Values<'_, '_>, job: &Job<'_>) -> usize {
+    let room = |p: &crate::layout::Piece| match p.src {
+        PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => {
+            let s = &v.res.files[file.0 as usize].obj.sections[sec as usize];
+            if crate::relocate::traced(v.res, file, s) {
+                s.relocs.len()
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    };
+    job.pieces.iter().map(room).sum()
+}
+
 /// Copy, relocate or make one job's pieces into `out` (its window of the file) and its RELATIVE
-/// entries into `relative_out`.
+/// entries into `relative_out`; with `trace`, record the relocation sites there.
 fn write_job(
     v: &Values<'_, '_>,
     opts: &Options,
     job: &Job<'_>,
     out: &mut [u8],
     relative_out: &mut [u8],
+    mut trace: Option<&mut Vec<Traced>>,
 ) -> Vec<Diagnostic> {
     let layout = v.layout;
     let res = v.res;
@@ -1027,23 +1079,12 @@ fn write_job(
                         break 'piece;
                     }
                     dst.copy_from_slice(s.data);
-                    v.relocate_section(file, s, dst, addr, None, &mut relative, &mut errors);
+                    let traced_before = trace.as_deref().map_or(0, |t| t.len());
+                    let traced = trace.as_deref_mut();
+                    v.relocate_section(file, sec, dst, addr, None, &mut relative, &mut errors, traced);
                     if piece.from_ctors {
-                        // `.ctors` run last-to-first; `.init_array` first-to-last: reverse the words.
-                        let words: Vec<[u8; 8]> = dst
-                            .chunks_exact(8)
-                            .map(|c| c.try_into().unwrap_or([0; 8]))
-                            .collect();
-                        for (k, w) in words.iter().rev().enumerate() {
-                            dst[k * 8..k * 8 + 8].copy_from_slice(w);
-                        }
-                        // Their RELATIVE entries move with the words.
-                        for e in relative.buf.chunks_exact_mut(24) {
-                            let off = read64(e, 0).wrapping_sub(addr);
-                            let moved =
-                                piece.size.wrapping_sub(8).wrapping_sub(off & !7) + (off & 7);
-                            put64(e, 0, addr.wrapping_add(moved));
-                        }
+                        let traced = trace.as_deref_mut().map(|t| &mut t[traced_before..]);
+                        reverse_ctors(dst, addr, &mut relative, traced);
                     }
                 }
                 PieceSrc::EhFrame { file, sec, eh } => {
@@ -1078,12 +1119,13 @@ fn write_job(
                     };
                     v.relocate_section(
                         file,
-                        s,
+                        sec,
                         dst,
                         addr,
                         Some(&layout.maps[mi as usize]),
                         &mut relative,
                         &mut errors,
+                        trace.as_deref_mut(),
                     );
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
@@ -1331,6 +1373,7 @@ fn write_buffered<'s>(
     opts: &Options,
     plan: &FilePlan<'_>,
     sink: &'s mut dyn OutputSink,
+    trace: Option<&mut Trace>,
 ) -> Result<&'s mut [u8]> {
     let total = plan.total;
     let OutputBuffer { bytes: buf, writer } = sink.buffer(total).map_err(cannot_write(opts))?;
@@ -1347,7 +1390,9 @@ fn write_buffered<'s>(
             .ok_or_else(|| internal("headers past the file's end"))?
             .copy_from_slice(bytes);
     }
-    let results: Vec<Vec<Diagnostic>> = {
+    // Each job records its sites apart (no lock); they are merged in job order.
+    let tracing = trace.is_some();
+    let results: Vec<(Vec<Diagnostic>, Vec<Traced>)> = {
         let mut windows = windows(buf, &plan.parts())
             .ok_or_else(|| internal("parts of the file overlap"))?
             .into_iter();
@@ -1359,8 +1404,11 @@ fn write_buffered<'s>(
             .iter()
             .map(|&(c, _, _, at)| (c, next(), next(), at))
             .collect();
-        let run =
-            |(j, out, rel): &mut (&Job<'_>, &mut [u8], &mut [u8])| write_job(v, opts, j, out, rel);
+        let run = |(j, out, rel): &mut (&Job<'_>, &mut [u8], &mut [u8])| {
+            let mut sites = Vec::with_capacity(if tracing { trace_room(v, j) } else { 0 });
+            let traced = tracing.then_some(&mut sites);
+            (write_job(v, opts, j, out, rel, traced), sites)
+        };
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
@@ -1376,9 +1424,13 @@ fn write_buffered<'s>(
             jobs.iter_mut().map(run).collect()
         }
     };
-    let errors: Vec<Diagnostic> = results.into_iter().flatten().collect();
+    let (errors, sites): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    let errors: Vec<Diagnostic> = errors.into_iter().flatten().collect();
     if !errors.is_empty() {
         return Err(Errors(errors));
+    }
+    if let Some(trace) = trace {
+        *trace = Trace::new(v, sites);
     }
     if let Some(o) = plan.note {
         buf[o..o + 16].copy_from_slice(&note_header());
@@ -1524,7 +1576,7 @@ fn write_windowed(
     let (h0, h1) = plan.hdr_range();
     let run = |j: &Job<'_>| -> Vec<Diagnostic> {
         let (mut out, mut rel) = (scratch.take(j.len), scratch.take(j.rel_len));
-        let errors = write_job(v, opts, j, &mut out, &mut rel);
+        let errors = write_job(v, opts, j, &mut out, &mut rel, None);
         if errors.is_empty() {
             // `.eh_frame_hdr` is written last, whole.
             if !(j.at >= h0 && j.at + j.len <= h1) {

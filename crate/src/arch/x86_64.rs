@@ -92,6 +92,45 @@ pub enum RelKind {
     Unsupported,
 }
 
+impl RelKind {
+    /// The field counts from its own address (P): in code, from the end of its instruction.
+    pub fn is_pc_relative(self) -> bool {
+        matches!(
+            self,
+            RelKind::PcRelative
+                | RelKind::GotPcRelative
+                | RelKind::GotPcRelative64
+                | RelKind::GotBasePcRelative
+                | RelKind::TlsInitialExec
+                | RelKind::TlsGeneralDynamic
+                | RelKind::TlsLocalDynamic
+                | RelKind::TlsDescriptor
+        )
+    }
+
+    /// The value is an offset in the TLS block (the thread pointer or the block's start enter
+    /// the formula, or the relaxed one).
+    pub fn is_tls_offset(self) -> bool {
+        matches!(
+            self,
+            RelKind::TpRelative
+                | RelKind::DtpRelative
+                | RelKind::TlsInitialExec
+                | RelKind::TlsGeneralDynamic
+                | RelKind::TlsLocalDynamic
+                | RelKind::TlsDescriptor
+        )
+    }
+
+    /// The formula subtracts or adds `_GLOBAL_OFFSET_TABLE_`.
+    pub fn uses_got_base(self) -> bool {
+        matches!(
+            self,
+            RelKind::GotOffset | RelKind::GotBasePcRelative | RelKind::GotBaseRelative
+        )
+    }
+}
+
 pub fn rel_kind(t: u32) -> RelKind {
     match t {
         R_X86_64_NONE => RelKind::None,
@@ -299,6 +338,94 @@ pub fn got_relax_apply(kind: GotRelax, code: &mut [u8], off: usize) -> (usize, u
             code[off + 3] = 0x90;
             (off - 1, 1)
         }
+    }
+}
+
+/// A rewrite of the code around a relocation site, as the relocate phase applied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Relaxation {
+    /// The instruction is as the compiler left it (only the field was written).
+    #[default]
+    None,
+    /// A GOT load, call or jump that now reaches the symbol directly.
+    Got(GotRelax),
+    /// Initial-exec → local-exec: the GOT load became an immediate.
+    IeToLe,
+    /// General-dynamic → initial-exec (a variable of another module).
+    GdToIe,
+    /// General-dynamic → local-exec.
+    GdToLe,
+    /// Local-dynamic → local-exec: the module's TLS block base is the thread pointer.
+    LdToLe,
+    /// A DTV-relative offset in relaxed local-dynamic code, written TP-relative.
+    LdOffsetToLe,
+    /// TLS descriptor → initial-exec (a variable of another module).
+    TlsDescToIe,
+    /// TLS descriptor → local-exec.
+    TlsDescToLe,
+    /// The call through the TLS descriptor became a nop.
+    TlsDescCallRemoved,
+    /// The `__tls_get_addr` call of a relaxed sequence: replaced, no relocation applied.
+    TlsCallConsumed,
+}
+
+/// The report's words for a relaxation (None: nothing was rewritten).
+pub fn relaxation_note(r: Relaxation) -> Option<&'static str> {
+    Some(match r {
+        Relaxation::None => return None,
+        Relaxation::Got(GotRelax::MovToLea) => {
+            "GOT load relaxed: mov foo@GOTPCREL(%rip) became lea foo(%rip) \
+             (the symbol is in this file: no GOT entry, the field holds S + A - P)"
+        }
+        Relaxation::Got(GotRelax::Call) => {
+            "GOT call relaxed: call *foo@GOTPCREL(%rip) became addr32 call foo \
+             (the field holds S + A - P)"
+        }
+        Relaxation::Got(GotRelax::Jmp) => {
+            "GOT jump relaxed: jmp *foo@GOTPCREL(%rip) became jmp foo; nop \
+             (the field moved one byte earlier)"
+        }
+        Relaxation::IeToLe => {
+            "initial-exec → local-exec TLS: the GOT load became an immediate \
+             (mov $x@tpoff / lea x@tpoff(%reg)): the field holds S - TP"
+        }
+        Relaxation::GdToIe => {
+            "general-dynamic → initial-exec TLS: the __tls_get_addr call became \
+             mov %fs:0, %rax; add x@gottpoff(%rip), %rax"
+        }
+        Relaxation::GdToLe => {
+            "general-dynamic → local-exec TLS: the __tls_get_addr call became \
+             mov %fs:0, %rax; lea x@tpoff(%rax), %rax (the field moved 8 bytes on)"
+        }
+        Relaxation::LdToLe => {
+            "local-dynamic → local-exec TLS: the __tls_get_addr call became \
+             mov %fs:0, %rax (padded with data16 prefixes)"
+        }
+        Relaxation::LdOffsetToLe => {
+            "local-dynamic relaxed to local-exec: this offset is written \
+             TP-relative, S + A - TP"
+        }
+        Relaxation::TlsDescToIe => "TLS descriptor → initial-exec: lea became mov from a GOT entry",
+        Relaxation::TlsDescToLe => {
+            "TLS descriptor → local-exec: lea x@tlsdesc(%rip) became mov $x@tpoff"
+        }
+        Relaxation::TlsDescCallRemoved => {
+            "TLS descriptor call removed: call *(%rax) became a 2-byte nop"
+        }
+        Relaxation::TlsCallConsumed => {
+            "part of the TLS sequence above: the linker replaced this call \
+             (to __tls_get_addr) and applied no relocation here"
+        }
+    })
+}
+
+/// The bytes a TLS call sequence spans around its relocation (before `r_offset`, from
+/// `r_offset`): the `__tls_get_addr` call is part of it.
+pub fn tls_sequence(kind: RelKind) -> Option<(u64, u64)> {
+    match kind {
+        RelKind::TlsGeneralDynamic => Some((4, 12)),
+        RelKind::TlsLocalDynamic => Some((3, 9)),
+        _ => None,
     }
 }
 
