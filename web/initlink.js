@@ -12,51 +12,16 @@
 //   r.commandLine  // the GNU ld arguments the options stood for
 //   r.timings      // with {time: true}: [{phase, ms}] per link phase, as the CLI's --time
 
-const PKG = new URL('../pkg/', import.meta.url);
-const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+import { wasmLoader } from './wasm_loader.js';
 
-let compiled = null; // Promise<WebAssembly.Module>: compiled once, instantiated again after a panic
-let instance = null; // Promise<bindings module>
-let generation = 0;
 const memories = new WeakMap(); // bindings module → its wasm memory (the inputs are staged in it)
-
-async function wasmModule() {
-  if (!compiled) {
-    compiled = (async () => {
-      const url = new URL('initlink_bg.wasm', PKG);
-      if (isNode) {
-        const { readFile } = await import('node:fs/promises');
-        return WebAssembly.compile(await readFile(url));
-      }
-      const resp = await fetch(url);
-      if (!resp.ok) throw new Error(`cannot load ${url}: HTTP ${resp.status}`);
-      return WebAssembly.compileStreaming
-        ? WebAssembly.compileStreaming(resp).catch(async () => WebAssembly.compile(await (await fetch(url)).arrayBuffer()))
-        : WebAssembly.compile(await resp.arrayBuffer());
-    })();
-    compiled.catch(() => { compiled = null; });
-  }
-  return compiled;
-}
-
-/** The wasm-bindgen bindings, instantiated (a fresh module instance after a trap). */
-async function bindings() {
-  if (!instance) {
-    instance = (async () => {
-      const module = await wasmModule();
-      // A new URL is a new ES module instance: its own wasm instance and memory.
-      const b = await import(new URL(`initlink.js?instance=${generation++}`, PKG).href);
-      memories.set(b, b.initSync({ module }).memory);
-      return b;
-    })();
-    instance.catch(() => { instance = null; });
-  }
-  return instance;
-}
+const loader = wasmLoader(new URL('../pkg/', import.meta.url), 'initlink_bg.wasm', 'initlink.js',
+  (b, exports) => memories.set(b, exports.memory));
+const bindings = () => loader.bindings();
 
 /** Use an already compiled module (a page can compile it while its other files load). */
 export function useModule(module) {
-  if (module instanceof WebAssembly.Module && !compiled) compiled = Promise.resolve(module);
+  loader.useModule(module);
 }
 
 /** Load and instantiate the WebAssembly module ahead of the first link (optional). */
@@ -152,7 +117,7 @@ export async function link(inputs, options = {}) {
       commandLine: meta.command_line, timings: meta.timings,
     };
   } catch (e) {
-    instance = null;
+    loader.reset();
     let msg = null;
     try { msg = b.take_panic(); } catch { /* the instance is gone; the message with it */ }
     const kind = e instanceof WebAssembly.RuntimeError ? 'WebAssembly trap' : 'error';
@@ -220,7 +185,7 @@ export async function panicForTest() {
     b.test_panic();
     return failed([]);
   } catch (e) {
-    instance = null;
+    loader.reset();
     let msg = null;
     try { msg = b.take_panic(); } catch { /* ignore */ }
     return failed([diagnostic(msg ?? `WebAssembly trap: ${e.message}`, { notes: [`${e instanceof WebAssembly.RuntimeError ? 'WebAssembly.RuntimeError' : e.name}: ${e.message}`] })]);

@@ -21,46 +21,13 @@
 // libc.so.6) needs ld.so and libc in a virtual file system the page does not provide yet, so
 // run() says so in a diagnostic.
 
-const PKG = new URL('../pkg/emu/', import.meta.url);
-const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+import { wasmLoader } from './wasm_loader.js';
+
+const loader = wasmLoader(new URL('../pkg/emu/', import.meta.url), 'initlink_emu_wasm_bg.wasm', 'initlink_emu_wasm.js');
+const bindings = () => loader.bindings();
 
 /** The emulator's default instruction budget. */
 export const DEFAULT_MAX_INSTRUCTIONS = 100_000_000;
-
-let compiled = null; // Promise<WebAssembly.Module>
-let instance = null; // Promise<bindings module>
-let generation = 0;
-
-async function wasmModule() {
-  if (!compiled) {
-    compiled = (async () => {
-      const url = new URL('initlink_emu_wasm_bg.wasm', PKG);
-      if (isNode) {
-        const { readFile } = await import('node:fs/promises');
-        return WebAssembly.compile(await readFile(url));
-      }
-      const resp = await fetch(url);
-      if (!resp.ok) throw new Error(`cannot load ${url}: HTTP ${resp.status}`);
-      return WebAssembly.compile(await resp.arrayBuffer());
-    })();
-    compiled.catch(() => { compiled = null; });
-  }
-  return compiled;
-}
-
-async function bindings() {
-  if (!instance) {
-    instance = (async () => {
-      const module = await wasmModule();
-      // A new URL is a new ES module instance: a fresh wasm instance after a trap.
-      const b = await import(new URL(`initlink_emu_wasm.js?instance=${generation++}`, PKG).href);
-      b.initSync({ module });
-      return b;
-    })();
-    instance.catch(() => { instance = null; });
-  }
-  return instance;
-}
 
 /** Load the emulator ahead of the first run (optional). */
 export async function emulatorReady() {
@@ -154,7 +121,7 @@ export async function run(elf, options = {}) {
       diagnostics: (r.diagnostics ?? []).map(diag),
     };
   } catch (e) {
-    instance = null;
+    loader.reset();
     const kind = e instanceof WebAssembly.RuntimeError ? 'WebAssembly trap' : 'error';
     return failed(`the emulator stopped with a ${kind}: ${e && e.message}`);
   }
