@@ -248,7 +248,14 @@ fn relocation_notes_come_from_what_the_linker_did() {
     sh(
         &d,
         &[
-            "gcc", "-shared", "-B", "bin/", "t.o", "-o", "libt.so", "-Wl,--report=t.json",
+            "gcc",
+            "-shared",
+            "-B",
+            "bin/",
+            "t.o",
+            "-o",
+            "libt.so",
+            "-Wl,--report=t.json",
         ],
     );
     let r = report(&d.join("t.json"));
@@ -266,13 +273,23 @@ fn relocation_notes_come_from_what_the_linker_did() {
     sh(
         &d,
         &[
-            "gcc", "-no-pie", "-B", "bin/", "two.o", "-o", "two", "-Wl,--report=two.json",
+            "gcc",
+            "-no-pie",
+            "-B",
+            "bin/",
+            "two.o",
+            "-o",
+            "two",
+            "-Wl,--report=two.json",
         ],
     );
     let r = report(&d.join("two.json"));
     let text = sites(&r, "two.o", ".text");
     // movq $.LC0, p(%rip): a PC32 and a 32S in one instruction.
     assert_eq!(text.len(), 2, "{text:?}");
-    assert!(text.iter().all(|s| s.get("relaxation").is_none()), "{text:?}");
+    assert!(
+        text.iter().all(|s| s.get("relaxation").is_none()),
+        "{text:?}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }

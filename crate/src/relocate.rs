@@ -126,7 +126,9 @@ impl Trace {
         for (j, sites) in jobs.iter().enumerate() {
             let mut start = 0;
             for (k, t) in sites.iter().enumerate() {
-                let last = sites.get(k + 1).is_none_or(|n| (n.file, n.sec) != (t.file, t.sec));
+                let last = sites
+                    .get(k + 1)
+                    .is_none_or(|n| (n.file, n.sec) != (t.file, t.sec));
                 if last {
                     runs.insert((t.file.0, t.sec), (j as u32, start as u32, k as u32 + 1));
                     start = k + 1;
@@ -486,7 +488,6 @@ impl<'r, 'a> Values<'r, 'a> {
         }
     }
 
-
     /// The relocation's symbol, its S and its A. Most name a section symbol of a section placed
     /// whole (S is its address); a section symbol of a merged or split section lets the addend
     /// select the piece (folded into S); debug data about a dropped section gets 0.
@@ -521,7 +522,6 @@ impl<'r, 'a> Values<'r, 'a> {
         }
         (target, s, a)
     }
-
 
     /// What a dynamic output changes: a word the loader writes or rebases, and the TLS forms
     /// that stay dynamic (a shared object's general- and local-dynamic accesses) or relax to
@@ -639,7 +639,10 @@ impl<'r, 'a> Values<'r, 'a> {
             },
             RelKind::GotPcRelative64 => {
                 got_entry = g(GotKind::Addr);
-                got_entry.unwrap_or(0).wrapping_add(a as u64).wrapping_sub(p)
+                got_entry
+                    .unwrap_or(0)
+                    .wrapping_add(a as u64)
+                    .wrapping_sub(p)
             }
             RelKind::GotOffset => {
                 got_entry = g(GotKind::Addr);
@@ -711,7 +714,12 @@ impl<'r, 'a> Values<'r, 'a> {
 
     /// The static forms that rewrite a `__tls_get_addr` call sequence (general- and
     /// local-dynamic, to local-exec) or a descriptor call (to a nop).
-    fn relax_tls_call(&self, x: &Site<'_, '_>, buf: &mut [u8], errors: &mut Vec<Diagnostic>) -> Done {
+    fn relax_tls_call(
+        &self,
+        x: &Site<'_, '_>,
+        buf: &mut [u8],
+        errors: &mut Vec<Diagnostic>,
+    ) -> Done {
         let o = x.o;
         match x.kind {
             RelKind::TlsGeneralDynamic => {
@@ -719,7 +727,10 @@ impl<'r, 'a> Values<'r, 'a> {
                     return Done::at_site(x);
                 }
                 let at = arch::gd_relax_apply(buf, o);
-                let v = x.s.wrapping_add(x.a as u64).wrapping_add(4).wrapping_sub(self.tp());
+                let v =
+                    x.s.wrapping_add(x.a as u64)
+                        .wrapping_add(4)
+                        .wrapping_sub(self.tp());
                 Done {
                     relaxation: Relaxation::GdToLe,
                     skip_next: true,

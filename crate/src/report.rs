@@ -1647,7 +1647,6 @@ impl<'v> SectionView<'v> {
     }
 }
 
-
 /// Every instruction in `bytes`, `; `-separated (Intel syntax).
 fn disassemble_all(bytes: &[u8], ip: u64) -> String {
     use iced_x86::{Decoder, DecoderOptions};

@@ -1081,7 +1081,16 @@ fn write_job(
                     dst.copy_from_slice(s.data);
                     let traced_before = trace.as_deref().map_or(0, |t| t.len());
                     let traced = trace.as_deref_mut();
-                    v.relocate_section(file, sec, dst, addr, None, &mut relative, &mut errors, traced);
+                    v.relocate_section(
+                        file,
+                        sec,
+                        dst,
+                        addr,
+                        None,
+                        &mut relative,
+                        &mut errors,
+                        traced,
+                    );
                     if piece.from_ctors {
                         let traced = trace.as_deref_mut().map(|t| &mut t[traced_before..]);
                         reverse_ctors(dst, addr, &mut relative, traced);
