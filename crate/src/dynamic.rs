@@ -27,6 +27,7 @@ pub enum DynLoc {
 /// A library's versions that imports use: (its index among the DSOs, [(version name, the
 /// `.gnu.version_r` index given to it)]).
 type DsoVersions = (u32, Vec<(Vec<u8>, u16)>);
+
 #[derive(Debug, Clone)]
 pub struct DynReloc {
     pub loc: DynLoc,
@@ -57,8 +58,8 @@ pub struct DynPlan {
     pub copy_align: u64,
     /// Dynamic relocations, except the `R_X86_64_RELATIVE` ones at input sites: those are only
     /// counted here and written by the write phase beside the data they fix up (first in
-    /// `.rela.dyn`, in address order): a position-independent output can have one per pointer in its data, too
-    /// many to keep as a list (docs/benchmarks.md).
+    /// `.rela.dyn`, in address order): a position-independent output can have one per pointer
+    /// in its data, too many to keep as a list (docs/benchmarks.md).
     pub relocs: Vec<DynReloc>,
     /// Input section (file, section) -> its `R_X86_64_RELATIVE` relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,

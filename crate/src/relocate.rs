@@ -70,18 +70,12 @@ pub struct Traced {
     pub s: u64,
     pub a: i64,
     pub p: u64,
-    /// G + GOT: the GOT entry the value was computed from.
+    /// G + GOT: the GOT entry the value was computed from. Whether the formula also counts from
+    /// `_GLOBAL_OFFSET_TABLE_` or the TLS block ([`Trace::got_base`], [`Trace::tp`]) follows from
+    /// `kind` (`RelKind::uses_got_base`, `RelKind::is_tls_offset`).
     pub got_entry: Option<u64>,
-    /// The formula counts from `_GLOBAL_OFFSET_TABLE_` ([`Trace::got_base`]).
-    pub uses_got_base: bool,
-    /// The value is a TLS offset: from the thread pointer or the TLS segment's start
-    /// ([`Trace::tp`], [`Trace::tls_start`]).
-    pub uses_tls_block: bool,
     /// Where the field is once the code around it was rewritten; None when no field is left.
     pub field: Option<Field>,
-    /// The value written into the field; None when the linker wrote none (the loader does, or
-    /// the site was consumed by a relaxation).
-    pub value: Option<u64>,
     pub relaxation: Relaxation,
     pub dynamic: DynEmitted,
 }
@@ -476,13 +470,10 @@ impl<'r, 'a> Values<'r, 'a> {
             a: x.a,
             p: x.p,
             got_entry: done.got_entry,
-            uses_got_base: x.kind.uses_got_base(),
-            uses_tls_block: x.kind.is_tls_offset(),
             field: done.field.map(|(at, encoding)| Field {
                 addr: x.piece_addr + at as u64,
                 encoding,
             }),
-            value: done.value,
             relaxation: done.relaxation,
             dynamic: done.dynamic,
         }
@@ -795,7 +786,6 @@ impl<'r, 'a> Values<'r, 'a> {
         }
         Done {
             field: Some((at, t)),
-            value: Some(value),
             ..Done::default()
         }
     }
@@ -827,8 +817,6 @@ struct Done {
     /// The field's offset in the section's bytes and its encoding (a raw type); None when the
     /// rewrite left no field.
     field: Option<(usize, u32)>,
-    /// The value written there (None: the linker wrote none).
-    value: Option<u64>,
     relaxation: Relaxation,
     /// The GOT entry (G + GOT) the value was computed from.
     got_entry: Option<u64>,

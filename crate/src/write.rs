@@ -507,8 +507,7 @@ pub struct OutputBuffer<'s> {
     /// Given, every byte of the finished file is passed to it once the sections are written and
     /// no error is left to find: most of the file is written out on one thread while another
     /// builds `.eh_frame_hdr` and hashes the build ID, so neither core idles. A range can come
-    /// twice (the build ID, zero the first time): the last
-    /// write wins.
+    /// twice (the build ID, zero the first time): the last write wins.
     pub writer: Option<&'s (dyn FileWriter + Sync)>,
 }
 
@@ -1562,8 +1561,9 @@ impl Scratch {
 /// The file written window by window: each job is filled in a reused buffer and written at its
 /// offset, what no job covers is written as zeros, then `.eh_frame_hdr` and the build ID are made
 /// from the file read back. No buffer of the file's size is touched: fresh memory can cost more
-/// than the file's own pages (docs/benchmarks.md). A link error found while writing leaves a partly written
-/// file, which the caller removes (so the CLI offers a file only when it is a new one).
+/// than the file's own pages (docs/benchmarks.md). A link error found while writing leaves a
+/// partly written file, which the caller removes (so the CLI offers a file only when it is a
+/// new one).
 fn write_windowed(
     v: &Values<'_, '_>,
     opts: &Options,
