@@ -1482,7 +1482,7 @@ impl<'v> SectionView<'v> {
     }
 
     fn file_off(&self, addr: u64) -> u64 {
-        self.os.offset + (addr - self.os.addr)
+        self.os.offset.wrapping_add(addr.wrapping_sub(self.os.addr))
     }
 
     /// The bytes shown around a field of `width` at `in_off`: the instruction(s) holding it in
@@ -1590,7 +1590,7 @@ impl<'v> SectionView<'v> {
             return None;
         }
         let (w0, w1) = self.window(in_off, width, t.kind);
-        let before = &self.sec.data[w0 as usize..w1 as usize];
+        let before = self.sec.data.get(w0 as usize..w1 as usize)?;
         let (a0, a1) = (self.addr_of(w0)?, self.addr_of(w1 - 1)?);
         // The window where the site is now: a folded `.ctors` word moved, P with it.
         let start = t.p.wrapping_sub(in_off - w0);
