@@ -6,6 +6,7 @@
 //! those. [`link`] runs the phases in order; each hands a typed result to the next.
 
 pub mod arch;
+mod bytes;
 pub mod diag;
 pub mod dso;
 pub mod dynamic;
@@ -18,7 +19,9 @@ pub mod relocate;
 pub mod report;
 pub mod resolve;
 pub mod script;
+pub mod sections;
 pub mod synthesize;
+pub mod synthetic;
 pub mod wasm;
 pub mod write;
 
@@ -152,7 +155,13 @@ fn link_resolved<'a>(
     out.diagnostics.extend(synth.warnings.iter().cloned());
     clock.lap("synthesize", &mut out.timings);
     // 4. assign addresses now that every size is known.
-    layout.assign(&synth.sizes(layout.fde_count, opts.eh_frame_hdr))?;
+    let cx = synthetic::SizeCx {
+        synth: &synth,
+        fde_count: layout.fde_count,
+        eh_frame_hdr: opts.eh_frame_hdr,
+    };
+    let pic = synth.dynamic.as_deref().is_some_and(|d| d.pic);
+    layout.assign(&synthetic::extents(&cx), pic)?;
     clock.lap("assign", &mut out.timings);
     // 5. write: copy and relocate every piece, then the symbol table and headers.
     let mut values = relocate::Values::new(resolved, &layout, &synth);

@@ -91,3 +91,27 @@ pub fn join<RA: Send, RB: Send>(
         (a(), b())
     }
 }
+
+/// `f` on each `size`-byte chunk of `buf` with the item of the same index, chunks and items
+/// paired in order (the shorter of the two ends it).
+pub fn zip_chunks_mut<T: Sync>(
+    buf: &mut [u8],
+    size: usize,
+    items: &[T],
+    min_len: usize,
+    f: impl Fn((&mut [u8], &T)) + Sync + Send,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        buf.par_chunks_mut(size)
+            .zip(items.par_iter())
+            .with_min_len(min_len.max(1))
+            .for_each(f)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = min_len;
+        buf.chunks_mut(size).zip(items.iter()).for_each(f)
+    }
+}

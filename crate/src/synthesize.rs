@@ -8,7 +8,7 @@ use crate::arch;
 use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dynamic::{DynLoc, DynPlan, DynReloc};
 use crate::input::{SymPlace, E};
-use crate::layout::{Layout, SynthSizes};
+use crate::layout::Layout;
 use crate::options::{Options, OutputKind};
 use crate::resolve::{fact, Def, FileId, Resolved, SymbolId};
 use object::elf::*;
@@ -115,58 +115,6 @@ impl Synth {
             return None;
         }
         self.iplt_index.get(&s).copied()
-    }
-    pub fn sizes(&self, fde_count: usize, eh_frame_hdr: bool) -> SynthSizes {
-        let d = self.dynamic.as_deref();
-        let nplt = d.map_or(0, |p| p.plt.len() as u64);
-        let text: u64 = self
-            .stubs
-            .iter()
-            .filter(|s| s.home == StubHome::Text)
-            .map(|s| s.offset + s.size())
-            .max()
-            .unwrap_or(0);
-        let plt: u64 = self
-            .stubs
-            .iter()
-            .filter(|s| s.home == StubHome::Plt)
-            .map(|s| s.offset + s.size())
-            .max()
-            .unwrap_or(0);
-        SynthSizes {
-            stubs: text,
-            got: 8 * self.got.len() as u64,
-            got_plt: if self.iplt.is_empty() && self.got_plt_reserved == 0 && nplt == 0 {
-                0
-            } else {
-                8 * (self.got_plt_reserved + nplt + self.iplt.len() as u64)
-            },
-            plt,
-            rela_plt: 24 * (nplt + self.iplt.len() as u64),
-            interp: d
-                .and_then(|p| p.interp.as_ref())
-                .map_or(0, |i| i.len() as u64 + 1),
-            dynsym: d.map_or(0, |p| 24 * (p.dynsyms.len() as u64 + 1)),
-            dynstr: d.map_or(0, |p| p.dynstr.len() as u64),
-            gnu_hash: d.map_or(0, |p| p.gnu_hash.len() as u64),
-            hash: d.map_or(0, |p| p.sysv_hash.len() as u64),
-            versym: d
-                .filter(|p| p.verneed_count > 0)
-                .map_or(0, |p| 2 * (p.dynsyms.len() as u64 + 1)),
-            verneed: d.map_or(0, |p| p.verneed.len() as u64),
-            rela_dyn: d.map_or(0, |p| 24 * p.relocs.len() as u64),
-            rela_dyn_relative: d.map_or(0, |p| 24 * p.relative_count as u64),
-            dynamic: d.map_or(0, |p| 16 * p.tags.len() as u64),
-            copy: d.map_or(0, |p| p.copy_size),
-            copy_align: d.map_or(1, |p| p.copy_align),
-            pic: d.is_some_and(|p| p.pic),
-            eh_frame_hdr: if eh_frame_hdr {
-                12 + 8 * fde_count as u64
-            } else {
-                0
-            },
-            build_id: self.build_id_size,
-        }
     }
 }
 

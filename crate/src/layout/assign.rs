@@ -1,0 +1,517 @@
+//! The assign step: addresses, file offsets and segments, once every size is known.
+
+use super::*;
+
+impl Layout {
+    /// Put linker-made piece `what` in its home section, making the section from its row in
+    /// `sections::ROWS` if the link has none yet. A piece `plan` already placed (the stubs that
+    /// open `.text`) only gets its size.
+    fn place_linker_made(&mut self, what: Synthetic, size: u64, align: u64) {
+        let src = PieceSrc::Synthetic(what);
+        let row = what.home().row();
+        let home = self.known(row.id);
+        if let Some(i) = home {
+            let s = &mut self.sections[i as usize];
+            if let Some(p) = s.pieces.iter_mut().find(|p| p.src == src) {
+                p.size = size;
+                return;
+            }
+        }
+        if size == 0 {
+            return;
+        }
+        let piece = Piece {
+            src,
+            offset: 0,
+            size,
+            align,
+            priority: 0,
+            from_ctors: false,
+        };
+        if let Some(i) = home {
+            let s = &mut self.sections[i as usize];
+            s.pieces.push(piece);
+            s.align = s.align.max(align);
+            return;
+        }
+        let (class, rank) = (row.class, row.rank);
+        let pos = self
+            .sections
+            .iter()
+            .position(|s| (s.class, s.rank) > (class, rank))
+            .unwrap_or(self.sections.len());
+        self.sections.insert(
+            pos,
+            OutSec {
+                name: row.name.into(),
+                id: Some(row.id),
+                sh_type: row.sh_type,
+                flags: u64::from(row.flags),
+                align,
+                class,
+                rank,
+                pieces: vec![piece],
+                size: 0,
+                addr: 0,
+                offset: 0,
+                shndx: 0,
+            },
+        );
+        let pos = pos as u32;
+        if self.moved.is_empty() {
+            // The first insertion: every section before it is still where `plan` put it.
+            self.moved = (0..self.sections.len() as u32 - 1).collect();
+        }
+        for m in self.moved.iter_mut() {
+            if *m >= pos {
+                *m += 1;
+            }
+        }
+        self.index_names();
+    }
+
+    /// Give every section an address and a file offset, and build the program headers.
+    /// `linker_made` lists the linker's pieces with their size and alignment, in placing order;
+    /// `pic`: position-independent output, based at 0.
+    pub fn assign(&mut self, linker_made: &[(Synthetic, Extent)], pic: bool) -> Result<()> {
+        let base = if pic { 0 } else { BASE };
+        self.base = base;
+        for &(what, e) in linker_made {
+            self.place_linker_made(what, e.size, e.align);
+        }
+        self.size_sections()?;
+        self.settle_places();
+        let has = self.present();
+        let mut segments = self.load_segments(&has)?;
+        self.special_segments(&has, &mut segments);
+        debug_assert_eq!(segments.len(), has.phdrs(self.relro));
+        self.segments = segments;
+        self.place_non_alloc();
+        self.number_headers();
+        self.index_inputs();
+        Ok(())
+    }
+
+    /// Piece offsets and section sizes.
+    fn size_sections(&mut self) -> Result<()> {
+        for s in self.sections.iter_mut() {
+            let mut off = 0u64;
+            for p in s.pieces.iter_mut() {
+                off = align_up(off, p.align);
+                p.offset = off;
+                off = off
+                    .checked_add(p.size)
+                    .ok_or_else(|| Diagnostic::error(format!("section {} is too large", s.name)))?;
+                s.align = s.align.max(p.align);
+            }
+            s.size = off;
+        }
+        Ok(())
+    }
+
+    /// Renumber what points at `plan`'s sections (one walk over the places, not one per
+    /// inserted section), and turn the piece indices in places into offsets.
+    fn settle_places(&mut self) {
+        // Renumber what points at `plan`'s sections (one walk over the places, not one per
+        // inserted section: 24,000 places of 2,000 objects were walked 13 times), and resolve
+        // piece indices in places to offsets.
+        let moved = std::mem::take(&mut self.moved);
+        let now = |out: &mut u32| {
+            if let Some(&m) = moved.get(*out as usize) {
+                *out = m;
+            }
+        };
+        for m in self.merges.iter_mut() {
+            now(&mut m.out);
+        }
+        for c in self.commons.iter_mut() {
+            now(&mut c.1);
+        }
+        for fp in self.places.iter_mut() {
+            for p in fp.iter_mut() {
+                if let Place::At { out, .. }
+                | Place::Split { out, .. }
+                | Place::Merged { out, .. } = p
+                {
+                    now(out);
+                }
+                match p {
+                    Place::At { out, off } => {
+                        let s = &self.sections[*out as usize];
+                        *off = s.pieces[*off as usize].offset;
+                    }
+                    Place::Split { out, base, .. } => {
+                        // Until now `base` held the `.eh_frame` piece's index.
+                        *base = self.sections[*out as usize].pieces[*base as usize].offset;
+                    }
+                    Place::Merged { out, group, map } => {
+                        let s = &self.sections[*out as usize];
+                        let base = s
+                            .pieces
+                            .iter()
+                            .find(|pc| pc.src == PieceSrc::Merged(*group))
+                            .map_or(0, |pc| pc.offset);
+                        *p = Place::Split {
+                            out: *out,
+                            base,
+                            map: *map,
+                        };
+                    }
+                    Place::Dropped => {}
+                }
+            }
+        }
+        for c in self.commons.iter_mut() {
+            c.2 = self.sections[c.1 as usize].pieces[c.2 as usize].offset;
+        }
+    }
+
+    /// Which optional program headers the output has.
+    fn present(&self) -> Present {
+        let any = |f: &dyn Fn(&OutSec) -> bool| self.sections.iter().any(|s| s.size > 0 && f(s));
+        let known = |id| move |s: &OutSec| s.id == Some(id);
+        let loads = LOADED
+            .iter()
+            .filter(|&&c| c == Class::Headers || any(&|s| s.class == c))
+            .count();
+        Present {
+            loads,
+            notes: any(&|s| s.sh_type == elf::SHT_NOTE && s.class != Class::NonAlloc),
+            tls: any(&|s| s.is_tls()),
+            eh_frame_hdr: any(&known(OutId::EhFrameHdr)),
+            interp: any(&known(OutId::Interp)),
+            dynamic: any(&known(OutId::Dynamic)),
+        }
+    }
+
+    /// Addresses and file offsets of the loaded sections, and their `PT_LOAD`s (after
+    /// `PT_PHDR` and `PT_INTERP` when there is an interpreter). Empty sections keep an address
+    /// (for symbols) but no header.
+    fn load_segments(&mut self, has: &Present) -> Result<Vec<Segment>> {
+        let base = self.base;
+        self.headers_size = EHDR_SIZE + PHDR_SIZE * has.phdrs(self.relro) as u64;
+        let mut addr = base + self.headers_size;
+        let mut segments = Vec::new();
+        if has.interp {
+            segments.push(Segment {
+                p_type: elf::PT_PHDR,
+                flags: elf::PF_R,
+                offset: EHDR_SIZE,
+                vaddr: base + EHDR_SIZE,
+                filesz: self.headers_size - EHDR_SIZE,
+                memsz: self.headers_size - EHDR_SIZE,
+                align: 8,
+                sections: Vec::new(),
+            });
+            // PT_INTERP is filled in once `.interp` has its address.
+            segments.push(Segment {
+                p_type: elf::PT_INTERP,
+                flags: elf::PF_R,
+                offset: 0,
+                vaddr: 0,
+                filesz: 0,
+                memsz: 0,
+                align: 1,
+                sections: Vec::new(),
+            });
+        }
+        for &c in &LOADED {
+            if let Some(seg) = self.load_class(c, &mut addr)? {
+                segments.push(seg);
+            }
+        }
+        self.alloc_end = segments
+            .iter()
+            .map(|s| s.offset + s.filesz)
+            .max()
+            .unwrap_or(self.headers_size);
+        Ok(segments)
+    }
+
+    /// Lay out the sections of class `c` from `addr` on (a new page unless it is the headers'
+    /// segment); its `PT_LOAD`, or None when it is empty.
+    fn load_class(&mut self, c: Class, addr: &mut u64) -> Result<Option<Segment>> {
+        let base = self.base;
+        let members: Vec<usize> = (0..self.sections.len())
+            .filter(|&i| self.sections[i].class == c)
+            .collect();
+        let nonempty = members.iter().any(|&i| self.sections[i].size > 0);
+        if c != Class::Headers && !nonempty {
+            for &i in &members {
+                self.sections[i].addr = *addr;
+                self.sections[i].offset = *addr - base;
+            }
+            return Ok(None);
+        }
+        if c != Class::Headers {
+            *addr = align_up(*addr, PAGE);
+        }
+        let start = if c == Class::Headers { base } else { *addr };
+        let mut file_end = *addr;
+        let mut secs = Vec::new();
+        for &i in &members {
+            let s = &mut self.sections[i];
+            *addr = align_up(*addr, s.align);
+            s.addr = *addr;
+            s.offset = *addr - base;
+            if s.size > 0 {
+                secs.push(i as u32);
+            }
+            if s.is_nobits() && s.is_tls() {
+                continue; // .tbss takes no room outside the TLS template
+            }
+            *addr = addr
+                .checked_add(s.size)
+                .ok_or_else(|| Diagnostic::error("output too large"))?;
+            if !s.is_nobits() {
+                file_end = *addr;
+            }
+        }
+        let flags = match c {
+            Class::Headers | Class::Rodata => elf::PF_R,
+            Class::Exec => elf::PF_R | elf::PF_X,
+            _ => elf::PF_R | elf::PF_W,
+        };
+        Ok(Some(Segment {
+            p_type: elf::PT_LOAD,
+            flags,
+            offset: start - base,
+            vaddr: start,
+            filesz: file_end.max(start) - start,
+            memsz: *addr - start,
+            align: PAGE,
+            sections: secs,
+        }))
+    }
+
+    /// The segment that is exactly known section `id`.
+    fn section_segment(&self, id: OutId, p_type: u32, flags: u32, align: u64) -> Segment {
+        let i = self.known(id).unwrap_or(0);
+        let s = &self.sections[i as usize];
+        Segment {
+            p_type,
+            flags,
+            offset: s.offset,
+            vaddr: s.addr,
+            filesz: s.size,
+            memsz: s.size,
+            align,
+            sections: vec![i],
+        }
+    }
+
+    /// The program headers besides `PT_LOAD`, in GNU ld's order.
+    fn special_segments(&mut self, has: &Present, segments: &mut Vec<Segment>) {
+        if has.interp {
+            segments[1] = self.section_segment(OutId::Interp, elf::PT_INTERP, elf::PF_R, 1);
+        }
+        if has.dynamic {
+            let rw = elf::PF_R | elf::PF_W;
+            segments.push(self.section_segment(OutId::Dynamic, elf::PT_DYNAMIC, rw, 8));
+        }
+        if has.notes {
+            segments.push(self.note_segment());
+        }
+        if has.tls {
+            segments.push(self.tls_segment());
+        }
+        if has.eh_frame_hdr {
+            let ehh = OutId::EhFrameHdr;
+            segments.push(self.section_segment(ehh, elf::PT_GNU_EH_FRAME, elf::PF_R, 4));
+        }
+        segments.push(Segment {
+            p_type: elf::PT_GNU_STACK,
+            flags: if self.exec_stack {
+                elf::PF_R | elf::PF_W | elf::PF_X
+            } else {
+                elf::PF_R | elf::PF_W
+            },
+            offset: 0,
+            vaddr: 0,
+            filesz: 0,
+            memsz: 0,
+            align: 16,
+            sections: Vec::new(),
+        });
+        if has.dynamic && self.relro {
+            segments.push(self.relro_segment());
+        }
+    }
+
+    /// `PT_NOTE` over the loaded notes.
+    fn note_segment(&self) -> Segment {
+        let notes: Vec<u32> = (0..self.sections.len())
+            .filter(|&i| {
+                self.sections[i].sh_type == elf::SHT_NOTE
+                    && self.sections[i].size > 0
+                    && self.sections[i].class != Class::NonAlloc
+            })
+            .map(|i| i as u32)
+            .collect();
+        let first = &self.sections[notes[0] as usize];
+        let last = &self.sections[*notes.last().unwrap_or(&notes[0]) as usize];
+        let size = last.addr + last.size - first.addr;
+        Segment {
+            p_type: elf::PT_NOTE,
+            flags: elf::PF_R,
+            offset: first.offset,
+            vaddr: first.addr,
+            filesz: size,
+            memsz: size,
+            align: first.align.max(4),
+            sections: notes,
+        }
+    }
+
+    /// `PT_TLS` over `.tdata` and `.tbss`; it also fixes the TLS block the relocations use.
+    fn tls_segment(&mut self) -> Segment {
+        let tls: Vec<u32> = (0..self.sections.len())
+            .filter(|&i| self.sections[i].is_tls())
+            .map(|i| i as u32)
+            .collect();
+        let first = &self.sections[tls[0] as usize];
+        let start = first.addr;
+        let mut memsz = 0;
+        let mut filesz = 0;
+        let mut align = 1;
+        for &i in &tls {
+            let s = &self.sections[i as usize];
+            memsz = s.addr + s.size - start;
+            if !s.is_nobits() {
+                filesz = s.addr + s.size - start;
+            }
+            align = align.max(s.align);
+        }
+        self.tls = Some(Tls {
+            start,
+            memsz,
+            filesz,
+            align,
+        });
+        Segment {
+            p_type: elf::PT_TLS,
+            flags: elf::PF_R,
+            offset: start - self.base,
+            vaddr: start,
+            filesz,
+            memsz,
+            align,
+            sections: tls
+                .into_iter()
+                .filter(|&i| self.sections[i as usize].size > 0)
+                .collect(),
+        }
+    }
+
+    /// `PT_GNU_RELRO`: what the loader may make read-only once relocated (the rows of
+    /// `sections::ROWS` marked RELRO: init/fini arrays, `.data.rel.ro`, `.dynamic`, `.got`). It
+    /// rounds the end down to a page, so what follows stays writable.
+    fn relro_segment(&self) -> Segment {
+        let relro: Vec<u32> = (0..self.sections.len())
+            .filter(|&i| {
+                let s = &self.sections[i];
+                s.id.is_some_and(|id| id.row().relro) && s.size > 0
+            })
+            .map(|i| i as u32)
+            .collect();
+        let start = relro
+            .first()
+            .map_or(self.base, |&i| self.sections[i as usize].addr);
+        let end = relro
+            .iter()
+            .map(|&i| &self.sections[i as usize])
+            .filter(|s| !(s.is_nobits() && s.is_tls()))
+            .map(|s| s.addr + s.size)
+            .max()
+            .unwrap_or(start);
+        Segment {
+            p_type: elf::PT_GNU_RELRO,
+            flags: elf::PF_R,
+            offset: start.saturating_sub(self.base),
+            vaddr: start,
+            filesz: end.saturating_sub(start),
+            memsz: end.saturating_sub(start),
+            align: 1,
+            sections: relro,
+        }
+    }
+
+    /// Non-alloc sections follow the loaded image in the file.
+    fn place_non_alloc(&mut self) {
+        let mut off = self.alloc_end;
+        for s in self
+            .sections
+            .iter_mut()
+            .filter(|s| s.class == Class::NonAlloc)
+        {
+            off = align_up(off, s.align);
+            s.offset = off;
+            s.addr = 0;
+            off += s.size;
+        }
+        self.file_end = off;
+    }
+
+    /// Header indices for non-empty sections, in order.
+    fn number_headers(&mut self) {
+        let mut idx = 1u16;
+        for s in self.sections.iter_mut() {
+            if s.size > 0 || (s.sh_type == elf::SHT_NOBITS && !s.pieces.is_empty()) {
+                s.shndx = idx;
+                idx += 1;
+            }
+        }
+    }
+
+    /// Every input section's address in one flat table (files one after another), asked at
+    /// each relocation against a section symbol: one load from a dense table, not a file's
+    /// place list and then its output section.
+    fn index_inputs(&mut self) {
+        let mut first = Vec::with_capacity(self.places.len() + 1);
+        let mut at = 0u32;
+        for fp in &self.places {
+            first.push(at);
+            at = at.saturating_add(fp.len() as u32);
+        }
+        first.push(at);
+        let sections = &self.sections;
+        self.input_base = self
+            .places
+            .iter()
+            .flatten()
+            .map(|p| match *p {
+                Place::At { out, off } => sections[out as usize].addr.wrapping_add(off),
+                _ => NOT_AT,
+            })
+            .collect();
+        self.file_first = first;
+    }
+}
+
+/// The classes that have a `PT_LOAD`, in file order.
+const LOADED: [Class; 4] = [Class::Headers, Class::Exec, Class::Rodata, Class::Rw];
+
+/// Which optional program headers the output has.
+struct Present {
+    loads: usize,
+    notes: bool,
+    tls: bool,
+    eh_frame_hdr: bool,
+    interp: bool,
+    dynamic: bool,
+}
+
+impl Present {
+    /// How many program headers: the loads, the optional ones, `PT_GNU_STACK`, `PT_PHDR` and
+    /// `PT_INTERP` with an interpreter, `PT_DYNAMIC`, and `PT_GNU_RELRO` unless `-z norelro`.
+    fn phdrs(&self, relro: bool) -> usize {
+        self.loads
+            + self.notes as usize
+            + self.tls as usize
+            + self.eh_frame_hdr as usize
+            + 1
+            + 2 * self.interp as usize
+            + self.dynamic as usize
+            + (self.dynamic && relro) as usize
+    }
+}

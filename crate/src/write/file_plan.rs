@@ -1,0 +1,436 @@
+//! What the output file holds where, decided before any byte is written: the ELF and program
+//! headers, the section headers, the jobs that write the sections and the symbol table chunks.
+
+use super::*;
+
+/// One part of the file written as a unit: a run of one output section's pieces (about 256 KiB
+/// of them, so that one big `.text` spreads over the threads too), with its share of the
+/// `R_X86_64_RELATIVE` entries at input sites (the start of `.rela.dyn`, in address order),
+/// written with the data they fix up.
+pub(super) struct Job<'j> {
+    pub(super) os: &'j crate::layout::OutSec,
+    pub(super) pieces: &'j [crate::layout::Piece],
+    /// The section offset the window starts at.
+    pub(super) base: u64,
+    /// The window: file offset and length.
+    pub(super) at: usize,
+    pub(super) len: usize,
+    /// The RELATIVE entries: file offset and length.
+    pub(super) rel_at: usize,
+    pub(super) rel_len: usize,
+}
+
+/// A chunk of the symbol table: its symbols, their offset in `.symtab`, their names' length and
+/// offset in `.strtab`.
+pub(super) type SymChunk<'j> = (&'j [OutSym<'j>], usize, usize, usize);
+
+/// What the output file holds where, known before any of its bytes is written.
+pub(super) struct FilePlan<'j> {
+    pub(super) total: usize,
+    /// ELF header and program headers, at offset 0.
+    pub(super) head: Vec<u8>,
+    /// Section headers and section names: (file offset, bytes).
+    pub(super) shdrs: (usize, Vec<u8>),
+    pub(super) shstrtab: (usize, Vec<u8>),
+    pub(super) jobs: Vec<Job<'j>>,
+    pub(super) symtab_off: usize,
+    pub(super) strtab_off: usize,
+    pub(super) chunks: Vec<SymChunk<'j>>,
+    /// `.note.gnu.build-id`'s file offset, when an ID is asked for.
+    pub(super) note: Option<usize>,
+    /// `.eh_frame_hdr` and `.eh_frame`, when the header is made.
+    pub(super) hdr: Option<(&'j crate::layout::OutSec, &'j crate::layout::OutSec)>,
+}
+
+impl FilePlan<'_> {
+    /// The parts the jobs and symbol-table chunks fill, as (file offset, length): each job's
+    /// window and RELATIVE entries, then each chunk's `.symtab` and `.strtab` bytes.
+    pub(super) fn parts(&self) -> Vec<(usize, usize)> {
+        let jobs = self
+            .jobs
+            .iter()
+            .flat_map(|j| [(j.at, j.len), (j.rel_at, j.rel_len)]);
+        let chunks = self.chunks.iter().flat_map(|&(c, st, names, at)| {
+            [
+                (self.symtab_off + st, 24 * c.len()),
+                (self.strtab_off + at, names),
+            ]
+        });
+        jobs.chain(chunks).collect()
+    }
+
+    /// `.eh_frame_hdr`'s file range (empty without one).
+    pub(super) fn hdr_range(&self) -> (usize, usize) {
+        self.hdr.map_or((0, 0), |(h, _)| {
+            (h.offset as usize, (h.offset + h.size) as usize)
+        })
+    }
+}
+
+pub(super) fn internal(what: &str) -> Errors {
+    Diagnostic::error(format!("internal: {what}")).into()
+}
+
+/// How many `R_X86_64_RELATIVE` entries an input piece puts at the start of `.rela.dyn`.
+pub(super) fn relative_count(dynamic: Option<&DynPlan>, p: &crate::layout::Piece) -> usize {
+    match (p.src, dynamic) {
+        (PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. }, Some(d))
+            if d.relative_count > 0 =>
+        {
+            d.input_relative
+                .get(&(file, sec))
+                .map_or(0, |&n| n as usize)
+        }
+        _ => 0,
+    }
+}
+
+pub(super) fn plan_file<'j>(
+    v: &Values<'j, '_>,
+    opts: &Options,
+    syms: &'j SymTab<'j>,
+) -> Result<FilePlan<'j>> {
+    let layout = v.layout;
+    let res = v.res;
+    let dynamic = v.synth.dynamic.as_deref();
+    let first_global = syms.first_global;
+    // `.symtab`/`.strtab` are filled below, in parallel with the sections; only sizes here.
+    let symtab_len = syms.len() * 24;
+    let strtab_len = syms.strtab_len();
+    // Section header names.
+    let mut shstrtab = vec![0u8];
+    let name_of = |n: &str, tab: &mut Vec<u8>| -> u32 {
+        let o = tab.len() as u32;
+        tab.extend_from_slice(n.as_bytes());
+        tab.push(0);
+        o
+    };
+    let emitted: Vec<usize> = (0..layout.sections.len())
+        .filter(|&i| layout.sections[i].shndx != 0)
+        .collect();
+    let mut sh_names = Vec::with_capacity(emitted.len());
+    for &i in &emitted {
+        sh_names.push(name_of(&layout.sections[i].name, &mut shstrtab));
+    }
+    let with_symtab = !opts.strip_all;
+    let symtab_name = if with_symtab {
+        name_of(".symtab", &mut shstrtab)
+    } else {
+        0
+    };
+    let strtab_name = if with_symtab {
+        name_of(".strtab", &mut shstrtab)
+    } else {
+        0
+    };
+    let shstrtab_name = name_of(".shstrtab", &mut shstrtab);
+
+    let symtab_off = align_up(layout.file_end, 8);
+    let strtab_off = symtab_off + if with_symtab { symtab_len as u64 } else { 0 };
+    let shstrtab_off = strtab_off + if with_symtab { strtab_len as u64 } else { 0 };
+    let shoff = align_up(shstrtab_off + shstrtab.len() as u64, 8);
+    let shnum = 1 + emitted.len() + if with_symtab { 2 } else { 0 } + 1;
+    let total = shoff + 64 * shnum as u64;
+    // Memory proportional to the input: zero-filled NOBITS among file-backed data or huge
+    // alignments can ask for gigabytes from a few bytes; refuse before allocating.
+    let input_bytes: u64 = res.files.iter().map(|f| f.obj.data.len() as u64).sum();
+    let cap = input_bytes.saturating_mul(16).saturating_add(256 << 20);
+    if total > cap {
+        let big = layout
+            .sections
+            .iter()
+            .filter(|s| !s.is_nobits())
+            .max_by_key(|s| s.size)
+            .map(|s| {
+                format!(
+                    "; the largest section is {} (0x{:x} bytes at file offset 0x{:x})",
+                    s.name, s.size, s.offset
+                )
+            })
+            .unwrap_or_default();
+        // Name the input piece that costs the most file space (its size plus its alignment).
+        let culprit = layout
+            .sections
+            .iter()
+            .filter(|s| !s.is_nobits())
+            .flat_map(|s| s.pieces.iter())
+            .filter_map(|p| match p.src {
+                PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => {
+                    Some((p.size.saturating_add(p.align), file, sec))
+                }
+                _ => None,
+            })
+            .max_by_key(|c| c.0);
+        let mut d = Diagnostic::error(format!(
+            "the output file would be {total} bytes from {input_bytes} bytes of input objects{big}: refusing \
+             (zero-filled NOBITS sections among file-backed data, or very large alignments, in the inputs)"
+        ));
+        if let Some((_, file, sec)) = culprit {
+            let o = &res.files[file.0 as usize].obj;
+            d = d.file(o.name.clone()).section(o.section_name(sec));
+        }
+        return Err(d.into());
+    }
+    let total = usize::try_from(total).map_err(|_| Diagnostic::error("output too large"))?;
+
+    // ELF header and program headers.
+    let mut head = vec![0u8; (EHDR_SIZE + PHDR_SIZE * layout.segments.len() as u64) as usize];
+    if head.len() > total {
+        return Err(internal("the headers do not fit in the file"));
+    }
+    {
+        let buf = &mut head[..];
+        buf[0..4].copy_from_slice(b"\x7fELF");
+        buf[4] = ELFCLASS64;
+        buf[5] = ELFDATA2LSB;
+        buf[6] = EV_CURRENT;
+        put16(buf, 16, if layout.base == 0 { ET_DYN } else { ET_EXEC });
+        put16(buf, 18, EM_X86_64);
+        put32(buf, 20, u32::from(EV_CURRENT));
+        put64(buf, 24, entry_address(v));
+        put64(buf, 32, EHDR_SIZE);
+        put64(buf, 40, shoff);
+        put16(buf, 52, EHDR_SIZE as u16);
+        put16(buf, 54, PHDR_SIZE as u16);
+        put16(buf, 56, layout.segments.len() as u16);
+        put16(buf, 58, 64);
+        put16(buf, 60, shnum as u16);
+        put16(buf, 62, (shnum - 1) as u16);
+        for (k, seg) in layout.segments.iter().enumerate() {
+            let o = (EHDR_SIZE + PHDR_SIZE * k as u64) as usize;
+            put32(buf, o, seg.p_type);
+            put32(buf, o + 4, seg.flags);
+            put64(buf, o + 8, seg.offset);
+            put64(buf, o + 16, seg.vaddr);
+            put64(buf, o + 24, seg.vaddr);
+            put64(buf, o + 32, seg.filesz);
+            put64(buf, o + 40, seg.memsz);
+            put64(buf, o + 48, seg.align);
+        }
+    }
+
+    // Section contents, in jobs: output sections are independent, and so are runs of one
+    // section's pieces, so natively they are written in parallel; the bytes do not depend on the
+    // order.
+    let mut jobs: Vec<Job<'j>> = Vec::new();
+    let mut relative_region = (0usize, 0usize);
+    let mut secs: Vec<&crate::layout::OutSec> = layout
+        .sections
+        .iter()
+        .filter(|s| !s.is_nobits() && s.size > 0)
+        .collect();
+    secs.sort_by_key(|s| s.offset);
+    let mut consumed = 0u64;
+    for os in secs {
+        if os.offset < consumed {
+            return Err(internal(&format!(
+                "section {} overlaps the one before it",
+                os.name
+            )));
+        }
+        if os.offset.saturating_add(os.size) > total as u64 {
+            return Err(internal(&format!(
+                "section {} passes the file's end",
+                os.name
+            )));
+        }
+        // Pieces in offset order split the section at piece boundaries; else one job.
+        let sorted = os.pieces.windows(2).all(|w| w[0].offset <= w[1].offset);
+        let (mut first, mut base, mut bytes) = (0, 0u64, 0u64);
+        if let Some(p) = os.pieces.first() {
+            if p.src == PieceSrc::Synthetic(Synthetic::RelaDynRelative) {
+                let end = os.pieces.get(1).map_or(os.size, |q| q.offset).min(os.size);
+                let len = if p.size <= end { p.size as usize } else { 0 };
+                relative_region = (os.offset as usize, len);
+                (first, base) = (1, end);
+            }
+        }
+        let mut push = |pieces, base: u64, end: u64| {
+            let (at, len) = ((os.offset + base) as usize, (end - base) as usize);
+            let (rel_at, rel_len) = (0, 0);
+            jobs.push(Job {
+                os,
+                pieces,
+                base,
+                at,
+                len,
+                rel_at,
+                rel_len,
+            });
+        };
+        for (k, p) in os.pieces.iter().enumerate().skip(first) {
+            if sorted && bytes >= 256 << 10 && p.offset >= base && p.offset <= os.size {
+                push(&os.pieces[first..k], base, p.offset);
+                (first, base, bytes) = (k, p.offset, 0);
+            }
+            bytes += p.size;
+        }
+        push(&os.pieces[first..], base, os.size);
+        consumed = os.offset + os.size;
+    }
+    let (mut rel_at, rel_end) = (relative_region.0, relative_region.0 + relative_region.1);
+    for job in jobs.iter_mut() {
+        let n: usize = job.pieces.iter().map(|p| relative_count(dynamic, p)).sum();
+        if rel_at + 24 * n > rel_end {
+            return Err(internal(".rela.dyn has no room for RELATIVE"));
+        }
+        (job.rel_at, job.rel_len) = (rel_at, 24 * n);
+        rel_at += 24 * n;
+    }
+
+    // `.symtab`/`.strtab` in chunks, independent once each knows where its names start (the
+    // table starts with the empty name). Runs are mostly no longer than a chunk (globals come in
+    // chunks): their names are counted.
+    const CHUNK: usize = 8192;
+    let mut chunks = Vec::with_capacity(syms.len() / CHUNK + syms.runs.len());
+    if with_symtab {
+        let (mut st, mut at) = (0, 1);
+        let runs = syms.runs.iter().zip(&syms.names).flat_map(|(r, &n)| {
+            r.chunks(CHUNK)
+                .map(move |c| (c, if c.len() == r.len() { n } else { names_len(c) }))
+        });
+        for (c, names) in runs {
+            chunks.push((c, st, names, at));
+            st += 24 * c.len();
+            at += names;
+        }
+        if st != symtab_len || at != strtab_len.max(1) {
+            return Err(internal("the symbol table's size changed"));
+        }
+    }
+
+    let mut shdrs = vec![0u8; 64 * shnum];
+    let mut sh = 64;
+    let mut header = |buf: &mut [u8],
+                      name: u32,
+                      ty: u32,
+                      flags: u64,
+                      addr: u64,
+                      off: u64,
+                      size: u64,
+                      link: u32,
+                      info: u32,
+                      align: u64,
+                      entsize: u64| {
+        put32(buf, sh, name);
+        put32(buf, sh + 4, ty);
+        put64(buf, sh + 8, flags);
+        put64(buf, sh + 16, addr);
+        put64(buf, sh + 24, off);
+        put64(buf, sh + 32, size);
+        put32(buf, sh + 40, link);
+        put32(buf, sh + 44, info);
+        put64(buf, sh + 48, align);
+        put64(buf, sh + 56, entsize);
+        sh += 64;
+    };
+    let shndx_of = |id: OutId| {
+        layout
+            .known(id)
+            .map_or(0, |i| u32::from(layout.sections[i as usize].shndx))
+    };
+    for (k, &i) in emitted.iter().enumerate() {
+        let s = &layout.sections[i];
+        let made = s.id.and_then(|id| crate::synthetic::header(v, id));
+        let (entsize, info, link) = match made {
+            Some(h) => (
+                h.entsize,
+                h.info_of.map_or(h.info, shndx_of),
+                h.link.map_or(0, shndx_of),
+            ),
+            None if matches!(
+                s.sh_type,
+                SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY
+            ) =>
+            {
+                (8, 0, 0)
+            }
+            None => (0, 0, 0),
+        };
+        let mut flags = s.flags;
+        // GNU ld's `.comment` is mergeable strings whatever its inputs say.
+        let comment = s.name == ".comment";
+        if comment {
+            flags |= u64::from(SHF_MERGE | SHF_STRINGS);
+        }
+        let entsize = if comment { 1 } else { entsize };
+        header(
+            &mut shdrs,
+            sh_names[k],
+            s.sh_type,
+            flags,
+            s.addr,
+            s.offset,
+            s.size,
+            link,
+            info,
+            s.align,
+            entsize,
+        );
+    }
+    let nsec = emitted.len() as u32 + 1;
+    if with_symtab {
+        header(
+            &mut shdrs,
+            symtab_name,
+            SHT_SYMTAB,
+            0,
+            0,
+            symtab_off,
+            symtab_len as u64,
+            nsec + 1,
+            first_global as u32,
+            8,
+            24,
+        );
+        header(
+            &mut shdrs,
+            strtab_name,
+            SHT_STRTAB,
+            0,
+            0,
+            strtab_off,
+            strtab_len as u64,
+            0,
+            0,
+            1,
+            0,
+        );
+    }
+    header(
+        &mut shdrs,
+        shstrtab_name,
+        SHT_STRTAB,
+        0,
+        0,
+        shstrtab_off,
+        shstrtab.len() as u64,
+        0,
+        0,
+        1,
+        0,
+    );
+
+    let note = opts.build_id.as_ref().and(build_id_note(layout));
+    let hdr = match (
+        layout.known(OutId::EhFrameHdr),
+        layout.known(OutId::EhFrame),
+    ) {
+        (Some(hi), Some(ei)) if layout.sections[hi as usize].size > 0 => {
+            Some((&layout.sections[hi as usize], &layout.sections[ei as usize]))
+        }
+        _ => None,
+    };
+    Ok(FilePlan {
+        total,
+        head,
+        shdrs: (shoff as usize, shdrs),
+        shstrtab: (shstrtab_off as usize, shstrtab),
+        jobs,
+        symtab_off: symtab_off as usize,
+        strtab_off: strtab_off as usize,
+        chunks,
+        note,
+        hdr,
+    })
+}

@@ -1,0 +1,352 @@
+//! The output symbol table (`.symtab`, `.strtab`), built in runs that are written where they are.
+
+use super::*;
+
+/// A symbol for the output `.symtab`.
+pub struct OutSym<'n> {
+    pub name: &'n [u8],
+    pub value: u64,
+    pub size: u64,
+    pub info: u8,
+    pub other: u8,
+    pub shndx: u16,
+}
+
+/// Names GNU ld's script defines with `PROVIDE_HIDDEN`: local in the output symbol table.
+pub(super) fn hidden_linker_symbol(n: &[u8]) -> bool {
+    n.ends_with(b"_array_start")
+        || n.ends_with(b"_array_end")
+        || n == b"__ehdr_start"
+        || n == b"_GLOBAL_OFFSET_TABLE_"
+        || n.starts_with(b"__rela_iplt_")
+        || n == b"__dso_handle"
+        || n == b"__GNU_EH_FRAME_HDR"
+}
+
+/// The output `.symtab` as runs of symbols in order: the null symbol, each file's locals, the
+/// linker's, the globals bound locally, then the rest of the globals. The runs are built in
+/// parallel and written from where they are, never copied into one list (for 360,000 symbols
+/// the copies cost more than building them).
+pub struct SymTab<'n> {
+    pub runs: Vec<Vec<OutSym<'n>>>,
+    /// Each run's bytes in `.strtab`, counted as it was built, so that no later pass over every
+    /// symbol is needed to place the runs.
+    pub names: Vec<usize>,
+    /// Index of the first global symbol (`sh_info` of `.symtab`).
+    pub first_global: usize,
+}
+
+impl<'n> SymTab<'n> {
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Vec::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &OutSym<'n>> {
+        self.runs.iter().flatten()
+    }
+    /// `.strtab`'s size: the names and the empty one it starts with.
+    pub fn strtab_len(&self) -> usize {
+        1 + self.names.iter().sum::<usize>()
+    }
+}
+
+pub(super) fn names_len(run: &[OutSym<'_>]) -> usize {
+    run.iter().map(|s| name_len(s.name)).sum()
+}
+
+pub(super) const GLOBAL_CHUNK: usize = 8192;
+
+pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
+    let res = v.res;
+    let layout = v.layout;
+    let tls_start = layout.tls.map_or(0, |t| t.start);
+    let null = OutSym {
+        name: &[],
+        value: 0,
+        size: 0,
+        info: 0,
+        other: 0,
+        shndx: 0,
+    };
+    let sym_value = |file: FileId, i: u32| -> Option<(u64, u16)> {
+        let obj = &res.files[file.0 as usize].obj;
+        let s = &obj.symbols[i as usize];
+        match obj.sym_place(i as usize).ok()? {
+            SymPlace::Section(sec) => {
+                let addr = layout.input_addr(file, sec, s.st_value.get(E))?;
+                let (out, _) = layout.input_out(file, sec)?;
+                let os = &layout.sections[out as usize];
+                let shndx = if os.shndx != 0 {
+                    os.shndx
+                } else {
+                    layout.shndx_at(addr)
+                };
+                // A TLS symbol's value is its offset in the TLS template (a corrupt object can put
+                // one outside it: keep the arithmetic total).
+                let value = if s.st_type() == STT_TLS {
+                    addr.wrapping_sub(tls_start)
+                } else {
+                    addr
+                };
+                Some((value, shndx))
+            }
+            SymPlace::Absolute => Some((s.st_value.get(E), SHN_ABS)),
+            SymPlace::Common => {
+                let a = v.def_addr(file, i);
+                Some((a, layout.shndx_at(a)))
+            }
+            SymPlace::Undefined => None,
+        }
+    };
+    // Each file's locals are independent: collected per file (in parallel natively), in order.
+    let file_locals = |(fi, f): (usize, &'r crate::resolve::File<'a>)| -> Run<'r> {
+        // Room for every local up front: growing 360,000 symbols' worth of runs cost more in
+        // copies and fresh pages than filling them.
+        let mut locals = Vec::with_capacity(f.obj.first_global.min(f.obj.symbols.len()));
+        let mut names = 0;
+        let fid = FileId(fi as u32);
+        let obj = &f.obj;
+        for i in 1..obj.first_global.min(obj.symbols.len()) {
+            let s = &obj.symbols[i];
+            let ty = s.st_type();
+            if ty == STT_SECTION {
+                continue;
+            }
+            let Ok(name) = obj.sym_name(i) else { continue };
+            if name.is_empty() || name.starts_with(b".L") {
+                continue;
+            }
+            if ty == STT_FILE {
+                names += name.len() + 1;
+                locals.push(OutSym {
+                    name,
+                    value: 0,
+                    size: 0,
+                    info: s.st_info,
+                    other: 0,
+                    shndx: SHN_ABS,
+                });
+                continue;
+            }
+            let Some((value, shndx)) = sym_value(fid, i as u32) else {
+                continue;
+            };
+            names += name.len() + 1;
+            locals.push(OutSym {
+                name,
+                value,
+                size: s.st_size.get(E),
+                info: s.st_info,
+                other: s.st_other,
+                shndx,
+            });
+        }
+        (locals, names)
+    };
+    // Linker-made code and data get names, so objdump and gdb show them.
+    let mut linker = Vec::new();
+    for st in v.synth.stubs.iter() {
+        let a = v.stub_addr(st);
+        let info = (STB_LOCAL << 4) | STT_FUNC;
+        linker.push(OutSym {
+            name: st.name.as_bytes(),
+            value: a,
+            size: st.size(),
+            info,
+            other: 0,
+            shndx: layout.shndx_at(a),
+        });
+    }
+    if v.synth.init_stub.is_some()
+        && layout.sections.iter().any(|s| {
+            s.pieces
+                .iter()
+                .any(|p| p.src == PieceSrc::Synthetic(Synthetic::ModuleData))
+        })
+    {
+        let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
+        let info = (STB_LOCAL << 4) | STT_OBJECT;
+        linker.push(OutSym {
+            name: b"initlink.module_data",
+            value: a,
+            size: crate::layout::MODULE_DATA_SIZE,
+            info,
+            other: 0,
+            shndx: layout.shndx_at(a),
+        });
+    }
+    // Globals in chunks (in parallel natively): each gives its locals and globals, in order.
+    let chunk_syms = |(c, chunk): (usize, &'r [crate::resolve::Global<'a>])| {
+        let (mut locals, mut globals) = (Vec::new(), Vec::with_capacity(chunk.len()));
+        let (mut local_names, mut global_names) = (0, 0);
+        for (k, g) in chunk.iter().enumerate() {
+            let gi = c * GLOBAL_CHUNK + k;
+            // Names only the shared objects mention are theirs, not this link's.
+            if matches!(g.def, Def::Shared { .. } | Def::Undefined)
+                && g.first_ref.is_none()
+                && !v.synth.dynamic.as_deref().is_some_and(|d| {
+                    d.dynsym_index
+                        .contains_key(&crate::resolve::SymbolId(gi as u32))
+                })
+            {
+                continue;
+            }
+            let (value, size, ty, bind, other, shndx) = match g.def {
+                Def::Defined { file, sym, weak } => {
+                    let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
+                    let Some((value, shndx)) = sym_value(file, sym) else {
+                        continue;
+                    };
+                    let bind = if weak { STB_WEAK } else { STB_GLOBAL };
+                    (
+                        value,
+                        s.st_size.get(E),
+                        s.st_type(),
+                        bind,
+                        s.st_other,
+                        shndx,
+                    )
+                }
+                Def::Common { file, sym } => {
+                    let a = v.def_addr(file, sym);
+                    let (size, _) = res.common(crate::resolve::SymbolId(gi as u32));
+                    (a, size, STT_OBJECT, STB_GLOBAL, 0, layout.shndx_at(a))
+                }
+                Def::Linker => {
+                    let a = layout.linker_symbol(g.name).unwrap_or(0);
+                    let hidden = hidden_linker_symbol(g.name);
+                    let bind = if hidden { STB_LOCAL } else { STB_GLOBAL };
+                    (
+                        a,
+                        0,
+                        STT_NOTYPE,
+                        bind,
+                        if hidden { STV_HIDDEN } else { 0 },
+                        layout.shndx_at(a),
+                    )
+                }
+                Def::Shared { dso, sym } => {
+                    let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
+                    let ty = ds.import_type();
+                    (
+                        0,
+                        0,
+                        ty,
+                        if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
+                        0,
+                        SHN_UNDEF,
+                    )
+                }
+                Def::Undefined => (
+                    0,
+                    0,
+                    STT_NOTYPE,
+                    if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
+                    0,
+                    SHN_UNDEF,
+                ),
+            };
+            let vis = other & 3;
+            let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
+                STB_LOCAL
+            } else {
+                bind
+            };
+            let sym = OutSym {
+                name: g.name,
+                value,
+                size,
+                info: (bind << 4) | (ty & 0xf),
+                other,
+                shndx,
+            };
+            if bind == STB_LOCAL {
+                local_names += name_len(sym.name);
+                locals.push(sym);
+            } else {
+                global_names += name_len(sym.name);
+                globals.push(sym);
+            }
+        }
+        ((locals, local_names), (globals, global_names))
+    };
+    type Run<'s> = (Vec<OutSym<'s>>, usize);
+    type Runs<'s> = Vec<Run<'s>>;
+    type Parts<'s> = Vec<(Run<'s>, Run<'s>)>;
+    #[cfg(not(target_arch = "wasm32"))]
+    let (per_file, parts): (Runs<'_>, Parts<'_>) = {
+        use rayon::prelude::*;
+        rayon::join(
+            || res.files.par_iter().enumerate().map(file_locals).collect(),
+            || {
+                res.globals
+                    .par_chunks(GLOBAL_CHUNK)
+                    .enumerate()
+                    .map(chunk_syms)
+                    .collect()
+            },
+        )
+    };
+    #[cfg(target_arch = "wasm32")]
+    let (per_file, parts): (Runs<'_>, Parts<'_>) = (
+        res.files.iter().enumerate().map(file_locals).collect(),
+        res.globals
+            .chunks(GLOBAL_CHUNK)
+            .enumerate()
+            .map(chunk_syms)
+            .collect(),
+    );
+    let mut runs = Vec::with_capacity(per_file.len() + 2 * parts.len() + 2);
+    runs.push((vec![null], 0));
+    runs.extend(per_file);
+    let linker_names = names_len(&linker);
+    runs.push((linker, linker_names));
+    let mut globals = Vec::with_capacity(parts.len());
+    for (l, g) in parts {
+        runs.push(l);
+        globals.push(g);
+    }
+    let first_global = runs.iter().map(|r| r.0.len()).sum();
+    runs.extend(globals);
+    runs.retain(|r| !r.0.is_empty());
+    let (runs, names) = runs.into_iter().unzip();
+    SymTab {
+        runs,
+        names,
+        first_global,
+    }
+}
+
+pub(super) fn name_len(n: &[u8]) -> usize {
+    if n.is_empty() {
+        0
+    } else {
+        n.len() + 1
+    }
+}
+
+/// Serialize a chunk of symbols into its part of `.symtab` and their names into its part of
+/// `.strtab`, whose names start at `at` in the table.
+pub(super) fn fill_chunk((syms, st, sr, mut at): (&[OutSym<'_>], &mut [u8], &mut [u8], usize)) {
+    let mut w = 0;
+    for (k, s) in syms.iter().enumerate() {
+        let e = &mut st[24 * k..24 * k + 24];
+        let name_off = if s.name.is_empty() {
+            0
+        } else {
+            sr[w..w + s.name.len()].copy_from_slice(s.name);
+            let o = at;
+            w += s.name.len() + 1;
+            at += s.name.len() + 1;
+            o as u32
+        };
+        put32(e, 0, name_off);
+        e[4] = s.info;
+        e[5] = s.other;
+        put16(e, 6, s.shndx);
+        put64(e, 8, s.value);
+        put64(e, 16, s.size);
+    }
+}
