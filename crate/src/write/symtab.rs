@@ -58,10 +58,11 @@ pub(super) fn names_len(run: &[OutSym<'_>]) -> usize {
 
 pub(super) const GLOBAL_CHUNK: usize = 8192;
 
+/// A run of symbols and the length of their names in `.strtab`.
+type Run<'s> = (Vec<OutSym<'s>>, usize);
+
 pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     let res = v.res;
-    let layout = v.layout;
-    let tls_start = layout.tls.map_or(0, |t| t.start);
     let null = OutSym {
         name: &[],
         value: 0,
@@ -70,234 +71,14 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
         other: 0,
         shndx: 0,
     };
-    let sym_value = |file: FileId, i: u32| -> Option<(u64, u16)> {
-        let obj = &res.files[file.0 as usize].obj;
-        let s = &obj.symbols[i as usize];
-        match obj.sym_place(i as usize).ok()? {
-            SymPlace::Section(sec) => {
-                let addr = layout.input_addr(file, sec, s.st_value.get(E))?;
-                let (out, _) = layout.input_out(file, sec)?;
-                let os = &layout.sections[out as usize];
-                let shndx = if os.shndx != 0 {
-                    os.shndx
-                } else {
-                    layout.shndx_at(addr)
-                };
-                // A TLS symbol's value is its offset in the TLS template (a corrupt object can put
-                // one outside it: keep the arithmetic total).
-                let value = if s.st_type() == STT_TLS {
-                    addr.wrapping_sub(tls_start)
-                } else {
-                    addr
-                };
-                Some((value, shndx))
-            }
-            SymPlace::Absolute => Some((s.st_value.get(E), SHN_ABS)),
-            SymPlace::Common => {
-                let a = v.def_addr(file, i);
-                Some((a, layout.shndx_at(a)))
-            }
-            SymPlace::Undefined => None,
-        }
-    };
-    // Each file's locals are independent: collected per file (in parallel natively), in order.
-    let file_locals = |(fi, f): (usize, &'r crate::resolve::File<'a>)| -> Run<'r> {
-        // Room for every local up front: growing 360,000 symbols' worth of runs cost more in
-        // copies and fresh pages than filling them.
-        let mut locals = Vec::with_capacity(f.obj.first_global.min(f.obj.symbols.len()));
-        let mut names = 0;
-        let fid = FileId(fi as u32);
-        let obj = &f.obj;
-        for i in 1..obj.first_global.min(obj.symbols.len()) {
-            let s = &obj.symbols[i];
-            let ty = s.st_type();
-            if ty == STT_SECTION {
-                continue;
-            }
-            let Ok(name) = obj.sym_name(i) else { continue };
-            if name.is_empty() || name.starts_with(b".L") {
-                continue;
-            }
-            if ty == STT_FILE {
-                names += name.len() + 1;
-                locals.push(OutSym {
-                    name,
-                    value: 0,
-                    size: 0,
-                    info: s.st_info,
-                    other: 0,
-                    shndx: SHN_ABS,
-                });
-                continue;
-            }
-            let Some((value, shndx)) = sym_value(fid, i as u32) else {
-                continue;
-            };
-            names += name.len() + 1;
-            locals.push(OutSym {
-                name,
-                value,
-                size: s.st_size.get(E),
-                info: s.st_info,
-                other: s.st_other,
-                shndx,
-            });
-        }
-        (locals, names)
-    };
-    // Linker-made code and data get names, so objdump and gdb show them.
-    let mut linker = Vec::new();
-    for st in v.synth.stubs.iter() {
-        let a = v.stub_addr(st);
-        let info = (STB_LOCAL << 4) | STT_FUNC;
-        linker.push(OutSym {
-            name: st.name.as_bytes(),
-            value: a,
-            size: st.size(),
-            info,
-            other: 0,
-            shndx: layout.shndx_at(a),
-        });
-    }
-    if v.synth.init_stub.is_some()
-        && layout.sections.iter().any(|s| {
-            s.pieces
-                .iter()
-                .any(|p| p.src == PieceSrc::Synthetic(Synthetic::ModuleData))
-        })
-    {
-        let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
-        let info = (STB_LOCAL << 4) | STT_OBJECT;
-        linker.push(OutSym {
-            name: b"initlink.module_data",
-            value: a,
-            size: crate::layout::MODULE_DATA_SIZE,
-            info,
-            other: 0,
-            shndx: layout.shndx_at(a),
-        });
-    }
-    // Globals in chunks (in parallel natively): each gives its locals and globals, in order.
-    let chunk_syms = |(c, chunk): (usize, &'r [crate::resolve::Global<'a>])| {
-        let (mut locals, mut globals) = (Vec::new(), Vec::with_capacity(chunk.len()));
-        let (mut local_names, mut global_names) = (0, 0);
-        for (k, g) in chunk.iter().enumerate() {
-            let gi = c * GLOBAL_CHUNK + k;
-            // Names only the shared objects mention are theirs, not this link's.
-            if matches!(g.def, Def::Shared { .. } | Def::Undefined)
-                && g.first_ref.is_none()
-                && !v.synth.dynamic.as_deref().is_some_and(|d| {
-                    d.dynsym_index
-                        .contains_key(&crate::resolve::SymbolId(gi as u32))
-                })
-            {
-                continue;
-            }
-            let (value, size, ty, bind, other, shndx) = match g.def {
-                Def::Defined { file, sym, weak } => {
-                    let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
-                    let Some((value, shndx)) = sym_value(file, sym) else {
-                        continue;
-                    };
-                    let bind = if weak { STB_WEAK } else { STB_GLOBAL };
-                    (
-                        value,
-                        s.st_size.get(E),
-                        s.st_type(),
-                        bind,
-                        s.st_other,
-                        shndx,
-                    )
-                }
-                Def::Common { file, sym } => {
-                    let a = v.def_addr(file, sym);
-                    let (size, _) = res.common(crate::resolve::SymbolId(gi as u32));
-                    (a, size, STT_OBJECT, STB_GLOBAL, 0, layout.shndx_at(a))
-                }
-                Def::Linker => {
-                    let a = layout.linker_symbol(g.name).unwrap_or(0);
-                    let hidden = hidden_linker_symbol(g.name);
-                    let bind = if hidden { STB_LOCAL } else { STB_GLOBAL };
-                    (
-                        a,
-                        0,
-                        STT_NOTYPE,
-                        bind,
-                        if hidden { STV_HIDDEN } else { 0 },
-                        layout.shndx_at(a),
-                    )
-                }
-                Def::Shared { dso, sym } => {
-                    let ds = &res.dsos[dso as usize].obj.syms[sym as usize];
-                    let ty = ds.import_type();
-                    (
-                        0,
-                        0,
-                        ty,
-                        if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
-                        0,
-                        SHN_UNDEF,
-                    )
-                }
-                Def::Undefined => (
-                    0,
-                    0,
-                    STT_NOTYPE,
-                    if g.strong_ref { STB_GLOBAL } else { STB_WEAK },
-                    0,
-                    SHN_UNDEF,
-                ),
-            };
-            let vis = other & 3;
-            let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
-                STB_LOCAL
-            } else {
-                bind
-            };
-            let sym = OutSym {
-                name: g.name,
-                value,
-                size,
-                info: (bind << 4) | (ty & 0xf),
-                other,
-                shndx,
-            };
-            if bind == STB_LOCAL {
-                local_names += name_len(sym.name);
-                locals.push(sym);
-            } else {
-                global_names += name_len(sym.name);
-                globals.push(sym);
-            }
-        }
-        ((locals, local_names), (globals, global_names))
-    };
-    type Run<'s> = (Vec<OutSym<'s>>, usize);
-    type Runs<'s> = Vec<Run<'s>>;
-    type Parts<'s> = Vec<(Run<'s>, Run<'s>)>;
-    #[cfg(not(target_arch = "wasm32"))]
-    let (per_file, parts): (Runs<'_>, Parts<'_>) = {
-        use rayon::prelude::*;
-        rayon::join(
-            || res.files.par_iter().enumerate().map(file_locals).collect(),
-            || {
-                res.globals
-                    .par_chunks(GLOBAL_CHUNK)
-                    .enumerate()
-                    .map(chunk_syms)
-                    .collect()
-            },
-        )
-    };
-    #[cfg(target_arch = "wasm32")]
-    let (per_file, parts): (Runs<'_>, Parts<'_>) = (
-        res.files.iter().enumerate().map(file_locals).collect(),
-        res.globals
-            .chunks(GLOBAL_CHUNK)
-            .enumerate()
-            .map(chunk_syms)
-            .collect(),
+    // Each file's locals, and each chunk of globals, are independent: collected in parallel
+    // natively, in order.
+    let nchunks = res.globals.len().div_ceil(GLOBAL_CHUNK);
+    let (per_file, parts) = crate::par::join(
+        || crate::par::map_range(res.files.len(), 1, |fi| file_locals(v, fi)),
+        || crate::par::map_range(nchunks, 1, |c| global_chunk(v, c)),
     );
+    let linker = linker_syms(v);
     let mut runs = Vec::with_capacity(per_file.len() + 2 * parts.len() + 2);
     runs.push((vec![null], 0));
     runs.extend(per_file);
@@ -317,6 +98,206 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
         names,
         first_global,
     }
+}
+
+/// The value and section index of symbol `i` of `file` (None: undefined, or in a dropped
+/// section).
+fn sym_value(v: &Values<'_, '_>, file: FileId, i: u32) -> Option<(u64, u16)> {
+    let layout = v.layout;
+    let obj = &v.res.files[file.0 as usize].obj;
+    let s = &obj.symbols[i as usize];
+    match obj.sym_place(i as usize).ok()? {
+        SymPlace::Section(sec) => {
+            let addr = layout.input_addr(file, sec, s.st_value.get(E))?;
+            let (out, _) = layout.input_out(file, sec)?;
+            let os = &layout.sections[out as usize];
+            let shndx = if os.shndx != 0 {
+                os.shndx
+            } else {
+                layout.shndx_at(addr)
+            };
+            // A TLS symbol's value is its offset in the TLS template (a corrupt object can put
+            // one outside it: keep the arithmetic total).
+            let value = if s.st_type() == STT_TLS {
+                addr.wrapping_sub(layout.tls.map_or(0, |t| t.start))
+            } else {
+                addr
+            };
+            Some((value, shndx))
+        }
+        SymPlace::Absolute => Some((s.st_value.get(E), SHN_ABS)),
+        SymPlace::Common => {
+            let a = v.def_addr(file, i);
+            Some((a, layout.shndx_at(a)))
+        }
+        SymPlace::Undefined => None,
+    }
+}
+
+/// File `fi`'s local symbols, but section symbols and `.L` labels.
+fn file_locals<'r>(v: &Values<'r, '_>, fi: usize) -> Run<'r> {
+    let obj = &v.res.files[fi].obj;
+    // Room for every local up front: growing the runs cost more in copies and fresh pages than
+    // filling them.
+    let mut locals = Vec::with_capacity(obj.first_global.min(obj.symbols.len()));
+    let mut names = 0;
+    for i in 1..obj.first_global.min(obj.symbols.len()) {
+        let s = &obj.symbols[i];
+        let ty = s.st_type();
+        if ty == STT_SECTION {
+            continue;
+        }
+        let Ok(name) = obj.sym_name(i) else { continue };
+        if name.is_empty() || name.starts_with(b".L") {
+            continue;
+        }
+        let sym = if ty == STT_FILE {
+            OutSym {
+                name,
+                value: 0,
+                size: 0,
+                info: s.st_info,
+                other: 0,
+                shndx: SHN_ABS,
+            }
+        } else {
+            let Some((value, shndx)) = sym_value(v, FileId(fi as u32), i as u32) else {
+                continue;
+            };
+            OutSym {
+                name,
+                value,
+                size: s.st_size.get(E),
+                info: s.st_info,
+                other: s.st_other,
+                shndx,
+            }
+        };
+        names += name.len() + 1;
+        locals.push(sym);
+    }
+    (locals, names)
+}
+
+/// Linker-made code and data get names, so objdump and gdb show them.
+fn linker_syms<'r>(v: &Values<'r, '_>) -> Vec<OutSym<'r>> {
+    let layout = v.layout;
+    let mut linker = Vec::new();
+    for st in v.synth.stubs.iter() {
+        let a = v.stub_addr(st);
+        linker.push(OutSym {
+            name: st.name.as_bytes(),
+            value: a,
+            size: st.size(),
+            info: (STB_LOCAL << 4) | STT_FUNC,
+            other: 0,
+            shndx: layout.shndx_at(a),
+        });
+    }
+    let module_data = PieceSrc::Synthetic(Synthetic::ModuleData);
+    let has_module_data = layout
+        .sections
+        .iter()
+        .any(|s| s.pieces.iter().any(|p| p.src == module_data));
+    if v.synth.init_stub.is_some() && has_module_data {
+        let a = crate::relocate::synth_piece_addr(layout, Synthetic::ModuleData);
+        linker.push(OutSym {
+            name: b"initlink.module_data",
+            value: a,
+            size: crate::layout::MODULE_DATA_SIZE,
+            info: (STB_LOCAL << 4) | STT_OBJECT,
+            other: 0,
+            shndx: layout.shndx_at(a),
+        });
+    }
+    linker
+}
+
+/// Chunk `c` of the globals: the ones bound locally (hidden) and the others, in order.
+fn global_chunk<'r>(v: &Values<'r, '_>, c: usize) -> (Run<'r>, Run<'r>) {
+    let all = &v.res.globals;
+    let chunk = &all[c * GLOBAL_CHUNK..((c + 1) * GLOBAL_CHUNK).min(all.len())];
+    let (mut locals, mut globals) = (Vec::new(), Vec::with_capacity(chunk.len()));
+    let (mut local_names, mut global_names) = (0, 0);
+    for (k, g) in chunk.iter().enumerate() {
+        let Some(sym) = global_sym(v, c * GLOBAL_CHUNK + k, g) else {
+            continue;
+        };
+        if sym.info >> 4 == STB_LOCAL {
+            local_names += name_len(sym.name);
+            locals.push(sym);
+        } else {
+            global_names += name_len(sym.name);
+            globals.push(sym);
+        }
+    }
+    ((locals, local_names), (globals, global_names))
+}
+
+/// Global `gi`'s symbol (None: names only the shared objects mention, or a definition in a
+/// dropped section). Hidden and internal symbols are bound locally.
+fn global_sym<'r>(
+    v: &Values<'r, '_>,
+    gi: usize,
+    g: &'r crate::resolve::Global<'_>,
+) -> Option<OutSym<'r>> {
+    let (res, layout) = (v.res, v.layout);
+    let id = crate::resolve::SymbolId(gi as u32);
+    // Names only the shared objects mention are theirs, not this link's.
+    if matches!(g.def, Def::Shared { .. } | Def::Undefined)
+        && g.first_ref.is_none()
+        && !v
+            .synth
+            .dynamic
+            .as_deref()
+            .is_some_and(|d| d.dynsym_index.contains_key(&id))
+    {
+        return None;
+    }
+    let by_refs = if g.strong_ref { STB_GLOBAL } else { STB_WEAK };
+    let (value, size, ty, bind, other, shndx) = match g.def {
+        Def::Defined { file, sym, weak } => {
+            let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
+            let (value, shndx) = sym_value(v, file, sym)?;
+            let bind = if weak { STB_WEAK } else { STB_GLOBAL };
+            let size = s.st_size.get(E);
+            (value, size, s.st_type(), bind, s.st_other, shndx)
+        }
+        Def::Common { file, sym } => {
+            let a = v.def_addr(file, sym);
+            let (size, _) = res.common(id);
+            (a, size, STT_OBJECT, STB_GLOBAL, 0, layout.shndx_at(a))
+        }
+        Def::Linker => {
+            let a = layout.linker_symbol(g.name).unwrap_or(0);
+            let hidden = hidden_linker_symbol(g.name);
+            let (bind, other) = if hidden {
+                (STB_LOCAL, STV_HIDDEN)
+            } else {
+                (STB_GLOBAL, 0)
+            };
+            (a, 0, STT_NOTYPE, bind, other, layout.shndx_at(a))
+        }
+        Def::Shared { dso, sym } => {
+            let ty = res.dsos[dso as usize].obj.syms[sym as usize].import_type();
+            (0, 0, ty, by_refs, 0, SHN_UNDEF)
+        }
+        Def::Undefined => (0, 0, STT_NOTYPE, by_refs, 0, SHN_UNDEF),
+    };
+    let vis = other & 3;
+    let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
+        STB_LOCAL
+    } else {
+        bind
+    };
+    Some(OutSym {
+        name: g.name,
+        value,
+        size,
+        info: (bind << 4) | (ty & 0xf),
+        other,
+        shndx,
+    })
 }
 
 pub(super) fn name_len(n: &[u8]) -> usize {
