@@ -2,8 +2,9 @@
 //! concatenated) in, one result (the ELF, the report, the map and the diagnostics) out, errors as
 //! values. Options arrive either as named fields, translated to the GNU ld arguments they stand for,
 //! or as raw `args`; both go through [`crate::options::parse_args`], so the playground means exactly
-//! what the CLI means. The files play the part of one flat directory: a path or `-lNAME` in `args`
-//! is found there by name, as the CLI would find it on disk.
+//! what the CLI means. The files play the part of one flat directory in which
+//! [`crate::inputs::resolve`] finds a path or `-lNAME` in `args` by the rules it finds them by on
+//! disk for the CLI.
 //!
 //! The request logic is plain Rust (tested natively); only the thin `bindings` module at the end
 //! depends on `wasm-bindgen` and exists on wasm32 only.
