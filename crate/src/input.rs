@@ -5,7 +5,7 @@
 use crate::diag::{err, name_str, Diagnostic, Result};
 use object::elf;
 use object::read::archive::ArchiveFile;
-use object::read::elf::{FileHeader, SectionHeader};
+use object::read::elf::{FileHeader, SectionHeader, SectionTable};
 use object::LittleEndian as LE;
 
 pub type Sym = elf::Sym64<LE>;
@@ -142,284 +142,70 @@ pub struct Object<'a> {
 
 impl<'a> Object<'a> {
     pub fn parse(name: String, data: &'a [u8]) -> Result<Object<'a>> {
-        let display = name.clone();
-        let bad = |msg: &str| Diagnostic::error(msg.to_string()).file(display.clone());
-        if data.len() < 64 {
-            return err(bad(&format!(
-                "file too short to be an ELF object ({} bytes)",
-                data.len()
-            )));
-        }
-        if &data[..4] != b"\x7fELF" {
-            return err(bad("not an ELF file"));
-        }
-        if data[4] != elf::ELFCLASS64 {
-            return err(bad(
-                "32-bit ELF object: initlink links x86-64 (ELFCLASS64) only",
-            ));
-        }
-        if data[5] != elf::ELFDATA2LSB {
-            return err(bad(
-                "big-endian ELF object: initlink links little-endian x86-64 only",
-            ));
-        }
-        let header = elf::FileHeader64::<LE>::parse(data)
-            .map_err(|e| bad(&format!("bad ELF header: {e}")))?;
-        let machine = header.e_machine(E);
-        if machine != elf::EM_X86_64 {
-            return err(bad(&format!(
-                "wrong machine type {machine} (expected x86-64, EM_X86_64 = 62)"
-            )));
-        }
-        match header.e_type(E) {
-            elf::ET_REL => {}
-            elf::ET_DYN => return err(bad("shared object given to a static link")),
-            elf::ET_EXEC => return err(bad("is an executable, not a relocatable object")),
-            t => return err(bad(&format!("unsupported ELF file type {t}"))),
-        }
+        let header = check_header(&name, data)?;
         let shoff = header.e_shoff(E);
         if shoff != 0 && shoff < 64 {
-            return err(bad(&format!(
-                "section header table at offset 0x{shoff:x} overlaps the ELF header"
-            )));
+            return err(bad(
+                &name,
+                &format!("section header table at offset 0x{shoff:x} overlaps the ELF header"),
+            ));
         }
         let table = header
             .sections(E, data)
-            .map_err(|e| bad(&format!("bad section header table: {e}")))?;
-        let nsec = table.len();
-        let mut sections = Vec::with_capacity(nsec);
+            .map_err(|e| bad(&name, &format!("bad section header table: {e}")))?;
         let budget = name_budget(data.len());
-        let mut name_bytes = 0usize;
-        for (i, sh) in table.iter().enumerate() {
-            let sname = table
-                .section_name(E, sh)
-                .map_err(|e| bad(&format!("section {i}: bad name offset: {e}")))?;
-            name_bytes = name_bytes.saturating_add(sname.len());
-            if name_bytes > budget {
-                return err(bad(&format!(
-                    "section {i}: section names add up to more than {budget} bytes (sections share absurdly long names)"
-                )));
-            }
-            let sh_type = sh.sh_type(E);
-            let sdata = if sh_type == elf::SHT_NOBITS || sh_type == elf::SHT_NULL {
-                &[][..]
-            } else {
-                sh.data(E, data).map_err(|_| {
-                    bad(&format!(
-                        "section {} ({}): offset 0x{:x} + size 0x{:x} is past the end of the file (0x{:x} bytes)",
-                        i,
-                        name_str(sname),
-                        sh.sh_offset(E),
-                        sh.sh_size(E),
-                        data.len()
-                    ))
-                })?
-            };
-            let (size, flags) = if sh_type == elf::SHT_NULL {
-                // An inactive section header: its other fields mean nothing (gABI).
-                (0, 0)
-            } else {
-                (sh.sh_size(E), sh.sh_flags(E))
-            };
-            if size > MAX_SIZE {
-                return err(bad(&format!(
-                    "section {} ({}): size 0x{size:x} is larger than any x86-64 program can be",
-                    i,
-                    name_str(sname)
-                )));
-            }
-            if flags & u64::from(elf::SHF_COMPRESSED) != 0 && flags & u64::from(elf::SHF_ALLOC) != 0
-            {
-                return err(bad(&format!(
-                    "section {} ({}): SHF_COMPRESSED is not allowed on an allocated section",
-                    i,
-                    name_str(sname)
-                )));
-            }
-            if flags & u64::from(elf::SHF_TLS) != 0 && flags & u64::from(elf::SHF_ALLOC) == 0 {
-                return err(bad(&format!(
-                    "section {} ({}): SHF_TLS without SHF_ALLOC (thread-local data must be allocated)",
-                    i,
-                    name_str(sname)
-                )));
-            }
-            let align = sh.sh_addralign(E);
-            if align > 1 && !align.is_power_of_two() {
-                return err(bad(&format!(
-                    "section {} ({}): alignment {align} is not a power of two",
-                    i,
-                    name_str(sname)
-                )));
-            }
-            if align > MAX_ALIGN {
-                return err(bad(&format!(
-                    "section {} ({}): alignment {align} is too large",
-                    i,
-                    name_str(sname)
-                )));
-            }
-            sections.push(Section {
-                name: sname,
-                sh_type,
-                flags,
-                align: align.max(1),
-                size,
-                entsize: sh.sh_entsize(E),
-                info: sh.sh_info(E),
-                link: sh.sh_link(E),
-                data: sdata,
-                relocs: &[],
-                rela_index: 0,
-            });
-        }
-        // Symbol table (at most one in a relocatable object).
-        let mut symbols: &[Sym] = &[];
-        let mut strtab: &[u8] = &[];
-        let mut shndx: &[object::U32Bytes<LE>] = &[];
-        let mut first_global = 0usize;
-        let mut symtab_index = None;
-        for (i, s) in sections.iter().enumerate() {
-            if s.sh_type == elf::SHT_SYMTAB {
-                if symtab_index.is_some() {
-                    return err(bad("more than one symbol table"));
-                }
-                symtab_index = Some(i);
-                symbols = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
-                    bad(&format!(
-                        "section {i} (.symtab): size is not a multiple of the symbol size"
-                    ))
-                })?;
-                let link = s.link as usize;
-                match sections.get(link) {
-                    Some(st) if st.sh_type == elf::SHT_STRTAB => strtab = st.data,
-                    _ => {
-                        return err(bad(&format!(
-                            "section {i} (.symtab): sh_link {link} is not a string table"
-                        )))
-                    }
-                }
-                first_global = s.info as usize;
-                if first_global == 0 && !symbols.is_empty() {
-                    return err(bad(&format!(
-                        "section {i} (.symtab): sh_info 0 makes the null symbol global"
-                    )));
-                }
-                if first_global > symbols.len() {
-                    return err(bad(&format!(
-                        "section {i} (.symtab): sh_info {first_global} (first global) is past the {} symbols",
-                        symbols.len()
-                    )));
-                }
-            }
-        }
-        for (i, s) in sections.iter().enumerate() {
-            if s.sh_type == elf::SHT_SYMTAB_SHNDX && Some(s.link as usize) == symtab_index {
-                shndx = object::pod::slice_from_all_bytes(s.data)
-                    .map_err(|_| bad(&format!("section {i}: bad SHT_SYMTAB_SHNDX size")))?;
-            }
-        }
-        // Attach relocation sections to their targets.
-        for i in 0..sections.len() {
-            let s = &sections[i];
-            match s.sh_type {
-                elf::SHT_RELA => {
-                    let target = s.info as usize;
-                    if target == 0 || target >= nsec {
-                        return err(bad(&format!(
-                            "relocation section {} ({}): sh_info {} is not a valid section index",
-                            i,
-                            s.name_str(),
-                            target
-                        )));
-                    }
-                    if Some(s.link as usize) != symtab_index {
-                        return err(bad(&format!(
-                            "relocation section {} ({}): sh_link {} is not the symbol table",
-                            i,
-                            s.name_str(),
-                            s.link
-                        )));
-                    }
-                    let relocs: &[Rela] = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
-                        bad(&format!("relocation section {} ({}): size is not a multiple of 24", i, s.name_str()))
-                    })?;
-                    if sections[target].sh_type == elf::SHT_NOBITS && !relocs.is_empty() {
-                        return err(bad(&format!(
-                            "relocation section {} ({}): relocates section {} ({}), which has no contents",
-                            i,
-                            s.name_str(),
-                            target,
-                            sections[target].name_str()
-                        )));
-                    }
-                    let nsyms = symbols.len() as u64;
-                    if let Some((k, r)) = relocs
-                        .iter()
-                        .enumerate()
-                        .find(|(_, r)| u64::from(r.r_sym(E, false)) >= nsyms)
-                    {
-                        return err(Diagnostic::error(format!(
-                            "relocation {k}: symbol index {} is out of range ({nsyms} symbols)",
-                            r.r_sym(E, false)
-                        ))
-                        .file(display.clone())
-                        .section(sections[target].name_str())
-                        .offset(r.r_offset.get(E)));
-                    }
-                    if sections[target].rela_index != 0 {
-                        return err(bad(&format!("section {} has two relocation sections", target)));
-                    }
-                    sections[target].relocs = relocs;
-                    sections[target].rela_index = i as u32;
-                }
-                elf::SHT_REL => {
-                    return err(bad(&format!(
-                        "section {} ({}): SHT_REL relocations are not used on x86-64; expected SHT_RELA",
-                        i,
-                        s.name_str()
-                    )))
-                }
-                _ => {}
-            }
-        }
+        let mut sections = read_sections(&name, data, &table, budget)?;
+        let symtab = SymbolTable::find(&name, &sections)?;
+        attach_relocations(&name, &mut sections, &symtab)?;
         let mut obj = Object {
             name,
             data,
             sections,
-            symbols,
-            strtab,
-            shndx,
-            first_global,
-            global_names: Vec::with_capacity(symbols.len().saturating_sub(first_global)),
+            symbols: symtab.symbols,
+            strtab: symtab.strtab,
+            shndx: symtab.shndx,
+            first_global: symtab.first_global,
+            global_names: Vec::with_capacity(
+                symtab.symbols.len().saturating_sub(symtab.first_global),
+            ),
             comdat_groups: Vec::new(),
         };
-        // Validate every symbol's name and section index once, so later phases can index freely,
-        // and the sizes and alignments later phases add up.
+        // Symbol names and group signatures share one budget of name bytes.
+        let name_bytes = obj.check_symbols(budget)?;
+        obj.read_comdat_groups(name_bytes, budget)?;
+        Ok(obj)
+    }
+
+    /// Validate every symbol's name and section index once, so later phases can index freely,
+    /// and the sizes and alignments later phases add up; note each global's name and hash.
+    /// Returns the bytes of names read.
+    fn check_symbols(&mut self, budget: usize) -> Result<usize> {
+        let nsec = self.sections.len();
         let mut name_bytes = 0usize;
-        for i in 0..obj.symbols.len() {
-            let sym = &obj.symbols[i];
-            let sname = obj.sym_name(i)?;
+        for i in 0..self.symbols.len() {
+            let sym = &self.symbols[i];
+            let sname = self.sym_name(i)?;
             name_bytes = name_bytes.saturating_add(sname.len());
-            if i >= obj.first_global {
-                obj.global_names.push((name_hash(sname), sname));
+            if i >= self.first_global {
+                self.global_names.push((name_hash(sname), sname));
             }
             if name_bytes > budget {
                 return err(Diagnostic::error(format!(
                     "symbol {i}: symbol names add up to more than {budget} bytes (symbols share absurdly long names)"
                 ))
-                .file(obj.name.clone())
+                .file(self.name.clone())
                 .section(".symtab"));
             }
             let bad_sym = |msg: String| {
                 err(
-                    Diagnostic::error(format!("symbol {i} ({}): {msg}", obj.sym_display(i)))
-                        .file(obj.name.clone())
+                    Diagnostic::error(format!("symbol {i} ({}): {msg}", self.sym_display(i)))
+                        .file(self.name.clone())
                         .section(".symtab"),
                 )
             };
-            match obj.sym_place(i)? {
+            match self.sym_place(i)? {
                 SymPlace::Section(s) => {
-                    let Some(sec) = obj.sections.get(s as usize) else {
+                    let Some(sec) = self.sections.get(s as usize) else {
                         return bad_sym(format!(
                             "section index {s} is out of range ({nsec} sections)"
                         ));
@@ -463,9 +249,16 @@ impl<'a> Object<'a> {
                 SymPlace::Undefined | SymPlace::Absolute => {}
             }
         }
-        // COMDAT groups.
-        for i in 0..obj.sections.len() {
-            let s = &obj.sections[i];
+        Ok(name_bytes)
+    }
+
+    /// The COMDAT groups, in file order; their signatures' names count toward the name budget
+    /// after the symbols' `name_bytes`.
+    fn read_comdat_groups(&mut self, mut name_bytes: usize, budget: usize) -> Result<()> {
+        let nsec = self.sections.len();
+        let bad = |msg: &str| bad(&self.name, msg);
+        for i in 0..self.sections.len() {
+            let s = &self.sections[i];
             if s.sh_type != elf::SHT_GROUP {
                 continue;
             }
@@ -478,12 +271,12 @@ impl<'a> Object<'a> {
                 continue;
             }
             let sig = s.info as usize;
-            if sig >= obj.symbols.len() {
+            if sig >= self.symbols.len() {
                 return err(bad(&format!(
                     "group section {i}: signature symbol {sig} out of range"
                 )));
             }
-            let sig_name = obj.sym_name(sig)?;
+            let sig_name = self.sym_name(sig)?;
             name_bytes = name_bytes.saturating_add(sig_name.len());
             if name_bytes > budget {
                 return err(bad(&format!(
@@ -500,9 +293,9 @@ impl<'a> Object<'a> {
                 }
                 list.push(m);
             }
-            obj.comdat_groups.push((sig_name, list));
+            self.comdat_groups.push((sig_name, list));
         }
-        Ok(obj)
+        Ok(())
     }
 
     /// A symbol's name, bounds-checked against the string table.
@@ -597,6 +390,282 @@ impl<'a> Object<'a> {
             .map(|s| s.name_str())
             .unwrap_or_else(|| format!("<section {i}>"))
     }
+}
+
+/// An error about the file `file` as a whole.
+fn bad(file: &str, msg: &str) -> Diagnostic {
+    Diagnostic::error(msg.to_string()).file(file.to_string())
+}
+
+/// The ELF header of an x86-64 relocatable object, or why `data` is not one.
+fn check_header<'a>(name: &str, data: &'a [u8]) -> Result<&'a elf::FileHeader64<LE>> {
+    if data.len() < 64 {
+        return err(bad(
+            name,
+            &format!("file too short to be an ELF object ({} bytes)", data.len()),
+        ));
+    }
+    if &data[..4] != b"\x7fELF" {
+        return err(bad(name, "not an ELF file"));
+    }
+    if data[4] != elf::ELFCLASS64 {
+        return err(bad(
+            name,
+            "32-bit ELF object: initlink links x86-64 (ELFCLASS64) only",
+        ));
+    }
+    if data[5] != elf::ELFDATA2LSB {
+        return err(bad(
+            name,
+            "big-endian ELF object: initlink links little-endian x86-64 only",
+        ));
+    }
+    let header = elf::FileHeader64::<LE>::parse(data)
+        .map_err(|e| bad(name, &format!("bad ELF header: {e}")))?;
+    let machine = header.e_machine(E);
+    if machine != elf::EM_X86_64 {
+        return err(bad(
+            name,
+            &format!("wrong machine type {machine} (expected x86-64, EM_X86_64 = 62)"),
+        ));
+    }
+    match header.e_type(E) {
+        elf::ET_REL => Ok(header),
+        elf::ET_DYN => err(bad(name, "shared object given to a static link")),
+        elf::ET_EXEC => err(bad(name, "is an executable, not a relocatable object")),
+        t => err(bad(name, &format!("unsupported ELF file type {t}"))),
+    }
+}
+
+/// Every section header, checked: its name, its contents inside the file, its size, flags and
+/// alignment. Section names may add up to at most `budget` bytes.
+fn read_sections<'a>(
+    name: &str,
+    data: &'a [u8],
+    table: &SectionTable<'a, elf::FileHeader64<LE>>,
+    budget: usize,
+) -> Result<Vec<Section<'a>>> {
+    let bad = |msg: &str| bad(name, msg);
+    let mut sections = Vec::with_capacity(table.len());
+    let mut name_bytes = 0usize;
+    for (i, sh) in table.iter().enumerate() {
+        let sname = table
+            .section_name(E, sh)
+            .map_err(|e| bad(&format!("section {i}: bad name offset: {e}")))?;
+        name_bytes = name_bytes.saturating_add(sname.len());
+        if name_bytes > budget {
+            return err(bad(&format!(
+                "section {i}: section names add up to more than {budget} bytes (sections share absurdly long names)"
+            )));
+        }
+        let sh_type = sh.sh_type(E);
+        let sdata = if sh_type == elf::SHT_NOBITS || sh_type == elf::SHT_NULL {
+            &[][..]
+        } else {
+            sh.data(E, data).map_err(|_| {
+                bad(&format!(
+                    "section {} ({}): offset 0x{:x} + size 0x{:x} is past the end of the file (0x{:x} bytes)",
+                    i,
+                    name_str(sname),
+                    sh.sh_offset(E),
+                    sh.sh_size(E),
+                    data.len()
+                ))
+            })?
+        };
+        let (size, flags) = if sh_type == elf::SHT_NULL {
+            // An inactive section header: its other fields mean nothing (gABI).
+            (0, 0)
+        } else {
+            (sh.sh_size(E), sh.sh_flags(E))
+        };
+        let align = sh.sh_addralign(E);
+        if let Some(why) = section_fault(size, flags, align) {
+            return err(bad(&format!("section {} ({}): {why}", i, name_str(sname))));
+        }
+        sections.push(Section {
+            name: sname,
+            sh_type,
+            flags,
+            align: align.max(1),
+            size,
+            entsize: sh.sh_entsize(E),
+            info: sh.sh_info(E),
+            link: sh.sh_link(E),
+            data: sdata,
+            relocs: &[],
+            rela_index: 0,
+        });
+    }
+    Ok(sections)
+}
+
+/// What is wrong with a section's size, flags and alignment, if anything.
+fn section_fault(size: u64, flags: u64, align: u64) -> Option<String> {
+    let has = |f: u32| flags & u64::from(f) != 0;
+    if size > MAX_SIZE {
+        Some(format!(
+            "size 0x{size:x} is larger than any x86-64 program can be"
+        ))
+    } else if has(elf::SHF_COMPRESSED) && has(elf::SHF_ALLOC) {
+        Some("SHF_COMPRESSED is not allowed on an allocated section".into())
+    } else if has(elf::SHF_TLS) && !has(elf::SHF_ALLOC) {
+        Some("SHF_TLS without SHF_ALLOC (thread-local data must be allocated)".into())
+    } else if align > 1 && !align.is_power_of_two() {
+        Some(format!("alignment {align} is not a power of two"))
+    } else if align > MAX_ALIGN {
+        Some(format!("alignment {align} is too large"))
+    } else {
+        None
+    }
+}
+
+/// A relocatable object's symbol table (at most one) and what goes with it.
+struct SymbolTable<'a> {
+    /// The section index of `.symtab`, None when there is none.
+    index: Option<usize>,
+    symbols: &'a [Sym],
+    strtab: &'a [u8],
+    shndx: &'a [object::U32Bytes<LE>],
+    first_global: usize,
+}
+
+impl<'a> SymbolTable<'a> {
+    fn find(name: &str, sections: &[Section<'a>]) -> Result<SymbolTable<'a>> {
+        let bad = |msg: &str| bad(name, msg);
+        let mut t = SymbolTable {
+            index: None,
+            symbols: &[],
+            strtab: &[],
+            shndx: &[],
+            first_global: 0,
+        };
+        for (i, s) in sections.iter().enumerate() {
+            if s.sh_type != elf::SHT_SYMTAB {
+                continue;
+            }
+            if t.index.is_some() {
+                return err(bad("more than one symbol table"));
+            }
+            t.index = Some(i);
+            t.symbols = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
+                bad(&format!(
+                    "section {i} (.symtab): size is not a multiple of the symbol size"
+                ))
+            })?;
+            let link = s.link as usize;
+            match sections.get(link) {
+                Some(st) if st.sh_type == elf::SHT_STRTAB => t.strtab = st.data,
+                _ => {
+                    return err(bad(&format!(
+                        "section {i} (.symtab): sh_link {link} is not a string table"
+                    )))
+                }
+            }
+            t.first_global = s.info as usize;
+            if t.first_global == 0 && !t.symbols.is_empty() {
+                return err(bad(&format!(
+                    "section {i} (.symtab): sh_info 0 makes the null symbol global"
+                )));
+            }
+            if t.first_global > t.symbols.len() {
+                return err(bad(&format!(
+                    "section {i} (.symtab): sh_info {} (first global) is past the {} symbols",
+                    t.first_global,
+                    t.symbols.len()
+                )));
+            }
+        }
+        for (i, s) in sections.iter().enumerate() {
+            if s.sh_type == elf::SHT_SYMTAB_SHNDX && Some(s.link as usize) == t.index {
+                t.shndx = object::pod::slice_from_all_bytes(s.data)
+                    .map_err(|_| bad(&format!("section {i}: bad SHT_SYMTAB_SHNDX size")))?;
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// Attach each relocation section to the section it relocates, checking its target, its symbol
+/// table and every symbol index.
+fn attach_relocations(
+    name: &str,
+    sections: &mut [Section<'_>],
+    symtab: &SymbolTable<'_>,
+) -> Result<()> {
+    let bad = |msg: &str| bad(name, msg);
+    let nsec = sections.len();
+    for i in 0..sections.len() {
+        let s = &sections[i];
+        match s.sh_type {
+            elf::SHT_RELA => {
+                let target = s.info as usize;
+                if target == 0 || target >= nsec {
+                    return err(bad(&format!(
+                        "relocation section {} ({}): sh_info {} is not a valid section index",
+                        i,
+                        s.name_str(),
+                        target
+                    )));
+                }
+                if Some(s.link as usize) != symtab.index {
+                    return err(bad(&format!(
+                        "relocation section {} ({}): sh_link {} is not the symbol table",
+                        i,
+                        s.name_str(),
+                        s.link
+                    )));
+                }
+                let relocs: &[Rela] = object::pod::slice_from_all_bytes(s.data).map_err(|_| {
+                    bad(&format!(
+                        "relocation section {} ({}): size is not a multiple of 24",
+                        i,
+                        s.name_str()
+                    ))
+                })?;
+                if sections[target].sh_type == elf::SHT_NOBITS && !relocs.is_empty() {
+                    return err(bad(&format!(
+                        "relocation section {} ({}): relocates section {} ({}), which has no contents",
+                        i,
+                        s.name_str(),
+                        target,
+                        sections[target].name_str()
+                    )));
+                }
+                let nsyms = symtab.symbols.len() as u64;
+                if let Some((k, r)) = relocs
+                    .iter()
+                    .enumerate()
+                    .find(|(_, r)| u64::from(r.r_sym(E, false)) >= nsyms)
+                {
+                    return err(Diagnostic::error(format!(
+                        "relocation {k}: symbol index {} is out of range ({nsyms} symbols)",
+                        r.r_sym(E, false)
+                    ))
+                    .file(name.to_string())
+                    .section(sections[target].name_str())
+                    .offset(r.r_offset.get(E)));
+                }
+                if sections[target].rela_index != 0 {
+                    return err(bad(&format!(
+                        "section {} has two relocation sections",
+                        target
+                    )));
+                }
+                sections[target].relocs = relocs;
+                sections[target].rela_index = i as u32;
+            }
+            elf::SHT_REL => {
+                return err(bad(&format!(
+                "section {} ({}): SHT_REL relocations are not used on x86-64; expected SHT_RELA",
+                i,
+                s.name_str()
+            )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The file offset of a member's header (what a symbol index points at): its data start, less the

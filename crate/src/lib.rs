@@ -2,8 +2,9 @@
 //!
 //! The core takes input bytes and options and returns the output bytes (in a `Vec`, or written into
 //! a buffer the caller provides: [`link_into`]), an optional report and the diagnostics, as data.
-//! No files, threads or processes here: the CLI (`src/bin/initlink.rs`) and the wasm bindings own
-//! those. [`link`] runs the phases in order; each hands a typed result to the next.
+//! No files, threads or processes here: the CLI (`src/bin/initlink/`) and the wasm bindings own
+//! those, and give [`inputs::resolve`] their files to find the command line's inputs in.
+//! [`link`] runs the phases in order; each hands a typed result to the next.
 
 pub mod arch;
 mod bytes;
@@ -12,6 +13,7 @@ pub mod dso;
 pub mod dynamic;
 pub mod getopt;
 pub mod input;
+pub mod inputs;
 pub mod layout;
 pub mod options;
 mod par;

@@ -2,14 +2,16 @@
 //! concatenated) in, one result (the ELF, the report, the map and the diagnostics) out, errors as
 //! values. Options arrive either as named fields, translated to the GNU ld arguments they stand for,
 //! or as raw `args`; both go through [`crate::options::parse_args`], so the playground means exactly
-//! what the CLI means. The files play the part of one flat directory: a path or `-lNAME` in `args`
-//! is found there by name, as the CLI would find it on disk.
+//! what the CLI means. The files play the part of one flat directory in which
+//! [`crate::inputs::resolve`] finds a path or `-lNAME` in `args` by the rules it finds them by on
+//! disk for the CLI.
 //!
 //! The request logic is plain Rust (tested natively); only the thin `bindings` module at the end
 //! depends on `wasm-bindgen` and exists on wasm32 only.
 
 use crate::diag::Diagnostic;
-use crate::input::{classify, FileKind, Input, InputItem};
+use crate::input::InputItem;
+use crate::inputs::{self, FileSource, Opened};
 use crate::options::{parse_args, InputArg};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -229,13 +231,15 @@ fn basename(p: &str) -> &str {
 /// The given files as a flat directory: a path is found by its full name, else by its last
 /// component; the first file of a name wins. Hashed: the 2,001-object link looks up every file.
 struct Directory<'f> {
+    files: &'f [(String, &'f [u8])],
     full: rustc_hash::FxHashMap<&'f str, usize>,
     base: rustc_hash::FxHashMap<&'f str, usize>,
 }
 
 impl<'f> Directory<'f> {
-    fn new(files: &'f [(String, &[u8])]) -> Self {
+    fn new(files: &'f [(String, &'f [u8])]) -> Self {
         let mut d = Directory {
+            files,
             full: Default::default(),
             base: Default::default(),
         };
@@ -254,6 +258,75 @@ impl<'f> Directory<'f> {
     }
 }
 
+/// The request's files for the input resolver: a file is called by the name it was given.
+impl<'f> FileSource for Directory<'f> {
+    type Data = &'f [u8];
+
+    fn open(&self, path: &str) -> Result<Opened<&'f [u8]>, String> {
+        let (name, data) = self
+            .find(path)
+            .map(|k| &self.files[k])
+            .ok_or("no such file among the inputs")?;
+        Ok(Opened {
+            name: name.clone(),
+            data,
+        })
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.find(path).is_some()
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.find(path).is_some()
+    }
+}
+
+/// A request taken apart: the GNU ld arguments it stands for, its files (name and bytes), and
+/// its inputs in the order given.
+struct Parts<'d> {
+    args: Vec<String>,
+    files: Vec<(String, &'d [u8])>,
+    order: Vec<InputArg>,
+}
+
+/// Take a request apart, the files' bytes cut from `data` in order; the response to give
+/// instead when the request is malformed.
+fn read_request<'d>(req: &Request, data: &'d [u8]) -> Result<Parts<'d>, Box<Response>> {
+    let args = options_to_args(&req.options)
+        .map_err(|d| Box::new(Response::failed(vec![*d], Vec::new())))?;
+    let fail = |m: String| Box::new(Response::failed(vec![Diagnostic::error(m)], args.clone()));
+    let mut files: Vec<(String, &[u8])> = Vec::new();
+    let mut order: Vec<InputArg> = Vec::new();
+    let mut at = 0usize;
+    for item in &req.inputs {
+        match item {
+            RequestItem::File { name, size } => {
+                let end = at.saturating_add(*size);
+                let Some(bytes) = data.get(at..end) else {
+                    return Err(fail(format!(
+                        "link request: file '{name}' claims {size} bytes but the buffer holds {} more",
+                        data.len().saturating_sub(at)
+                    )));
+                };
+                at = end;
+                order.push(InputArg::Path(name.clone()));
+                files.push((name.clone(), bytes));
+            }
+            RequestItem::Group { group } => order.push(match group.as_str() {
+                "start" => InputArg::StartGroup,
+                "end" => InputArg::EndGroup,
+                g => {
+                    return Err(fail(format!(
+                        "link request: group marker must be \"start\" or \"end\", not \"{g}\""
+                    )))
+                }
+            }),
+        }
+    }
+    Ok(Parts { args, files, order })
+}
+
 /// Link a request: `data` holds the bytes of every file item, concatenated in order.
 /// `defer_build_id`: leave a SHA-1 build ID for the caller to hash ([`Response::build_id_at`]).
 pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Response {
@@ -266,46 +339,10 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
             )
         }
     };
-    let args = match options_to_args(&req.options) {
-        Ok(a) => a,
-        Err(d) => return Response::failed(vec![*d], Vec::new()),
+    let Parts { args, files, order } = match read_request(&req, data) {
+        Ok(p) => p,
+        Err(failed) => return *failed,
     };
-    // Split the buffer into the files, in order.
-    let mut files: Vec<(String, &[u8])> = Vec::new();
-    let mut order: Vec<InputArg> = Vec::new();
-    let mut at = 0usize;
-    for item in &req.inputs {
-        match item {
-            RequestItem::File { name, size } => {
-                let end = at.saturating_add(*size);
-                let Some(bytes) = data.get(at..end) else {
-                    return Response::failed(
-                        vec![Diagnostic::error(format!(
-                            "link request: file '{name}' claims {size} bytes but the buffer holds {} more",
-                            data.len().saturating_sub(at)
-                        ))],
-                        args,
-                    );
-                };
-                at = end;
-                order.push(InputArg::Path(name.clone()));
-                files.push((name.clone(), bytes));
-            }
-            RequestItem::Group { group } => order.push(match group.as_str() {
-                "start" => InputArg::StartGroup,
-                "end" => InputArg::EndGroup,
-                g => {
-                    return Response::failed(
-                        vec![Diagnostic::error(format!(
-                            "link request: group marker must be \"start\" or \"end\", not \"{g}\""
-                        ))],
-                        args,
-                    )
-                }
-            }),
-        }
-    }
-    let dir = Directory::new(&files);
     let mut cmd = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => return Response::failed(e.0, args),
@@ -316,105 +353,27 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         .inputs
         .iter()
         .any(|a| matches!(a, InputArg::Path(_) | InputArg::Lib { .. }));
-    let mut queue: std::collections::VecDeque<InputArg> = if named {
-        cmd.inputs.drain(..).collect()
+    let inputs = if named {
+        std::mem::take(&mut cmd.inputs)
     } else {
-        let mut q: std::collections::VecDeque<InputArg> = order.into();
-        q.extend(cmd.inputs.drain(..));
-        q
+        let mut all = order;
+        all.append(&mut cmd.inputs);
+        all
     };
-    let mut items: Vec<InputItem<'_>> = Vec::new();
-    let mut errors = Vec::new();
-    let mut scripts = 0;
-    let mut as_needed_now = false;
-    while let Some(a) = queue.pop_front() {
-        if let InputArg::AsNeeded(x) = a {
-            as_needed_now = x;
-        }
-        let found = match &a {
-            InputArg::StartGroup => {
-                items.push(InputItem::StartGroup);
-                continue;
-            }
-            InputArg::EndGroup => {
-                items.push(InputItem::EndGroup);
-                continue;
-            }
-            InputArg::AsNeeded(x) => {
-                items.push(InputItem::AsNeeded(*x));
-                continue;
-            }
-            InputArg::WholeArchive(w) => {
-                items.push(InputItem::WholeArchive(*w));
-                continue;
-            }
-            InputArg::Path(p) => dir.find(p).ok_or_else(|| {
-                Diagnostic::error("cannot open: no such file among the inputs").file(p.clone())
-            }),
-            InputArg::Lib {
-                name,
-                static_only,
-                exact,
-            } => {
-                let candidates: Vec<String> = if *exact {
-                    vec![name.clone()]
-                } else if *static_only {
-                    vec![format!("lib{name}.a")]
-                } else {
-                    vec![format!("lib{name}.so"), format!("lib{name}.a")]
-                };
-                candidates.iter().find_map(|c| dir.find(c)).ok_or_else(|| {
-                    Diagnostic::error(format!(
-                        "cannot find -l{}{name}",
-                        if *exact { ":" } else { "" }
-                    ))
-                })
-            }
-        };
-        let k = match found {
-            Ok(k) => k,
-            Err(d) => {
-                errors.push(d);
-                continue;
-            }
-        };
-        let (name, bytes) = (&files[k].0, files[k].1);
-        if classify(bytes) == FileKind::Text && !crate::dso::is_description(bytes) {
-            // A linker script naming inputs (glibc's libm.a): expand in place, as the CLI does.
-            scripts += 1;
-            if scripts > 64 {
-                errors.push(Diagnostic::error("too many nested linker scripts").file(name.clone()));
-                break;
-            }
-            match crate::script::parse(name, &String::from_utf8_lossy(bytes)) {
-                Ok(s) => {
-                    for item in s.items.into_iter().rev() {
-                        // The end of AS_NEEDED(...) restores the state around the script.
-                        let item = match item {
-                            InputArg::AsNeeded(false) => InputArg::AsNeeded(as_needed_now),
-                            // `=/path` is in the --sysroot (the files' own names here).
-                            InputArg::Path(p) => InputArg::Path(
-                                crate::options::sysroot_path(&p, cmd.sysroot.as_deref(), false)
-                                    .unwrap_or(p),
-                            ),
-                            other => other,
-                        };
-                        queue.push_front(item);
-                    }
-                }
-                Err(e) => errors.extend(e.0),
-            }
-            continue;
-        }
-        items.push(InputItem::File(Input {
-            name: name.clone(),
-            data: bytes,
-            lib_search: matches!(a, InputArg::Lib { .. }),
-        }));
-    }
-    if !errors.is_empty() {
-        return Response::failed(errors, args);
-    }
+    // The files are one flat directory, searched first; a `-L` directory names the same files.
+    let dirs = std::iter::once(String::new())
+        .chain(cmd.search_dirs.iter().cloned())
+        .collect();
+    let found = match inputs::resolve(
+        &Directory::new(&files),
+        inputs,
+        dirs,
+        cmd.sysroot.as_deref(),
+    ) {
+        Ok(f) => f,
+        Err(errors) => return Response::failed(errors, args),
+    };
+    let items = inputs::items(&found);
     if !items.iter().any(|i| matches!(i, InputItem::File(_))) {
         return Response::failed(vec![Diagnostic::error("no input files")], args);
     }
@@ -440,6 +399,12 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         });
         out.diagnostics.splice(0..0, traced.collect::<Vec<_>>());
     }
+    respond(out, args)
+}
+
+/// The response to a link that ran: its output unless an error was reported, its report and
+/// map, its diagnostics and timings.
+fn respond(out: crate::LinkOutput<'_>, command_line: Vec<String>) -> Response {
     let failed = out
         .diagnostics
         .iter()
@@ -460,7 +425,7 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
         report_json,
         map,
         diagnostics: out.diagnostics.into_iter().map(Into::into).collect(),
-        command_line: args,
+        command_line,
         build_id_at: if failed { None } else { out.build_id_at },
         timings: out
             .timings
