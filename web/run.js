@@ -261,6 +261,15 @@ export function observedStartup(trace) {
   return (trace ?? []).filter((t) => !t.library && ['preinit', 'init', 'main', 'fini', 'dt_init', 'dt_fini'].includes(t.kind));
 }
 
+/** Where the program ran relative to its link-time addresses (the report's): a PIE is loaded at
+ *  some base (the emulator's is 0x555555554000), an executable where it was linked (0). From the
+ *  trace's entry event, which is the jump to the report's entry point. */
+export function loadBias(report, trace) {
+  const entry = (trace ?? []).find((t) => t.kind === 'entry' && !t.library);
+  const at = report?.output?.entry;
+  return entry && typeof at === 'number' ? entry.address - at : 0;
+}
+
 /** The initializers and finalizers of the libraries a dynamic program loaded, in the order the
  *  loader called them; each has `library` (e.g. `libc.so.6`). */
 export function libraryStartup(trace) {
