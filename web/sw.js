@@ -17,7 +17,7 @@ const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_o
 // loader and libraries for dynamic programs (pkg/emu/lib/*.gz, 2 MB) are not fetched here: the
 // fetch handler below keeps each once a run has needed it.
 const EMULATOR = ['pkg/emu/initlink_emu_wasm.js', 'pkg/emu/initlink_emu_wasm_bg.wasm', 'pkg/emu/lib/index.json'];
-const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
+const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libc-include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {
