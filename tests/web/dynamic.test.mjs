@@ -1,9 +1,9 @@
 // Dynamic programs in the wasm emulator under Node (run() in web/run.js, with the loader and
 // libraries ./dev build-web copies into pkg/emu/lib/): every C and C++ fixture of tests/fixtures
 // (static/ and cxx/, the groups tests/e2e.rs also links as PIE and non-PIE against glibc), linked
-// by initlink through gcc -pie and -no-pie, and the gallery's glibc example linked by link() as the
-// page links it, give the same standard output, standard error and exit status as the same ELF
-// run natively. The trace shows libc.so.6's initializers, called by the loader before the
+// by initlink through gcc -pie and -no-pie, every shared/ fixture (a program with its own
+// libraries), and the gallery's glibc example linked by link() as the page links it, give the
+// same standard output, standard error and exit status as the same ELF run natively. The trace shows libc.so.6's initializers, called by the loader before the
 // program's entry, and the program's own in the report's order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,6 +133,85 @@ for (const mode of ['-pie', '-no-pie']) {
       }
     });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/fixtures/shared: a program and its own shared libraries (found through $ORIGIN, or
+// dlopen'ed), all linked by initlink (tests/e2e.rs's `ii` combination, base variant); the
+// libraries go to run() as `files`, at their paths here.
+
+/** A shared case's case.conf, as tests/e2e.rs reads it. */
+function readSharedCase(name) {
+  const c = { id: `shared/${name}`, dir: join(FIX, 'shared', name), cxx: false, cflags: [], libs: [], libflags: {}, symlinks: [], program: [], ldflags: [], args: ['alpha', 'beta'], env: {} };
+  const words = (v) => v.trim().split(/\s+/).filter(Boolean);
+  for (let line of readFileSync(join(c.dir, 'case.conf'), 'utf8').split('\n')) {
+    line = line.trim();
+    if (!line || line.startsWith('#') || !line.includes('=')) continue;
+    const k = words(line.slice(0, line.indexOf('=')));
+    const v = line.slice(line.indexOf('=') + 1).trim();
+    if (k[0] === 'mode') c.cxx = v === 'c++';
+    else if (k[0] === 'cflags') c.cflags = words(v);
+    else if (k[0] === 'lib') c.libs.push([k[1], words(v)]);
+    else if (k[0] === 'libflags') c.libflags[k[1]] = words(v);
+    else if (k[0] === 'symlink') c.symlinks.push([k[1], v]);
+    else if (k[0] === 'program') c.program = words(v);
+    else if (k[0] === 'ldflags') c.ldflags = words(v);
+    else if (k[0] === 'args') c.args = words(v);
+    else if (k[0] === 'env') for (const w of words(v)) c.env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  }
+  return c;
+}
+
+function buildShared(c, dir) {
+  const sh = (cmd, args) => execFileSync(cmd, args, { cwd: dir, stdio: 'pipe' });
+  mkdirSync(join(dir, 'ldbin'), { recursive: true });
+  symlinkSync(initlinkBin(), join(dir, 'ldbin', 'ld'));
+  const driver = (f) => (c.cxx || /\.(cc|cpp)$/.test(f) ? 'g++' : 'gcc');
+  const compileOne = (f, pic) => {
+    const o = `${f}${pic ? '.pic' : ''}.o`;
+    sh(driver(f), ['-c', '-O1', ...c.cflags, ...(pic ? ['-fPIC'] : []), join(c.dir, f), '-o', o]);
+    return o;
+  };
+  for (const [lib, srcs] of c.libs) {
+    const objs = srcs.map((f) => compileOne(f, true));
+    sh(c.cxx ? 'g++' : 'gcc', ['-B', 'ldbin/', '-shared', ...c.cflags, ...objs, ...(c.libflags[lib] ?? []), '-o', lib]);
+    for (const [name, target] of c.symlinks) if (target === lib) symlinkSync(target, join(dir, name));
+  }
+  const objs = c.program.map((f) => compileOne(f, false));
+  sh(c.cxx ? 'g++' : 'gcc', ['-B', 'ldbin/', ...c.cflags, ...objs, ...c.ldflags, '-o', 'prog']);
+  return join(dir, 'prog');
+}
+
+// Known gaps of the emulator: the run must stop with this diagnostic (update when they run).
+const SHARED_GAPS = { tls: /unimplemented system call 56 \(clone\)/ };
+
+for (const name of readdirSync(join(FIX, 'shared')).sort()) {
+  if (!existsSync(join(FIX, 'shared', name, 'case.conf'))) continue;
+  test(`shared/${name}: the program and its own libraries (passed as files) run as natively`, async () => {
+    const c = readSharedCase(name);
+    const t = tempDir(`dyn-shared-${name}`);
+    try {
+      const exe = buildShared(c, t.dir);
+      // Every file of the directory, symbolic links as the files they name.
+      const files = readdirSync(t.dir).filter((f) => statSync(join(t.dir, f)).isFile() && /\.so/.test(f))
+        .map((f) => ({ path: join(t.dir, f), bytes: read(join(t.dir, f)) }));
+      const ran = await both(exe, c.args, { E2E_VAR, ...c.env }, { files });
+      if (SHARED_GAPS[name]) {
+        assert.equal(ran.r.ok, false);
+        assert.match(ran.r.diagnostics.map((d) => d.message).join('\n'), SHARED_GAPS[name]);
+        return;
+      }
+      assertSameRun(c.id, ran);
+      assertLibcFirst(c.id, ran.r.trace);
+      // Its own libraries' initializers are in the trace too, named after them (gcc's shared
+      // objects all have some: frame_dummy at least).
+      const own = new Set(libraryStartup(ran.r.trace).map((e) => e.library));
+      const names = new Set([...c.libs.map((l) => l[0]), ...c.symlinks.map((l) => l[0])]);
+      assert.ok([...own].some((l) => names.has(l)), `${c.id}: ${[...own].join(' ')}`);
+    } finally {
+      t.cleanup();
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
