@@ -190,8 +190,9 @@ export async function run(elf, options = {}) {
   const interp = interpreterOf(bytes);
   if (interp) {
     try {
-      const needs = JSON.parse(b.needs(bytes));
-      const system = await neededFiles({ interp, needed: needs.needed ?? [] }, new Set(own.map((f) => f.path)),
+      // The program's DT_NEEDED and those of the libraries given in `files`.
+      const needed = [bytes, ...own.map((f) => f.bytes)].flatMap((e) => JSON.parse(b.needs(e)).needed ?? []);
+      const system = await neededFiles({ interp, needed }, new Set(own.map((f) => f.path)),
         typeof onProgress === 'function' ? onProgress : null);
       files = [...system, ...own];
     } catch (e) {

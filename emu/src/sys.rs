@@ -428,7 +428,8 @@ impl<'a> Machine<'a> {
     }
 
     /// A shared object's first segment was just mapped at `at`: trace its initializers and
-    /// finalizers (each library's start-up in a dynamic run), once per object and address.
+    /// finalizers (each library's start-up in a dynamic run). A point the program's report gave
+    /// stays; one of a library mapped there before (then unmapped) gives way.
     fn watch_library(&mut self, data: &'a [u8], path: &str, at: u64) {
         let Ok(elf) = Elf::parse(data) else { return };
         if elf.kind != 3 {
@@ -447,17 +448,19 @@ impl<'a> Machine<'a> {
         let name = path.rsplit('/').next().unwrap_or(path).to_string();
         for (kind, addr, symbol) in elf.dso_initializers() {
             let address = bias.wrapping_add(addr);
-            let known = self
-                .trace_at
-                .get(&address)
-                .is_some_and(|&k| self.trace_points[k].library.as_deref() == Some(name.as_str()));
-            if !known {
-                self.add_trace_point(crate::TracePoint {
-                    address,
-                    kind,
-                    symbol,
-                    library: Some(name.clone()),
-                });
+            let point = crate::TracePoint {
+                address,
+                kind,
+                symbol,
+                library: Some(name.clone()),
+            };
+            match self.trace_at.get(&address).map(|&k| &self.trace_points[k]) {
+                Some(t) if t.library.is_none() || *t == point => {}
+                Some(_) => {
+                    self.trace_at.insert(address, self.trace_points.len());
+                    self.trace_points.push(point);
+                }
+                None => self.add_trace_point(point),
             }
         }
     }

@@ -264,15 +264,18 @@ for (const ex of dynamic) {
 test('a library of your own through files; a missing one is the loader\'s own error, as natively', async () => {
   const t = tempDir('dyn-own');
   try {
-    writeFileSync(join(t.dir, 'lib.c'), '#include <stdio.h>\n__attribute__((constructor)) static void hi(void) { puts("lib ctor"); }\nint twice(int x) { return 2 * x; }\n');
+    // The library needs libm.so.6, which the program does not: run() fetches it too.
+    writeFileSync(join(t.dir, 'lib.c'), '#include <stdio.h>\n#include <math.h>\n__attribute__((constructor)) static void hi(void) { puts("lib ctor"); }\n'
+      + 'int twice(int x) { volatile double d = x; return (int)cbrt(d * d * d) * 2; }\n');
     writeFileSync(join(t.dir, 'main.c'), '#include <stdio.h>\nint twice(int);\nint main(void) { printf("%d\\n", twice(21)); return 5; }\n');
-    execFileSync('gcc', ['-shared', '-fPIC', '-O1', 'lib.c', '-o', 'libtwice.so'], { cwd: t.dir });
+    execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-fno-builtin', 'lib.c', '-o', 'libtwice.so', '-lm'], { cwd: t.dir });
     execFileSync('gcc', ['-O1', 'main.c', '-L.', '-ltwice', '-Wl,-rpath,$ORIGIN', '-o', 'prog'], { cwd: t.dir });
     const exe = join(t.dir, 'prog');
     const ran = await both(exe, [], {}, { files: [{ path: join(t.dir, 'libtwice.so'), bytes: read(join(t.dir, 'libtwice.so')) }] });
     assertSameRun('own library', ran);
     assert.equal(ran.r.stdout, 'lib ctor\n42\n');
     assert.ok(libraryStartup(ran.r.trace).some((e) => e.library === 'libtwice.so' && e.kind === 'init'), JSON.stringify(libraryStartup(ran.r.trace)));
+    assert.ok(libraryStartup(ran.r.trace).some((e) => e.library === 'libm.so.6'));
     // Without it: the loader's message and status 127, as when the file is missing natively.
     const r = await run(read(exe), { args: [exe] });
     assert.equal(r.exitCode, 127);
