@@ -335,6 +335,44 @@ impl<'a> Machine<'a> {
         self.write_stat(buf, mode, size, ino)
     }
 
+    /// `open`/`openat` of the path at `path_at`: a descriptor for the Vfs file.
+    fn open(&mut self, path_at: u64) -> i64 {
+        let Some(p) = self.vfs_path(path_at) else {
+            return -EFAULT;
+        };
+        match self.sys.vfs.and_then(|v| v.read(&p)) {
+            Some(data) if self.sys.files.len() < 1000 => {
+                self.file_number(&p);
+                self.sys.files.push(Some(OpenFile {
+                    data,
+                    path: p,
+                    pos: 0,
+                }));
+                self.sys.files.len() as i64 + 2
+            }
+            _ => -ENOENT,
+        }
+    }
+
+    /// `newfstatat(fd, path, buf, flags)`: with an empty path (`AT_EMPTY_PATH`) it is `fstat`;
+    /// other paths come from the Vfs.
+    fn fstatat(&mut self, fd: u64, path_at: u64, buf: u64) -> i64 {
+        let path = self.mem.read_cstr(path_at, 4096).unwrap_or_default();
+        if path.is_empty() {
+            return self.stat(fd, buf);
+        }
+        let found = self
+            .vfs_path(path_at)
+            .and_then(|p| Some((self.sys.vfs?.read(&p)?.len() as u64, p)));
+        match found {
+            Some((size, p)) => {
+                let ino = 3 + self.file_number(&p);
+                self.write_stat(buf, 0o100644, size, ino)
+            }
+            None => -ENOENT,
+        }
+    }
+
     /// The number of `path` among the paths opened or looked at so far (its inode number).
     fn file_number(&mut self, path: &str) -> u64 {
         let paths = &mut self.sys.paths;
@@ -516,43 +554,10 @@ impl<'a> Machine<'a> {
                     }
                 }
             }
-            2 | 257 => {
-                let path_at = if n == 2 { a[0] } else { a[1] };
-                match self.vfs_path(path_at) {
-                    None => -EFAULT,
-                    Some(p) => match self.sys.vfs.and_then(|v| v.read(&p)) {
-                        Some(data) if self.sys.files.len() < 1000 => {
-                            self.file_number(&p);
-                            self.sys.files.push(Some(OpenFile {
-                                data,
-                                path: p,
-                                pos: 0,
-                            }));
-                            self.sys.files.len() as i64 + 2
-                        }
-                        _ => -ENOENT,
-                    },
-                }
-            }
+            2 => self.open(a[0]),
+            257 => self.open(a[1]),
             5 => self.stat(a[0], a[1]),
-            262 => {
-                // newfstatat(fd, "", buf, AT_EMPTY_PATH) is fstat; paths come from the Vfs.
-                let path = self.mem.read_cstr(a[1], 4096).unwrap_or_default();
-                if path.is_empty() {
-                    self.stat(a[0], a[2])
-                } else {
-                    let found = self
-                        .vfs_path(a[1])
-                        .and_then(|p| Some((self.sys.vfs?.read(&p)?.len() as u64, p)));
-                    match found {
-                        Some((size, p)) => {
-                            let ino = 3 + self.file_number(&p);
-                            self.write_stat(a[2], 0o100644, size, ino)
-                        }
-                        None => -ENOENT,
-                    }
-                }
-            }
+            262 => self.fstatat(a[0], a[1], a[2]),
             8 => match self.fd_file(a[0]) {
                 Some(f) => {
                     let len = f.data.len() as i64;
