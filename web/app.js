@@ -1,6 +1,6 @@
 // The playground page: inputs (examples, uploads), options, the link in a Web Worker, and the views.
 import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
-import { predictedStartup, observedStartup } from './run.js';
+import { predictedStartup, observedStartup, libraryStartup, loadBias } from './run.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -61,6 +61,40 @@ function call(msg, progress = () => {}) {
     pending.set(id, { resolve, progress });
     worker.postMessage({ id, ...msg });
   });
+}
+
+// Programs run in a worker of their own (another instance of worker.js, started on the first
+// run), so that Stop can terminate it without touching the linker's.
+let runner = null; // {worker, resolve, progress} while a run is in flight, else {worker} or null
+
+function callRun(msg, progress) {
+  if (!runner) {
+    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    runner = { worker: w };
+    w.onmessage = (ev) => {
+      const m = ev.data;
+      if (runner?.worker !== w || !runner.resolve) return;
+      if (m.type === 'progress') runner.progress(m.stage, m.detail);
+      else { const { resolve } = runner; runner = { worker: w }; resolve(m); }
+    };
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      stopRunner({ type: 'crash', message: ev.message || 'the run worker stopped' });
+    };
+  }
+  return new Promise((resolve) => {
+    Object.assign(runner, { resolve, progress });
+    runner.worker.postMessage({ id: nextId++, ...msg });
+  });
+}
+
+/** End the run worker; a run in flight resolves with `message`. The next run starts a new one. */
+function stopRunner(message) {
+  if (!runner) return;
+  const { worker: w, resolve } = runner;
+  runner = null;
+  w.terminate();
+  resolve?.(message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -739,6 +773,8 @@ function runnable() {
 
 function updateRunButton() {
   const b = $('run');
+  b.hidden = !!state.running;
+  $('stop').hidden = !state.running;
   b.disabled = state.busy || state.running || !runnable();
   b.title = runnable() && state.result.report.output.kind === 'shared'
     ? 'A shared object has no entry point: Run explains'
@@ -764,9 +800,10 @@ async function runProgram() {
       stdin: $('run-stdin').value,
       ...(max > 0 ? { maxInstructions: Math.floor(max) } : {}),
     };
-    const msg = await call({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...opts } }, (stage, detail) => { con.firstChild.textContent = detail; });
+    const msg = await callRun({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...opts } }, (stage, detail) => { con.firstChild.textContent = detail; });
+    const why = msg.type === 'stopped' ? `stopped by the Stop button after ${Math.round(performance.now() - t0)} ms` : `the worker stopped: ${msg.message}`;
     result = msg.type === 'ran' ? msg.result
-      : { ok: false, exitCode: null, stdout: '', stderr: '', trace: [], syscalls: [], instructions: 0, diagnostics: [{ severity: 'error', message: msg.message, text: `run: error: the worker stopped: ${msg.message}` }] };
+      : { ok: false, exitCode: null, stdout: '', stderr: '', trace: [], syscalls: [], instructions: null, diagnostics: [{ severity: 'error', message: why, text: `run: ${why}` }] };
     result.ms = msg.ms ?? performance.now() - t0;
   } finally {
     state.running = false;
@@ -780,17 +817,48 @@ async function runProgram() {
   document.body.dataset.ran = String((Number(document.body.dataset.ran) || 0) + 1);
 }
 
+/** The calls a dynamic program's loader made into its libraries' initializers (before the
+ *  program's entry) or finalizers (at exit), as phases of the Start-up view. */
+function libraryPhases(view, trace) {
+  const calls = libraryStartup(trace);
+  if (!calls.length) return;
+  const entry = trace.findIndex((t) => t.kind === 'entry' && !t.library);
+  const before = calls.filter((t) => entry < 0 || trace.indexOf(t) < entry);
+  const after = calls.filter((t) => !before.includes(t));
+  const list = (ts) => h('ol', { class: 'lib-calls' }, ts.map((t) => h('li', { 'data-testid': 'library-call' },
+    mono(t.library), ' ', mono(t.symbol), h('span', { class: 'muted' }, ` (${t.kind}) at ${hex(t.address)}`))));
+  const timeline = view.querySelector('.timeline');
+  if (!timeline) return;
+  if (before.length) {
+    const li = h('li', { class: 'phase loader observed', 'data-testid': 'library-init' },
+      h('div', { class: 'ph' }, h('strong', {}, 'Dynamic loader'), h('span', { class: 'badge observed same' }, '✓ observed by the emulator')),
+      h('p', {}, 'Before it jumps to the entry point, the loader maps the libraries the program needs, relocates them, and calls their initializers, dependencies first:'),
+      list(before));
+    timeline.firstElementChild ? timeline.firstElementChild.after(li) : timeline.prepend(li);
+  }
+  if (after.length) {
+    timeline.append(h('li', { class: 'phase loader observed', 'data-testid': 'library-fini' },
+      h('div', { class: 'ph' }, h('strong', {}, 'Dynamic loader at exit'), h('span', { class: 'badge observed same' }, '✓ observed by the emulator')),
+      h('p', {}, ['After the program\'s finalizers, ', mono('_dl_fini'), ' calls the libraries\' finalizers:']),
+      list(after)));
+  }
+}
+
+const mono = (text) => h('code', {}, text);
+
 /** Mark each entry of the Start-up view with when the emulator called it; returns {total, same}. */
 function markStartup(report, result) {
   const predicted = predictedStartup(report);
   const observed = observedStartup(result.trace);
+  const bias = loadBias(report, result.trace); // a PIE's trace has run-time addresses
   const used = new Set();
   let same = 0;
   const view = $('view-startup');
   view.querySelectorAll('.observed').forEach((e) => e.remove());
+  libraryPhases(view, result.trace);
   const ord = (n) => `${n}${['th', 'st', 'nd', 'rd'][(n % 100 >= 11 && n % 100 <= 13) || n % 10 > 3 ? 0 : n % 10]}`;
   predicted.forEach((p, i) => {
-    const j = observed.findIndex((o, k) => !used.has(k) && o.address === p.address && o.kind === p.kind);
+    const j = observed.findIndex((o, k) => !used.has(k) && o.address - bias === p.address && o.kind === p.kind);
     if (j >= 0) used.add(j);
     const ok = j === i;
     if (ok) same++;
@@ -819,7 +887,8 @@ function showConsole(r, marks) {
     h('div', { class: 'console-head' },
       h('strong', {}, r.ok ? '▶ Ran' : '▶ Stopped'),
       h('span', { 'data-testid': 'run-status' }, ` · ${status}`),
-      h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${r.instructions.toLocaleString('en')} instructions · ${Math.round(r.ms)} ms in the emulator`),
+      r.instructions == null ? null
+        : h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${r.instructions.toLocaleString('en')} instructions · ${Math.round(r.ms)} ms in the emulator`),
       startup),
     h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
     r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
@@ -947,6 +1016,7 @@ function init() {
   });
   $('link').addEventListener('click', () => runLink());
   $('run').addEventListener('click', () => runProgram());
+  $('stop').addEventListener('click', () => stopRunner({ type: 'stopped' }));
   $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();
   $('upload').addEventListener('change', async (e) => { await addFiles(e.target.files); e.target.value = ''; });

@@ -18,7 +18,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // 1. Transfer size.
 const files = [
-  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
+  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'run.js', 'wasm_loader.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
   ...readdirSync(join(ROOT, 'pkg')).filter((f) => /\.(js|wasm)$/.test(f) && f !== 'editor.js').map((f) => join(ROOT, 'pkg', f)),
 ];
 let raw = 0;
@@ -45,6 +45,13 @@ console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).pa
     cgz += gzipSync(b, { level: 9 }).length;
   }
   console.log(`   + the compiler on first compile() (pkg/tcc/: tcc.wasm, headers, WASI shim) ${kb(craw)} → ${kb(cgz)}`);
+  const libc = gzipSync(readFileSync(join(ROOT, 'pkg', 'tcc', 'libc-include.json')), { level: 9 }).length;
+  console.log(`   + the libc headers on the first compile that includes one (pkg/tcc/libc-include.json) → ${kb(libc)}`);
+  const emu = gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm_bg.wasm')), { level: 9 }).length
+    + gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js')), { level: 9 }).length;
+  console.log(`   + the emulator on the first run (pkg/emu/) → ${kb(emu)}`);
+  const libs = JSON.parse(readFileSync(join(ROOT, 'pkg', 'emu', 'lib', 'index.json'), 'utf8')).files;
+  for (const l of libs) console.log(`   + ${l.soname} for dynamic programs that need it (pkg/emu/lib/${l.url}) → ${kb(l.gzipSize)}`);
   const ed = readFileSync(join(ROOT, 'pkg', 'editor.js'));
   console.log(`   + the editor on first edit (pkg/editor.js: CodeMirror 6) ${kb(ed.length)} → ${kb(gzipSync(ed, { level: 9 }).length)}`);
 }

@@ -13,7 +13,9 @@
 // Each source is compiled by a fresh instance (`tcc FLAGS -c NAME -o OBJ`), so one source's
 // failure, or a trap, never affects the next. Every other file (headers, say) sits beside the
 // sources, so `#include "say.h"` finds it; tcc's own headers (stddef.h, stdarg.h, ...) are at
-// /tcc/include. There are no libc headers.
+// /tcc/include; the libc headers (stdio.h, stdlib.h, string.h, ... from the build machine's
+// libc6-dev, pkg/tcc/libc-include.json) at /tcc/libc/include, fetched the first time a file
+// includes a system header that is not tcc's own.
 
 const PKG = new URL('../pkg/tcc/', import.meta.url);
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
@@ -50,6 +52,24 @@ function load() {
     loaded.catch(() => { loaded = null; });
   }
   return loaded;
+}
+
+let libcHeaders = null; // Promise<{relative path: text}>
+
+/** The libc headers (pkg/tcc/libc-include.json, written by web/tcc/libc_headers.py). */
+function loadLibcHeaders() {
+  if (!libcHeaders) {
+    libcHeaders = fetchBytes(new URL('libc-include.json', PKG)).then((b) => JSON.parse(new TextDecoder().decode(b)));
+    libcHeaders.catch(() => { libcHeaders = null; });
+  }
+  return libcHeaders;
+}
+
+/** Whether any of `inputs` includes a system header other than tcc's own (`headers`): then the
+ *  libc headers go into the file system too. */
+function wantsLibc(inputs, headers) {
+  const dec = new TextDecoder();
+  return inputs.some((f) => [...dec.decode(f.bytes).matchAll(/^\s*#\s*include\s*<([^>]+)>/gm)].some((m) => !(m[1] in headers)));
 }
 
 let runtime = null; // Promise<Uint8Array>
@@ -175,6 +195,13 @@ async function compileInner(files, options) {
     return failed([diag('error', `cannot load the compiler (pkg/tcc/tcc.wasm): ${e && e.message}`)]);
   }
 
+  if (wantsLibc(inputs, tcc.headers)) {
+    try {
+      tcc = { ...tcc, libc: await loadLibcHeaders() };
+    } catch (e) {
+      return failed([diag('error', `cannot load the libc headers (pkg/tcc/libc-include.json): ${e && e.message}`)]);
+    }
+  }
   const objects = [];
   const diagnostics = [];
   for (const src of inputs) {
@@ -189,22 +216,25 @@ async function compileInner(files, options) {
   return { ok, objects, diagnostics };
 }
 
-/** One run of tcc.wasm over a fresh file system holding `inputs` at / and tcc's headers at
- *  /tcc/include. Resolves to {object: Uint8Array|null, diagnostics}. */
-async function runTcc({ module, shim, headers }, inputs, args, objName) {
+/** One run of tcc.wasm over a fresh file system holding `inputs` at /, tcc's headers at
+ *  /tcc/include and, if loaded, the libc headers at /tcc/libc/include. Resolves to
+ *  {object: Uint8Array|null, diagnostics}. */
+async function runTcc({ module, shim, headers, libc }, inputs, args, objName) {
   const { WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory } = shim;
   const root = new Map();
-  for (const f of inputs) {
+  const put = (parts, bytes) => {
     let dir = root;
-    for (const p of f.parts.slice(0, -1)) {
+    for (const p of parts.slice(0, -1)) {
       let d = dir.get(p);
       if (!(d instanceof Directory)) { d = new Directory(new Map()); dir.set(p, d); }
       dir = d.contents;
     }
-    dir.set(f.parts[f.parts.length - 1], new File(f.bytes, { readonly: true }));
-  }
-  const include = new Map(Object.entries(headers).map(([n, t]) => [n, new File(new TextEncoder().encode(t), { readonly: true })]));
-  root.set('tcc', new Directory(new Map([['include', new Directory(include)]])));
+    dir.set(parts[parts.length - 1], new File(bytes, { readonly: true }));
+  };
+  for (const f of inputs) put(f.parts, f.bytes);
+  const enc = new TextEncoder();
+  for (const [n, t] of Object.entries(headers)) put(['tcc', 'include', n], enc.encode(t));
+  for (const [n, t] of Object.entries(libc ?? {})) put(['tcc', 'libc', 'include', ...n.split('/')], enc.encode(t));
   let stderr = '';
   const dec = new TextDecoder();
   const out = new ConsoleStdout((b) => { stderr += dec.decode(b, { stream: true }); });

@@ -10,21 +10,27 @@
 //   r.exitCode      // its exit status (null when it did not exit)
 //   r.stdout        // what it wrote, as strings
 //   r.stderr
-//   r.trace         // [{kind, symbol, address, caller, args, instruction}]: every call into an
-//                   // address the report lists (kind: preinit, init, fini, dt_init, dt_fini,
-//                   // main, entry, stub), in the order the machine made them
+//   r.trace         // [{kind, symbol, address, caller, args, instruction, library}]: every call
+//                   // into an address the report lists (kind: preinit, init, fini, dt_init,
+//                   // dt_fini, main, entry, stub), and in a dynamic program into a library's
+//                   // initializers and finalizers, in the order the machine made them
 //   r.syscalls      // [{number, name, args, result, instruction}]
 //   r.instructions  // how many instructions ran
 //   r.diagnostics   // [{severity, message, text}]: why it stopped, if not by exiting
 //
-// Static and freestanding programs run; a dynamic one (PT_INTERP: PIE or non-PIE against
-// libc.so.6) needs ld.so and libc in a virtual file system the page does not provide yet, so
-// run() says so in a diagnostic.
+// A dynamic program (PT_INTERP: PIE or non-PIE against libc.so.6) runs with the real dynamic
+// loader and libraries of the machine that built the page (pkg/emu/lib/, copied there by ./dev
+// build-web): the first such run fetches the loader and the libraries the program needs
+// (DT_NEEDED, and theirs), the emulator maps them from its virtual file system, and the trace
+// lists each library's initializers and finalizers too, with `library` set (`libc.so.6`).
+// `files` adds files of your own (a library the program needs or dlopens).
 
 import { wasmLoader } from './wasm_loader.js';
 
 const loader = wasmLoader(new URL('../pkg/emu/', import.meta.url), 'initlink_emu_wasm_bg.wasm', 'initlink_emu_wasm.js');
 const bindings = () => loader.bindings();
+const LIBS = new URL('../pkg/emu/lib/', import.meta.url);
+const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
 /** The emulator's default instruction budget. */
 export const DEFAULT_MAX_INSTRUCTIONS = 100_000_000;
@@ -49,7 +55,7 @@ function toBytes(b) {
   return null;
 }
 
-/** Whether `elf` is an x86-64 ELF with a PT_INTERP program header (a dynamic program). */
+/** The PT_INTERP path of an x86-64 ELF (a dynamic program), or null. */
 export function interpreterOf(elf) {
   if (elf.length < 64 || elf[0] !== 0x7f || elf[1] !== 0x45 || elf[2] !== 0x4c || elf[3] !== 0x46 || elf[4] !== 2) return null;
   const dv = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
@@ -69,24 +75,133 @@ export function interpreterOf(elf) {
   return null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The loader and the libraries (pkg/emu/lib/index.json, written by web/build_libs.py): each
+// fetched once, gzipped, the first time a program needs it.
+
+let libIndex = null; // Promise<[{path, url, soname, needed, size, gzipSize, interp}]>
+const libBytes = new Map(); // url → Promise<Uint8Array>
+
+async function fetchBytes(url) {
+  if (isNode) {
+    const { readFile } = await import('node:fs/promises');
+    return new Uint8Array(await readFile(url));
+  }
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`cannot load ${url}: HTTP ${resp.status}`);
+  return new Uint8Array(await resp.arrayBuffer());
+}
+
+/** The bytes of a gzip file (as they are when a server already decoded it: no gzip magic). */
+async function gunzip(bytes) {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  if (isNode) {
+    const { gunzipSync } = await import('node:zlib');
+    return new Uint8Array(gunzipSync(bytes));
+  }
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function systemLibraries() {
+  if (!libIndex) {
+    libIndex = fetchBytes(new URL('index.json', LIBS)).then((b) => JSON.parse(new TextDecoder().decode(b)).files);
+    libIndex.catch(() => { libIndex = null; });
+  }
+  return libIndex;
+}
+
+function systemFile(entry) {
+  let p = libBytes.get(entry.url);
+  if (!p) {
+    p = fetchBytes(new URL(entry.url, LIBS)).then(gunzip);
+    p.catch(() => libBytes.delete(entry.url));
+    libBytes.set(entry.url, p);
+  }
+  return p;
+}
+
+/** The page's files a program needs: its loader and, transitively, the libraries it names that
+ *  the page has and `own` does not replace (the loader reports any other as not found). */
+async function neededFiles(needs, own, onProgress) {
+  const index = await systemLibraries();
+  const chosen = new Map(); // path → entry
+  const want = [needs.interp, ...needs.needed];
+  while (want.length) {
+    const name = want.shift();
+    const e = index.find((f) => f.path === name || (!name.includes('/') && (f.soname === name || f.path.endsWith(`/${name}`))));
+    if (!e || chosen.has(e.path) || own.has(e.path)) continue;
+    chosen.set(e.path, e);
+    want.push(...e.needed);
+  }
+  const entries = [...chosen.values()];
+  const pending = entries.filter((e) => !libBytes.has(e.url));
+  if (pending.length && onProgress) {
+    const kb = Math.round(pending.reduce((n, e) => n + e.gzipSize, 0) / 1024);
+    onProgress(`Loading ${pending.map((e) => e.soname).join(', ')} (${kb} KB, once)…`);
+  }
+  return Promise.all(entries.map(async (e) => ({ path: e.path, bytes: await systemFile(e) })));
+}
+
+/** `options.files` as [{path, bytes}] with absolute paths (relative ones from `cwd`), or the
+ *  text of what is wrong with it. */
+function ownFiles(files, cwd) {
+  if (files == null) return [];
+  if (!Array.isArray(files)) return 'run(elf, options): files must be an array of {path, bytes}';
+  const out = [];
+  for (const [i, f] of files.entries()) {
+    const bytes = f && typeof f === 'object' ? toBytes(f.bytes) : null;
+    if (!bytes || typeof f.path !== 'string' || f.path === '' || f.path.includes('\0')) {
+      return `run(elf, options): files[${i}] must be {path: string, bytes: Uint8Array}`;
+    }
+    out.push({ path: f.path.startsWith('/') ? f.path : `${cwd.replace(/\/$/, '')}/${f.path.replace(/^\.\//, '')}`, bytes });
+  }
+  return out;
+}
+
 /**
- * Run `elf` (a Uint8Array) with `options` ({args, env, stdin, maxInstructions, trace, report}):
- * `args` from argv[0] (default ['prog']), `env` as ['NAME=value'], `stdin` a string, `report` the
- * `report` of link() (its initializers, main and _start become trace points), `trace` more
- * points [{address, kind, symbol}]. Resolves to {ok, exitCode, signal, stdout, stderr, trace,
- * syscalls, instructions, diagnostics}; never rejects.
+ * Run `elf` (a Uint8Array) with `options` ({args, env, stdin, maxInstructions, trace, report,
+ * files, cwd, onProgress}): `args` from argv[0] (default ['prog']), `env` as ['NAME=value'],
+ * `stdin` a string, `report` the `report` of link() (its initializers, main and _start become
+ * trace points), `trace` more points [{address, kind, symbol}], `files` [{path, bytes}] the
+ * program may open besides the page's loader and libraries, `cwd` the directory relative paths
+ * start from (default '/'), `onProgress(text)` told when libraries are being fetched. Resolves to
+ * {ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}; never
+ * rejects.
  */
 export async function run(elf, options = {}) {
   const bytes = toBytes(elf);
   if (!bytes) return failed('run(elf, options): elf must be a Uint8Array (the elf of link())');
   if (options === null || typeof options !== 'object' || Array.isArray(options)) return failed('run(elf, options): options must be an object');
-  const { args, env, stdin, maxInstructions, trace, report } = options;
+  const { args, env, stdin, maxInstructions, trace, report, onProgress } = options;
   if (report?.output?.kind === 'shared') {
     return failed('a shared object has no entry point to run: a program that needs or dlopens it runs its initializers');
   }
+  const cwd = typeof options.cwd === 'string' && options.cwd.startsWith('/') ? options.cwd : '/';
+  const own = ownFiles(options.files, cwd);
+  if (typeof own === 'string') return failed(own);
+  let b;
+  try {
+    b = await bindings();
+  } catch (e) {
+    return failed(`cannot load the emulator's WebAssembly module: ${e.message}`);
+  }
+  let files = own;
   const interp = interpreterOf(bytes);
   if (interp) {
-    return failed(`this is a dynamic program (PT_INTERP ${interp}): it needs the dynamic loader and libc.so.6, which the page does not provide yet; only static and freestanding programs run in the page for now`);
+    try {
+      // The program's DT_NEEDED and those of the libraries given in `files`.
+      const needed = [bytes, ...own.map((f) => f.bytes)].flatMap((e) => JSON.parse(b.needs(e)).needed ?? []);
+      const system = await neededFiles({ interp, needed }, new Set(own.map((f) => f.path)),
+        typeof onProgress === 'function' ? onProgress : null);
+      files = [...system, ...own];
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) loader.reset();
+      return failed(`cannot load the dynamic loader and libraries (pkg/emu/lib/, which ./dev build-web fills): ${e && e.message}`);
+    }
+    if (!files.some((f) => f.path === interp)) {
+      return failed(`this dynamic program's loader ${interp} is neither among the page's (pkg/emu/lib/) nor in the files given`);
+    }
   }
   let request;
   try {
@@ -97,18 +212,17 @@ export async function run(elf, options = {}) {
       ...(maxInstructions != null ? { maxInstructions: Math.max(0, Math.floor(Number(maxInstructions))) || 0 } : {}),
       ...(report && typeof report === 'object' ? { report } : {}),
       ...(Array.isArray(trace) ? { trace } : {}),
+      files: files.map((f) => ({ path: f.path, size: f.bytes.length })),
+      cwd,
     });
   } catch (e) {
     return failed(`options cannot be serialized: ${e.message}`);
   }
-  let b;
+  // The files one after another, as the emulator's run() takes them.
+  const blob = new Uint8Array(files.reduce((n, f) => n + f.bytes.length, 0));
+  files.reduce((at, f) => { blob.set(f.bytes, at); return at + f.bytes.length; }, 0);
   try {
-    b = await bindings();
-  } catch (e) {
-    return failed(`cannot load the emulator's WebAssembly module: ${e.message}`);
-  }
-  try {
-    const r = JSON.parse(b.run(bytes, request));
+    const r = JSON.parse(b.run(bytes, request, blob));
     return {
       ok: !!r.ok,
       exitCode: r.exitCode ?? null,
@@ -141,7 +255,24 @@ export function predictedStartup(report) {
   }));
 }
 
-/** The trace's calls of the kinds predictedStartup() lists, in the order the machine made them. */
+/** The trace's calls of the kinds predictedStartup() lists, in the order the machine made them:
+ *  the program's own (the libraries' initializers, which the report does not predict, are in
+ *  libraryStartup()). */
 export function observedStartup(trace) {
-  return (trace ?? []).filter((t) => ['preinit', 'init', 'main', 'fini', 'dt_init', 'dt_fini'].includes(t.kind));
+  return (trace ?? []).filter((t) => !t.library && ['preinit', 'init', 'main', 'fini', 'dt_init', 'dt_fini'].includes(t.kind));
+}
+
+/** Where the program ran relative to its link-time addresses (the report's): a PIE is loaded at
+ *  some base (the emulator's is 0x555555554000), an executable where it was linked (0). From the
+ *  trace's entry event, which is the jump to the report's entry point. */
+export function loadBias(report, trace) {
+  const entry = (trace ?? []).find((t) => t.kind === 'entry' && !t.library);
+  const at = report?.output?.entry;
+  return entry && typeof at === 'number' ? entry.address - at : 0;
+}
+
+/** The initializers and finalizers of the libraries a dynamic program loaded, in the order the
+ *  loader called them; each has `library` (e.g. `libc.so.6`). */
+export function libraryStartup(trace) {
+  return (trace ?? []).filter((t) => t.library);
 }

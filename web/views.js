@@ -297,6 +297,13 @@ export function renderStartup(view, report) {
       h('div', { class: 'ph' }, h('strong', {}, 'Dynamic loader'), h('span', { class: 'muted' }, ' DT_NEEDED or dlopen')),
       h('p', {}, 'A shared object has no entry point. When a program needs it (', code('DT_NEEDED'), ') or calls ', code('dlopen'),
         ', the loader maps its LOAD segments at some base address, applies its dynamic relocations, and then calls its initializers.'))
+    : report.dynamic?.interp
+    ? h('li', { class: 'phase kernel' },
+      h('div', { class: 'ph' }, h('strong', {}, 'Kernel and dynamic loader'), h('span', { class: 'muted' }, ' execve, then PT_INTERP')),
+      h('p', {}, 'The kernel maps the LOAD segments and the program\'s interpreter, ', code(report.dynamic.interp),
+        ', puts argc, argv[], envp[] and the auxiliary vector on the stack, and jumps to the loader. The loader maps the libraries the program needs (',
+        ...(report.dynamic.needed ?? []).flatMap((n, i) => [i ? ', ' : '', code(n)]), '), applies the dynamic relocations, runs the libraries\' initializers, and jumps to the entry point ',
+        code(hex(report.output.entry)), ` (${report.output.entry_symbol}).`))
     : h('li', { class: 'phase kernel' },
       h('div', { class: 'ph' }, h('strong', {}, 'Kernel'), h('span', { class: 'muted' }, ' execve')),
       h('p', {}, 'Maps the LOAD segments, puts argc, argv[], envp[] and the auxiliary vector on the stack, and jumps to the entry point ',

@@ -1,4 +1,5 @@
 // The link runs here, off the page's thread: the page stays responsive however long a link takes.
+// The page runs programs in a second instance of this worker, which it terminates to stop a run.
 // Messages in: {id, inputs: [{name, bytes} | {group}], options}, {id, compile: {files, flags}}, or
 // {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}. Out: {id, type: 'progress', stage}
 // while working, then {id, type: 'result', result, ms} (the ELF buffer transferred, not copied).
@@ -27,7 +28,9 @@ self.onmessage = async (ev) => {
     const t0 = performance.now();
     let report = null;
     try { report = reportJson ? JSON.parse(reportJson) : null; } catch { /* run without trace points */ }
-    const result = await run(elf, { ...opts, report });
+    // A dynamic program's loader and libraries are fetched on its first run: say so meanwhile.
+    const onProgress = (detail) => self.postMessage({ id, type: 'progress', stage: 'run', detail });
+    const result = await run(elf, { ...opts, report, onProgress });
     self.postMessage({ id, type: 'ran', result, ms: performance.now() - t0 });
     return;
   }

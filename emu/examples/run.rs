@@ -1,17 +1,20 @@
 //! Run an ELF file in the emulator: `cargo run -p initlink-emu --example run -- prog [args...]`.
 //! Prints the program's output, then the exit status, the instruction count and the speed, the
-//! system calls (with `-s` first) and any error.
+//! system calls (with `-s`), the trace (with `-t`: the entry and, in a dynamic program, each
+//! library's initializers and finalizers) and any error.
 
 use std::io::Write;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let show_sys = args.first().is_some_and(|a| a == "-s");
-    if show_sys {
+    let (mut show_sys, mut show_trace) = (false, false);
+    while let Some(flag) = args.first().filter(|a| *a == "-s" || *a == "-t").cloned() {
+        show_sys |= flag == "-s";
+        show_trace |= flag == "-t";
         args.remove(0);
     }
     let Some(path) = args.first() else {
-        eprintln!("usage: run [-s] ELF [ARGS...]");
+        eprintln!("usage: run [-s] [-t] ELF [ARGS...]");
         std::process::exit(2);
     };
     let elf = std::fs::read(path).expect("read the ELF file");
@@ -43,6 +46,22 @@ fn main() {
             eprintln!(
                 "[sys] {}({:#x}, {:#x}, {:#x}) = {}",
                 s.name, s.args[0], s.args[1], s.args[2], s.result
+            );
+        }
+    }
+    if show_trace {
+        for t in &out.trace {
+            eprintln!(
+                "[trace] {:<7} {:#x} {}{} (from {:#x}, instruction {})",
+                t.kind.name(),
+                t.address,
+                t.library
+                    .as_ref()
+                    .map(|l| format!("{l}: "))
+                    .unwrap_or_default(),
+                t.symbol,
+                t.caller,
+                t.instruction
             );
         }
     }

@@ -1,10 +1,15 @@
 //! The JSON face of the emulator, for the playground: trace points read from initlink's report,
-//! and [`run_json`], which takes a request and returns the result as the issue's JS API describes
-//! it (`{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}`).
+//! [`run_json`], which takes a request and returns the result as the issue's JS API describes
+//! it (`{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}`), with
+//! the files a dynamic program opens (its loader, libc...) passed beside it ([`run_json_with_files`]),
+//! and [`needs_json`], which says which of them a program needs.
+
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::{Config, TraceKind, TracePoint};
+use crate::elf::Elf;
+use crate::{Config, TraceKind, TracePoint, Vfs};
 
 /// What to watch in a program initlink linked, from its report (`--report` JSON): every
 /// `.preinit_array`, `.init_array` and `.fini_array` entry, `_init`/`_fini`, `main`, the
@@ -18,6 +23,7 @@ pub fn trace_points_from_report(report: &Value) -> Vec<TracePoint> {
                 address,
                 kind,
                 symbol: symbol.to_string(),
+                library: None,
             });
         }
     };
@@ -76,22 +82,72 @@ fn strings(v: &Value) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Files held in one buffer: a path's bytes are a slice of it.
+struct Files<'a>(BTreeMap<String, &'a [u8]>);
+
+impl Vfs for Files<'_> {
+    fn read(&self, path: &str) -> Option<&[u8]> {
+        self.0.get(path).copied()
+    }
+}
+
+/// The files `request.files` (`[{path, size}]`) describes, cut from `blob` in order.
+fn files<'a>(req: &Value, blob: &'a [u8]) -> Result<Files<'a>, String> {
+    let mut out = BTreeMap::new();
+    let mut at = 0usize;
+    for (k, f) in req["files"].as_array().into_iter().flatten().enumerate() {
+        let (Some(path), Some(size)) = (f["path"].as_str(), f["size"].as_u64()) else {
+            return Err(format!("files[{k}]: expected {{path, size}}"));
+        };
+        let end = usize::try_from(size)
+            .ok()
+            .and_then(|n| at.checked_add(n))
+            .filter(|&e| e <= blob.len())
+            .ok_or_else(|| {
+                format!("files[{k}] ({path}): {size} bytes past the end of the files given")
+            })?;
+        out.insert(path.to_string(), &blob[at..end]);
+        at = end;
+    }
+    Ok(Files(out))
+}
+
+fn bad_request(message: String) -> String {
+    json!({"ok": false, "diagnostics": [message]}).to_string()
+}
+
 /// Run `elf` as `request` says and describe the result. The request (all keys optional):
 /// `{args: [..], env: [..], stdin: "..", maxInstructions: N, report: {initlink's report},
 /// trace: [{address, kind, symbol}]}`. `args` starts at `argv[0]` (default `["prog"]`).
 /// Never fails: a bad request or ELF comes back as `ok: false` with a diagnostic.
 pub fn run_json(elf: &[u8], request: &str) -> String {
+    run_json_with_files(elf, request, &[])
+}
+
+/// [`run_json`] with a virtual file system: `request.files` lists `[{path, size}]`, whose bytes
+/// follow one another in `blob` (the dynamic loader at the program's `PT_INTERP` path, the
+/// libraries where the loader looks for them, files the program opens); `request.cwd` is the
+/// directory relative paths start from (default `/`).
+pub fn run_json_with_files(elf: &[u8], request: &str, blob: &[u8]) -> String {
     let req: Value = match serde_json::from_str(if request.trim().is_empty() {
         "{}"
     } else {
         request
     }) {
         Ok(v) => v,
-        Err(e) => {
-            return json!({"ok": false, "diagnostics": [format!("bad request: {e}")]}).to_string();
-        }
+        Err(e) => return bad_request(format!("bad request: {e}")),
+    };
+    let fs = match files(&req, blob) {
+        Ok(fs) => fs,
+        Err(e) => return bad_request(format!("bad request: {e}")),
     };
     let mut config = Config::default();
+    if !fs.0.is_empty() {
+        config.vfs = Some(&fs);
+    }
+    if let Some(cwd) = req["cwd"].as_str().filter(|c| c.starts_with('/')) {
+        config.cwd = cwd.to_string();
+    }
     if req["args"].is_array() {
         config.args = strings(&req["args"]);
     }
@@ -113,6 +169,7 @@ pub fn run_json(elf: &[u8], request: &str) -> String {
                 address,
                 kind,
                 symbol,
+                library: None,
             });
         }
     }
@@ -122,7 +179,7 @@ pub fn run_json(elf: &[u8], request: &str) -> String {
         .iter()
         .map(|t| {
             json!({"kind": t.kind.name(), "symbol": t.symbol, "address": t.address, "caller": t.caller,
-                   "args": t.args, "instruction": t.instruction})
+                   "args": t.args, "instruction": t.instruction, "library": t.library})
         })
         .collect();
     let syscalls: Vec<Value> = out
@@ -144,6 +201,19 @@ pub fn run_json(elf: &[u8], request: &str) -> String {
     .to_string()
 }
 
+/// What a program needs to run besides itself: `{interp, needed}`, its `PT_INTERP` path (null
+/// for a static program) and its `DT_NEEDED` names; `{error}` when it is not an ELF program.
+pub fn needs_json(elf: &[u8]) -> String {
+    match Elf::parse(elf) {
+        Ok(e) => json!({
+            "interp": e.interp().map(|i| String::from_utf8_lossy(i).into_owned()),
+            "needed": e.needed(),
+        }),
+        Err(m) => json!({ "error": m }),
+    }
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +225,26 @@ mod tests {
         let r: Value = serde_json::from_str(&run_json(b"junk", "{}")).unwrap();
         assert_eq!(r["ok"], false);
         assert!(r["diagnostics"][0].as_str().unwrap().contains("not an ELF"));
+    }
+
+    #[test]
+    fn files_past_the_end_of_the_blob_are_a_diagnostic() {
+        let req = r#"{"files": [{"path": "/a", "size": 3}, {"path": "/b", "size": 18446744073709551615}]}"#;
+        let r: Value = serde_json::from_str(&run_json_with_files(b"junk", req, b"abcd")).unwrap();
+        assert_eq!(r["ok"], false);
+        assert!(r["diagnostics"][0]
+            .as_str()
+            .unwrap()
+            .contains("files[1] (/b)"));
+        let r: Value =
+            serde_json::from_str(&run_json_with_files(b"junk", r#"{"files": [{}]}"#, b"")).unwrap();
+        assert!(r["diagnostics"][0].as_str().unwrap().contains("files[0]"));
+    }
+
+    #[test]
+    fn needs_names_the_loader_and_libraries_or_says_why_not() {
+        let r: Value = serde_json::from_str(&needs_json(b"junk")).unwrap();
+        assert!(r["error"].as_str().unwrap().contains("not an ELF"));
     }
 
     #[test]

@@ -223,8 +223,8 @@ pub struct Machine<'a> {
     code_gen: u64,
     block_at: FxHashMap<u64, u32>,
     symbols: Vec<(u64, String)>,
-    trace_points: Vec<TracePoint>,
-    trace_at: FxHashMap<u64, usize>,
+    pub(crate) trace_points: Vec<TracePoint>,
+    pub(crate) trace_at: FxHashMap<u64, usize>,
     trace_lo: u64,
     trace_hi: u64,
     pub(crate) sys: crate::sys::SysState<'a>,
@@ -307,16 +307,15 @@ impl<'a> Machine<'a> {
                 address: elf.entry,
                 kind: crate::TraceKind::Entry,
                 symbol,
+                library: None,
             });
         }
         // Trace points are link-time addresses (the report's); a PIE runs at `base`.
-        for t in &mut m.trace_points {
-            t.address = t.address.wrapping_add(base);
-        }
-        for (k, t) in m.trace_points.iter().enumerate() {
-            m.trace_at.entry(t.address).or_insert(k);
-            m.trace_lo = m.trace_lo.min(t.address);
-            m.trace_hi = m.trace_hi.max(t.address);
+        for t in std::mem::take(&mut m.trace_points) {
+            m.add_trace_point(TracePoint {
+                address: t.address.wrapping_add(base),
+                ..t
+            });
         }
         m.build_stack(&elf, base, interp_base, config)?;
         // The entry is always traced (caller 0: the kernel), named by the report if listed.
@@ -335,6 +334,7 @@ impl<'a> Machine<'a> {
                 caller: 0,
                 args: [0; 3],
                 instruction: 0,
+                library: None,
             });
         } else if let Some(t) = m.trace.last_mut() {
             t.kind = crate::TraceKind::Entry;
@@ -436,6 +436,16 @@ impl<'a> Machine<'a> {
         self.block_at.clear();
     }
 
+    /// Watch `t.address` (a run-time address) from now on; the first point at an address wins.
+    pub(crate) fn add_trace_point(&mut self, t: TracePoint) {
+        self.trace_at
+            .entry(t.address)
+            .or_insert(self.trace_points.len());
+        self.trace_lo = self.trace_lo.min(t.address);
+        self.trace_hi = self.trace_hi.max(t.address);
+        self.trace_points.push(t);
+    }
+
     /// Record a transfer into a traced address.
     #[inline]
     fn traced_transfer(&mut self, target: u64, from: u64) {
@@ -451,6 +461,7 @@ impl<'a> Machine<'a> {
                 caller: from,
                 args: [self.regs[RDI], self.regs[RSI], self.regs[RDX]],
                 instruction: self.icount,
+                library: t.library.clone(),
             });
         }
     }

@@ -1,6 +1,9 @@
-//! Just enough of ELF to start a program: the header, the program headers, and the function
-//! symbols of `.symtab` (to name the nearest symbol in a diagnostic). Every offset and size read
-//! from the file is checked.
+//! Just enough of ELF to start a program: the header, the program headers, the function
+//! symbols of `.symtab` and `.dynsym` (to name the nearest symbol in a diagnostic), and a shared
+//! object's initializers and finalizers from its dynamic section (to trace the calls its loader
+//! makes). Every offset and size read from the file is checked.
+
+use crate::TraceKind;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Phdr {
@@ -13,6 +16,7 @@ pub struct Phdr {
 }
 
 pub const PT_LOAD: u32 = 1;
+pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
 pub const PT_PHDR: u32 = 6;
 pub const PT_TLS: u32 = 7;
@@ -109,8 +113,8 @@ impl<'a> Elf<'a> {
                 ) else {
                     break;
                 };
-                if ty != 2 || entsize != 24 {
-                    continue; // SHT_SYMTAB only
+                if !(ty == 2 || ty == 11) || entsize != 24 {
+                    continue; // SHT_SYMTAB and SHT_DYNSYM only
                 }
                 let so = shoff.checked_add(link as u64 * 64);
                 let (stroff, strsize) = match so {
@@ -151,6 +155,7 @@ impl<'a> Elf<'a> {
             }
         }
         symbols.sort();
+        symbols.dedup();
         Ok(Elf {
             data,
             kind,
@@ -186,5 +191,201 @@ impl<'a> Elf<'a> {
                 ..usize::try_from(p.offset.checked_add(p.filesz)?).ok()?,
         )?;
         Some(s.split(|&b| b == 0).next().unwrap_or(s))
+    }
+
+    /// The file offset of the byte at `vaddr`, if a `PT_LOAD` segment holds it in the file.
+    pub fn file_offset(&self, vaddr: u64) -> Option<u64> {
+        self.phdrs
+            .iter()
+            .filter(|p| p.kind == PT_LOAD)
+            .find(|p| vaddr >= p.vaddr && vaddr - p.vaddr < p.filesz)
+            .and_then(|p| p.offset.checked_add(vaddr - p.vaddr))
+    }
+
+    /// The `(tag, value)` entries of the dynamic section, up to `DT_NULL`.
+    pub fn dynamic(&self) -> Vec<(u64, u64)> {
+        let Some(p) = self.phdrs.iter().find(|p| p.kind == PT_DYNAMIC) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for k in 0..(p.filesz / 16).min(1 << 16) {
+            let Some(o) = p.offset.checked_add(k * 16) else {
+                break;
+            };
+            let (Some(tag), Some(val)) =
+                (u64_at(self.data, o), u64_at(self.data, o.saturating_add(8)))
+            else {
+                break;
+            };
+            if tag == 0 {
+                break;
+            }
+            out.push((tag, val));
+        }
+        out
+    }
+
+    /// The function symbol at exactly `addr`, if any.
+    fn symbol_at(&self, addr: u64) -> Option<&str> {
+        let i = self.symbols.partition_point(|s| s.0 < addr);
+        self.symbols
+            .get(i)
+            .filter(|s| s.0 == addr)
+            .map(|s| s.1.as_str())
+    }
+
+    /// The value and name of dynamic symbol `index`, if this object defines it.
+    fn defined_dynamic_symbol(&self, index: u64) -> Option<(u64, String)> {
+        const DT_STRTAB: u64 = 5;
+        const DT_SYMTAB: u64 = 6;
+        let dynamic = self.dynamic();
+        let find = |t: u64| dynamic.iter().find(|e| e.0 == t).map(|e| e.1);
+        let sym = self
+            .file_offset(find(DT_SYMTAB)?)?
+            .checked_add(index.checked_mul(24)?)?;
+        let (name, shndx, value) = (
+            u32_at(self.data, sym)?,
+            u16_at(self.data, sym.checked_add(6)?)?,
+            u64_at(self.data, sym.checked_add(8)?)?,
+        );
+        if shndx == 0 {
+            return None; // undefined here
+        }
+        let at = usize::try_from(
+            self.file_offset(find(DT_STRTAB)?)?
+                .checked_add(name as u64)?,
+        )
+        .ok()?;
+        let s = self.data.get(at..)?;
+        let n = s.iter().position(|&b| b == 0)?;
+        Some((value, String::from_utf8_lossy(&s[..n]).into_owned()))
+    }
+
+    /// What the dynamic loader calls in this shared object, in the order it calls them: `DT_INIT`,
+    /// each `DT_INIT_ARRAY` slot, then at exit each `DT_FINI_ARRAY` slot from the last, and
+    /// `DT_FINI`. Addresses are link-time (add the load bias). A slot's value is the addend of its
+    /// `R_X86_64_RELATIVE` relocation, the bytes in the file (the implicit addend of a `DT_RELR`
+    /// entry), or for an `R_X86_64_64` against a symbol this object defines, that definition
+    /// (which the loader binds unless another object interposes the symbol); a slot relocated
+    /// otherwise is left out. Names are the symbol at the address, else the slot's name.
+    pub fn dso_initializers(&self) -> Vec<(TraceKind, u64, String)> {
+        const DT_INIT: u64 = 12;
+        const DT_FINI: u64 = 13;
+        const DT_RELA: u64 = 7;
+        const DT_RELASZ: u64 = 8;
+        const DT_INIT_ARRAY: u64 = 25;
+        const DT_FINI_ARRAY: u64 = 26;
+        const DT_INIT_ARRAYSZ: u64 = 27;
+        const DT_FINI_ARRAYSZ: u64 = 28;
+        const R_X86_64_64: u32 = 1;
+        const R_X86_64_RELATIVE: u32 = 8;
+        let dynamic = self.dynamic();
+        let tag = |t: u64| dynamic.iter().find(|e| e.0 == t).map(|e| e.1);
+        // Relocations of the two arrays' slots: the RELATIVE addend, or None for any other type.
+        let arrays: Vec<(u64, u64)> = [
+            (DT_INIT_ARRAY, DT_INIT_ARRAYSZ),
+            (DT_FINI_ARRAY, DT_FINI_ARRAYSZ),
+        ]
+        .iter()
+        .filter_map(|&(a, n)| Some((tag(a)?, tag(n)?.min(1 << 20))))
+        .collect();
+        let in_arrays = |v: u64| arrays.iter().any(|&(a, n)| v >= a && v - a < n);
+        let mut relocated = rustc_hash::FxHashMap::default();
+        if let (Some(rela), Some(size)) = (tag(DT_RELA), tag(DT_RELASZ)) {
+            if let Some(off) = self.file_offset(rela) {
+                for k in 0..(size / 24).min(1 << 22) {
+                    let Some(e) = off.checked_add(k * 24) else {
+                        break;
+                    };
+                    let (Some(at), Some(info), Some(addend)) = (
+                        u64_at(self.data, e),
+                        u64_at(self.data, e.saturating_add(8)),
+                        u64_at(self.data, e.saturating_add(16)),
+                    ) else {
+                        break;
+                    };
+                    if in_arrays(at) {
+                        let value = match info as u32 {
+                            R_X86_64_RELATIVE => Some((addend, None)),
+                            R_X86_64_64 => self
+                                .defined_dynamic_symbol(info >> 32)
+                                .map(|(v, n)| (v.wrapping_add(addend), (addend == 0).then_some(n))),
+                            _ => None,
+                        };
+                        relocated.insert(at, value);
+                    }
+                }
+            }
+        }
+        // A slot's target and the symbol it was relocated against, if any.
+        let slot = |at: u64| -> Option<(u64, Option<String>)> {
+            let (v, sym) = match relocated.get(&at) {
+                Some(r) => r.clone()?,
+                None => (u64_at(self.data, self.file_offset(at)?)?, None),
+            };
+            (v != 0 && v != u64::MAX).then_some((v, sym))
+        };
+        let name = |addr: u64, fallback: String| {
+            self.symbol_at(addr).map(str::to_string).unwrap_or(fallback)
+        };
+        let array =
+            |t: u64, n: u64, section: &str, kind: TraceKind| -> Vec<(TraceKind, u64, String)> {
+                let (Some(start), Some(size)) = (tag(t), tag(n)) else {
+                    return Vec::new();
+                };
+                (0..(size / 8).min(1 << 17))
+                    .filter_map(|k| {
+                        let (v, sym) = slot(start.checked_add(k * 8)?)?;
+                        let fallback = sym.unwrap_or_else(|| format!("{section}[{k}]"));
+                        Some((kind, v, name(v, fallback)))
+                    })
+                    .collect()
+            };
+        let mut out = Vec::new();
+        if let Some(v) = tag(DT_INIT).filter(|&v| v != 0) {
+            out.push((TraceKind::DtInit, v, name(v, "_init".into())));
+        }
+        out.extend(array(
+            DT_INIT_ARRAY,
+            DT_INIT_ARRAYSZ,
+            ".init_array",
+            TraceKind::Init,
+        ));
+        let mut fini = array(
+            DT_FINI_ARRAY,
+            DT_FINI_ARRAYSZ,
+            ".fini_array",
+            TraceKind::Fini,
+        );
+        fini.reverse();
+        out.extend(fini);
+        if let Some(v) = tag(DT_FINI).filter(|&v| v != 0) {
+            out.push((TraceKind::DtFini, v, name(v, "_fini".into())));
+        }
+        out
+    }
+
+    /// The `DT_NEEDED` names of the dynamic section, in order.
+    pub fn needed(&self) -> Vec<String> {
+        const DT_NEEDED: u64 = 1;
+        const DT_STRTAB: u64 = 5;
+        let dynamic = self.dynamic();
+        let Some(strtab) = dynamic
+            .iter()
+            .find(|e| e.0 == DT_STRTAB)
+            .and_then(|e| self.file_offset(e.1))
+        else {
+            return Vec::new();
+        };
+        dynamic
+            .iter()
+            .filter(|e| e.0 == DT_NEEDED)
+            .filter_map(|e| {
+                let at = usize::try_from(strtab.checked_add(e.1)?).ok()?;
+                let s = self.data.get(at..)?;
+                let n = s.iter().position(|&b| b == 0)?;
+                Some(String::from_utf8_lossy(&s[..n]).into_owned())
+            })
+            .collect()
     }
 }

@@ -72,6 +72,9 @@ pub struct TracePoint {
     pub address: u64,
     pub kind: TraceKind,
     pub symbol: String,
+    /// The shared object it belongs to (`libc.so.6`), for the initializers and finalizers of the
+    /// libraries a dynamic program loads; `None` for the program's own points.
+    pub library: Option<String>,
 }
 
 /// A call or jump into a [`TracePoint`] (or the entry point itself, with caller 0).
@@ -86,6 +89,8 @@ pub struct TraceEvent {
     pub args: [u64; 3],
     /// Instructions executed before the transfer.
     pub instruction: u64,
+    /// The shared object whose initializer or finalizer this is (see [`TracePoint::library`]).
+    pub library: Option<String>,
 }
 
 /// One system call with its arguments and result (a negative errno on failure).

@@ -25,9 +25,10 @@ const STACK_SIZE: u64 = 8 << 20;
 /// Anonymous `mmap`s are placed below this, downward.
 const MMAP_TOP: u64 = 0x7fff_f7ff_f000;
 
-/// An open file: its bytes and the offset.
-struct OpenFile {
-    data: Vec<u8>,
+/// An open file: its bytes (borrowed from the Vfs), its path, and the offset.
+struct OpenFile<'a> {
+    data: &'a [u8],
+    path: String,
     pos: u64,
 }
 
@@ -42,7 +43,10 @@ pub(crate) struct SysState<'a> {
     max_output: usize,
     vfs: Option<&'a dyn Vfs>,
     /// Descriptors 3 and up.
-    files: Vec<Option<OpenFile>>,
+    files: Vec<Option<OpenFile<'a>>>,
+    /// Every path opened so far: a file's inode number is its index here, so that the loader,
+    /// which recognizes a library it already loaded by device and inode, tells files apart.
+    paths: Vec<String>,
     /// What `readlink("/proc/self/exe")` says (`argv[0]` when it is absolute).
     exe: Option<Vec<u8>>,
     /// Relative paths are looked up in the Vfs from here.
@@ -61,6 +65,7 @@ impl<'a> SysState<'a> {
             max_output: config.max_output,
             vfs: config.vfs,
             files: Vec::new(),
+            paths: Vec::new(),
             exe: config.args.first().filter(|a| a.starts_with(b"/")).cloned(),
             cwd: config.cwd.clone(),
         }
@@ -259,7 +264,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn fd_file(&mut self, fd: u64) -> Option<&mut OpenFile> {
+    fn fd_file(&mut self, fd: u64) -> Option<&mut OpenFile<'a>> {
         let k = usize::try_from(fd.checked_sub(3)?).ok()?;
         self.sys.files.get_mut(k)?.as_mut()
     }
@@ -317,14 +322,67 @@ impl<'a> Machine<'a> {
 
     /// `struct stat` for a descriptor: a pipe for 0-2 (as under a test harness), a file otherwise.
     fn stat(&mut self, fd: u64, buf: u64) -> i64 {
-        let (mode, size) = match fd {
-            0..=2 => (0o010600u64, 0u64),
+        let (mode, size, ino) = match fd {
+            0..=2 => (0o010600u64, 0u64, fd),
             _ => match self.fd_file(fd) {
-                Some(f) => (0o100644, f.data.len() as u64),
+                Some(f) => {
+                    let (size, path) = (f.data.len() as u64, f.path.clone());
+                    (0o100644, size, 3 + self.file_number(&path))
+                }
                 None => return -EBADF,
             },
         };
-        self.write_stat(buf, mode, size, fd)
+        self.write_stat(buf, mode, size, ino)
+    }
+
+    /// `open`/`openat` of the path at `path_at`: a descriptor for the Vfs file.
+    fn open(&mut self, path_at: u64) -> i64 {
+        let Some(p) = self.vfs_path(path_at) else {
+            return -EFAULT;
+        };
+        match self.sys.vfs.and_then(|v| v.read(&p)) {
+            Some(data) if self.sys.files.len() < 1000 => {
+                self.file_number(&p);
+                self.sys.files.push(Some(OpenFile {
+                    data,
+                    path: p,
+                    pos: 0,
+                }));
+                self.sys.files.len() as i64 + 2
+            }
+            _ => -ENOENT,
+        }
+    }
+
+    /// `newfstatat(fd, path, buf, flags)`: with an empty path (`AT_EMPTY_PATH`) it is `fstat`;
+    /// other paths come from the Vfs.
+    fn fstatat(&mut self, fd: u64, path_at: u64, buf: u64) -> i64 {
+        let path = self.mem.read_cstr(path_at, 4096).unwrap_or_default();
+        if path.is_empty() {
+            return self.stat(fd, buf);
+        }
+        let found = self
+            .vfs_path(path_at)
+            .and_then(|p| Some((self.sys.vfs?.read(&p)?.len() as u64, p)));
+        match found {
+            Some((size, p)) => {
+                let ino = 3 + self.file_number(&p);
+                self.write_stat(buf, 0o100644, size, ino)
+            }
+            None => -ENOENT,
+        }
+    }
+
+    /// The number of `path` among the paths opened or looked at so far (its inode number).
+    fn file_number(&mut self, path: &str) -> u64 {
+        let paths = &mut self.sys.paths;
+        match paths.iter().position(|p| p == path) {
+            Some(k) => k as u64,
+            None => {
+                paths.push(path.to_string());
+                paths.len() as u64 - 1
+            }
+        }
     }
 
     fn write_stat(&mut self, buf: u64, mode: u64, size: u64, ino: u64) -> i64 {
@@ -361,15 +419,21 @@ impl<'a> Machine<'a> {
         };
         let fixed = flags & 0x10 != 0;
         let anon = flags & 0x20 != 0;
-        let contents = if anon {
-            None
+        // The file's bytes in the mapping, and the file itself when the mapping starts at its
+        // beginning (where a loader maps a library's first segment).
+        let (contents, whole): (&[u8], Option<(&'a [u8], String)>) = if anon {
+            (&[], None)
         } else {
             let Some(f) = self.fd_file(fd as u64) else {
                 return -EBADF;
             };
-            let start = (off as usize).min(f.data.len());
-            let end = start.saturating_add(len as usize).min(f.data.len());
-            Some(f.data[start..end].to_vec())
+            let data = f.data;
+            let start = usize::try_from(off).unwrap_or(usize::MAX).min(data.len());
+            let end = start
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                .min(data.len());
+            let whole = (off == 0).then(|| (data, f.path.clone()));
+            (&data[start..end], whole)
         };
         let at = if fixed {
             if !addr.is_multiple_of(PAGE) {
@@ -393,11 +457,50 @@ impl<'a> Machine<'a> {
         if self.mem.map(at, len, prot, "mmap").is_none() {
             return -ENOMEM;
         }
-        if let Some(c) = contents {
-            let _ = self.mem.write(at, &c);
+        let _ = self.mem.write(at, contents);
+        if let Some((data, path)) = whole {
+            self.watch_library(data, &path, at);
         }
         self.flush_code();
         at as i64
+    }
+
+    /// A shared object's first segment was just mapped at `at`: trace its initializers and
+    /// finalizers (each library's start-up in a dynamic run). A point the program's report gave
+    /// stays; one of a library mapped there before (then unmapped) gives way.
+    fn watch_library(&mut self, data: &'a [u8], path: &str, at: u64) {
+        let Ok(elf) = Elf::parse(data) else { return };
+        if elf.kind != 3 {
+            return;
+        }
+        let Some(first) = elf
+            .phdrs
+            .iter()
+            .filter(|p| p.kind == PT_LOAD)
+            .map(|p| p.vaddr)
+            .min()
+        else {
+            return;
+        };
+        let bias = at.wrapping_sub(first & !(PAGE - 1));
+        let name = path.rsplit('/').next().unwrap_or(path).to_string();
+        for (kind, addr, symbol) in elf.dso_initializers() {
+            let address = bias.wrapping_add(addr);
+            let point = crate::TracePoint {
+                address,
+                kind,
+                symbol,
+                library: Some(name.clone()),
+            };
+            match self.trace_at.get(&address).map(|&k| &self.trace_points[k]) {
+                Some(t) if t.library.is_none() || *t == point => {}
+                Some(_) => {
+                    self.trace_at.insert(address, self.trace_points.len());
+                    self.trace_points.push(point);
+                }
+                None => self.add_trace_point(point),
+            }
+        }
     }
 
     /// Carry out the system call in %rax with the arguments in %rdi, %rsi, %rdx, %r10, %r8, %r9.
@@ -451,38 +554,10 @@ impl<'a> Machine<'a> {
                     }
                 }
             }
-            2 | 257 => {
-                let path_at = if n == 2 { a[0] } else { a[1] };
-                match self.vfs_path(path_at) {
-                    None => -EFAULT,
-                    Some(p) => match self.sys.vfs.and_then(|v| v.read(&p)) {
-                        Some(d) if self.sys.files.len() < 1000 => {
-                            self.sys.files.push(Some(OpenFile {
-                                data: d.to_vec(),
-                                pos: 0,
-                            }));
-                            self.sys.files.len() as i64 + 2
-                        }
-                        _ => -ENOENT,
-                    },
-                }
-            }
+            2 => self.open(a[0]),
+            257 => self.open(a[1]),
             5 => self.stat(a[0], a[1]),
-            262 => {
-                // newfstatat(fd, "", buf, AT_EMPTY_PATH) is fstat; paths come from the Vfs.
-                let path = self.mem.read_cstr(a[1], 4096).unwrap_or_default();
-                if path.is_empty() {
-                    self.stat(a[0], a[2])
-                } else {
-                    match self
-                        .vfs_path(a[1])
-                        .and_then(|p| self.sys.vfs.and_then(|v| v.read(&p)))
-                    {
-                        Some(d) => self.write_stat(a[2], 0o100644, d.len() as u64, 3),
-                        None => -ENOENT,
-                    }
-                }
-            }
+            262 => self.fstatat(a[0], a[1], a[2]),
             8 => match self.fd_file(a[0]) {
                 Some(f) => {
                     let len = f.data.len() as i64;

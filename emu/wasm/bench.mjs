@@ -14,7 +14,7 @@ console.log(`${n} instructions in ${s.toFixed(3)} s: ${(n / s / 1e6).toFixed(1)}
 if (process.argv[3]) {
   const elf = readFileSync(process.argv[3]);
   const t2 = performance.now();
-  const r = JSON.parse(pkg.run(elf, JSON.stringify({ args: ["prog"] })));
+  const r = JSON.parse(pkg.run(elf, JSON.stringify({ args: ["prog"] }), new Uint8Array(0)));
   const ms = performance.now() - t2;
   process.stdout.write(r.stdout);
   console.log(`exit ${r.exitCode}, ${r.instructions} instructions in ${ms.toFixed(1)} ms`, r.diagnostics);

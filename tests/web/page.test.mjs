@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, ARTIFACTS, serve, browser, tempDir, compile, FREESTANDING } from './helpers.mjs';
 
@@ -15,6 +16,7 @@ let page;
 const problems = [];
 const requests = []; // every URL the page and its worker fetched (not the service worker's
                       // install, which caches the lazily loaded modules for offline use)
+const firstLoad = []; // the requests until the first example was linked and drawn
 
 before(async () => {
   server = await serve();
@@ -26,6 +28,7 @@ before(async () => {
   await page.goto(server.url);
   // The first example links on its own once the page is up.
   await page.waitForSelector('.verdict', { timeout: 20000 });
+  firstLoad.push(...requests);
 });
 
 after(async () => {
@@ -386,12 +389,77 @@ test('Run: the linked example runs in the emulator (loaded on the first run), it
   assert.match(await page.textContent('[data-testid=run-stdout]'), /\nhello from prog\n  argument: one\n  argument: two words\n$/);
   assert.match(await page.textContent('[data-testid=run-status]'), /exit status 42/);
   await page.fill('[data-testid=run-args]', '');
-  // A dynamic program says plainly that it cannot run in the page yet.
+  // A dynamic program: its first run fetches the loader and libc (not libstdc++, which it does
+  // not need); the Start-up view shows libc.so.6's initializers, called by the loader, before
+  // the program's own.
   const n = Number(await page.getAttribute('body', 'data-linked'));
   await page.click('[data-example="pie-glibc"]');
   await page.waitForFunction((k) => Number(document.body.dataset.linked) > k, n, { timeout: 20000 });
-  await runOnce();
-  assert.match(await page.textContent('[data-testid=run-diagnostics]'), /only static and freestanding programs run in the page for now/);
+  assert.deepEqual(requests.filter((u) => u.includes('/pkg/emu/lib/')), []);
+  const dynMs = await runOnce();
+  assert.deepEqual(requests.filter((u) => u.includes('/pkg/emu/lib/')).map((u) => u.split('/').pop()).sort(),
+    ['index.json', 'ld-linux-x86-64.so.2.gz', 'libc.so.6.gz']);
+  assert.equal(await page.textContent('[data-testid=run-stdout]'), 'constructor: stdio already works (glibc initialized itself first)\n'
+    + 'hello from prog: 1 argument(s)\ngreeting 0: bonjour\ngreeting 1: hallo\ngreeting 2: hola\ndestructor (.fini_array)\n');
+  assert.match(await page.textContent('[data-testid=run-status]'), /exit status 0/);
+  assert.match(await page.textContent('[data-testid=run-startup]'), /all \d+ entries observed in the predicted order/);
+  const libCalls = await page.locator('[data-testid=library-init] [data-testid=library-call]').allTextContents();
+  assert.ok(libCalls.length >= 1 && libCalls.every((c) => c.startsWith('libc.so.6 ')), libCalls.join('\n'));
+  const againDynMs = await runOnce();
+  await page.locator('#view-startup').screenshot({ path: join(ARTIFACTS, 'run-dynamic-startup.png') });
+  console.log(`dynamic run in the page: ${dynMs} ms the first time (fetching ld.so and libc), ${againDynMs} ms after`);
+});
+
+test('Run: the instruction budget stops a run with a diagnostic; Stop ends an endless one', async () => {
+  const t = tempDir('stop');
+  try {
+    writeFileSync(join(t.dir, 'spin.c'), 'int main(void) { volatile unsigned long n = 0; for (;;) n++; }\n');
+    const objs = compile(t.dir, [join(t.dir, 'spin.c')], FREESTANDING);
+    await page.click('#clear');
+    await page.getByTestId('upload').setInputFiles(objs);
+    await page.waitForFunction(() => document.querySelector('#inputs .fname')?.textContent === 'spin.o');
+    await linkAndWait();
+    if (!(await page.isVisible('[data-testid=run-max]'))) await page.click('#run-opts summary');
+    await page.fill('[data-testid=run-max]', '5000');
+    const ran = Number(await page.getAttribute('body', 'data-ran')) || 0;
+    await page.getByTestId('run').click();
+    await page.waitForFunction((k) => Number(document.body.dataset.ran) > k, ran, { timeout: 20000 });
+    assert.match(await page.textContent('[data-testid=run-diagnostics]'), /stopped after 5000 instructions \(the budget\)/);
+    assert.match(await page.textContent('[data-testid=run-status]'), /did not exit/);
+    // A budget the page would spend minutes on: Stop ends it, and Run works again at once.
+    await page.fill('[data-testid=run-max]', '100000000000');
+    const before = Number(await page.getAttribute('body', 'data-ran')) || 0;
+    await page.getByTestId('run').click();
+    await page.getByTestId('stop').waitFor({ state: 'visible' });
+    assert.equal(await page.isVisible('[data-testid=run]'), false);
+    await page.waitForTimeout(300);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction((k) => Number(document.body.dataset.ran) > k, before, { timeout: 5000 });
+    assert.match(await page.textContent('[data-testid=run-diagnostics]'), /stopped by the Stop button after \d+ ms/);
+    assert.equal(await page.isVisible('[data-testid=stop]'), false);
+    assert.equal(await page.isDisabled('[data-testid=run]'), false);
+    await shot('run-stopped');
+    await page.fill('[data-testid=run-max]', '1000');
+    await page.getByTestId('run').click();
+    await page.waitForFunction((k) => Number(document.body.dataset.ran) > k + 1, before, { timeout: 20000 });
+    assert.match(await page.textContent('[data-testid=run-diagnostics]'), /stopped after 1000 instructions/);
+    await page.fill('[data-testid=run-max]', '100000000');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('first load: under 500 KB gzipped, without the emulator, the libraries, the compiler or the editor', () => {
+  const local = firstLoad.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname);
+  assert.ok(local.some((p) => p.endsWith('initlink_bg.wasm')), local.join(' '));
+  assert.deepEqual(local.filter((p) => /^\/pkg\/(emu|tcc)\/|editor\.js$/.test(p)), []);
+  let gz = 0;
+  for (const p of new Set(local)) {
+    const path = p.startsWith('/pkg/') ? join(ROOT, p.slice(1)) : join(ROOT, 'web', p === '/' ? 'index.html' : p.slice(1));
+    gz += gzipSync(readFileSync(path), { level: 9 }).length;
+  }
+  console.log(`first load: ${new Set(local).size} files, ${(gz / 1024).toFixed(1)} KB gzipped`);
+  assert.ok(gz < 500 * 1024, `${gz} bytes gzipped`);
 });
 
 test('works offline once loaded: the service worker serves the page and the linker', async () => {

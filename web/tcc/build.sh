@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build TinyCC for the playground, into pkg/tcc/: tcc.wasm (tcc compiled to WebAssembly with clang-19,
 # Debian's wasi-libc and wasm-ld), include.json (tcc's own headers, for the page's in-memory file
-# system), source/ (the Debian source package and the patch: tcc is LGPL, the page offers them), the
+# system), libc-include.json (the libc headers glibc programs need, from this machine's libc6-dev:
+# libc_headers.py), source/ (the Debian source package and the patch: tcc is LGPL, the page offers them), the
 # WASI shim from npm (browser_wasi_shim/), and target/tcc/tcc, the same patched source built natively with gcc, which the tests
 # compare tcc.wasm's objects with (same config.h, same {B}/include layout under target/tcc/tccdir).
 #
@@ -25,9 +26,9 @@ SRCDIR=$OUT/src/tcc-$UPSTREAM
 BUILD=$OUT/build
 
 inputs=("$HERE/build.sh" "$HERE/initlink-tcc.patch" "$HERE/config.h" "$HERE/sources_list.py" "$HERE"/wasi/*
-  "$SHIM/package.json")
-outputs=("$PKG/tcc.wasm" "$PKG/include.json" "$PKG/libtcc1.a" "$PKG/browser_wasi_shim/index.js" "$PKG/source/initlink-tcc.patch"
-  "$OUT/tcc" "$OUT/tccdir/include/stddef.h")
+  "$HERE/libc_headers.py" "$SHIM/package.json" /usr/include/stdio.h)
+outputs=("$PKG/tcc.wasm" "$PKG/include.json" "$PKG/libc-include.json" "$PKG/libtcc1.a" "$PKG/browser_wasi_shim/index.js"
+  "$PKG/source/initlink-tcc.patch" "$OUT/tcc" "$OUT/tccdir/include/stddef.h" "$OUT/tccdir/libc/include/stdio.h")
 up_to_date() {
   local o i
   for o in "${outputs[@]}"; do
@@ -88,6 +89,10 @@ json.dump({f: open(os.path.join(d, f)).read() for f in sorted(os.listdir(d)) if 
 PY
 mv "$BUILD/tcc-native" "$OUT/tcc"
 
+# 5a. The libc headers: for the native tcc under target/tcc/tccdir/libc/include, for the page as
+#     one JSON object (at /tcc/libc/include in its file system; config.h searches both places).
+python3 "$HERE/libc_headers.py" "$OUT/tcc" "$OUT/tccdir" "$BUILD/libc-include.json"
+
 # 5b. libtcc1.a, tcc's runtime (__va_arg for va_arg, conversions between long long and floating
 #     types, alloca), built by the native twin (whose objects are tcc.wasm's, byte for byte) from the
 #     same files as tcc's lib/Makefile for x86-64, without the bounds checker and backtrace parts.
@@ -104,6 +109,7 @@ cp "$SHIM"/dist/*.js "$SHIM"/LICENSE-* "$PKG/browser_wasi_shim/"
 cp "$OUT/src/tcc_$VERSION.dsc" "$OUT/src/tcc_$UPSTREAM.orig.tar."* "$OUT/src/tcc_$VERSION.debian.tar."* \
   "$HERE/initlink-tcc.patch" "$HERE/config.h" "$HERE/wasi/"* "$PKG/source/"
 mv "$BUILD/include.json" "$PKG/include.json"
+mv "$BUILD/libc-include.json" "$PKG/libc-include.json"
 cp "$BUILD/lib/libtcc1.a" "$PKG/libtcc1.a"
 mv "$BUILD/tcc.wasm" "$PKG/tcc.wasm"
 echo "tcc: pkg/tcc/tcc.wasm $(stat -c %s "$PKG/tcc.wasm") bytes, $(gzip -9c "$PKG/tcc.wasm" | wc -c) gzipped" >&2

@@ -161,10 +161,11 @@ fn predicted(report: &serde_json::Value) -> Vec<u64> {
         .collect()
 }
 
+/// The program's own calls the trace recorded (not the entry, not a library's initializers).
 fn observed(out: &Outcome) -> Vec<u64> {
     out.trace
         .iter()
-        .filter(|t| t.kind != TraceKind::Entry)
+        .filter(|t| t.kind != TraceKind::Entry && t.library.is_none())
         .map(|t| t.address)
         .collect()
 }
@@ -676,6 +677,7 @@ fn glibc_order(kind: &str) {
                 address: a,
                 kind,
                 symbol: name_at(a).unwrap_or_default(),
+                library: None,
             });
         }
     }
@@ -689,6 +691,7 @@ fn glibc_order(kind: &str) {
             address: s.address(),
             kind,
             symbol: sym.into(),
+            library: None,
         });
     }
     let want = native(&exe, &["x"]);
@@ -844,10 +847,44 @@ fn dynamic_programs_run_with_the_real_loader_and_libc() {
             names.contains(&"openat") && names.contains(&"mmap"),
             "{out}: the loader opened and mapped libc: {names:?}"
         );
-        assert_eq!(
-            run.trace.first().map(|t| t.kind),
-            Some(TraceKind::Entry),
-            "{out}: the loader's jump to _start"
+        // The loader runs each library's initializers before it jumps to the program's entry,
+        // and its finalizers after `exit`: libc.so.6's (two .init_array slots), and for C++
+        // libstdc++'s, libgcc_s's and libm's.
+        let entry = run
+            .trace
+            .iter()
+            .position(|t| t.kind == TraceKind::Entry)
+            .unwrap_or_else(|| panic!("{out}: no jump to _start in {:#?}", run.trace));
+        let libs = |r: std::ops::Range<usize>, kinds: &[TraceKind]| -> Vec<String> {
+            run.trace[r]
+                .iter()
+                .filter(|t| kinds.contains(&t.kind))
+                .filter_map(|t| t.library.clone())
+                .collect()
+        };
+        let before = libs(0..entry, &[TraceKind::Init, TraceKind::DtInit]);
+        assert!(
+            before.iter().any(|l| l == "libc.so.6"),
+            "{out}: libc.so.6's initializers before _start: {:#?}",
+            run.trace
+        );
+        if out.starts_with("cxx") {
+            for lib in ["libstdc++.so.6", "libgcc_s.so.1", "libm.so.6"] {
+                assert!(before.iter().any(|l| l == lib), "{out}: {lib}: {before:?}");
+            }
+            let after = libs(
+                entry..run.trace.len(),
+                &[TraceKind::Fini, TraceKind::DtFini],
+            );
+            assert!(
+                after.iter().any(|l| l == "libstdc++.so.6"),
+                "{out}: {after:?}"
+            );
+        }
+        assert!(
+            run.trace[..entry].iter().all(|t| t.library.is_some()),
+            "{out}: only libraries' initializers run before the entry: {:#?}",
+            run.trace
         );
     }
 }

@@ -12,12 +12,20 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::*;
 
-/// Run `elf` as the JSON `request` says (`{args, env, stdin, maxInstructions, report, trace}`);
-/// the result JSON is `{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions,
-/// diagnostics}`.
+/// Run `elf` as the JSON `request` says (`{args, env, stdin, maxInstructions, report, trace,
+/// files, cwd}`), where `files` (`[{path, size}]`) describes the files of the virtual file system,
+/// one after another in `blob`; the result JSON is `{ok, exitCode, signal, stdout, stderr,
+/// trace, syscalls, instructions, diagnostics}`.
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
-pub fn run(elf: &[u8], request: &str) -> String {
-    initlink_emu::api::run_json(elf, request)
+pub fn run(elf: &[u8], request: &str, blob: &[u8]) -> String {
+    initlink_emu::api::run_json_with_files(elf, request, blob)
+}
+
+/// `{interp, needed}`: the loader and the libraries a dynamic program names (`{error}` for a
+/// file that is not an ELF program).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+pub fn needs(elf: &[u8]) -> String {
+    initlink_emu::api::needs_json(elf)
 }
 
 /// Run about `millions` million instructions of straight-line integer code; returns how many

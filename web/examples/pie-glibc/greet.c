@@ -9,6 +9,12 @@
  */
 #include <stdio.h>
 
+/* glibc's <sys/cdefs.h> defines __attribute__ away for compilers
+ * other than gcc and clang: undo that for tcc, the page's compiler,
+ * or it drops the constructor and destructor below. (A no-op for
+ * gcc, where __attribute__ is no macro.) */
+#undef __attribute__
+
 __attribute__((constructor)) static void setup(void)
 {
 	puts("constructor: stdio already works (glibc initialized itself first)");
