@@ -2,7 +2,7 @@
 //! the other phases made; it never re-derives them. Built only when asked for, so plain links stay
 //! fast. The CLI's map file and the playground are both printed from it. Schema: docs/report.md.
 
-use crate::arch;
+use crate::arch::{self, DynKind};
 use crate::diag::{name_str, Diagnostic};
 use crate::dynamic::DynReloc;
 use crate::input::{SymPlace, E};
@@ -438,19 +438,21 @@ fn filled_by(v: &Values<'_, '_>, file: FileId, sec: u32, in_off: u64, value: u64
         sec,
         off: in_off,
     };
-    let relative = crate::synthesize::relative_at(v, file, sec, in_off).then_some(DynReloc {
-        loc: here,
-        r_type: R_X86_64_RELATIVE,
-        sym: None,
-        target: None,
-        addend: 0,
-    });
-    match relative.as_ref().or_else(|| d.relocs.iter().find(|r| r.loc == here)) {
-        Some(r) if r.r_type == R_X86_64_RELATIVE => format!(
-            "R_X86_64_RELATIVE: before any initializer runs, the loader writes load base + 0x{value:x} \
-             (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file"
+    let kind = if v.relative_at(file, sec, in_off) {
+        Some(DynKind::Relative)
+    } else {
+        d.relocs.iter().find(|r| r.loc == here).map(|r| r.kind)
+    };
+    match kind {
+        Some(DynKind::Relative) => format!(
+            "{}: before any initializer runs, the loader writes load base + 0x{value:x} \
+             (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file",
+            arch::dyn_name(DynKind::Relative)
         ),
-        Some(r) => format!("{} against a symbol: the loader writes its address", arch::reloc_name(r.r_type)),
+        Some(k) => format!(
+            "{} against a symbol: the loader writes its address",
+            arch::dyn_name(k)
+        ),
         None => "static: an absolute address fixed at link time (ET_EXEC is not relocated)".into(),
     }
 }
@@ -489,7 +491,10 @@ fn init_entries(
                 linker_made: true,
                 called_by: called_by.to_string(),
                 filled_by: if pic {
-                    format!("R_X86_64_RELATIVE: the loader writes load base + 0x{target_address:x} before any initializer runs")
+                    format!(
+                        "{}: the loader writes load base + 0x{target_address:x} before any initializer runs",
+                        arch::dyn_name(DynKind::Relative)
+                    )
                 } else {
                     "static: the file holds the stub's address".into()
                 },
@@ -1064,10 +1069,10 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
     if d.relative_count > 0 {
-        counts.push(("R_X86_64_RELATIVE".into(), d.relative_count));
+        counts.push((arch::dyn_name(DynKind::Relative).into(), d.relative_count));
     }
     for r in &d.relocs {
-        let n = arch::reloc_name(r.r_type).to_string();
+        let n = arch::dyn_name(r.kind).to_string();
         match counts.iter_mut().find(|(k, _)| *k == n) {
             Some(c) => c.1 += 1,
             None => counts.push((n, 1)),
@@ -1075,7 +1080,7 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
     }
     let jump = d.plt.len();
     if jump > 0 {
-        counts.push(("R_X86_64_JUMP_SLOT".into(), jump));
+        counts.push((arch::dyn_name(DynKind::PltSlot).into(), jump));
     }
     info.relocation_counts = counts;
     info
@@ -1545,13 +1550,13 @@ impl<'v> SectionView<'v> {
 
     /// The dynamic relocation the site was given.
     fn dynamic(&self, t: &Traced) -> Option<DynSite> {
-        let (r_type, symbol, addend) = match t.dynamic {
+        let (kind, symbol, addend) = match t.dynamic {
             DynEmitted::None => return None,
-            DynEmitted::Relative { addend } => (arch::DYN_RELATIVE, None, addend as i64),
+            DynEmitted::Relative { addend } => (DynKind::Relative, None, addend as i64),
             DynEmitted::Symbolic => {
                 let d = self.symbolic.get(&(self.file.0, self.si, t.r_offset))?;
                 let name = d.sym.map(|g| name_str(self.v.res.global(g).name));
-                (d.r_type, name, d.addend)
+                (d.kind, name, d.addend)
             }
         };
         let note = match t.dynamic {
@@ -1570,7 +1575,7 @@ impl<'v> SectionView<'v> {
             ),
         };
         Some(DynSite {
-            r_type: arch::reloc_name(r_type).into(),
+            r_type: arch::dyn_name(kind).into(),
             symbol,
             addend,
             note,

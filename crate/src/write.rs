@@ -2,6 +2,7 @@
 //! relocated in place; linker-made pieces (stubs, GOT, IPLT, `.rela.plt`, `.eh_frame_hdr`, the build
 //! ID) are produced from the synthesize decisions. The symbol table and section headers close the file.
 
+use crate::arch::DynKind;
 use crate::diag::{Diagnostic, Errors, Result};
 use crate::dynamic::{DynLoc, DynPlan};
 use crate::input::{SymPlace, E};
@@ -1157,7 +1158,7 @@ fn write_job(
                         let mut loader_filled = vec![false; synth.got.len()];
                         for r in dynamic.iter().flat_map(|d| d.relocs.iter()) {
                             if let DynLoc::Got(k) = r.loc {
-                                if r.r_type != R_X86_64_RELATIVE {
+                                if r.kind != DynKind::Relative {
                                     if let Some(w) = loader_filled.get_mut(k as usize) {
                                         *w = true;
                                     }
@@ -1226,8 +1227,8 @@ fn write_job(
                             let order: Vec<&crate::dynamic::DynReloc> = d
                                 .relocs
                                 .iter()
-                                .filter(|r| r.r_type == R_X86_64_RELATIVE)
-                                .chain(d.relocs.iter().filter(|r| r.r_type != R_X86_64_RELATIVE))
+                                .filter(|r| r.kind == DynKind::Relative)
+                                .chain(d.relocs.iter().filter(|r| r.kind != DynKind::Relative))
                                 .collect();
                             let entry = |(e, r): (&mut [u8], &&crate::dynamic::DynReloc)| {
                                 let at = dyn_loc_addr(v, r.loc);
@@ -1235,9 +1236,9 @@ fn write_job(
                                     .sym
                                     .and_then(|g| d.dynsym_index.get(&g).copied())
                                     .unwrap_or(0);
-                                let addend = match (r.r_type, r.target) {
-                                    (R_X86_64_RELATIVE, Some(t)) => v.s_plus_a(t, r.addend),
-                                    (R_X86_64_RELATIVE, None) => match r.loc {
+                                let addend = match (r.kind, r.target) {
+                                    (DynKind::Relative, Some(t)) => v.s_plus_a(t, r.addend),
+                                    (DynKind::Relative, None) => match r.loc {
                                         DynLoc::Synthetic { what, off } => {
                                             synthetic_words(v, what, opts)
                                                 .get((off / 8) as usize)
@@ -1246,14 +1247,14 @@ fn write_job(
                                         }
                                         _ => r.addend as u64,
                                     },
-                                    (R_X86_64_TPOFF64, Some(t)) => v
+                                    (DynKind::TpOffset, Some(t)) => v
                                         .sym_addr_raw(t)
                                         .wrapping_sub(tls_start)
                                         .wrapping_add(r.addend as u64),
                                     _ => r.addend as u64,
                                 };
                                 put64(e, 0, at);
-                                put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
+                                put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type()));
                                 put64(e, 16, addend);
                             };
                             // One entry per pointer in the data: natively, in parallel.
