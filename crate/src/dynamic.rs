@@ -4,6 +4,7 @@
 //! decisions (`.dynstr`, `.gnu.hash`, `.hash`, `.gnu.version`, `.gnu.version_r`). Sections that hold
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
+use crate::arch::DynKind;
 use crate::resolve::SymRef;
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
 use rustc_hash::FxHashMap;
@@ -31,12 +32,20 @@ type DsoVersions = (u32, Vec<(Vec<u8>, u16)>);
 #[derive(Debug, Clone)]
 pub struct DynReloc {
     pub loc: DynLoc,
-    pub r_type: u32,
-    /// The dynamic symbol the loader looks up (None: `R_X86_64_RELATIVE` and friends).
+    /// What the loader computes (`arch::dyn_type` gives the raw type).
+    pub kind: DynKind,
+    /// The dynamic symbol the loader looks up (None: load-base-relative and friends).
     pub sym: Option<SymbolId>,
     /// For relative relocations, the symbol whose link-time address goes into the addend.
     pub target: Option<SymRef>,
     pub addend: i64,
+}
+
+impl DynReloc {
+    /// The raw type written to the output.
+    pub fn r_type(&self) -> u32 {
+        crate::arch::dyn_type(self.kind)
+    }
 }
 
 #[derive(Default)]
@@ -56,12 +65,12 @@ pub struct DynPlan {
     pub copy_of: FxHashMap<SymbolId, u64>,
     pub copy_size: u64,
     pub copy_align: u64,
-    /// Dynamic relocations, except the `R_X86_64_RELATIVE` ones at input sites: those are only
+    /// Dynamic relocations, except the load-base-relative ones at input sites: those are only
     /// counted here and written by the write phase beside the data they fix up (first in
     /// `.rela.dyn`, in address order): a position-independent output can have one per pointer
     /// in its data, too many to keep as a list (docs/benchmarks.md).
     pub relocs: Vec<DynReloc>,
-    /// Input section (file, section) -> its `R_X86_64_RELATIVE` relocations.
+    /// Input section (file, section) -> its load-base-relative dynamic relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,
     pub relative_count: usize,
     /// Dynamic symbols (index 1..), undefined first, then defined in `.gnu.hash` order.

@@ -2,7 +2,7 @@
 //! section is copied into the output. Relaxations ask the same `arch` predicates the synthesize
 //! phase asked, so a GOT slot exists exactly when the instruction was left as a GOT load.
 
-use crate::arch::{self, RelKind, Relaxation};
+use crate::arch::{self, DynKind, RelKind, Relaxation};
 use crate::diag::{name_str, Diagnostic};
 use crate::input::{Section, SymPlace, E};
 use crate::layout::{Layout, SplitMap, Synthetic, Tls};
@@ -45,7 +45,7 @@ impl RelativeOut<'_> {
     fn push(&mut self, at: u64, addend: u64) {
         if let Some(e) = self.buf.get_mut(24 * self.n..24 * self.n + 24) {
             e[..8].copy_from_slice(&at.to_le_bytes());
-            e[8..16].copy_from_slice(&u64::from(arch::DYN_RELATIVE).to_le_bytes());
+            e[8..16].copy_from_slice(&u64::from(arch::dyn_type(DynKind::Relative)).to_le_bytes());
             e[16..].copy_from_slice(&addend.to_le_bytes());
         }
         self.n += 1;
@@ -329,6 +329,34 @@ impl<'r, 'a> Values<'r, 'a> {
     pub fn tp(&self) -> u64 {
         self.tls.map_or(0, |t| t.tp())
     }
+
+    /// Whether the relocation at `off` of input section `sec` of `file` became a
+    /// load-base-relative dynamic relocation (those are counted by the synthesize scan, not
+    /// listed in `DynPlan::relocs`): the scan and the apply step ask the same
+    /// `synthesize::dyn_action`.
+    pub fn relative_at(&self, file: FileId, sec: u32, off: u64) -> bool {
+        let (Some(_), Some(opts)) = (self.synth.dynamic.as_deref(), self.opts) else {
+            return false;
+        };
+        let obj = &self.res.files[file.0 as usize].obj;
+        let Some(s) = obj.sections.get(sec as usize) else {
+            return false;
+        };
+        let writable = s.flags & u64::from(SHF_WRITE) != 0;
+        s.relocs.iter().any(|r| {
+            let sym = r.r_sym(E, false) as usize;
+            r.r_offset.get(E) == off
+                && arch::is_word_absolute(r.r_type(E, false))
+                && s.is_alloc()
+                && sym < obj.symbols.len()
+                && crate::synthesize::dyn_action(
+                    self.res,
+                    opts,
+                    crate::synthesize::sym_ref(self.res, file, sym),
+                    writable,
+                ) == crate::synthesize::DynAction::Relative
+        })
+    }
     pub fn stub_addr(&self, st: &Stub) -> u64 {
         match st.home {
             StubHome::Text => self.text_stubs + st.offset,
@@ -529,7 +557,7 @@ impl<'r, 'a> Values<'r, 'a> {
         let g = |kind| self.got_slot(x.target, kind);
         if arch::is_word_absolute(x.t) && x.sec.is_alloc() {
             let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
-            match crate::synthesize::dyn_action(self.res, opts, x.t, x.target, writable) {
+            match crate::synthesize::dyn_action(self.res, opts, x.target, writable) {
                 // The loader writes it (the word relocation with the symbol).
                 crate::synthesize::DynAction::Symbolic => {
                     return Some(Done {
@@ -610,7 +638,9 @@ impl<'r, 'a> Values<'r, 'a> {
         let mut relaxation = Relaxation::None;
         let value: u64 = match x.kind {
             RelKind::Absolute => s.wrapping_add(a as u64),
-            RelKind::PcRelative => s.wrapping_add(a as u64).wrapping_sub(p),
+            RelKind::PcRelative | RelKind::PltPcRelative => {
+                s.wrapping_add(a as u64).wrapping_sub(p)
+            }
             RelKind::GotPcRelative => match g(GotKind::Addr) {
                 Some(slot) => {
                     got_entry = Some(slot);
@@ -643,7 +673,9 @@ impl<'r, 'a> Values<'r, 'a> {
                     .wrapping_add(a as u64)
             }
             RelKind::GotBasePcRelative => self.got_base.wrapping_add(a as u64).wrapping_sub(p),
-            RelKind::GotBaseRelative => s.wrapping_add(a as u64).wrapping_sub(self.got_base),
+            RelKind::GotBaseRelative | RelKind::PltGotBaseRelative => {
+                s.wrapping_add(a as u64).wrapping_sub(self.got_base)
+            }
             RelKind::TpRelative => s.wrapping_add(a as u64).wrapping_sub(tp),
             RelKind::DtpRelative => {
                 // Local-dynamic code was relaxed to local-exec, so offsets in code are TP-relative.

@@ -2,7 +2,7 @@
 //! the other phases made; it never re-derives them. Built only when asked for, so plain links stay
 //! fast. The CLI's map file and the playground are both printed from it. Schema: docs/report.md.
 
-use crate::arch;
+use crate::arch::{self, DynKind};
 use crate::diag::{name_str, Diagnostic};
 use crate::dynamic::DynReloc;
 use crate::input::{SymPlace, E};
@@ -152,7 +152,7 @@ pub struct DynamicInfo {
     pub entries: Vec<DynEntry>,
     pub imports: Vec<ImportInfo>,
     pub exports: Vec<String>,
-    /// Dynamic relocations by type (`R_X86_64_RELATIVE`: 12, ...).
+    /// Dynamic relocations by type (`R_X86_64_RELATIVE`: 12, ...; the names are the architecture's).
     pub relocation_counts: Vec<(String, usize)>,
 }
 
@@ -438,19 +438,21 @@ fn filled_by(v: &Values<'_, '_>, file: FileId, sec: u32, in_off: u64, value: u64
         sec,
         off: in_off,
     };
-    let relative = crate::synthesize::relative_at(v, file, sec, in_off).then_some(DynReloc {
-        loc: here,
-        r_type: R_X86_64_RELATIVE,
-        sym: None,
-        target: None,
-        addend: 0,
-    });
-    match relative.as_ref().or_else(|| d.relocs.iter().find(|r| r.loc == here)) {
-        Some(r) if r.r_type == R_X86_64_RELATIVE => format!(
-            "R_X86_64_RELATIVE: before any initializer runs, the loader writes load base + 0x{value:x} \
-             (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file"
+    let kind = if v.relative_at(file, sec, in_off) {
+        Some(DynKind::Relative)
+    } else {
+        d.relocs.iter().find(|r| r.loc == here).map(|r| r.kind)
+    };
+    match kind {
+        Some(DynKind::Relative) => format!(
+            "{}: before any initializer runs, the loader writes load base + 0x{value:x} \
+             (the addend) into the slot; GNU ld and initlink also leave 0x{value:x} in the file",
+            arch::dyn_name(DynKind::Relative)
         ),
-        Some(r) => format!("{} against a symbol: the loader writes its address", arch::reloc_name(r.r_type)),
+        Some(k) => format!(
+            "{} against a symbol: the loader writes its address",
+            arch::dyn_name(k)
+        ),
         None => "static: an absolute address fixed at link time (ET_EXEC is not relocated)".into(),
     }
 }
@@ -458,12 +460,12 @@ fn filled_by(v: &Values<'_, '_>, file: FileId, sec: u32, in_off: u64, value: u64
 fn init_entries(
     v: &Values<'_, '_>,
     elf: &[u8],
-    name: &str,
+    id: crate::layout::OutId,
     called_by: &str,
     reverse: bool,
 ) -> Vec<InitEntry> {
     let layout = v.layout;
-    let Some(si) = layout.section_by_name(name) else {
+    let Some(si) = layout.known(id) else {
         return Vec::new();
     };
     let os = &layout.sections[si as usize];
@@ -489,7 +491,10 @@ fn init_entries(
                 linker_made: true,
                 called_by: called_by.to_string(),
                 filled_by: if pic {
-                    format!("R_X86_64_RELATIVE: the loader writes load base + 0x{target_address:x} before any initializer runs")
+                    format!(
+                        "{}: the loader writes load base + 0x{target_address:x} before any initializer runs",
+                        arch::dyn_name(DynKind::Relative)
+                    )
                 } else {
                     "static: the file holds the stub's address".into()
                 },
@@ -563,28 +568,57 @@ pub fn build(
     opts: &crate::options::Options,
     diagnostics: &[Diagnostic],
 ) -> Report {
-    let layout = v.layout;
-    let res = v.res;
     let synth = v.synth;
     let mut r = Report {
         format: FORMAT,
         tool: format!("initlink {}", env!("CARGO_PKG_VERSION")),
         ..Default::default()
     };
+    r.output = output_info(v, elf, opts);
+    (r.inputs, r.archives) = inputs_info(v.res);
+    r.segments = segments_info(v.layout);
+    r.sections = sections_info(v);
+    r.symbols = symbols_info(v);
+    let extra = linker_made_symbols(v, &r.symbols);
+    r.symbols.extend(extra);
+    r.init_arrays = init_arrays_info(v, elf);
+    r.stubs = synth.stubs.iter().map(|st| stub_info(v, st)).collect();
+    if let Some(d) = synth.dynamic.as_deref() {
+        r.dynamic = Some(dynamic_info(v, d, elf));
+    }
+    r.relocations = Some(relocations(v, elf, trace));
+    r.diagnostics = diagnostics.to_vec();
+    r.notes.extend(synth.notes.iter().cloned());
+    if opts.gc_sections {
+        r.notes.push(
+            "--gc-sections was accepted but not applied: every loaded section is kept".into(),
+        );
+    }
+    for ig in &opts.ignored {
+        r.notes.push(format!("option accepted and ignored: {ig}"));
+    }
+    r
+}
+
+fn output_info(v: &Values<'_, '_>, elf: &[u8], opts: &crate::options::Options) -> OutputInfo {
+    let synth = v.synth;
     let entry_symbol = match &synth.entry {
         Entry::Symbol(_, n) => n.clone(),
         Entry::Stub(i) => format!("{} (linker-made)", synth.stubs[*i].name),
         Entry::TextStart => "(start of .text)".into(),
         Entry::None => "(none: shared object)".into(),
     };
-    r.output = OutputInfo {
+    OutputInfo {
         path: opts.output.clone(),
         kind: format!("{:?}", opts.kind).to_lowercase(),
         entry: entry_address(v),
         entry_symbol,
         size: elf.len() as u64,
-    };
-    (r.inputs, r.archives) = inputs_info(res);
+    }
+}
+
+fn segments_info(layout: &crate::layout::Layout) -> Vec<SegmentInfo> {
+    let mut out = Vec::new();
     for seg in &layout.segments {
         let t = match seg.p_type {
             PT_LOAD => "LOAD",
@@ -600,7 +634,7 @@ pub fn build(
             if seg.flags & PF_W != 0 { 'W' } else { '-' },
             if seg.flags & PF_X != 0 { 'X' } else { '-' }
         );
-        r.segments.push(SegmentInfo {
+        out.push(SegmentInfo {
             p_type: t.into(),
             flags,
             offset: seg.offset,
@@ -615,7 +649,13 @@ pub fn build(
                 .collect(),
         });
     }
-    for os in layout.sections.iter().filter(|s| s.shndx != 0) {
+    out
+}
+
+fn sections_info(v: &Values<'_, '_>) -> Vec<SectionInfo> {
+    let res = v.res;
+    let mut out = Vec::new();
+    for os in v.layout.sections.iter().filter(|s| s.shndx != 0) {
         let mut pieces = Vec::new();
         for p in &os.pieces {
             let (kind, input, section) = match p.src {
@@ -654,7 +694,7 @@ pub fn build(
                 from_ctors: p.from_ctors,
             });
         }
-        r.sections.push(SectionInfo {
+        out.push(SectionInfo {
             name: os.name.clone(),
             sh_type: sh_type_str(os.sh_type),
             flags: flags_str(os.flags),
@@ -665,6 +705,13 @@ pub fn build(
             pieces,
         });
     }
+    out
+}
+
+/// The output's symbol table as the report lists it: the link's names (file-local symbols
+/// only when they come from an input).
+fn symbols_info(v: &Values<'_, '_>) -> Vec<SymbolInfo> {
+    let (res, layout) = (v.res, v.layout);
     let syms = build_symtab(v);
     let first_global = syms.first_global;
     let shname = |shndx: u16| -> String {
@@ -678,6 +725,7 @@ pub fn build(
                 .map_or_else(|| n.to_string(), |s| s.name.clone()),
         }
     };
+    let mut out = Vec::new();
     for (i, s) in syms.iter().enumerate().skip(1) {
         let ty = s.info & 0xf;
         if i < first_global && ty == STT_FILE {
@@ -695,7 +743,7 @@ pub fn build(
         if i < first_global && defined_in.is_none() {
             continue; // file-local symbols stay in the ELF symtab; the report lists the link's names
         }
-        r.symbols.push(SymbolInfo {
+        out.push(SymbolInfo {
             name,
             value: s.value,
             size: s.size,
@@ -718,9 +766,12 @@ pub fn build(
             defined_in,
         });
     }
-    let extra = linker_made_symbols(v, &r.symbols);
-    r.symbols.extend(extra);
-    // Start-up: who calls what, in order.
+    out
+}
+
+/// Start-up: the init and fini arrays slot by slot, and who calls what, in order.
+fn init_arrays_info(v: &Values<'_, '_>, elf: &[u8]) -> InitArrays {
+    let synth = v.synth;
     // initlink's freestanding `_start` calls the arrays itself; the glibc-style one leaves it to libc.
     let synthesized = synth.start_stub.is_some() && synth.dynamic.is_none();
     let shared = synth.dynamic.as_deref().is_some_and(|d| d.shared);
@@ -750,23 +801,26 @@ pub fn build(
             "exit() → call_fini, registered by __libc_start_main with __cxa_atexit",
         )
     };
-    r.init_arrays.preinit = init_entries(v, elf, ".preinit_array", pre_by, false);
-    r.init_arrays.init = init_entries(v, elf, ".init_array", init_by, false);
-    r.init_arrays.fini = init_entries(v, elf, ".fini_array", fini_by, true);
-    let seq = &mut r.init_arrays.sequence;
+    let mut arrays = InitArrays {
+        preinit: init_entries(v, elf, crate::layout::OutId::PreinitArray, pre_by, false),
+        init: init_entries(v, elf, crate::layout::OutId::InitArray, init_by, false),
+        fini: init_entries(v, elf, crate::layout::OutId::FiniArray, fini_by, true),
+        sequence: Vec::new(),
+    };
+    let res = v.res;
     let global_addr = |n: &[u8]| {
         res.lookup(n)
             .filter(|&g| res.global(g).def != crate::resolve::Def::Undefined)
             .map(|g| v.sym_addr(crate::synthesize::SymRef::Global(g)))
     };
-    for e in &r.init_arrays.preinit {
-        seq.push(SequenceStep {
-            step: ".preinit_array".into(),
-            symbol: e.symbol.clone(),
-            address: Some(e.target_address),
-            called_by: e.called_by.clone(),
-        });
-    }
+    let seq = &mut arrays.sequence;
+    let step = |step: &str, e: &InitEntry| SequenceStep {
+        step: step.into(),
+        symbol: e.symbol.clone(),
+        address: Some(e.target_address),
+        called_by: e.called_by.clone(),
+    };
+    seq.extend(arrays.preinit.iter().map(|e| step(".preinit_array", e)));
     if !synthesized {
         if let Some(a) = global_addr(b"_init") {
             seq.push(SequenceStep {
@@ -777,14 +831,7 @@ pub fn build(
             });
         }
     }
-    for e in &r.init_arrays.init {
-        seq.push(SequenceStep {
-            step: ".init_array".into(),
-            symbol: e.symbol.clone(),
-            address: Some(e.target_address),
-            called_by: e.called_by.clone(),
-        });
-    }
+    seq.extend(arrays.init.iter().map(|e| step(".init_array", e)));
     // A shared object's initializers run when it is loaded; its `main`, if any, is nobody's.
     if !shared {
         seq.push(SequenceStep {
@@ -798,16 +845,9 @@ pub fn build(
             },
         });
     }
-    let mut fini: Vec<&InitEntry> = r.init_arrays.fini.iter().collect();
+    let mut fini: Vec<&InitEntry> = arrays.fini.iter().collect();
     fini.sort_by_key(|e| e.run_order);
-    for e in fini {
-        seq.push(SequenceStep {
-            step: ".fini_array".into(),
-            symbol: e.symbol.clone(),
-            address: Some(e.target_address),
-            called_by: e.called_by.clone(),
-        });
-    }
+    seq.extend(fini.into_iter().map(|e| step(".fini_array", e)));
     if !synthesized {
         if let Some(a) = global_addr(b"_fini") {
             seq.push(SequenceStep {
@@ -818,81 +858,65 @@ pub fn build(
             });
         }
     }
-    // Stubs, annotated line by line.
-    for st in &synth.stubs {
-        let base = v.stub_addr(st);
-        let (bytes, applied) = v.stub_bytes(st);
-        let mut lines = Vec::new();
-        let mut off = 0usize;
-        for (insn, ap) in st.insns.iter().zip(&applied) {
-            let b = &bytes[off..off + insn.bytes.len()];
-            let addr = base + off as u64;
-            let reloc = match (&insn.reloc, ap) {
-                (Some(rl), Some(a)) => Some(RelocInfo {
-                    r_type: arch::reloc_name(a.r_type).into(),
-                    symbol: match &rl.target {
-                        crate::synthesize::StubTarget::Sym(s) => v.sym_name(*s),
-                        crate::synthesize::StubTarget::Linker(n) => (*n).to_string(),
-                        crate::synthesize::StubTarget::GotPltSlot(k) => {
-                            format!(".got.plt slot {k}")
-                        }
-                        crate::synthesize::StubTarget::GotPltWord(n) => {
-                            format!(".got.plt word {n}")
-                        }
-                        crate::synthesize::StubTarget::Plt0 => "PLT0".to_string(),
-                        crate::synthesize::StubTarget::Piece(_) => {
-                            "initlink.module_data".to_string()
-                        }
-                    },
-                    addend: a.a,
-                    formula: arch::formula(a.r_type).into(),
-                    s: a.s,
-                    a: a.a,
-                    p: a.p,
-                    value: a.value as i64 as i32 as i64,
-                    field_offset: a.at,
-                    field_size: a.width,
-                }),
-                _ => None,
-            };
-            lines.push(StubLine {
-                offset: off as u64,
-                address: addr,
-                bytes: hex(b),
-                asm: disassemble(b, addr),
-                reloc,
-            });
-            off += insn.bytes.len();
-        }
-        r.stubs.push(StubInfo {
-            name: st.name.clone(),
-            address: base,
-            size: st.size(),
-            section: match st.home {
-                crate::synthesize::StubHome::Text => ".text".into(),
-                crate::synthesize::StubHome::Plt => ".plt".into(),
-            },
-            why: st.why.clone(),
-            bytes: hex(&bytes),
-            lines,
+    arrays
+}
+
+/// A linker-made stub, annotated line by line.
+fn stub_info(v: &Values<'_, '_>, st: &crate::synthesize::Stub) -> StubInfo {
+    let base = v.stub_addr(st);
+    let (bytes, applied) = v.stub_bytes(st);
+    let mut lines = Vec::new();
+    let mut off = 0usize;
+    for (insn, ap) in st.insns.iter().zip(&applied) {
+        let b = &bytes[off..off + insn.bytes.len()];
+        let addr = base + off as u64;
+        let reloc = match (&insn.reloc, ap) {
+            (Some(rl), Some(a)) => Some(RelocInfo {
+                r_type: arch::reloc_name(a.r_type).into(),
+                symbol: match &rl.target {
+                    crate::synthesize::StubTarget::Sym(s) => v.sym_name(*s),
+                    crate::synthesize::StubTarget::Linker(n) => (*n).to_string(),
+                    crate::synthesize::StubTarget::GotPltSlot(k) => {
+                        format!(".got.plt slot {k}")
+                    }
+                    crate::synthesize::StubTarget::GotPltWord(n) => {
+                        format!(".got.plt word {n}")
+                    }
+                    crate::synthesize::StubTarget::Plt0 => "PLT0".to_string(),
+                    crate::synthesize::StubTarget::Piece(_) => "initlink.module_data".to_string(),
+                },
+                addend: a.a,
+                formula: arch::formula(a.r_type).into(),
+                s: a.s,
+                a: a.a,
+                p: a.p,
+                value: a.value as i64 as i32 as i64,
+                field_offset: a.at,
+                field_size: a.width,
+            }),
+            _ => None,
+        };
+        lines.push(StubLine {
+            offset: off as u64,
+            address: addr,
+            bytes: hex(b),
+            asm: disassemble(b, addr),
+            reloc,
         });
+        off += insn.bytes.len();
     }
-    if let Some(d) = synth.dynamic.as_deref() {
-        r.dynamic = Some(dynamic_info(v, d, elf));
+    StubInfo {
+        name: st.name.clone(),
+        address: base,
+        size: st.size(),
+        section: match st.home {
+            crate::synthesize::StubHome::Text => ".text".into(),
+            crate::synthesize::StubHome::Plt => ".plt".into(),
+        },
+        why: st.why.clone(),
+        bytes: hex(&bytes),
+        lines,
     }
-    r.relocations = Some(relocations(v, elf, trace));
-    r.diagnostics = diagnostics.to_vec();
-    r.notes.extend(synth.notes.iter().cloned());
-    if opts.gc_sections {
-        r.notes.push(
-            "--gc-sections was accepted but not applied: every loaded section is kept".into(),
-        );
-    }
-    for ig in &opts.ignored {
-        r.notes.push(format!("option accepted and ignored: {ig}"));
-    }
-    let _ = Synthetic::Got;
-    r
 }
 
 /// A text map in the spirit of GNU ld's `-Map`, printed from the report.
@@ -1006,7 +1030,7 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
         soname: v.opts.and_then(|o| o.soname.clone()).filter(|_| d.shared),
         ..Default::default()
     };
-    if let Some(i) = v.layout.section_by_name(".dynamic") {
+    if let Some(i) = v.layout.known(crate::layout::OutId::Dynamic) {
         let s = &v.layout.sections[i as usize];
         for (k, &tag) in d.tags.iter().enumerate() {
             let o = (s.offset + 16 * k as u64 + 8) as usize;
@@ -1064,10 +1088,10 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
     if d.relative_count > 0 {
-        counts.push(("R_X86_64_RELATIVE".into(), d.relative_count));
+        counts.push((arch::dyn_name(DynKind::Relative).into(), d.relative_count));
     }
     for r in &d.relocs {
-        let n = arch::reloc_name(r.r_type).to_string();
+        let n = arch::dyn_name(r.kind).to_string();
         match counts.iter_mut().find(|(k, _)| *k == n) {
             Some(c) => c.1 += 1,
             None => counts.push((n, 1)),
@@ -1075,7 +1099,7 @@ fn dynamic_info(v: &Values<'_, '_>, d: &crate::dynamic::DynPlan, elf: &[u8]) -> 
     }
     let jump = d.plt.len();
     if jump > 0 {
-        counts.push(("R_X86_64_JUMP_SLOT".into(), jump));
+        counts.push((arch::dyn_name(DynKind::PltSlot).into(), jump));
     }
     info.relocation_counts = counts;
     info
@@ -1545,13 +1569,13 @@ impl<'v> SectionView<'v> {
 
     /// The dynamic relocation the site was given.
     fn dynamic(&self, t: &Traced) -> Option<DynSite> {
-        let (r_type, symbol, addend) = match t.dynamic {
+        let (kind, symbol, addend) = match t.dynamic {
             DynEmitted::None => return None,
-            DynEmitted::Relative { addend } => (arch::DYN_RELATIVE, None, addend as i64),
+            DynEmitted::Relative { addend } => (DynKind::Relative, None, addend as i64),
             DynEmitted::Symbolic => {
                 let d = self.symbolic.get(&(self.file.0, self.si, t.r_offset))?;
                 let name = d.sym.map(|g| name_str(self.v.res.global(g).name));
-                (d.r_type, name, d.addend)
+                (d.kind, name, d.addend)
             }
         };
         let note = match t.dynamic {
@@ -1570,7 +1594,7 @@ impl<'v> SectionView<'v> {
             ),
         };
         Some(DynSite {
-            r_type: arch::reloc_name(r_type).into(),
+            r_type: arch::dyn_name(kind).into(),
             symbol,
             addend,
             note,

@@ -253,12 +253,12 @@ pub enum Synthetic {
     DynStr,
     VerSym,
     VerNeed,
-    /// The `R_X86_64_RELATIVE` entries at input sites, first in `.rela.dyn`, written with the
+    /// The RELATIVE entries at input sites, first in `.rela.dyn`, written with the
     /// sections they fix up.
     RelaDynRelative,
     RelaDyn,
     Dynamic,
-    /// Data copied from a shared object by `R_X86_64_COPY` (lives in `.bss`).
+    /// Data copied from a shared object by copy relocations (lives in `.bss`).
     Copy,
     /// Linker-made code at the start of `.text` (the teaching `_start`, registration stubs).
     Stubs,

@@ -1,14 +1,16 @@
 //! Synthesize phase: scan every relocation of the kept sections once and decide what the linker must
-//! make: GOT slots (for GOT loads that cannot be relaxed), IPLT entries with `R_X86_64_IRELATIVE`
-//! for IFUNC symbols, and code stubs such as the teaching `_start`. Stubs are tables of instructions
-//! with their relocations: the same table produces the bytes and the report's annotation.
-//! Undefined symbols become errors here, named with the places that reference them.
+//! make: GOT slots (for GOT loads that cannot be relaxed), IPLT entries for IFUNC symbols (their
+//! `.got.plt` slots filled at start-up from the resolver), and code stubs such as the teaching
+//! `_start`. Stubs are tables of instructions with their relocations: the same table produces the
+//! bytes and the report's annotation. The scan switches on `arch::RelKind` and records
+//! `arch::DynKind`s, never raw types. Undefined symbols become errors here, named with the places
+//! that reference them.
 
-use crate::arch;
+use crate::arch::{self, DynKind, RelKind};
 use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dynamic::{DynLoc, DynPlan, DynReloc};
-use crate::input::{SymPlace, E};
-use crate::layout::Layout;
+use crate::input::{Object, Section, SymPlace, E};
+use crate::layout::{Layout, OutId};
 use crate::options::{Options, OutputKind};
 use crate::resolve::{fact, Def, FileId, Resolved, SymbolId};
 use object::elf::*;
@@ -154,255 +156,314 @@ fn is_resolved(res: &Resolved<'_>, s: SymRef) -> bool {
     }
 }
 
+/// Undefined symbols with up to three of their referencing sites each, in first-reference order.
+#[derive(Default)]
+struct Undefs {
+    list: Vec<Undef>,
+    index: FxHashMap<SymbolId, usize>,
+}
+
 struct Undef {
     name: String,
     sites: Vec<String>,
     count: usize,
 }
 
-pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result<Synth> {
-    let mut s = Synth {
-        got: Vec::new(),
-        got_index: FxHashMap::default(),
-        iplt: Vec::new(),
-        iplt_index: FxHashMap::default(),
-        got_plt_reserved: 0,
-        stubs: Vec::new(),
-        start_stub: None,
-        entry: Entry::TextStart,
-        build_id_size: if opts.build_id.is_some() { 16 + 20 } else { 0 },
-        warnings: Vec::new(),
-        dynamic: None,
-        init_stub: None,
-        notes: Vec::new(),
-    };
-    // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
-    let needed: Vec<String> = res
-        .dsos
-        .iter()
-        .filter(|d| d.needed)
-        .map(|d| d.obj.soname.clone())
-        .collect();
-    if matches!(opts.kind, OutputKind::Pie | OutputKind::Shared) || !needed.is_empty() {
-        let shared = opts.kind == OutputKind::Shared;
-        s.dynamic = Some(Box::new(DynPlan {
-            pic: matches!(opts.kind, OutputKind::Pie | OutputKind::Shared),
-            shared,
-            interp: if shared {
-                None
-            } else {
-                Some(
-                    opts.dynamic_linker
-                        .clone()
-                        .unwrap_or_else(|| "/lib64/ld-linux-x86-64.so.2".into()),
-                )
-            },
-            needed,
-            copy_align: 1,
-            ..Default::default()
-        }));
-        // The lazy PLT's first entry and the loader's words live at the start of `.got.plt`.
-        s.got_plt_reserved = 3;
-    }
-    let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut undefs: Vec<Undef> = Vec::new();
-    let mut undef_index: FxHashMap<SymbolId, usize> = FxHashMap::default();
-    if let Some(g) = res.lookup(b"_GLOBAL_OFFSET_TABLE_") {
-        if res.global(g).def == Def::Linker {
-            s.got_plt_reserved = 3;
+impl Undefs {
+    fn add(&mut self, res: &Resolved<'_>, fid: FileId, g: SymbolId, sec: u32, off: u64) {
+        let list = &mut self.list;
+        let k = *self.index.entry(g).or_insert_with(|| {
+            list.push(Undef {
+                name: name_str(res.global(g).name),
+                sites: Vec::new(),
+                count: 0,
+            });
+            list.len() - 1
+        });
+        let u = &mut self.list[k];
+        u.count += 1;
+        if u.sites.len() < 3 {
+            let obj = &res.files[fid.0 as usize].obj;
+            u.sites.push(match enclosing_function(res, fid, sec, off) {
+                Some(f) => format!("referenced by {} (function {f})", obj.name),
+                None => format!(
+                    "referenced by {}:({}+0x{off:x})",
+                    obj.name,
+                    obj.sections[sec as usize].name_str()
+                ),
+            });
         }
     }
 
+    /// One error per symbol, like lld and mold: the name, up to three references, then a count.
+    fn into_errors(self) -> impl Iterator<Item = Diagnostic> {
+        self.list.into_iter().map(|u| {
+            let mut d =
+                Diagnostic::error(format!("undefined symbol: {}", u.name)).symbol(u.name.clone());
+            for site in &u.sites {
+                d = d.note(site.clone());
+            }
+            if u.count > u.sites.len() {
+                d = d.note(format!("referenced {} more times", u.count - u.sites.len()));
+            }
+            d
+        })
+    }
+}
+
+/// The synthesize phase: scan, then the entry point, the linker-made code and the dynamic
+/// sections' contents, in that order (each step reads what the earlier ones decided).
+pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result<Synth> {
+    let mut s = Synth::start(res, opts);
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
     let scan = |fi: usize| scan_file(res, layout, opts, dynamic, FileId(fi as u32));
     let scans: Vec<Vec<Need>> = crate::par::map_range(res.files.len(), 1, scan);
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut undefs = Undefs::default();
     for (fi, needs) in scans.into_iter().enumerate() {
-        let fid = FileId(fi as u32);
         for need in needs {
-            match need {
-                Need::Got(t, k) => s.need_got(t, k),
-                Need::GotPltReserved => s.got_plt_reserved = 3,
-                Need::Iplt(t) => s.need_iplt(t),
-                Need::Plt(t) => s.plan().need_plt(t),
-                Need::Want(t) => s.want_sym(t),
-                Need::Reloc(r) => s.plan().relocs.push(r),
-                Need::GotDyn(t, k) => {
-                    s.got_dyn(res, opts, t, k);
+            s.apply(res, opts, FileId(fi as u32), need, &mut undefs, &mut errors);
+        }
+    }
+    s.choose_entry(res, opts)?;
+    s.add_init_stub(res, opts)?;
+    s.add_plt_entries(res);
+    let has_iplt = !s.iplt.is_empty();
+    if let Some(plan) = s.dynamic.as_deref_mut() {
+        finish_dynamic(plan, res, layout, opts, has_iplt);
+    }
+    errors.extend(undefs.into_errors());
+    if !errors.is_empty() {
+        return Err(Errors(errors));
+    }
+    Ok(s)
+}
+
+impl Synth {
+    /// Nothing decided yet but what the options say: a static or a dynamic link, and the
+    /// reserved words of `.got.plt`.
+    fn start(res: &Resolved<'_>, opts: &Options) -> Synth {
+        let mut s = Synth {
+            got: Vec::new(),
+            got_index: FxHashMap::default(),
+            iplt: Vec::new(),
+            iplt_index: FxHashMap::default(),
+            got_plt_reserved: 0,
+            stubs: Vec::new(),
+            start_stub: None,
+            entry: Entry::TextStart,
+            build_id_size: if opts.build_id.is_some() { 16 + 20 } else { 0 },
+            warnings: Vec::new(),
+            dynamic: None,
+            init_stub: None,
+            notes: Vec::new(),
+        };
+        // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
+        let needed: Vec<String> = res
+            .dsos
+            .iter()
+            .filter(|d| d.needed)
+            .map(|d| d.obj.soname.clone())
+            .collect();
+        if matches!(opts.kind, OutputKind::Pie | OutputKind::Shared) || !needed.is_empty() {
+            let shared = opts.kind == OutputKind::Shared;
+            s.dynamic = Some(Box::new(DynPlan {
+                pic: matches!(opts.kind, OutputKind::Pie | OutputKind::Shared),
+                shared,
+                interp: if shared {
+                    None
+                } else {
+                    Some(
+                        opts.dynamic_linker
+                            .clone()
+                            .unwrap_or_else(|| "/lib64/ld-linux-x86-64.so.2".into()),
+                    )
+                },
+                needed,
+                copy_align: 1,
+                ..Default::default()
+            }));
+            // The lazy PLT's first entry and the loader's words live at the start of `.got.plt`.
+            s.got_plt_reserved = 3;
+        }
+        if let Some(g) = res.lookup(b"_GLOBAL_OFFSET_TABLE_") {
+            if res.global(g).def == Def::Linker {
+                s.got_plt_reserved = 3;
+            }
+        }
+        s
+    }
+
+    /// Record what one relocation of file `fid` asked for.
+    fn apply(
+        &mut self,
+        res: &Resolved<'_>,
+        opts: &Options,
+        fid: FileId,
+        need: Need,
+        undefs: &mut Undefs,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        match need {
+            Need::Got(t, k) => self.need_got(t, k),
+            Need::GotPltReserved => self.got_plt_reserved = 3,
+            Need::Iplt(t) => self.need_iplt(t),
+            Need::Plt(t) => self.plan().need_plt(t),
+            Need::Want(t) => self.want_sym(t),
+            Need::Reloc(r) => self.plan().relocs.push(r),
+            Need::GotDyn(t, k) => {
+                self.got_dyn(res, opts, t, k);
+            }
+            Need::WeakGot(t) => {
+                // An undefined weak symbol: let the loader bind it (or leave it 0).
+                let i = self.got.len() as u32;
+                self.got_index.insert((t, GotKind::Addr), i);
+                self.got.push((t, GotKind::Addr));
+                if let SymRef::Global(g) = t {
+                    let r = got_reloc(i, DynKind::GotEntry, Some(g), None);
+                    self.plan().relocs.push(r);
                 }
-                Need::WeakGot(t) => {
-                    // An undefined weak symbol: let the loader bind it (or leave it 0).
-                    let i = s.got.len() as u32;
-                    s.got_index.insert((t, GotKind::Addr), i);
-                    s.got.push((t, GotKind::Addr));
-                    if let SymRef::Global(g) = t {
-                        s.plan().relocs.push(DynReloc {
-                            loc: DynLoc::Got(i),
-                            r_type: R_X86_64_GLOB_DAT,
-                            sym: Some(g),
-                            target: None,
-                            addend: 0,
-                        });
-                    }
-                }
-                Need::DirectImport(t) => s.direct_import(res, t),
-                Need::Undefined { g, sec, off } => {
-                    let k = *undef_index.entry(g).or_insert_with(|| {
-                        undefs.push(Undef {
-                            name: name_str(res.global(g).name),
-                            sites: Vec::new(),
-                            count: 0,
-                        });
-                        undefs.len() - 1
-                    });
-                    let u = &mut undefs[k];
-                    u.count += 1;
-                    if u.sites.len() < 3 {
-                        let obj = &res.files[fi].obj;
-                        u.sites.push(match enclosing_function(res, fid, sec, off) {
-                            Some(f) => format!("referenced by {} (function {f})", obj.name),
-                            None => format!(
-                                "referenced by {}:({}+0x{off:x})",
-                                obj.name,
-                                obj.sections[sec as usize].name_str()
-                            ),
-                        });
-                    }
-                }
-                Need::Error(d) => errors.push(*d),
-                Need::Relative { sec, count } => {
-                    let plan = s.plan();
-                    plan.input_relative.insert((fid, sec), count);
-                    plan.relative_count += count as usize;
-                }
+            }
+            Need::DirectImport(t) => self.direct_import(res, t),
+            Need::Undefined { g, sec, off } => undefs.add(res, fid, g, sec, off),
+            Need::Error(d) => errors.push(*d),
+            Need::Relative { sec, count } => {
+                let plan = self.plan();
+                plan.input_relative.insert((fid, sec), count);
+                plan.relative_count += count as usize;
             }
         }
     }
 
-    // Entry point: `-e`, else `_start`, else the teaching `_start` when there is a `main`.
-    // A shared object has none unless `-e` names one.
-    let entry_name = opts.entry.clone().unwrap_or_else(|| "_start".into());
-    match res.lookup(entry_name.as_bytes()) {
-        Some(g) if matches!(res.global(g).def, Def::Defined { .. }) => {
-            s.entry = Entry::Symbol(SymRef::Global(g), entry_name)
-        }
-        _ if opts.entry.is_none() && opts.kind == OutputKind::Shared => s.entry = Entry::None,
-        _ if opts.entry.is_none() => match res.lookup(b"main") {
-            Some(m) if matches!(res.global(m).def, Def::Defined { .. }) => {
-                let libc_start = res
-                    .lookup(b"__libc_start_main")
-                    .filter(|&g| matches!(res.global(g).def, Def::Shared { .. }));
-                let stub = match (s.dynamic.is_some(), libc_start) {
-                    (true, Some(lsm)) => {
-                        s.plan().need_plt(SymRef::Global(lsm));
-                        glibc_start(SymRef::Global(m), SymRef::Global(lsm))
-                    }
-                    (true, None) => {
-                        return Err(Diagnostic::error(
-                            "a dynamic executable without _start needs glibc's __libc_start_main for the \
-                             synthesized _start: add libc (-lc or libc.so.6) to the link",
-                        )
-                        .into())
-                    }
-                    _ => teaching_start(SymRef::Global(m)),
-                };
-                s.start_stub = Some(s.stubs.len());
-                s.entry = Entry::Stub(s.stubs.len());
-                s.stubs.push(stub);
+    /// Entry point: `-e`, else `_start`, else the teaching `_start` when there is a `main`.
+    /// A shared object has none unless `-e` names one.
+    fn choose_entry(&mut self, res: &Resolved<'_>, opts: &Options) -> Result<()> {
+        let entry_name = opts.entry.clone().unwrap_or_else(|| "_start".into());
+        match res.lookup(entry_name.as_bytes()) {
+            Some(g) if matches!(res.global(g).def, Def::Defined { .. }) => {
+                self.entry = Entry::Symbol(SymRef::Global(g), entry_name)
             }
-            _ => s.warnings.push(Diagnostic::warning(
-                "cannot find entry symbol _start (and no main to synthesize one for); defaulting to the start of .text",
-            )),
-        },
-        _ => s.warnings.push(Diagnostic::warning(format!(
-            "cannot find entry symbol {entry_name}; defaulting to the start of .text"
-        ))),
+            _ if opts.entry.is_none() && opts.kind == OutputKind::Shared => {
+                self.entry = Entry::None
+            }
+            _ if opts.entry.is_none() => match res.lookup(b"main") {
+                Some(m) if matches!(res.global(m).def, Def::Defined { .. }) => {
+                    let libc_start = res
+                        .lookup(b"__libc_start_main")
+                        .filter(|&g| matches!(res.global(g).def, Def::Shared { .. }));
+                    let stub = match (self.dynamic.is_some(), libc_start) {
+                        (true, Some(lsm)) => {
+                            self.plan().need_plt(SymRef::Global(lsm));
+                            glibc_start(SymRef::Global(m), SymRef::Global(lsm))
+                        }
+                        (true, None) => {
+                            return Err(Diagnostic::error(
+                                "a dynamic executable without _start needs glibc's __libc_start_main for the \
+                                 synthesized _start: add libc (-lc or libc.so.6) to the link",
+                            )
+                            .into())
+                        }
+                        _ => teaching_start(SymRef::Global(m)),
+                    };
+                    self.start_stub = Some(self.stubs.len());
+                    self.entry = Entry::Stub(self.stubs.len());
+                    self.stubs.push(stub);
+                }
+                _ => self.warnings.push(Diagnostic::warning(
+                    "cannot find entry symbol _start (and no main to synthesize one for); defaulting to the start of .text",
+                )),
+            },
+            _ => self.warnings.push(Diagnostic::warning(format!(
+                "cannot find entry symbol {entry_name}; defaulting to the start of .text"
+            ))),
+        }
+        Ok(())
     }
-    // `--init-stub`: Go's go.link.addmoduledata, reproduced byte for byte.
-    if let Some(st) = &opts.init_stub {
-        match crate::layout::init_stub_decision(res, opts) {
-            None => s.notes.push(format!(
+
+    /// `--init-stub`: Go's go.link.addmoduledata, reproduced byte for byte.
+    fn add_init_stub(&mut self, res: &Resolved<'_>, opts: &Options) -> Result<()> {
+        let Some(st) = &opts.init_stub else {
+            return Ok(());
+        };
+        let Some(d) = crate::layout::init_stub_decision(res, opts) else {
+            self.notes.push(format!(
                 "--init-stub: {} is defined in this link, so this module is the runtime's own: no stub \
                  (as Go's linker does when the module holds runtime.addmoduledata)",
                 st.register
-            )),
-            Some(d) => {
-                let reg = SymRef::Global(d.register);
-                match res.global(d.register).def {
-                    Def::Undefined if opts.kind != OutputKind::Shared => {
-                        return Err(Diagnostic::error(format!(
-                            "undefined symbol: {} (called by the --init-stub module-registration stub)",
-                            st.register
-                        ))
-                        .symbol(st.register.clone())
-                        .into())
-                    }
-                    _ => {}
-                }
-                if s.dynamic.is_some() && preemptible(res, opts, reg) {
-                    s.plan().need_plt(reg);
-                }
-                let data_target = match d.data {
-                    Some(g) => StubTarget::Sym(SymRef::Global(g)),
-                    None => StubTarget::Piece(crate::layout::Synthetic::ModuleData),
-                };
-                let data_name = match (&st.data, d.data) {
-                    (Some(n), Some(_)) => n.clone(),
-                    _ => "initlink.module_data".to_string(),
-                };
-                let offset = s
-                    .stubs
-                    .iter()
-                    .filter(|x| x.home == StubHome::Text)
-                    .map(|x| crate::layout::align_up(x.offset + x.size(), 16))
-                    .max()
-                    .unwrap_or(0);
-                s.init_stub = Some(s.stubs.len());
-                s.stubs.push(Stub {
-                    name: "initlink.register_module".into(),
-                    why: format!(
-                        "--init-stub={}: like Go's go.link.addmoduledata, this function is first in .init_array, \
-                         so when the loader initializes this module it passes {data_name} to {} before any of \
-                         the module's own constructors run",
-                        st.register, st.register
-                    ),
-                    home: StubHome::Text,
-                    offset,
-                    insns: arch::register_module(data_target, StubTarget::Sym(reg)),
-                });
-                if let Some(plan) = s.dynamic.as_deref_mut() {
-                    if plan.pic {
-                        use crate::layout::{Synthetic, MODULE_DATA_SIZE};
-                        plan.relocs.push(DynReloc {
-                            loc: DynLoc::Synthetic { what: Synthetic::InitStubSlot, off: 0 },
-                            r_type: R_X86_64_RELATIVE,
-                            sym: None,
-                            target: None,
-                            addend: 0,
-                        });
-                        if d.data.is_none() {
-                            // Pointer fields: name, text/data/bss ranges, init_array.
-                            for off in [16u64, 24, 32, 40, 48, 56, 64, 72] {
-                                let _ = MODULE_DATA_SIZE;
-                                plan.relocs.push(DynReloc {
-                                    loc: DynLoc::Synthetic { what: Synthetic::ModuleData, off },
-                                    r_type: R_X86_64_RELATIVE,
-                                    sym: None,
-                                    target: None,
-                                    addend: 0,
-                                });
-                            }
-                        }
-                    }
+            ));
+            return Ok(());
+        };
+        let reg = SymRef::Global(d.register);
+        match res.global(d.register).def {
+            Def::Undefined if opts.kind != OutputKind::Shared => {
+                return Err(Diagnostic::error(format!(
+                    "undefined symbol: {} (called by the --init-stub module-registration stub)",
+                    st.register
+                ))
+                .symbol(st.register.clone())
+                .into())
+            }
+            _ => {}
+        }
+        if self.dynamic.is_some() && preemptible(res, opts, reg) {
+            self.plan().need_plt(reg);
+        }
+        let data_target = match d.data {
+            Some(g) => StubTarget::Sym(SymRef::Global(g)),
+            None => StubTarget::Piece(crate::layout::Synthetic::ModuleData),
+        };
+        let data_name = match (&st.data, d.data) {
+            (Some(n), Some(_)) => n.clone(),
+            _ => "initlink.module_data".to_string(),
+        };
+        let offset = self
+            .stubs
+            .iter()
+            .filter(|x| x.home == StubHome::Text)
+            .map(|x| crate::layout::align_up(x.offset + x.size(), 16))
+            .max()
+            .unwrap_or(0);
+        self.init_stub = Some(self.stubs.len());
+        self.stubs.push(Stub {
+            name: "initlink.register_module".into(),
+            why: format!(
+                "--init-stub={}: like Go's go.link.addmoduledata, this function is first in .init_array, \
+                 so when the loader initializes this module it passes {data_name} to {} before any of \
+                 the module's own constructors run",
+                st.register, st.register
+            ),
+            home: StubHome::Text,
+            offset,
+            insns: arch::register_module(data_target, StubTarget::Sym(reg)),
+        });
+        if let Some(plan) = self.dynamic.as_deref_mut().filter(|p| p.pic) {
+            use crate::layout::{Synthetic, MODULE_DATA_SIZE};
+            let relative = |what, off| DynReloc {
+                loc: DynLoc::Synthetic { what, off },
+                kind: DynKind::Relative,
+                sym: None,
+                target: None,
+                addend: 0,
+            };
+            plan.relocs.push(relative(Synthetic::InitStubSlot, 0));
+            if d.data.is_none() {
+                // Pointer fields: name, text/data/bss ranges, init_array.
+                for off in [16u64, 24, 32, 40, 48, 56, 64, 72] {
+                    let _ = MODULE_DATA_SIZE;
+                    plan.relocs.push(relative(Synthetic::ModuleData, off));
                 }
             }
         }
+        Ok(())
     }
-    // Lazy PLT (dynamic links): PLT0, then one entry per imported function.
-    let nplt = s.dynamic.as_ref().map_or(0, |p| p.plt.len());
-    if let Some(plan) = &s.dynamic {
-        if nplt > 0 {
+
+    /// The lazy PLT of a dynamic link (PLT0, then one entry per imported function), then the
+    /// IPLT entries: `jmp *slot(%rip)` padded to an entry's size.
+    fn add_plt_entries(&mut self, res: &Resolved<'_>) {
+        let nplt = self.dynamic.as_ref().map_or(0, |p| p.plt.len());
+        if let Some(plan) = self.dynamic.as_deref().filter(|_| nplt > 0) {
             let mut stubs = vec![Stub {
                 name: "PLT0".into(),
                 why: "the lazy PLT's first entry: pushes the module's link map (.got.plt word 1) and jumps \
@@ -431,136 +492,142 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
                     why: format!(
                         "calls to {name} (defined in {lib}) go through here: its .got.plt slot first points back at \
                          the push, so the first call enters the loader's resolver with relocation index {k} \
-                         (R_X86_64_JUMP_SLOT); the loader then stores {name}'s address in the slot"
+                         ({}); the loader then stores {name}'s address in the slot",
+                        arch::dyn_name(DynKind::PltSlot)
                     ),
                     home: StubHome::Plt,
                     offset: arch::PLT_ENTRY_SIZE * (k as u64 + 1),
                     insns: arch::plt_entry(StubTarget::GotPltSlot(k as u32), k as u32, StubTarget::Plt0),
                 });
             }
-            s.stubs.extend(stubs);
+            self.stubs.extend(stubs);
+        }
+        let plt_words = if nplt > 0 { nplt as u64 + 1 } else { 0 };
+        for (k, &f) in self.iplt.iter().enumerate() {
+            let name = match f {
+                SymRef::Global(g) => name_str(res.global(g).name),
+                SymRef::Local(fl, i) => res.files[fl.0 as usize].obj.sym_display(i as usize),
+            };
+            let slot = (nplt + k) as u32;
+            self.stubs.push(Stub {
+                name: format!("{name}@iplt"),
+                why: format!(
+                    "{name} is an IFUNC: calls go through this entry, whose .got.plt slot is filled at start-up \
+                     from the resolver ({} in .rela.plt)",
+                    arch::dyn_name(DynKind::IRelative)
+                ),
+                home: StubHome::Plt,
+                offset: arch::PLT_ENTRY_SIZE * (plt_words + k as u64),
+                insns: arch::iplt_entry(StubTarget::GotPltSlot(slot)),
+            });
         }
     }
-    let plt_words = if nplt > 0 { nplt as u64 + 1 } else { 0 };
-    // IPLT entries: `jmp *slot(%rip)` padded to 16 bytes, after the lazy PLT.
-    for (k, &f) in s.iplt.iter().enumerate() {
-        let name = match f {
-            SymRef::Global(g) => name_str(res.global(g).name),
-            SymRef::Local(fl, i) => res.files[fl.0 as usize].obj.sym_display(i as usize),
-        };
-        let slot = (nplt + k) as u32;
-        s.stubs.push(Stub {
-            name: format!("{name}@iplt"),
-            why: format!(
-                "{name} is an IFUNC: calls go through this entry, whose .got.plt slot is filled at start-up \
-                 from the resolver (R_X86_64_IRELATIVE in .rela.plt)"
-            ),
-            home: StubHome::Plt,
-            offset: arch::PLT_ENTRY_SIZE * (plt_words + k as u64),
-            insns: arch::iplt_entry(StubTarget::GotPltSlot(slot)),
-        });
-    }
+}
+
+/// The dynamic sections' contents: the exports, `.dynsym` with its strings, hashes and versions,
+/// and the `.dynamic` tags.
+fn finish_dynamic(
+    plan: &mut DynPlan,
+    res: &Resolved<'_>,
+    layout: &Layout,
+    opts: &Options,
+    has_iplt: bool,
+) {
     // Exports: a shared object exports its default-visibility globals; an executable exports what
     // its libraries refer to (or everything with -E).
-    if let Some(plan) = s.dynamic.as_mut() {
-        for (i, g) in res.globals.iter().enumerate() {
-            let id = SymbolId(i as u32);
-            let (file, sym) = match g.def {
-                Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => (file, sym),
-                _ => continue,
-            };
-            let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
-            let vis = st.st_other & 3;
-            if vis == STV_HIDDEN || vis == STV_INTERNAL || excluded_lib(res, opts, file) {
-                continue;
-            }
-            if plan.shared || opts.export_dynamic || g.dso_ref {
-                plan.want(id);
-            }
-        }
-        let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
-        let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
-        plan.finish(res, opts.soname.as_deref(), &opts.rpath, gnu, sysv);
-        // `.dynamic`: the tags are decided now, their values are addresses filled in by write.
-        let defined = |n: &[u8]| {
-            res.lookup(n)
-                .is_some_and(|g| matches!(res.global(g).def, Def::Defined { .. }))
+    for (i, g) in res.globals.iter().enumerate() {
+        let id = SymbolId(i as u32);
+        let (file, sym) = match g.def {
+            Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => (file, sym),
+            _ => continue,
         };
-        let nonempty = |n: &str| {
-            layout.section_by_name(n).is_some_and(|i| {
-                layout.sections[i as usize]
-                    .pieces
-                    .iter()
-                    .any(|p| p.size > 0)
-            })
-        };
-        let mut tags: Vec<u32> = plan.needed.iter().map(|_| DT_NEEDED).collect();
-        if plan.soname_str.is_some() && plan.shared {
-            tags.push(DT_SONAME);
+        let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
+        let vis = st.st_other & 3;
+        if vis == STV_HIDDEN || vis == STV_INTERNAL || excluded_lib(res, opts, file) {
+            continue;
         }
-        if plan.rpath_str.is_some() {
-            tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
+        if plan.shared || opts.export_dynamic || g.dso_ref {
+            plan.want(id);
         }
-        if defined(opts.init_symbol().as_bytes()) {
-            tags.push(DT_INIT);
-        }
-        if defined(opts.fini_symbol().as_bytes()) {
-            tags.push(DT_FINI);
-        }
-        if !plan.shared && nonempty(".preinit_array") {
-            tags.extend([DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ]);
-        }
-        if nonempty(".init_array") {
-            tags.extend([DT_INIT_ARRAY, DT_INIT_ARRAYSZ]);
-        }
-        if nonempty(".fini_array") {
-            tags.extend([DT_FINI_ARRAY, DT_FINI_ARRAYSZ]);
-        }
-        if gnu {
-            tags.push(DT_GNU_HASH);
-        }
-        if sysv {
-            tags.push(DT_HASH);
-        }
-        tags.extend([DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT]);
-        if !plan.shared {
-            tags.push(DT_DEBUG);
-        }
-        tags.push(DT_PLTGOT);
-        if !plan.plt.is_empty() || !s.iplt.is_empty() {
-            tags.extend([DT_PLTRELSZ, DT_PLTREL, DT_JMPREL]);
-        }
-        if !plan.relocs.is_empty() || plan.relative_count > 0 {
-            tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
-        }
-        if opts.bind_now || opts.dt_flags != 0 {
-            tags.push(DT_FLAGS);
-        }
-        if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
-            tags.push(DT_FLAGS_1);
-        }
-        if plan.verneed_count > 0 {
-            tags.extend([DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM]);
-        }
-        tags.push(DT_NULL);
-        plan.tags = tags;
     }
-    // Undefined symbols, like lld and mold: the name, up to three references, then a count.
-    for u in undefs {
-        let mut d =
-            Diagnostic::error(format!("undefined symbol: {}", u.name)).symbol(u.name.clone());
-        for site in &u.sites {
-            d = d.note(site.clone());
-        }
-        if u.count > u.sites.len() {
-            d = d.note(format!("referenced {} more times", u.count - u.sites.len()));
-        }
-        errors.push(d);
+    let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
+    let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
+    plan.finish(res, opts.soname.as_deref(), &opts.rpath, gnu, sysv);
+    plan.tags = dynamic_tags(plan, res, layout, opts, has_iplt);
+}
+
+/// `.dynamic`: the tags are decided now, their values are addresses filled in by write.
+fn dynamic_tags(
+    plan: &DynPlan,
+    res: &Resolved<'_>,
+    layout: &Layout,
+    opts: &Options,
+    has_iplt: bool,
+) -> Vec<u32> {
+    let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
+    let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
+    let defined = |n: &[u8]| {
+        res.lookup(n)
+            .is_some_and(|g| matches!(res.global(g).def, Def::Defined { .. }))
+    };
+    let nonempty = |id: OutId| {
+        layout.known(id).is_some_and(|i| {
+            layout.sections[i as usize]
+                .pieces
+                .iter()
+                .any(|p| p.size > 0)
+        })
+    };
+    let mut tags: Vec<u32> = plan.needed.iter().map(|_| DT_NEEDED).collect();
+    if plan.soname_str.is_some() && plan.shared {
+        tags.push(DT_SONAME);
     }
-    if !errors.is_empty() {
-        return Err(Errors(errors));
+    if plan.rpath_str.is_some() {
+        tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
     }
-    Ok(s)
+    if defined(opts.init_symbol().as_bytes()) {
+        tags.push(DT_INIT);
+    }
+    if defined(opts.fini_symbol().as_bytes()) {
+        tags.push(DT_FINI);
+    }
+    if !plan.shared && nonempty(OutId::PreinitArray) {
+        tags.extend([DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ]);
+    }
+    if nonempty(OutId::InitArray) {
+        tags.extend([DT_INIT_ARRAY, DT_INIT_ARRAYSZ]);
+    }
+    if nonempty(OutId::FiniArray) {
+        tags.extend([DT_FINI_ARRAY, DT_FINI_ARRAYSZ]);
+    }
+    if gnu {
+        tags.push(DT_GNU_HASH);
+    }
+    if sysv {
+        tags.push(DT_HASH);
+    }
+    tags.extend([DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT]);
+    if !plan.shared {
+        tags.push(DT_DEBUG);
+    }
+    tags.push(DT_PLTGOT);
+    if !plan.plt.is_empty() || has_iplt {
+        tags.extend([DT_PLTRELSZ, DT_PLTREL, DT_JMPREL]);
+    }
+    if !plan.relocs.is_empty() || plan.relative_count > 0 {
+        tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
+    }
+    if opts.bind_now || opts.dt_flags != 0 {
+        tags.push(DT_FLAGS);
+    }
+    if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
+        tags.push(DT_FLAGS_1);
+    }
+    if plan.verneed_count > 0 {
+        tags.extend([DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM]);
+    }
+    tags.push(DT_NULL);
+    tags
 }
 
 /// What one relocation asks of the link, recorded by [`scan_file`] and applied in file order.
@@ -581,17 +648,38 @@ enum Need {
         off: u64,
     },
     Error(Box<Diagnostic>),
-    /// Input section `sec` has `count` relocations that become `R_X86_64_RELATIVE`.
+    /// Input section `sec` has `count` relocations that become load-base-relative dynamic
+    /// relocations.
     Relative {
         sec: u32,
         count: u32,
     },
 }
 
-struct Scan {
+/// One file's scan: what its relocations ask of the link.
+struct Scan<'s, 'a> {
+    res: &'s Resolved<'a>,
+    opts: &'s Options,
+    /// A dynamic output (the dynamic rules apply).
+    dynamic: bool,
+    fid: FileId,
+    obj: &'s Object<'a>,
     needs: Vec<Need>,
-    /// `R_X86_64_RELATIVE` relocations of the section being scanned.
+    /// Load-base-relative dynamic relocations of the section being scanned.
     relative: u32,
+}
+
+/// One relocation being scanned: its field is inside its section and its symbol exists.
+struct Rel<'s, 'd> {
+    sec: &'s Section<'d>,
+    si: u32,
+    off: u64,
+    sym: usize,
+    /// The raw type (for the relaxation predicates and messages) and what it computes.
+    t: u32,
+    kind: RelKind,
+    target: SymRef,
+    addend: i64,
 }
 
 /// Scan the relocations of one file's kept sections: checks, and what they need.
@@ -602,336 +690,377 @@ fn scan_file(
     dynamic: bool,
     fid: FileId,
 ) -> Vec<Need> {
-    let obj = &res.files[fid.0 as usize].obj;
     let mut scan = Scan {
+        res,
+        opts,
+        dynamic,
+        fid,
+        obj: &res.files[fid.0 as usize].obj,
         needs: Vec::new(),
         relative: 0,
     };
-    {
-        for (si, sec) in obj.sections.iter().enumerate() {
-            if sec.relocs.is_empty() || layout.input_out(fid, si as u32).is_none() {
-                continue;
-            }
-            let alloc = sec.is_alloc();
-            let split_map = match layout.places[fid.0 as usize].get(si) {
-                Some(&crate::layout::Place::Split { map, .. }) => layout.maps.get(map as usize),
-                _ => None,
-            };
-            let loc = |off: u64| {
-                Diagnostic::error(String::new())
-                    .file(obj.name.clone())
-                    .section(sec.name_str())
-                    .offset(off)
-            };
-            let mut skip_next = false;
-            let mut map_at = usize::MAX;
-            for r in sec.relocs.iter() {
-                let off = r.r_offset.get(E);
-                let t = r.r_type(E, false);
-                let sym = r.r_sym(E, false) as usize;
-                if skip_next {
-                    skip_next = false;
-                    continue;
-                }
-                if sym >= obj.symbols.len() {
-                    let mut d = loc(off);
-                    d.message = format!(
-                        "relocation {} refers to symbol index {sym}, but there are {} symbols",
-                        arch::reloc_name(t),
-                        obj.symbols.len()
-                    );
-                    scan.needs.push(Need::Error(Box::new(d)));
-                    continue;
-                }
-                let Some(width) = arch::field_size(t) else {
-                    let mut d = loc(off).symbol(obj.sym_display(sym));
-                    d.message = format!(
-                        "unsupported relocation type {t} against '{}'",
-                        obj.sym_display(sym)
-                    );
-                    scan.needs.push(Need::Error(Box::new(d)));
-                    continue;
-                };
-                if off.checked_add(width).is_none_or(|end| end > sec.size) {
-                    let mut d = loc(off).symbol(obj.sym_display(sym));
-                    d.message = format!(
-                        "relocation {} at offset 0x{off:x} is past the end of the section (size 0x{:x})",
-                        arch::reloc_name(t),
-                        sec.size
-                    );
-                    scan.needs.push(Need::Error(Box::new(d)));
-                    continue;
-                }
-                let target = sym_ref(res, fid, sym);
-                // Undefined strong references are fatal (weak ones resolve to 0).
-                if let SymRef::Global(g) = target {
-                    let undefined = res.facts(g) & fact::UNDEFINED != 0;
-                    let weak = obj.symbols[sym].st_bind() == STB_WEAK;
-                    // A shared object may leave references to its loader, unless
-                    // `--no-undefined` / `-z defs`.
-                    let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
-                    if undefined && !weak && alloc && t != R_X86_64_NONE && !allow {
-                        scan.needs.push(Need::Undefined {
-                            g,
-                            sec: si as u32,
-                            off,
-                        });
-                    }
-                }
-                if !alloc {
-                    continue;
-                }
-                // Inside a dropped `.eh_frame` record: the write phase skips it too.
-                if split_map.is_some_and(|m| m.lookup_from(off, &mut map_at).is_none()) {
-                    continue;
-                }
-                let code = sec.data;
-                let addend = r.r_addend.get(E);
-                let o = off as usize;
-                if dynamic {
-                    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
-                    let at = DynLoc::Input {
-                        file: fid,
-                        sec: si as u32,
-                        off,
-                    };
-                    match scan.scan_dynamic(res, opts, t, target, writable, code, o, addend, at) {
-                        Ok(skip) => skip_next = skip,
-                        Err(msg) => {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = msg;
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
-                    }
-                    continue;
-                }
-                match t {
-                    R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                        // An absolute symbol (`--defsym X=16`) in a PIE stays in the GOT: a
-                        // PC-relative `lea` would move it with the image.
-                        let relax = is_resolved(res, target)
-                            && !is_weak_undef(res, target)
-                            && !(is_absolute(res, target)
-                                && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared))
-                            && arch::got_relax_ok(t, code, o, addend).is_some();
-                        if !relax {
-                            scan.needs.push(Need::Got(target, GotKind::Addr));
-                        }
-                    }
-                    R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
-                        scan.needs.push(Need::Got(target, GotKind::Addr));
-                        scan.needs.push(Need::GotPltReserved);
-                    }
-                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => {
-                        scan.needs.push(Need::GotPltReserved)
-                    }
-                    R_X86_64_GOTTPOFF if !arch::ie_relax_ok(code, o) => {
-                        scan.needs.push(Need::Got(target, GotKind::TpOff));
-                    }
-                    R_X86_64_TLSGD => {
-                        if !arch::gd_relax_ok(code, o) {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "R_X86_64_TLSGD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
-                        skip_next = true;
-                    }
-                    R_X86_64_TLSLD => {
-                        if arch::ld_relax_len(code, o).is_none() {
-                            let mut d = loc(off).symbol(obj.sym_display(sym));
-                            d.message = "R_X86_64_TLSLD is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link".into();
-                            scan.needs.push(Need::Error(Box::new(d)));
-                        }
-                        skip_next = true;
-                    }
-                    R_X86_64_GOTPC32_TLSDESC if !arch::tlsdesc_relax_ok(code, o) => {
-                        let mut d = loc(off).symbol(obj.sym_display(sym));
-                        d.message = "unrecognized TLS descriptor sequence".into();
-                        scan.needs.push(Need::Error(Box::new(d)));
-                    }
-                    R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
-                        let mut d = loc(off).symbol(obj.sym_display(sym));
-                        d.message = "unrecognized TLS descriptor call".into();
-                        scan.needs.push(Need::Error(Box::new(d)));
-                    }
-                    _ => {}
-                }
-                let tls_type = arch::is_tls(t);
-                if !tls_type && is_ifunc(res, target) {
-                    scan.needs.push(Need::Iplt(target));
-                }
-            }
-            let count = std::mem::take(&mut scan.relative);
-            if count > 0 {
-                scan.needs.push(Need::Relative {
-                    sec: si as u32,
-                    count,
-                });
-            }
+    let obj = scan.obj;
+    for (si, sec) in obj.sections.iter().enumerate() {
+        if sec.relocs.is_empty() || layout.input_out(fid, si as u32).is_none() {
+            continue;
+        }
+        scan.section(layout, si as u32, sec);
+        let count = std::mem::take(&mut scan.relative);
+        if count > 0 {
+            scan.needs.push(Need::Relative {
+                sec: si as u32,
+                count,
+            });
         }
     }
     scan.needs
 }
 
-impl Scan {
-    /// Decide what one relocation needs in a dynamic output. Ok(true) skips the next relocation
-    /// (the `__tls_get_addr` call of a relaxed TLS sequence).
-    #[allow(clippy::too_many_arguments)]
-    fn scan_dynamic(
-        &mut self,
-        res: &Resolved<'_>,
-        opts: &Options,
-        t: u32,
-        target: SymRef,
-        writable: bool,
-        code: &[u8],
-        o: usize,
-        addend: i64,
-        at: DynLoc,
-    ) -> std::result::Result<bool, String> {
-        let shared = opts.kind == OutputKind::Shared;
-        let pie = opts.kind == OutputKind::Pie;
-        let imp = imported(res, opts, target);
-        let pre = preemptible(res, opts, target);
-        // Only an error needs the name: no allocation per relocation.
-        let fpic = |what: &str| {
-            let name = match target {
-                SymRef::Global(g) => name_str(res.global(g).name),
-                SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
-            };
-            format!(
-                "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
-                arch::reloc_name(t)
-            )
+impl Scan<'_, '_> {
+    /// An error at `off` of `sec`, naming the relocation's symbol when it exists.
+    fn error(&mut self, sec: &Section<'_>, off: u64, sym: Option<usize>, message: String) {
+        let mut d = Diagnostic::error(message)
+            .file(self.obj.name.clone())
+            .section(sec.name_str())
+            .offset(off);
+        if let Some(sym) = sym {
+            d = d.symbol(self.obj.sym_display(sym));
+        }
+        self.needs.push(Need::Error(Box::new(d)));
+    }
+
+    /// Scan the relocations of input section `si` (kept, with relocations).
+    fn section(&mut self, layout: &Layout, si: u32, sec: &Section<'_>) {
+        let (res, opts, obj) = (self.res, self.opts, self.obj);
+        let alloc = sec.is_alloc();
+        let split_map = match layout.places[self.fid.0 as usize].get(si as usize) {
+            Some(&crate::layout::Place::Split { map, .. }) => layout.maps.get(map as usize),
+            _ => None,
         };
-        let tls_type = arch::is_tls(t);
-        if !tls_type && !imp && is_ifunc(res, target) {
+        let mut skip_next = false;
+        let mut map_at = usize::MAX;
+        for r in sec.relocs.iter() {
+            if std::mem::take(&mut skip_next) {
+                continue;
+            }
+            let off = r.r_offset.get(E);
+            let t = r.r_type(E, false);
+            let sym = r.r_sym(E, false) as usize;
+            if sym >= obj.symbols.len() {
+                let msg = format!(
+                    "relocation {} refers to symbol index {sym}, but there are {} symbols",
+                    arch::reloc_name(t),
+                    obj.symbols.len()
+                );
+                self.error(sec, off, None, msg);
+                continue;
+            }
+            let Some(width) = arch::field_size(t) else {
+                let msg = format!(
+                    "unsupported relocation type {t} against '{}'",
+                    obj.sym_display(sym)
+                );
+                self.error(sec, off, Some(sym), msg);
+                continue;
+            };
+            if off.checked_add(width).is_none_or(|end| end > sec.size) {
+                let msg = format!(
+                    "relocation {} at offset 0x{off:x} is past the end of the section (size 0x{:x})",
+                    arch::reloc_name(t),
+                    sec.size
+                );
+                self.error(sec, off, Some(sym), msg);
+                continue;
+            }
+            let kind = arch::rel_kind(t);
+            let target = sym_ref(res, self.fid, sym);
+            // Undefined strong references are fatal (weak ones resolve to 0).
+            if let SymRef::Global(g) = target {
+                let undefined = res.facts(g) & fact::UNDEFINED != 0;
+                let weak = obj.symbols[sym].st_bind() == STB_WEAK;
+                // A shared object may leave references to its loader, unless
+                // `--no-undefined` / `-z defs`.
+                let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
+                if undefined && !weak && alloc && kind != RelKind::None && !allow {
+                    self.needs.push(Need::Undefined { g, sec: si, off });
+                }
+            }
+            if !alloc {
+                continue;
+            }
+            // Inside a dropped `.eh_frame` record: the write phase skips it too.
+            if split_map.is_some_and(|m| m.lookup_from(off, &mut map_at).is_none()) {
+                continue;
+            }
+            let x = Rel {
+                sec,
+                si,
+                off,
+                sym,
+                t,
+                kind,
+                target,
+                addend: r.r_addend.get(E),
+            };
+            skip_next = if self.dynamic {
+                match self.scan_dynamic(&x) {
+                    Ok(skip) => skip,
+                    Err(msg) => {
+                        self.error(sec, off, Some(sym), msg);
+                        false
+                    }
+                }
+            } else {
+                self.scan_static(&x)
+            };
+        }
+    }
+
+    /// Decide what one relocation needs in a static executable. Returns true to skip the next
+    /// relocation (the `__tls_get_addr` call of a TLS sequence relaxed to local-exec).
+    fn scan_static(&mut self, x: &Rel<'_, '_>) -> bool {
+        let (res, target) = (self.res, x.target);
+        let (code, o) = (x.sec.data, x.off as usize);
+        let mut skip_next = false;
+        match x.kind {
+            RelKind::GotPcRelative => {
+                // An absolute symbol (`--defsym X=16`) in a PIE stays in the GOT: a
+                // PC-relative `lea` would move it with the image.
+                let relax = is_resolved(res, target)
+                    && !is_weak_undef(res, target)
+                    && !(is_absolute(res, target)
+                        && matches!(self.opts.kind, OutputKind::Pie | OutputKind::Shared))
+                    && arch::got_relax_ok(x.t, code, o, x.addend).is_some();
+                if !relax {
+                    self.needs.push(Need::Got(target, GotKind::Addr));
+                }
+            }
+            RelKind::GotOffset | RelKind::GotPcRelative64 => {
+                self.needs.push(Need::Got(target, GotKind::Addr));
+                self.needs.push(Need::GotPltReserved);
+            }
+            RelKind::GotBasePcRelative | RelKind::GotBaseRelative | RelKind::PltGotBaseRelative => {
+                self.needs.push(Need::GotPltReserved)
+            }
+            RelKind::TlsInitialExec if !arch::ie_relax_ok(code, o) => {
+                self.needs.push(Need::Got(target, GotKind::TpOff));
+            }
+            RelKind::TlsGeneralDynamic | RelKind::TlsLocalDynamic => {
+                let ok = if x.kind == RelKind::TlsGeneralDynamic {
+                    arch::gd_relax_ok(code, o)
+                } else {
+                    arch::ld_relax_len(code, o).is_some()
+                };
+                if !ok {
+                    let msg = format!(
+                        "{} is not followed by the psABI call to __tls_get_addr; cannot relax it for a static link",
+                        arch::reloc_name(x.t)
+                    );
+                    self.error(x.sec, x.off, Some(x.sym), msg);
+                }
+                skip_next = true;
+            }
+            RelKind::TlsDescriptor if !arch::tlsdesc_relax_ok(code, o) => {
+                let msg = "unrecognized TLS descriptor sequence".into();
+                self.error(x.sec, x.off, Some(x.sym), msg);
+            }
+            RelKind::TlsDescriptorCall if !arch::tlsdesc_call_ok(code, o) => {
+                let msg = "unrecognized TLS descriptor call".into();
+                self.error(x.sec, x.off, Some(x.sym), msg);
+            }
+            _ => {}
+        }
+        if !x.kind.is_tls() && is_ifunc(res, target) {
             self.needs.push(Need::Iplt(target));
         }
-        match t {
-            R_X86_64_NONE => {}
-            R_X86_64_PLT32 if pre => {
+        skip_next
+    }
+
+    /// Decide what one relocation needs in a dynamic output. Ok(true) skips the next relocation
+    /// (the `__tls_get_addr` call of a relaxed TLS sequence).
+    fn scan_dynamic(&mut self, x: &Rel<'_, '_>) -> std::result::Result<bool, String> {
+        let (res, opts, target) = (self.res, self.opts, x.target);
+        let imp = imported(res, opts, target);
+        let pre = preemptible(res, opts, target);
+        if !x.kind.is_tls() && !imp && is_ifunc(res, target) {
+            self.needs.push(Need::Iplt(target));
+        }
+        match x.kind {
+            RelKind::PltPcRelative | RelKind::PltGotBaseRelative if pre => {
                 self.needs.push(Need::Plt(target));
             }
-            R_X86_64_64 => match dyn_action(res, opts, t, target, writable) {
-                DynAction::Symbolic => {
-                    if !writable {
-                        return Err(fpic("a shared object (text relocation)"));
-                    }
-                    self.needs.push(Need::Want(target));
-                    let SymRef::Global(g) = target else {
-                        return Ok(false);
-                    };
-                    self.needs.push(Need::Reloc(DynReloc {
-                        loc: at,
-                        r_type: R_X86_64_64,
-                        sym: Some(g),
-                        target: None,
-                        addend,
-                    }));
-                }
-                DynAction::Relative => {
-                    if !writable {
-                        return Err(fpic(if shared {
-                            "a shared object"
-                        } else {
-                            "a PIE object"
-                        }));
-                    }
-                    // Only counted: the write phase emits it beside the data it fixes up.
-                    self.relative += 1;
-                }
-                DynAction::Static => {
-                    if imp {
-                        // Read-only data in an executable pointing into a library.
-                        self.needs.push(Need::DirectImport(target));
-                    }
-                }
-            },
-            R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 | R_X86_64_32
-            | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
-                let absolute_field = !matches!(
-                    t,
-                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8
-                );
-                if shared && pre {
-                    return Err(fpic("a shared object"));
-                }
-                if imp {
-                    if pie && absolute_field {
-                        return Err(fpic("a PIE object").replace("-fPIC", "-fPIE"));
-                    }
-                    self.needs.push(Need::DirectImport(target));
-                } else if absolute_field && (shared || pie) && !is_absolute(res, target) {
-                    return Err(if shared {
-                        fpic("a shared object")
-                    } else {
-                        fpic("a PIE object").replace("-fPIC", "-fPIE")
-                    });
-                }
-            }
-            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                // An absolute symbol in a PIE stays in the GOT (see the scan above).
+            RelKind::Absolute if arch::is_word_absolute(x.t) => return self.dynamic_word(x, imp),
+            RelKind::Absolute | RelKind::PcRelative => return self.dynamic_direct(x, imp, pre),
+            RelKind::GotPcRelative => {
+                // An absolute symbol in a PIE stays in the GOT (see the static scan).
                 let absolute_in_pic = is_absolute(res, target)
                     && matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
+                let weak = is_weak_undef(res, target);
                 let relax = !pre
                     && is_resolved(res, target)
-                    && !is_weak_undef(res, target)
+                    && !weak
                     && !absolute_in_pic
-                    && arch::got_relax_ok(t, code, o, addend).is_some();
+                    && arch::got_relax_ok(x.t, x.sec.data, x.off as usize, x.addend).is_some();
                 if !relax {
-                    if is_weak_undef(res, target) {
+                    if weak {
                         self.needs.push(Need::Want(target));
                     }
-                    let weak_pre = pre || is_weak_undef(res, target);
-                    if weak_pre && !pre {
+                    if weak && !pre {
                         self.needs.push(Need::WeakGot(target));
                     } else {
                         self.needs.push(Need::GotDyn(target, GotKind::Addr));
                     }
                 }
             }
-            R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPLT64 => {
+            RelKind::GotOffset | RelKind::GotPcRelative64 => {
                 self.needs.push(Need::GotDyn(target, GotKind::Addr));
             }
-            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64
-                if t == R_X86_64_PLTOFF64 && pre =>
-            {
-                self.needs.push(Need::Plt(target));
+            k if k.is_tls() => return self.dynamic_tls(x, imp),
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    /// The message for a relocation that position-independent output cannot hold.
+    fn fpic(&self, x: &Rel<'_, '_>, what: &str) -> String {
+        // Only an error needs the name: no allocation per relocation.
+        let name = match x.target {
+            SymRef::Global(g) => name_str(self.res.global(g).name),
+            SymRef::Local(f, i) => self.res.files[f.0 as usize].obj.sym_display(i as usize),
+        };
+        format!(
+            "relocation {} against `{name}' can not be used when making {what}; recompile with -fPIC",
+            arch::reloc_name(x.t)
+        )
+    }
+
+    /// A pointer-sized absolute word in a dynamic output: written by the loader, rebased by it,
+    /// or fixed at link time ([`dyn_action`]).
+    fn dynamic_word(&mut self, x: &Rel<'_, '_>, imp: bool) -> std::result::Result<bool, String> {
+        let (res, opts, target) = (self.res, self.opts, x.target);
+        let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
+        match dyn_action(res, opts, target, writable) {
+            DynAction::Symbolic => {
+                if !writable {
+                    return Err(self.fpic(x, "a shared object (text relocation)"));
+                }
+                self.needs.push(Need::Want(target));
+                let SymRef::Global(g) = target else {
+                    return Ok(false);
+                };
+                self.needs.push(Need::Reloc(DynReloc {
+                    loc: DynLoc::Input {
+                        file: self.fid,
+                        sec: x.si,
+                        off: x.off,
+                    },
+                    kind: DynKind::Symbolic,
+                    sym: Some(g),
+                    target: None,
+                    addend: x.addend,
+                }));
             }
-            R_X86_64_TLSGD => {
+            DynAction::Relative => {
+                if !writable {
+                    let shared = opts.kind == OutputKind::Shared;
+                    return Err(self.fpic(
+                        x,
+                        if shared {
+                            "a shared object"
+                        } else {
+                            "a PIE object"
+                        },
+                    ));
+                }
+                // Only counted: the write phase emits it beside the data it fixes up.
+                self.relative += 1;
+            }
+            DynAction::Static => {
+                if imp {
+                    // Read-only data in an executable pointing into a library.
+                    self.needs.push(Need::DirectImport(target));
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// A narrower absolute or a PC-relative field: the loader cannot write it, so it must be
+    /// final at link time (an import gets a canonical PLT entry or a copy).
+    fn dynamic_direct(
+        &mut self,
+        x: &Rel<'_, '_>,
+        imp: bool,
+        pre: bool,
+    ) -> std::result::Result<bool, String> {
+        let shared = self.opts.kind == OutputKind::Shared;
+        let pie = self.opts.kind == OutputKind::Pie;
+        let absolute_field = x.kind == RelKind::Absolute;
+        if shared && pre {
+            return Err(self.fpic(x, "a shared object"));
+        }
+        if imp {
+            if pie && absolute_field {
+                return Err(self.fpic(x, "a PIE object").replace("-fPIC", "-fPIE"));
+            }
+            self.needs.push(Need::DirectImport(x.target));
+        } else if absolute_field && (shared || pie) && !is_absolute(self.res, x.target) {
+            return Err(if shared {
+                self.fpic(x, "a shared object")
+            } else {
+                self.fpic(x, "a PIE object").replace("-fPIC", "-fPIE")
+            });
+        }
+        Ok(false)
+    }
+
+    /// The TLS forms in a dynamic output: a shared object keeps general- and local-dynamic
+    /// accesses (GOT pairs for `__tls_get_addr`); an executable relaxes them, to initial-exec
+    /// for another module's variable.
+    fn dynamic_tls(&mut self, x: &Rel<'_, '_>, imp: bool) -> std::result::Result<bool, String> {
+        let shared = self.opts.kind == OutputKind::Shared;
+        let (target, code, o) = (x.target, x.sec.data, x.off as usize);
+        let name = arch::reloc_name(x.t);
+        match x.kind {
+            RelKind::TlsGeneralDynamic => {
                 if shared {
                     self.needs.push(Need::GotDyn(target, GotKind::TlsGd));
                 } else if imp {
                     if !arch::gd_relax_ok(code, o) {
-                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to initial-exec".into());
+                        return Err(format!(
+                            "{name} is not the psABI sequence; cannot relax it to initial-exec"
+                        ));
                     }
                     self.needs.push(Need::GotDyn(target, GotKind::TpOff));
                     return Ok(true);
                 } else {
                     if !arch::gd_relax_ok(code, o) {
-                        return Err("R_X86_64_TLSGD is not the psABI sequence; cannot relax it to local-exec".into());
+                        return Err(format!(
+                            "{name} is not the psABI sequence; cannot relax it to local-exec"
+                        ));
                     }
                     return Ok(true);
                 }
             }
-            R_X86_64_TLSLD => {
+            RelKind::TlsLocalDynamic => {
                 if shared {
                     self.needs.push(Need::GotDyn(target, GotKind::TlsLd));
                 } else {
                     if arch::ld_relax_len(code, o).is_none() {
-                        return Err("R_X86_64_TLSLD is not the psABI sequence; cannot relax it to local-exec".into());
+                        return Err(format!(
+                            "{name} is not the psABI sequence; cannot relax it to local-exec"
+                        ));
                     }
                     return Ok(true);
                 }
             }
-            R_X86_64_GOTTPOFF if (shared || imp || !arch::ie_relax_ok(code, o)) => {
+            RelKind::TlsInitialExec if (shared || imp || !arch::ie_relax_ok(code, o)) => {
                 self.needs.push(Need::GotDyn(target, GotKind::TpOff));
             }
-            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 if shared => {
-                return Err(fpic("a shared object"));
+            RelKind::TpRelative if shared => {
+                return Err(self.fpic(x, "a shared object"));
             }
-            R_X86_64_GOTPC32_TLSDESC => {
+            RelKind::TlsDescriptor => {
                 if shared {
                     return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
                 }
@@ -942,12 +1071,24 @@ impl Scan {
                     self.needs.push(Need::GotDyn(target, GotKind::TpOff));
                 }
             }
-            R_X86_64_TLSDESC_CALL if !arch::tlsdesc_call_ok(code, o) => {
+            RelKind::TlsDescriptorCall if !arch::tlsdesc_call_ok(code, o) => {
                 return Err("unrecognized TLS descriptor call".into());
             }
             _ => {}
         }
         Ok(false)
+    }
+}
+
+/// A dynamic relocation of GOT word `i`: for the loader's symbol `sym`, or with `target`'s
+/// link-time address in the addend.
+fn got_reloc(i: u32, kind: DynKind, sym: Option<SymbolId>, target: Option<SymRef>) -> DynReloc {
+    DynReloc {
+        loc: DynLoc::Got(i),
+        kind,
+        sym,
+        target,
+        addend: 0,
     }
 }
 
@@ -1001,45 +1142,16 @@ fn teaching_start(main: SymRef) -> Stub {
     }
 }
 
-/// Whether a relocation (type `t`, symbol index `sym`) of input section `sec` of `file` becomes
-/// an `R_X86_64_RELATIVE`: those are counted, not listed in `DynPlan::relocs`.
-pub fn becomes_relative(
-    v: &crate::relocate::Values<'_, '_>,
-    file: FileId,
-    sec: &crate::input::Section<'_>,
-    t: u32,
-    sym: usize,
-) -> bool {
-    let (Some(_), Some(opts)) = (v.synth.dynamic.as_deref(), v.opts) else {
-        return false;
-    };
-    let writable = sec.flags & u64::from(SHF_WRITE) != 0;
-    t == R_X86_64_64
-        && sec.is_alloc()
-        && sym < v.res.files[file.0 as usize].obj.symbols.len()
-        && dyn_action(v.res, opts, t, sym_ref(v.res, file, sym), writable) == DynAction::Relative
-}
-
-/// [`becomes_relative`] for the relocation at `off` of input section `sec` of `file`.
-pub fn relative_at(v: &crate::relocate::Values<'_, '_>, file: FileId, sec: u32, off: u64) -> bool {
-    let Some(s) = v.res.files[file.0 as usize].obj.sections.get(sec as usize) else {
-        return false;
-    };
-    s.relocs.iter().any(|r| {
-        r.r_offset.get(E) == off
-            && becomes_relative(v, file, s, r.r_type(E, false), r.r_sym(E, false) as usize)
-    })
-}
-
-/// How a relocation resolves in a dynamic output. Scan and apply both ask this, so the dynamic
-/// relocation that was counted is the one that gets written.
+/// How a pointer-sized absolute word (`arch::is_word_absolute`) resolves in a dynamic output.
+/// Scan and apply both ask [`dyn_action`], so the dynamic relocation that was counted is the one
+/// that gets written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DynAction {
     /// Computed at link time (S is the PLT entry or the copy for imported symbols).
     Static,
-    /// An absolute address in position-independent output: `R_X86_64_RELATIVE`, addend S + A.
+    /// An absolute address in position-independent output: `DynKind::Relative`, addend S + A.
     Relative,
-    /// The loader resolves the symbol: `R_X86_64_64` with the symbol, addend A.
+    /// The loader resolves the symbol: `DynKind::Symbolic` with the symbol, addend A.
     Symbolic,
 }
 
@@ -1111,28 +1223,19 @@ fn imported_is_function(res: &Resolved<'_>, s: SymRef) -> bool {
     }
 }
 
-pub fn dyn_action(
-    res: &Resolved<'_>,
-    opts: &Options,
-    t: u32,
-    s: SymRef,
-    writable: bool,
-) -> DynAction {
+/// How a pointer-sized absolute word at an allocated input site (in writable data or not)
+/// that refers to `s` resolves in a dynamic output.
+pub fn dyn_action(res: &Resolved<'_>, opts: &Options, s: SymRef, writable: bool) -> DynAction {
     let pic = matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
-    match t {
-        R_X86_64_64 => {
-            // An undefined weak symbol is left to the loader too: 0 unless something defines it.
-            if (preemptible(res, opts, s) || (pic && is_weak_undef(res, s)))
-                && (writable || opts.kind == OutputKind::Shared)
-            {
-                DynAction::Symbolic
-            } else if pic && !is_absolute(res, s) && !imported(res, opts, s) {
-                DynAction::Relative
-            } else {
-                DynAction::Static
-            }
-        }
-        _ => DynAction::Static,
+    // An undefined weak symbol is left to the loader too: 0 unless something defines it.
+    if (preemptible(res, opts, s) || (pic && is_weak_undef(res, s)))
+        && (writable || opts.kind == OutputKind::Shared)
+    {
+        DynAction::Symbolic
+    } else if pic && !is_absolute(res, s) && !imported(res, opts, s) {
+        DynAction::Relative
+    } else {
+        DynAction::Static
     }
 }
 
@@ -1164,41 +1267,25 @@ impl Synth {
             GotKind::Addr => {
                 if pre {
                     self.want_sym(s);
-                    self.plan().relocs.push(DynReloc {
-                        loc: DynLoc::Got(i),
-                        r_type: R_X86_64_GLOB_DAT,
-                        sym,
-                        target: None,
-                        addend: 0,
-                    });
+                    self.plan()
+                        .relocs
+                        .push(got_reloc(i, DynKind::GotEntry, sym, None));
                 } else if pic && !is_absolute(res, s) {
-                    self.plan().relocs.push(DynReloc {
-                        loc: DynLoc::Got(i),
-                        r_type: R_X86_64_RELATIVE,
-                        sym: None,
-                        target: Some(s),
-                        addend: 0,
-                    });
+                    self.plan()
+                        .relocs
+                        .push(got_reloc(i, DynKind::Relative, None, Some(s)));
                 }
             }
             GotKind::TpOff => {
                 if pre {
                     self.want_sym(s);
-                    self.plan().relocs.push(DynReloc {
-                        loc: DynLoc::Got(i),
-                        r_type: R_X86_64_TPOFF64,
-                        sym,
-                        target: None,
-                        addend: 0,
-                    });
+                    self.plan()
+                        .relocs
+                        .push(got_reloc(i, DynKind::TpOffset, sym, None));
                 } else if self.plan().shared {
-                    self.plan().relocs.push(DynReloc {
-                        loc: DynLoc::Got(i),
-                        r_type: R_X86_64_TPOFF64,
-                        sym: None,
-                        target: Some(s),
-                        addend: 0,
-                    });
+                    self.plan()
+                        .relocs
+                        .push(got_reloc(i, DynKind::TpOffset, None, Some(s)));
                 }
             }
             GotKind::TlsGd | GotKind::TlsLd => {
@@ -1207,21 +1294,12 @@ impl Synth {
                     self.want_sym(s);
                 }
                 let modsym = if kind == GotKind::TlsGd { sym } else { None };
-                self.plan().relocs.push(DynReloc {
-                    loc: DynLoc::Got(i),
-                    r_type: R_X86_64_DTPMOD64,
-                    sym: modsym,
-                    target: None,
-                    addend: 0,
-                });
+                self.plan()
+                    .relocs
+                    .push(got_reloc(i, DynKind::TlsModule, modsym, None));
                 if kind == GotKind::TlsGd && pre {
-                    self.plan().relocs.push(DynReloc {
-                        loc: DynLoc::Got(i + 1),
-                        r_type: R_X86_64_DTPOFF64,
-                        sym,
-                        target: None,
-                        addend: 0,
-                    });
+                    let r = got_reloc(i + 1, DynKind::DtpOffset, sym, None);
+                    self.plan().relocs.push(r);
                 }
             }
         }
@@ -1263,7 +1341,7 @@ impl Synth {
         }
         plan.relocs.push(DynReloc {
             loc: DynLoc::Copy(g),
-            r_type: R_X86_64_COPY,
+            kind: DynKind::Copy,
             sym: Some(g),
             target: None,
             addend: 0,

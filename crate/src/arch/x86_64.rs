@@ -1,8 +1,10 @@
-//! x86-64: relocation names, formulas, field widths and kinds from the psABI, and the instruction
-//! patterns of the GOT and TLS relaxations. The synthesize phase asks the `*_ok` predicates to
+//! x86-64: relocation names, formulas, field widths and kinds from the psABI (its raw types to
+//! [`RelKind`], [`DynKind`] to its dynamic types), and the instruction patterns of the GOT and TLS
+//! relaxations. The synthesize phase asks the `*_ok` predicates to
 //! decide (GOT slot or not); the relocate phase asks the same ones to rewrite bytes, so the
 //! decision and the bytes cannot disagree.
 
+use super::{DynKind, RelKind};
 use object::elf::*;
 
 pub fn reloc_name(t: u32) -> &'static str {
@@ -51,98 +53,18 @@ pub fn reloc_name(t: u32) -> &'static str {
     }
 }
 
-/// What a relocation computes, whatever number the architecture gives it (lld's `RelExpr`,
-/// wild's relocation kind). The relocate phase switches on this, never on raw types; a raw type
-/// travels beside it only to pick the field's encoding ([`write_value`]) and to name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelKind {
-    /// Writes nothing.
-    None,
-    /// S + A.
-    Absolute,
-    /// S + A - P (a PLT-relative call too: by now a symbol with a PLT entry has it as S).
-    PcRelative,
-    /// G + GOT + A - P. The load may be relaxed to S + A - P when no GOT slot was made.
-    GotPcRelative,
-    /// G + GOT + A - P over 64 bits: never relaxed.
-    GotPcRelative64,
-    /// G + A: the GOT slot's offset from the GOT base.
-    GotOffset,
-    /// GOT + A - P: the GOT base, PC-relative.
-    GotBasePcRelative,
-    /// S + A - GOT.
-    GotBaseRelative,
-    /// S + A - TP (local-exec TLS).
-    TpRelative,
-    /// S + A - TLS start (a DTV-relative offset; TP-relative in relaxed local-dynamic code).
-    DtpRelative,
-    /// Initial-exec TLS: the GOT slot holding the TP offset, or relaxed to local-exec.
-    TlsInitialExec,
-    /// General-dynamic TLS (`__tls_get_addr` call sequence).
-    TlsGeneralDynamic,
-    /// Local-dynamic TLS (`__tls_get_addr` call sequence for the module).
-    TlsLocalDynamic,
-    /// A TLS descriptor's address (GNU2 dialect).
-    TlsDescriptor,
-    /// The call through a TLS descriptor.
-    TlsDescriptorCall,
-    /// Z + A: the symbol's size.
-    Size,
-    /// Not a kind the relocate phase applies.
-    Unsupported,
-}
-
-impl RelKind {
-    /// The field counts from its own address (P): in code, from the end of its instruction.
-    pub fn is_pc_relative(self) -> bool {
-        matches!(
-            self,
-            RelKind::PcRelative
-                | RelKind::GotPcRelative
-                | RelKind::GotPcRelative64
-                | RelKind::GotBasePcRelative
-                | RelKind::TlsInitialExec
-                | RelKind::TlsGeneralDynamic
-                | RelKind::TlsLocalDynamic
-                | RelKind::TlsDescriptor
-        )
-    }
-
-    /// The value is an offset in the TLS block (the thread pointer or the block's start enter
-    /// the formula, or the relaxed one).
-    pub fn is_tls_offset(self) -> bool {
-        matches!(
-            self,
-            RelKind::TpRelative
-                | RelKind::DtpRelative
-                | RelKind::TlsInitialExec
-                | RelKind::TlsGeneralDynamic
-                | RelKind::TlsLocalDynamic
-                | RelKind::TlsDescriptor
-        )
-    }
-
-    /// The formula subtracts or adds `_GLOBAL_OFFSET_TABLE_`.
-    pub fn uses_got_base(self) -> bool {
-        matches!(
-            self,
-            RelKind::GotOffset | RelKind::GotBasePcRelative | RelKind::GotBaseRelative
-        )
-    }
-}
-
 pub fn rel_kind(t: u32) -> RelKind {
     match t {
         R_X86_64_NONE => RelKind::None,
         R_X86_64_64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => RelKind::Absolute,
-        R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => {
-            RelKind::PcRelative
-        }
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC16 | R_X86_64_PC8 => RelKind::PcRelative,
+        R_X86_64_PLT32 => RelKind::PltPcRelative,
         R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => RelKind::GotPcRelative,
         R_X86_64_GOTPCREL64 => RelKind::GotPcRelative64,
         R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPLT64 => RelKind::GotOffset,
         R_X86_64_GOTPC32 | R_X86_64_GOTPC64 => RelKind::GotBasePcRelative,
-        R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => RelKind::GotBaseRelative,
+        R_X86_64_GOTOFF64 => RelKind::GotBaseRelative,
+        R_X86_64_PLTOFF64 => RelKind::PltGotBaseRelative,
         R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => RelKind::TpRelative,
         R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => RelKind::DtpRelative,
         R_X86_64_GOTTPOFF => RelKind::TlsInitialExec,
@@ -175,8 +97,25 @@ pub fn site_field(t: u32, kind: RelKind) -> u32 {
     }
 }
 
-/// The dynamic relocation that adds the load base (`R_X86_64_RELATIVE`).
-pub const DYN_RELATIVE: u32 = R_X86_64_RELATIVE;
+/// The raw type of a dynamic relocation.
+pub const fn dyn_type(k: DynKind) -> u32 {
+    match k {
+        DynKind::Relative => R_X86_64_RELATIVE,
+        DynKind::Symbolic => R_X86_64_64,
+        DynKind::GotEntry => R_X86_64_GLOB_DAT,
+        DynKind::PltSlot => R_X86_64_JUMP_SLOT,
+        DynKind::Copy => R_X86_64_COPY,
+        DynKind::IRelative => R_X86_64_IRELATIVE,
+        DynKind::TpOffset => R_X86_64_TPOFF64,
+        DynKind::TlsModule => R_X86_64_DTPMOD64,
+        DynKind::DtpOffset => R_X86_64_DTPOFF64,
+    }
+}
+
+/// A dynamic relocation's name, for the report and for messages.
+pub fn dyn_name(k: DynKind) -> &'static str {
+    reloc_name(dyn_type(k))
+}
 
 /// The psABI formula, for the report and for messages.
 pub fn formula(t: u32) -> &'static str {
@@ -197,22 +136,6 @@ pub fn formula(t: u32) -> &'static str {
         R_X86_64_GOTTPOFF => "G + GOT + A - P",
         _ => "",
     }
-}
-
-/// Thread-local relocations: their symbol's address is a TLS offset, never an IPLT entry.
-pub fn is_tls(t: u32) -> bool {
-    matches!(
-        t,
-        R_X86_64_TLSGD
-            | R_X86_64_TLSLD
-            | R_X86_64_GOTTPOFF
-            | R_X86_64_TPOFF32
-            | R_X86_64_TPOFF64
-            | R_X86_64_DTPOFF32
-            | R_X86_64_DTPOFF64
-            | R_X86_64_GOTPC32_TLSDESC
-            | R_X86_64_TLSDESC_CALL
-    )
 }
 
 /// Width in bytes of the field a relocation writes (0: writes nothing by itself).

@@ -1,13 +1,14 @@
 //! `.got`, `.got.plt` and the copy-relocated data in `.bss`.
 
 use super::{range, table, Extent, LinkerMade, SizeCx};
+use crate::arch::DynKind;
 use crate::bytes::put64;
 use crate::dynamic::DynLoc;
 use crate::options::Options;
 use crate::relocate::Values;
 use crate::sections::OutId;
 use crate::synthesize::GotKind;
-use object::elf::{DT_PLTGOT, R_X86_64_RELATIVE};
+use object::elf::DT_PLTGOT;
 
 /// `.got`: one word per (symbol, kind) the scan gave a slot; words the loader fills hold 0.
 pub struct Got;
@@ -24,7 +25,7 @@ impl LinkerMade for Got {
         let mut loader_filled = vec![false; synth.got.len()];
         for r in synth.dynamic.iter().flat_map(|d| d.relocs.iter()) {
             if let DynLoc::Got(k) = r.loc {
-                if r.r_type != R_X86_64_RELATIVE {
+                if r.kind != DynKind::Relative {
                     if let Some(w) = loader_filled.get_mut(k as usize) {
                         *w = true;
                     }
@@ -82,7 +83,7 @@ impl LinkerMade for GotPlt {
     }
 }
 
-/// Data copied from shared objects by `R_X86_64_COPY`, at the end of `.bss` (the loader copies
+/// Data copied from shared objects by copy relocations, at the end of `.bss` (the loader copies
 /// it; nothing to write).
 pub struct Copy;
 

@@ -1,13 +1,17 @@
 //! `.rela.dyn` (the RELATIVE entries at input sites first, then the rest) and `.rela.plt`.
 
 use super::{range, table, Extent, Header, LinkerMade, SizeCx};
+use crate::arch::{dyn_type, DynKind};
 use crate::bytes::put64;
 use crate::dynamic::{DynLoc, DynReloc};
 use crate::options::Options;
 use crate::relocate::Values;
 use crate::sections::OutId;
 use crate::synthesize::SymRef;
-use object::elf::*;
+use object::elf::{
+    DT_JMPREL, DT_PLTREL, DT_PLTRELSZ, DT_RELA, DT_RELAENT, DT_RELASZ, SHT_FINI_ARRAY,
+    SHT_INIT_ARRAY,
+};
 
 /// The RELATIVE entries at input sites: counted by the scan, written by the write phase with
 /// the sections they fix up (each write job gets its share, in address order).
@@ -43,7 +47,7 @@ impl LinkerMade for RelaDyn {
         let Some(d) = v.synth.dynamic.as_deref() else {
             return;
         };
-        let relative = |r: &&DynReloc| r.r_type == R_X86_64_RELATIVE;
+        let relative = |r: &&DynReloc| r.kind == DynKind::Relative;
         let order: Vec<&DynReloc> = d
             .relocs
             .iter()
@@ -56,7 +60,7 @@ impl LinkerMade for RelaDyn {
                 .and_then(|g| d.dynsym_index.get(&g).copied())
                 .unwrap_or(0);
             put64(e, 0, dyn_loc_addr(v, r.loc));
-            put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type));
+            put64(e, 8, (u64::from(sym) << 32) | u64::from(r.r_type()));
             put64(e, 16, addend(v, opts, r));
         };
         // One entry per pointer in the data, natively in parallel.
@@ -86,16 +90,16 @@ impl LinkerMade for RelaDyn {
 /// TLS block for TPOFF64.
 fn addend(v: &Values<'_, '_>, opts: &Options, r: &DynReloc) -> u64 {
     let tls_start = v.layout.tls.map_or(0, |t| t.start);
-    match (r.r_type, r.target) {
-        (R_X86_64_RELATIVE, Some(t)) => v.s_plus_a(t, r.addend),
-        (R_X86_64_RELATIVE, None) => match r.loc {
+    match (r.kind, r.target) {
+        (DynKind::Relative, Some(t)) => v.s_plus_a(t, r.addend),
+        (DynKind::Relative, None) => match r.loc {
             DynLoc::Synthetic { what, off } => super::synthetic_words(v, what, opts)
                 .get((off / 8) as usize)
                 .copied()
                 .unwrap_or(0),
             _ => r.addend as u64,
         },
-        (R_X86_64_TPOFF64, Some(t)) => v
+        (DynKind::TpOffset, Some(t)) => v
             .sym_addr_raw(t)
             .wrapping_sub(tls_start)
             .wrapping_add(r.addend as u64),
@@ -148,14 +152,14 @@ impl LinkerMade for RelaPlt {
                 put64(
                     dst,
                     24 * k + 8,
-                    (u64::from(sym) << 32) | u64::from(R_X86_64_JUMP_SLOT),
+                    (u64::from(sym) << 32) | u64::from(dyn_type(DynKind::PltSlot)),
                 );
                 k += 1;
             }
         }
         for (i, &s) in v.synth.iplt.iter().enumerate() {
             put64(dst, 24 * k, v.iplt_got_slot(i as u32));
-            put64(dst, 24 * k + 8, u64::from(R_X86_64_IRELATIVE));
+            put64(dst, 24 * k + 8, u64::from(dyn_type(DynKind::IRelative)));
             put64(dst, 24 * k + 16, v.sym_addr_raw(s));
             k += 1;
         }

@@ -5,7 +5,7 @@ use super::*;
 
 /// One part of the file written as a unit: a run of one output section's pieces (about 256 KiB
 /// of them, so that one big `.text` spreads over the threads too), with its share of the
-/// `R_X86_64_RELATIVE` entries at input sites (the start of `.rela.dyn`, in address order),
+/// RELATIVE entries at input sites (the start of `.rela.dyn`, in address order),
 /// written with the data they fix up.
 pub(super) struct Job<'j> {
     pub(super) os: &'j crate::layout::OutSec,
@@ -71,7 +71,7 @@ pub(super) fn internal(what: &str) -> Errors {
     Diagnostic::error(format!("internal: {what}")).into()
 }
 
-/// How many `R_X86_64_RELATIVE` entries an input piece puts at the start of `.rela.dyn`.
+/// How many RELATIVE entries an input piece puts at the start of `.rela.dyn`.
 pub(super) fn relative_count(dynamic: Option<&DynPlan>, p: &crate::layout::Piece) -> usize {
     match (p.src, dynamic) {
         (PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. }, Some(d))

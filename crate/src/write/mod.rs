@@ -260,8 +260,10 @@ fn write_job(
         if relative.n != n || room != n {
             // Scan and write disagree: better no output than a loader writing garbage.
             errors.push(Diagnostic::error(format!(
-                "internal: {n} R_X86_64_RELATIVE relocations counted in {}, {} written",
-                os.name, relative.n
+                "internal: {n} {} relocations counted in {}, {} written",
+                crate::arch::dyn_name(crate::arch::DynKind::Relative),
+                os.name,
+                relative.n
             )));
         }
     }
