@@ -268,65 +268,134 @@ pub fn sysroot_path(path: &str, sysroot: Option<&str>, script_in_sysroot: bool) 
         .then(|| format!("{root}{path}"))
 }
 
+/// Options that change nothing initlink writes: GCC's plugin and LTO options (initlink links no
+/// LTO objects), warnings initlink does not give, memory and speed knobs. They are recorded
+/// (`Options::ignored`) so the report can say so.
+const IGNORED: &[&str] = &[
+    "plugin",
+    "plugin-opt",
+    "flto",
+    "flto-partition",
+    "fuse-ld",
+    "O",
+    "Qy",
+    "g",
+    "EL",
+    "qmagic",
+    "map-whole-files",
+    "no-map-whole-files",
+    "rpath-link",
+    "nostdlib",
+    "fatal-warnings",
+    "no-fatal-warnings",
+    "warn-common",
+    "warn-once",
+    "warn-constructors",
+    "warn-execstack",
+    "no-warn-execstack",
+    "warn-rwx-segments",
+    "no-warn-rwx-segments",
+    "warn-multiple-gp",
+    "warn-section-align",
+    "warn-alternate-em",
+    "no-warn-mismatch",
+    "no-warn-search-mismatch",
+    "sort-common",
+    "discard-locals",
+    "discard-all",
+    "copy-dt-needed-entries",
+    "no-copy-dt-needed-entries",
+    "relax",
+    "no-relax",
+    "demangle",
+    "no-demangle",
+    "no-keep-memory",
+    "reduce-memory-overheads",
+    "max-cache-size",
+    "hash-size",
+    "check-sections",
+    "no-check-sections",
+    "accept-unknown-input-arch",
+    "no-accept-unknown-input-arch",
+    "ld-generated-unwind-info",
+    "no-ld-generated-unwind-info",
+    "no-print-gc-sections",
+    "print-map-discarded",
+    "no-print-map-discarded",
+    "no-print-map-locals",
+    "ctf-variables",
+    "no-ctf-variables",
+    "ctf-share-types",
+    "traditional-format",
+    "no-undefined-version",
+    "undefined-version",
+];
+
+/// What the command line has said so far that later options depend on.
+#[derive(Default)]
+struct Parser {
+    cmd: Command,
+    /// `-Bstatic`: `-l` finds archives only.
+    static_only: bool,
+    as_needed: bool,
+    /// `--push-state` saves (static_only, as_needed).
+    state_stack: Vec<(bool, bool)>,
+    pie: Option<bool>,
+    shared: bool,
+    is_static: bool,
+    group_depth: usize,
+}
+
 /// Parse GNU ld style arguments (without the program name): [`crate::getopt`] splits them as GNU
 /// ld does, this says what each option means. An option GNU ld has and initlink does not
 /// implement is an error naming it, unless it changes nothing initlink writes.
 pub fn parse_args(args: &[String]) -> Result<Command> {
     let tokens = crate::getopt::tokenize(args).map_err(Diagnostic::error)?;
-    let mut cmd = Command::default();
-    let mut static_only = false;
-    let mut as_needed = false;
-    let mut state_stack: Vec<(bool, bool)> = Vec::new();
-    let mut pie: Option<bool> = None;
-    let mut shared = false;
-    let mut is_static = false;
-    let mut group_depth = 0usize;
+    let mut p = Parser::default();
     for token in tokens {
-        let (id, value, spelled) = match token {
-            Token::Input(p) => {
-                cmd.inputs.push(InputArg::Path(p));
-                continue;
+        match token {
+            Token::Input(path) => p.cmd.inputs.push(InputArg::Path(path)),
+            Token::Opt { id, value, spelled } => {
+                if !p.input_option(id, value.as_deref())? {
+                    p.option(id, value, spelled)?;
+                }
             }
-            Token::Opt { id, value, spelled } => (id, value, spelled),
-        };
-        // The value of an option that takes one (the grammar guarantees it is there).
-        let val = || value.clone().unwrap_or_default();
+        }
+    }
+    p.finish()
+}
+
+impl Parser {
+    /// An option whose place among the inputs matters (how `-l` searches, groups, as-needed,
+    /// whole-archive); false when `id` is not one.
+    fn input_option(&mut self, id: &str, value: Option<&str>) -> Result<bool> {
+        let cmd = &mut self.cmd;
+        let val = || value.unwrap_or_default().to_string();
         match id {
             "static" | "Bstatic" => {
-                static_only = true;
-                if id == "static" {
-                    is_static = true;
-                }
+                self.static_only = true;
+                self.is_static |= id == "static";
             }
-            "Bdynamic" => static_only = false,
-            "output" => cmd.options.output = val(),
+            "Bdynamic" => self.static_only = false,
             "library-path" => cmd.search_dirs.push(val()),
-            "library" => push_lib(&mut cmd, &val(), static_only),
-            "m" => {
-                let v = val();
-                if v != "elf_x86_64" {
-                    return err(Diagnostic::error(format!(
-                        "unsupported emulation '{v}': initlink links x86-64 ELF (elf_x86_64) only"
-                    )));
-                }
-            }
+            "library" => push_lib(cmd, &val(), self.static_only),
             "start-group" => {
-                group_depth += 1;
+                self.group_depth += 1;
                 cmd.inputs.push(InputArg::StartGroup)
             }
             "end-group" => {
-                if group_depth == 0 {
+                if self.group_depth == 0 {
                     return err(Diagnostic::error("--end-group without --start-group"));
                 }
-                group_depth -= 1;
+                self.group_depth -= 1;
                 cmd.inputs.push(InputArg::EndGroup)
             }
-            "push-state" => state_stack.push((static_only, as_needed)),
-            "pop-state" => match state_stack.pop() {
+            "push-state" => self.state_stack.push((self.static_only, self.as_needed)),
+            "pop-state" => match self.state_stack.pop() {
                 Some((s, a)) => {
-                    static_only = s;
-                    if a != as_needed {
-                        as_needed = a;
+                    self.static_only = s;
+                    if a != self.as_needed {
+                        self.as_needed = a;
                         cmd.inputs.push(InputArg::AsNeeded(a));
                     }
                 }
@@ -335,43 +404,83 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
             "whole-archive" | "no-whole-archive" => cmd
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
-            "allow-multiple-definition" => cmd.options.allow_multiple_definition = true,
-            "no-undefined" => cmd.options.no_undefined = true,
-            "defsym" => cmd.options.defsym.push(parse_defsym(&val())?),
-            "exclude-libs" => cmd.options.exclude_libs.extend(
+            "as-needed" | "no-as-needed" => {
+                self.as_needed = id == "as-needed";
+                cmd.inputs.push(InputArg::AsNeeded(self.as_needed));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Any other option: what the output is and how it is made.
+    fn option(&mut self, id: &str, value: Option<String>, spelled: String) -> Result<()> {
+        // The value of an option that takes one (the grammar guarantees it is there).
+        let val = || value.clone().unwrap_or_default();
+        let o = &mut self.cmd.options;
+        match id {
+            "output" => o.output = val(),
+            "m" => {
+                let v = val();
+                if v != "elf_x86_64" {
+                    return err(Diagnostic::error(format!(
+                        "unsupported emulation '{v}': initlink links x86-64 ELF (elf_x86_64) only"
+                    )));
+                }
+            }
+            "allow-multiple-definition" => o.allow_multiple_definition = true,
+            "no-undefined" => o.no_undefined = true,
+            "defsym" => o.defsym.push(parse_defsym(&val())?),
+            "exclude-libs" => o.exclude_libs.extend(
                 val()
                     .split([',', ':'])
                     .filter(|l| !l.is_empty())
                     .map(String::from),
             ),
-            "as-needed" | "no-as-needed" => {
-                as_needed = id == "as-needed";
-                cmd.inputs.push(InputArg::AsNeeded(as_needed));
-            }
-            "export-dynamic" => cmd.options.export_dynamic = true,
-            "no-export-dynamic" => cmd.options.export_dynamic = false,
-            "Bsymbolic" | "Bsymbolic-functions" => cmd.options.bsymbolic = true,
-            "build-id" => cmd.options.build_id = build_id(value.as_deref())?,
-            "eh-frame-hdr" => cmd.options.eh_frame_hdr = true,
-            "no-eh-frame-hdr" => cmd.options.eh_frame_hdr = false,
-            "hash-style" => {
-                let v = val();
-                cmd.options.hash_style = match v.as_str() {
-                    "gnu" => HashStyle::Gnu,
-                    "sysv" => HashStyle::Sysv,
-                    "both" => HashStyle::Both,
-                    _ => return err(Diagnostic::error(format!("invalid hash style '{v}'"))),
-                };
-            }
+            "export-dynamic" => o.export_dynamic = true,
+            "no-export-dynamic" => o.export_dynamic = false,
+            "Bsymbolic" | "Bsymbolic-functions" => o.bsymbolic = true,
+            "Bno-symbolic" => o.bsymbolic = false,
+            "build-id" => o.build_id = build_id(value.as_deref())?,
+            "eh-frame-hdr" => o.eh_frame_hdr = true,
+            "no-eh-frame-hdr" => o.eh_frame_hdr = false,
+            "hash-style" => o.hash_style = hash_style(&val())?,
             "z" => {
-                if let Some(w) = apply_z(&mut cmd.options, &val()) {
-                    cmd.warnings.push(w);
+                if let Some(w) = apply_z(o, &val()) {
+                    self.cmd.warnings.push(w);
                 }
             }
-            "entry" => cmd.options.entry = Some(val()),
-            "undefined" => cmd.options.undefined.push(val()),
-            "gc-sections" => cmd.options.gc_sections = true,
-            "no-gc-sections" => cmd.options.gc_sections = false,
+            "entry" => o.entry = Some(val()),
+            "undefined" => o.undefined.push(val()),
+            "gc-sections" => o.gc_sections = true,
+            "no-gc-sections" => o.gc_sections = false,
+            "time" => o.time = true,
+            "fork" => o.fork = true,
+            "no-fork" => o.fork = false,
+            "init-stub" => o.init_stub = Some(init_stub(&val())?),
+            "dynamic-linker" => o.dynamic_linker = Some(val()),
+            "rpath" => o.rpath.push(val()),
+            "soname" => o.soname = Some(val()),
+            "init" => o.init = Some(val()),
+            "fini" => o.fini = Some(val()),
+            "enable-new-dtags" => o.new_dtags = true,
+            "disable-new-dtags" => o.new_dtags = false,
+            "strip-all" => o.strip_all = true,
+            "strip-debug" => o.strip_debug = true,
+            _ => return self.command_option(id, value, spelled),
+        }
+        Ok(())
+    }
+
+    /// The options about the command itself: the output's kind, extra outputs (map, report),
+    /// what to print, and the options initlink ignores as GNU ld allows.
+    fn command_option(&mut self, id: &str, value: Option<String>, spelled: String) -> Result<()> {
+        let val = || value.clone().unwrap_or_default();
+        let cmd = &mut self.cmd;
+        match id {
+            "pie" => self.pie = Some(true),
+            "no-pie" => self.pie = Some(false),
+            "shared" => self.shared = true,
             "Map" => {
                 cmd.map_path = Some(val());
                 cmd.options.map = true;
@@ -380,41 +489,12 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 cmd.report_path = Some(val());
                 cmd.options.report = true;
             }
-            "time" => cmd.options.time = true,
-            "fork" => cmd.options.fork = true,
-            "no-fork" => cmd.options.fork = false,
-            "init-stub" => {
-                let v = val();
-                let mut parts = v.splitn(2, ',');
-                let register = parts.next().unwrap_or("").trim().to_string();
-                let data = parts
-                    .next()
-                    .map(|d| d.trim().to_string())
-                    .filter(|d| !d.is_empty());
-                if register.is_empty() {
-                    return err(Diagnostic::error("--init-stub needs REGISTER[,DATA]"));
-                }
-                cmd.options.init_stub = Some(InitStub { register, data });
-            }
-            "pie" => pie = Some(true),
-            "no-pie" => pie = Some(false),
-            "shared" => shared = true,
-            "dynamic-linker" => cmd.options.dynamic_linker = Some(val()),
-            "rpath" => cmd.options.rpath.push(val()),
             // `-R DIR` is `-rpath DIR` (Solaris); `-R FILE` links only FILE's symbols, which
             // initlink does not do: the caller, who sees the files, rejects that case.
             "just-symbols" => {
                 cmd.options.rpath.push(val());
                 cmd.just_symbols.push(val());
             }
-            "soname" => cmd.options.soname = Some(val()),
-            "init" => cmd.options.init = Some(val()),
-            "fini" => cmd.options.fini = Some(val()),
-            "enable-new-dtags" => cmd.options.new_dtags = true,
-            "disable-new-dtags" => cmd.options.new_dtags = false,
-            "Bno-symbolic" => cmd.options.bsymbolic = false,
-            "strip-all" => cmd.options.strip_all = true,
-            "strip-debug" => cmd.options.strip_debug = true,
             "sysroot" => cmd.sysroot = Some(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
@@ -423,65 +503,7 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 cmd.version = true;
             }
             "help" => cmd.help = true,
-            // Options that change nothing initlink writes: GCC's plugin and LTO options (initlink
-            // links no LTO objects), warnings initlink does not give, memory and speed knobs.
-            "plugin"
-            | "plugin-opt"
-            | "flto"
-            | "flto-partition"
-            | "fuse-ld"
-            | "O"
-            | "Qy"
-            | "g"
-            | "EL"
-            | "qmagic"
-            | "map-whole-files"
-            | "no-map-whole-files"
-            | "rpath-link"
-            | "nostdlib"
-            | "fatal-warnings"
-            | "no-fatal-warnings"
-            | "warn-common"
-            | "warn-once"
-            | "warn-constructors"
-            | "warn-execstack"
-            | "no-warn-execstack"
-            | "warn-rwx-segments"
-            | "no-warn-rwx-segments"
-            | "warn-multiple-gp"
-            | "warn-section-align"
-            | "warn-alternate-em"
-            | "no-warn-mismatch"
-            | "no-warn-search-mismatch"
-            | "sort-common"
-            | "discard-locals"
-            | "discard-all"
-            | "copy-dt-needed-entries"
-            | "no-copy-dt-needed-entries"
-            | "relax"
-            | "no-relax"
-            | "demangle"
-            | "no-demangle"
-            | "no-keep-memory"
-            | "reduce-memory-overheads"
-            | "max-cache-size"
-            | "hash-size"
-            | "check-sections"
-            | "no-check-sections"
-            | "accept-unknown-input-arch"
-            | "no-accept-unknown-input-arch"
-            | "ld-generated-unwind-info"
-            | "no-ld-generated-unwind-info"
-            | "no-print-gc-sections"
-            | "print-map-discarded"
-            | "no-print-map-discarded"
-            | "no-print-map-locals"
-            | "ctf-variables"
-            | "no-ctf-variables"
-            | "ctf-share-types"
-            | "traditional-format"
-            | "no-undefined-version"
-            | "undefined-version" => cmd.options.ignored.push(match &value {
+            _ if IGNORED.contains(&id) => cmd.options.ignored.push(match &value {
                 Some(v) if !spelled.contains('=') && !spelled.ends_with(v.as_str()) => {
                     format!("{spelled} {v}")
                 }
@@ -493,28 +515,58 @@ pub fn parse_args(args: &[String]) -> Result<Command> {
                 )))
             }
         }
+        Ok(())
     }
-    if group_depth != 0 {
-        return err(Diagnostic::error("--start-group without --end-group"));
-    }
-    // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).
-    for d in &mut cmd.search_dirs {
-        if let Some(p) = sysroot_path(d, cmd.sysroot.as_deref(), false) {
-            *d = p;
+
+    /// Checks that need the whole command line, and the output's kind.
+    fn finish(mut self) -> Result<Command> {
+        if self.group_depth != 0 {
+            return err(Diagnostic::error("--start-group without --end-group"));
         }
-    }
-    cmd.options.kind = if shared {
-        OutputKind::Shared
-    } else if is_static {
-        OutputKind::Static
-    } else {
-        match pie {
-            Some(true) => OutputKind::Pie,
-            // Without -pie: ET_EXEC, dynamic only if a shared object ends up needed.
-            _ => OutputKind::Exec,
+        let cmd = &mut self.cmd;
+        // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).
+        for d in &mut cmd.search_dirs {
+            if let Some(p) = sysroot_path(d, cmd.sysroot.as_deref(), false) {
+                *d = p;
+            }
         }
-    };
-    Ok(cmd)
+        cmd.options.kind = if self.shared {
+            OutputKind::Shared
+        } else if self.is_static {
+            OutputKind::Static
+        } else {
+            match self.pie {
+                Some(true) => OutputKind::Pie,
+                // Without -pie: ET_EXEC, dynamic only if a shared object ends up needed.
+                _ => OutputKind::Exec,
+            }
+        };
+        Ok(self.cmd)
+    }
+}
+
+/// `--hash-style=STYLE`.
+fn hash_style(v: &str) -> Result<HashStyle> {
+    Ok(match v {
+        "gnu" => HashStyle::Gnu,
+        "sysv" => HashStyle::Sysv,
+        "both" => HashStyle::Both,
+        _ => return err(Diagnostic::error(format!("invalid hash style '{v}'"))),
+    })
+}
+
+/// `--init-stub=REGISTER[,DATA]`.
+fn init_stub(v: &str) -> Result<InitStub> {
+    let mut parts = v.splitn(2, ',');
+    let register = parts.next().unwrap_or("").trim().to_string();
+    let data = parts
+        .next()
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    if register.is_empty() {
+        return err(Diagnostic::error("--init-stub needs REGISTER[,DATA]"));
+    }
+    Ok(InitStub { register, data })
 }
 
 /// `--build-id[=STYLE]`: plain `--build-id` is `fast`; None for `none`.
