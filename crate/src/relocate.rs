@@ -218,8 +218,8 @@ impl<'r, 'a> Values<'r, 'a> {
 
     fn common_addr(&self, file: FileId, sym: u32) -> Option<u64> {
         let g = self.res.files[file.0 as usize].global(sym as usize)?;
-        let &(_, out, off) = self.layout.commons.iter().find(|c| c.0 == g)?;
-        Some(self.layout.sections[out as usize].addr + off)
+        let c = self.layout.commons.iter().find(|c| c.sym == g)?;
+        Some(self.layout.sections[c.out as usize].addr + c.off)
     }
 
     /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
@@ -286,11 +286,10 @@ impl<'r, 'a> Values<'r, 'a> {
                 match gl.def {
                     Def::Defined { file, sym, .. } => self.def_addr(file, sym),
                     Def::Common { .. } => {
-                        let &(_, out, off) = match self.layout.commons.iter().find(|c| c.0 == g) {
-                            Some(c) => c,
-                            None => return 0,
+                        let Some(c) = self.layout.commons.iter().find(|c| c.sym == g) else {
+                            return 0;
                         };
-                        self.layout.sections[out as usize].addr + off
+                        self.layout.sections[c.out as usize].addr + c.off
                     }
                     Def::Linker => self.layout.linker_symbol(gl.name).unwrap_or(0),
                     // Bound by the dynamic loader; dynamic outputs are refused before this point.

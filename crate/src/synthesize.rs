@@ -701,7 +701,7 @@ fn scan_file(
     };
     let obj = scan.obj;
     for (si, sec) in obj.sections.iter().enumerate() {
-        if sec.relocs.is_empty() || layout.input_out(fid, si as u32).is_none() {
+        if sec.relocs.is_empty() || !layout.is_relocated(fid, si as u32) {
             continue;
         }
         scan.section(layout, si as u32, sec);
@@ -733,10 +733,10 @@ impl Scan<'_, '_> {
     fn section(&mut self, layout: &Layout, si: u32, sec: &Section<'_>) {
         let (res, opts, obj) = (self.res, self.opts, self.obj);
         let alloc = sec.is_alloc();
-        let split_map = match layout.places[self.fid.0 as usize].get(si as usize) {
-            Some(&crate::layout::Place::Split { map, .. }) => layout.maps.get(map as usize),
-            _ => None,
-        };
+        let split_map = layout.places[self.fid.0 as usize]
+            .get(si as usize)
+            .and_then(crate::layout::Place::record_map)
+            .and_then(|map| layout.maps.get(map as usize));
         let mut skip_next = false;
         let mut map_at = usize::MAX;
         for r in sec.relocs.iter() {

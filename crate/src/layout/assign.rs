@@ -125,44 +125,35 @@ impl Layout {
             now(&mut m.out);
         }
         for c in self.commons.iter_mut() {
-            now(&mut c.1);
+            now(&mut c.out);
+            c.off = self.sections[c.out as usize].pieces[c.piece as usize].offset;
         }
-        for fp in self.places.iter_mut() {
-            for p in fp.iter_mut() {
-                if let Place::At { out, .. }
-                | Place::Split { out, .. }
-                | Place::Merged { out, .. } = p
-                {
-                    now(out);
-                }
-                match p {
-                    Place::At { out, off } => {
-                        let s = &self.sections[*out as usize];
-                        *off = s.pieces[*off as usize].offset;
-                    }
-                    Place::Split { out, base, .. } => {
-                        // Until now `base` held the `.eh_frame` piece's index.
-                        *base = self.sections[*out as usize].pieces[*base as usize].offset;
-                    }
-                    Place::Merged { out, group, map } => {
-                        let s = &self.sections[*out as usize];
-                        let base = s
-                            .pieces
-                            .iter()
-                            .find(|pc| pc.src == PieceSrc::Merged(*group))
-                            .map_or(0, |pc| pc.offset);
-                        *p = Place::Split {
-                            out: *out,
-                            base,
-                            map: *map,
-                        };
-                    }
-                    Place::Dropped => {}
-                }
+        let sections = &self.sections;
+        let offset = |out: u32, piece: u32| sections[out as usize].pieces[piece as usize].offset;
+        for p in self.places.iter_mut().flatten() {
+            if let Some(out) = p.out_mut() {
+                now(out);
             }
-        }
-        for c in self.commons.iter_mut() {
-            c.2 = self.sections[c.1 as usize].pieces[c.2 as usize].offset;
+            *p = match *p {
+                Place::Piece { out, piece } => Place::At {
+                    out,
+                    off: offset(out, piece),
+                },
+                Place::EhPiece { out, piece, map } => Place::Split {
+                    out,
+                    base: offset(out, piece),
+                    map,
+                },
+                Place::Merged { out, group, map } => {
+                    let base = sections[out as usize]
+                        .pieces
+                        .iter()
+                        .find(|pc| pc.src == PieceSrc::Merged(group))
+                        .map_or(0, |pc| pc.offset);
+                    Place::Split { out, base, map }
+                }
+                other => other,
+            };
         }
     }
 

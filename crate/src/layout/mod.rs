@@ -75,10 +75,29 @@ impl OutSec {
     }
 }
 
-/// Where an input section landed.
+/// Where an input section landed. `plan` makes `Piece`, `EhPiece` and `Merged`; `assign`, once
+/// piece offsets are known, turns them into `At` and `Split`, which is all later phases see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     Dropped,
+    /// Before `assign`: whole, as piece `piece` of output section `out`.
+    Piece {
+        out: u32,
+        piece: u32,
+    },
+    /// Before `assign`: an `.eh_frame` input, piece `piece` of `out`, offsets through `maps[map]`.
+    EhPiece {
+        out: u32,
+        piece: u32,
+        map: u32,
+    },
+    /// Before `assign`: merged into group `group`, offsets through `maps[map]`.
+    Merged {
+        out: u32,
+        group: u32,
+        map: u32,
+    },
+    /// Whole, at offset `off` of output section `out`.
     At {
         out: u32,
         off: u64,
@@ -90,12 +109,39 @@ pub enum Place {
         base: u64,
         map: u32,
     },
-    /// Before `assign`: merged into group `group`, offsets through `maps[map]`.
-    Merged {
-        out: u32,
-        group: u32,
-        map: u32,
-    },
+}
+
+impl Place {
+    /// The output section, if the input is kept.
+    pub fn out_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Place::Piece { out, .. }
+            | Place::EhPiece { out, .. }
+            | Place::Merged { out, .. }
+            | Place::At { out, .. }
+            | Place::Split { out, .. } => Some(out),
+            Place::Dropped => None,
+        }
+    }
+
+    /// The offset map of an input placed record by record (`.eh_frame`), before or after
+    /// `assign`.
+    pub fn record_map(&self) -> Option<u32> {
+        match *self {
+            Place::EhPiece { map, .. } | Place::Split { map, .. } => Some(map),
+            _ => None,
+        }
+    }
+}
+
+/// A common symbol's place at the end of `.bss`: piece `piece` of output section `out`, at
+/// offset `off` once `assign` has run.
+#[derive(Debug, Clone, Copy)]
+pub struct Common {
+    pub sym: SymbolId,
+    pub out: u32,
+    pub piece: u32,
+    pub off: u64,
 }
 
 /// Input offset ranges → output offsets (relative to the piece); `u64::MAX` marks a dropped range.
@@ -232,8 +278,7 @@ pub struct Layout {
     pub merges: Vec<MergeGroup>,
     pub eh: Vec<EhInput>,
     pub fde_count: usize,
-    /// Common symbols: (symbol, output section, offset).
-    pub commons: Vec<(SymbolId, u32, u64)>,
+    pub commons: Vec<Common>,
     by_name: FxHashMap<String, u32>,
     /// Where each known section is, by [`OutId`].
     known: [Option<u32>; OutId::COUNT],
@@ -348,9 +393,6 @@ impl Layout {
             .map_or(elf::SHN_ABS, |s| s.shndx)
     }
 
-    // Each argument is one column of the section's row (name, class, rank, type, flags,
-    // alignment, size).
-
     /// Address of byte `off` of input section `sec` of `file` (None when the section or the
     /// record holding that byte was dropped).
     #[inline]
@@ -378,7 +420,9 @@ impl Layout {
 
     fn input_addr_slow(&self, file: FileId, sec: u32, off: u64) -> Option<u64> {
         match *self.places.get(file.0 as usize)?.get(sec as usize)? {
-            Place::Dropped | Place::Merged { .. } => None,
+            Place::Dropped | Place::Piece { .. } | Place::EhPiece { .. } | Place::Merged { .. } => {
+                None
+            }
             Place::At { out, off: o } => Some(
                 self.sections[out as usize]
                     .addr
@@ -392,12 +436,32 @@ impl Layout {
         }
     }
 
+    /// Whether input section `sec` of `file` is copied whole or record by record (so its
+    /// relocations are applied); in any phase.
+    pub fn is_relocated(&self, file: FileId, sec: u32) -> bool {
+        let place = self
+            .places
+            .get(file.0 as usize)
+            .and_then(|p| p.get(sec as usize));
+        matches!(
+            place,
+            Some(
+                Place::Piece { .. }
+                    | Place::EhPiece { .. }
+                    | Place::At { .. }
+                    | Place::Split { .. }
+            )
+        )
+    }
+
     /// Output (section index, offset in section) of an input byte: for writing.
     pub fn input_out(&self, file: FileId, sec: u32) -> Option<(u32, u64)> {
         match *self.places.get(file.0 as usize)?.get(sec as usize)? {
             Place::At { out, off } => Some((out, off)),
             Place::Split { out, base, .. } => Some((out, base)),
-            Place::Dropped | Place::Merged { .. } => None,
+            Place::Dropped | Place::Piece { .. } | Place::EhPiece { .. } | Place::Merged { .. } => {
+                None
+            }
         }
     }
 

@@ -158,8 +158,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
 struct Planner<'a> {
     sections: Vec<OutSec>,
     by_name: FxHashMap<String, u32>,
-    /// `[file][section]`; `Place::At::off` and `Place::Split::base` hold piece indices until
-    /// `assign` knows offsets.
+    /// `[file][section]`: `Place::Piece`, `EhPiece` or `Merged` (`assign` gives offsets).
     places: Vec<Vec<Place>>,
     merges: Vec<MergeGroup>,
     /// (output section, entry size, alignment, strings) -> merge group.
@@ -169,7 +168,7 @@ struct Planner<'a> {
     maps: Vec<SplitMap>,
     eh: Vec<EhInput>,
     eh_pending: Vec<EhPending>,
-    commons: Vec<(SymbolId, u32, u64)>,
+    commons: Vec<Common>,
     exec_stack: bool,
     any_missing_note: bool,
     input_bytes: u64,
@@ -369,9 +368,9 @@ impl<'a> Planner<'a> {
             );
         }
         let osec = &mut self.sections[out as usize];
-        let place = Place::At {
+        let place = Place::Piece {
             out,
-            off: osec.pieces.len() as u64,
+            piece: osec.pieces.len() as u32,
         };
         osec.pieces.push(Piece {
             src: PieceSrc::Input { file: fid, sec: si },
@@ -490,9 +489,9 @@ impl<'a> Planner<'a> {
             priority: 65535,
             from_ctors: false,
         });
-        Place::Split {
+        Place::EhPiece {
             out,
-            base: piece as u64,
+            piece: piece as u32,
             map: self.maps.len() as u32 - 1,
         }
     }
@@ -538,8 +537,12 @@ impl<'a> Planner<'a> {
                 let (size, align) = res.common(SymbolId(i as u32));
                 let s = &mut self.sections[bss as usize];
                 s.align = s.align.max(align);
-                self.commons
-                    .push((SymbolId(i as u32), bss, s.pieces.len() as u64));
+                self.commons.push(Common {
+                    sym: SymbolId(i as u32),
+                    out: bss,
+                    piece: s.pieces.len() as u32,
+                    off: 0,
+                });
                 s.pieces.push(Piece {
                     src: PieceSrc::Common(SymbolId(i as u32)),
                     offset: 0,
@@ -604,9 +607,9 @@ impl<'a> Planner<'a> {
                         .places
                         .get_mut(file.0 as usize)
                         .and_then(|fp| fp.get_mut(sec as usize));
-                    if let Some(Place::At { out: o, off }) = place {
+                    if let Some(Place::Piece { out: o, piece }) = place {
                         if *o == out {
-                            *off = new_index.get(*off as usize).copied().unwrap_or(0) as u64;
+                            *piece = new_index.get(*piece as usize).copied().unwrap_or(0) as u32;
                         }
                     }
                 }
@@ -686,13 +689,8 @@ impl<'a> Planner<'a> {
         let mut slots: Vec<Option<OutSec>> = sections.into_iter().map(Some).collect();
         let mut sorted: Vec<OutSec> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let renumber = |fp: &mut Vec<Place>| {
-            for p in fp.iter_mut() {
-                match p {
-                    Place::At { out, .. }
-                    | Place::Split { out, .. }
-                    | Place::Merged { out, .. } => *out = remap[*out as usize],
-                    Place::Dropped => {}
-                }
+            for out in fp.iter_mut().filter_map(Place::out_mut) {
+                *out = remap[*out as usize];
             }
         };
         crate::par::for_each_mut(&mut places, 64, renumber);
@@ -700,7 +698,7 @@ impl<'a> Planner<'a> {
             m.out = remap[m.out as usize];
         }
         for c in commons.iter_mut() {
-            c.1 = remap[c.1 as usize];
+            c.out = remap[c.out as usize];
         }
         for s in sorted.iter_mut() {
             s.align = s.align.max(1);
