@@ -8,6 +8,7 @@
 
 pub mod arch;
 mod bytes;
+mod clock;
 pub mod diag;
 pub mod dso;
 pub mod dynamic;
@@ -184,56 +185,22 @@ fn link_resolved<'a>(
     Ok((layout, synth))
 }
 
-/// Phase timing. On wasm32 `std::time::Instant` panics: the clock there is the host's
-/// `performance.now()`, and CPU time is wall time (the module runs on one thread).
+/// Phase timing: wall and CPU microseconds per phase, when `--time` asks.
 struct Clock {
-    #[cfg(not(target_arch = "wasm32"))]
-    last: Option<(std::time::Instant, u128)>,
-    #[cfg(target_arch = "wasm32")]
-    last: Option<u128>,
-}
-
-/// CPU time of the whole process so far, in microseconds.
-#[cfg(not(target_arch = "wasm32"))]
-fn process_cpu_us() -> u128 {
-    #[cfg(unix)]
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    unsafe {
-        let mut t: libc::timespec = std::mem::zeroed();
-        if libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) == 0 {
-            return t.tv_sec as u128 * 1_000_000 + t.tv_nsec as u128 / 1000;
-        }
-    }
-    0
+    last: Option<(u128, u128)>,
 }
 
 impl Clock {
     fn new(on: bool) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            Clock {
-                last: on.then(|| (std::time::Instant::now(), process_cpu_us())),
-            }
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            Clock {
-                last: on.then(wasm::now_us),
-            }
+        Clock {
+            last: on.then(clock::now_us),
         }
     }
-    fn lap(&mut self, _name: &'static str, _t: &mut Vec<(&'static str, u128, u128)>) {
-        #[cfg(not(target_arch = "wasm32"))]
-        if let Some((l, c)) = self.last {
-            let (now, cpu) = (std::time::Instant::now(), process_cpu_us());
-            _t.push((_name, (now - l).as_micros(), cpu.saturating_sub(c)));
-            self.last = Some((now, cpu));
-        }
-        #[cfg(target_arch = "wasm32")]
-        if let Some(l) = self.last {
-            let now = wasm::now_us();
-            let us = now.saturating_sub(l);
-            _t.push((_name, us, us));
+
+    fn lap(&mut self, name: &'static str, t: &mut Vec<(&'static str, u128, u128)>) {
+        if let Some((wall, cpu)) = self.last {
+            let now = clock::now_us();
+            t.push((name, now.0.saturating_sub(wall), now.1.saturating_sub(cpu)));
             self.last = Some(now);
         }
     }

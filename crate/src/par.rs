@@ -115,3 +115,116 @@ pub fn zip_chunks_mut<T: Sync>(
         buf.chunks_mut(size).zip(items.iter()).for_each(f)
     }
 }
+
+/// `f` on each item, taking it.
+pub fn for_each_owned<T: Send>(items: Vec<T>, f: impl Fn(T) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().for_each(f)
+    }
+    #[cfg(target_arch = "wasm32")]
+    items.into_iter().for_each(f)
+}
+
+/// `f` on each item.
+pub fn for_each<T: Sync>(items: &[T], f: impl Fn(&T) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.par_iter().for_each(f)
+    }
+    #[cfg(target_arch = "wasm32")]
+    items.iter().for_each(f)
+}
+
+/// `f` of each item, mutably, in order.
+pub fn map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.par_iter_mut().map(f).collect()
+    }
+    #[cfg(target_arch = "wasm32")]
+    items.iter_mut().map(f).collect()
+}
+
+/// How many threads the helpers use (1 in wasm): for splitting work into that many parts.
+pub fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        1
+    }
+}
+
+/// Gives item `k` parsed.
+pub type TakeFn<'t, T> = dyn FnMut(usize) -> T + 't;
+
+/// Runs `body` with `take(k)`, which gives `parse(k)`. A helper thread, started by the first
+/// `take`, parses `0..skip.len()` ahead in order (those `skip` marks aside); `take` hands over
+/// its result, or parses `k` itself when the helper has not got there, or is on `k` right now
+/// (waiting to be woken cost more than parsing). `parse` is a pure function of `k`, so who ran
+/// it changes nothing; what the helper parsed and nobody took is dropped, errors and all.
+pub fn parse_ahead<T: Send, R>(
+    skip: Vec<bool>,
+    parse: &(dyn Fn(usize) -> T + Sync),
+    body: &mut dyn FnMut(&mut TakeFn<'_, T>) -> R,
+) -> R {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = skip;
+        body(&mut |k| parse(k))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    parse_ahead_threaded(skip, parse, body)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_ahead_threaded<T: Send, R>(
+    skip: Vec<bool>,
+    parse: &(dyn Fn(usize) -> T + Sync),
+    body: &mut dyn FnMut(&mut TakeFn<'_, T>) -> R,
+) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let claimed: Vec<AtomicBool> = skip.into_iter().map(AtomicBool::new).collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, T)>();
+        let (claimed, stop) = (&claimed, &stop);
+        let mut helper = Some(move || {
+            for (k, c) in claimed.iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // Once claimed, a result is always sent: `take` may be looking for it.
+                if !c.swap(true, Ordering::AcqRel) && tx.send((k, parse(k))).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut early: rustc_hash::FxHashMap<usize, T> = Default::default();
+        let mut take = |k: usize| -> T {
+            if let Some(h) = helper.take() {
+                // No thread to be had: `take` parses everything.
+                let _ = std::thread::Builder::new().spawn_scoped(s, h);
+            }
+            if claimed
+                .get(k)
+                .is_some_and(|c| c.swap(true, Ordering::AcqRel))
+            {
+                early.extend(rx.try_iter());
+                if let Some(p) = early.remove(&k) {
+                    return p;
+                }
+            }
+            parse(k)
+        };
+        let r = body(&mut take);
+        stop.store(true, Ordering::Relaxed);
+        r
+    })
+}

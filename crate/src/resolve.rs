@@ -375,8 +375,7 @@ impl<'a> Resolver<'a> {
     /// referenced, still undefined symbol. Returns how many members it loaded.
     fn scan_archive(&mut self, ar: &Archive<'a>, members: &mut Members) -> Result<usize> {
         // One thread asked for (RAYON_NUM_THREADS=1): no helper either.
-        #[cfg(not(target_arch = "wasm32"))]
-        if members.offsets.len() >= PREFETCH_MIN && rayon::current_num_threads() > 1 {
+        if members.offsets.len() >= PREFETCH_MIN && crate::par::threads() > 1 {
             return self.scan_prefetching(ar, members);
         }
         self.scan_with(
@@ -390,9 +389,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// [`Self::scan_archive`] with the members parsed ahead by a helper thread, in index order,
-    /// on the otherwise idle core (crypto: 722 of libcrypto.a's 908 members are loaded, and
-    /// parsing them was half of the resolve phase); see [`parse_ahead`].
-    #[cfg(not(target_arch = "wasm32"))]
+    /// on the otherwise idle core; see [`crate::par::parse_ahead`].
     fn scan_prefetching(&mut self, ar: &Archive<'a>, members: &mut Members) -> Result<usize> {
         let Members {
             offsets,
@@ -402,7 +399,7 @@ impl<'a> Resolver<'a> {
             loaded,
         } = members;
         let parse = |k: usize| ar.member(offsets[k]);
-        parse_ahead(loaded.clone(), &parse, &mut |take| {
+        crate::par::parse_ahead(loaded.clone(), &parse, &mut |take| {
             self.scan_with(ar, slot, hashes, ids, loaded, &mut |k, _| take(k))
         })
     }
@@ -467,14 +464,11 @@ impl<'a> Resolver<'a> {
 const NOT_INTERNED: u32 = u32::MAX;
 
 /// Archives with fewer members are scanned without a helper thread.
-#[cfg(not(target_arch = "wasm32"))]
 const PREFETCH_MIN: usize = 16;
 
 /// An archive's members as its symbol index names them: each distinct member offset, in order of
 /// first appearance, and whether it was loaded.
 struct Members {
-    /// (Read by the helper thread only, which wasm has not.)
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     offsets: Vec<u64>,
     /// The member (position in `offsets`) of each index entry.
     slot: Vec<u32>,
@@ -716,7 +710,6 @@ fn walk<'a>(
 }
 
 /// Objects past this many bytes in all are parsed alongside the walk rather than before it.
-#[cfg(not(target_arch = "wasm32"))]
 const PIPELINE_MIN: usize = 8 << 20;
 
 /// Run `walk` with each command-line object and shared object parsed ahead, natively. A small
@@ -730,78 +723,20 @@ fn with_parsed<'a, T>(
     object_bytes: usize,
     walk: &mut dyn FnMut(&mut Take<'_, 'a>) -> T,
 ) -> T {
-    #[cfg(not(target_arch = "wasm32"))]
-    if rayon::current_num_threads() > 1 && object_bytes < PIPELINE_MIN {
-        use rayon::prelude::*;
-        let mut parsed: Vec<Option<Parsed<'a>>> = items.par_iter().map(parse_item).collect();
+    if crate::par::threads() > 1 && object_bytes < PIPELINE_MIN {
+        let mut parsed: Vec<Option<Parsed<'a>>> = crate::par::map(items, 1, parse_item);
         return walk(&mut |i| parsed.get_mut(i).and_then(Option::take));
     }
-    #[cfg(not(target_arch = "wasm32"))]
-    if rayon::current_num_threads() > 1 {
+    if crate::par::threads() > 1 {
         let skip = items.iter().map(|i| parsed_kind(i).is_none()).collect();
         let parse = |i: usize| items.get(i).and_then(parse_item);
-        return parse_ahead(skip, &parse, &mut |take| walk(take));
+        return crate::par::parse_ahead(skip, &parse, &mut |take| walk(take));
     }
-    let _ = object_bytes;
     walk(&mut |i| items.get(i).and_then(parse_item))
 }
 
-/// Runs `body` with `take(k)`, which gives `parse(k)`. A helper thread, started by the first
-/// `take`, parses `0..skip.len()` ahead in order (those `skip` marks aside); `take` hands over
-/// its result, or parses `k` itself when the helper has not got there, or is on `k` right now
-/// (waiting to be woken cost more than parsing). `parse` is a pure function of `k`, so who ran
-/// it changes nothing; what the helper parsed and nobody took is dropped, errors and all.
-#[cfg(not(target_arch = "wasm32"))]
-fn parse_ahead<T: Send, R>(
-    skip: Vec<bool>,
-    parse: &(dyn Fn(usize) -> T + Sync),
-    body: &mut dyn FnMut(&mut TakeFn<'_, T>) -> R,
-) -> R {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let claimed: Vec<AtomicBool> = skip.into_iter().map(AtomicBool::new).collect();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, T)>();
-        let (claimed, stop) = (&claimed, &stop);
-        let mut helper = Some(move || {
-            for (k, c) in claimed.iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                // Once claimed, a result is always sent: `take` may be looking for it.
-                if !c.swap(true, Ordering::AcqRel) && tx.send((k, parse(k))).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut early: FxHashMap<usize, T> = FxHashMap::default();
-        let mut take = |k: usize| -> T {
-            if let Some(h) = helper.take() {
-                // No thread to be had: `take` parses everything.
-                let _ = std::thread::Builder::new().spawn_scoped(s, h);
-            }
-            if claimed
-                .get(k)
-                .is_some_and(|c| c.swap(true, Ordering::AcqRel))
-            {
-                early.extend(rx.try_iter());
-                if let Some(p) = early.remove(&k) {
-                    return p;
-                }
-            }
-            parse(k)
-        };
-        let r = body(&mut take);
-        stop.store(true, Ordering::Relaxed);
-        r
-    })
-}
-
-/// Gives item `k` parsed.
-type TakeFn<'t, T> = dyn FnMut(usize) -> T + 't;
-
 /// Hands the walk command-line item `i` parsed (None for what is not parsed ahead).
-type Take<'t, 'a> = TakeFn<'t, Option<Parsed<'a>>>;
+type Take<'t, 'a> = crate::par::TakeFn<'t, Option<Parsed<'a>>>;
 
 /// A command-line file parsed ahead of the walk.
 enum Parsed<'a> {

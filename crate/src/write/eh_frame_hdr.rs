@@ -106,10 +106,7 @@ pub(super) fn eh_frame_hdr(
     eh_addr: u64,
     hdr_addr: u64,
 ) {
-    #[cfg(not(target_arch = "wasm32"))]
-    let parts = rayon::current_num_threads().clamp(1, 8);
-    #[cfg(target_arch = "wasm32")]
-    let parts = 1;
+    let parts = crate::par::threads().clamp(1, 8);
     // Part k scans from the first boundary at or past k/parts of the bytes.
     let mut cuts: Vec<usize> = (0..parts)
         .map(|k| {
@@ -123,13 +120,7 @@ pub(super) fn eh_frame_hdr(
     cuts.push(eh.len());
     cuts.dedup();
     let scan = |w: &[usize]| fde_table(eh, w[0], w[1], eh_addr, hdr_addr);
-    #[cfg(not(target_arch = "wasm32"))]
-    let tables: Vec<Vec<u64>> = {
-        use rayon::prelude::*;
-        cuts.par_windows(2).map(scan).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let tables: Vec<Vec<u64>> = cuts.windows(2).map(scan).collect();
+    let tables: Vec<Vec<u64>> = crate::par::map_range(cuts.len() - 1, 1, |k| scan(&cuts[k..k + 2]));
     let mut table = tables.concat();
     table.sort_unstable();
     // The section was sized for the FDEs counted in the plan; it holds no more.

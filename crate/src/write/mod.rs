@@ -341,20 +341,11 @@ fn write_buffered<'s>(
             let traced = tracing.then_some(&mut sites);
             (write_job(v, opts, j, out, rel, traced), sites)
         };
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            use rayon::prelude::*;
-            rayon::join(
-                || chunks.into_par_iter().for_each(fill_chunk),
-                || jobs.par_iter_mut().map(run).collect(),
-            )
-            .1
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            chunks.into_iter().for_each(fill_chunk);
-            jobs.iter_mut().map(run).collect()
-        }
+        crate::par::join(
+            || crate::par::for_each_owned(chunks, fill_chunk),
+            || crate::par::map_mut(&mut jobs, run),
+        )
+        .1
     };
     let (errors, sites): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     let errors: Vec<Diagnostic> = errors.into_iter().flatten().collect();
@@ -392,19 +383,12 @@ fn write_buffered<'s>(
     };
     let id = match writer {
         Some(w) => {
-            #[cfg(not(target_arch = "wasm32"))]
-            let (written, id) = rayon::join(
+            let (written, id) = crate::par::join(
                 || {
                     w.write_at(0, before)?;
                     w.write_at(h1 as u64, after)
                 },
                 finish,
-            );
-            #[cfg(target_arch = "wasm32")]
-            let (written, id) = (
-                w.write_at(0, before)
-                    .and_then(|()| w.write_at(h1 as u64, after)),
-                finish(),
             );
             written
                 .and_then(|()| w.write_at(h0 as u64, hdr_bytes))
@@ -494,20 +478,11 @@ fn write_windowed(
         scratch.give(st);
         scratch.give(sr);
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    let results: Vec<Vec<Diagnostic>> = {
-        use rayon::prelude::*;
-        rayon::join(
-            || plan.chunks.par_iter().for_each(chunk),
-            || plan.jobs.par_iter().map(run).collect(),
-        )
-        .1
-    };
-    #[cfg(target_arch = "wasm32")]
-    let results: Vec<Vec<Diagnostic>> = {
-        plan.chunks.iter().for_each(chunk);
-        plan.jobs.iter().map(run).collect()
-    };
+    let results: Vec<Vec<Diagnostic>> = crate::par::join(
+        || crate::par::for_each(&plan.chunks, chunk),
+        || crate::par::map(&plan.jobs, 1, run),
+    )
+    .1;
     drop(scratch);
     let errors: Vec<Diagnostic> = results.into_iter().flatten().collect();
     if !errors.is_empty() {
