@@ -18,8 +18,8 @@ pub const MAX_ALIGN: u64 = 1 << 28;
 
 /// How many bytes of names (section names, symbol names) later phases may read and hash for one
 /// file: 8 times its size, plus 1 MiB. Real objects store each name once (the sum is about the
-/// string table's size); a hostile one can point 40,000 symbols at one 1 MiB name, which would cost
-/// 40 GB of scanning and hashing for a 2 MB file.
+/// string table's size); a hostile one can point every symbol at one huge name, and the work
+/// would grow as the product of the two.
 fn name_budget(file_len: usize) -> usize {
     file_len.saturating_mul(8).saturating_add(1 << 20)
 }

@@ -51,7 +51,7 @@ pub struct LinkOutput<'a> {
     pub build_id_at: Option<usize>,
     /// The link's working data (symbols, layout, decisions), handed back so that the caller
     /// chooses when to free it: the CLI first tells the waiting parent process that the output is
-    /// ready (freeing a large link's data takes milliseconds).
+    /// ready (freeing a large link's data takes a while).
     pub working: Option<Working<'a>>,
 }
 

@@ -422,8 +422,8 @@ impl<'a> Resolver<'a> {
                 if loaded[k] {
                     continue;
                 }
-                // A name once interned keeps its id: later passes (crypto makes eight over
-                // 7,800 entries) look it up by index, not by hash.
+                // A name once interned keeps its id: later passes over the index (a big archive
+                // takes several) look it up by index, not by hash.
                 let id = match *known {
                     NOT_INTERNED => match self.names.find(hash, name, &self.globals) {
                         Some(id) => {

@@ -229,7 +229,7 @@ fn basename(p: &str) -> &str {
 }
 
 /// The given files as a flat directory: a path is found by its full name, else by its last
-/// component; the first file of a name wins. Hashed: the 2,001-object link looks up every file.
+/// component; the first file of a name wins. Hashed: a link with many objects looks up each one.
 struct Directory<'f> {
     files: &'f [(String, &'f [u8])],
     full: rustc_hash::FxHashMap<&'f str, usize>,
@@ -516,9 +516,8 @@ mod bindings {
 
     /// The files' bytes, written by JavaScript straight into the wasm memory at the address
     /// `stage_inputs` returns: one copy instead of packing them in JavaScript and copying that
-    /// into the module (copies were 40% of a C++ link in wasm). The stage is kept from one link
-    /// to the next: zeroing a fresh one was 2% of the large link, and the memory a wasm instance
-    /// grows is never given back anyway.
+    /// into the module. The stage is kept from one link to the next, so it is not zeroed
+    /// afresh each time, and the memory a wasm instance grows is never given back anyway.
     static STAGE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
     /// Make the stage `len` bytes long (its old bytes stay until JavaScript overwrites them) and

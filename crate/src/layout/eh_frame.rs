@@ -15,7 +15,7 @@ pub(super) struct EhPending {
 }
 
 /// [`split_eh_frame`] with the offset map, built where the split runs (in parallel natively)
-/// rather than in the plan's in-order walk (181,000 records on the large link).
+/// rather than in the plan's in-order walk (a record per function).
 pub(super) fn eh_split_mapped(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<EhSplit> {
     let (records, kept) = split_eh_frame(res, fid, si)?;
     let map = SplitMap {
@@ -44,7 +44,8 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
     if data.len() >= EH_TERMINATOR as usize {
         return err(bad(0, "section of 4 GiB or more"));
     }
-    // Room for records of 16 bytes (the large link's average is 19): no regrowth, no copies.
+    // Room for records of 16 bytes (smaller than any FDE with its CIE pointer and range):
+    // no regrowth, no copies.
     let mut records = Vec::with_capacity(data.len() / 16 + 1);
     let mut off = 0u64;
     let mut out = 0u64;

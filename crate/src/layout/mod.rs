@@ -161,8 +161,7 @@ impl SplitMap {
 
     /// [`Self::lookup`] for offsets that mostly come in increasing order (a section's
     /// relocations): `at` is the range found last, and the search walks on from it rather than
-    /// bisecting again (the large link's 180,000 `.eh_frame` relocations spent a quarter of
-    /// their relocating in the bisection).
+    /// bisecting again (`.eh_frame` has several relocations per record, in order).
     #[inline]
     pub fn lookup_from(&self, off: u64, at: &mut usize) -> Option<u64> {
         if off >= self.in_size {
@@ -195,7 +194,7 @@ pub enum EhKind {
     Terminator,
 }
 
-/// One `.eh_frame` record, in 16 bytes (the large link has 300,000): offsets within one input
+/// One `.eh_frame` record, in 16 bytes (a link has one per function): offsets within one input
 /// section, which [`split_eh_frame`] limits to 4 GiB.
 #[derive(Debug, Clone, Copy)]
 pub struct EhRecord {

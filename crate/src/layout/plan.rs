@@ -27,7 +27,8 @@ fn map_input(
     {
         return None;
     }
-    // Borrowed names: one output name per input section, 24,000 of them for 2,000 objects.
+    // Borrowed names: this runs once per distinct kind of input section, but allocating for the
+    // known names would still be waste.
     let s = |x: &'static str| Some(Cow::Borrowed(x));
     let own = |n: &[u8]| Some(Cow::Owned(name_str(n)));
     let (out, class, rank) = if has(b".text") || n.starts_with(b".gnu.linkonce.t.") {
@@ -294,8 +295,8 @@ impl<'a> Planner<'a> {
                 if file.discarded[si] || !copied(sec, opts) {
                     continue;
                 }
-                // Routing depends on nothing else, and get_out's updates are idempotent: 24,000
-                // input sections of 2,000 objects share a few dozen keys.
+                // Routing depends on nothing else, and get_out's updates are idempotent: the
+                // input sections of a link share a few dozen keys.
                 let key = (sec.name, sec.sh_type, sec.flags, crt);
                 let out = match routes.get(&key) {
                     Some(&out) => out,

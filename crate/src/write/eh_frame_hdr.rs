@@ -142,8 +142,9 @@ pub(super) const SIGN: u32 = 1 << 31;
 
 /// Each FDE in `eh[from..to]` (record boundaries) as the table entry it becomes: its function's
 /// start and its own address, both relative to `.eh_frame_hdr` (i32, the table's encoding), in
-/// one u64 that sorts as the pair does. 8 bytes an entry, not 16 (181,000 of them on the large
-/// link); any address the table can hold is within 2 GiB of it, so this is the address order.
+/// one u64 that sorts as the pair does: 8 bytes an entry, not 16, for a table that has one entry
+/// per function. Any address the table can hold is within 2 GiB of it, so this is the address
+/// order.
 pub(super) fn fde_table(
     eh: &[u8],
     from: usize,

@@ -25,8 +25,8 @@ pub(super) fn hidden_linker_symbol(n: &[u8]) -> bool {
 
 /// The output `.symtab` as runs of symbols in order: the null symbol, each file's locals, the
 /// linker's, the globals bound locally, then the rest of the globals. The runs are built in
-/// parallel and written from where they are, never copied into one list (for 360,000 symbols
-/// the copies cost more than building them).
+/// parallel and written from where they are, never copied into one list (for a big link the
+/// copies would cost more than building them).
 pub struct SymTab<'n> {
     pub runs: Vec<Vec<OutSym<'n>>>,
     /// Each run's bytes in `.strtab`, counted as it was built, so that no later pass over every

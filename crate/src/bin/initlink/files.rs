@@ -63,8 +63,8 @@ impl FileData {
         use std::io::Read;
         let mut file = std::fs::File::open(path)?;
         // Most objects are small: a read that comes back short of HEAD bytes has the whole file
-        // (a regular file reads short only at its end), without asking its size first (statx
-        // was a tenth of opening 2,000 objects).
+        // (a regular file reads short only at its end), without asking its size first: one
+        // system call fewer per object.
         let mut head = [0u8; HEAD];
         let n = loop {
             match file.read(&mut head) {
@@ -105,9 +105,9 @@ const MAP_MIN: u64 = 64 * 1024;
 /// How many more descriptors [`keep_open`] may keep (set by [`room_for_open_files`]).
 static KEEP_BUDGET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Leave a small file's descriptor open for the process's exit to close: 2,000 `close` calls
-/// were a tenth of opening 2,000 objects, and by default the helper the process exits handing
-/// off to closes them (see `exit::exit_handing_off`).
+/// Leave a small file's descriptor open for the process's exit to close: a `close` per object is
+/// a system call per object on the critical path, and by default the helper the process exits
+/// handing off to closes them (see `exit::exit_handing_off`).
 fn keep_open(file: std::fs::File) {
     use std::sync::atomic::Ordering;
     let room = KEEP_BUDGET
