@@ -325,6 +325,12 @@ const SHORT: &[(char, Arg, &str)] = &[
     ('P', Req, "depaudit"),
 ];
 
+/// Every long option GNU ld has (and initlink's own), as (name, takes a value, canonical id),
+/// synonyms included.
+pub fn long_options() -> impl Iterator<Item = (&'static str, Arg, &'static str)> {
+    LONG.iter().map(|l| (l.name, l.arg, l.id))
+}
+
 /// One command-line item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token {

@@ -545,6 +545,43 @@ impl Parser {
     }
 }
 
+/// Whether the parser gives option `id` a meaning (or ignores it as GNU ld allows), rather than
+/// naming it as not supported yet.
+fn accepted(id: &'static str) -> bool {
+    let mut p = Parser::default();
+    let value = Some(String::new());
+    p.input_option(id, value.as_deref()).unwrap_or(true)
+        || match p.option(id, value, String::new()) {
+            Ok(()) => true,
+            Err(e) => !e.0.iter().any(|d| d.message.contains("is not supported by initlink")),
+        }
+}
+
+/// `--help`: GNU ld's shape, listing the long options initlink accepts, and the targets line
+/// build systems look for (libtool decides a linker can make shared libraries from
+/// `: supported targets:.* elf`).
+pub fn help_text(program: &str) -> String {
+    let mut names: Vec<(&str, crate::getopt::Arg)> = crate::getopt::long_options()
+        .filter(|&(_, _, id)| accepted(id))
+        .map(|(name, arg, _)| (name, arg))
+        .collect();
+    names.sort_by_key(|n| n.0);
+    names.dedup_by_key(|n| n.0);
+    let mut out = format!("Usage: {program} [options] file...\nOptions:\n");
+    for (name, arg) in names {
+        let value = match arg {
+            crate::getopt::Arg::No => "",
+            crate::getopt::Arg::Required => " ARG",
+            crate::getopt::Arg::Optional => "[=ARG]",
+        };
+        out.push_str(&format!("  --{name}{value}\n"));
+    }
+    out.push_str(&format!(
+        "{program}: supported targets: elf64-x86-64\n{program}: supported emulations: elf_x86_64\n"
+    ));
+    out
+}
+
 /// `--hash-style=STYLE`.
 fn hash_style(v: &str) -> Result<HashStyle> {
     Ok(match v {

@@ -165,7 +165,7 @@ fn without_linking(cmd: &Command) -> Result<Option<u8>, Vec<Diagnostic>> {
         }
     }
     if cmd.help {
-        println!("usage: initlink [options] file...\n  -o FILE  -L DIR  -lNAME  -static  -e SYM  --start-group ... --end-group\n  --report=FILE (JSON link report)  -Map=FILE (text map)  --build-id  --eh-frame-hdr  -z KEYWORD\nSee README.md for the full list.");
+        print!("{}", initlink::options::help_text("initlink"));
         return Ok(Some(0));
     }
     if cmd.inputs.is_empty() {
