@@ -581,3 +581,29 @@ fn no_undefined_and_z_defs_make_a_shared_objects_undefined_references_errors() {
         }
     }
 }
+
+#[test]
+fn help_lists_what_initlink_accepts_and_the_targets_line_libtool_looks_for() {
+    let d = work_dir("help");
+    let out = run(&d, env!("CARGO_BIN_EXE_initlink"), &["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    // libtool's test for a GNU ld that can make shared libraries, on both linkers' --help.
+    let libtool = |text: &str| {
+        text.lines().any(|l| {
+            l.split_once(": supported targets:")
+                .is_some_and(|(_, t)| t.contains(" elf"))
+        })
+    };
+    assert!(libtool(&help), "{help}");
+    let gnu = run(&d, "ld.bfd", &["--help"]);
+    assert!(libtool(&String::from_utf8_lossy(&gnu.stdout)));
+    for accepted in ["--whole-archive", "--soname ARG", "--as-needed", "--gc-sections"] {
+        assert!(
+            help.lines().any(|l| l.trim() == accepted),
+            "{accepted} missing from:\n{help}"
+        );
+    }
+    // An option GNU ld has that initlink rejects is not offered.
+    assert!(!help.contains("--mri-script"), "{help}");
+}
