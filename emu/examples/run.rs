@@ -59,8 +59,17 @@ fn main() {
     if show_sys {
         for s in &out.syscalls {
             eprintln!(
-                "[sys {}] {}({:#x}, {:#x}, {:#x}) = {}",
-                s.tid, s.name, s.args[0], s.args[1], s.args[2], s.result
+                "[sys {}] {}({:#x}, {:#x}, {:#x}) = {}{}",
+                s.tid,
+                s.name,
+                s.args[0],
+                s.args[1],
+                s.args[2],
+                s.result,
+                s.path
+                    .as_ref()
+                    .map(|p| format!(" [{p}]"))
+                    .unwrap_or_default()
             );
         }
     }

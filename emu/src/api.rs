@@ -206,10 +206,13 @@ pub(crate) fn trace_json(t: &crate::TraceEvent) -> Value {
            "args": t.args, "instruction": t.instruction, "library": t.library})
 }
 
-/// A system call as the JS API gives it.
+/// A system call as the JS API gives it; the arguments as signed numbers, as the kernel reads
+/// an `int` (`AT_FDCWD` is -100) and so that JavaScript holds them exactly (a JSON number past
+/// 2^53 would lose bits; addresses stay under 2^47).
 pub(crate) fn syscall_json(s: &crate::SyscallRecord) -> Value {
-    json!({"number": s.number, "name": s.name, "args": s.args, "result": s.result,
-           "instruction": s.instruction, "tid": s.tid})
+    let args: Vec<i64> = s.args.iter().map(|&a| a as i64).collect();
+    json!({"number": s.number, "name": s.name, "args": args, "result": s.result,
+           "instruction": s.instruction, "tid": s.tid, "path": s.path})
 }
 
 /// The result of a run: `{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions,

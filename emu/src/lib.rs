@@ -108,6 +108,8 @@ pub struct SyscallRecord {
     pub instruction: u64,
     /// The thread that made it.
     pub tid: u64,
+    /// The path it names (`openat`, `access`, `readlink`...), as it read it.
+    pub path: Option<String>,
 }
 
 /// Files a program may open (`openat`), e.g. the dynamic loader and libc for a dynamic run.

@@ -812,6 +812,15 @@ impl<'a> Machine<'a> {
 
     fn record(&mut self, n: u64, args: [u64; 6], result: i64) {
         if self.sys.record && self.syscalls.len() < 1_000_000 {
+            // The argument that is a path, for the system calls that take one.
+            let path_arg = match n {
+                2 | 4 | 6 | 21 | 59 | 89 => Some(args[0]),
+                257 | 262 | 267 | 269 | 332 => Some(args[1]),
+                _ => None,
+            };
+            let path = path_arg
+                .and_then(|at| self.mem.read_cstr(at, 4096).ok())
+                .map(|p| String::from_utf8_lossy(&p).into_owned());
             self.syscalls.push(SyscallRecord {
                 number: n,
                 name: syscall_name(n),
@@ -819,6 +828,7 @@ impl<'a> Machine<'a> {
                 result,
                 instruction: self.icount,
                 tid: self.tid(),
+                path,
             });
         }
     }
