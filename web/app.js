@@ -68,6 +68,16 @@ function call(msg, progress = () => {}) {
 let runner = null; // {worker, resolve, progress} while a run is in flight, else {worker} or null
 
 function callRun(msg, progress) {
+  startRunner();
+  return new Promise((resolve) => {
+    Object.assign(runner, { resolve, progress });
+    runner.worker.postMessage({ id: nextId++, ...msg });
+  });
+}
+
+/** Start the run worker if it is not running, and have it load the emulator (unanswered): the
+ *  pointer on Run or Step starts this, so the module is on its way before the click. */
+function startRunner(warm = false) {
   if (!runner) {
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     runner = { worker: w };
@@ -81,11 +91,8 @@ function callRun(msg, progress) {
       ev.preventDefault();
       stopRunner({ type: 'crash', message: ev.message || 'the run worker stopped' });
     };
+    if (warm) w.postMessage({ id: nextId++, emulatorWarmup: true });
   }
-  return new Promise((resolve) => {
-    Object.assign(runner, { resolve, progress });
-    runner.worker.postMessage({ id: nextId++, ...msg });
-  });
 }
 
 /** End the run worker; a run in flight resolves with `message`. The next run starts a new one. */
@@ -1174,6 +1181,9 @@ function init() {
   $('link').addEventListener('click', () => runLink());
   $('run').addEventListener('click', () => runProgram());
   $('step').addEventListener('click', () => startStepping());
+  for (const b of [$('run'), $('step')]) {
+    for (const ev of ['pointerenter', 'focus']) b.addEventListener(ev, () => { if (runnable()) { startRunner(true); runDetails(); } });
+  }
   $('stop').addEventListener('click', () => stopRunner({ type: 'stopped' }));
   $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();

@@ -14,7 +14,9 @@
 //                   // into an address the report lists (kind: preinit, init, fini, dt_init,
 //                   // dt_fini, main, entry, stub), and in a dynamic program into a library's
 //                   // initializers and finalizers, in the order the machine made them
-//   r.syscalls      // [{number, name, args, result, instruction}]
+//   r.syscalls      // [{number, name, args, result, instruction, tid, path}]: args as signed
+//                   // numbers, result a negative errno on failure, tid the thread, path the
+//                   // string a path argument named
 //   r.instructions  // how many instructions ran
 //   r.diagnostics   // [{severity, message, text}]: why it stopped, if not by exiting
 //

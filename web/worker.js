@@ -1,10 +1,10 @@
 // The link runs here, off the page's thread: the page stays responsive however long a link takes.
 // The page runs programs in a second instance of this worker, which it terminates to stop a run.
 // Messages in: {id, inputs: [{name, bytes} | {group}], options}, {id, compile: {files, flags}},
-// {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}, or {id, step: {op, ...}} for the
-// step mode. Out: {id, type: 'progress', stage} while working, then {id, type: 'result', result, ms}
+// {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}, {id, step: {op, ...}} for the
+// step mode, or {emulatorWarmup: true} (load the emulator, unanswered). Out: {id, type: 'progress', stage} while working, then {id, type: 'result', result, ms}
 // (the ELF buffer transferred, not copied).
-import { link, ready, useModule, compile, tccRuntime, run, stepThrough } from './initlink.js';
+import { link, ready, useModule, compile, tccRuntime, run, stepThrough, emulatorReady } from './initlink.js';
 
 let loaded = false;
 // The step mode's program (run.js's stepThrough), held between messages.
@@ -35,6 +35,11 @@ self.onmessage = async (ev) => {
     const onProgress = (detail) => self.postMessage({ id, type: 'progress', stage: 'run', detail });
     const result = await run(elf, { ...opts, report, onProgress });
     self.postMessage({ id, type: 'ran', result, ms: performance.now() - t0 });
+    return;
+  }
+  if (ev.data.emulatorWarmup) {
+    // Load the emulator ahead of the first run (the page's pointer is on Run); no answer.
+    emulatorReady().catch(() => {});
     return;
   }
   if (ev.data.step) {

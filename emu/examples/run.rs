@@ -24,7 +24,7 @@ fn main() {
         }
     }
     let Some(path) = args.first() else {
-        eprintln!("usage: run [-s] [-t] ELF [ARGS...]");
+        eprintln!("usage: run [-s] [-t] [-f FILE]... ELF [ARGS...]");
         std::process::exit(2);
     };
     let elf = std::fs::read(path).expect("read the ELF file");
