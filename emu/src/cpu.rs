@@ -938,8 +938,11 @@ impl<'a> Machine<'a> {
     pub fn add_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
-        let r = a.wrapping_add(b).wrapping_add(c) & m;
-        let carry = (a as u128 + b as u128 + c as u128) > m as u128;
+        let (s1, o1) = a.overflowing_add(b);
+        let (s2, o2) = s1.overflowing_add(c);
+        let r = s2 & m;
+        // Operands under 64 bits cannot overflow a u64: the carry is the sum passing the mask.
+        let carry = if size >= 8 { o1 | o2 } else { s2 > m };
         let mut f = Self::szp(r, size);
         if carry {
             f |= CF;
@@ -957,8 +960,11 @@ impl<'a> Machine<'a> {
     pub fn sub_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
-        let r = a.wrapping_sub(b).wrapping_sub(c) & m;
-        let borrow = (a as u128) < b as u128 + c as u128;
+        let (d1, u1) = a.overflowing_sub(b);
+        let (d2, u2) = d1.overflowing_sub(c);
+        let r = d2 & m;
+        // With both operands masked, a borrow out of the operand size is one out of the u64.
+        let borrow = u1 | u2;
         let mut f = Self::szp(r, size);
         if borrow {
             f |= CF;
@@ -1015,6 +1021,9 @@ impl<'a> Machine<'a> {
 
     // ---- execution ----
 
+    /// Execute one instruction. The commonest (moves, `lea`, two-operand ALU) are handled here,
+    /// inlined into the run loop; the rest in [`Machine::exec_rest`], whose frame is large.
+    #[inline(always)]
     fn exec(&mut self, i: &Instruction) -> Result<(), Halt> {
         let mn = i.mnemonic();
         match mn {
@@ -1022,8 +1031,53 @@ impl<'a> Machine<'a> {
                 let d = self.loc(i, 0)?;
                 let s = self.loc(i, 1)?;
                 let v = self.get(s)?;
-                self.set(d, v)?;
+                self.set(d, v)
             }
+            M::Lea => {
+                let d = self.loc(i, 0)?;
+                let a = self.address(i);
+                self.set(d, a)
+            }
+            M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp | M::And | M::Or | M::Xor | M::Test => {
+                self.alu(i, mn)
+            }
+            _ => self.exec_rest(i, mn),
+        }
+    }
+
+    /// The two-operand ALU instructions: add, adc, sub, sbb, cmp, and, or, xor, test.
+    #[inline(always)]
+    fn alu(&mut self, i: &Instruction, mn: M) -> Result<(), Halt> {
+        let d = self.loc(i, 0)?;
+        let s = self.loc(i, 1)?;
+        let size = Self::size_of(d);
+        let a = self.get(d)?;
+        let b = self.get(s)?;
+        let c = self.flags & CF;
+        let (r, f) = match mn {
+            M::Add => Self::add_flags(a, b, 0, size),
+            M::Adc => Self::add_flags(a, b, c, size),
+            M::Sub | M::Cmp => Self::sub_flags(a, b, 0, size),
+            M::Sbb => Self::sub_flags(a, b, c, size),
+            _ => {
+                let r = match mn {
+                    M::Or => a | b,
+                    M::Xor => a ^ b,
+                    _ => a & b,
+                } & mask(size);
+                (r, Self::szp(r, size))
+            }
+        };
+        self.set_flags(f);
+        if !matches!(mn, M::Cmp | M::Test) {
+            self.set(d, r)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn exec_rest(&mut self, i: &Instruction, mn: M) -> Result<(), Halt> {
+        match mn {
             M::Movzx => {
                 let d = self.loc(i, 0)?;
                 let s = self.loc(i, 1)?;
@@ -1035,37 +1089,6 @@ impl<'a> Machine<'a> {
                 let s = self.loc(i, 1)?;
                 let v = sext(self.get(s)?, Self::size_of(s)) as u64;
                 self.set(d, v)?;
-            }
-            M::Lea => {
-                let d = self.loc(i, 0)?;
-                let a = self.address(i);
-                self.set(d, a)?;
-            }
-            M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp | M::And | M::Or | M::Xor | M::Test => {
-                let d = self.loc(i, 0)?;
-                let s = self.loc(i, 1)?;
-                let size = Self::size_of(d);
-                let a = self.get(d)?;
-                let b = self.get(s)?;
-                let c = self.flags & CF;
-                let (r, f) = match mn {
-                    M::Add => Self::add_flags(a, b, 0, size),
-                    M::Adc => Self::add_flags(a, b, c, size),
-                    M::Sub | M::Cmp => Self::sub_flags(a, b, 0, size),
-                    M::Sbb => Self::sub_flags(a, b, c, size),
-                    _ => {
-                        let r = match mn {
-                            M::Or => a | b,
-                            M::Xor => a ^ b,
-                            _ => a & b,
-                        } & mask(size);
-                        (r, Self::szp(r, size))
-                    }
-                };
-                self.set_flags(f);
-                if !matches!(mn, M::Cmp | M::Test) {
-                    self.set(d, r)?;
-                }
             }
             M::Inc | M::Dec => {
                 let d = self.loc(i, 0)?;
