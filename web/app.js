@@ -1029,7 +1029,7 @@ function showStepState() {
     linkerMade: !!row,
     busy: s.busy,
     onStep: () => stepCommand({ op: 'step', n: 1 }),
-    onNextInit: () => stepCommand({ op: 'runTo', target: { trace: true, kinds: ['preinit', 'init', 'dt_init', 'main', 'fini', 'dt_fini'] } }),
+    onNextInit: () => stepCommand({ op: 'runTo', target: { trace: true, kinds: ['entry', 'preinit', 'init', 'dt_init', 'main', 'fini', 'dt_fini'] } }),
     onContinue: () => stepCommand({ op: 'finish' }),
     onClose: () => closeStepping(),
   });

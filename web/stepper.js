@@ -73,6 +73,14 @@ export function renderSyscalls(syscalls, { open = false } = {}) {
 const REGS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const FLAGS = [['CF', 'carry'], ['PF', 'parity'], ['AF', 'adjust'], ['ZF', 'zero'], ['SF', 'sign'], ['DF', 'direction'], ['OF', 'overflow']];
 
+const KIND = { entry: 'the entry point', preinit: '.preinit_array', init: 'initializer', dt_init: 'DT_INIT', main: 'main', fini: 'finalizer', dt_fini: 'DT_FINI', stub: 'linker-made stub' };
+
+/** A trace event as the step mode names it: `setup (initializer)`, `libc.so.6: .init_array[0] (initializer)`. */
+function traced(t) {
+  if (!t) return 'a traced address';
+  return `${t.library ? `${t.library}: ` : ''}${t.symbol} (${KIND[t.kind] ?? t.kind})`;
+}
+
 /** A 64-bit hex string shown as 16 digits, the leading zeros dimmed. */
 function wide(v) {
   const digits = v.replace(/^0x/, '').padStart(16, '0');
@@ -90,7 +98,7 @@ function wide(v) {
 export function renderStepper(panel, s, prev, ctx) {
   const done = s.done;
   const why = { loaded: 'stopped at the entry point, before its first instruction', step: 'stepped', breakpoint: 'at a breakpoint',
-    traced: `arrived at ${s.trace.at(-1)?.symbol ?? 'a traced address'} (${s.trace.at(-1)?.kind ?? ''})`, end: 'the program ended' }[s.stopped] ?? s.stopped;
+    traced: `arrived at ${traced(s.trace.at(-1))}`, end: 'the program ended' }[s.stopped] ?? s.stopped;
   const status = done
     ? (s.exitCode != null ? `exited with status ${s.exitCode}` : s.signal != null ? `killed by signal ${s.signal}` : 'stopped')
     : why;
@@ -128,7 +136,7 @@ export function renderStepper(panel, s, prev, ctx) {
       h('span', { class: 'muted', 'data-testid': 'step-count' }, ` · ${s.instructions.toLocaleString('en')} instructions`)),
     h('div', { class: 'step-buttons' },
       btn('Step', 'step-one', 'Execute the next instruction', ctx.onStep, true),
-      btn('Run to next initializer', 'step-next-init', 'Run until the next call into a start-up entry: a .preinit_array or .init_array function, _init, main, a finalizer (a library\'s too, in a dynamic program)', ctx.onNextInit),
+      btn('Run to next initializer', 'step-next-init', 'Run until the next call into a start-up entry: a .preinit_array or .init_array function, _init, main, a finalizer (a library\'s too, in a dynamic program), or the program\'s entry point when the dynamic loader jumps there', ctx.onNextInit),
       btn('Continue', 'step-continue', 'Run to the end, as Run does', ctx.onContinue),
       h('button', { type: 'button', class: 'small ghost', 'data-testid': 'step-close', onclick: ctx.onClose }, 'Close')),
     next,

@@ -69,7 +69,7 @@ test('Step walks the linker-made _start an instruction at a time, to the next in
 
   // To the first initializer: the Start-up view marks it reached, main not yet.
   await stepButton('step-next-init');
-  assert.match(await text('step-status'), /arrived at hello_ctor \(init\)/);
+  assert.match(await text('step-status'), /arrived at hello_ctor \(initializer\)/);
   assert.match(await text('step-instruction'), /<hello_ctor>/);
   assert.equal(await page.$('#view-stubs tr.current'), null, 'hello_ctor is not linker-made');
   const marks = await page.$$eval('#view-startup [data-testid=observed]', (els) => els.map((e) => e.textContent));
@@ -108,5 +108,24 @@ test('the system call list after Run: a failed call shows its errno', async () =
   assert.ok(calls.some((c) => /access\(path="\/etc\/ld\.so\.preload", mode=4\)-1 ENOENT/.test(c)), calls.join('\n'));
   assert.ok(calls.some((c) => /mmap\(addr=0, length=\d+/.test(c)), calls.join('\n'));
   await page.locator('[data-testid=console]').screenshot({ path: join(ARTIFACTS, 'syscalls.png') });
+  assert.deepEqual(problems, []);
+});
+
+test('a dynamic program steps from the loader: libc\'s initializers, then the linker-made _start marked in Linker-made code', async () => {
+  // pie-glibc is linked (the previous test picked it).
+  await stepButton('step');
+  assert.doesNotMatch(await text('step-instruction'), /linker-made/, 'the loader\'s first instruction');
+  const seen = [];
+  for (let k = 0; k < 10 && !/_start \(the entry point\)/.test(seen.at(-1) ?? ''); k++) {
+    await stepButton('step-next-init');
+    seen.push(await text('step-status'));
+  }
+  assert.match(seen[0], /arrived at libc\.so\.6: .* \(initializer\)/, seen.join('\n'));
+  assert.match(seen.at(-1), /arrived at _start \(the entry point\)/, seen.join('\n'));
+  assert.match(await text('step-instruction'), /<_start>.*linker-made/);
+  const entry = JSON.parse(await page.evaluate(() => document.querySelector('#view-stubs tr.current')?.dataset.address ?? 'null'));
+  assert.ok(entry != null, 'the PIE\'s _start is marked at its link-time address');
+  await stepButton('step-continue');
+  assert.match(await text('step-status'), /exited with status 0/);
   assert.deepEqual(problems, []);
 });
