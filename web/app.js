@@ -1049,12 +1049,12 @@ function showStepState() {
 /** Leave the step mode (and free the program in the worker). */
 function closeStepping() {
   if (!stepping) return;
-  const busy = stepping.busy;
   stepping = null;
   $('stepper').hidden = true;
   $('stepper').replaceChildren();
   $('view-stubs').querySelectorAll('tr.current').forEach((e) => e.classList.remove('current'));
-  if (runner && !busy) runner.worker.postMessage({ id: nextId++, step: { op: 'close' } });
+  // Unanswered; queued behind a command still running.
+  runner?.worker.postMessage({ id: nextId++, step: { op: 'close' } });
 }
 
 // ---------------------------------------------------------------------------------------------
