@@ -68,6 +68,16 @@ function call(msg, progress = () => {}) {
 let runner = null; // {worker, resolve, progress} while a run is in flight, else {worker} or null
 
 function callRun(msg, progress) {
+  startRunner();
+  return new Promise((resolve) => {
+    Object.assign(runner, { resolve, progress });
+    runner.worker.postMessage({ id: nextId++, ...msg });
+  });
+}
+
+/** Start the run worker if it is not running, and have it load the emulator (unanswered): the
+ *  pointer on Run or Step starts this, so the module is on its way before the click. */
+function startRunner(warm = false) {
   if (!runner) {
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     runner = { worker: w };
@@ -81,11 +91,8 @@ function callRun(msg, progress) {
       ev.preventDefault();
       stopRunner({ type: 'crash', message: ev.message || 'the run worker stopped' });
     };
+    if (warm) w.postMessage({ id: nextId++, emulatorWarmup: true });
   }
-  return new Promise((resolve) => {
-    Object.assign(runner, { resolve, progress });
-    runner.worker.postMessage({ id: nextId++, ...msg });
-  });
 }
 
 /** End the run worker; a run in flight resolves with `message`. The next run starts a new one. */
@@ -337,6 +344,8 @@ function openProject(ex, files) {
     link: ex ? [...ex.link] : [],
     archives: ex ? Object.fromEntries(Object.entries(ex.archives).map(([k, v]) => [k, [...v]])) : {},
     flags: [],
+    // Files of the example the learner deleted: their gcc objects leave the link too.
+    deleted: new Set(),
     active: files.find((f) => SOURCE.test(f.name))?.name ?? files[0]?.name ?? null,
     edited: false,
     compiled: false,
@@ -382,6 +391,8 @@ function renderFileTabs() {
   $('source-build').replaceChildren(...sourceNote());
   $('source-made').textContent = p.compiled ? `${(p.compiledNames ?? []).join(', ')} compiled in the page by ${TCC}` : state.example ? 'Built with gcc when the page was built' : 'To be compiled in the page by tcc';
   $('link').textContent = sourcesToCompile(p).length ? 'Compile & link' : 'Link';
+  $('delete-file').disabled = p.files.length < 2;
+  $('tcc-flags').value = p.flags.join(' ');
   showFile(p.active);
 }
 
@@ -434,6 +445,23 @@ function nameSubmitted(e) {
   p.active = to;
   renderFileTabs();
   if (editor) editor.focus(); else ensureEditor().then((ed) => ed.focus());
+}
+
+/** Delete a file of the sources (and its object from the link). The last file stays. */
+function deleteFile(name) {
+  const p = state.project;
+  const i = p?.files.findIndex((f) => f.name === name) ?? -1;
+  if (i < 0 || p.files.length < 2) return;
+  p.files.splice(i, 1);
+  p.link = p.link.filter((x) => x !== name);
+  if (p.original.has(name)) p.deleted.add(name);
+  p.diagnostics = p.diagnostics.filter((d) => d.file !== name);
+  editor?.remove(name);
+  p.edited = true;
+  p.active = p.files[Math.min(i, p.files.length - 1)].name;
+  renderFileTabs();
+  applyEditorDiagnostics();
+  updateHash();
 }
 
 async function gotoSource(d) {
@@ -510,14 +538,17 @@ function setProgress(pct, text) {
 }
 
 /** The sources the next run compiles with tcc: for an example, the files that differ from what gcc
- *  compiled (every source if a header changed, every member of an archive one of whose members
- *  changed), or all of them with `all`; for the learner's own sources, all of them. */
+ *  compiled (every source if a header changed or was deleted, every member of an archive one of
+ *  whose members changed or was deleted), or all of them with `all` or with tcc flags; for the
+ *  learner's own sources, all of them. */
 function sourcesToCompile(p) {
   const srcs = p.files.filter((f) => SOURCE.test(f.name));
-  if (!state.example || p.all) return srcs;
+  if (!state.example || p.all || p.flags.length) return srcs;
   const changed = (f) => p.original.get(f.name) !== f.text;
-  if (p.files.some((f) => !SOURCE.test(f.name) && changed(f))) return srcs;
+  if (p.files.some((f) => !SOURCE.test(f.name) && changed(f)) || [...p.deleted].some((n) => !SOURCE.test(n))) return srcs;
   const set = new Set(srcs.filter(changed).map((f) => f.name));
+  // A deleted member changes its archive as an edited one would.
+  for (const n of p.deleted) set.add(n);
   for (const members of Object.values(p.archives)) {
     if (!members.some((m) => [...set].some((x) => objOf(x) === m))) continue;
     for (const f of srcs) if (members.includes(objOf(f.name))) set.add(f.name);
@@ -632,7 +663,11 @@ async function cycle(compiling, t0) {
     if (p) {
       p.diagnostics = [];
       applyEditorDiagnostics();
-      if (p.compiled) { p.compiled = false; state.inputs = [...state.exampleInputs, ...state.inputs.filter((f) => f.from === 'upload')]; renderFileTabs(); }
+      if (p.deleted.size) {
+        // The example's gcc objects but for the deleted files' (p.link no longer names them).
+        state.inputs = compiledInputs([], null);
+        if (p.compiled) { p.compiled = false; renderFileTabs(); }
+      } else if (p.compiled) { p.compiled = false; state.inputs = [...state.exampleInputs, ...state.inputs.filter((f) => f.from === 'upload')]; renderFileTabs(); }
     }
   }
   const notes = await syncKindInputs();
@@ -699,6 +734,7 @@ function download(name, data, type) {
 }
 
 function showOutcome(result, ms) {
+  closeStepping();
   state.result = result;
   state.ran = null;
   $('console').hidden = true;
@@ -776,9 +812,34 @@ function updateRunButton() {
   b.hidden = !!state.running;
   $('stop').hidden = !state.running;
   b.disabled = state.busy || state.running || !runnable();
+  $('step').disabled = b.disabled;
   b.title = runnable() && state.result.report.output.kind === 'shared'
     ? 'A shared object has no entry point: Run explains'
     : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded on the first run) and check its start-up against the report';
+}
+
+/** What the Run with… panel says: argv (argv[0] is the output's name), environment, standard
+ *  input, the instruction budget. */
+function runOptions() {
+  const out = (readOptions().output || 'a.out').split('/').pop();
+  const max = Number($('run-max').value);
+  return {
+    args: [out, ...splitArgs($('run-args').value)],
+    env: splitArgs($('run-env').value),
+    stdin: $('run-stdin').value,
+    ...(max > 0 ? { maxInstructions: Math.floor(max) } : {}),
+  };
+}
+
+// The run's details (stepper.js: the system call list, the step mode's panel), loaded with the
+// emulator on the first Run or Step rather than with the page.
+let detailsLoading = null;
+function runDetails() {
+  if (!detailsLoading) {
+    detailsLoading = import('./stepper.js');
+    detailsLoading.catch(() => { detailsLoading = null; });
+  }
+  return detailsLoading;
 }
 
 async function runProgram() {
@@ -790,17 +851,11 @@ async function runProgram() {
   con.hidden = false;
   con.replaceChildren(h('p', { class: 'muted' }, 'Running…'));
   const t0 = performance.now();
+  const more = runDetails(); // the system call list's code, loaded while the program runs
+  closeStepping();
   let result;
   try {
-    const out = (readOptions().output || 'a.out').split('/').pop();
-    const max = Number($('run-max').value);
-    const opts = {
-      args: [out, ...splitArgs($('run-args').value)],
-      env: splitArgs($('run-env').value),
-      stdin: $('run-stdin').value,
-      ...(max > 0 ? { maxInstructions: Math.floor(max) } : {}),
-    };
-    const msg = await callRun({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...opts } }, (stage, detail) => { con.firstChild.textContent = detail; });
+    const msg = await callRun({ run: { elf: linked.elf.slice(), reportJson: linked.reportJson, ...runOptions() } }, (stage, detail) => { con.firstChild.textContent = detail; });
     const why = msg.type === 'stopped' ? `stopped by the Stop button after ${Math.round(performance.now() - t0)} ms` : `the worker stopped: ${msg.message}`;
     result = msg.type === 'ran' ? msg.result
       : { ok: false, exitCode: null, stdout: '', stderr: '', trace: [], syscalls: [], instructions: null, diagnostics: [{ severity: 'error', message: why, text: `run: ${why}` }] };
@@ -812,7 +867,7 @@ async function runProgram() {
   if (state.result !== linked) return; // linked again meanwhile: this run is stale
   state.ran = result;
   const marks = markStartup(linked.report, result);
-  showConsole(result, marks);
+  showConsole(result, marks, await more.catch(() => null));
   document.body.dataset.runMs = String(Math.round(performance.now() - t0));
   document.body.dataset.ran = String((Number(document.body.dataset.ran) || 0) + 1);
 }
@@ -876,7 +931,9 @@ function markStartup(report, result) {
   return { total: predicted.length, same, extra };
 }
 
-function showConsole(r, marks) {
+/** The console: the run's status, output, diagnostics and (with `more`, stepper.js) its system
+ *  calls. */
+function showConsole(r, marks, more) {
   const con = $('console');
   const status = r.exitCode != null ? `exit status ${r.exitCode}` : r.signal != null ? `killed by signal ${r.signal}` : 'did not exit';
   const startup = marks.total === 0 ? null
@@ -893,7 +950,111 @@ function showConsole(r, marks) {
     h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
     r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
     r.diagnostics.length ? h('ul', { class: 'diagnostics', 'data-testid': 'run-diagnostics' }, r.diagnostics.map((d) => h('li', { class: 'error' }, d.text))) : null,
+    more && r.syscalls.length ? more.renderSyscalls(r.syscalls) : null,
   ].filter(Boolean));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step mode: the program loaded in the run worker (run.js's stepThrough), walked from its entry
+// an instruction at a time, to the next initializer, or to the end. The panel shows the next
+// instruction, the registers, flags and the top of the stack; the Linker-made code view marks the
+// line about to run when it is linker-made; the Start-up view marks the entries reached so far.
+
+let stepping = null; // {linked, state, prev, busy} while the step mode is open
+
+async function startStepping() {
+  if (!runnable() || state.running) return;
+  const linked = state.result;
+  closeStepping();
+  $('console').hidden = true;
+  const panel = $('stepper');
+  panel.hidden = false;
+  panel.replaceChildren(h('p', { class: 'muted' }, 'Loading the program into the emulator…'));
+  stepping = { linked, state: null, prev: null, busy: true };
+  const more = runDetails();
+  await stepCommand({ op: 'start', elf: linked.elf.slice(), reportJson: linked.reportJson, ...runOptions() }, await more.catch(() => null));
+  // The entry point is usually linker-made code (the synthesized _start): show it there.
+  if (stepping?.state && !stepping.state.done && currentStubRow()) selectTab($('tab-stubs'), false);
+  showStepState();
+}
+
+/** Send one command to the step session and show the state it answers with. */
+async function stepCommand(cmd, more) {
+  const s = stepping;
+  if (!s) return;
+  s.busy = true;
+  state.running = true;
+  updateRunButton();
+  if (s.state) showStepState();
+  const t0 = performance.now();
+  const msg = await callRun({ step: cmd }, (stage, detail) => { $('stepper').firstChild.textContent = detail; });
+  state.running = false;
+  updateRunButton();
+  if (stepping !== s) return; // closed, or linked again, meanwhile
+  s.busy = false;
+  if (more) s.more = more;
+  if (msg.type !== 'stepped' || !msg.state) {
+    const why = msg.type === 'stopped' ? `stopped by the Stop button after ${Math.round(performance.now() - t0)} ms` : msg.type === 'crash' ? `the worker stopped: ${msg.message}` : 'the program is no longer loaded';
+    const last = s.state ?? { instructions: 0, trace: [], syscalls: [], stdout: '', stack: [], flags: [] };
+    s.prev = s.state;
+    s.state = { ...last, done: true, stopped: 'end', exitCode: null, signal: null, instruction: null, diagnostics: [{ severity: 'error', message: why, text: `run: ${why}` }] };
+  } else {
+    s.prev = s.state;
+    s.state = msg.state;
+    s.ms = msg.ms;
+  }
+  showStepState();
+  document.body.dataset.stepped = String((Number(document.body.dataset.stepped) || 0) + 1);
+}
+
+/** The Linker-made code view's row for the instruction about to run, if it is linker-made. */
+function currentStubRow() {
+  const s = stepping?.state;
+  if (!s || s.done || s.rip == null) return null;
+  const at = s.rip - loadBias(stepping.linked.report, s.trace);
+  return $('view-stubs').querySelector(`tr[data-address="${at}"]`);
+}
+
+function showStepState() {
+  const s = stepping;
+  if (!s?.state || !s.more) return;
+  const view = $('view-stubs');
+  view.querySelectorAll('tr.current').forEach((e) => e.classList.remove('current'));
+  const row = currentStubRow();
+  if (row) {
+    row.classList.add('current');
+    if (!view.hidden) row.scrollIntoView({ block: 'nearest' });
+  }
+  s.more.renderStepper($('stepper'), s.state, s.prev, {
+    linkerMade: !!row,
+    busy: s.busy,
+    onStep: () => stepCommand({ op: 'step', n: 1 }),
+    onNextInit: () => stepCommand({ op: 'runTo', target: { trace: true, kinds: ['entry', 'preinit', 'init', 'dt_init', 'main', 'fini', 'dt_fini'] } }),
+    onContinue: () => stepCommand({ op: 'finish' }),
+    onClose: () => closeStepping(),
+  });
+  // The Start-up view: what has been called so far (the rest is not reached yet); at the end,
+  // the console as after Run.
+  const st = s.state;
+  const result = st.result ?? (st.done ? { ok: st.ok && !st.diagnostics.length, exitCode: st.exitCode, signal: st.signal, stdout: st.stdout, stderr: st.stderr,
+    trace: st.trace, syscalls: st.syscalls, instructions: st.instructions, diagnostics: st.diagnostics } : null);
+  const marks = markStartup(s.linked.report, { trace: st.trace, ok: !!result?.ok });
+  if (result) {
+    state.ran = result;
+    $('console').hidden = false;
+    showConsole({ ...result, ms: s.ms ?? 0 }, marks, s.more);
+  }
+}
+
+/** Leave the step mode (and free the program in the worker). */
+function closeStepping() {
+  if (!stepping) return;
+  stepping = null;
+  $('stepper').hidden = true;
+  $('stepper').replaceChildren();
+  $('view-stubs').querySelectorAll('tr.current').forEach((e) => e.classList.remove('current'));
+  // Unanswered; queued behind a command still running.
+  runner?.worker.postMessage({ id: nextId++, step: { op: 'close' } });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -943,7 +1104,8 @@ function snapshot() {
   return {
     v: 1,
     e: state.example?.name ?? null,
-    ...(own ? { f: p.files.map((f) => [f.name, f.text]), l: p.link, a: p.archives } : {}),
+    ...(own ? { f: p.files.map((f) => [f.name, f.text]), l: p.link, a: p.archives, d: [...p.deleted] } : {}),
+    ...(p?.flags.length ? { fl: p.flags } : {}),
     c: !!p?.compiled,
     all: !!p?.all,
     o,
@@ -983,9 +1145,11 @@ async function restore(snap) {
     p.files = snap.f.map(([name, text]) => ({ name, text }));
     p.link = snap.l ?? [];
     p.archives = snap.a ?? {};
+    p.deleted = new Set(snap.d ?? []);
     p.edited = true;
     editor?.clear();
   }
+  if (state.project) state.project.flags = Array.isArray(snap.fl) ? snap.fl.map(String) : [];
   if (state.project) { state.project.all = !!snap.all; $('tcc-all').checked = !!snap.all; }
   const f = $('options').elements;
   for (const [k, v] of Object.entries(snap.o ?? {})) {
@@ -998,7 +1162,7 @@ async function restore(snap) {
   const tab = snap.t && document.getElementById(snap.t);
   if (tab && tab.parentElement.id === 'view-tabs') selectTab(tab, false);
   state.restored = true;
-  await runLink({ compile: !!snap.c || !!snap.f });
+  await runLink({ compile: !!snap.c || !!snap.f || !!snap.fl });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1016,6 +1180,10 @@ function init() {
   });
   $('link').addEventListener('click', () => runLink());
   $('run').addEventListener('click', () => runProgram());
+  $('step').addEventListener('click', () => startStepping());
+  for (const b of [$('run'), $('step')]) {
+    for (const ev of ['pointerenter', 'focus']) b.addEventListener(ev, () => { if (runnable()) { startRunner(true); runDetails(); } });
+  }
   $('stop').addEventListener('click', () => stopRunner({ type: 'stopped' }));
   $('options').elements.kind.addEventListener('change', () => { state.glibcRemoved = false; showKindHelp(); syncKindInputs(); });
   showKindHelp();
@@ -1030,6 +1198,14 @@ function init() {
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !e.defaultPrevented) { e.preventDefault(); runLink({ compile: true }); }
   });
   $('add-file').addEventListener('click', () => askName(null));
+  $('delete-file').addEventListener('click', () => deleteFile(state.project?.active));
+  $('tcc-flags').addEventListener('change', (e) => {
+    if (!state.project) return;
+    state.project.flags = splitArgs(e.target.value);
+    state.project.edited = true;
+    renderFileTabs();
+    updateHash();
+  });
   $('tcc-all').addEventListener('change', (e) => { if (state.project) { state.project.all = e.target.checked; renderFileTabs(); } });
   $('name-form').addEventListener('submit', nameSubmitted);
   $('name-cancel').addEventListener('click', () => { $('name-form').hidden = true; });

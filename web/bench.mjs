@@ -5,7 +5,11 @@
 //   4. compile() with tcc.wasm under Node, per gallery example
 //   5. Ctrl+Enter → compiled, linked and redrawn in headless chromium,
 //      per gallery example, first press (loads tcc) and warm              goal < 1 s
-// Prints numbers; asserts nothing (timings do not belong in tests).
+//   6. the emulator: straight-line integer code in wasm under Node        goal ≥ 50 M instructions/s
+//      a freestanding example, Run → output drawn, in chromium           goal < 50 ms
+//      a static glibc hello, run() in chromium                           goal < 0.5 s
+// Prints numbers; asserts nothing (timings do not belong in tests). `node web/bench.mjs 5 6` runs only
+// the sections named.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -13,9 +17,12 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { ROOT, serve, browser, tempDir, compile, read, initlinkBin, FREESTANDING } from '../tests/web/helpers.mjs';
 import { link } from './initlink.js';
 
+const only = process.argv.slice(2).map(Number);
+const want = (n) => only.length === 0 || only.includes(n);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+if (want(1)) {
 // 1. Transfer size.
 const files = [
   ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'run.js', 'wasm_loader.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
@@ -48,14 +55,17 @@ console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).pa
   const libc = gzipSync(readFileSync(join(ROOT, 'pkg', 'tcc', 'libc-include.json')), { level: 9 }).length;
   console.log(`   + the libc headers on the first compile that includes one (pkg/tcc/libc-include.json) → ${kb(libc)}`);
   const emu = gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm_bg.wasm')), { level: 9 }).length
-    + gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js')), { level: 9 }).length;
-  console.log(`   + the emulator on the first run (pkg/emu/) → ${kb(emu)}`);
+    + gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js')), { level: 9 }).length
+    + gzipSync(readFileSync(join(ROOT, 'web', 'stepper.js')), { level: 9 }).length;
+  console.log(`   + the emulator on the first run or step (pkg/emu/, web/stepper.js) → ${kb(emu)}`);
   const libs = JSON.parse(readFileSync(join(ROOT, 'pkg', 'emu', 'lib', 'index.json'), 'utf8')).files;
   for (const l of libs) console.log(`   + ${l.soname} for dynamic programs that need it (pkg/emu/lib/${l.url}) → ${kb(l.gzipSize)}`);
   const ed = readFileSync(join(ROOT, 'pkg', 'editor.js'));
   console.log(`   + the editor on first edit (pkg/editor.js: CodeMirror 6) ${kb(ed.length)} → ${kb(gzipSync(ed, { level: 9 }).length)}`);
 }
+}
 
+if (want(2)) {
 // 2. Page load to the first example linked and drawn (a fresh profile each time: no caches).
 const server = await serve();
 const loads = [];
@@ -75,7 +85,9 @@ try {
   server.close();
 }
 console.log(`2. page load → first example linked and drawn: median ${median(loads).toFixed(0)} ms of ${loads.map((x) => x.toFixed(0)).join(', ')} (goal < 1000 ms: ${median(loads) < 1000 ? 'met' : 'MISSED'})`);
+}
 
+if (want(3)) {
 // 3. wasm vs native on the same inputs: a freestanding fixture and a gcc -static glibc link.
 async function ratio(label, dir, inputs, args) {
   const out = join(dir, 'bench.out');
@@ -138,7 +150,9 @@ try {
 } finally {
   t.cleanup();
 }
+}
 
+if (want(4)) {
 // 4. The page's C compiler (tcc.wasm, through compile()): each gallery example's sources, the
 //    first call in this process (fetch and compile tcc.wasm, then compile) and then warm.
 console.log('4. compile() with tcc.wasm, per gallery example: first call, then median of 10');
@@ -164,7 +178,9 @@ console.log('4. compile() with tcc.wasm, per gallery example: first call, then m
     first = false;
   }
 }
+}
 
+if (want(5)) {
 // 5. In the page: Ctrl+Enter in the editor → compiled by tcc in the worker, linked, every view
 //    redrawn (the next animation frame after the page counted the link), with every source compiled
 //    ("Compile every file in the page" ticked). Per gallery example: the first press in a fresh
@@ -231,4 +247,79 @@ console.log('5. Ctrl+Enter → compiled, linked and redrawn, headless chromium, 
     srv.close();
   }
   console.log(`   slowest ${worst.toFixed(0)} ms (goal < 1000 ms: ${worst < 1000 ? 'met' : 'MISSED'})`);
+}
+}
+
+if (want(6)) {
+// 6. The emulator (pkg/emu/): its benchmark loop in wasm under Node (a loop of 1,000 register ALU
+//    instructions, emu/src/bench.rs); in chromium, Run on the freestanding example (click →
+//    output drawn, the first run loading the emulator), and run() of a gcc -static hello.
+console.log('6. the emulator');
+{
+  const { readFile } = await import('node:fs/promises');
+  const b = await import(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js'));
+  b.initSync({ module: await WebAssembly.compile(await readFile(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm_bg.wasm'))) });
+  b.bench(10); // warm-up: the engine's optimizing tier
+  const rates = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const n = b.bench(100);
+    rates.push(n / ((performance.now() - t0) / 1000) / 1e6);
+  }
+  const m = median(rates);
+  console.log(`   straight-line integer code, wasm under Node ${process.version}: median ${m.toFixed(1)} M instructions/s of ${rates.map((r) => r.toFixed(1)).join(', ')} (goal ≥ 50: ${m >= 50 ? 'met' : 'MISSED'})`);
+
+  const t = tempDir('bench-emu');
+  const srv = await serve();
+  const chrome = await browser();
+  try {
+    writeFileSync(join(t.dir, 'hello.c'), '#include <stdio.h>\nint main(void) { printf("hello, %s\\n", "world"); return 0; }\n');
+    execFileSync('gcc', ['-O1', '-static', 'hello.c', '-o', 'hello'], { cwd: t.dir });
+    const hello = [...readFileSync(join(t.dir, 'hello'))];
+    const page = await chrome.context.newPage();
+    await page.goto(`${srv.url}#example=freestanding`);
+    await page.waitForSelector('.verdict', { timeout: 30000 });
+    const clicks = [];
+    const worker = [];
+    for (let i = 0; i < 11; i++) {
+      const n = Number(await page.getAttribute('body', 'data-ran')) || 0;
+      await page.getByTestId('run').click();
+      await page.waitForFunction((k) => Number(document.body.dataset.ran) > k, n, { timeout: 30000 });
+      clicks.push(Number(await page.getAttribute('body', 'data-run-ms')));
+      worker.push(Number((await page.textContent('[data-testid=run-instructions]')).match(/(\d+) ms in the emulator/)[1]));
+    }
+    const [first, ...warm] = clicks;
+    const instr = (await page.textContent('[data-testid=run-instructions]')).match(/([\d,]+) instructions/)[1];
+    // A first run after the pointer rested on Run for 300 ms (the page starts loading the
+    // emulator then), in a fresh page.
+    const page2 = await chrome.context.newPage();
+    await page2.goto(`${srv.url}#example=freestanding`);
+    await page2.waitForSelector('.verdict', { timeout: 30000 });
+    await page2.hover('[data-testid=run]');
+    await page2.waitForTimeout(300);
+    await page2.getByTestId('run').click();
+    await page2.waitForFunction(() => Number(document.body.dataset.ran) > 0, null, { timeout: 30000 });
+    const hovered = Number(await page2.getAttribute('body', 'data-run-ms'));
+    console.log(`   freestanding example (${instr} instructions), Run → output drawn: first ${first} ms (fetching and compiling the emulator; ${hovered} ms when the pointer rested on Run for 300 ms first), then median ${median(warm)} ms (max ${Math.max(...warm)}); in the worker's run() ${median(worker.slice(1))} ms (goal < 50 ms: ${median(warm) < 50 ? 'met' : 'MISSED'} once loaded)`);
+    const times = await page.evaluate(async (bytes) => {
+      const { run } = await import('./run.js');
+      const elf = new Uint8Array(bytes);
+      const out = [];
+      let r;
+      for (let i = 0; i < 6; i++) {
+        const t0 = performance.now();
+        r = await run(elf, { args: ['hello'] });
+        out.push(performance.now() - t0);
+      }
+      return { out, stdout: r.stdout, instructions: r.instructions, ok: r.ok };
+    }, hello);
+    const [cold, ...hot] = times.out;
+    const s = median(hot);
+    console.log(`   gcc -static hello (${times.instructions.toLocaleString('en')} instructions, ${JSON.stringify(times.stdout)}), run() on the page's thread: first ${cold.toFixed(0)} ms (with the emulator's instantiation), then median ${s.toFixed(1)} ms (goal < 500 ms: ${s < 500 && times.ok ? 'met' : 'MISSED'})`);
+  } finally {
+    await chrome.close();
+    srv.close();
+    t.cleanup();
+  }
+}
 }

@@ -200,4 +200,4 @@ export async function version() {
 // The C compiler and assembler (TinyCC in WebAssembly), loaded on the first compile(): see compile.js.
 export { compile, compilerReady, tccRuntime, DEFAULT_COMPILE_FLAGS } from './compile.js';
 // The x86-64 emulator, loaded on the first run(): see run.js.
-export { run, emulatorReady, predictedStartup, observedStartup, libraryStartup, loadBias, DEFAULT_MAX_INSTRUCTIONS } from './run.js';
+export { run, stepThrough, emulatorReady, predictedStartup, observedStartup, libraryStartup, loadBias, DEFAULT_MAX_INSTRUCTIONS } from './run.js';

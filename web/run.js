@@ -14,9 +14,15 @@
 //                   // into an address the report lists (kind: preinit, init, fini, dt_init,
 //                   // dt_fini, main, entry, stub), and in a dynamic program into a library's
 //                   // initializers and finalizers, in the order the machine made them
-//   r.syscalls      // [{number, name, args, result, instruction}]
+//   r.syscalls      // [{number, name, args, result, instruction, tid, path}]: args as signed
+//                   // numbers, result a negative errno on failure, tid the thread, path the
+//                   // string a path argument named
 //   r.instructions  // how many instructions ran
 //   r.diagnostics   // [{severity, message, text}]: why it stopped, if not by exiting
+//
+// stepThrough(elf, options) loads the same program to walk it an instruction at a time (the
+// page's step mode): step(n), runTo({breakpoints, trace, kinds}), finish(), each returning the
+// registers, flags, top of the stack and next instruction (see its comment).
 //
 // A dynamic program (PT_INTERP: PIE or non-PIE against libc.so.6) runs with the real dynamic
 // loader and libraries of the machine that built the page (pkg/emu/lib/, copied there by ./dev
@@ -159,32 +165,24 @@ function ownFiles(files, cwd) {
   return out;
 }
 
-/**
- * Run `elf` (a Uint8Array) with `options` ({args, env, stdin, maxInstructions, trace, report,
- * files, cwd, onProgress}): `args` from argv[0] (default ['prog']), `env` as ['NAME=value'],
- * `stdin` a string, `report` the `report` of link() (its initializers, main and _start become
- * trace points), `trace` more points [{address, kind, symbol}], `files` [{path, bytes}] the
- * program may open besides the page's loader and libraries, `cwd` the directory relative paths
- * start from (default '/'), `onProgress(text)` told when libraries are being fetched. Resolves to
- * {ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}; never
- * rejects.
- */
-export async function run(elf, options = {}) {
+/** Everything a run or a step-through session needs: the bindings, the ELF, the request JSON and
+ *  the files' bytes one after another; or {error} with the text of what is wrong. */
+async function prepare(elf, options) {
   const bytes = toBytes(elf);
-  if (!bytes) return failed('run(elf, options): elf must be a Uint8Array (the elf of link())');
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return failed('run(elf, options): options must be an object');
+  if (!bytes) return { error: 'run(elf, options): elf must be a Uint8Array (the elf of link())' };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { error: 'run(elf, options): options must be an object' };
   const { args, env, stdin, maxInstructions, trace, report, onProgress } = options;
   if (report?.output?.kind === 'shared') {
-    return failed('a shared object has no entry point to run: a program that needs or dlopens it runs its initializers');
+    return { error: 'a shared object has no entry point to run: a program that needs or dlopens it runs its initializers' };
   }
   const cwd = typeof options.cwd === 'string' && options.cwd.startsWith('/') ? options.cwd : '/';
   const own = ownFiles(options.files, cwd);
-  if (typeof own === 'string') return failed(own);
+  if (typeof own === 'string') return { error: own };
   let b;
   try {
     b = await bindings();
   } catch (e) {
-    return failed(`cannot load the emulator's WebAssembly module: ${e.message}`);
+    return { error: `cannot load the emulator's WebAssembly module: ${e.message}` };
   }
   let files = own;
   const interp = interpreterOf(bytes);
@@ -197,10 +195,10 @@ export async function run(elf, options = {}) {
       files = [...system, ...own];
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) loader.reset();
-      return failed(`cannot load the dynamic loader and libraries (pkg/emu/lib/, which ./dev build-web fills): ${e && e.message}`);
+      return { error: `cannot load the dynamic loader and libraries (pkg/emu/lib/, which ./dev build-web fills): ${e && e.message}` };
     }
     if (!files.some((f) => f.path === interp)) {
-      return failed(`this dynamic program's loader ${interp} is neither among the page's (pkg/emu/lib/) nor in the files given`);
+      return { error: `this dynamic program's loader ${interp} is neither among the page's (pkg/emu/lib/) nor in the files given` };
     }
   }
   let request;
@@ -216,29 +214,117 @@ export async function run(elf, options = {}) {
       cwd,
     });
   } catch (e) {
-    return failed(`options cannot be serialized: ${e.message}`);
+    return { error: `options cannot be serialized: ${e.message}` };
   }
-  // The files one after another, as the emulator's run() takes them.
+  // The files one after another, as the emulator takes them.
   const blob = new Uint8Array(files.reduce((n, f) => n + f.bytes.length, 0));
   files.reduce((at, f) => { blob.set(f.bytes, at); return at + f.bytes.length; }, 0);
+  return { b, bytes, request, blob };
+}
+
+/** The emulator's result JSON as run() gives it. */
+function resultOf(r) {
+  return {
+    ok: !!r.ok,
+    exitCode: r.exitCode ?? null,
+    signal: r.signal ?? null,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    trace: r.trace ?? [],
+    syscalls: r.syscalls ?? [],
+    instructions: r.instructions ?? 0,
+    diagnostics: (r.diagnostics ?? []).map(diag),
+  };
+}
+
+function trapped(e) {
+  loader.reset();
+  const kind = e instanceof WebAssembly.RuntimeError ? 'WebAssembly trap' : 'error';
+  return `the emulator stopped with a ${kind}: ${e && e.message}`;
+}
+
+/**
+ * Run `elf` (a Uint8Array) with `options` ({args, env, stdin, maxInstructions, trace, report,
+ * files, cwd, onProgress}): `args` from argv[0] (default ['prog']), `env` as ['NAME=value'],
+ * `stdin` a string, `report` the `report` of link() (its initializers, main and _start become
+ * trace points), `trace` more points [{address, kind, symbol}], `files` [{path, bytes}] the
+ * program may open besides the page's loader and libraries, `cwd` the directory relative paths
+ * start from (default '/'), `onProgress(text)` told when libraries are being fetched. Resolves to
+ * {ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions, diagnostics}; never
+ * rejects.
+ */
+export async function run(elf, options = {}) {
+  const p = await prepare(elf, options);
+  if (p.error) return failed(p.error);
   try {
-    const r = JSON.parse(b.run(bytes, request, blob));
-    return {
-      ok: !!r.ok,
-      exitCode: r.exitCode ?? null,
-      signal: r.signal ?? null,
-      stdout: r.stdout ?? '',
-      stderr: r.stderr ?? '',
-      trace: r.trace ?? [],
-      syscalls: r.syscalls ?? [],
-      instructions: r.instructions ?? 0,
-      diagnostics: (r.diagnostics ?? []).map(diag),
-    };
+    return resultOf(JSON.parse(p.b.run(p.bytes, p.request, p.blob)));
   } catch (e) {
-    loader.reset();
-    const kind = e instanceof WebAssembly.RuntimeError ? 'WebAssembly trap' : 'error';
-    return failed(`the emulator stopped with a ${kind}: ${e && e.message}`);
+    return failed(trapped(e));
   }
+}
+
+/**
+ * Load `elf` to walk it instruction by instruction (the page's step mode): the same `options` as
+ * run(). Resolves (never rejects) to a stepper whose `state` is the machine before its first
+ * instruction, and whose methods run it on and return the new state:
+ *   step(n = 1)        execute n instructions
+ *   runTo({breakpoints: [address], trace: true, kinds: ['init', 'main'], max: n})
+ *                      run until an address (before executing it; not the one it stands on), the
+ *                      next call into a traced address of those kinds (all kinds by default), n
+ *                      more instructions, or the end
+ *   finish()           run to the end; `state.result` is then what run() gives
+ *   close()            free the machine
+ * A state is {stopped ('loaded', 'step', 'breakpoint', 'traced', 'end'), done, ok, exitCode,
+ * signal, diagnostics, rip, instructions, tid, threads, regs: {rax: '0x…', …} (hex strings: a
+ * JSON number cannot hold 64 bits), rflags, flags (['ZF', 'PF', …]: CF PF AF ZF SF DF OF that are
+ * set), fsBase, stack ([{address, value}]: 8 words from %rsp), instruction ({address, bytes,
+ * text, symbol}: the next to run), stdout, stderr, trace and syscalls (everything so far)}.
+ */
+export async function stepThrough(elf, options = {}) {
+  const p = await prepare(elf, options);
+  const trace = [];
+  const syscalls = [];
+  let machine = null;
+  let last = null;
+  const fail = (message) => {
+    last = { stopped: 'end', done: true, ok: false, exitCode: null, signal: null, diagnostics: [diag(message)], rip: null, instructions: last?.instructions ?? 0,
+      regs: null, flags: [], stack: [], instruction: null, stdout: last?.stdout ?? '', stderr: last?.stderr ?? '', trace, syscalls, result: failed(message) };
+    try { machine?.free(); } catch { /* the instance is gone */ }
+    machine = null;
+    return last;
+  };
+  const take = (json) => {
+    const s = JSON.parse(json);
+    trace.push(...(s.trace ?? []));
+    syscalls.push(...(s.syscalls ?? []));
+    last = { ...s, diagnostics: (s.diagnostics ?? []).map(diag), trace: [...trace], syscalls: [...syscalls], ...(s.result ? { result: resultOf(s.result) } : {}) };
+    return last;
+  };
+  const call = (f) => {
+    if (!machine) return last;
+    try {
+      return take(f(machine));
+    } catch (e) {
+      return fail(trapped(e));
+    }
+  };
+  if (p.error) {
+    fail(p.error);
+  } else {
+    try {
+      machine = new p.b.Stepper(p.bytes, p.request, p.blob);
+      take(machine.state());
+    } catch (e) {
+      fail(trapped(e));
+    }
+  }
+  return {
+    get state() { return last; },
+    step: (n = 1) => call((m) => m.step(Math.max(1, Math.floor(Number(n)) || 1))),
+    runTo: (target = {}) => call((m) => m.run_to(JSON.stringify(target ?? {}))),
+    finish: () => call((m) => m.finish()),
+    close: () => { try { machine?.free(); } catch { /* gone */ } machine = null; },
+  };
 }
 
 const STEP_KIND = { '.preinit_array': 'preinit', '.init_array': 'init', main: 'main', '.fini_array': 'fini' };

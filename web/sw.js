@@ -1,6 +1,6 @@
 // Offline support: every response the page fetches from its own origin is kept in a cache, and the
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
-const CACHE = 'initlink-playground-v3';
+const CACHE = 'initlink-playground-v4';
 const CORE = [
   './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'wasm_loader.js', 'compile.js', 'run.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
@@ -13,10 +13,11 @@ const CORE = [
 // The C compiler (web/tcc/build.sh): not part of the page's first load (compile() fetches it on
 // first use), but kept once the page is installed, so compiling works offline too.
 const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_opfs.js', 'debug.js', 'strace.js'];
-// The emulator (emu/wasm), likewise fetched on the first run() and kept for offline use. The
+// The emulator (emu/wasm) and the page's run details (stepper.js: the system call list, the step
+// mode), likewise fetched on the first run and kept for offline use. The
 // loader and libraries for dynamic programs (pkg/emu/lib/*.gz, 2 MB) are not fetched here: the
 // fetch handler below keeps each once a run has needed it.
-const EMULATOR = ['pkg/emu/initlink_emu_wasm.js', 'pkg/emu/initlink_emu_wasm_bg.wasm', 'pkg/emu/lib/index.json'];
+const EMULATOR = ['pkg/emu/initlink_emu_wasm.js', 'pkg/emu/initlink_emu_wasm_bg.wasm', 'pkg/emu/lib/index.json', 'stepper.js'];
 const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libc-include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {

@@ -400,7 +400,7 @@ export function renderStubs(view, report) {
         const inField = r && i >= r.field_offset && i < r.field_offset + r.field_size;
         return [i ? ' ' : null, h('span', { class: inField ? 'rel' : null }, b)];
       });
-      const line = h('tr', { 'data-testid': 'stub-line', class: r ? 'has-reloc' : null },
+      const line = h('tr', { 'data-testid': 'stub-line', 'data-address': String(l.address), class: r ? 'has-reloc' : null },
         h('td', { class: 'off' }, `+${l.offset.toString(16).padStart(3, '0')}`),
         h('td', { class: 'addr' }, hex(l.address)),
         h('td', { class: 'bytes' }, cells),

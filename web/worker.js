@@ -1,11 +1,14 @@
 // The link runs here, off the page's thread: the page stays responsive however long a link takes.
 // The page runs programs in a second instance of this worker, which it terminates to stop a run.
-// Messages in: {id, inputs: [{name, bytes} | {group}], options}, {id, compile: {files, flags}}, or
-// {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}. Out: {id, type: 'progress', stage}
-// while working, then {id, type: 'result', result, ms} (the ELF buffer transferred, not copied).
-import { link, ready, useModule, compile, tccRuntime, run } from './initlink.js';
+// Messages in: {id, inputs: [{name, bytes} | {group}], options}, {id, compile: {files, flags}},
+// {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}, {id, step: {op, ...}} for the
+// step mode, or {emulatorWarmup: true} (load the emulator, unanswered). Out: {id, type: 'progress', stage} while working, then {id, type: 'result', result, ms}
+// (the ELF buffer transferred, not copied).
+import { link, ready, useModule, compile, tccRuntime, run, stepThrough, emulatorReady } from './initlink.js';
 
 let loaded = false;
+// The step mode's program (run.js's stepThrough), held between messages.
+let stepper = null;
 
 self.onmessage = async (ev) => {
   const { id, inputs, options, warmup, module } = ev.data;
@@ -32,6 +35,36 @@ self.onmessage = async (ev) => {
     const onProgress = (detail) => self.postMessage({ id, type: 'progress', stage: 'run', detail });
     const result = await run(elf, { ...opts, report, onProgress });
     self.postMessage({ id, type: 'ran', result, ms: performance.now() - t0 });
+    return;
+  }
+  if (ev.data.emulatorWarmup) {
+    // Load the emulator ahead of the first run (the page's pointer is on Run); no answer.
+    emulatorReady().catch(() => {});
+    return;
+  }
+  if (ev.data.step) {
+    // {id, step: {op: 'start', elf, reportJson, ...options}} loads a program stopped at its entry;
+    // then {op: 'step', n}, {op: 'runTo', target}, {op: 'finish'} run it on and {op: 'close'}
+    // frees it (unanswered). → {id, type: 'stepped', state, ms}: the machine's state (run.js, stepThrough).
+    const { op, elf, reportJson, n, target, ...opts } = ev.data.step;
+    const t0 = performance.now();
+    let state = null;
+    if (op === 'start') {
+      stepper?.close();
+      let report = null;
+      try { report = reportJson ? JSON.parse(reportJson) : null; } catch { /* no trace points */ }
+      const onProgress = (detail) => self.postMessage({ id, type: 'progress', stage: 'run', detail });
+      stepper = await stepThrough(elf, { ...opts, report, onProgress });
+      state = stepper.state;
+    } else if (op === 'close') {
+      // No answer: the page has left the step mode and waits for nothing.
+      stepper?.close();
+      stepper = null;
+      return;
+    } else if (stepper) {
+      state = op === 'step' ? stepper.step(n) : op === 'runTo' ? stepper.runTo(target) : stepper.finish();
+    }
+    self.postMessage({ id, type: 'stepped', state, ms: performance.now() - t0 });
     return;
   }
   const progress = (stage, detail = '') => self.postMessage({ id, type: 'progress', stage, detail });

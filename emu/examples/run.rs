@@ -1,20 +1,30 @@
 //! Run an ELF file in the emulator: `cargo run -p initlink-emu --example run -- prog [args...]`.
 //! Prints the program's output, then the exit status, the instruction count and the speed, the
 //! system calls (with `-s`), the trace (with `-t`: the entry and, in a dynamic program, each
-//! library's initializers and finalizers) and any error.
+//! library's initializers and finalizers) and any error. `-f FILE` (repeatable) puts a file of
+//! the host in the virtual file system at its absolute path (a library the program finds
+//! through `$ORIGIN`: give the program's path absolute, as `argv[0]` is its `/proc/self/exe`).
 
 use std::io::Write;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let (mut show_sys, mut show_trace) = (false, false);
-    while let Some(flag) = args.first().filter(|a| *a == "-s" || *a == "-t").cloned() {
+    let mut extra = Vec::new();
+    while let Some(flag) = args
+        .first()
+        .filter(|a| *a == "-s" || *a == "-t" || *a == "-f")
+        .cloned()
+    {
         show_sys |= flag == "-s";
         show_trace |= flag == "-t";
         args.remove(0);
+        if flag == "-f" && !args.is_empty() {
+            extra.push(args.remove(0));
+        }
     }
     let Some(path) = args.first() else {
-        eprintln!("usage: run [-s] [-t] ELF [ARGS...]");
+        eprintln!("usage: run [-s] [-t] [-f FILE]... ELF [ARGS...]");
         std::process::exit(2);
     };
     let elf = std::fs::read(path).expect("read the ELF file");
@@ -31,6 +41,11 @@ fn main() {
             fs.files.insert(p.to_string(), d);
         }
     }
+    for p in extra {
+        let abs = std::fs::canonicalize(&p).expect("a file given with -f");
+        let d = std::fs::read(&abs).expect("read a file given with -f");
+        fs.files.insert(abs.to_string_lossy().into_owned(), d);
+    }
     let config = initlink_emu::Config {
         args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         vfs: Some(&fs),
@@ -44,8 +59,17 @@ fn main() {
     if show_sys {
         for s in &out.syscalls {
             eprintln!(
-                "[sys] {}({:#x}, {:#x}, {:#x}) = {}",
-                s.name, s.args[0], s.args[1], s.args[2], s.result
+                "[sys {}] {}({:#x}, {:#x}, {:#x}) = {}{}",
+                s.tid,
+                s.name,
+                s.args[0],
+                s.args[1],
+                s.args[2],
+                s.result,
+                s.path
+                    .as_ref()
+                    .map(|p| format!(" [{p}]"))
+                    .unwrap_or_default()
             );
         }
     }

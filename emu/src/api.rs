@@ -5,11 +5,12 @@
 //! and [`needs_json`], which says which of them a program needs.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::{json, Value};
 
 use crate::elf::Elf;
-use crate::{Config, TraceKind, TracePoint, Vfs};
+use crate::{Config, Outcome, TraceKind, TracePoint, Vfs};
 
 /// What to watch in a program initlink linked, from its report (`--report` JSON): every
 /// `.preinit_array`, `.init_array` and `.fini_array` entry, `_init`/`_fini`, `main`, the
@@ -82,34 +83,45 @@ fn strings(v: &Value) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Files held in one buffer: a path's bytes are a slice of it.
-struct Files<'a>(BTreeMap<String, &'a [u8]>);
+/// Files held in one buffer (borrowed, or owned by a session that outlives the request): a
+/// path's bytes are a range of it.
+pub(crate) struct Files<B> {
+    blob: B,
+    at: BTreeMap<String, Range<usize>>,
+}
 
-impl Vfs for Files<'_> {
+impl<B: AsRef<[u8]>> Vfs for Files<B> {
     fn read(&self, path: &str) -> Option<&[u8]> {
-        self.0.get(path).copied()
+        self.blob.as_ref().get(self.at.get(path)?.clone())
     }
 }
 
-/// The files `request.files` (`[{path, size}]`) describes, cut from `blob` in order.
-fn files<'a>(req: &Value, blob: &'a [u8]) -> Result<Files<'a>, String> {
-    let mut out = BTreeMap::new();
-    let mut at = 0usize;
-    for (k, f) in req["files"].as_array().into_iter().flatten().enumerate() {
-        let (Some(path), Some(size)) = (f["path"].as_str(), f["size"].as_u64()) else {
-            return Err(format!("files[{k}]: expected {{path, size}}"));
-        };
-        let end = usize::try_from(size)
-            .ok()
-            .and_then(|n| at.checked_add(n))
-            .filter(|&e| e <= blob.len())
-            .ok_or_else(|| {
-                format!("files[{k}] ({path}): {size} bytes past the end of the files given")
-            })?;
-        out.insert(path.to_string(), &blob[at..end]);
-        at = end;
+impl<B: AsRef<[u8]>> Files<B> {
+    /// The files `request.files` (`[{path, size}]`) describes, cut from `blob` in order.
+    pub(crate) fn new(req: &Value, blob: B) -> Result<Files<B>, String> {
+        let mut at = BTreeMap::new();
+        let mut end = 0usize;
+        let len = blob.as_ref().len();
+        for (k, f) in req["files"].as_array().into_iter().flatten().enumerate() {
+            let (Some(path), Some(size)) = (f["path"].as_str(), f["size"].as_u64()) else {
+                return Err(format!("files[{k}]: expected {{path, size}}"));
+            };
+            let start = end;
+            end = usize::try_from(size)
+                .ok()
+                .and_then(|n| start.checked_add(n))
+                .filter(|&e| e <= len)
+                .ok_or_else(|| {
+                    format!("files[{k}] ({path}): {size} bytes past the end of the files given")
+                })?;
+            at.insert(path.to_string(), start..end);
+        }
+        Ok(Files { blob, at })
     }
-    Ok(Files(out))
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
 }
 
 fn bad_request(message: String) -> String {
@@ -129,22 +141,34 @@ pub fn run_json(elf: &[u8], request: &str) -> String {
 /// libraries where the loader looks for them, files the program opens); `request.cwd` is the
 /// directory relative paths start from (default `/`).
 pub fn run_json_with_files(elf: &[u8], request: &str, blob: &[u8]) -> String {
-    let req: Value = match serde_json::from_str(if request.trim().is_empty() {
-        "{}"
-    } else {
-        request
-    }) {
+    let req = match parse_request(request) {
         Ok(v) => v,
-        Err(e) => return bad_request(format!("bad request: {e}")),
+        Err(e) => return bad_request(e),
     };
-    let fs = match files(&req, blob) {
+    let fs = match Files::new(&req, blob) {
         Ok(fs) => fs,
         Err(e) => return bad_request(format!("bad request: {e}")),
     };
-    let mut config = Config::default();
-    if !fs.0.is_empty() {
+    let mut config = config_from(&req);
+    if !fs.is_empty() {
         config.vfs = Some(&fs);
     }
+    outcome_json(&crate::run(elf, &config)).to_string()
+}
+
+/// The request's JSON (an empty one is `{}`).
+pub(crate) fn parse_request(request: &str) -> Result<Value, String> {
+    let text = if request.trim().is_empty() {
+        "{}"
+    } else {
+        request
+    };
+    serde_json::from_str(text).map_err(|e| format!("bad request: {e}"))
+}
+
+/// The run's configuration from the request (all but its files).
+pub(crate) fn config_from(req: &Value) -> Config<'static> {
+    let mut config = Config::default();
     if let Some(cwd) = req["cwd"].as_str().filter(|c| c.starts_with('/')) {
         config.cwd = cwd.to_string();
     }
@@ -173,32 +197,38 @@ pub fn run_json_with_files(elf: &[u8], request: &str, blob: &[u8]) -> String {
             });
         }
     }
-    let out = crate::run(elf, &config);
-    let trace: Vec<Value> = out
-        .trace
-        .iter()
-        .map(|t| {
-            json!({"kind": t.kind.name(), "symbol": t.symbol, "address": t.address, "caller": t.caller,
-                   "args": t.args, "instruction": t.instruction, "library": t.library})
-        })
-        .collect();
-    let syscalls: Vec<Value> = out
-        .syscalls
-        .iter()
-        .map(|s| json!({"number": s.number, "name": s.name, "args": s.args, "result": s.result, "instruction": s.instruction}))
-        .collect();
+    config
+}
+
+/// A trace event as the JS API gives it.
+pub(crate) fn trace_json(t: &crate::TraceEvent) -> Value {
+    json!({"kind": t.kind.name(), "symbol": t.symbol, "address": t.address, "caller": t.caller,
+           "args": t.args, "instruction": t.instruction, "library": t.library})
+}
+
+/// A system call as the JS API gives it; the arguments as signed numbers, as the kernel reads
+/// an `int` (`AT_FDCWD` is -100) and so that JavaScript holds them exactly (a JSON number past
+/// 2^53 would lose bits; addresses stay under 2^47).
+pub(crate) fn syscall_json(s: &crate::SyscallRecord) -> Value {
+    let args: Vec<i64> = s.args.iter().map(|&a| a as i64).collect();
+    json!({"number": s.number, "name": s.name, "args": args, "result": s.result,
+           "instruction": s.instruction, "tid": s.tid, "path": s.path})
+}
+
+/// The result of a run: `{ok, exitCode, signal, stdout, stderr, trace, syscalls, instructions,
+/// diagnostics}`.
+pub(crate) fn outcome_json(out: &Outcome) -> Value {
     json!({
         "ok": out.error.is_none(),
         "exitCode": out.exit_code,
         "signal": out.signal,
         "stdout": String::from_utf8_lossy(&out.stdout),
         "stderr": String::from_utf8_lossy(&out.stderr),
-        "trace": trace,
-        "syscalls": syscalls,
+        "trace": out.trace.iter().map(trace_json).collect::<Vec<_>>(),
+        "syscalls": out.syscalls.iter().map(syscall_json).collect::<Vec<_>>(),
         "instructions": out.instructions,
         "diagnostics": out.error.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
     })
-    .to_string()
 }
 
 /// What a program needs to run besides itself: `{interp, needed}`, its `PT_INTERP` path (null

@@ -10,13 +10,14 @@ use iced_x86::{
     ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind,
     Register,
 };
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
 
 mod x87;
 
 use crate::elf::{Elf, PT_INTERP, PT_LOAD};
 use crate::mem::{page_down, page_up, Fault, Memory};
+use crate::sys::VfsHandle;
 use crate::{Config, EmuError, Outcome, SyscallRecord, TraceEvent, TracePoint};
 
 pub const CF: u64 = 1;
@@ -49,6 +50,11 @@ pub enum Halt {
     Signal(i32),
     /// Boxed: results on the hot path stay two words wide.
     Error(Box<EmuError>),
+    /// A rep-prefixed string instruction reached the run's limit between elements (a step, a
+    /// thread's slice or the budget ended there): `rip` is back at the instruction, which
+    /// resumes where it left off. Only between the instruction and the run loop: never in
+    /// [`Machine::halt`].
+    Pause,
 }
 
 impl Halt {
@@ -188,6 +194,40 @@ fn map_image(mem: &mut Memory, elf: &Elf, data: &[u8], base: u64) -> Result<u64,
     Ok(merged.last().map(|r| r.1).unwrap_or(0))
 }
 
+/// Where [`Machine::run_until`] stops besides the program's end and the budget.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// Pause once this many instructions have run in all (`u64::MAX`: never).
+    pub pause_at: u64,
+    /// Stop before executing an instruction at one of these addresses.
+    pub breakpoints: FxHashSet<u64>,
+    /// Stop right after a call or jump into a trace point (an initializer, `main`...).
+    pub on_trace: bool,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            pause_at: u64::MAX,
+            breakpoints: FxHashSet::default(),
+            on_trace: false,
+        }
+    }
+}
+
+/// Why [`Machine::run_until`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The program ended, or the run stopped for good: see [`Machine::halt`].
+    Halted,
+    /// `pause_at` instructions have run.
+    Paused,
+    /// `rip` is at a breakpoint, not yet executed.
+    Breakpoint,
+    /// A call or jump into a trace point just happened (the last entry of [`Machine::trace`]).
+    Traced,
+}
+
 /// A decoded basic block.
 struct Block {
     /// Shared, so the run loop iterates them while executing with `&mut self`.
@@ -215,9 +255,12 @@ pub struct Machine<'a> {
     pub icount: u64,
     /// Address of the instruction being executed.
     cur: u64,
-    /// The instruction count at which `run` stops (rep-prefixed string instructions check it
-    /// per element).
-    budget: u64,
+    /// The instruction count at which the current stretch of the run loop stops: the budget, a
+    /// pause the caller asked for, or the end of a thread's slice, whichever comes first
+    /// (rep-prefixed string instructions check it per element).
+    limit: u64,
+    /// The threads (one until the program calls `clone`) and the scheduler's state.
+    pub(crate) threads: crate::thread::Threads,
     blocks: Vec<Block>,
     /// Bumped whenever the block cache is flushed (block indexes become stale).
     code_gen: u64,
@@ -238,6 +281,17 @@ pub struct Machine<'a> {
 impl<'a> Machine<'a> {
     /// Map the program's segments, build the start-up stack and point `rip` at the entry.
     pub fn load(data: &[u8], config: &Config<'a>) -> Result<Machine<'a>, EmuError> {
+        let vfs = config.vfs.map(|v| Rc::new(v) as VfsHandle<'a>);
+        Machine::load_with_vfs(data, config, vfs)
+    }
+
+    /// [`Machine::load`] with a file system the machine holds a share of (`config.vfs` is not
+    /// used): a machine that outlives the caller's borrows, as a step-by-step session does.
+    pub fn load_with_vfs(
+        data: &[u8],
+        config: &Config,
+        vfs: Option<VfsHandle<'a>>,
+    ) -> Result<Machine<'a>, EmuError> {
         let elf = Elf::parse(data).map_err(EmuError::Load)?;
         // A PIE is placed where Linux puts one without randomization.
         let base = if elf.kind == 3 {
@@ -253,7 +307,7 @@ impl<'a> Machine<'a> {
         let mut start = base.wrapping_add(elf.entry);
         if elf.phdrs.iter().any(|p| p.kind == PT_INTERP) {
             let path = String::from_utf8_lossy(elf.interp().unwrap_or(b"?")).into_owned();
-            let idata = config.vfs.and_then(|v| v.read(&path)).ok_or_else(|| {
+            let idata = vfs.as_ref().and_then(|v| v.read(&path)).ok_or_else(|| {
                 EmuError::Load(format!(
                     "a dynamic program: its loader {path} is not in the virtual file system"
                 ))
@@ -278,7 +332,8 @@ impl<'a> Machine<'a> {
             gs_base: 0,
             icount: 0,
             cur: 0,
-            budget: u64::MAX,
+            limit: u64::MAX,
+            threads: crate::thread::Threads::new(),
             blocks: Vec::new(),
             code_gen: 0,
             block_at: FxHashMap::default(),
@@ -291,7 +346,7 @@ impl<'a> Machine<'a> {
             trace_at: FxHashMap::default(),
             trace_lo: u64::MAX,
             trace_hi: 0,
-            sys: crate::sys::SysState::new(config, brk),
+            sys: crate::sys::SysState::new(config, vfs.clone(), brk),
             halt: None,
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -369,7 +424,8 @@ impl<'a> Machine<'a> {
             gs_base: 0,
             icount: 0,
             cur: 0,
-            budget: u64::MAX,
+            limit: u64::MAX,
+            threads: crate::thread::Threads::new(),
             blocks: Vec::new(),
             code_gen: 0,
             block_at: FxHashMap::default(),
@@ -378,7 +434,7 @@ impl<'a> Machine<'a> {
             trace_at: FxHashMap::default(),
             trace_lo: u64::MAX,
             trace_hi: 0,
-            sys: crate::sys::SysState::new(&config, 0),
+            sys: crate::sys::SysState::new(&config, None, 0),
             halt: None,
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -389,12 +445,32 @@ impl<'a> Machine<'a> {
         m
     }
 
+    /// What the run has produced so far (a copy: the machine can go on).
+    pub fn outcome(&self) -> Outcome {
+        let (exit_code, signal, error) = match &self.halt {
+            Some(Halt::Exit(c)) => (Some(*c), None, None),
+            Some(Halt::Signal(s)) => (None, Some(*s), None),
+            Some(Halt::Error(e)) => (None, None, Some((**e).clone())),
+            Some(Halt::Pause) | None => (None, None, None),
+        };
+        Outcome {
+            exit_code,
+            signal,
+            stdout: self.stdout.clone(),
+            stderr: self.stderr.clone(),
+            trace: self.trace.clone(),
+            syscalls: self.syscalls.clone(),
+            instructions: self.icount,
+            error,
+        }
+    }
+
     pub fn into_outcome(self) -> Outcome {
         let (exit_code, signal, error) = match self.halt {
             Some(Halt::Exit(c)) => (Some(c), None, None),
             Some(Halt::Signal(s)) => (None, Some(s), None),
             Some(Halt::Error(e)) => (None, None, Some(*e)),
-            None => (None, None, None),
+            Some(Halt::Pause) | None => (None, None, None),
         };
         Outcome {
             exit_code,
@@ -468,9 +544,53 @@ impl<'a> Machine<'a> {
 
     /// Run until the program exits, an error, or `max` instructions in all.
     pub fn run(&mut self, max: u64) {
-        self.budget = max;
+        self.run_loop::<false>(max, &Watch::default());
+    }
+
+    /// Run as [`Machine::run`] does, but also stop where `watch` says: after `watch.pause_at`
+    /// instructions in all, before an instruction at one of `watch.breakpoints` (but for the
+    /// first one executed, so that a run can go on from a breakpoint), or right after a call or
+    /// jump into a trace point when `watch.on_trace` (at the traced address). For a step mode.
+    pub fn run_until(&mut self, max: u64, watch: &Watch) -> Stop {
+        self.run_loop::<true>(max, watch)
+    }
+
+    /// Execute one instruction (for a step mode): of a rep-prefixed string instruction, one
+    /// element.
+    pub fn step(&mut self) -> Option<&Halt> {
+        let watch = Watch {
+            pause_at: self.icount.saturating_add(1),
+            ..Watch::default()
+        };
+        self.run_loop::<true>(u64::MAX, &watch);
+        self.halt.as_ref()
+    }
+
+    /// The run loop. Blocks run one instruction after another while the instruction count is
+    /// under the limit (the budget, the watch's pause or the thread's slice); at a block's end
+    /// a thread that blocked, yielded or exited gives way to the next. `WATCH` adds the
+    /// breakpoint and trace checks of [`Machine::run_until`] (compiled out of [`Machine::run`]).
+    fn run_loop<const WATCH: bool>(&mut self, max: u64, watch: &Watch) -> Stop {
+        let trace_mark = self.trace.len();
+        let mut first = true;
         let mut prev: Option<usize> = None;
         while self.halt.is_none() {
+            let limit = max.min(watch.pause_at).min(self.threads.slice_end);
+            self.limit = limit;
+            if self.icount >= limit {
+                if self.icount >= max {
+                    self.halt = Some(Halt::err(EmuError::Budget {
+                        executed: self.icount,
+                    }));
+                    break;
+                }
+                if self.icount >= watch.pause_at {
+                    return Stop::Paused;
+                }
+                self.switch_thread();
+                prev = None;
+                continue;
+            }
             let rip = self.rip;
             let linked = prev
                 .and_then(|p| self.blocks.get(p))
@@ -501,58 +621,40 @@ impl<'a> Machine<'a> {
             };
             let gen = self.code_gen;
             for ins in block.iter() {
-                if self.icount >= max {
-                    self.halt = Some(Halt::err(EmuError::Budget {
-                        executed: self.icount,
-                    }));
-                    return;
+                if self.icount >= limit {
+                    break;
+                }
+                if WATCH {
+                    if !first && watch.breakpoints.contains(&ins.ip()) {
+                        return Stop::Breakpoint;
+                    }
+                    first = false;
                 }
                 self.cur = ins.ip();
                 self.rip = ins.next_ip();
                 match self.exec(ins) {
                     Ok(()) => self.icount += 1,
+                    Err(Halt::Pause) => break,
                     Err(h) => {
                         if matches!(h, Halt::Exit(_) | Halt::Signal(_)) {
                             self.icount += 1;
                         }
                         self.halt = Some(h);
-                        return;
+                        return Stop::Halted;
                     }
                 }
+                if WATCH && watch.on_trace && self.trace.len() > trace_mark {
+                    return Stop::Traced;
+                }
+            }
+            if self.threads.resched {
+                self.switch_thread();
+                prev = None;
+                continue;
             }
             prev = (gen == self.code_gen).then_some(b);
         }
-    }
-
-    /// Execute one instruction (for a step mode).
-    pub fn step(&mut self) -> Option<&Halt> {
-        if self.halt.is_none() {
-            match self.block(self.rip) {
-                Err(h) => self.halt = Some(h),
-                Ok(b) => {
-                    let first = self
-                        .blocks
-                        .get(b as usize)
-                        .and_then(|bl| bl.instrs.first())
-                        .copied();
-                    if let Some(ins) = first {
-                        self.cur = ins.ip();
-                        self.rip = ins.next_ip();
-                        // Counted as `run` counts: an exit or a signal completes its instruction.
-                        match self.exec(&ins) {
-                            Ok(()) => self.icount += 1,
-                            Err(h) => {
-                                if matches!(h, Halt::Exit(_) | Halt::Signal(_)) {
-                                    self.icount += 1;
-                                }
-                                self.halt = Some(h);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        self.halt.as_ref()
+        Stop::Halted
     }
 
     fn block(&mut self, rip: u64) -> Result<u32, Halt> {
@@ -836,8 +938,11 @@ impl<'a> Machine<'a> {
     pub fn add_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
-        let r = a.wrapping_add(b).wrapping_add(c) & m;
-        let carry = (a as u128 + b as u128 + c as u128) > m as u128;
+        let (s1, o1) = a.overflowing_add(b);
+        let (s2, o2) = s1.overflowing_add(c);
+        let r = s2 & m;
+        // Operands under 64 bits cannot overflow a u64: the carry is the sum passing the mask.
+        let carry = if size >= 8 { o1 | o2 } else { s2 > m };
         let mut f = Self::szp(r, size);
         if carry {
             f |= CF;
@@ -855,8 +960,11 @@ impl<'a> Machine<'a> {
     pub fn sub_flags(a: u64, b: u64, c: u64, size: u32) -> (u64, u64) {
         let m = mask(size);
         let (a, b) = (a & m, b & m);
-        let r = a.wrapping_sub(b).wrapping_sub(c) & m;
-        let borrow = (a as u128) < b as u128 + c as u128;
+        let (d1, u1) = a.overflowing_sub(b);
+        let (d2, u2) = d1.overflowing_sub(c);
+        let r = d2 & m;
+        // With both operands masked, a borrow out of the operand size is one out of the u64.
+        let borrow = u1 | u2;
         let mut f = Self::szp(r, size);
         if borrow {
             f |= CF;
@@ -913,6 +1021,9 @@ impl<'a> Machine<'a> {
 
     // ---- execution ----
 
+    /// Execute one instruction. The commonest (moves, `lea`, two-operand ALU) are handled here,
+    /// inlined into the run loop; the rest in [`Machine::exec_rest`], whose frame is large.
+    #[inline(always)]
     fn exec(&mut self, i: &Instruction) -> Result<(), Halt> {
         let mn = i.mnemonic();
         match mn {
@@ -920,8 +1031,53 @@ impl<'a> Machine<'a> {
                 let d = self.loc(i, 0)?;
                 let s = self.loc(i, 1)?;
                 let v = self.get(s)?;
-                self.set(d, v)?;
+                self.set(d, v)
             }
+            M::Lea => {
+                let d = self.loc(i, 0)?;
+                let a = self.address(i);
+                self.set(d, a)
+            }
+            M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp | M::And | M::Or | M::Xor | M::Test => {
+                self.alu(i, mn)
+            }
+            _ => self.exec_rest(i, mn),
+        }
+    }
+
+    /// The two-operand ALU instructions: add, adc, sub, sbb, cmp, and, or, xor, test.
+    #[inline(always)]
+    fn alu(&mut self, i: &Instruction, mn: M) -> Result<(), Halt> {
+        let d = self.loc(i, 0)?;
+        let s = self.loc(i, 1)?;
+        let size = Self::size_of(d);
+        let a = self.get(d)?;
+        let b = self.get(s)?;
+        let c = self.flags & CF;
+        let (r, f) = match mn {
+            M::Add => Self::add_flags(a, b, 0, size),
+            M::Adc => Self::add_flags(a, b, c, size),
+            M::Sub | M::Cmp => Self::sub_flags(a, b, 0, size),
+            M::Sbb => Self::sub_flags(a, b, c, size),
+            _ => {
+                let r = match mn {
+                    M::Or => a | b,
+                    M::Xor => a ^ b,
+                    _ => a & b,
+                } & mask(size);
+                (r, Self::szp(r, size))
+            }
+        };
+        self.set_flags(f);
+        if !matches!(mn, M::Cmp | M::Test) {
+            self.set(d, r)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn exec_rest(&mut self, i: &Instruction, mn: M) -> Result<(), Halt> {
+        match mn {
             M::Movzx => {
                 let d = self.loc(i, 0)?;
                 let s = self.loc(i, 1)?;
@@ -933,37 +1089,6 @@ impl<'a> Machine<'a> {
                 let s = self.loc(i, 1)?;
                 let v = sext(self.get(s)?, Self::size_of(s)) as u64;
                 self.set(d, v)?;
-            }
-            M::Lea => {
-                let d = self.loc(i, 0)?;
-                let a = self.address(i);
-                self.set(d, a)?;
-            }
-            M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp | M::And | M::Or | M::Xor | M::Test => {
-                let d = self.loc(i, 0)?;
-                let s = self.loc(i, 1)?;
-                let size = Self::size_of(d);
-                let a = self.get(d)?;
-                let b = self.get(s)?;
-                let c = self.flags & CF;
-                let (r, f) = match mn {
-                    M::Add => Self::add_flags(a, b, 0, size),
-                    M::Adc => Self::add_flags(a, b, c, size),
-                    M::Sub | M::Cmp => Self::sub_flags(a, b, 0, size),
-                    M::Sbb => Self::sub_flags(a, b, c, size),
-                    _ => {
-                        let r = match mn {
-                            M::Or => a | b,
-                            M::Xor => a ^ b,
-                            _ => a & b,
-                        } & mask(size);
-                        (r, Self::szp(r, size))
-                    }
-                };
-                self.set_flags(f);
-                if !matches!(mn, M::Cmp | M::Test) {
-                    self.set(d, r)?;
-                }
             }
             M::Inc | M::Dec => {
                 let d = self.loc(i, 0)?;
@@ -1649,12 +1774,10 @@ impl<'a> Machine<'a> {
             if stop {
                 return Ok(());
             }
-            if self.icount >= self.budget {
+            if self.icount >= self.limit {
                 // Stopped between elements: resume at this instruction (as after an interrupt).
                 self.rip = self.cur;
-                return Err(Halt::err(EmuError::Budget {
-                    executed: self.icount,
-                }));
+                return Err(Halt::Pause);
             }
         }
     }

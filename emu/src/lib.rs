@@ -9,20 +9,25 @@
 //! and cached in basic blocks ([`cpu`]). An instruction budget bounds every run, and anything the
 //! emulator does not implement stops the run with a [`EmuError`] that says what and where.
 //!
-//! Modules: [`api`] (JSON request and result, trace points from initlink's report), [`mem`] (address space), [`elf`] (headers and symbols), [`cpu`] (registers, flags,
-//! the instruction set), [`sys`] (system calls and the start-up stack).
+//! Modules: [`api`] (JSON request and result, trace points from initlink's report),
+//! [`session`] (a program run a step at a time, for a step mode), [`mem`] (address space),
+//! [`elf`] (headers and symbols), [`cpu`] (registers, flags, the instruction set, the run loop),
+//! [`thread`] (threads and futexes), [`sys`] (system calls and the start-up stack).
 
 pub mod api;
 pub mod bench;
 pub mod cpu;
 pub mod elf;
 pub mod mem;
+pub mod session;
 pub mod sys;
+pub mod thread;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use cpu::Machine;
+pub use cpu::{Machine, Stop, Watch};
+pub use sys::VfsHandle;
 
 /// What a traced address is, as the linker's report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +106,21 @@ pub struct SyscallRecord {
     pub args: [u64; 6],
     pub result: i64,
     pub instruction: u64,
+    /// The thread that made it.
+    pub tid: u64,
+    /// The path it names (`openat`, `access`, `readlink`...), as it read it.
+    pub path: Option<String>,
 }
 
 /// Files a program may open (`openat`), e.g. the dynamic loader and libc for a dynamic run.
 pub trait Vfs {
     fn read(&self, path: &str) -> Option<&[u8]>;
+}
+
+impl<T: Vfs + ?Sized> Vfs for &T {
+    fn read(&self, path: &str) -> Option<&[u8]> {
+        (**self).read(path)
+    }
 }
 
 /// A [`Vfs`] held in memory.
@@ -190,7 +205,7 @@ pub enum EmuError {
     },
     /// `max_instructions` were executed.
     Budget { executed: u64 },
-    /// The program blocked forever (e.g. a futex wait nobody can wake: one thread only).
+    /// The program blocked forever: every thread waits on a futex nobody can wake.
     Deadlock { address: u64 },
 }
 
@@ -225,7 +240,7 @@ impl fmt::Display for EmuError {
                 write!(f, "stopped after {executed} instructions (the budget)")
             }
             EmuError::Deadlock { address } => {
-                write!(f, "the program waits forever (futex at {address:#x}, one thread)")
+                write!(f, "the program waits forever (every thread waits on a futex; one at {address:#x})")
             }
         }
     }

@@ -3,6 +3,8 @@
 //! instruction count, `getrandom` is a fixed-seed generator, standard input is the bytes given,
 //! standard output and error are collected, and files come from the [`Vfs`].
 
+use std::rc::Rc;
+
 use crate::cpu::{Halt, Machine, RAX, RDI, RDX, RSI, RSP};
 use crate::elf::{Elf, PT_LOAD, PT_PHDR};
 use crate::mem::{page_up, PAGE};
@@ -10,7 +12,6 @@ use crate::{Config, EmuError, SyscallRecord, Vfs};
 
 const ENOENT: i64 = 2;
 const EBADF: i64 = 9;
-const EAGAIN: i64 = 11;
 const ENOMEM: i64 = 12;
 const EFAULT: i64 = 14;
 const EFBIG: i64 = 27;
@@ -25,12 +26,15 @@ const STACK_SIZE: u64 = 8 << 20;
 /// Anonymous `mmap`s are placed below this, downward.
 const MMAP_TOP: u64 = 0x7fff_f7ff_f000;
 
-/// An open file: its bytes (borrowed from the Vfs), its path, and the offset.
-struct OpenFile<'a> {
-    data: &'a [u8],
+/// An open file: its path in the Vfs (its bytes are read from there) and the offset.
+struct OpenFile {
     path: String,
     pos: u64,
 }
+
+/// A shared handle on the file system: reading a file's bytes through a clone of it borrows
+/// the handle, not the machine, so the bytes can be copied into guest memory.
+pub type VfsHandle<'a> = Rc<dyn Vfs + 'a>;
 
 pub(crate) struct SysState<'a> {
     brk_start: u64,
@@ -41,9 +45,9 @@ pub(crate) struct SysState<'a> {
     record: bool,
     /// Standard output and error together stop growing here (writes fail with EFBIG).
     max_output: usize,
-    vfs: Option<&'a dyn Vfs>,
+    vfs: Option<VfsHandle<'a>>,
     /// Descriptors 3 and up.
-    files: Vec<Option<OpenFile<'a>>>,
+    files: Vec<Option<OpenFile>>,
     /// Every path opened so far: a file's inode number is its index here, so that the loader,
     /// which recognizes a library it already loaded by device and inode, tells files apart.
     paths: Vec<String>,
@@ -54,7 +58,7 @@ pub(crate) struct SysState<'a> {
 }
 
 impl<'a> SysState<'a> {
-    pub(crate) fn new(config: &Config<'a>, brk: u64) -> SysState<'a> {
+    pub(crate) fn new(config: &Config, vfs: Option<VfsHandle<'a>>, brk: u64) -> SysState<'a> {
         SysState {
             brk_start: brk,
             brk,
@@ -63,7 +67,7 @@ impl<'a> SysState<'a> {
             random: 0x9e37_79b9_7f4a_7c15,
             record: config.record_syscalls,
             max_output: config.max_output,
-            vfs: config.vfs,
+            vfs,
             files: Vec::new(),
             paths: Vec::new(),
             exe: config.args.first().filter(|a| a.starts_with(b"/")).cloned(),
@@ -264,9 +268,20 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn fd_file(&mut self, fd: u64) -> Option<&mut OpenFile<'a>> {
+    fn fd_file(&mut self, fd: u64) -> Option<&mut OpenFile> {
         let k = usize::try_from(fd.checked_sub(3)?).ok()?;
         self.sys.files.get_mut(k)?.as_mut()
+    }
+
+    /// The Vfs and the path of the file open as `fd`: `vfs.read(&path)` gives its bytes.
+    fn fd_source(&mut self, fd: u64) -> Option<(VfsHandle<'a>, String)> {
+        let vfs = self.sys.vfs.clone()?;
+        Some((vfs, self.fd_file(fd)?.path.clone()))
+    }
+
+    /// The Vfs's bytes at `path`, if it has the file.
+    pub(crate) fn vfs_size(&self, path: &str) -> Option<u64> {
+        Some(self.sys.vfs.as_ref()?.read(path)?.len() as u64)
     }
 
     fn guest_write(&mut self, fd: u64, addr: u64, len: u64) -> i64 {
@@ -299,11 +314,12 @@ impl<'a> Machine<'a> {
             let s = &self.sys.stdin[self.sys.stdin_pos.min(self.sys.stdin.len())..];
             s[..s.len().min(len)].to_vec()
         } else {
-            let Some(f) = self.fd_file(fd) else {
+            let Some((vfs, path)) = self.fd_source(fd) else {
                 return -EBADF;
             };
-            let pos = at.unwrap_or(f.pos) as usize;
-            let s = f.data.get(pos.min(f.data.len())..).unwrap_or(&[]);
+            let data = vfs.read(&path).unwrap_or(&[]);
+            let pos = at.unwrap_or(self.fd_file(fd).map_or(0, |f| f.pos)) as usize;
+            let s = data.get(pos.min(data.len())..).unwrap_or(&[]);
             s[..s.len().min(len)].to_vec()
         };
         if self.mem.write(addr, &chunk).is_err() {
@@ -324,9 +340,9 @@ impl<'a> Machine<'a> {
     fn stat(&mut self, fd: u64, buf: u64) -> i64 {
         let (mode, size, ino) = match fd {
             0..=2 => (0o010600u64, 0u64, fd),
-            _ => match self.fd_file(fd) {
-                Some(f) => {
-                    let (size, path) = (f.data.len() as u64, f.path.clone());
+            _ => match self.fd_file(fd).map(|f| f.path.clone()) {
+                Some(path) => {
+                    let size = self.vfs_size(&path).unwrap_or(0);
                     (0o100644, size, 3 + self.file_number(&path))
                 }
                 None => return -EBADF,
@@ -340,14 +356,10 @@ impl<'a> Machine<'a> {
         let Some(p) = self.vfs_path(path_at) else {
             return -EFAULT;
         };
-        match self.sys.vfs.and_then(|v| v.read(&p)) {
-            Some(data) if self.sys.files.len() < 1000 => {
+        match self.vfs_size(&p) {
+            Some(_) if self.sys.files.len() < 1000 => {
                 self.file_number(&p);
-                self.sys.files.push(Some(OpenFile {
-                    data,
-                    path: p,
-                    pos: 0,
-                }));
+                self.sys.files.push(Some(OpenFile { path: p, pos: 0 }));
                 self.sys.files.len() as i64 + 2
             }
             _ => -ENOENT,
@@ -363,7 +375,7 @@ impl<'a> Machine<'a> {
         }
         let found = self
             .vfs_path(path_at)
-            .and_then(|p| Some((self.sys.vfs?.read(&p)?.len() as u64, p)));
+            .and_then(|p| Some((self.vfs_size(&p)?, p)));
         match found {
             Some((size, p)) => {
                 let ino = 3 + self.file_number(&p);
@@ -371,6 +383,29 @@ impl<'a> Machine<'a> {
             }
             None => -ENOENT,
         }
+    }
+
+    /// `lseek(fd, offset, whence)` on a Vfs file (standard streams are pipes).
+    fn lseek(&mut self, fd: u64, offset: i64, whence: u64) -> i64 {
+        let Some(path) = self.fd_file(fd).map(|f| f.path.clone()) else {
+            return if fd <= 2 { -ESPIPE } else { -EBADF };
+        };
+        let len = self.vfs_size(&path).unwrap_or(0) as i64;
+        let Some(f) = self.fd_file(fd) else {
+            return -EBADF;
+        };
+        let p = match whence {
+            0 => Some(offset),
+            1 => (f.pos as i64).checked_add(offset),
+            2 => len.checked_add(offset),
+            _ => None,
+        }
+        .unwrap_or(-1);
+        if p < 0 {
+            return -EINVAL;
+        }
+        f.pos = p as u64;
+        p
     }
 
     /// The number of `path` among the paths opened or looked at so far (its inode number).
@@ -421,20 +456,24 @@ impl<'a> Machine<'a> {
         let anon = flags & 0x20 != 0;
         // The file's bytes in the mapping, and the file itself when the mapping starts at its
         // beginning (where a loader maps a library's first segment).
-        let (contents, whole): (&[u8], Option<(&'a [u8], String)>) = if anon {
-            (&[], None)
+        let source = if anon {
+            None
         } else {
-            let Some(f) = self.fd_file(fd as u64) else {
-                return -EBADF;
-            };
-            let data = f.data;
-            let start = usize::try_from(off).unwrap_or(usize::MAX).min(data.len());
-            let end = start
-                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
-                .min(data.len());
-            let whole = (off == 0).then(|| (data, f.path.clone()));
-            (&data[start..end], whole)
+            match self.fd_source(fd as u64) {
+                Some(s) => Some(s),
+                None => return -EBADF,
+            }
         };
+        let data: &[u8] = source
+            .as_ref()
+            .and_then(|(vfs, path)| vfs.read(path))
+            .unwrap_or(&[]);
+        let start = usize::try_from(off).unwrap_or(usize::MAX).min(data.len());
+        let end = start
+            .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+            .min(data.len());
+        let contents = &data[start..end];
+        let whole = source.as_ref().filter(|_| off == 0).map(|(_, path)| path);
         let at = if fixed {
             if !addr.is_multiple_of(PAGE) {
                 return -EINVAL;
@@ -458,8 +497,8 @@ impl<'a> Machine<'a> {
             return -ENOMEM;
         }
         let _ = self.mem.write(at, contents);
-        if let Some((data, path)) = whole {
-            self.watch_library(data, &path, at);
+        if let Some(path) = whole {
+            self.watch_library(data, path, at);
         }
         self.flush_code();
         at as i64
@@ -468,7 +507,7 @@ impl<'a> Machine<'a> {
     /// A shared object's first segment was just mapped at `at`: trace its initializers and
     /// finalizers (each library's start-up in a dynamic run). A point the program's report gave
     /// stays; one of a library mapped there before (then unmapped) gives way.
-    fn watch_library(&mut self, data: &'a [u8], path: &str, at: u64) {
+    fn watch_library(&mut self, data: &[u8], path: &str, at: u64) {
         let Ok(elf) = Elf::parse(data) else { return };
         if elf.kind != 3 {
             return;
@@ -558,26 +597,7 @@ impl<'a> Machine<'a> {
             257 => self.open(a[1]),
             5 => self.stat(a[0], a[1]),
             262 => self.fstatat(a[0], a[1], a[2]),
-            8 => match self.fd_file(a[0]) {
-                Some(f) => {
-                    let len = f.data.len() as i64;
-                    let p = match a[2] {
-                        0 => Some(a[1] as i64),
-                        1 => (f.pos as i64).checked_add(a[1] as i64),
-                        2 => len.checked_add(a[1] as i64),
-                        _ => None,
-                    }
-                    .unwrap_or(-1);
-                    if p < 0 {
-                        -EINVAL
-                    } else {
-                        f.pos = p as u64;
-                        p
-                    }
-                }
-                None if a[0] <= 2 => -ESPIPE,
-                None => -EBADF,
-            },
+            8 => self.lseek(a[0], a[1] as i64, a[2]),
             9 => self.mmap(a),
             10 => {
                 self.mem.protect(a[0], a[1], a[2] as u32);
@@ -635,23 +655,30 @@ impl<'a> Machine<'a> {
             21 | 269 => {
                 // access, faccessat: whether the Vfs has the file.
                 let at = if n == 21 { a[0] } else { a[1] };
-                match self
-                    .vfs_path(at)
-                    .and_then(|p| self.sys.vfs.and_then(|v| v.read(&p)))
-                {
+                match self.vfs_path(at).and_then(|p| self.vfs_size(&p)) {
                     Some(_) => 0,
                     None => -ENOENT,
                 }
             }
-            24 => 0,
+            24 => {
+                self.yield_thread();
+                0
+            }
             28 => 0,
-            39 | 186 => 1000,
+            39 => crate::thread::MAIN_TID as i64,
+            186 => self.tid() as i64,
             110 => 999,
             102 | 104 | 107 | 108 => 0,
-            60 | 231 => {
+            60 => {
+                // exit: this thread only (the process with its last thread).
+                self.record(n, a, 0);
+                return self.exit_thread(a[0]);
+            }
+            231 => {
                 self.record(n, a, 0);
                 return Err(Halt::Exit((a[0] & 0xff) as i32));
             }
+            56 => self.sys_clone(a)?,
             62 | 200 | 234 => {
                 // kill(getpid(), sig), tkill(tid, sig), tgkill(pid, tid, sig): the signal kills.
                 let sig = if n == 234 { a[2] } else { a[1] };
@@ -715,24 +742,8 @@ impl<'a> Machine<'a> {
                     .unwrap_or(-EFAULT),
                 _ => -EINVAL,
             },
-            202 => {
-                let op = a[1] & 0x7f;
-                match op {
-                    1 => 0, // FUTEX_WAKE: nobody waits
-                    0 | 9 => {
-                        // FUTEX_WAIT: with one thread, a matching value waits forever.
-                        match self.read_mem(a[0], 4) {
-                            Ok(v) if v as u32 == a[2] as u32 => {
-                                return Err(Halt::err(EmuError::Deadlock { address: a[0] }))
-                            }
-                            Ok(_) => -EAGAIN,
-                            Err(_) => -EFAULT,
-                        }
-                    }
-                    _ => -ENOSYS,
-                }
-            }
-            218 => 1000,
+            202 => self.futex(a)?,
+            218 => self.set_tid_address(a[0]),
             228 | 96 | 201 => {
                 // Virtual time: a fixed epoch plus a nanosecond per instruction.
                 let ns = 1_767_225_600_000_000_000u64.wrapping_add(self.icount);
@@ -801,12 +812,23 @@ impl<'a> Machine<'a> {
 
     fn record(&mut self, n: u64, args: [u64; 6], result: i64) {
         if self.sys.record && self.syscalls.len() < 1_000_000 {
+            // The argument that is a path, for the system calls that take one.
+            let path_arg = match n {
+                2 | 4 | 6 | 21 | 59 | 89 => Some(args[0]),
+                257 | 262 | 267 | 269 | 332 => Some(args[1]),
+                _ => None,
+            };
+            let path = path_arg
+                .and_then(|at| self.mem.read_cstr(at, 4096).ok())
+                .map(|p| String::from_utf8_lossy(&p).into_owned());
             self.syscalls.push(SyscallRecord {
                 number: n,
                 name: syscall_name(n),
                 args,
                 result,
                 instruction: self.icount,
+                tid: self.tid(),
+                path,
             });
         }
     }

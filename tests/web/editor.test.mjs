@@ -1,8 +1,8 @@
 // The page as a new user meets it (1440x1000 and 1280x800 windows): the Link action in view, an
 // example pick that links, views inside their panes; then the editor: edit a priority, Ctrl+Enter
 // (tcc in the worker, then the link), the Start-up view reorders; compiler errors at their line
-// and column in the editor; add and rename files, upload a source; the share link restores the
-// same state in a new page, offline too. Screenshots go to target/web-artifacts/.
+// and column in the editor; add, rename and delete files, upload a source, tcc flags; the share
+// link restores the same state in a new page, offline too. Screenshots go to target/web-artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -351,6 +351,49 @@ test('every gallery example compiles in the page (the glibc one with libc header
   assert.ok(rows.some((r) => /libshapes\.a\(square\.o\).*tcc 0\.9\.27 -c, then ar rcs libshapes\.a square\.o circle\.o unused\.o \(in the page\)/.test(r)), rows.join('\n'));
   assert.ok(!rows.some((r) => /unused\.o\)/.test(r)));
   await page.getByTestId('tcc-all').uncheck();
+});
+
+test('tcc flags: given in the page, every source is compiled with them, and Inputs names them', async () => {
+  await pick('freestanding');
+  await page.fill('[data-testid=tcc-flags]', '-Dhello_ctor=renamed_ctor -Wall');
+  await page.press('[data-testid=tcc-flags]', 'Tab');
+  assert.equal(await page.textContent('#link'), 'Compile & link');
+  await page.click('#source-code');
+  await page.waitForSelector('#source-code .cm-content');
+  await compileAndLink();
+  assert.match(await page.textContent('.verdict'), /Linked prog/);
+  await view('startup');
+  assert.ok((await startupOrder()).includes('renamed_ctor'), (await startupOrder()).join(' '));
+  await view('inputs');
+  const made = await page.getByTestId('made-by').allTextContents();
+  assert.ok(made.includes('tcc 0.9.27 -c -Dhello_ctor=renamed_ctor -Wall hello.c (in the page)'), made.join('\n'));
+  // The flags go into the share link too.
+  assert.match(await page.evaluate(() => location.hash), /^#s=/);
+  await page.fill('[data-testid=tcc-flags]', '');
+  await page.press('[data-testid=tcc-flags]', 'Tab');
+  assert.equal(await page.textContent('#link'), 'Link');
+});
+
+test('delete a file: an archive member leaves the archive the page rebuilds; the last file stays', async () => {
+  await pick('archive');
+  assert.deepEqual(await page.locator('#source-tabs [role=tab]').allTextContents(), ['circle.c', 'main.c', 'square.c', 'unused.c', 'say.h']);
+  await page.click('#source-tabs [data-file="unused.c"]');
+  await page.getByTestId('delete-file').click();
+  assert.deepEqual(await page.locator('#source-tabs [role=tab]').allTextContents(), ['circle.c', 'main.c', 'square.c', 'say.h']);
+  await compileAndLink();
+  assert.match(await page.textContent('.verdict'), /Linked prog/);
+  await view('inputs');
+  const made = await page.getByTestId('made-by').allTextContents();
+  assert.ok(made.some((m) => /ar rcs libshapes\.a (square\.o circle\.o|circle\.o square\.o) \(in the page\)/.test(m)), made.join('\n'));
+  assert.ok(!made.some((m) => /unused/.test(m)), made.join('\n'));
+  // Deleting down to one file: the button is disabled for the last.
+  await pick('freestanding');
+  await page.click('#source-tabs [data-file="say.h"]');
+  await page.getByTestId('delete-file').click();
+  assert.deepEqual(await page.locator('#source-tabs [role=tab]').allTextContents(), ['hello.c']);
+  assert.equal(await page.isDisabled('[data-testid=delete-file]'), true);
+  await compileAndLink();
+  assert.match(await page.textContent('#diagnostics'), /say\.h/, 'hello.c includes the deleted header');
 });
 
 test('no console errors', () => {

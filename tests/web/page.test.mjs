@@ -452,7 +452,7 @@ test('Run: the instruction budget stops a run with a diagnostic; Stop ends an en
 test('first load: under 500 KB gzipped, without the emulator, the libraries, the compiler or the editor', () => {
   const local = firstLoad.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname);
   assert.ok(local.some((p) => p.endsWith('initlink_bg.wasm')), local.join(' '));
-  assert.deepEqual(local.filter((p) => /^\/pkg\/(emu|tcc)\/|editor\.js$/.test(p)), []);
+  assert.deepEqual(local.filter((p) => /^\/pkg\/(emu|tcc)\/|editor\.js$|stepper\.js$/.test(p)), []);
   let gz = 0;
   for (const p of new Set(local)) {
     const path = p.startsWith('/pkg/') ? join(ROOT, p.slice(1)) : join(ROOT, 'web', p === '/' ? 'index.html' : p.slice(1));

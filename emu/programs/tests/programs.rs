@@ -1090,27 +1090,153 @@ fn shared_case(name: &str, root: &Path, work: &Path) -> Option<String> {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         status: format!("exit {}", out.exit_code.unwrap_or(-1)),
     };
-    // Known gaps: these must stop with exactly this error (and are flagged once they run).
-    let expected_gap = match name {
-        "tls" => Some("system call 56 (clone)"), // threads
-        _ => None,
-    };
-    if let Some(gap) = expected_gap {
-        match &out.error {
-            Some(e) if e.to_string().contains(gap) => {
-                eprintln!("{name}: known gap: {e}");
-                return None;
-            }
-            other => {
-                return Some(format!(
-                    "{name}: expected to stop at `{gap}`, got {other:?}: update the list"
-                ))
-            }
-        }
-    } else if let Some(e) = &out.error {
+    if let Some(e) = &out.error {
         return Some(format!("{name}: the emulator stopped: {e}"));
     } else if got != want {
         return Some(format!("{name}: emulator {got:?}\nnative {want:?}"));
     }
     None
+}
+
+/// Threads: a mutex-protected counter, a producer and consumers on a condition variable, a
+/// barrier, `pthread_once`, thread-local variables, a detached thread and `pthread_exit`, a
+/// timed wait that times out, and C++ `std::thread`. What they print does not depend on the
+/// schedule.
+const THREAD_PROGRAM: &str = r#"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#define N 6
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
+static pthread_barrier_t barrier;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static long counter, queue[64], head, tail, consumed;
+static int once_runs;
+static __thread int mine = -1;
+static void init_once(void) { once_runs++; }
+static void *worker(void *arg) {
+    long id = (long)arg;
+    mine = (int)id;
+    pthread_once(&once, init_once);
+    for (int k = 0; k < 2000; k++) {
+        pthread_mutex_lock(&lock);
+        counter++;
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_barrier_wait(&barrier);
+    return (void *)(long)(mine * 100);
+}
+static void *consumer(void *arg) {
+    long got = 0;
+    for (;;) {
+        pthread_mutex_lock(&lock);
+        while (head == tail) pthread_cond_wait(&ready, &lock);
+        long v = queue[head++ % 64];
+        consumed++;
+        pthread_mutex_unlock(&lock);
+        if (v < 0) break;
+        got += v;
+    }
+    return (void *)got;
+}
+static void *detached(void *arg) {
+    pthread_mutex_lock(&lock);
+    counter += 1000000;
+    pthread_cond_broadcast(&ready);
+    pthread_mutex_unlock(&lock);
+    pthread_exit(NULL);
+}
+int main(void) {
+    pthread_t t[N], c[2], d;
+    pthread_barrier_init(&barrier, NULL, N);
+    for (long i = 0; i < N; i++) pthread_create(&t[i], NULL, worker, (void *)i);
+    long sum = 0;
+    for (int i = 0; i < N; i++) { void *r; pthread_join(t[i], &r); sum += (long)r; }
+    printf("counter %ld, once %d, joined %ld, main's own %d\n", counter, once_runs, sum, mine);
+    for (int i = 0; i < 2; i++) pthread_create(&c[i], NULL, consumer, NULL);
+    for (long v = 1; v <= 100; v++) {
+        pthread_mutex_lock(&lock);
+        while (tail - head >= 60) { pthread_mutex_unlock(&lock); sched_yield(); pthread_mutex_lock(&lock); }
+        queue[tail++ % 64] = v;
+        pthread_cond_signal(&ready);
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_mutex_lock(&lock);
+    queue[tail++ % 64] = -1;
+    queue[tail++ % 64] = -1;
+    pthread_cond_broadcast(&ready);
+    pthread_mutex_unlock(&lock);
+    long total = 0;
+    for (int i = 0; i < 2; i++) { void *r; pthread_join(c[i], &r); total += (long)r; }
+    printf("consumed %ld items, sum %ld\n", consumed, total);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&lock);
+    pthread_create(&d, &a, detached, NULL);
+    while (counter < 1000000) pthread_cond_wait(&ready, &lock);
+    pthread_mutex_unlock(&lock);
+    printf("detached thread ran: %ld\n", counter / 1000000);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 1000;
+    if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+    pthread_mutex_lock(&lock);
+    int e = pthread_cond_timedwait(&ready, &lock, &ts);
+    pthread_mutex_unlock(&lock);
+    printf("timed wait: %s\n", e == ETIMEDOUT ? "timed out" : "woken");
+    return 7;
+}
+"#;
+
+const THREAD_CXX_PROGRAM: &str = r#"
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
+int main() {
+    std::atomic<int> hits{0};
+    std::mutex m;
+    long total = 0;
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; i++)
+        ts.emplace_back([&, i] { for (int k = 0; k < 500; k++) { hits++; std::lock_guard<std::mutex> g(m); total += i; } });
+    for (auto &t : ts) t.join();
+    std::cout << "hits " << hits << " total " << total << std::endl;
+}
+"#;
+
+#[test]
+fn threaded_programs_run_as_natively() {
+    let dir = work_dir("threads");
+    std::fs::write(dir.join("threads.c"), THREAD_PROGRAM).unwrap();
+    std::fs::write(dir.join("threads.cc"), THREAD_CXX_PROGRAM).unwrap();
+    let fs = host_libraries();
+    for (out, cmd) in [
+        (
+            "c-static",
+            &["gcc", "-O1", "-static", "-pthread", "threads.c"][..],
+        ),
+        ("c-pie", &["gcc", "-O1", "-pthread", "threads.c"][..]),
+        ("cxx-pie", &["g++", "-O1", "-pthread", "threads.cc"][..]),
+    ] {
+        sh(Command::new(cmd[0])
+            .current_dir(&dir)
+            .args(&cmd[1..])
+            .args(["-o", out]));
+        let exe = dir.join(out);
+        let want = native(&exe, &[]);
+        let (got, out_) = if out.ends_with("static") {
+            emulate(&exe, &[], Vec::new())
+        } else {
+            emulate_dynamic(&exe, &[], &fs, Vec::new())
+        };
+        assert_eq!(got, want, "{out}: emulator vs native");
+        let tids: std::collections::BTreeSet<u64> = out_.syscalls.iter().map(|s| s.tid).collect();
+        assert!(tids.len() > 2, "{out}: system calls from several threads");
+    }
 }

@@ -21,6 +21,46 @@ pub fn run(elf: &[u8], request: &str, blob: &[u8]) -> String {
     initlink_emu::api::run_json_with_files(elf, request, blob)
 }
 
+/// A program loaded for the step mode (`initlink_emu::session::Session`): every method answers
+/// with the machine's state as JSON (`{stopped, done, rip, instructions, regs, flags, stack,
+/// instruction, stdout, stderr, trace, syscalls...}`).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+pub struct Stepper {
+    session: initlink_emu::session::Session,
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+impl Stepper {
+    /// Load `elf` as `run` would (the same request and files), stopped before its first
+    /// instruction; a bad request or program answers `done` with a diagnostic.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen(constructor))]
+    pub fn new(elf: &[u8], request: &str, blob: &[u8]) -> Stepper {
+        Stepper {
+            session: initlink_emu::session::Session::new(elf, request, blob),
+        }
+    }
+
+    /// The state, without running.
+    pub fn state(&mut self) -> String {
+        self.session.state().to_string()
+    }
+
+    /// Execute `n` instructions (at least one).
+    pub fn step(&mut self, n: f64) -> String {
+        self.session.step(n.max(1.0) as u64)
+    }
+
+    /// Run to `{breakpoints: [address], trace: bool, kinds: [kind], max: n}`.
+    pub fn run_to(&mut self, request: &str) -> String {
+        self.session.run_to(request)
+    }
+
+    /// Run to the end; the answer's `result` is what `run` returns.
+    pub fn finish(&mut self) -> String {
+        self.session.finish()
+    }
+}
+
 /// `{interp, needed}`: the loader and the libraries a dynamic program names (`{error}` for a
 /// file that is not an ELF program).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
