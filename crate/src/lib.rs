@@ -25,6 +25,7 @@ pub mod script;
 pub mod sections;
 pub mod synthesize;
 pub mod synthetic;
+pub mod version_script;
 pub mod wasm;
 pub mod write;
 
