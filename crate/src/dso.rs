@@ -19,8 +19,12 @@ pub struct DynSym<'a> {
     pub st_info: u8,
     pub st_other: u8,
     pub defined: bool,
-    /// The version this definition carries (None: unversioned).
+    /// The version this definition carries, or the version this reference needs (None:
+    /// unversioned).
     pub version: Option<&'a [u8]>,
+    /// A non-default version (`foo@V`, not `foo@@V`): only a reference that names the version
+    /// binds to it, never a plain `foo`.
+    pub hidden: bool,
 }
 
 impl DynSym<'_> {
@@ -44,7 +48,8 @@ pub struct SharedObject<'a> {
     pub soname: String,
     /// `soname` is the library's own `DT_SONAME` (not the name it was given by).
     pub named_itself: bool,
-    /// Global and weak symbols: definitions at their default version, and undefined references.
+    /// Global and weak symbols: definitions (at their default version, and at non-default ones,
+    /// marked `hidden`), and undefined references.
     pub syms: Vec<DynSym<'a>>,
 }
 
@@ -67,6 +72,8 @@ impl<'a> SharedObject<'a> {
             .map_err(|e| bad(format!("bad .dynsym: {e}")))?;
         let mut versym: &[elf::Versym<LE>] = &[];
         let mut verdef_names: Vec<(u16, &'a [u8])> = Vec::new();
+        // The versions references need (`.gnu.version_r`), by version index.
+        let mut verneed_names: Vec<(u16, &'a [u8])> = Vec::new();
         let mut soname = None;
         for sh in sections.iter() {
             if let Some((v, _)) = sh
@@ -102,6 +109,33 @@ impl<'a> SharedObject<'a> {
                     }
                 }
             }
+            if let Some((mut it, link)) = sh
+                .gnu_verneed(E, data)
+                .map_err(|e| bad(format!("bad .gnu.version_r: {e}")))?
+            {
+                let strings = sections
+                    .strings(E, data, link)
+                    .map_err(|e| bad(format!("bad verneed strings: {e}")))?;
+                let mut guard = 0;
+                while let Some((_, mut aux)) = it
+                    .next()
+                    .map_err(|e| bad(format!("bad verneed entry: {e}")))?
+                {
+                    while let Some(a) = aux
+                        .next()
+                        .map_err(|e| bad(format!("bad vernaux entry: {e}")))?
+                    {
+                        guard += 1;
+                        if guard > 65536 {
+                            return err(bad("too many needed versions".into()));
+                        }
+                        let n = a
+                            .name(E, strings)
+                            .map_err(|e| bad(format!("bad needed version name: {e}")))?;
+                        verneed_names.push((a.vna_other.get(E), n));
+                    }
+                }
+            }
             if let Some((dyns, link)) = sh
                 .dynamic(E, data)
                 .map_err(|e| bad(format!("bad .dynamic: {e}")))?
@@ -134,21 +168,23 @@ impl<'a> SharedObject<'a> {
             }
             let defined = s.st_shndx.get(E) != elf::SHN_UNDEF;
             let mut version = None;
+            let mut hidden = false;
             if let Some(v) = versym.get(i) {
                 let v = v.0.get(E);
-                // A hidden version (`foo@V`, not `foo@@V`) is only for old binaries: skip it.
-                if defined && v & elf::VERSYM_HIDDEN != 0 {
-                    continue;
-                }
+                // A hidden version (`foo@V`, not `foo@@V`) is for old binaries and for
+                // references that name it.
+                hidden = defined && v & elf::VERSYM_HIDDEN != 0;
                 let idx = v & elf::VERSYM_VERSION;
                 if idx == 0 && defined {
                     continue; // local
                 }
                 if idx > 1 {
-                    version = verdef_names
-                        .iter()
-                        .find(|(n, _)| *n == idx)
-                        .map(|(_, n)| *n);
+                    let names = if defined {
+                        &verdef_names
+                    } else {
+                        &verneed_names
+                    };
+                    version = names.iter().find(|(n, _)| *n == idx).map(|(_, n)| *n);
                 }
             }
             let name = dynsym
@@ -171,6 +207,7 @@ impl<'a> SharedObject<'a> {
                 st_other: s.st_other,
                 defined,
                 version,
+                hidden,
             });
         }
         // Without DT_SONAME, GNU ld records the library as it was named: the path given on the
@@ -264,6 +301,7 @@ impl<'a> SharedObject<'a> {
                 st_other: 0,
                 defined: true,
                 version: (version != b"-").then_some(version),
+                hidden: false,
             });
         }
         let Some(soname) = soname else {
@@ -285,7 +323,7 @@ impl<'a> SharedObject<'a> {
         let mut s = String::from_utf8_lossy(DESCRIPTION_MAGIC).into_owned();
         let _ = writeln!(s, "soname {}", self.soname);
         s.push_str("# name kind size value version (kind: F function, O object, T tls, I ifunc, N other; lower case = weak)\n");
-        for d in self.syms.iter().filter(|d| d.defined) {
+        for d in self.syms.iter().filter(|d| d.defined && !d.hidden) {
             let k = match d.st_type() {
                 elf::STT_FUNC => 'F',
                 elf::STT_OBJECT => 'O',

@@ -217,7 +217,7 @@ impl Lexer<'_> {
 
 /// An unquoted pattern as GNU ld's `realsymbol` reads it: a wildcard if `*`, `?` or `[` appear
 /// unescaped, else an exact name with its backslashes removed.
-fn pattern(word: &str, lang: Lang) -> Pattern {
+pub fn pattern(word: &str, lang: Lang) -> Pattern {
     let mut text = String::with_capacity(word.len());
     let mut escaped = false;
     for c in word.chars() {
@@ -250,12 +250,36 @@ fn pattern(word: &str, lang: Lang) -> Pattern {
 fn body(lx: &mut Lexer<'_>) -> Result<(Vec<Pattern>, Vec<Pattern>)> {
     let (mut globals, mut locals) = (Vec::new(), Vec::new());
     let mut local = false;
+    // GNU ld's grammar: names alone, or `global:` and `local:` each at most once, in either
+    // order, each followed by at least one name.
+    let mut labels: Vec<bool> = Vec::new();
+    let mut names_since_label = 0usize;
     loop {
         match (lx.peek().cloned(), lx.peek2()) {
-            (Some(Tok::RBrace), _) => return Ok((globals, locals)),
+            (Some(Tok::RBrace), _) => {
+                if !labels.is_empty() && names_since_label == 0 {
+                    return lx.error("expected a symbol name after the scope label");
+                }
+                return Ok((globals, locals));
+            }
             (Some(Tok::Word(w)), Some(Tok::Colon)) if w == "global" || w == "local" => {
-                local = w == "local";
+                let this = w == "local";
+                if names_since_label > 0 && labels.is_empty() {
+                    return lx.error(format!(
+                        "'{w}:' after names without a scope label (write 'global:' before them)"
+                    ));
+                }
+                if labels.contains(&this) {
+                    return lx.error(format!("a second '{w}:' in one version node"));
+                }
+                if !labels.is_empty() && names_since_label == 0 {
+                    return lx.error("expected a symbol name after the scope label");
+                }
+                labels.push(this);
+                names_since_label = 0;
+                local = this;
                 lx.pos += 2;
+                continue;
             }
             (Some(Tok::Word(w)), Some(Tok::Quoted(_))) if w == "extern" => {
                 lx.pos += 1;
@@ -276,11 +300,13 @@ fn body(lx: &mut Lexer<'_>) -> Result<(Vec<Pattern>, Vec<Pattern>)> {
                 let list = if local { &mut locals } else { &mut globals };
                 extern_block(lx, lang, list)?;
                 lx.expect(Tok::Semi, "';' after the extern block")?;
+                names_since_label += 1;
             }
             (Some(Tok::Word(w)), _) => {
                 lx.pos += 1;
                 (if local { &mut locals } else { &mut globals }).push(pattern(&w, Lang::C));
                 lx.expect(Tok::Semi, &format!("';' after '{w}'"))?;
+                names_since_label += 1;
             }
             (Some(Tok::Quoted(q)), _) => {
                 lx.pos += 1;
@@ -290,6 +316,7 @@ fn body(lx: &mut Lexer<'_>) -> Result<(Vec<Pattern>, Vec<Pattern>)> {
                     glob: false,
                 });
                 lx.expect(Tok::Semi, &format!("';' after \"{q}\""))?;
+                names_since_label += 1;
             }
             _ => {
                 return lx.error(format!(
