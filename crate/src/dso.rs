@@ -5,7 +5,7 @@
 use crate::diag::{err, name_str, Diagnostic, Result};
 use crate::input::E;
 use object::elf;
-use object::read::elf::{FileHeader, SectionHeader};
+use object::read::elf::{FileHeader, SectionHeader, SectionTable};
 use object::read::StringTable;
 use object::LittleEndian as LE;
 
@@ -109,33 +109,7 @@ impl<'a> SharedObject<'a> {
                     }
                 }
             }
-            if let Some((mut it, link)) = sh
-                .gnu_verneed(E, data)
-                .map_err(|e| bad(format!("bad .gnu.version_r: {e}")))?
-            {
-                let strings = sections
-                    .strings(E, data, link)
-                    .map_err(|e| bad(format!("bad verneed strings: {e}")))?;
-                let mut guard = 0;
-                while let Some((_, mut aux)) = it
-                    .next()
-                    .map_err(|e| bad(format!("bad verneed entry: {e}")))?
-                {
-                    while let Some(a) = aux
-                        .next()
-                        .map_err(|e| bad(format!("bad vernaux entry: {e}")))?
-                    {
-                        guard += 1;
-                        if guard > 65536 {
-                            return err(bad("too many needed versions".into()));
-                        }
-                        let n = a
-                            .name(E, strings)
-                            .map_err(|e| bad(format!("bad needed version name: {e}")))?;
-                        verneed_names.push((a.vna_other.get(E), n));
-                    }
-                }
-            }
+            verneed_names.extend(needed_versions(&sections, sh, data, &name)?);
             if let Some((dyns, link)) = sh
                 .dynamic(E, data)
                 .map_err(|e| bad(format!("bad .dynamic: {e}")))?
@@ -221,6 +195,51 @@ impl<'a> SharedObject<'a> {
             syms,
         })
     }
+}
+
+/// The versions a `.gnu.version_r` section names, with the index its references use (empty
+/// for any other section).
+fn needed_versions<'a>(
+    sections: &SectionTable<'a, elf::FileHeader64<LE>, &'a [u8]>,
+    sh: &elf::SectionHeader64<LE>,
+    data: &'a [u8],
+    name: &str,
+) -> Result<Vec<(u16, &'a [u8])>> {
+    let bad = |m: String| Diagnostic::error(m).file(name.to_string());
+    let mut out = Vec::new();
+    let Some((mut it, link)) = sh
+        .gnu_verneed(E, data)
+        .map_err(|e| bad(format!("bad .gnu.version_r: {e}")))?
+    else {
+        return Ok(out);
+    };
+    let strings = sections
+        .strings(E, data, link)
+        .map_err(|e| bad(format!("bad verneed strings: {e}")))?;
+    // A corrupt chain can loop: bound the entries (libraries) and their versions alike.
+    let mut entries = 0usize;
+    while let Some((_, mut aux)) = it
+        .next()
+        .map_err(|e| bad(format!("bad verneed entry: {e}")))?
+    {
+        entries += 1;
+        if entries > 65536 {
+            return err(bad("too many needed versions".into()));
+        }
+        while let Some(a) = aux
+            .next()
+            .map_err(|e| bad(format!("bad vernaux entry: {e}")))?
+        {
+            if out.len() >= 65536 {
+                return err(bad("too many needed versions".into()));
+            }
+            let n = a
+                .name(E, strings)
+                .map_err(|e| bad(format!("bad needed version name: {e}")))?;
+            out.push((a.vna_other.get(E), n));
+        }
+    }
+    Ok(out)
 }
 
 /// First line of a shared-object description: a text stand-in for a library that is not at

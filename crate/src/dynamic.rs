@@ -7,6 +7,7 @@
 use crate::arch::DynKind;
 use crate::resolve::SymRef;
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
+use crate::options::{HashStyle, Options};
 use crate::symver::{export_name, Exports};
 use object::elf::VER_FLG_BASE;
 use rustc_hash::FxHashMap;
@@ -139,16 +140,11 @@ impl DynPlan {
     }
 
     /// Order `.dynsym`, build `.dynstr`, the hash tables and the version sections.
-    pub fn finish(
-        &mut self,
-        res: &Resolved<'_>,
-        soname: Option<&str>,
-        rpath: &[String],
-        gnu: bool,
-        sysv: bool,
-        exports: &Exports,
-        base: &str,
-    ) {
+    pub fn finish(&mut self, res: &Resolved<'_>, opts: &Options, exports: &Exports) {
+        let gnu = opts.hash_style != HashStyle::Sysv;
+        let sysv = opts.hash_style != HashStyle::Gnu;
+        let (soname, rpath) = (opts.soname.as_deref(), &opts.rpath[..]);
+        let base = crate::symver::base_name(opts);
         let is_defined = |g: SymbolId| -> bool {
             match res.global(g).def {
                 Def::Defined { .. } | Def::Common { .. } | Def::Linker => true,
@@ -245,7 +241,7 @@ impl DynPlan {
             self.versym.push(v);
         }
         if !exports.defs.is_empty() {
-            self.verdef = verdef(exports, base, &mut |s| add(s, &mut dynstr));
+            self.verdef = verdef(exports, &base, &mut |s| add(s, &mut dynstr));
             self.verdef_count = exports.defs.len() as u32 + 1;
         }
         let mut vn = Vec::new();

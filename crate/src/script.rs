@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(names, ["ver_a", "ver_b"]);
         assert_eq!(s.versions.nodes[0].at, "v.ld:3:3");
         let e = parse("v.ld", "INPUT(a.o)\nVERSION { v { foo } }").unwrap_err();
-        assert_eq!(e.0[0].file.as_deref(), Some("v.ld:2:17"));
+        assert_eq!(e.0[0].file.as_deref(), Some("v.ld:2:19"));
         for bad in [
             "VERSION",
             "VERSION {",

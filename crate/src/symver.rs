@@ -239,6 +239,12 @@ pub fn settle(res: &mut Resolved<'_>, opts: &Options, items: &[InputItem<'_>]) -
 }
 
 impl Cx<'_> {
+    /// Named by a dynamic list or an export list.
+    fn listed(&self, name: &str) -> bool {
+        let cxx = if self.wants_cxx { demangle(name) } else { None };
+        self.dynamic.matches(name, cxx.as_deref()) || self.export.matches(name, cxx.as_deref())
+    }
+
     /// What the dynamic lists and `-Bsymbolic-functions` say of a definition of type `ty`.
     fn list_binding(&self, name: &str, cxx: Option<&str>, ty: u8) -> u8 {
         let listed = || self.dynamic.matches(name, cxx) || self.export.matches(name, cxx);
@@ -289,7 +295,15 @@ fn explicit_versions<'a>(
         let base = &raw[..at];
         let hidden = raw.get(at + 1) != Some(&b'@');
         let ver = name_str(&raw[at + if hidden { 1 } else { 2 }..]);
-        if ver.is_empty() {
+        // Versions matter only for what is exported (GNU ld versions dynamic symbols only).
+        let vis = obj.symbols[sym as usize].st_other & 3;
+        let exported = vis != elf::STV_HIDDEN
+            && vis != elf::STV_INTERNAL
+            && (cx.shared
+                || cx.opts.export_dynamic
+                || g.dso_ref
+                || cx.listed(&String::from_utf8_lossy(g.name)));
+        if ver.is_empty() || !exported {
             continue;
         }
         let index = match nodes

@@ -344,7 +344,16 @@ impl Synth {
                     self.plan().relocs.push(r);
                 }
             }
-            Need::DirectImport(t) => self.direct_import(res, t),
+            Need::DirectImport(t) => {
+                if let Some(e) = protected_copy(res, fid, t) {
+                    // Once per symbol and file, however many sites refer to it.
+                    if !errors.iter().any(|x| x.message == e.message) {
+                        errors.push(e);
+                    }
+                } else {
+                    self.direct_import(res, t);
+                }
+            }
             Need::Undefined { g, sec, off } => undefs.add(res, fid, g, sec, off),
             Need::Error(d) => errors.push(*d),
             Need::Relative { sec, count } => {
@@ -571,18 +580,7 @@ fn finish_dynamic(
             plan.want(id);
         }
     }
-    let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
-    let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
-    let base = crate::symver::base_name(opts);
-    plan.finish(
-        res,
-        opts.soname.as_deref(),
-        &opts.rpath,
-        gnu,
-        sysv,
-        exports,
-        &base,
-    );
+    plan.finish(res, opts, exports);
     plan.tags = dynamic_tags(plan, res, layout, opts, has_iplt);
 }
 
@@ -1376,6 +1374,32 @@ impl Synth {
             self.need_copy(res, g);
         }
     }
+}
+
+/// A copy relocation would move a library's protected data into the executable, but the library
+/// binds its own references to its own copy (protected: not preemptible), so the two would see
+/// different variables: GNU ld refuses, and so does this linker.
+fn protected_copy(res: &Resolved<'_>, fid: FileId, s: SymRef) -> Option<Diagnostic> {
+    let SymRef::Global(g) = s else { return None };
+    let Def::Shared { dso, sym } = res.global(g).def else {
+        return None;
+    };
+    let d = &res.dsos[dso as usize].obj;
+    let ds = &d.syms[sym as usize];
+    if imported_is_function(res, s) || ds.st_other & 3 != STV_PROTECTED {
+        return None;
+    }
+    let name = name_str(res.global(g).name);
+    Some(
+        Diagnostic::error(format!(
+            "cannot create a copy relocation for protected symbol `{name}' in {} (copy relocation against \
+             non-copyable protected symbol): the library binds its own references to its own copy; \
+             compile {} with -fPIE or -fPIC",
+            d.name, res.files[fid.0 as usize].obj.name
+        ))
+        .file(res.files[fid.0 as usize].obj.name.clone())
+        .symbol(name),
+    )
 }
 
 /// The teaching `_start` for a dynamic executable: what glibc's `Scrt1.o` does. The loader jumps
