@@ -5,9 +5,9 @@
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
 use crate::arch::DynKind;
+use crate::options::{HashStyle, Options};
 use crate::resolve::SymRef;
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
-use crate::options::{HashStyle, Options};
 use crate::symver::{export_name, Exports};
 use object::elf::VER_FLG_BASE;
 use rustc_hash::FxHashMap;
