@@ -204,7 +204,10 @@ fn check_resolved(resolved: &resolve::Resolved<'_>, opts: &Options) -> diag::Res
         });
         if !defined {
             errors.push(
-                Diagnostic::error(format!("required symbol `{name}' not defined")).symbol(name),
+                Diagnostic::error(format!(
+                    "undefined symbol: {name} (required by --require-defined)"
+                ))
+                .symbol(name),
             );
         }
     }

@@ -502,7 +502,7 @@ impl<'a> Resolver<'a> {
 impl<'a> Resolver<'a> {
     /// Bind each reference that names a version (`foo@V`) and no input defines under that name:
     /// to `foo` when its definition is at version V (a default version `foo@@V` defines `foo`),
-    /// else to a shared object's non-default `foo@V`.
+    /// else to the first shared object that defines `foo` at version V (default or not).
     fn bind_versioned(&mut self) {
         for id in std::mem::take(&mut self.versioned_refs) {
             let g = &self.globals[id.0 as usize];
@@ -539,7 +539,7 @@ impl<'a> Resolver<'a> {
             let def = def.or_else(|| {
                 self.dsos.iter().enumerate().find_map(|(d, dso)| {
                     let k = dso.obj.syms.iter().position(|s| {
-                        s.hidden && s.defined && s.name == base && s.version == Some(ver)
+                        s.defined && s.name == base && s.version == Some(ver)
                     })?;
                     Some(Def::Shared {
                         dso: d as u32,

@@ -249,7 +249,8 @@ impl Cx<'_> {
     fn list_binding(&self, name: &str, cxx: Option<&str>, ty: u8) -> u8 {
         let listed = || self.dynamic.matches(name, cxx) || self.export.matches(name, cxx);
         if !self.shared {
-            return if listed() { bind::EXPORT } else { 0 };
+            let data = self.opts.dynamic_list_data && ty == elf::STT_OBJECT;
+            return if data || listed() { bind::EXPORT } else { 0 };
         }
         // GNU ld: with a dynamic list in force (`--dynamic-list`, `--dynamic-list-data`,
         // `-Bsymbolic-functions`), only what it lists, and data with `-data`/`-functions`,
@@ -303,7 +304,13 @@ fn explicit_versions<'a>(
                 || cx.opts.export_dynamic
                 || g.dso_ref
                 || cx.listed(&String::from_utf8_lossy(g.name)));
-        if ver.is_empty() || !exported {
+        if ver.is_empty() {
+            // `foo@@` or `foo@`: the base version, exported as it is whatever the script says
+            // (GNU ld leaves such a name out of the version script's matching).
+            ex.versym.insert(SymbolId(i as u32), elf::VER_NDX_GLOBAL);
+            continue;
+        }
+        if !exported {
             continue;
         }
         let index = match nodes
