@@ -471,6 +471,46 @@ mod tests {
     }
 
     #[test]
+    fn version_scripts_and_dynamic_lists_are_found_like_inputs() {
+        let src = Files::with(&[
+            ("dir/a.ver", "V1 { global: foo; local: *; };"),
+            ("d.list", "{ foo; bar; };"),
+            ("v.ld", "VERSION { V2 { bar; }; }"),
+            ("bad.ver", "V1 {\n foo\n};"),
+        ]);
+        let got = found(
+            &src,
+            vec![
+                InputArg::VersionScript("a.ver".into()),
+                InputArg::DynamicList {
+                    path: "d.list".into(),
+                    export: false,
+                },
+                path("v.ld"),
+            ],
+            &["dir"],
+            None,
+        );
+        assert_eq!(got.unwrap(), ["versions=1", "dynamic-list=2", "versions=1"]);
+        let got = found(
+            &src,
+            vec![
+                InputArg::VersionScript("bad.ver".into()),
+                InputArg::VersionScript("gone.ver".into()),
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(
+            got.unwrap_err(),
+            [
+                "error: bad.ver:3:1: expected ';' after 'foo', found '}'",
+                "error: gone.ver: cannot open: no such file"
+            ]
+        );
+    }
+
+    #[test]
     fn a_script_expands_in_place_and_restores_as_needed() {
         let src = Files::with(&[
             (

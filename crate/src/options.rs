@@ -803,6 +803,37 @@ mod tests {
         assert!(e.0[0].message.contains("--frobnicate"));
     }
     #[test]
+    fn versioning_and_export_options() {
+        let c = p(
+            "-version-script a.ver --dynamic-list=d.list --export-dynamic-symbol-list e.list \
+                   --export-dynamic-symbol=foo* -Bsymbolic-functions --default-symver \
+                   --no-allow-shlib-undefined --require-defined=bar --no-demangle x.o",
+        )
+        .unwrap();
+        assert_eq!(c.inputs[0], InputArg::VersionScript("a.ver".into()));
+        assert_eq!(
+            c.inputs[1],
+            InputArg::DynamicList {
+                path: "d.list".into(),
+                export: false
+            }
+        );
+        assert_eq!(
+            c.inputs[2],
+            InputArg::DynamicList {
+                path: "e.list".into(),
+                export: true
+            }
+        );
+        let o = &c.options;
+        assert_eq!(o.export_dynamic_symbols, ["foo*"]);
+        assert!(o.bsymbolic_functions && !o.bsymbolic);
+        assert!(o.default_symver && o.no_allow_shlib_undefined && !o.demangle);
+        assert_eq!(o.require_defined, ["bar"]);
+        assert_eq!(o.undefined, ["bar"]);
+        assert!(p("--demangle x.o").unwrap().options.demangle);
+    }
+    #[test]
     fn attached_and_separate_values() {
         let c = p("-oprog -e main -zexecstack -Map=m.txt --report r.json -lfoo").unwrap();
         assert_eq!(c.options.output, "prog");

@@ -538,9 +538,11 @@ impl<'a> Resolver<'a> {
                 });
             let def = def.or_else(|| {
                 self.dsos.iter().enumerate().find_map(|(d, dso)| {
-                    let k = dso.obj.syms.iter().position(|s| {
-                        s.defined && s.name == base && s.version == Some(ver)
-                    })?;
+                    let k = dso
+                        .obj
+                        .syms
+                        .iter()
+                        .position(|s| s.defined && s.name == base && s.version == Some(ver))?;
                     Some(Def::Shared {
                         dso: d as u32,
                         sym: k as u32,
