@@ -14,7 +14,7 @@ use crate::options::{Options, OutputKind};
 use crate::resolve::{bind, Def, FileId, Origin, Resolved, SymbolId};
 use crate::version_script::{self, demangle, Lang, List, Matcher, Node, Pattern, Placed};
 use object::elf;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A version the output defines, after the base one (`.gnu.version_d` index 2 on).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,27 @@ fn gather_nodes(items: &[InputItem<'_>]) -> Result<Vec<Node>> {
                 }
             }
         }
+    }
+    // GNU ld: a pattern that is global in one node and local in an earlier one (or the
+    // reverse) is an error.
+    let key = |p: &Pattern| (p.lang == Lang::Cxx, p.text.clone());
+    let (mut globals, mut locals) = (FxHashSet::default(), FxHashSet::default());
+    for n in &nodes {
+        let dup = n
+            .globals
+            .iter()
+            .find(|p| locals.contains(&key(p)))
+            .or_else(|| n.locals.iter().find(|p| globals.contains(&key(p))));
+        if let Some(p) = dup {
+            return Err(Diagnostic::error(format!(
+                "duplicate expression '{}' in version information",
+                p.text
+            ))
+            .file(n.at.clone())
+            .into());
+        }
+        globals.extend(n.globals.iter().map(key));
+        locals.extend(n.locals.iter().map(key));
     }
     for (k, n) in nodes.iter().enumerate() {
         if n.name.is_none() && nodes.len() > 1 {
