@@ -542,14 +542,14 @@ pub fn demangle(name: &str) -> Option<String> {
 
 /// A legacy Rust symbol: `_ZN ... 17h<16 hex digits>E`.
 fn is_legacy_rust(name: &str) -> bool {
-    let Some(inner) = name.strip_prefix("_ZN").and_then(|s| s.strip_suffix('E')) else {
+    // Bytes, not characters: a name may hold any UTF-8 before its hash.
+    let b = name.as_bytes();
+    let Some(inner) = b.strip_prefix(b"_ZN").and_then(|s| s.strip_suffix(b"E")) else {
         return false;
     };
     inner.len() > 19
-        && inner[inner.len() - 19..].starts_with("17h")
-        && inner[inner.len() - 16..]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit())
+        && inner[inner.len() - 19..].starts_with(b"17h")
+        && inner[inner.len() - 16..].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// A pattern list compiled for matching: exact names by language in sets, wildcards in GNU ld's
@@ -894,6 +894,8 @@ mod tests {
             let _ = parse("h", t);
             let _ = parse_dynamic_list("h", t);
         }
+        // Found by fuzzing: a multi-byte character where a legacy Rust hash would start.
+        assert_eq!(demangle("_ZNé0123456789abcdef0E"), None);
         assert!(!glob_match("[", "x"));
         assert!(glob_match("[", "["));
         assert!(!glob_match("[a-", "a"));
