@@ -18,7 +18,7 @@ ld -r -o "$tmp/all.o" "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o"
 ar rcs "$tmp/libh.a" "$tmp/lib_add.o" "$tmp/lib_name.o" "$tmp/unused.o"
 ar rcS "$tmp/libnoindex.a" "$tmp/lib_add.o" "$tmp/lib_name.o"
 rm -rf "$out"
-mkdir -p "$out"/{link_object,link_many,link_archive,script_args}
+mkdir -p "$out"/{link_object,link_many,link_archive,script_args,version_script}
 for f in main lib_add lib_name unused main_O0 all; do cp "$tmp/$f.o" "$out/link_object/$f.o"; done
 sep=$'\n--8<--\n'
 cat_files() { # FLAGS FILE... : option byte then the files joined by the separator
@@ -44,4 +44,7 @@ cat_files 81 "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o" > "$out/link_archi
 printf 'GROUP ( libc.so.6 /usr/lib/libc_nonshared.a AS_NEEDED ( /lib64/ld-linux-x86-64.so.2 ) )\n' > "$out/script_args/group"
 printf '/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\nINPUT(-lm "a b.o")\nSEARCH_DIR(/x)\n' > "$out/script_args/input"
 printf -- '-static -o h -L/usr/lib main.o --start-group -lgcc -lc --end-group -z noexecstack --build-id=0xabcd -Map=m --report r.json\n' > "$out/script_args/cmdline"
+printf 'foo_x\n/* v */ VER1 { global: foo_x; "q n"; extern "C++" { ns::*; "f(int)"; }; local: *; };\nVER2 { foo*[abc]x; ?oo; } VER1;\n# c\n' > "$out/version_script/nodes"
+printf '_ZN3foo3barE\n{ global: extern "C++" { foo::bar; *libalpha::*; }; local: *libbeta*; };\n' > "$out/version_script/anonymous_cxx"
+printf 'xyz\n{ xyz; foo*bar*[!abc]x; extern "C" { a\\*b; }; };\n' > "$out/version_script/dynamic_list"
 echo "seeds in $out:"; for d in "$out"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done

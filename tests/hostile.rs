@@ -2302,3 +2302,27 @@ fn fuzz_script_args_inputs() {
         let _ = initlink::options::parse_args(&args);
     }
 }
+
+/// Version scripts, dynamic lists and demangling on every saved `version_script` fuzz input (the
+/// fuzz target's own steps: the first line is also a symbol name).
+#[test]
+fn fuzz_version_script_inputs() {
+    use initlink::version_script::{self as vs, List, Matcher};
+    let dir = src_dir().join("crashes/version_script");
+    let mut n = 0;
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let data = fs::read(e.path()).unwrap();
+        let text = String::from_utf8_lossy(&data);
+        let sym = text.lines().next().unwrap_or("");
+        if let Ok(s) = vs::parse("fuzz.ver", &text) {
+            let _ = Matcher::new(&s.nodes).place(sym, vs::demangle(sym).as_deref());
+        }
+        if let Ok(l) = vs::parse_dynamic_list("fuzz.list", &text) {
+            let _ = List::new(&l).matches(sym, None);
+        }
+        let _ = vs::glob_match(sym, &text);
+        let _ = initlink::script::parse("fuzz.ld", &format!("VERSION {{ {text} }}"));
+        n += 1;
+    }
+    assert!(n > 0, "no saved version_script inputs");
+}

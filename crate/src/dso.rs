@@ -5,7 +5,7 @@
 use crate::diag::{err, name_str, Diagnostic, Result};
 use crate::input::E;
 use object::elf;
-use object::read::elf::{FileHeader, SectionHeader};
+use object::read::elf::{FileHeader, SectionHeader, SectionTable};
 use object::read::StringTable;
 use object::LittleEndian as LE;
 
@@ -19,8 +19,12 @@ pub struct DynSym<'a> {
     pub st_info: u8,
     pub st_other: u8,
     pub defined: bool,
-    /// The version this definition carries (None: unversioned).
+    /// The version this definition carries, or the version this reference needs (None:
+    /// unversioned).
     pub version: Option<&'a [u8]>,
+    /// A non-default version (`foo@V`, not `foo@@V`): only a reference that names the version
+    /// binds to it, never a plain `foo`.
+    pub hidden: bool,
 }
 
 impl DynSym<'_> {
@@ -44,7 +48,8 @@ pub struct SharedObject<'a> {
     pub soname: String,
     /// `soname` is the library's own `DT_SONAME` (not the name it was given by).
     pub named_itself: bool,
-    /// Global and weak symbols: definitions at their default version, and undefined references.
+    /// Global and weak symbols: definitions (at their default version, and at non-default ones,
+    /// marked `hidden`), and undefined references.
     pub syms: Vec<DynSym<'a>>,
 }
 
@@ -67,6 +72,8 @@ impl<'a> SharedObject<'a> {
             .map_err(|e| bad(format!("bad .dynsym: {e}")))?;
         let mut versym: &[elf::Versym<LE>] = &[];
         let mut verdef_names: Vec<(u16, &'a [u8])> = Vec::new();
+        // The versions references need (`.gnu.version_r`), by version index.
+        let mut verneed_names: Vec<(u16, &'a [u8])> = Vec::new();
         let mut soname = None;
         for sh in sections.iter() {
             if let Some((v, _)) = sh
@@ -102,6 +109,7 @@ impl<'a> SharedObject<'a> {
                     }
                 }
             }
+            verneed_names.extend(needed_versions(&sections, sh, data, &name)?);
             if let Some((dyns, link)) = sh
                 .dynamic(E, data)
                 .map_err(|e| bad(format!("bad .dynamic: {e}")))?
@@ -134,21 +142,23 @@ impl<'a> SharedObject<'a> {
             }
             let defined = s.st_shndx.get(E) != elf::SHN_UNDEF;
             let mut version = None;
+            let mut hidden = false;
             if let Some(v) = versym.get(i) {
                 let v = v.0.get(E);
-                // A hidden version (`foo@V`, not `foo@@V`) is only for old binaries: skip it.
-                if defined && v & elf::VERSYM_HIDDEN != 0 {
-                    continue;
-                }
+                // A hidden version (`foo@V`, not `foo@@V`) is for old binaries and for
+                // references that name it.
+                hidden = defined && v & elf::VERSYM_HIDDEN != 0;
                 let idx = v & elf::VERSYM_VERSION;
                 if idx == 0 && defined {
                     continue; // local
                 }
                 if idx > 1 {
-                    version = verdef_names
-                        .iter()
-                        .find(|(n, _)| *n == idx)
-                        .map(|(_, n)| *n);
+                    let names = if defined {
+                        &verdef_names
+                    } else {
+                        &verneed_names
+                    };
+                    version = names.iter().find(|(n, _)| *n == idx).map(|(_, n)| *n);
                 }
             }
             let name = dynsym
@@ -171,6 +181,7 @@ impl<'a> SharedObject<'a> {
                 st_other: s.st_other,
                 defined,
                 version,
+                hidden,
             });
         }
         // Without DT_SONAME, GNU ld records the library as it was named: the path given on the
@@ -184,6 +195,51 @@ impl<'a> SharedObject<'a> {
             syms,
         })
     }
+}
+
+/// The versions a `.gnu.version_r` section names, with the index its references use (empty
+/// for any other section).
+fn needed_versions<'a>(
+    sections: &SectionTable<'a, elf::FileHeader64<LE>, &'a [u8]>,
+    sh: &elf::SectionHeader64<LE>,
+    data: &'a [u8],
+    name: &str,
+) -> Result<Vec<(u16, &'a [u8])>> {
+    let bad = |m: String| Diagnostic::error(m).file(name.to_string());
+    let mut out = Vec::new();
+    let Some((mut it, link)) = sh
+        .gnu_verneed(E, data)
+        .map_err(|e| bad(format!("bad .gnu.version_r: {e}")))?
+    else {
+        return Ok(out);
+    };
+    let strings = sections
+        .strings(E, data, link)
+        .map_err(|e| bad(format!("bad verneed strings: {e}")))?;
+    // A corrupt chain can loop: bound the entries (libraries) and their versions alike.
+    let mut entries = 0usize;
+    while let Some((_, mut aux)) = it
+        .next()
+        .map_err(|e| bad(format!("bad verneed entry: {e}")))?
+    {
+        entries += 1;
+        if entries > 65536 {
+            return err(bad("too many needed versions".into()));
+        }
+        while let Some(a) = aux
+            .next()
+            .map_err(|e| bad(format!("bad vernaux entry: {e}")))?
+        {
+            if out.len() >= 65536 {
+                return err(bad("too many needed versions".into()));
+            }
+            let n = a
+                .name(E, strings)
+                .map_err(|e| bad(format!("bad needed version name: {e}")))?;
+            out.push((a.vna_other.get(E), n));
+        }
+    }
+    Ok(out)
 }
 
 /// First line of a shared-object description: a text stand-in for a library that is not at
@@ -264,6 +320,7 @@ impl<'a> SharedObject<'a> {
                 st_other: 0,
                 defined: true,
                 version: (version != b"-").then_some(version),
+                hidden: false,
             });
         }
         let Some(soname) = soname else {
@@ -285,7 +342,7 @@ impl<'a> SharedObject<'a> {
         let mut s = String::from_utf8_lossy(DESCRIPTION_MAGIC).into_owned();
         let _ = writeln!(s, "soname {}", self.soname);
         s.push_str("# name kind size value version (kind: F function, O object, T tls, I ifunc, N other; lower case = weak)\n");
-        for d in self.syms.iter().filter(|d| d.defined) {
+        for d in self.syms.iter().filter(|d| d.defined && !d.hidden) {
             let k = match d.st_type() {
                 elf::STT_FUNC => 'F',
                 elf::STT_OBJECT => 'O',

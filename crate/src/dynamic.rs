@@ -5,8 +5,11 @@
 //! addresses (`.dynamic`, `.rela.dyn`, `.plt`, `.got.plt`) are written by the write phase.
 
 use crate::arch::DynKind;
+use crate::options::{HashStyle, Options};
 use crate::resolve::SymRef;
 use crate::resolve::{Def, FileId, Resolved, SymbolId};
+use crate::symver::{export_name, Exports};
+use object::elf::VER_FLG_BASE;
 use rustc_hash::FxHashMap;
 
 /// Where a dynamic relocation applies.
@@ -86,6 +89,9 @@ pub struct DynPlan {
     pub soname_str: Option<u32>,
     pub rpath_str: Option<u32>,
     pub versym: Vec<u16>,
+    /// `.gnu.version_d`: the base version, then each version this output defines.
+    pub verdef: Vec<u8>,
+    pub verdef_count: u32,
     pub verneed: Vec<u8>,
     pub verneed_count: u32,
     pub gnu_hash: Vec<u8>,
@@ -134,14 +140,11 @@ impl DynPlan {
     }
 
     /// Order `.dynsym`, build `.dynstr`, the hash tables and the version sections.
-    pub fn finish(
-        &mut self,
-        res: &Resolved<'_>,
-        soname: Option<&str>,
-        rpath: &[String],
-        gnu: bool,
-        sysv: bool,
-    ) {
+    pub fn finish(&mut self, res: &Resolved<'_>, opts: &Options, exports: &Exports) {
+        let gnu = opts.hash_style != HashStyle::Sysv;
+        let sysv = opts.hash_style != HashStyle::Gnu;
+        let (soname, rpath) = (opts.soname.as_deref(), &opts.rpath[..]);
+        let base = crate::symver::base_name(opts);
         let is_defined = |g: SymbolId| -> bool {
             match res.global(g).def {
                 Def::Defined { .. } | Def::Common { .. } | Def::Linker => true,
@@ -200,12 +203,13 @@ impl DynPlan {
         self.dynsym_names = self
             .dynsyms
             .iter()
-            .map(|&g| add(res.global(g).name, &mut dynstr))
+            .map(|&g| add(export_name(res.global(g).name), &mut dynstr))
             .collect();
 
         // Versions: each import bound to the version its library marks default.
         let mut versions: Vec<DsoVersions> = Vec::new();
-        let mut next_index = 2u16;
+        // Needed versions are numbered after the ones this output defines.
+        let mut next_index = 2 + exports.defs.len() as u16;
         self.versym = vec![0u16];
         for &g in &self.dynsyms {
             let v = match res.global(g).def {
@@ -231,9 +235,14 @@ impl DynPlan {
                         None => 1,
                     }
                 }
-                _ => 1,
+                Def::Undefined => 1,
+                _ => exports.version_of(g),
             };
             self.versym.push(v);
+        }
+        if !exports.defs.is_empty() {
+            self.verdef = verdef(exports, &base, &mut |s| add(s, &mut dynstr));
+            self.verdef_count = exports.defs.len() as u32 + 1;
         }
         let mut vn = Vec::new();
         for (k, (dso, vers)) in versions.iter().enumerate() {
@@ -259,7 +268,11 @@ impl DynPlan {
         self.verneed_count = versions.len() as u32;
         self.dynstr = dynstr;
 
-        let names: Vec<&[u8]> = self.dynsyms.iter().map(|&g| res.global(g).name).collect();
+        let names: Vec<&[u8]> = self
+            .dynsyms
+            .iter()
+            .map(|&g| export_name(res.global(g).name))
+            .collect();
         if gnu {
             self.gnu_hash = build_gnu_hash(&names, self.undefined_count, nbuckets);
         }
@@ -267,6 +280,41 @@ impl DynPlan {
             self.sysv_hash = build_sysv_hash(&names);
         }
     }
+}
+
+/// `.gnu.version_d`: the base version (the output's own name), then each version defined, each
+/// entry followed by its name and its parents' names.
+fn verdef(exports: &Exports, base: &str, add: &mut dyn FnMut(&[u8]) -> u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let all = std::iter::once((base, &[][..], VER_FLG_BASE)).chain(
+        exports
+            .defs
+            .iter()
+            .map(|d| (d.name.as_str(), &d.parents[..], 0)),
+    );
+    let count = exports.defs.len() + 1;
+    for (k, (name, parents, flags)) in all.enumerate() {
+        let cnt = 1 + parents.len();
+        let next = if k + 1 == count {
+            0
+        } else {
+            20 + 8 * cnt as u32
+        };
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&(k as u16 + 1).to_le_bytes());
+        out.extend_from_slice(&(cnt as u16).to_le_bytes());
+        out.extend_from_slice(&elf_hash(name.as_bytes()).to_le_bytes());
+        out.extend_from_slice(&20u32.to_le_bytes());
+        out.extend_from_slice(&next.to_le_bytes());
+        let names = std::iter::once(name).chain(parents.iter().map(String::as_str));
+        for (j, n) in names.enumerate() {
+            out.extend_from_slice(&add(n.as_bytes()).to_le_bytes());
+            let next = if j + 1 == cnt { 0u32 } else { 8 };
+            out.extend_from_slice(&next.to_le_bytes());
+        }
+    }
+    out
 }
 
 /// `.gnu.hash`: a Bloom filter, buckets, and a chain of hash values for the defined symbols.

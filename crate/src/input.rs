@@ -53,6 +53,16 @@ pub enum InputItem<'a> {
     /// `--whole-archive` / `--no-whole-archive`: every member of the archives that follow is
     /// loaded, needed or not.
     WholeArchive(bool),
+    /// Version nodes: a `--version-script` (`command_line`) or a linker script's `VERSION`.
+    Versions {
+        script: &'a crate::version_script::Script,
+        command_line: bool,
+    },
+    /// The patterns of a `--dynamic-list` or (`export`) an `--export-dynamic-symbol-list`.
+    DynamicList {
+        patterns: &'a [crate::version_script::Pattern],
+        export: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +144,12 @@ pub struct Object<'a> {
     shndx: &'a [object::U32Bytes<LE>],
     pub first_global: usize,
     /// Name and [`name_hash`] of each global symbol (index `first_global + k`): found and hashed
-    /// here, where objects are parsed in parallel, not in the in-order symbol resolution.
+    /// here, where objects are parsed in parallel, not in the in-order symbol resolution. The
+    /// name is the one symbols resolve by: a default-version definition `foo@@V` (from `.symver`)
+    /// defines `foo`; a non-default `foo@V` is its own name.
     pub global_names: Vec<(u64, &'a [u8])>,
+    /// Some global's name carries a version (`@`).
+    pub versioned: bool,
     /// `(signature symbol name, member section indices)` of each COMDAT group, in file order.
     pub comdat_groups: Vec<(&'a [u8], Vec<u32>)>,
 }
@@ -169,6 +183,7 @@ impl<'a> Object<'a> {
                 symtab.symbols.len().saturating_sub(symtab.first_global),
             ),
             comdat_groups: Vec::new(),
+            versioned: false,
         };
         // Symbol names and group signatures share one budget of name bytes.
         let name_bytes = obj.check_symbols(budget)?;
@@ -187,7 +202,15 @@ impl<'a> Object<'a> {
             let sname = self.sym_name(i)?;
             name_bytes = name_bytes.saturating_add(sname.len());
             if i >= self.first_global {
-                self.global_names.push((name_hash(sname), sname));
+                let mut key = sname;
+                if let Some(at) = memchr::memchr(b'@', sname) {
+                    self.versioned = true;
+                    let defined = sym.st_shndx.get(E) != elf::SHN_UNDEF;
+                    if defined && sname.get(at + 1) == Some(&b'@') {
+                        key = &sname[..at];
+                    }
+                }
+                self.global_names.push((name_hash(key), key));
             }
             if name_bytes > budget {
                 return err(Diagnostic::error(format!(

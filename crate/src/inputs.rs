@@ -56,6 +56,16 @@ pub enum Found<D> {
     EndGroup,
     AsNeeded(bool),
     WholeArchive(bool),
+    /// A version script read (`command_line`), or a linker script's `VERSION` nodes.
+    Versions {
+        script: crate::version_script::Script,
+        command_line: bool,
+    },
+    /// A dynamic list read (`export`: from `--export-dynamic-symbol-list`).
+    DynamicList {
+        patterns: Vec<crate::version_script::Pattern>,
+        export: bool,
+    },
 }
 
 /// Find every input `inputs` names, in order: `dirs` are the library search directories (the
@@ -108,6 +118,17 @@ pub fn items<D: Deref<Target = [u8]>>(found: &[Found<D>]) -> Vec<InputItem<'_>> 
             Found::EndGroup => InputItem::EndGroup,
             Found::AsNeeded(a) => InputItem::AsNeeded(*a),
             Found::WholeArchive(w) => InputItem::WholeArchive(*w),
+            Found::Versions {
+                script,
+                command_line,
+            } => InputItem::Versions {
+                script,
+                command_line: *command_line,
+            },
+            Found::DynamicList { patterns, export } => InputItem::DynamicList {
+                patterns,
+                export: *export,
+            },
         })
         .collect()
 }
@@ -137,6 +158,8 @@ impl<S: FileSource> Walk<'_, S> {
                 return self.place(Found::AsNeeded(a));
             }
             InputArg::WholeArchive(w) => return self.place(Found::WholeArchive(w)),
+            InputArg::VersionScript(p) => return self.read_list(p, None),
+            InputArg::DynamicList { path, export } => return self.read_list(path, Some(export)),
             InputArg::Path(p) if opened.is_some() => (p, None),
             InputArg::Path(p) => (self.find_path(p), None),
             InputArg::Lib {
@@ -173,6 +196,36 @@ impl<S: FileSource> Walk<'_, S> {
     fn place(&mut self, f: Found<S::Data>) -> bool {
         self.found.push(f);
         true
+    }
+
+    /// A version script (`export` None) or a dynamic list, found as a path is (as given, else
+    /// in the search directories), read and parsed.
+    fn read_list(&mut self, path: String, export: Option<bool>) -> bool {
+        let path = self.find_path(path);
+        let file = match self.source.open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.errors
+                    .push(Diagnostic::error(format!("cannot open: {e}")).file(path));
+                return true;
+            }
+        };
+        let text = String::from_utf8_lossy(&file.data);
+        let found = match export {
+            None => crate::version_script::parse(&file.name, &text).map(|script| Found::Versions {
+                script,
+                command_line: true,
+            }),
+            Some(export) => crate::version_script::parse_dynamic_list(&file.name, &text)
+                .map(|patterns| Found::DynamicList { patterns, export }),
+        };
+        match found {
+            Ok(f) => self.place(f),
+            Err(e) => {
+                self.errors.extend(e.0);
+                true
+            }
+        }
     }
 
     /// A path as given, or, when nothing is there and it is relative (a bare name in a script),
@@ -231,6 +284,12 @@ impl<S: FileSource> Walk<'_, S> {
             _ => p,
         };
         let dirs: Vec<String> = script.search_dirs.into_iter().map(rooted).collect();
+        if !script.versions.nodes.is_empty() {
+            self.found.push(Found::Versions {
+                script: script.versions,
+                command_line: false,
+            });
+        }
         let items: Vec<InputArg> = script
             .items
             .into_iter()
@@ -347,6 +406,10 @@ mod tests {
                     Found::EndGroup => ")".into(),
                     Found::AsNeeded(a) => format!("as-needed={a}"),
                     Found::WholeArchive(w) => format!("whole-archive={w}"),
+                    Found::Versions { script, .. } => format!("versions={}", script.nodes.len()),
+                    Found::DynamicList { patterns, .. } => {
+                        format!("dynamic-list={}", patterns.len())
+                    }
                 })
                 .collect()),
             Err(e) => Err(e.iter().map(|d| d.to_string()).collect()),
@@ -403,6 +466,46 @@ mod tests {
                 "error: cannot find -lfoo",
                 "error: gone.o: cannot open: no such file",
                 "error: cannot find -l:x.a"
+            ]
+        );
+    }
+
+    #[test]
+    fn version_scripts_and_dynamic_lists_are_found_like_inputs() {
+        let src = Files::with(&[
+            ("dir/a.ver", "V1 { global: foo; local: *; };"),
+            ("d.list", "{ foo; bar; };"),
+            ("v.ld", "VERSION { V2 { bar; }; }"),
+            ("bad.ver", "V1 {\n foo\n};"),
+        ]);
+        let got = found(
+            &src,
+            vec![
+                InputArg::VersionScript("a.ver".into()),
+                InputArg::DynamicList {
+                    path: "d.list".into(),
+                    export: false,
+                },
+                path("v.ld"),
+            ],
+            &["dir"],
+            None,
+        );
+        assert_eq!(got.unwrap(), ["versions=1", "dynamic-list=2", "versions=1"]);
+        let got = found(
+            &src,
+            vec![
+                InputArg::VersionScript("bad.ver".into()),
+                InputArg::VersionScript("gone.ver".into()),
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(
+            got.unwrap_err(),
+            [
+                "error: bad.ver:3:1: expected ';' after 'foo', found '}'",
+                "error: gone.ver: cannot open: no such file"
             ]
         );
     }

@@ -23,8 +23,10 @@ pub mod report;
 pub mod resolve;
 pub mod script;
 pub mod sections;
+pub mod symver;
 pub mod synthesize;
 pub mod synthetic;
+pub mod version_script;
 pub mod wasm;
 pub mod write;
 
@@ -119,7 +121,7 @@ fn link_phases<'a>(
         &opts.defsym,
     )?;
     clock.lap("resolve", &mut out.timings);
-    match link_resolved(&mut resolved, opts, sink, out, &mut clock) {
+    match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {
         Ok((layout, synth)) => {
             out.working = Some(Working {
                 _resolved: resolved,
@@ -143,18 +145,22 @@ fn link_phases<'a>(
 /// The phases after resolve.
 fn link_resolved<'a>(
     resolved: &mut resolve::Resolved<'a>,
+    items: &[InputItem<'a>],
     opts: &'a Options,
     sink: &mut dyn OutputSink,
     out: &mut LinkOutput<'a>,
     clock: &mut Clock,
 ) -> diag::Result<(layout::Layout, synthesize::Synth)> {
+    check_resolved(resolved, opts)?;
+    // Which definitions are exported, at which versions, and which are bound locally.
+    let exports = symver::settle(resolved, opts, items)?;
     // 2. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(resolved, opts)?;
     // Layout made the linker's symbols: no definition changes from here on.
     resolved.settle_facts();
     clock.lap("plan", &mut out.timings);
     // 3. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
-    let synth = synthesize::synthesize(resolved, &layout, opts)?;
+    let synth = synthesize::synthesize(resolved, &layout, opts, &exports)?;
     out.diagnostics.extend(synth.warnings.iter().cloned());
     clock.lap("synthesize", &mut out.timings);
     // 4. assign addresses now that every size is known.
@@ -183,6 +189,43 @@ fn link_resolved<'a>(
     }
     out.linked = true;
     Ok((layout, synth))
+}
+
+/// What the options require of the symbols once resolved: `--require-defined` names defined,
+/// and with `--no-allow-shlib-undefined` every reference of a needed shared object satisfied.
+fn check_resolved(resolved: &resolve::Resolved<'_>, opts: &Options) -> diag::Result<()> {
+    let mut errors = Vec::new();
+    for name in &opts.require_defined {
+        let defined = resolved.lookup(name.as_bytes()).is_some_and(|g| {
+            matches!(
+                resolved.global(g).def,
+                resolve::Def::Defined { .. } | resolve::Def::Common { .. }
+            )
+        });
+        if !defined {
+            errors.push(
+                Diagnostic::error(format!(
+                    "undefined symbol: {name} (required by --require-defined)"
+                ))
+                .symbol(name),
+            );
+        }
+    }
+    if opts.no_allow_shlib_undefined {
+        for &(dso, name) in &resolved.shlib_undefined {
+            let n = diag::name_str(name);
+            errors.push(
+                Diagnostic::error(format!("undefined reference to `{n}'"))
+                    .file(resolved.dsos[dso as usize].obj.name.clone())
+                    .symbol(n),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(diag::Errors(errors))
+    }
 }
 
 /// Phase timing: wall and CPU microseconds per phase, when `--time` asks.

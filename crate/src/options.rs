@@ -103,6 +103,30 @@ pub struct Options {
     /// `--no-undefined` / `-z defs`: a shared object's undefined references are errors too
     /// (`-z undefs` turns it off).
     pub no_undefined: bool,
+    /// `-Bsymbolic-functions`: a shared object binds its own function definitions (its data
+    /// stays preemptible).
+    pub bsymbolic_functions: bool,
+    /// `--export-dynamic-symbol=GLOB`: an executable exports the matching definitions; with a
+    /// dynamic list or `-Bsymbolic`, a shared object leaves them preemptible.
+    pub export_dynamic_symbols: Vec<String>,
+    /// `--dynamic-list-data`: a shared object's data definitions stay preemptible (with a dynamic
+    /// list, as if listed).
+    pub dynamic_list_data: bool,
+    /// `--dynamic-list-cpp-new` / `--dynamic-list-cpp-typeinfo`: C++'s `operator new`/`delete`,
+    /// or its type information, as if in the dynamic list.
+    pub dynamic_list_cpp_new: bool,
+    pub dynamic_list_cpp_typeinfo: bool,
+    /// `--default-symver`: every exported definition without a version gets one named after the
+    /// output's soname (or file name).
+    pub default_symver: bool,
+    /// `--no-allow-shlib-undefined`: a shared object's references that nothing in the link
+    /// defines are errors (`--allow-shlib-undefined`, the default here, leaves them).
+    pub no_allow_shlib_undefined: bool,
+    /// `--require-defined=SYMBOL`: like `-u`, and an error if nothing defines it.
+    pub require_defined: Vec<String>,
+    /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
+    /// demangled.
+    pub demangle: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -208,6 +232,15 @@ impl Default for Options {
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
             no_undefined: false,
+            bsymbolic_functions: false,
+            export_dynamic_symbols: Vec::new(),
+            dynamic_list_data: false,
+            dynamic_list_cpp_new: false,
+            dynamic_list_cpp_typeinfo: false,
+            default_symver: false,
+            no_allow_shlib_undefined: false,
+            require_defined: Vec::new(),
+            demangle: true,
         }
     }
 }
@@ -228,6 +261,14 @@ pub enum InputArg {
     AsNeeded(bool),
     /// `--whole-archive` state for the archives that follow.
     WholeArchive(bool),
+    /// `--version-script FILE`: found as GNU ld finds it (as given, else in the search
+    /// directories), read before any input.
+    VersionScript(String),
+    /// `--dynamic-list FILE` (`export: false`) or `--export-dynamic-symbol-list FILE`.
+    DynamicList {
+        path: String,
+        export: bool,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -307,8 +348,6 @@ const IGNORED: &[&str] = &[
     "no-copy-dt-needed-entries",
     "relax",
     "no-relax",
-    "demangle",
-    "no-demangle",
     "no-keep-memory",
     "reduce-memory-overheads",
     "max-cache-size",
@@ -404,6 +443,13 @@ impl Parser {
             "whole-archive" | "no-whole-archive" => cmd
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
+            "version-script" => cmd.inputs.push(InputArg::VersionScript(val())),
+            "dynamic-list" | "export-dynamic-symbol-list" => {
+                cmd.inputs.push(InputArg::DynamicList {
+                    path: val(),
+                    export: id == "export-dynamic-symbol-list",
+                })
+            }
             "as-needed" | "no-as-needed" => {
                 self.as_needed = id == "as-needed";
                 cmd.inputs.push(InputArg::AsNeeded(self.as_needed));
@@ -439,8 +485,26 @@ impl Parser {
             ),
             "export-dynamic" => o.export_dynamic = true,
             "no-export-dynamic" => o.export_dynamic = false,
-            "Bsymbolic" | "Bsymbolic-functions" => o.bsymbolic = true,
-            "Bno-symbolic" => o.bsymbolic = false,
+            "Bsymbolic" => o.bsymbolic = true,
+            "Bsymbolic-functions" => o.bsymbolic_functions = true,
+            "Bno-symbolic" => {
+                o.bsymbolic = false;
+                o.bsymbolic_functions = false;
+            }
+            "export-dynamic-symbol" => o.export_dynamic_symbols.push(val()),
+            "dynamic-list-data" => o.dynamic_list_data = true,
+            "dynamic-list-cpp-new" => o.dynamic_list_cpp_new = true,
+            "dynamic-list-cpp-typeinfo" => o.dynamic_list_cpp_typeinfo = true,
+            "default-symver" => o.default_symver = true,
+            "allow-shlib-undefined" => o.no_allow_shlib_undefined = false,
+            "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
+            "require-defined" => {
+                // An undefined reference from the start, like `-u`, checked after resolve.
+                o.undefined.push(val());
+                o.require_defined.push(val());
+            }
+            "demangle" => o.demangle = value.as_deref().is_none_or(|s| s != "none"),
+            "no-demangle" => o.demangle = false,
             "build-id" => o.build_id = build_id(value.as_deref())?,
             "eh-frame-hdr" => o.eh_frame_hdr = true,
             "no-eh-frame-hdr" => o.eh_frame_hdr = false,
@@ -774,6 +838,37 @@ mod tests {
     fn unknown_option_is_named() {
         let e = p("--frobnicate a.o").unwrap_err();
         assert!(e.0[0].message.contains("--frobnicate"));
+    }
+    #[test]
+    fn versioning_and_export_options() {
+        let c = p(
+            "-version-script a.ver --dynamic-list=d.list --export-dynamic-symbol-list e.list \
+                   --export-dynamic-symbol=foo* -Bsymbolic-functions --default-symver \
+                   --no-allow-shlib-undefined --require-defined=bar --no-demangle x.o",
+        )
+        .unwrap();
+        assert_eq!(c.inputs[0], InputArg::VersionScript("a.ver".into()));
+        assert_eq!(
+            c.inputs[1],
+            InputArg::DynamicList {
+                path: "d.list".into(),
+                export: false
+            }
+        );
+        assert_eq!(
+            c.inputs[2],
+            InputArg::DynamicList {
+                path: "e.list".into(),
+                export: true
+            }
+        );
+        let o = &c.options;
+        assert_eq!(o.export_dynamic_symbols, ["foo*"]);
+        assert!(o.bsymbolic_functions && !o.bsymbolic);
+        assert!(o.default_symver && o.no_allow_shlib_undefined && !o.demangle);
+        assert_eq!(o.require_defined, ["bar"]);
+        assert_eq!(o.undefined, ["bar"]);
+        assert!(p("--demangle x.o").unwrap().options.demangle);
     }
     #[test]
     fn attached_and_separate_values() {

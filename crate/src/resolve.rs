@@ -129,6 +129,25 @@ pub struct Resolved<'a> {
     pub facts: Vec<u8>,
     /// (size, alignment) of each [`Def::Common`] global.
     pub commons: FxHashMap<SymbolId, (u64, u64)>,
+    /// How each global binds in a dynamic output ([`bind`] bits), when a version script, dynamic
+    /// list or export option decides it (`symver::settle`); empty: by visibility alone.
+    pub binding: Vec<u8>,
+    /// References of the needed shared objects that nothing in the link defines: (the shared
+    /// object, the name), for `--no-allow-shlib-undefined`.
+    pub shlib_undefined: Vec<(u32, &'a [u8])>,
+}
+
+/// How a global binds in a dynamic output, beyond its visibility: what a version script, a
+/// dynamic list, `--exclude-libs` and `-Bsymbolic-functions` decided.
+pub mod bind {
+    /// Not exported, bound locally: a version script's `local:`, `--exclude-libs`, the plain
+    /// name of a symbol also defined at a version of the same node.
+    pub const LOCAL: u8 = 1;
+    /// Exported, but bound locally: not preemptible (`-Bsymbolic-functions`, a shared object's
+    /// symbols outside its dynamic list).
+    pub const SYMBOLIC: u8 = 2;
+    /// Exported from an executable too (`--dynamic-list`, `--export-dynamic-symbol`).
+    pub const EXPORT: u8 = 4;
 }
 
 /// What the relocation scan and the write phase ask of a global's definition, one byte each:
@@ -143,14 +162,17 @@ pub mod fact {
     pub const IFUNC: u8 = 16;
     pub const ABSOLUTE: u8 = 32;
     pub const DEFAULT_VISIBILITY: u8 = 64;
+    /// Defined here with default visibility and not bound locally ([`super::bind`]): in a
+    /// shared object, another module's definition could replace it.
+    pub const PREEMPTIBLE: u8 = 4;
 }
 
 impl<'a> Resolved<'a> {
     /// Settle [`Resolved::facts`] once no definition changes any more (after layout has made
     /// its linker symbols).
     pub fn settle_facts(&mut self) {
-        let one = |g: &Global<'_>| self.fact_of(g);
-        self.facts = crate::par::map(&self.globals, 4096, one);
+        let one = |i: usize| self.fact_of(SymbolId(i as u32));
+        self.facts = crate::par::map_range(self.globals.len(), 4096, one);
     }
 
     /// The [`fact`]s of global `id`.
@@ -158,11 +180,12 @@ impl<'a> Resolved<'a> {
     pub fn facts(&self, id: SymbolId) -> u8 {
         match self.facts.get(id.0 as usize) {
             Some(&f) => f,
-            None => self.fact_of(self.global(id)),
+            None => self.fact_of(id),
         }
     }
 
-    fn fact_of(&self, g: &Global<'_>) -> u8 {
+    fn fact_of(&self, id: SymbolId) -> u8 {
+        let g = self.global(id);
         match g.def {
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
@@ -177,6 +200,10 @@ impl<'a> Resolved<'a> {
                     }
                     if s.st_other & 3 == elf::STV_DEFAULT {
                         f |= fact::DEFAULT_VISIBILITY;
+                        let b = self.binding.get(id.0 as usize).copied().unwrap_or(0);
+                        if b & (bind::LOCAL | bind::SYMBOLIC) == 0 {
+                            f |= fact::PREEMPTIBLE;
+                        }
                     }
                 }
                 if obj.sym_place(sym as usize).ok() == Some(SymPlace::Absolute) {
@@ -210,6 +237,8 @@ struct Resolver<'a> {
     commons: FxHashMap<SymbolId, (u64, u64)>,
     /// `--allow-multiple-definition`: a second strong definition is ignored, not an error.
     allow_multiple_definition: bool,
+    /// Globals first named by an undefined reference with a version (`foo@V`, from `.symver`).
+    versioned_refs: Vec<SymbolId>,
 }
 
 impl<'a> Resolver<'a> {
@@ -263,6 +292,13 @@ impl<'a> Resolver<'a> {
                 if discarded[s as usize] {
                     place = SymPlace::Undefined;
                 }
+            }
+            if place == SymPlace::Undefined
+                && obj.versioned
+                && self.globals[id.0 as usize].def == Def::Undefined
+                && memchr::memchr(b'@', name).is_some()
+            {
+                self.versioned_refs.push(id);
             }
             let g = &mut self.globals[id.0 as usize];
             match place {
@@ -351,17 +387,20 @@ impl<'a> Resolver<'a> {
     fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
         let d = self.dsos.len() as u32;
         for (k, s) in obj.syms.iter().enumerate() {
+            // A non-default version binds only references that name it (`bind_versioned`).
+            if s.hidden {
+                continue;
+            }
             let id = self.intern_hashed(s.hash, s.name);
             let g = &mut self.globals[id.0 as usize];
-            if s.defined {
-                if g.def == Def::Undefined {
-                    g.def = Def::Shared {
-                        dso: d,
-                        sym: k as u32,
-                    };
-                }
-            } else {
-                g.dso_ref = true;
+            // Mentioned by a shared object, defined or not: an executable's own definition of
+            // it must be exported (to be the one the library sees, as GNU ld exports it).
+            g.dso_ref = true;
+            if s.defined && g.def == Def::Undefined {
+                g.def = Def::Shared {
+                    dso: d,
+                    sym: k as u32,
+                };
             }
         }
         self.dsos.push(Dso {
@@ -460,6 +499,96 @@ impl<'a> Resolver<'a> {
     }
 }
 
+impl<'a> Resolver<'a> {
+    /// Bind each reference that names a version (`foo@V`) and no input defines under that name:
+    /// to `foo` when its definition is at version V (a default version `foo@@V` defines `foo`),
+    /// else to the first shared object that defines `foo` at version V (default or not).
+    fn bind_versioned(&mut self) {
+        for id in std::mem::take(&mut self.versioned_refs) {
+            let g = &self.globals[id.0 as usize];
+            if g.def != Def::Undefined {
+                continue;
+            }
+            let Some(at) = memchr::memchr(b'@', g.name) else {
+                continue;
+            };
+            let base = &g.name[..at];
+            let rest = &g.name[at + 1..];
+            let ver = rest.strip_prefix(b"@").unwrap_or(rest);
+            let plain = self.names.find(name_hash(base), base, &self.globals);
+            let def = plain
+                .map(|p| self.globals[p.0 as usize].def)
+                .and_then(|d| match d {
+                    Def::Shared { dso, sym } => {
+                        let s = &self.dsos[dso as usize].obj.syms[sym as usize];
+                        (s.version == Some(ver)).then_some(d)
+                    }
+                    Def::Defined { file, sym, .. } => {
+                        let raw = self.files[file.0 as usize]
+                            .obj
+                            .sym_name(sym as usize)
+                            .ok()?;
+                        (raw.len() == base.len() + 2 + ver.len()
+                            && raw.starts_with(base)
+                            && raw.ends_with(ver)
+                            && &raw[base.len()..base.len() + 2] == b"@@")
+                            .then_some(d)
+                    }
+                    _ => None,
+                });
+            let def = def.or_else(|| {
+                self.dsos.iter().enumerate().find_map(|(d, dso)| {
+                    let k = dso
+                        .obj
+                        .syms
+                        .iter()
+                        .position(|s| s.defined && s.name == base && s.version == Some(ver))?;
+                    Some(Def::Shared {
+                        dso: d as u32,
+                        sym: k as u32,
+                    })
+                })
+            });
+            if let Some(def) = def {
+                self.globals[id.0 as usize].def = def;
+            }
+        }
+    }
+
+    /// The needed shared objects' strong references that nothing in the link defines, at the
+    /// version they need.
+    fn shlib_undefined(&self) -> Vec<(u32, &'a [u8])> {
+        let mut out = Vec::new();
+        for (d, dso) in self.dsos.iter().enumerate().filter(|(_, d)| d.needed) {
+            for s in dso
+                .obj
+                .syms
+                .iter()
+                .filter(|s| !s.defined && s.bind() != elf::STB_WEAK)
+            {
+                let def = self
+                    .names
+                    .find(s.hash, s.name, &self.globals)
+                    .map(|id| self.globals[id.0 as usize].def);
+                let found = match (def, s.version) {
+                    (Some(Def::Undefined) | None, Some(ver)) => self.dsos.iter().any(|o| {
+                        o.obj
+                            .syms
+                            .iter()
+                            .any(|x| x.defined && x.name == s.name && x.version == Some(ver))
+                    }),
+                    (Some(Def::Undefined) | None, None) => false,
+                    _ => true,
+                };
+                if !found {
+                    out.push((d as u32, s.name));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// [`Members::ids`] of an index entry whose name has no symbol yet.
 const NOT_INTERNED: u32 = u32::MAX;
 
@@ -525,6 +654,7 @@ pub fn resolve<'a>(
         errors: Vec::new(),
         dsos: Vec::new(),
         commons: FxHashMap::default(),
+        versioned_refs: Vec::new(),
     };
     // `-u` names: strong references before any input, so archives pull their definitions; so
     // are the symbols `--defsym` aliases.
@@ -585,6 +715,7 @@ pub fn resolve<'a>(
     if !r.errors.is_empty() {
         return Err(Errors(r.errors));
     }
+    r.bind_versioned();
     // `--as-needed`: a shared object is needed when a regular object uses something it defines.
     // (As GNU ld: only a non-weak reference from a regular object makes it needed.)
     for g in &r.globals {
@@ -594,6 +725,8 @@ pub fn resolve<'a>(
             }
         }
     }
+    // Before the unneeded libraries' definitions are dropped: they still satisfy references.
+    let shlib_undefined = r.shlib_undefined();
     for g in r.globals.iter_mut() {
         if let Def::Shared { dso, .. } = g.def {
             if !r.dsos[dso as usize].needed {
@@ -613,6 +746,8 @@ pub fn resolve<'a>(
         dsos: r.dsos,
         facts: Vec::new(),
         commons: r.commons,
+        binding: Vec::new(),
+        shlib_undefined,
     })
 }
 
@@ -633,6 +768,8 @@ fn walk<'a>(
             InputItem::StartGroup => group_start = Some(archives.len()),
             InputItem::AsNeeded(a) => as_needed = *a,
             InputItem::WholeArchive(w) => whole_archive = *w,
+            // Read by the exports step (`symver`), after resolve.
+            InputItem::Versions { .. } | InputItem::DynamicList { .. } => {}
             InputItem::EndGroup => {
                 if let Some(start) = group_start.take() {
                     loop {

@@ -1,6 +1,7 @@
 //! GNU ld linker scripts given as inputs, as glibc and gcc install them (`libc.so`, `libm.a` are
 //! text: `GROUP ( ... AS_NEEDED ( ... ) )`). Only the input-naming commands are understood; they
-//! expand to command-line items. A script with layout commands (`SECTIONS`, ...) is an error.
+//! expand to command-line items. `VERSION { ... }` holds version nodes (`version_script`). A script
+//! with layout commands (`SECTIONS`, ...) is an error.
 
 use crate::diag::{err, Diagnostic, Result};
 use crate::options::InputArg;
@@ -12,6 +13,110 @@ pub struct Script {
     /// closing `AsNeeded(false)` by the `--as-needed` state in force where the script was named.
     pub items: Vec<InputArg>,
     pub search_dirs: Vec<String>,
+    /// The nodes of its `VERSION { ... }` commands, in order.
+    pub versions: crate::version_script::Script,
+}
+
+/// Take the `VERSION { ... }` commands out of `text` (blanked, newlines kept, so the rest keeps
+/// its positions) and parse their insides as version nodes.
+fn take_versions(name: &str, text: &str) -> Result<(String, crate::version_script::Script)> {
+    let mut out = String::with_capacity(text.len());
+    let mut script = crate::version_script::Script::default();
+    let (mut line, mut col) = (1, 1);
+    let mut rest = text;
+    let blank = |s: &str, out: &mut String| {
+        out.extend(s.chars().map(|c| if c == '\n' { '\n' } else { ' ' }))
+    };
+    let advance = |s: &str, line: &mut usize, col: &mut usize| {
+        for c in s.chars() {
+            if c == '\n' {
+                *line += 1;
+                *col = 1;
+            } else {
+                *col += 1;
+            }
+        }
+    };
+    while let Some(at) = find_word(rest, "VERSION") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        advance(before, &mut line, &mut col);
+        let after = from["VERSION".len()..].trim_start();
+        let open = from.len() - after.len();
+        if !after.starts_with('{') {
+            return err(Diagnostic::error("expected '{' after VERSION")
+                .file(format!("{name}:{line}:{col}")));
+        }
+        let Some(close) = matching_brace(after) else {
+            return err(Diagnostic::error("VERSION { without its closing '}'")
+                .file(format!("{name}:{line}:{col}")));
+        };
+        let (mut l, mut c) = (line, col);
+        advance(&from[..open + 1], &mut l, &mut c);
+        let origin = crate::version_script::Origin { line: l, column: c };
+        let inner = &after[1..close];
+        script
+            .nodes
+            .extend(crate::version_script::parse_at(name, inner, origin)?.nodes);
+        let whole = &from[..open + close + 1];
+        blank(whole, &mut out);
+        advance(whole, &mut line, &mut col);
+        rest = &from[open + close + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, script))
+}
+
+/// The byte offset of `word` standing alone in `text` outside comments and quoted strings.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"/*") {
+            i = text[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+        } else if b[i] == b'"' {
+            i += text[i + 1..].find('"').map_or(b.len(), |e| e + 2);
+        } else if b[i..].starts_with(word.as_bytes())
+            && (i == 0 || !is_word_byte(b[i - 1]))
+            && b.get(i + word.len()).is_none_or(|&c| !is_word_byte(c))
+        {
+            return Some(i);
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$'
+}
+
+/// The offset of the `}` that closes the `{` at the start of `text` (braces in comments and
+/// quoted strings do not count).
+fn matching_brace(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map(|e| i + 2 + e + 1)?;
+            }
+            b'#' => i = text[i..].find('\n').map_or(b.len(), |e| i + e),
+            b'"' => i = text[i + 1..].find('"').map(|e| i + 1 + e)?,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Split a script into tokens: words, quoted strings, `(`, `)` and `,`; comments dropped. Errors
@@ -63,8 +168,12 @@ fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
 
 pub fn parse(name: &str, text: &str) -> Result<Script> {
     let bad = |m: String| Diagnostic::error(m).file(name.to_string());
-    let toks = tokens(text).map_err(bad)?;
-    let mut s = Script::default();
+    let (text, versions) = take_versions(name, text)?;
+    let toks = tokens(&text).map_err(bad)?;
+    let mut s = Script {
+        versions,
+        ..Script::default()
+    };
     let mut i = 0;
     let mut depth: Vec<&str> = Vec::new();
     while i < toks.len() {
@@ -202,6 +311,34 @@ mod tests {
                 },
             ]
         );
+    }
+    #[test]
+    fn version_commands() {
+        let s = parse(
+            "v.ld",
+            "/* VERSION { x } */ INPUT(a.o)\nVERSION {\n  ver_a { global: foo; };\n}\nVERSION{ver_b{bar;};}",
+        )
+        .unwrap();
+        assert_eq!(s.items, vec![InputArg::Path("a.o".into())]);
+        let names: Vec<_> = s
+            .versions
+            .nodes
+            .iter()
+            .map(|n| n.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["ver_a", "ver_b"]);
+        assert_eq!(s.versions.nodes[0].at, "v.ld:3:3");
+        let e = parse("v.ld", "INPUT(a.o)\nVERSION { v { foo } }").unwrap_err();
+        assert_eq!(e.0[0].file.as_deref(), Some("v.ld:2:19"));
+        for bad in [
+            "VERSION",
+            "VERSION {",
+            "VERSION ( x )",
+            "VERSION { \"}",
+            "VERSION { /* }",
+        ] {
+            assert!(parse("v.ld", bad).is_err(), "{bad}");
+        }
     }
     #[test]
     fn layout_commands_are_refused() {

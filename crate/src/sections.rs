@@ -29,6 +29,7 @@ pub enum OutId {
     DynSym,
     DynStr,
     VerSym,
+    VerDef,
     VerNeed,
     RelaDyn,
     RelaPlt,
@@ -109,9 +110,9 @@ const fn relro(r: Row) -> Row {
 }
 
 use elf::{
-    SHT_DYNAMIC as DYN, SHT_DYNSYM, SHT_FINI_ARRAY, SHT_GNU_HASH, SHT_GNU_VERNEED, SHT_GNU_VERSYM,
-    SHT_HASH, SHT_INIT_ARRAY, SHT_NOBITS, SHT_NOTE, SHT_PREINIT_ARRAY, SHT_PROGBITS as BITS,
-    SHT_RELA, SHT_STRTAB,
+    SHT_DYNAMIC as DYN, SHT_DYNSYM, SHT_FINI_ARRAY, SHT_GNU_HASH, SHT_GNU_VERDEF, SHT_GNU_VERNEED,
+    SHT_GNU_VERSYM, SHT_HASH, SHT_INIT_ARRAY, SHT_NOBITS, SHT_NOTE, SHT_PREINIT_ARRAY,
+    SHT_PROGBITS as BITS, SHT_RELA, SHT_STRTAB,
 };
 use Class::{Exec, Headers, Rodata, Rw};
 
@@ -144,6 +145,14 @@ pub const ROWS: &[Row] = &[
         A,
         Headers,
         18,
+    )),
+    linker(row(
+        OutId::VerDef,
+        ".gnu.version_d",
+        SHT_GNU_VERDEF,
+        A,
+        Headers,
+        19,
     )),
     linker(row(
         OutId::VerNeed,
@@ -242,8 +251,8 @@ pub struct Extent {
 
 /// Linker-made content: pieces the synthesize phase sizes and `synthetic/` writes. The order is
 /// the order `layout::assign` places them in, which decides the order of equal-ranked sections
-/// (`.gnu.version_r` before `.rela.dyn`) and of pieces sharing a section (the RELATIVE entries open
-/// `.rela.dyn`).
+/// (`.gnu.version_d`, then `.gnu.version_r`, before `.rela.dyn`, as GNU ld's script orders them)
+/// and of pieces sharing a section (the RELATIVE entries open `.rela.dyn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synthetic {
     Interp,
@@ -252,6 +261,8 @@ pub enum Synthetic {
     DynSym,
     DynStr,
     VerSym,
+    /// `.gnu.version_d`: the versions the output defines.
+    VerDef,
     VerNeed,
     /// The RELATIVE entries at input sites, first in `.rela.dyn`, written with the
     /// sections they fix up.
@@ -277,13 +288,14 @@ pub enum Synthetic {
 
 impl Synthetic {
     /// Every linker-made piece, in placing order.
-    pub const ALL: [Synthetic; 20] = [
+    pub const ALL: [Synthetic; 21] = [
         Synthetic::Interp,
         Synthetic::GnuHash,
         Synthetic::Hash,
         Synthetic::DynSym,
         Synthetic::DynStr,
         Synthetic::VerSym,
+        Synthetic::VerDef,
         Synthetic::VerNeed,
         Synthetic::RelaDynRelative,
         Synthetic::RelaDyn,
@@ -309,6 +321,7 @@ impl Synthetic {
             Synthetic::DynSym => OutId::DynSym,
             Synthetic::DynStr => OutId::DynStr,
             Synthetic::VerSym => OutId::VerSym,
+            Synthetic::VerDef => OutId::VerDef,
             Synthetic::VerNeed => OutId::VerNeed,
             Synthetic::RelaDynRelative | Synthetic::RelaDyn => OutId::RelaDyn,
             Synthetic::Dynamic => OutId::Dynamic,

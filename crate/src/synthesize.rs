@@ -12,7 +12,7 @@ use crate::dynamic::{DynLoc, DynPlan, DynReloc};
 use crate::input::{Object, Section, SymPlace, E};
 use crate::layout::{Layout, OutId};
 use crate::options::{Options, OutputKind};
-use crate::resolve::{fact, Def, FileId, Resolved, SymbolId};
+use crate::resolve::{bind, fact, Def, FileId, Resolved, SymbolId};
 use object::elf::*;
 use rustc_hash::FxHashMap;
 
@@ -161,10 +161,14 @@ fn is_resolved(res: &Resolved<'_>, s: SymRef) -> bool {
 struct Undefs {
     list: Vec<Undef>,
     index: FxHashMap<SymbolId, usize>,
+    /// Name C++ and Rust symbols demangled (`--demangle`).
+    demangle: bool,
 }
 
 struct Undef {
     name: String,
+    /// The name as the message shows it (demangled).
+    display: String,
     sites: Vec<String>,
     count: usize,
 }
@@ -172,9 +176,15 @@ struct Undef {
 impl Undefs {
     fn add(&mut self, res: &Resolved<'_>, fid: FileId, g: SymbolId, sec: u32, off: u64) {
         let list = &mut self.list;
+        let demangle = self.demangle;
         let k = *self.index.entry(g).or_insert_with(|| {
+            let raw = name_str(res.global(g).name);
             list.push(Undef {
-                name: name_str(res.global(g).name),
+                display: demangle
+                    .then(|| crate::version_script::demangle(&raw))
+                    .flatten()
+                    .unwrap_or_else(|| raw.clone()),
+                name: raw,
                 sites: Vec::new(),
                 count: 0,
             });
@@ -198,8 +208,8 @@ impl Undefs {
     /// One error per symbol, like lld and mold: the name, up to three references, then a count.
     fn into_errors(self) -> impl Iterator<Item = Diagnostic> {
         self.list.into_iter().map(|u| {
-            let mut d =
-                Diagnostic::error(format!("undefined symbol: {}", u.name)).symbol(u.name.clone());
+            let mut d = Diagnostic::error(format!("undefined symbol: {}", u.display))
+                .symbol(u.name.clone());
             for site in &u.sites {
                 d = d.note(site.clone());
             }
@@ -213,7 +223,12 @@ impl Undefs {
 
 /// The synthesize phase: scan, then the entry point, the linker-made code and the dynamic
 /// sections' contents, in that order (each step reads what the earlier ones decided).
-pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result<Synth> {
+pub fn synthesize(
+    res: &Resolved<'_>,
+    layout: &Layout,
+    opts: &Options,
+    exports: &crate::symver::Exports,
+) -> Result<Synth> {
     let mut s = Synth::start(res, opts);
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
@@ -221,7 +236,10 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
     let scan = |fi: usize| scan_file(res, layout, opts, dynamic, FileId(fi as u32));
     let scans: Vec<Vec<Need>> = crate::par::map_range(res.files.len(), 1, scan);
     let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut undefs = Undefs::default();
+    let mut undefs = Undefs {
+        demangle: opts.demangle,
+        ..Undefs::default()
+    };
     for (fi, needs) in scans.into_iter().enumerate() {
         for need in needs {
             s.apply(res, opts, FileId(fi as u32), need, &mut undefs, &mut errors);
@@ -232,7 +250,7 @@ pub fn synthesize(res: &Resolved<'_>, layout: &Layout, opts: &Options) -> Result
     s.add_plt_entries(res);
     let has_iplt = !s.iplt.is_empty();
     if let Some(plan) = s.dynamic.as_deref_mut() {
-        finish_dynamic(plan, res, layout, opts, has_iplt);
+        finish_dynamic(plan, res, layout, opts, has_iplt, exports);
     }
     errors.extend(undefs.into_errors());
     if !errors.is_empty() {
@@ -326,7 +344,16 @@ impl Synth {
                     self.plan().relocs.push(r);
                 }
             }
-            Need::DirectImport(t) => self.direct_import(res, t),
+            Need::DirectImport(t) => {
+                if let Some(e) = protected_copy(res, fid, t) {
+                    // Once per symbol and file, however many sites refer to it.
+                    if !errors.iter().any(|x| x.message == e.message) {
+                        errors.push(e);
+                    }
+                } else {
+                    self.direct_import(res, t);
+                }
+            }
             Need::Undefined { g, sec, off } => undefs.add(res, fid, g, sec, off),
             Need::Error(d) => errors.push(*d),
             Need::Relative { sec, count } => {
@@ -532,9 +559,11 @@ fn finish_dynamic(
     layout: &Layout,
     opts: &Options,
     has_iplt: bool,
+    exports: &crate::symver::Exports,
 ) {
-    // Exports: a shared object exports its default-visibility globals; an executable exports what
-    // its libraries refer to (or everything with -E).
+    // Exports: a shared object exports its default- and protected-visibility globals; an
+    // executable exports what its libraries mention and what its dynamic list names (or
+    // everything with -E). What a version script or `--exclude-libs` binds locally stays here.
     for (i, g) in res.globals.iter().enumerate() {
         let id = SymbolId(i as u32);
         let (file, sym) = match g.def {
@@ -543,16 +572,15 @@ fn finish_dynamic(
         };
         let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
         let vis = st.st_other & 3;
-        if vis == STV_HIDDEN || vis == STV_INTERNAL || excluded_lib(res, opts, file) {
+        let b = res.binding.get(i).copied().unwrap_or(0);
+        if vis == STV_HIDDEN || vis == STV_INTERNAL || b & bind::LOCAL != 0 {
             continue;
         }
-        if plan.shared || opts.export_dynamic || g.dso_ref {
+        if plan.shared || opts.export_dynamic || g.dso_ref || b & bind::EXPORT != 0 {
             plan.want(id);
         }
     }
-    let gnu = opts.hash_style != crate::options::HashStyle::Sysv;
-    let sysv = opts.hash_style != crate::options::HashStyle::Gnu;
-    plan.finish(res, opts.soname.as_deref(), &opts.rpath, gnu, sysv);
+    plan.finish(res, opts, exports);
     plan.tags = dynamic_tags(plan, res, layout, opts, has_iplt);
 }
 
@@ -623,8 +651,14 @@ fn dynamic_tags(
     if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
         tags.push(DT_FLAGS_1);
     }
+    if plan.verdef_count > 0 {
+        tags.extend([DT_VERDEF, DT_VERDEFNUM]);
+    }
+    if plan.verneed_count > 0 || plan.verdef_count > 0 {
+        tags.push(DT_VERSYM);
+    }
     if plan.verneed_count > 0 {
-        tags.extend([DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM]);
+        tags.extend([DT_VERNEED, DT_VERNEEDNUM]);
     }
     tags.push(DT_NULL);
     tags
@@ -1176,29 +1210,8 @@ pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
     }
     match s {
         SymRef::Local(..) => false,
-        SymRef::Global(g) => {
-            let want = fact::DEFINED | fact::DEFAULT_VISIBILITY;
-            res.facts(g) & want == want
-                && !matches!(res.global(g).def,
-                    Def::Defined { file, .. } | Def::Common { file, .. }
-                        if excluded_lib(res, opts, file))
-        }
+        SymRef::Global(g) => res.facts(g) & fact::PREEMPTIBLE != 0,
     }
-}
-
-/// `--exclude-libs`: is `file` a member of an archive whose symbols are not exported (named in
-/// the list by its file name, or `ALL`)?
-fn excluded_lib(res: &Resolved<'_>, opts: &Options, file: FileId) -> bool {
-    if opts.exclude_libs.is_empty() {
-        return false;
-    }
-    let archive = match &res.files[file.0 as usize].origin {
-        crate::resolve::Origin::Member { archive, .. }
-        | crate::resolve::Origin::WholeArchive { archive, .. } => archive,
-        crate::resolve::Origin::CommandLine => return false,
-    };
-    let base = archive.rsplit('/').next().unwrap_or(archive);
-    opts.exclude_libs.iter().any(|l| l == "ALL" || l == base)
 }
 
 fn is_absolute(res: &Resolved<'_>, s: SymRef) -> bool {
@@ -1361,6 +1374,32 @@ impl Synth {
             self.need_copy(res, g);
         }
     }
+}
+
+/// A copy relocation would move a library's protected data into the executable, but the library
+/// binds its own references to its own copy (protected: not preemptible), so the two would see
+/// different variables: GNU ld refuses, and so does this linker.
+fn protected_copy(res: &Resolved<'_>, fid: FileId, s: SymRef) -> Option<Diagnostic> {
+    let SymRef::Global(g) = s else { return None };
+    let Def::Shared { dso, sym } = res.global(g).def else {
+        return None;
+    };
+    let d = &res.dsos[dso as usize].obj;
+    let ds = &d.syms[sym as usize];
+    if imported_is_function(res, s) || ds.st_other & 3 != STV_PROTECTED {
+        return None;
+    }
+    let name = name_str(res.global(g).name);
+    Some(
+        Diagnostic::error(format!(
+            "cannot create a copy relocation for protected symbol `{name}' in {} (copy relocation against \
+             non-copyable protected symbol): the library binds its own references to its own copy; \
+             compile {} with -fPIE or -fPIC",
+            d.name, res.files[fid.0 as usize].obj.name
+        ))
+        .file(res.files[fid.0 as usize].obj.name.clone())
+        .symbol(name),
+    )
 }
 
 /// The teaching `_start` for a dynamic executable: what glibc's `Scrt1.o` does. The loader jumps

@@ -356,7 +356,21 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
     let inputs = if named {
         std::mem::take(&mut cmd.inputs)
     } else {
-        let mut all = order;
+        // A file `args` names as a version script or dynamic list is read as that, not linked.
+        let lists: Vec<&str> = cmd
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                InputArg::VersionScript(p) | InputArg::DynamicList { path: p, .. } => {
+                    Some(p.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let mut all: Vec<InputArg> = order
+            .into_iter()
+            .filter(|a| !matches!(a, InputArg::Path(p) if lists.contains(&p.as_str())))
+            .collect();
         all.append(&mut cmd.inputs);
         all
     };
@@ -619,6 +633,21 @@ mod tests {
                 r.diagnostics
             );
         }
+    }
+
+    #[test]
+    fn a_version_script_among_the_files_is_read_as_one() {
+        let ver = b"V1 { foo };";
+        let req = format!(
+            r#"{{"inputs":[{{"name":"v.ver","size":{}}}],"options":{{"args":["--version-script","v.ver"]}}}}"#,
+            ver.len()
+        );
+        let r = link_request(&req, ver, false);
+        let texts: Vec<&str> = r.diagnostics.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["initlink: error: v.ver:1:10: expected ';' after 'foo', found '}'"]
+        );
     }
 
     #[test]

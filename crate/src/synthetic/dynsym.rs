@@ -174,12 +174,48 @@ impl LinkerMade for VerNeed {
     }
 }
 
-/// `.gnu.version`: a version index per `.dynsym` entry, made when any import is versioned.
+/// `.gnu.version_d`: the versions the output defines (the base one first).
+pub struct VerDef;
+
+impl LinkerMade for VerDef {
+    fn extent(&self, cx: &SizeCx<'_>) -> Option<Extent> {
+        let d = cx.synth.dynamic.as_deref();
+        table(d.map_or(0, |p| p.verdef.len()), 1, 8)
+    }
+
+    fn write(&self, v: &Values<'_, '_>, _opts: &Options, _addr: u64, dst: &mut [u8]) {
+        copy_table(dst, v.synth.dynamic.as_deref().map(|d| &d.verdef[..]));
+    }
+
+    fn header(&self, v: &Values<'_, '_>) -> Header {
+        // sh_info: the number of entries (versions).
+        Header {
+            link: Some(OutId::DynStr),
+            info: v.synth.dynamic.as_deref().map_or(0, |d| d.verdef_count),
+            ..Header::default()
+        }
+    }
+
+    fn dynamic_value(&self, v: &Values<'_, '_>, tag: u32) -> Option<u64> {
+        match tag {
+            DT_VERDEF => Some(range(v, OutId::VerDef).0),
+            DT_VERDEFNUM => Some(u64::from(v.synth.dynamic.as_deref()?.verdef_count)),
+            _ => None,
+        }
+    }
+}
+
+/// `.gnu.version`: a version index per `.dynsym` entry, made when any import is versioned or
+/// the output defines versions.
 pub struct VerSym;
 
 impl LinkerMade for VerSym {
     fn extent(&self, cx: &SizeCx<'_>) -> Option<Extent> {
-        let d = cx.synth.dynamic.as_deref().filter(|p| p.verneed_count > 0);
+        let d = cx
+            .synth
+            .dynamic
+            .as_deref()
+            .filter(|p| p.verneed_count > 0 || p.verdef_count > 0);
         table(d.map_or(0, |p| p.dynsyms.len() + 1), 2, 2)
     }
 
@@ -275,11 +311,12 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId) -> Entry {
         Def::Common { file, sym } => {
             let a = v.def_addr(file, sym);
             let (size, _) = res.common(g);
+            let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
             Entry {
                 value: a,
                 size,
                 info: (STB_GLOBAL << 4) | STT_OBJECT,
-                other: 0,
+                other: st.st_other & 3,
                 shndx: v.layout.shndx_at(a),
             }
         }

@@ -72,6 +72,7 @@ pub fn object(what: Synthetic) -> &'static dyn LinkerMade {
         Synthetic::DynSym => &dynsym::DynSym,
         Synthetic::DynStr => &dynsym::DynStr,
         Synthetic::VerSym => &dynsym::VerSym,
+        Synthetic::VerDef => &dynsym::VerDef,
         Synthetic::VerNeed => &dynsym::VerNeed,
         Synthetic::RelaDynRelative => &rela::RelaDynRelative,
         Synthetic::RelaDyn => &rela::RelaDyn,

@@ -255,18 +255,25 @@ fn global_sym<'r>(
         return None;
     }
     let by_refs = if g.strong_ref { STB_GLOBAL } else { STB_WEAK };
+    let mut name = g.name;
     let (value, size, ty, bind, other, shndx) = match g.def {
         Def::Defined { file, sym, weak } => {
-            let s = &res.files[file.0 as usize].obj.symbols[sym as usize];
+            let obj = &res.files[file.0 as usize].obj;
+            let s = &obj.symbols[sym as usize];
             let (value, shndx) = sym_value(v, file, sym)?;
             let bind = if weak { STB_WEAK } else { STB_GLOBAL };
             let size = s.st_size.get(E);
+            // A default-version definition resolves as `foo` and keeps its `foo@@V` here.
+            if obj.versioned {
+                name = obj.sym_name(sym as usize).unwrap_or(name);
+            }
             (value, size, s.st_type(), bind, s.st_other, shndx)
         }
         Def::Common { file, sym } => {
             let a = v.def_addr(file, sym);
             let (size, _) = res.common(id);
-            (a, size, STT_OBJECT, STB_GLOBAL, 0, layout.shndx_at(a))
+            let other = res.files[file.0 as usize].obj.symbols[sym as usize].st_other & 3;
+            (a, size, STT_OBJECT, STB_GLOBAL, other, layout.shndx_at(a))
         }
         Def::Linker => {
             let a = layout.linker_symbol(g.name).unwrap_or(0);
@@ -285,13 +292,18 @@ fn global_sym<'r>(
         Def::Undefined => (0, 0, STT_NOTYPE, by_refs, 0, SHN_UNDEF),
     };
     let vis = other & 3;
-    let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL {
+    // Bound locally by a version script or `--exclude-libs`, as GNU ld writes them.
+    let local = res
+        .binding
+        .get(gi)
+        .is_some_and(|b| b & crate::resolve::bind::LOCAL != 0);
+    let bind = if vis == STV_HIDDEN || vis == STV_INTERNAL || local {
         STB_LOCAL
     } else {
         bind
     };
     Some(OutSym {
-        name: g.name,
+        name,
         value,
         size,
         info: (bind << 4) | (ty & 0xf),
