@@ -40,12 +40,16 @@ pub struct Options {
     pub entry: Option<String>,
     pub build_id: Option<BuildId>,
     pub eh_frame_hdr: bool,
-    /// `--gc-sections` is accepted; the report says it was not applied.
+    /// `--gc-sections`: drop the input sections nothing the output needs reaches.
     pub gc_sections: bool,
+    /// `--print-gc-sections`: a note for each section `--gc-sections` drops.
+    pub print_gc_sections: bool,
     /// `-z execstack` / `-z noexecstack`; None follows the inputs' `.note.GNU-stack`.
     pub execstack: Option<bool>,
     /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
     pub undefined: Vec<String>,
+    /// `--require-defined`: symbols like `-u` ones that must end up defined.
+    pub require_defined: Vec<String>,
     pub strip_all: bool,
     pub strip_debug: bool,
     /// Build the JSON link report.
@@ -180,8 +184,10 @@ impl Default for Options {
             build_id: None,
             eh_frame_hdr: false,
             gc_sections: false,
+            print_gc_sections: false,
             execstack: None,
             undefined: Vec::new(),
+            require_defined: Vec::new(),
             strip_all: false,
             strip_debug: false,
             report: false,
@@ -319,7 +325,6 @@ const IGNORED: &[&str] = &[
     "no-accept-unknown-input-arch",
     "ld-generated-unwind-info",
     "no-ld-generated-unwind-info",
-    "no-print-gc-sections",
     "print-map-discarded",
     "no-print-map-discarded",
     "no-print-map-locals",
@@ -452,8 +457,14 @@ impl Parser {
             }
             "entry" => o.entry = Some(val()),
             "undefined" => o.undefined.push(val()),
+            "require-defined" => {
+                o.undefined.push(val());
+                o.require_defined.push(val());
+            }
             "gc-sections" => o.gc_sections = true,
             "no-gc-sections" => o.gc_sections = false,
+            "print-gc-sections" => o.print_gc_sections = true,
+            "no-print-gc-sections" => o.print_gc_sections = false,
             "time" => o.time = true,
             "fork" => o.fork = true,
             "no-fork" => o.fork = false,
