@@ -98,6 +98,17 @@ def prepare():
         sh([sys.executable, os.path.join(ROOT, "bench", "gen_many.py"), d, "600", "300"])
         sh("ls m*.c main.c | xargs -P2 -n20 gcc -O0 -c", cwd=d)
     w["large generated PIE"] = (d, ["gcc", "-o", "out", "main.o"] + [f"m{i}.o" for i in range(600)])
+    # --gc-sections, every linker with it: a real library, the generated objects with a section
+    # per function and per variable (most are unreachable: only the constructors and the chain
+    # from main stay), and the large link, where nearly everything is reachable (the walk's cost).
+    gc = ["-Wl,--gc-sections"]
+    w["crypto PIE --gc-sections"] = (w["crypto PIE"][0], w["crypto PIE"][1] + gc)
+    d = os.path.join(WORK, "many-gc")
+    if not os.path.exists(os.path.join(d, "m1999.o")):
+        sh([sys.executable, os.path.join(ROOT, "bench", "gen_many.py"), d, "2000", "4"])
+        sh("ls m*.c main.c | xargs -P2 -n50 gcc -O1 -ffunction-sections -fdata-sections -c", cwd=d)
+    w["2,001 objects --gc-sections"] = (d, ["gcc", "-o", "out", "main.o"] + [f"m{i}.o" for i in range(2000)] + gc)
+    w["large --gc-sections"] = (w["large generated PIE"][0], w["large generated PIE"][1] + gc)
     return w
 
 # Options whose value is the next argument (so it is not an input file).
@@ -306,17 +317,17 @@ def main():
         tail_rows.append((name, {k: statistics.median(v) for k, v in tails.items() if v}))
     print()
     names = [k for k in ls]
-    hdr = f"{'workload':<22}" + "".join(f"{n:>12}" for n in names)
+    hdr = f"{'workload':<28}" + "".join(f"{n:>12}" for n in names)
     print("median wall time (ms), peak RSS (MiB) below")
     print(hdr)
     for name, med, mem, failed, _ in rows:
-        print(f"{name:<22}" + "".join(f"{med[n]*1000:>12.1f}" if n in med else f"{'fail':>12}" for n in names))
-        print(f"{'':<22}" + "".join(f"{mem[n]:>11.0f}M" if n in mem else f"{'':>12}" for n in names))
+        print(f"{name:<28}" + "".join(f"{med[n]*1000:>12.1f}" if n in med else f"{'fail':>12}" for n in names))
+        print(f"{'':<28}" + "".join(f"{mem[n]:>11.0f}M" if n in mem else f"{'':>12}" for n in names))
     print()
     print("initlink time ratio (initlink / other; < 1 means initlink is faster)")
-    print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in names if n != "initlink"))
+    print(f"{'workload':<28}" + "".join(f"{n:>12}" for n in names if n != "initlink"))
     for name, med, mem, failed, _ in rows:
-        line = f"{name:<22}"
+        line = f"{name:<28}"
         for n in names:
             if n == "initlink":
                 continue
@@ -329,19 +340,19 @@ def main():
     if SETTLE:
         print()
         print("child or helper still running after the command returned (median ms; waited out before the next link)")
-        print(f"{'workload':<22}" + "".join(f"{n:>12}" for n in forking))
+        print(f"{'workload':<28}" + "".join(f"{n:>12}" for n in forking))
         for name, tail in tail_rows:
-            print(f"{name:<22}" + "".join(f"{tail[n]*1000:>12.1f}" if n in tail else f"{'-':>12}" for n in forking))
+            print(f"{name:<28}" + "".join(f"{tail[n]*1000:>12.1f}" if n in tail else f"{'-':>12}" for n in forking))
     else:
         print()
         print("(--no-settle: each link started while the previous linker's child or helper could still run)")
     if a.wasm:
         print()
         print("wasm under Node (web/initlink.js link() with the files in memory, no report; warmed up: 4+ links, 1.5+ s; each ELF copied into the last one's buffer) vs native initlink process (ms)")
-        print(f"{'workload':<22}{'native':>12}{'wasm':>12}{'wasm/native':>13}  ELF")
+        print(f"{'workload':<28}{'native':>12}{'wasm':>12}{'wasm/native':>13}  ELF")
         for name, med, mem, failed, w in rows:
             nat = med.get("initlink")
-            line = f"{name:<22}" + (f"{nat*1000:>12.1f}" if nat else f"{'fail':>12}")
+            line = f"{name:<28}" + (f"{nat*1000:>12.1f}" if nat else f"{'fail':>12}")
             if not w["ok"]:
                 print(line + f"{'fail':>12}")
                 continue

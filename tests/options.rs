@@ -598,7 +598,12 @@ fn help_lists_what_initlink_accepts_and_the_targets_line_libtool_looks_for() {
     assert!(libtool(&help), "{help}");
     let gnu = run(&d, "ld.bfd", &["--help"]);
     assert!(libtool(&String::from_utf8_lossy(&gnu.stdout)));
-    for accepted in ["--whole-archive", "--soname ARG", "--as-needed", "--gc-sections"] {
+    for accepted in [
+        "--whole-archive",
+        "--soname ARG",
+        "--as-needed",
+        "--gc-sections",
+    ] {
         assert!(
             help.lines().any(|l| l.trim() == accepted),
             "{accepted} missing from:\n{help}"

@@ -47,6 +47,14 @@ impl Diagnostic {
             ..Self::error(message)
         }
     }
+    /// Information, not a problem (`--print-gc-sections`' lines): printed as its message alone,
+    /// as GNU ld prints such lines.
+    pub fn info(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Self::error(message)
+        }
+    }
     pub fn file(mut self, f: impl Into<String>) -> Self {
         self.file = Some(f.into());
         self
@@ -71,12 +79,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        };
-        write!(f, "{sev}: ")?;
+        match self.severity {
+            Severity::Error => write!(f, "error: ")?,
+            Severity::Warning => write!(f, "warning: ")?,
+            Severity::Note => {}
+        }
         if let Some(file) = &self.file {
             write!(f, "{file}: ")?;
         }

@@ -154,16 +154,26 @@ fn link_resolved<'a>(
     check_resolved(resolved, opts)?;
     // Which definitions are exported, at which versions, and which are bound locally.
     let exports = symver::settle(resolved, opts, items)?;
-    // 2. plan the layout: which input section goes where, in which order, merged or split.
-    let mut layout = layout::plan(resolved, opts)?;
+    // 2. `--gc-sections`: the input sections nothing the output needs reaches are dropped.
+    let gc = opts
+        .gc_sections
+        .then(|| layout::gc::collect(resolved, opts));
+    if let (Some(gc), true) = (&gc, opts.print_gc_sections) {
+        out.diagnostics.extend(gc.removed_notes(resolved));
+    }
+    if gc.is_some() {
+        clock.lap("gc", &mut out.timings);
+    }
+    // 3. plan the layout: which input section goes where, in which order, merged or split.
+    let mut layout = layout::plan(resolved, opts, gc)?;
     // Layout made the linker's symbols: no definition changes from here on.
     resolved.settle_facts();
     clock.lap("plan", &mut out.timings);
-    // 3. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
+    // 4. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
     let synth = synthesize::synthesize(resolved, &layout, opts, &exports)?;
     out.diagnostics.extend(synth.warnings.iter().cloned());
     clock.lap("synthesize", &mut out.timings);
-    // 4. assign addresses now that every size is known.
+    // 5. assign addresses now that every size is known.
     let cx = synthetic::SizeCx {
         synth: &synth,
         fde_count: layout.fde_count,
@@ -172,7 +182,7 @@ fn link_resolved<'a>(
     let pic = synth.dynamic.as_deref().is_some_and(|d| d.pic);
     layout.assign(&synthetic::extents(&cx), pic)?;
     clock.lap("assign", &mut out.timings);
-    // 5. write: copy and relocate every piece, then the symbol table and headers.
+    // 6. write: copy and relocate every piece, then the symbol table and headers.
     let mut values = relocate::Values::new(resolved, &layout, &synth);
     values.opts = Some(opts);
     // A report reads what the relocate phase did at each site: it records it only then.
@@ -182,7 +192,7 @@ fn link_resolved<'a>(
         .as_ref()
         .and_then(|e| write::build_id_at(&layout, opts, e.len()));
     clock.lap("write", &mut out.timings);
-    // 6. report, only when asked (the file is then written from a buffer).
+    // 7. report, only when asked (the file is then written from a buffer).
     if let (Some(elf), Some(trace)) = (elf, &trace) {
         out.report = Some(report::build(&values, elf, trace, opts, &out.diagnostics));
         clock.lap("report", &mut out.timings);
@@ -205,7 +215,7 @@ fn check_resolved(resolved: &resolve::Resolved<'_>, opts: &Options) -> diag::Res
         if !defined {
             errors.push(
                 Diagnostic::error(format!(
-                    "undefined symbol: {name} (required by --require-defined)"
+                    "required symbol `{name}' not defined (--require-defined)"
                 ))
                 .symbol(name),
             );

@@ -40,8 +40,10 @@ pub struct Options {
     pub entry: Option<String>,
     pub build_id: Option<BuildId>,
     pub eh_frame_hdr: bool,
-    /// `--gc-sections` is accepted; the report says it was not applied.
+    /// `--gc-sections`: drop the input sections nothing the output needs reaches.
     pub gc_sections: bool,
+    /// `--print-gc-sections`: a note for each section `--gc-sections` drops.
+    pub print_gc_sections: bool,
     /// `-z execstack` / `-z noexecstack`; None follows the inputs' `.note.GNU-stack`.
     pub execstack: Option<bool>,
     /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
@@ -204,6 +206,7 @@ impl Default for Options {
             build_id: None,
             eh_frame_hdr: false,
             gc_sections: false,
+            print_gc_sections: false,
             execstack: None,
             undefined: Vec::new(),
             strip_all: false,
@@ -358,7 +361,6 @@ const IGNORED: &[&str] = &[
     "no-accept-unknown-input-arch",
     "ld-generated-unwind-info",
     "no-ld-generated-unwind-info",
-    "no-print-gc-sections",
     "print-map-discarded",
     "no-print-map-discarded",
     "no-print-map-locals",
@@ -518,6 +520,8 @@ impl Parser {
             "undefined" => o.undefined.push(val()),
             "gc-sections" => o.gc_sections = true,
             "no-gc-sections" => o.gc_sections = false,
+            "print-gc-sections" => o.print_gc_sections = true,
+            "no-print-gc-sections" => o.print_gc_sections = false,
             "time" => o.time = true,
             "fork" => o.fork = true,
             "no-fork" => o.fork = false,
@@ -617,7 +621,10 @@ fn accepted(id: &'static str) -> bool {
     p.input_option(id, value.as_deref()).unwrap_or(true)
         || match p.option(id, value, String::new()) {
             Ok(()) => true,
-            Err(e) => !e.0.iter().any(|d| d.message.contains("is not supported by initlink")),
+            Err(e) => {
+                !e.0.iter()
+                    .any(|d| d.message.contains("is not supported by initlink"))
+            }
         }
 }
 

@@ -34,6 +34,9 @@ pub struct Report {
     pub dynamic: Option<DynamicInfo>,
     pub diagnostics: Vec<Diagnostic>,
     pub notes: Vec<String>,
+    /// `--gc-sections`: each input section kept, with the path that kept it, and each dropped.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gc: Option<GcInfo>,
     /// The relocations of every allocated section of the objects named on the command line, with
     /// the bytes at each site before and after the link.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -42,6 +45,30 @@ pub struct Report {
     /// `inputs`, `archives`, `diagnostics` and `notes` are filled.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub partial: bool,
+}
+
+/// What `--gc-sections` kept and dropped, input section by input section.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct GcInfo {
+    pub kept: Vec<GcKept>,
+    pub dropped: Vec<GcDropped>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GcKept {
+    pub input: String,
+    pub section: String,
+    pub size: u64,
+    /// From a root to this section: each step is `input:section (how it was reached)`.
+    pub path: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GcDropped {
+    pub input: String,
+    pub section: String,
+    pub size: u64,
+    pub why: String,
 }
 
 /// At most this many relocation sites are listed (big links stay reasonable).
@@ -587,13 +614,9 @@ pub fn build(
         r.dynamic = Some(dynamic_info(v, d, elf));
     }
     r.relocations = Some(relocations(v, elf, trace));
+    r.gc = v.layout.gc.as_ref().map(|gc| gc_info(v.res, gc));
     r.diagnostics = diagnostics.to_vec();
     r.notes.extend(synth.notes.iter().cloned());
-    if opts.gc_sections {
-        r.notes.push(
-            "--gc-sections was accepted but not applied: every loaded section is kept".into(),
-        );
-    }
     for ig in &opts.ignored {
         r.notes.push(format!("option accepted and ignored: {ig}"));
     }
@@ -939,6 +962,13 @@ pub fn map_text(r: &Report) -> String {
                 i.referenced_by.as_deref().unwrap_or("-u"),
                 i.loaded_for.as_deref().unwrap_or("")
             );
+        }
+    }
+    if let Some(gc) = &r.gc {
+        // GNU ld's map lists what --gc-sections removed under this title.
+        let _ = writeln!(s, "\nDiscarded input sections\n");
+        for d in &gc.dropped {
+            let _ = writeln!(s, " {:<19} 0x{:8x} {}", d.section, d.size, d.input);
         }
     }
     let _ = writeln!(s, "\nProgram headers\n");
@@ -1682,4 +1712,102 @@ fn disassemble_all(bytes: &[u8], ip: u64) -> String {
         parts.push(disassemble(&bytes[start..d.position()], insn.ip()));
     }
     parts.join("; ")
+}
+
+/// The `gc` part: every input section with contents, kept (with its path from a root) or
+/// dropped, in input order.
+fn gc_info(res: &crate::resolve::Resolved<'_>, gc: &crate::layout::Gc) -> GcInfo {
+    let mut info = GcInfo::default();
+    for (fi, file) in res.files.iter().enumerate() {
+        let fid = FileId(fi as u32);
+        for (si, sec) in file.obj.sections.iter().enumerate() {
+            if sec.size == 0
+                || file.discarded[si]
+                || !crate::layout::gc::content_section(sec.sh_type)
+            {
+                continue;
+            }
+            let (input, section) = (file.obj.name.clone(), sec.name_str());
+            if gc.live(fid, si as u32) {
+                info.kept.push(GcKept {
+                    input,
+                    section,
+                    size: sec.size,
+                    path: gc_path(res, gc, fid, si as u32),
+                });
+            } else {
+                info.dropped.push(GcDropped {
+                    input,
+                    section,
+                    size: sec.size,
+                    why: "unreachable: no kept section refers to it, and it is no root".into(),
+                });
+            }
+        }
+    }
+    info
+}
+
+/// The chain of references that kept section `sec` of `file`, root first.
+fn gc_path(
+    res: &crate::resolve::Resolved<'_>,
+    gc: &crate::layout::Gc,
+    file: FileId,
+    sec: u32,
+) -> Vec<String> {
+    let label = |f: FileId, s: u32| {
+        let o = &res.files[f.0 as usize].obj;
+        format!("{}:{}", o.name, o.section_name(s))
+    };
+    let mut steps = Vec::new();
+    let (mut f, mut s) = (file, sec);
+    // Each section was claimed after the one that reached it: the chain ends at a root. The
+    // bound only guards against a broken invariant.
+    for _ in 0..=res
+        .files
+        .iter()
+        .map(|x| x.obj.sections.len())
+        .sum::<usize>()
+    {
+        let why = gc.why(f, s);
+        steps.push(format!("{} ({})", label(f, s), gc_reason(res, why)));
+        match why.from() {
+            Some(n) => (f, s) = gc.section_of(n),
+            None => break,
+        }
+    }
+    steps.reverse();
+    steps
+}
+
+/// How a kept section was reached, in words.
+fn gc_reason(res: &crate::resolve::Resolved<'_>, why: crate::layout::gc::Why) -> String {
+    use crate::layout::gc::{Root, Why};
+    let g = |id: crate::resolve::SymbolId| name_str(res.global(id).name);
+    let sym = |r: crate::resolve::SymRef| match r {
+        crate::resolve::SymRef::Global(id) => g(id),
+        crate::resolve::SymRef::Local(f, i) => res.files[f.0 as usize].obj.sym_display(i as usize),
+    };
+    match why {
+        Why::Dead => "dropped".into(),
+        Why::Root(r) => match r {
+            Root::Entry(id) => format!("root: the entry symbol {}", g(id)),
+            Root::Undefined(id) => format!("root: -u/--require-defined {}", g(id)),
+            Root::InitFini(id) => format!("root: -init/-fini function {}", g(id)),
+            Root::Linker(id) => format!("root: the linker refers to {}", g(id)),
+            Root::Exported(id) => format!("root: {} is exported (dynamic symbol)", g(id)),
+            Root::Keep => "root: GNU ld's default script KEEPs it".into(),
+            Root::Note => "root: a note".into(),
+            Root::Retain => "root: SHF_GNU_RETAIN".into(),
+            Root::EhFrame => "root: .eh_frame (records of dropped functions are dropped)".into(),
+        },
+        Why::Reloc { sym: s, .. } => format!("relocation against {}", sym(s)),
+        Why::StartStop { sym: s, .. } => format!("{} refers to every section of this name", g(s)),
+        Why::Group { .. } => "same COMDAT group".into(),
+        Why::LinkOrder { .. } => "SHF_LINK_ORDER: follows the section it is attached to".into(),
+        Why::Unwind { sym: s, .. } => {
+            format!("its unwind record (LSDA or personality) names {}", sym(s))
+        }
+        Why::WithFile => "debug or non-allocated section of a file whose code is kept".into(),
+    }
 }

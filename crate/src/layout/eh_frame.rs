@@ -16,8 +16,13 @@ pub(super) struct EhPending {
 
 /// [`split_eh_frame`] with the offset map, built where the split runs (in parallel natively)
 /// rather than in the plan's in-order walk (a record per function).
-pub(super) fn eh_split_mapped(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<EhSplit> {
-    let (records, kept) = split_eh_frame(res, fid, si)?;
+pub(super) fn eh_split_mapped(
+    res: &Resolved<'_>,
+    gc: Option<&Gc>,
+    fid: FileId,
+    si: u32,
+) -> Result<EhSplit> {
+    let (records, kept) = split_eh_frame(res, gc, fid, si)?;
     let map = SplitMap {
         starts: records.iter().map(EhRecord::in_off).collect(),
         outs: (records.iter())
@@ -29,8 +34,14 @@ pub(super) fn eh_split_mapped(res: &Resolved<'_>, fid: FileId, si: u32) -> Resul
     Ok((records, map))
 }
 
-/// Split one input `.eh_frame` into CIE/FDE records, dropping FDEs whose function was discarded.
-fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRecord>, u64)> {
+/// Split one input `.eh_frame` into CIE/FDE records, dropping FDEs whose function was discarded
+/// (a COMDAT duplicate, or unreachable under `--gc-sections`).
+fn split_eh_frame(
+    res: &Resolved<'_>,
+    gc: Option<&Gc>,
+    fid: FileId,
+    si: u32,
+) -> Result<(Vec<EhRecord>, u64)> {
     let file = &res.files[fid.0 as usize];
     let obj = &file.obj;
     let sec = &obj.sections[si as usize];
@@ -108,7 +119,7 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
                         &format!("relocation symbol index {sym} out of range"),
                     ));
                 }
-                keep = symbol_section_kept(res, fid, sym);
+                keep = symbol_section_kept(res, gc, fid, sym);
             }
         }
         records.push(EhRecord::new(off, total, kind, keep.then_some(out)));
@@ -120,11 +131,15 @@ fn split_eh_frame(res: &Resolved<'_>, fid: FileId, si: u32) -> Result<(Vec<EhRec
     Ok((records, out))
 }
 
-/// Whether the section a symbol lives in survives (false for discarded COMDAT members).
-fn symbol_section_kept(res: &Resolved<'_>, fid: FileId, sym: usize) -> bool {
+/// Whether the section a symbol lives in survives (false for discarded COMDAT members and
+/// sections `--gc-sections` drops).
+fn symbol_section_kept(res: &Resolved<'_>, gc: Option<&Gc>, fid: FileId, sym: usize) -> bool {
     let file = &res.files[fid.0 as usize];
     match file.obj.sym_place(sym) {
-        Ok(SymPlace::Section(s)) => !file.discarded.get(s as usize).copied().unwrap_or(true),
+        Ok(SymPlace::Section(s)) => {
+            !file.discarded.get(s as usize).copied().unwrap_or(true)
+                && gc.is_none_or(|g| g.live(fid, s))
+        }
         _ => true,
     }
 }

@@ -297,6 +297,8 @@ pub struct Layout {
     pub base: u64,
     /// Dynamically linked (has `.dynamic`).
     pub dynamic: bool,
+    /// `--gc-sections`: which input sections were kept, and why.
+    pub gc: Option<Gc>,
     // Filled by `assign`.
     pub segments: Vec<Segment>,
     pub tls: Option<Tls>,
@@ -331,7 +333,10 @@ pub fn align_up(v: u64, a: u64) -> u64 {
 
 mod assign;
 mod eh_frame;
+pub mod gc;
 mod plan;
+
+pub use gc::Gc;
 
 pub use plan::{
     init_priority, init_stub_decision, plan, InitStubDecision, MODULE_DATA_SIZE,

@@ -124,16 +124,20 @@ fn is_crt_file(name: &str) -> bool {
     base.starts_with("crtbegin") || base.starts_with("crtend")
 }
 
-/// Decide every output section and its pieces (no addresses yet).
-pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
+/// Decide every output section and its pieces (no addresses yet). With `gc` (`--gc-sections`),
+/// only the live input sections are placed.
+pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
     let mut p = Planner::new(res);
     p.open_known_sections();
     // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel
     // and meanwhile: the in-order walk leaves their pieces' sizes and records to fill in.
     let res_ro: &Resolved<'_> = res;
-    let (eh_split, walked) =
-        crate::par::join(|| split_all_eh_frames(res_ro), || p.walk(res_ro, opts));
-    p.finish_eh_frames(res_ro, eh_split, walked)?;
+    let g = gc.as_ref();
+    let (eh_split, walked) = crate::par::join(
+        || split_all_eh_frames(res_ro, g),
+        || p.walk(res_ro, opts, g),
+    );
+    p.finish_eh_frames(res_ro, g, eh_split, walked)?;
     // `-z execstack`/`-z noexecstack` wins; otherwise GNU ld's rule: executable if any input asks,
     // or (historically) if an input has no note at all.
     let exec_stack = opts.execstack.unwrap_or(p.exec_stack || p.any_missing_note);
@@ -151,6 +155,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options) -> Result<Layout> {
     layout.defsym = opts.defsym.clone();
     layout.relro = opts.relro;
     layout.dynamic = dynamic;
+    layout.gc = gc;
     Ok(layout)
 }
 
@@ -279,7 +284,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Walk every kept input section in command-line order and place it.
-    fn walk(&mut self, res: &Resolved<'a>, opts: &Options) -> Result<()> {
+    fn walk(&mut self, res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> Result<()> {
         let mut routes: FxHashMap<(&[u8], u32, u64, bool), Option<u32>> = FxHashMap::default();
         for (fi, file) in res.files.iter().enumerate() {
             let fid = FileId(fi as u32);
@@ -292,7 +297,10 @@ impl<'a> Planner<'a> {
                 if gnu_stack.is_none() && sec.name == b".note.GNU-stack" {
                     gnu_stack = Some(sec.flags & u64::from(elf::SHF_EXECINSTR) != 0);
                 }
-                if file.discarded[si] || !copied(sec, opts) {
+                if file.discarded[si]
+                    || !copied(sec, opts)
+                    || gc.is_some_and(|g| !g.live(fid, si as u32))
+                {
                     continue;
                 }
                 // Routing depends on nothing else, and get_out's updates are idempotent: the
@@ -502,6 +510,7 @@ impl<'a> Planner<'a> {
     fn finish_eh_frames(
         &mut self,
         res: &Resolved<'_>,
+        gc: Option<&Gc>,
         mut eh_split: Vec<Vec<(u32, Result<EhSplit>)>>,
         walked: Result<()>,
     ) -> Result<()> {
@@ -510,7 +519,7 @@ impl<'a> Planner<'a> {
             let split = &mut eh_split[p.file];
             splits.push(match split.iter().position(|x| x.0 == p.sec) {
                 Some(k) => split.swap_remove(k).1?,
-                None => eh_split_mapped(res, FileId(p.file as u32), p.sec)?,
+                None => eh_split_mapped(res, gc, FileId(p.file as u32), p.sec)?,
             });
         }
         walked?;
@@ -630,7 +639,8 @@ impl<'a> Planner<'a> {
     }
 
     /// Linker-provided symbols that inputs reference but do not define (natively in parallel:
-    /// every global is visited), and the check that each `--defsym` alias names a definition.
+    /// every global is visited), and the checks that each `--require-defined` symbol is defined
+    /// and each `--defsym` alias names a definition.
     fn provide_linker_symbols(
         &self,
         res: &mut Resolved<'_>,
@@ -722,6 +732,7 @@ impl<'a> Planner<'a> {
             relro: true,
             base: BASE,
             dynamic: false,
+            gc: None,
             segments: Vec::new(),
             tls: None,
             headers_size: 0,
@@ -773,7 +784,7 @@ fn entry_end(data: &[u8], off: usize, entsize: usize, strings: bool) -> usize {
 }
 
 /// Every kept `.eh_frame` input split into records, per file (natively in parallel).
-fn split_all_eh_frames(res: &Resolved<'_>) -> Vec<Vec<(u32, Result<EhSplit>)>> {
+fn split_all_eh_frames(res: &Resolved<'_>, gc: Option<&Gc>) -> Vec<Vec<(u32, Result<EhSplit>)>> {
     let one = |fi: usize| -> Vec<(u32, Result<EhSplit>)> {
         let file = &res.files[fi];
         (0..file.obj.sections.len())
@@ -784,7 +795,7 @@ fn split_all_eh_frames(res: &Resolved<'_>) -> Vec<Vec<(u32, Result<EhSplit>)>> {
             .map(|si| {
                 (
                     si as u32,
-                    eh_split_mapped(res, FileId(fi as u32), si as u32),
+                    eh_split_mapped(res, gc, FileId(fi as u32), si as u32),
                 )
             })
             .collect()
@@ -848,12 +859,6 @@ const LINKER_SYMBOLS: &[&str] = &[
     "_TLS_MODULE_BASE_",
 ];
 
-fn is_c_ident(s: &[u8]) -> bool {
-    !s.is_empty()
-        && !s[0].is_ascii_digit()
-        && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
 fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool) -> bool {
     if name == b"_DYNAMIC" {
         return dynamic;
@@ -863,7 +868,7 @@ fn is_linker_symbol(name: &[u8], by_name: &FxHashMap<String, u32>, dynamic: bool
     }
     for p in [&b"__start_"[..], b"__stop_"] {
         if let Some(sec) = name.strip_prefix(p) {
-            return is_c_ident(sec) && by_name.contains_key(&name_str(sec));
+            return super::gc::is_c_ident(sec) && by_name.contains_key(&name_str(sec));
         }
     }
     false
