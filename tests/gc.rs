@@ -191,7 +191,8 @@ fn roots_are_gnu_lds_and_unreachable_sections_go() {
         ],
     );
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("required symbol `nowhere' not defined"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("undefined symbol: nowhere (required by --require-defined)"));
 }
 
 const CXX: &str = r#"

@@ -215,7 +215,7 @@ fn check_resolved(resolved: &resolve::Resolved<'_>, opts: &Options) -> diag::Res
         if !defined {
             errors.push(
                 Diagnostic::error(format!(
-                    "required symbol `{name}' not defined (--require-defined)"
+                    "undefined symbol: {name} (required by --require-defined)"
                 ))
                 .symbol(name),
             );
