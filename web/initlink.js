@@ -98,19 +98,32 @@ export async function link(inputs, options = {}) {
   }
   let result;
   try {
-    // The files go straight into the module's memory, one after another.
-    const ptr = b.stage_inputs(total);
-    const mem = new Uint8Array(memories.get(b).buffer, ptr, total);
-    let at = 0;
-    for (const p of parts) { mem.set(p, at); at += p.length; }
-    result = b.link_staged(request);
-    const meta = JSON.parse(result.meta_json());
+    // Mangled names are demangled by a module of their own, loaded only when a link lists names
+    // it needs (meta.demangle_wanted); that link is run again with the answers, so the output is
+    // the same whether or not the demangler was loaded before.
+    const demangled = {};
+    let meta;
+    let demangleNote = null;
+    for (let attempt = 0; ; attempt++) {
+      // The files go straight into the module's memory, one after another.
+      const ptr = b.stage_inputs(total);
+      const mem = new Uint8Array(memories.get(b).buffer, ptr, total);
+      let at = 0;
+      for (const p of parts) { mem.set(p, at); at += p.length; }
+      result = b.link_staged(attempt === 0 ? request : JSON.stringify({ inputs: manifest, options: linkOptions, demangled }));
+      meta = JSON.parse(result.meta_json());
+      if (!meta.demangle_wanted.length || attempt === 2) break;
+      demangleNote = await demangleInto(meta.demangle_wanted, demangled);
+      result.free();
+      result = null;
+    }
     const { elf, note } = copyOut(memories.get(b), result, outputBuffer);
     if (elf && meta.build_id_at != null) await fillBuildId(b, elf, meta.build_id_at);
     const reportJson = result.report_json();
     const map = result.map();
     const diagnostics = meta.diagnostics.map(normalize);
     if (note) diagnostics.push(normalize({ severity: 'warning', message: note }));
+    if (demangleNote) diagnostics.push(normalize({ severity: 'warning', message: demangleNote }));
     return {
       ok: !!elf && !diagnostics.some((d) => d.severity === 'error'),
       elf, report: reportJson ? JSON.parse(reportJson) : null, reportJson, map, diagnostics,
@@ -125,6 +138,33 @@ export async function link(inputs, options = {}) {
   } finally {
     try { result?.free(); } catch { /* already freed or instance gone */ }
   }
+}
+
+// The demangler (demangle/ built to pkg/demangle/): a sixth of the linker's size, so not loaded
+// until a link needs a name demangled.
+const demangler = wasmLoader(new URL('../pkg/demangle/', import.meta.url), 'initlink_demangle_bg.wasm', 'initlink_demangle.js');
+
+/** Demangle `names` into `answers` (null: not validly mangled). A note when the demangler could
+ *  not be loaded: the names then stay mangled in messages and `extern "C++"` patterns. */
+async function demangleInto(names, answers) {
+  let d;
+  try {
+    d = await demangler.bindings();
+  } catch (e) {
+    for (const n of names) answers[n] = null;
+    return `names are shown mangled: cannot load the demangler (${e.message})`;
+  }
+  for (const n of names) {
+    try {
+      answers[n] = d.demangle(n) ?? null;
+    } catch {
+      // A trap leaves the instance unusable: this name stays mangled, the next gets a fresh one.
+      answers[n] = null;
+      demangler.reset();
+      d = await demangler.bindings();
+    }
+  }
+  return null;
 }
 
 /** The ELF copied out of the module's memory ({elf: null} when the link failed): into `reuse`'s

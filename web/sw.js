@@ -1,6 +1,6 @@
 // Offline support: every response the page fetches from its own origin is kept in a cache, and the
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
-const CACHE = 'initlink-playground-v4';
+const CACHE = 'initlink-playground-v5';
 const CORE = [
   './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'wasm_loader.js', 'compile.js', 'run.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
@@ -18,6 +18,8 @@ const SHIM = ['index.js', 'wasi.js', 'wasi_defs.js', 'fd.js', 'fs_mem.js', 'fs_o
 // loader and libraries for dynamic programs (pkg/emu/lib/*.gz, 2 MB) are not fetched here: the
 // fetch handler below keeps each once a run has needed it.
 const EMULATOR = ['pkg/emu/initlink_emu_wasm.js', 'pkg/emu/initlink_emu_wasm_bg.wasm', 'pkg/emu/lib/index.json', 'stepper.js'];
+// The demangler, fetched by the first link that meets a mangled name (C++, Rust).
+const DEMANGLER = ['pkg/demangle/initlink_demangle.js', 'pkg/demangle/initlink_demangle_bg.wasm'];
 const COMPILER = ['pkg/tcc/tcc.wasm', 'pkg/tcc/include.json', 'pkg/tcc/libc-include.json', 'pkg/tcc/libtcc1.a', ...SHIM.map((f) => `pkg/tcc/browser_wasi_shim/${f}`)];
 
 self.addEventListener('install', (ev) => {
@@ -32,6 +34,7 @@ self.addEventListener('install', (ev) => {
     } catch { /* the page still works online */ }
     await cache.addAll(COMPILER).catch(() => {});
     await cache.addAll(EMULATOR).catch(() => {});
+    await cache.addAll(DEMANGLER).catch(() => {});
     await self.skipWaiting();
   })());
 });

@@ -9,6 +9,7 @@
 pub mod arch;
 mod bytes;
 mod clock;
+pub mod demangle;
 pub mod diag;
 pub mod dso;
 pub mod dynamic;

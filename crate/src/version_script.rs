@@ -9,6 +9,7 @@
 //! weakest match of all. Patterns are tried in GNU ld's order: exact names first, then the
 //! wildcards from the last written to the first.
 
+pub use crate::demangle::demangle;
 use crate::diag::{Diagnostic, Errors, Result};
 use rustc_hash::FxHashSet;
 
@@ -522,34 +523,6 @@ fn class(p: &[char], c: char) -> Option<(bool, usize)> {
         }
         i = next;
     }
-}
-
-/// A demangled name as GNU ld shows one (libiberty's `DMGL_PARAMS | DMGL_ANSI`): Itanium C++
-/// (`_Z...`) with parameter lists, Rust v0 (`_R...`) and legacy Rust (`_ZN...17h<hash>E`) without
-/// their hashes. None when the name is not mangled (or not validly).
-pub fn demangle(name: &str) -> Option<String> {
-    if name.starts_with("_R") || is_legacy_rust(name) {
-        return rustc_demangle::try_demangle(name)
-            .ok()
-            .map(|d| format!("{d:#}"));
-    }
-    if !name.starts_with("_Z") {
-        return None;
-    }
-    let sym = cpp_demangle::Symbol::new(name.as_bytes()).ok()?;
-    sym.demangle(&cpp_demangle::DemangleOptions::default()).ok()
-}
-
-/// A legacy Rust symbol: `_ZN ... 17h<16 hex digits>E`.
-fn is_legacy_rust(name: &str) -> bool {
-    // Bytes, not characters: a name may hold any UTF-8 before its hash.
-    let b = name.as_bytes();
-    let Some(inner) = b.strip_prefix(b"_ZN").and_then(|s| s.strip_suffix(b"E")) else {
-        return false;
-    };
-    inner.len() > 19
-        && inner[inner.len() - 19..].starts_with(b"17h")
-        && inner[inner.len() - 16..].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// A pattern list compiled for matching: exact names by language in sets, wildcards in GNU ld's

@@ -23,6 +23,9 @@ use serde_json::Value;
 pub struct Request {
     pub inputs: Vec<RequestItem>,
     pub options: serde_json::Map<String, Value>,
+    /// Names the page demangled for this link (None: not validly mangled), from the names an
+    /// earlier attempt listed in [`Response::demangle_wanted`].
+    pub demangled: std::collections::HashMap<String, Option<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +52,10 @@ pub struct Response {
     /// With `time` (or `--time`): each phase and its wall time in milliseconds, as the CLI's
     /// `--time` prints them.
     pub timings: Vec<(&'static str, f64)>,
+    /// Mangled names the link needed demangled and the request did not answer (sorted). When not
+    /// empty the page loads the demangler and links again with the answers; this response is
+    /// then discarded (see `crate::demangle`).
+    pub demangle_wanted: Vec<String>,
 }
 
 /// A diagnostic plus the line the CLI prints for it.
@@ -86,6 +93,7 @@ impl Response {
             command_line: &'a [String],
             build_id_at: Option<usize>,
             timings: Vec<Timing>,
+            demangle_wanted: &'a [String],
         }
         #[derive(Serialize)]
         struct Timing {
@@ -101,6 +109,7 @@ impl Response {
                 .iter()
                 .map(|&(phase, ms)| Timing { phase, ms })
                 .collect(),
+            demangle_wanted: &self.demangle_wanted,
         })
         .unwrap_or_else(|_| "{}".into())
     }
@@ -330,7 +339,7 @@ fn read_request<'d>(req: &Request, data: &'d [u8]) -> Result<Parts<'d>, Box<Resp
 /// Link a request: `data` holds the bytes of every file item, concatenated in order.
 /// `defer_build_id`: leave a SHA-1 build ID for the caller to hash ([`Response::build_id_at`]).
 pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Response {
-    let req: Request = match serde_json::from_str(request_json) {
+    let mut req: Request = match serde_json::from_str(request_json) {
         Ok(r) => r,
         Err(e) => {
             return Response::failed(
@@ -339,7 +348,15 @@ pub fn link_request(request_json: &str, data: &[u8], defer_build_id: bool) -> Re
             )
         }
     };
-    let Parts { args, files, order } = match read_request(&req, data) {
+    crate::demangle::supply(std::mem::take(&mut req.demangled));
+    let mut resp = link_parsed(&req, data, defer_build_id);
+    resp.demangle_wanted = crate::demangle::take_wanted();
+    resp
+}
+
+/// [`link_request`] once the request is read.
+fn link_parsed(req: &Request, data: &[u8], defer_build_id: bool) -> Response {
+    let Parts { args, files, order } = match read_request(req, data) {
         Ok(p) => p,
         Err(failed) => return *failed,
     };
@@ -446,6 +463,7 @@ fn respond(out: crate::LinkOutput<'_>, command_line: Vec<String>) -> Response {
             .iter()
             .map(|&(phase, us, _)| (phase, us as f64 / 1000.0))
             .collect(),
+        demangle_wanted: Vec::new(),
     }
 }
 

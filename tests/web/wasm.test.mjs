@@ -499,6 +499,33 @@ test('bad input: diagnostics worded as the CLI words them, never a throw', async
   }
 });
 
+test('C++ names: the demangler module loads on the first mangled name; messages and extern "C++" version scripts as the CLI', async () => {
+  const t = tempDir('demangle');
+  try {
+    writeFileSync(join(t.dir, 'lib.cc'), 'int helper(int);\nnamespace ns { int f(int x) { return helper(x) + 1; } int g(int x) { return x * 2; } }\n');
+    execFileSync('g++', ['-c', '-fPIC', '-O1', 'lib.cc', '-o', 'lib.o'], { cwd: t.dir });
+    writeFileSync(join(t.dir, 'v.map'), 'V1 { global: extern "C++" { "ns::f(int)"; }; local: *; };\n');
+    // An executable: helper(int) is undefined, named demangled as the CLI (and GNU ld) names it.
+    const n = native(t.dir, ['lib.o']);
+    assert.equal(n.status, 1);
+    assert.match(n.stderr, /undefined symbol: helper\(int\)/);
+    const w = await wasm(t.dir, ['lib.o']);
+    assert.equal(w.ok, false);
+    assert.equal(w.diagnostics.map((d) => d.text).join('\n'), n.stderr.trimEnd());
+    // A shared object whose version script picks ns::f(int) by its demangled name: the same bytes.
+    const args = ['-shared', 'lib.o', '--version-script=v.map'];
+    const ns = native(t.dir, args);
+    const ws = await link([{ name: 'lib.o', bytes: read(join(t.dir, 'lib.o')) }, { name: 'v.map', bytes: read(join(t.dir, 'v.map')) }],
+      { args: ['-o', join(t.dir, 'native.out'), ...args, `--report=${join(t.dir, 'native.out')}.json`, `-Map=${join(t.dir, 'native.out')}.map`] });
+    assertSameLink(ns, ws);
+    const dyn = execFileSync('readelf', ['--dyn-syms', '-W', join(t.dir, 'native.out')], { encoding: 'utf8' });
+    assert.match(dyn, / _ZN2ns1fEi@@V1/);
+    assert.doesNotMatch(dyn, /_ZN2ns1gEi/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a panic becomes a diagnostic and the next link works', async () => {
   const p = await panicForTest();
   assert.equal(p.ok, false);
