@@ -612,3 +612,82 @@ fn help_lists_what_initlink_accepts_and_the_targets_line_libtool_looks_for() {
     // An option GNU ld has that initlink rejects is not offered.
     assert!(!help.contains("--mri-script"), "{help}");
 }
+
+/// The `GNU_STACK` program header line of `file`.
+fn gnu_stack(dir: &Path, file: &str) -> String {
+    ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .find(|l| l.contains("GNU_STACK"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn z_stack_size_rpath_once_and_the_last_of_shared_and_pie_as_gnu_ld() {
+    let d = work_dir("stack-rpath-kind");
+    write(&d, "m.c", "int main(void) { return 7; }\n");
+    write(
+        &d,
+        "s.c",
+        "void _start(void) {}\nint foo(void) { return 42; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "m.c", "s.c"]);
+    // -z stack-size=N: PT_GNU_STACK's p_memsz, with or without -z execstack.
+    for extra in [
+        "-Wl,-z,stack-size=0x900000",
+        "-Wl,-z,stack-size=0x900000,-z,execstack",
+    ] {
+        ok(&d, "gcc", &["-o", "ref", "m.o", extra]);
+        let o = initlink(&d, &["-o", "out", "m.o", extra]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            gnu_stack(&d, "out").contains("0x900000"),
+            "{}",
+            gnu_stack(&d, "out")
+        );
+        assert_eq!(gnu_stack(&d, "out"), gnu_stack(&d, "ref"));
+        assert_eq!(run(&d, "./out", &[]).status.code(), Some(7));
+    }
+    // -rpath: each directory once, in first-seen order.
+    let rp = "-Wl,-rpath,/foo,-rpath,/bar,-rpath,/foo,-rpath,/baz";
+    ok(&d, "gcc", &["-o", "ref", "m.o", rp]);
+    let o = initlink(&d, &["-o", "out", "m.o", rp]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        dynamic(&d, "out", &["RUNPATH"]),
+        ["Library runpath: [/foo:/bar:/baz]"]
+    );
+    assert_eq!(
+        dynamic(&d, "out", &["RUNPATH"]),
+        dynamic(&d, "ref", &["RUNPATH"])
+    );
+    // The last of -shared, -pie and -no-pie decides the output's kind, as in GNU ld.
+    let ld = env!("CARGO_BIN_EXE_initlink");
+    let kind = |args: &[&str], out: &str| {
+        let mut a = vec!["-o", out, "s.o", "--dynamic-linker=/lib/ld.so"];
+        a.extend(args);
+        ok(&d, ld, &a);
+        ok(
+            &d,
+            "ld",
+            &[&["-o", &format!("{out}.ref")][..], &a[2..]].concat(),
+        );
+        let facts = |f: &str| {
+            let h = ok(&d, "readelf", &["-hlW", f]);
+            let ty = h
+                .lines()
+                .find(|l| l.contains("Type:"))
+                .unwrap_or_default()
+                .to_string();
+            (ty, h.contains("INTERP"))
+        };
+        let (mine, gnu) = (facts(out), facts(&format!("{out}.ref")));
+        assert_eq!(mine, gnu, "{args:?}");
+        mine
+    };
+    assert!(kind(&["-shared", "-pie"], "runnable.so").1);
+    assert!(!kind(&["-pie", "-shared"], "plain.so").1);
+    assert!(kind(&["-shared", "-no-pie"], "exec").0.contains("EXEC"));
+}

@@ -46,6 +46,9 @@ pub struct Options {
     pub print_gc_sections: bool,
     /// `-z execstack` / `-z noexecstack`; None follows the inputs' `.note.GNU-stack`.
     pub execstack: Option<bool>,
+    /// `-z stack-size=N`: the main thread's stack size the loader is asked for (`PT_GNU_STACK`'s
+    /// `p_memsz`); 0 leaves it to the system.
+    pub stack_size: u64,
     /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
     pub undefined: Vec<String>,
     pub strip_all: bool,
@@ -208,6 +211,7 @@ impl Default for Options {
             gc_sections: false,
             print_gc_sections: false,
             execstack: None,
+            stack_size: 0,
             undefined: Vec::new(),
             strip_all: false,
             strip_debug: false,
@@ -527,7 +531,7 @@ impl Parser {
             "no-fork" => o.fork = false,
             "init-stub" => o.init_stub = Some(init_stub(&val())?),
             "dynamic-linker" => o.dynamic_linker = Some(val()),
-            "rpath" => o.rpath.push(val()),
+            "rpath" => push_rpath(&mut o.rpath, val()),
             "soname" => o.soname = Some(val()),
             "init" => o.init = Some(val()),
             "fini" => o.fini = Some(val()),
@@ -546,8 +550,12 @@ impl Parser {
         let val = || value.clone().unwrap_or_default();
         let cmd = &mut self.cmd;
         match id {
-            "pie" => self.pie = Some(true),
-            "no-pie" => self.pie = Some(false),
+            // The last of -shared, -pie and -no-pie decides, as in GNU ld (`-shared -pie` is a
+            // runnable shared object: a PIE).
+            "pie" | "no-pie" => {
+                self.pie = Some(id == "pie");
+                self.shared = false;
+            }
             "shared" => self.shared = true,
             "Map" => {
                 cmd.map_path = Some(val());
@@ -560,7 +568,7 @@ impl Parser {
             // `-R DIR` is `-rpath DIR` (Solaris); `-R FILE` links only FILE's symbols, which
             // initlink does not do: the caller, who sees the files, rejects that case.
             "just-symbols" => {
-                cmd.options.rpath.push(val());
+                push_rpath(&mut cmd.options.rpath, val());
                 cmd.just_symbols.push(val());
             }
             "sysroot" => cmd.sysroot = Some(val()),
@@ -734,10 +742,11 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
             o.ignored.push(format!("-z {kw}"))
         }
         "muldefs" => o.allow_multiple_definition = true,
-        k if k.starts_with("max-page-size=")
-            || k.starts_with("common-page-size=")
-            || k.starts_with("stack-size=") =>
-        {
+        k if k.starts_with("stack-size=") => match parse_z_number(&k["stack-size=".len()..]) {
+            Some(n) => o.stack_size = n,
+            None => return Some(Diagnostic::error(format!("invalid number in -z {kw}"))),
+        },
+        k if k.starts_with("max-page-size=") || k.starts_with("common-page-size=") => {
             o.ignored.push(format!("-z {kw}"))
         }
         _ => {
@@ -746,6 +755,26 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
     }
     None
+}
+
+/// Add an `-rpath` directory unless it is already listed (GNU ld writes each once, first place
+/// kept).
+fn push_rpath(list: &mut Vec<String>, dir: String) {
+    if !list.contains(&dir) {
+        list.push(dir);
+    }
+}
+
+/// A `-z KEYWORD=N` value as GNU ld reads it (`bfd_scan_vma` base 0: `0x` hex, `0` octal, else
+/// decimal).
+fn parse_z_number(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u64::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    }
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {

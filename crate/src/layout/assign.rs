@@ -319,7 +319,7 @@ impl Layout {
             offset: 0,
             vaddr: 0,
             filesz: 0,
-            memsz: 0,
+            memsz: self.stack_size,
             align: 16,
             sections: Vec::new(),
         });

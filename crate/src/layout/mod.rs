@@ -289,6 +289,8 @@ pub struct Layout {
     input_base: Vec<u64>,
     file_first: Vec<u32>,
     pub exec_stack: bool,
+    /// `-z stack-size=N`: `PT_GNU_STACK`'s `p_memsz` (0: the system's default).
+    pub stack_size: u64,
     /// `--defsym` symbols whose value layout gives (numbers, aliases of linker-made symbols).
     pub defsym: Vec<(String, crate::options::Defsym)>,
     /// Write `PT_GNU_RELRO` (not under `-z norelro`).

@@ -152,6 +152,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     p.provide_linker_symbols(res, opts, dynamic)?;
     let mut layout = p.into_layout();
     layout.exec_stack = exec_stack;
+    layout.stack_size = opts.stack_size;
     layout.defsym = opts.defsym.clone();
     layout.relro = opts.relro;
     layout.dynamic = dynamic;
@@ -728,6 +729,7 @@ impl<'a> Planner<'a> {
             input_base: Vec::new(),
             file_first: Vec::new(),
             exec_stack: false,
+            stack_size: 0,
             defsym: Vec::new(),
             relro: true,
             base: BASE,
