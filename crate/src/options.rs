@@ -108,6 +108,12 @@ pub struct Options {
     /// `--no-undefined` / `-z defs`: a shared object's undefined references are errors too
     /// (`-z undefs` turns it off).
     pub no_undefined: bool,
+    /// `--unresolved-symbols=ignore-all|ignore-in-object-files`: undefined references from the
+    /// objects are not reported (they resolve to 0, as undefined weak ones do).
+    pub ignore_undefined_in_objects: bool,
+    /// `--warn-unresolved-symbols` (`--error-unresolved-symbols` turns it off): undefined
+    /// references are reported as warnings and the output is written.
+    pub warn_unresolved: bool,
     /// `-Bsymbolic-functions`: a shared object binds its own function definitions (its data
     /// stays preemptible).
     pub bsymbolic_functions: bool,
@@ -239,6 +245,8 @@ impl Default for Options {
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
             no_undefined: false,
+            ignore_undefined_in_objects: false,
+            warn_unresolved: false,
             bsymbolic_functions: false,
             export_dynamic_symbols: Vec::new(),
             dynamic_list_data: false,
@@ -482,6 +490,26 @@ impl Parser {
             }
             "allow-multiple-definition" => o.allow_multiple_definition = true,
             "no-undefined" => o.no_undefined = true,
+            "unresolved-symbols" => {
+                let v = val();
+                let (objects, shlibs) = match v.as_str() {
+                    "ignore-all" => (true, true),
+                    "report-all" => (false, false),
+                    "ignore-in-object-files" => (true, false),
+                    "ignore-in-shared-libs" => (false, true),
+                    _ => {
+                        return err(Diagnostic::error(format!(
+                            "bad --unresolved-symbols option: {v}"
+                        )))
+                    }
+                };
+                o.ignore_undefined_in_objects = objects;
+                if shlibs {
+                    o.no_allow_shlib_undefined = false;
+                }
+            }
+            "warn-unresolved-symbols" => o.warn_unresolved = true,
+            "error-unresolved-symbols" => o.warn_unresolved = false,
             "defsym" => o.defsym.push(parse_defsym(&val())?),
             "exclude-libs" => o.exclude_libs.extend(
                 val()

@@ -252,7 +252,15 @@ pub fn synthesize(
     if let Some(plan) = s.dynamic.as_deref_mut() {
         finish_dynamic(plan, res, layout, opts, has_iplt, exports);
     }
-    errors.extend(undefs.into_errors());
+    if opts.warn_unresolved {
+        // `--warn-unresolved-symbols`: the same messages as warnings; the symbols resolve to 0.
+        s.warnings.extend(undefs.into_errors().map(|mut d| {
+            d.severity = crate::Severity::Warning;
+            d
+        }));
+    } else {
+        errors.extend(undefs.into_errors());
+    }
     if !errors.is_empty() {
         return Err(Errors(errors));
     }
@@ -814,7 +822,9 @@ impl Scan<'_, '_> {
                 let weak = obj.symbols[sym].st_bind() == STB_WEAK;
                 // A shared object may leave references to its loader, unless
                 // `--no-undefined` / `-z defs`.
-                let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
+                // `--unresolved-symbols=ignore-...` leaves them to resolve to 0.
+                let allow = (opts.kind == OutputKind::Shared && !opts.no_undefined)
+                    || opts.ignore_undefined_in_objects;
                 if undefined && !weak && alloc && kind != RelKind::None && !allow {
                     self.needs.push(Need::Undefined { g, sec: si, off });
                 }
