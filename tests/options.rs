@@ -767,3 +767,26 @@ fn unresolved_symbols_ignore_or_warn_as_gnu_ld() {
         String::from_utf8_lossy(&bad.stderr).contains("bad --unresolved-symbols option: sometimes")
     );
 }
+
+#[test]
+fn a_response_file_may_name_another_as_with_gnu_ld() {
+    let d = work_dir("response-nested");
+    write(
+        &d,
+        "a.c",
+        "void foo(void);\nint main(void) { foo(); return 0; }\n",
+    );
+    write(&d, "b.c", "void foo(void) {}\n");
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "b.c"]);
+    write(&d, "rsp1", "'b.o'\n");
+    write(&d, "rsp2", "@rsp1\n");
+    let ld = env!("CARGO_BIN_EXE_initlink");
+    ok(&d, ld, &["-shared", "-o", "c.so", "a.o", "@rsp2"]);
+    ok(&d, "ld", &["-shared", "-o", "ref.so", "a.o", "@rsp2"]);
+    let defined = |f: &str| {
+        ok(&d, "readelf", &["--dyn-syms", "-W", f])
+            .lines()
+            .any(|l| l.ends_with(" foo") && !l.contains(" UND "))
+    };
+    assert!(defined("c.so") && defined("ref.so"));
+}

@@ -241,6 +241,18 @@ impl<S: FileSource> Walk<'_, S> {
             .unwrap_or(p)
     }
 
+    /// A relative file a script names that is not in the current directory but beside the
+    /// script: that one, as GNU ld finds it (else the search directories will be tried).
+    fn beside_script(&self, script: &str, p: String) -> String {
+        if p.starts_with('/') || self.source.exists(&p) {
+            return p;
+        }
+        match script.rsplit_once('/') {
+            Some((dir, _)) if self.source.is_file(&join(dir, &p)) => join(dir, &p),
+            _ => p,
+        }
+    }
+
     /// `-lNAME`: each search directory in turn, and in each `libNAME.so` before `libNAME.a`.
     fn find_library(&self, name: &str, exact: bool, static_only: bool) -> Option<String> {
         let candidates: Vec<String> = if exact {
@@ -301,7 +313,7 @@ impl<S: FileSource> Walk<'_, S> {
                 },
                 // The end of AS_NEEDED(...) restores the state around the script.
                 InputArg::AsNeeded(false) => InputArg::AsNeeded(self.as_needed),
-                InputArg::Path(p) => InputArg::Path(rooted(p)),
+                InputArg::Path(p) => InputArg::Path(self.beside_script(path, rooted(p))),
                 other => other,
             })
             .collect();
@@ -508,6 +520,19 @@ mod tests {
                 "error: gone.ver: cannot open: no such file"
             ]
         );
+    }
+
+    #[test]
+    fn a_relative_file_a_script_names_is_found_beside_the_script() {
+        let src = Files::with(&[
+            ("foo/b.script", "INPUT(a.o c.o)"),
+            ("foo/a.o", OBJ),
+            ("c.o", OBJ),
+            ("foo/c.o", OBJ),
+        ]);
+        // The current directory first (c.o), then the script's (foo/a.o).
+        let got = found(&src, vec![path("foo/b.script")], &[], None);
+        assert_eq!(got.unwrap(), ["foo/a.o", "c.o"]);
     }
 
     #[test]

@@ -57,16 +57,26 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Expand `@file` response files (gcc uses them for long command lines).
+/// Expand `@file` response files (gcc uses them for long command lines). A response file may
+/// name others, expanded in place as libiberty's `expandargv` does; a cycle ends at the limit.
 fn expand_response_files(args: Vec<String>) -> Result<Vec<String>, Vec<Diagnostic>> {
+    // libiberty's own bound on expansions, so a file that names itself is an error, not a hang.
+    const MAX_EXPANSIONS: usize = 2000;
     let mut out = Vec::with_capacity(args.len());
-    for a in args {
+    let mut todo: Vec<String> = args.into_iter().rev().collect();
+    let mut expansions = 0;
+    while let Some(a) = todo.pop() {
         match a.strip_prefix('@') {
             Some(path) if Path::new(path).is_file() => {
+                expansions += 1;
+                if expansions > MAX_EXPANSIONS {
+                    let msg = "too many response files (does one name itself?)";
+                    return Err(vec![Diagnostic::error(msg).file(path)]);
+                }
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     vec![Diagnostic::error(format!("cannot read response file: {e}")).file(path)]
                 })?;
-                out.extend(split_response(&text));
+                todo.extend(split_response(&text).into_iter().rev());
             }
             _ => out.push(a),
         }
