@@ -391,8 +391,8 @@ struct Parser {
     /// `-Bstatic`: `-l` finds archives only.
     static_only: bool,
     as_needed: bool,
-    /// `--push-state` saves (static_only, as_needed).
-    state_stack: Vec<(bool, bool)>,
+    /// `--push-state` saves (static_only, as_needed, is_static).
+    state_stack: Vec<(bool, bool, bool)>,
     pie: Option<bool>,
     shared: bool,
     is_static: bool,
@@ -443,10 +443,15 @@ impl Parser {
                 self.group_depth -= 1;
                 cmd.inputs.push(InputArg::EndGroup)
             }
-            "push-state" => self.state_stack.push((self.static_only, self.as_needed)),
+            // `-static` is GNU ld's `-Bstatic`: inside push/pop it makes no static link.
+            "push-state" => {
+                let state = (self.static_only, self.as_needed, self.is_static);
+                self.state_stack.push(state)
+            }
             "pop-state" => match self.state_stack.pop() {
-                Some((s, a)) => {
+                Some((s, a, is_static)) => {
                     self.static_only = s;
+                    self.is_static = is_static;
                     if a != self.as_needed {
                         self.as_needed = a;
                         cmd.inputs.push(InputArg::AsNeeded(a));
@@ -851,6 +856,27 @@ mod tests {
             }
         );
     }
+    #[test]
+    fn static_between_push_and_pop_state_is_bstatic_only() {
+        let c = p("-push-state -static -lfoo -pop-state -lbar x.o").unwrap();
+        assert_eq!(c.options.kind, OutputKind::Exec);
+        assert!(matches!(
+            &c.inputs[0],
+            InputArg::Lib {
+                static_only: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &c.inputs[1],
+            InputArg::Lib {
+                static_only: false,
+                ..
+            }
+        ));
+        assert_eq!(p("-static x.o").unwrap().options.kind, OutputKind::Static);
+    }
+
     #[test]
     fn non_ascii_arguments_are_errors_not_panics() {
         for a in [
