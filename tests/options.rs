@@ -790,3 +790,47 @@ fn a_response_file_may_name_another_as_with_gnu_ld() {
     };
     assert!(defined("c.so") && defined("ref.so"));
 }
+
+#[test]
+fn wrap_binds_references_to_the_wrapper_and_real_to_the_symbol_as_gnu_ld() {
+    let d = work_dir("wrap");
+    write(
+        &d,
+        "lib.c",
+        "#include <stdio.h>\nvoid foo(void) { puts(\"foo\"); }\n",
+    );
+    write(
+        &d,
+        "wrapper.c",
+        "#include <stdio.h>\nvoid __real_foo(void);\nvoid __wrap_foo(void) { puts(\"wrap_foo\"); __real_foo(); }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "void foo(void);\nint main(void) { foo(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "lib.c", "wrapper.c", "main.c"]);
+    // The wrapper comes from an archive: the renamed reference is what pulls it in.
+    ok(&d, "ar", &["rcs", "libw.a", "wrapper.o"]);
+    for (args, want) in [
+        (&["main.o", "lib.o", "-L.", "-lw"][..], "foo\n"),
+        (
+            &["main.o", "lib.o", "-L.", "-lw", "-Wl,--wrap=foo"][..],
+            "wrap_foo\nfoo\n",
+        ),
+        (
+            &["main.o", "lib.o", "-L.", "-lw", "-Wl,-wrap,foo,-wrap,foo"][..],
+            "wrap_foo\nfoo\n",
+        ),
+    ] {
+        ok(&d, "gcc", &[&["-o", "ref"][..], args].concat());
+        let o = initlink(&d, &[&["-o", "out"][..], args].concat());
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(&d, "./out", &[]), want, "{args:?}");
+        assert_eq!(ok(&d, "./ref", &[]), want, "GNU ld, {args:?}");
+    }
+}

@@ -120,6 +120,7 @@ fn link_phases<'a>(
         opts.kind == OutputKind::Static,
         opts.allow_multiple_definition,
         &opts.defsym,
+        &opts.wrap,
     )?;
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {

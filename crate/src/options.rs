@@ -135,6 +135,8 @@ pub struct Options {
     pub no_allow_shlib_undefined: bool,
     /// `--require-defined=SYMBOL`: like `-u`, and an error if nothing defines it.
     pub require_defined: Vec<String>,
+    /// `--wrap=SYMBOL`, in order (a symbol named twice counts once).
+    pub wrap: Vec<Wrap>,
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
@@ -255,6 +257,7 @@ impl Default for Options {
             default_symver: false,
             no_allow_shlib_undefined: false,
             require_defined: Vec::new(),
+            wrap: Vec::new(),
             demangle: true,
         }
     }
@@ -537,6 +540,16 @@ impl Parser {
             "default-symver" => o.default_symver = true,
             "allow-shlib-undefined" => o.no_allow_shlib_undefined = false,
             "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
+            "wrap" => {
+                let symbol = val();
+                if !o.wrap.iter().any(|w| w.symbol == symbol) {
+                    o.wrap.push(Wrap {
+                        wrapper: format!("__wrap_{symbol}"),
+                        real: format!("__real_{symbol}"),
+                        symbol,
+                    });
+                }
+            }
             "require-defined" => {
                 // An undefined reference from the start, like `-u`, checked after resolve.
                 o.undefined.push(val());
@@ -788,6 +801,15 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
     }
     None
+}
+
+/// `--wrap=SYMBOL`: an object's undefined reference to SYMBOL binds to `__wrap_SYMBOL`, and one
+/// to `__real_SYMBOL` binds to SYMBOL (definitions are not renamed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wrap {
+    pub symbol: String,
+    pub wrapper: String,
+    pub real: String,
 }
 
 /// Add an `-rpath` directory unless it is already listed (GNU ld writes each once, first place

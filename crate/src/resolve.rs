@@ -239,6 +239,9 @@ struct Resolver<'a> {
     allow_multiple_definition: bool,
     /// Globals first named by an undefined reference with a version (`foo@V`, from `.symver`).
     versioned_refs: Vec<SymbolId>,
+    /// `--wrap`: the name an object's undefined reference binds to instead of the one it names
+    /// (SYMBOL → `__wrap_SYMBOL`, `__real_SYMBOL` → SYMBOL).
+    wrapped: FxHashMap<&'a [u8], &'a [u8]>,
 }
 
 impl<'a> Resolver<'a> {
@@ -283,16 +286,19 @@ impl<'a> Resolver<'a> {
         let mut globals = Vec::with_capacity(obj.symbols.len().saturating_sub(obj.first_global));
         for (i, &(hash, name)) in (obj.first_global..).zip(&obj.global_names) {
             let sym = &obj.symbols[i];
-            let id = self.intern_hashed(hash, name);
-            globals.push(id);
-            let bind = sym.st_bind();
-            let weak = bind == elf::STB_WEAK;
             let mut place = obj.sym_place(i)?;
             if let SymPlace::Section(s) = place {
                 if discarded[s as usize] {
                     place = SymPlace::Undefined;
                 }
             }
+            let id = match self.wrapped.get(name) {
+                Some(&to) if place == SymPlace::Undefined => self.intern(to),
+                _ => self.intern_hashed(hash, name),
+            };
+            globals.push(id);
+            let bind = sym.st_bind();
+            let weak = bind == elf::STB_WEAK;
             if place == SymPlace::Undefined
                 && obj.versioned
                 && self.globals[id.0 as usize].def == Def::Undefined
@@ -644,8 +650,15 @@ pub fn resolve<'a>(
     static_link: bool,
     allow_multiple_definition: bool,
     defsym: &'a [(String, crate::options::Defsym)],
+    wrap: &'a [crate::options::Wrap],
 ) -> Result<Resolved<'a>> {
+    let mut wrapped = FxHashMap::default();
+    for w in wrap {
+        wrapped.insert(w.symbol.as_bytes(), w.wrapper.as_bytes());
+        wrapped.insert(w.real.as_bytes(), w.symbol.as_bytes());
+    }
     let mut r = Resolver {
+        wrapped,
         allow_multiple_definition,
         files: Vec::new(),
         globals: Vec::new(),
