@@ -834,3 +834,36 @@ fn wrap_binds_references_to_the_wrapper_and_real_to_the_symbol_as_gnu_ld() {
         assert_eq!(ok(&d, "./ref", &[]), want, "GNU ld, {args:?}");
     }
 }
+
+#[test]
+fn dash_t_reads_a_linker_script_where_it_stands() {
+    let d = work_dir("dash-t");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"Hello world\"); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.c"]);
+    write(&d, "script", "GROUP(\"a.o\")\n");
+    // GNU ld's -T replaces its default script, so a script without SECTIONS fails there for a
+    // PIE ("PHDR segment not covered by LOAD segment"); lld and mold read it as initlink does.
+    for opt in [
+        "-Wl,-T,script",
+        "-Wl,--script,script",
+        "-Wl,--script=script",
+    ] {
+        let o = initlink(&d, &["-o", "out", opt]);
+        assert!(
+            o.status.success(),
+            "{opt}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(&d, "./out", &[]), "Hello world\n");
+    }
+    // What the script reader does not implement is an error that names it, never ignored.
+    write(&d, "sections.ld", "SECTIONS { .text : { *(.text) } }\n");
+    let o = initlink(&d, &["-o", "out", "a.o", "-Wl,-T,sections.ld"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sections.ld"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SECTIONS"));
+}

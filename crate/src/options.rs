@@ -465,6 +465,9 @@ impl Parser {
             "whole-archive" | "no-whole-archive" => cmd
                 .inputs
                 .push(InputArg::WholeArchive(id == "whole-archive")),
+            // `-T FILE`: a linker script, read where it stands (its INPUT, GROUP, VERSION...);
+            // what initlink's script reader does not implement is an error naming it.
+            "script" => cmd.inputs.push(InputArg::Path(val())),
             "version-script" => cmd.inputs.push(InputArg::VersionScript(val())),
             "dynamic-list" | "export-dynamic-symbol-list" => {
                 cmd.inputs.push(InputArg::DynamicList {
