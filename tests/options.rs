@@ -867,3 +867,42 @@ fn dash_t_reads_a_linker_script_where_it_stands() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("sections.ld"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("SECTIONS"));
 }
+
+#[test]
+fn audit_depaudit_and_z_nodump_as_gnu_ld() {
+    let d = work_dir("audit");
+    write(&d, "m.c", "int main(void) { return 0; }\n");
+    write(&d, "l.c", "int l(void) { return 1; }\n");
+    ok(&d, "gcc", &["-c", "-fPIC", "m.c", "l.c"]);
+    let tags = ["AUDIT", "DEPAUDIT", "FLAGS_1"];
+    let opts = "-Wl,--audit=foo,--audit=bar,--depaudit=baz,-P,qux,-z,nodump";
+    ok(&d, "gcc", &["-o", "ref", "m.o", opts]);
+    let o = initlink(&d, &["-o", "out", "m.o", opts]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mine = dynamic(&d, "out", &tags);
+    assert_eq!(mine, dynamic(&d, "ref", &tags));
+    assert!(
+        mine.contains(&"Audit library: [foo:bar]".to_string()),
+        "{mine:?}"
+    );
+    assert!(mine.iter().any(|l| l.contains("NODUMP")), "{mine:?}");
+    // A library linked with --audit: a program linked against it inherits it as DT_DEPAUDIT,
+    // after its own --depaudit.
+    ok(
+        &d,
+        "gcc",
+        &["-shared", "-o", "libl.so", "l.o", "-Wl,--audit=/x/aud.so"],
+    );
+    for extra in ["-Wl,--no-as-needed", "-Wl,--depaudit=foo"] {
+        let args = ["m.o", "-L.", extra, "-ll"];
+        ok(&d, "gcc", &[&["-o", "ref"][..], &args].concat());
+        let o = initlink(&d, &[&["-o", "out"][..], &args].concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            dynamic(&d, "out", &tags),
+            dynamic(&d, "ref", &tags),
+            "{extra}"
+        );
+        assert!(dynamic(&d, "out", &["DEPAUDIT"])[0].contains("/x/aud.so"));
+    }
+}

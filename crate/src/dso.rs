@@ -48,6 +48,9 @@ pub struct SharedObject<'a> {
     pub soname: String,
     /// `soname` is the library's own `DT_SONAME` (not the name it was given by).
     pub named_itself: bool,
+    /// Its `DT_AUDIT` (`--audit` when it was linked): a program linked against it audits the
+    /// same libraries (`DT_DEPAUDIT`), as GNU ld records.
+    pub audit: Option<String>,
     /// Global and weak symbols: definitions (at their default version, and at non-default ones,
     /// marked `hidden`), and undefined references.
     pub syms: Vec<DynSym<'a>>,
@@ -75,6 +78,7 @@ impl<'a> SharedObject<'a> {
         // The versions references need (`.gnu.version_r`), by version index.
         let mut verneed_names: Vec<(u16, &'a [u8])> = Vec::new();
         let mut soname = None;
+        let mut audit = None;
         for sh in sections.iter() {
             if let Some((v, _)) = sh
                 .gnu_versym(E, data)
@@ -118,15 +122,17 @@ impl<'a> SharedObject<'a> {
                     .strings(E, data, link)
                     .map_err(|e| bad(format!("bad .dynamic strings: {e}")))?;
                 for d in dyns {
-                    if d.d_tag.get(E) == u64::from(elf::DT_SONAME) {
-                        let off = u32::try_from(d.d_val.get(E))
-                            .map_err(|_| bad("bad DT_SONAME".into()))?;
-                        soname = Some(name_str(
-                            strings
-                                .get(off)
-                                .map_err(|_| bad("DT_SONAME is past .dynstr".into()))?,
-                        ));
-                    }
+                    let (tag, slot) = match d.d_tag.get(E) {
+                        t if t == u64::from(elf::DT_SONAME) => ("DT_SONAME", &mut soname),
+                        t if t == u64::from(elf::DT_AUDIT) => ("DT_AUDIT", &mut audit),
+                        _ => continue,
+                    };
+                    let off =
+                        u32::try_from(d.d_val.get(E)).map_err(|_| bad(format!("bad {tag}")))?;
+                    let s = strings
+                        .get(off)
+                        .map_err(|_| bad(format!("{tag} is past .dynstr")))?;
+                    *slot = Some(name_str(s));
                 }
             }
         }
@@ -192,6 +198,7 @@ impl<'a> SharedObject<'a> {
             name,
             soname,
             named_itself,
+            audit,
             syms,
         })
     }
@@ -332,6 +339,7 @@ impl<'a> SharedObject<'a> {
             name,
             soname,
             named_itself: true,
+            audit: None,
             syms,
         })
     }

@@ -88,6 +88,10 @@ pub struct DynPlan {
     pub needed_str: Vec<u32>,
     pub soname_str: Option<u32>,
     pub rpath_str: Option<u32>,
+    /// `DT_AUDIT` (`--audit`) and `DT_DEPAUDIT` (`--depaudit`, then the libraries' own
+    /// `DT_AUDIT`s), colon-separated.
+    pub audit_str: Option<u32>,
+    pub depaudit_str: Option<u32>,
     pub versym: Vec<u16>,
     /// `.gnu.version_d`: the base version, then each version this output defines.
     pub verdef: Vec<u8>,
@@ -200,6 +204,16 @@ impl DynPlan {
             .collect();
         self.soname_str = soname.map(|s| add(s.as_bytes(), &mut dynstr));
         self.rpath_str = (!rpath.is_empty()).then(|| add(rpath.join(":").as_bytes(), &mut dynstr));
+        let audit = &opts.audit;
+        self.audit_str = (!audit.is_empty()).then(|| add(audit.join(":").as_bytes(), &mut dynstr));
+        // Every library linked against, needed or not: GNU ld takes their DT_AUDIT as it loads
+        // them, before --as-needed drops any.
+        let inherited = res.dsos.iter();
+        let depaudit: Vec<&str> = (opts.depaudit.iter().map(String::as_str))
+            .chain(inherited.filter_map(|d| d.obj.audit.as_deref()))
+            .collect();
+        self.depaudit_str =
+            (!depaudit.is_empty()).then(|| add(depaudit.join(":").as_bytes(), &mut dynstr));
         self.dynsym_names = self
             .dynsyms
             .iter()

@@ -75,6 +75,9 @@ pub struct Options {
     pub soname: Option<String>,
     /// `-rpath` entries, written as `DT_RUNPATH`.
     pub rpath: Vec<String>,
+    /// `--audit=LIB` (`DT_AUDIT`) and `--depaudit=LIB`/`-P LIB` (`DT_DEPAUDIT`), in order.
+    pub audit: Vec<String>,
+    pub depaudit: Vec<String>,
     /// `-E`/`--export-dynamic`: every global of an executable goes into `.dynsym`.
     pub export_dynamic: bool,
     /// `-z now`: `DF_BIND_NOW`, no lazy binding.
@@ -232,6 +235,8 @@ impl Default for Options {
             dynamic_linker: None,
             soname: None,
             rpath: Vec::new(),
+            audit: Vec::new(),
+            depaudit: Vec::new(),
             export_dynamic: false,
             bind_now: false,
             bsymbolic: false,
@@ -581,6 +586,8 @@ impl Parser {
             "init-stub" => o.init_stub = Some(init_stub(&val())?),
             "dynamic-linker" => o.dynamic_linker = Some(val()),
             "rpath" => push_rpath(&mut o.rpath, val()),
+            "audit" => o.audit.push(val()),
+            "depaudit" => o.depaudit.push(val()),
             "soname" => o.soname = Some(val()),
             "init" => o.init = Some(val()),
             "fini" => o.fini = Some(val()),
@@ -779,6 +786,7 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         "nodelete" => o.dt_flags_1 |= elf::DF_1_NODELETE,
         "nodlopen" => o.dt_flags_1 |= elf::DF_1_NOOPEN,
         "nodefaultlib" => o.dt_flags_1 |= elf::DF_1_NODEFLIB,
+        "nodump" => o.dt_flags_1 |= elf::DF_1_NODUMP,
         "global" => o.dt_flags_1 |= elf::DF_1_GLOBAL,
         "origin" => {
             o.dt_flags |= elf::DF_ORIGIN;

@@ -1169,6 +1169,12 @@ fn dt_name(tag: u32) -> &'static str {
         DT_VERSYM => "VERSYM",
         DT_VERNEED => "VERNEED",
         DT_VERNEEDNUM => "VERNEEDNUM",
+        DT_VERDEF => "VERDEF",
+        DT_VERDEFNUM => "VERDEFNUM",
+        DT_AUDIT => "AUDIT",
+        DT_DEPAUDIT => "DEPAUDIT",
+        DT_TEXTREL => "TEXTREL",
+        DT_BIND_NOW => "BIND_NOW",
         _ => "?",
     }
 }

@@ -621,6 +621,12 @@ fn dynamic_tags(
     if plan.rpath_str.is_some() {
         tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
     }
+    if plan.audit_str.is_some() {
+        tags.push(DT_AUDIT);
+    }
+    if plan.depaudit_str.is_some() {
+        tags.push(DT_DEPAUDIT);
+    }
     if defined(opts.init_symbol().as_bytes()) {
         tags.push(DT_INIT);
     }

@@ -72,6 +72,8 @@ fn own_value(v: &Values<'_, '_>, d: &DynPlan, tag: u32, opts: &Options) -> u64 {
     match tag {
         DT_SONAME => u64::from(d.soname_str.unwrap_or(0)),
         DT_RUNPATH | DT_RPATH => u64::from(d.rpath_str.unwrap_or(0)),
+        DT_AUDIT => u64::from(d.audit_str.unwrap_or(0)),
+        DT_DEPAUDIT => u64::from(d.depaudit_str.unwrap_or(0)),
         DT_INIT => sym(opts.init_symbol().as_bytes()),
         DT_FINI => sym(opts.fini_symbol().as_bytes()),
         DT_PREINIT_ARRAY => start(OutId::PreinitArray),
