@@ -906,3 +906,33 @@ fn audit_depaudit_and_z_nodump_as_gnu_ld() {
         assert!(dynamic(&d, "out", &["DEPAUDIT"])[0].contains("/x/aud.so"));
     }
 }
+
+#[test]
+fn an_executable_stack_the_inputs_ask_for_is_warned_about_as_gnu_ld() {
+    let d = work_dir("execstack");
+    write(&d, "m.c", "int main(void) { return 0; }\n");
+    write(&d, "xs.s", ".section .note.GNU-stack, \"x\"\n");
+    write(&d, "nn.s", "nop\n");
+    ok(&d, "gcc", &["-c", "m.c", "xs.s", "nn.s"]);
+    let warning = |o: &Output| {
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        e.lines()
+            .find(|l| l.contains("warning: "))
+            .map(|l| l.split_once("warning: ").unwrap().1.to_string())
+    };
+    for args in [
+        &["xs.o", "m.o"][..],
+        &["nn.o", "m.o"],
+        &["m.o", "xs.o", "nn.o"],
+        &["xs.o", "m.o", "-Wl,--no-warn-execstack"],
+        &["xs.o", "m.o", "-Wl,-z,noexecstack"],
+        &["m.o", "-Wl,-z,execstack"],
+        &["m.o"],
+    ] {
+        let gnu = run(&d, "gcc", &[&["-o", "ref"][..], args].concat());
+        let mine = initlink(&d, &[&["-o", "out"][..], args].concat());
+        assert!(mine.status.success() && gnu.status.success());
+        assert_eq!(warning(&mine), warning(&gnu), "{args:?}");
+        assert_eq!(gnu_stack(&d, "out"), gnu_stack(&d, "ref"), "{args:?}");
+    }
+}

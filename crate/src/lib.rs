@@ -168,6 +168,7 @@ fn link_resolved<'a>(
     }
     // 3. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(resolved, opts, gc)?;
+    out.diagnostics.append(&mut layout.warnings);
     // Layout made the linker's symbols: no definition changes from here on.
     resolved.settle_facts();
     clock.lap("plan", &mut out.timings);

@@ -49,6 +49,9 @@ pub struct Options {
     /// `-z stack-size=N`: the main thread's stack size the loader is asked for (`PT_GNU_STACK`'s
     /// `p_memsz`); 0 leaves it to the system.
     pub stack_size: u64,
+    /// `--warn-execstack` (the default) / `--no-warn-execstack`: warn when the inputs make the
+    /// stack executable.
+    pub warn_execstack: bool,
     /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
     pub undefined: Vec<String>,
     pub strip_all: bool,
@@ -223,6 +226,7 @@ impl Default for Options {
             print_gc_sections: false,
             execstack: None,
             stack_size: 0,
+            warn_execstack: true,
             undefined: Vec::new(),
             strip_all: false,
             strip_debug: false,
@@ -355,8 +359,6 @@ const IGNORED: &[&str] = &[
     "warn-common",
     "warn-once",
     "warn-constructors",
-    "warn-execstack",
-    "no-warn-execstack",
     "warn-rwx-segments",
     "no-warn-rwx-segments",
     "warn-multiple-gp",
@@ -525,6 +527,7 @@ impl Parser {
                 }
             }
             "warn-unresolved-symbols" => o.warn_unresolved = true,
+            "warn-execstack" | "no-warn-execstack" => o.warn_execstack = id == "warn-execstack",
             "error-unresolved-symbols" => o.warn_unresolved = false,
             "defsym" => o.defsym.push(parse_defsym(&val())?),
             "exclude-libs" => o.exclude_libs.extend(

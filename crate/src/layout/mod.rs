@@ -291,6 +291,8 @@ pub struct Layout {
     pub exec_stack: bool,
     /// `-z stack-size=N`: `PT_GNU_STACK`'s `p_memsz` (0: the system's default).
     pub stack_size: u64,
+    /// What the layout warns about (an executable stack the inputs asked for).
+    pub warnings: Vec<crate::diag::Diagnostic>,
     /// `--defsym` symbols whose value layout gives (numbers, aliases of linker-made symbols).
     pub defsym: Vec<(String, crate::options::Defsym)>,
     /// Write `PT_GNU_RELRO` (not under `-z norelro`).

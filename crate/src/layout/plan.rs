@@ -140,7 +140,13 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     p.finish_eh_frames(res_ro, g, eh_split, walked)?;
     // `-z execstack`/`-z noexecstack` wins; otherwise GNU ld's rule: executable if any input asks,
     // or (historically) if an input has no note at all.
-    let exec_stack = opts.execstack.unwrap_or(p.exec_stack || p.any_missing_note);
+    let asked = p.exec_stack.is_some() || p.missing_note.is_some();
+    let exec_stack = opts.execstack.unwrap_or(asked);
+    let stack_warning = opts
+        .execstack
+        .is_none()
+        .then(|| execstack_warning(res_ro, opts, p.exec_stack, p.missing_note))
+        .flatten();
     let dynamic = matches!(
         opts.kind,
         crate::options::OutputKind::Pie | crate::options::OutputKind::Shared
@@ -152,6 +158,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     p.provide_linker_symbols(res, opts, dynamic)?;
     let mut layout = p.into_layout();
     layout.exec_stack = exec_stack;
+    layout.warnings.extend(stack_warning);
     layout.stack_size = opts.stack_size;
     layout.defsym = opts.defsym.clone();
     layout.relro = opts.relro;
@@ -176,11 +183,37 @@ struct Planner<'a> {
     eh: Vec<EhInput>,
     eh_pending: Vec<EhPending>,
     commons: Vec<Common>,
-    exec_stack: bool,
-    any_missing_note: bool,
+    /// The first object whose `.note.GNU-stack` asks for an executable stack, and the first
+    /// without the note (which implies one).
+    exec_stack: Option<FileId>,
+    missing_note: Option<FileId>,
     input_bytes: u64,
     /// Merged data is bounded, like the output file (write.rs), in proportion to the input.
     merge_cap: u64,
+}
+
+/// GNU ld's warning when the inputs make the stack executable (`--no-warn-execstack` silences
+/// it; `-z execstack`/`-z noexecstack` decide without one): the first object asking, else the
+/// first without a `.note.GNU-stack`.
+fn execstack_warning(
+    res: &Resolved<'_>,
+    opts: &Options,
+    asking: Option<FileId>,
+    missing: Option<FileId>,
+) -> Option<Diagnostic> {
+    if !opts.warn_execstack {
+        return None;
+    }
+    let name = |f: FileId| res.files[f.0 as usize].obj.name.clone();
+    if let Some(f) = asking {
+        let msg = "requires executable stack (because the .note.GNU-stack section is executable)";
+        return Some(Diagnostic::warning(msg).file(name(f)));
+    }
+    let f = missing?;
+    let msg = "missing .note.GNU-stack section implies executable stack";
+    let note =
+        "NOTE: This behaviour is deprecated and will be removed in a future version of the linker";
+    Some(Diagnostic::warning(msg).file(name(f)).note(note))
 }
 
 const KEEP_FLAGS: u64 =
@@ -201,8 +234,8 @@ impl<'a> Planner<'a> {
             eh: Vec::new(),
             eh_pending: Vec::new(),
             commons: Vec::new(),
-            exec_stack: false,
-            any_missing_note: false,
+            exec_stack: None,
+            missing_note: None,
             input_bytes,
             merge_cap: input_bytes.saturating_mul(16).saturating_add(64 << 20),
         }
@@ -319,11 +352,12 @@ impl<'a> Planner<'a> {
                     fplaces[si] = self.place(res, fid, si as u32, out, crt)?;
                 }
             }
-            match gnu_stack {
-                Some(true) => self.exec_stack = true,
-                Some(false) => {}
-                None => self.any_missing_note = true,
-            }
+            let first = match gnu_stack {
+                Some(true) => &mut self.exec_stack,
+                Some(false) => &mut None,
+                None => &mut self.missing_note,
+            };
+            first.get_or_insert(fid);
             self.places.push(fplaces);
         }
         Ok(())
@@ -730,6 +764,7 @@ impl<'a> Planner<'a> {
             file_first: Vec::new(),
             exec_stack: false,
             stack_size: 0,
+            warnings: Vec::new(),
             defsym: Vec::new(),
             relro: true,
             base: BASE,
