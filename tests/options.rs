@@ -936,3 +936,41 @@ fn an_executable_stack_the_inputs_ask_for_is_warned_about_as_gnu_ld() {
         assert_eq!(gnu_stack(&d, "out"), gnu_stack(&d, "ref"), "{args:?}");
     }
 }
+
+/// Archives and common symbols (`-fcommon`), with GNU ld's rule: a member with a real definition
+/// of a symbol that is only common so far is loaded and replaces it; one with another common
+/// definition is not.
+#[test]
+fn an_archive_member_defining_a_common_symbol_replaces_it_as_gnu_ld() {
+    let d = work_dir("common-archive");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint bar;\nint main(void) { printf(\"%d\\n\", bar); return 0; }\n",
+    );
+    write(&d, "b.c", "int foo;\n");
+    write(
+        &d,
+        "d.c",
+        "int foo;\nint bar = 5;\nint get_foo(void) { return foo; }\n",
+    );
+    write(&d, "f.c", "int bar;\nint from_f = 1;\n");
+    ok(&d, "gcc", &["-fcommon", "-c", "a.c", "b.c", "d.c", "f.c"]);
+    ok(&d, "ar", &["rcs", "c.a", "b.o"]);
+    ok(&d, "ar", &["rcs", "e.a", "d.o"]);
+    ok(&d, "ar", &["rcs", "g.a", "f.o"]);
+    for (args, want) in [
+        (&["a.o", "c.a", "e.a"][..], "5\n"),
+        (&["a.o", "g.a"], "0\n"),
+    ] {
+        ok(&d, "gcc", &[&["-o", "ref"][..], args].concat());
+        let o = initlink(&d, &[&["-o", "out"][..], args].concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(ok(&d, "./out", &[]), want, "{args:?}");
+        assert_eq!(ok(&d, "./ref", &[]), want, "GNU ld, {args:?}");
+        // g.a's member only has bar as common: not loaded (from_f is not in the output).
+        let loaded = |f: &str| ok(&d, "nm", &[f]).contains("from_f");
+        assert_eq!(loaded("out"), loaded("ref"));
+        assert!(!loaded("out"));
+    }
+}

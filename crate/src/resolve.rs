@@ -480,7 +480,11 @@ impl<'a> Resolver<'a> {
                     id => SymbolId(id),
                 };
                 let g = &self.globals[id.0 as usize];
-                if g.def != Def::Undefined || !g.strong_ref {
+                // A common symbol is replaced by a member's real definition, as GNU ld does
+                // (`elf_link_is_defined_archive_symbol`): never by another common one.
+                let replaces_common = matches!(g.def, Def::Common { .. })
+                    && ar.member(off).is_ok_and(|(_, o)| defines(&o, name));
+                if !replaces_common && (g.def != Def::Undefined || !g.strong_ref) {
                     continue;
                 }
                 let referenced_by = g
@@ -503,6 +507,18 @@ impl<'a> Resolver<'a> {
             }
         }
     }
+}
+
+/// Whether `obj` defines `name` strongly in one of its sections (not as a common symbol: the
+/// definition that would replace a common one).
+fn defines(obj: &Object<'_>, name: &[u8]) -> bool {
+    (obj.first_global..)
+        .zip(&obj.global_names)
+        .any(|(i, &(_, n))| {
+            n == name
+                && obj.symbols[i].st_bind() != elf::STB_WEAK
+                && matches!(obj.sym_place(i), Ok(SymPlace::Section(_)))
+        })
 }
 
 impl<'a> Resolver<'a> {
