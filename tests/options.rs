@@ -974,3 +974,64 @@ fn an_archive_member_defining_a_common_symbol_replaces_it_as_gnu_ld() {
         assert!(!loaded("out"));
     }
 }
+
+#[test]
+fn text_relocations_warn_and_set_dt_textrel_or_fail_under_z_text_as_gnu_ld() {
+    let d = work_dir("textrel");
+    write(
+        &d,
+        "tr.s",
+        ".globl fn1\nfn1:\n  sub $8, %rsp\n  movabs ptr, %rax\n  call *%rax\n  add $8, %rsp\n  ret\n.section .note.GNU-stack,\"\",@progbits\n",
+    );
+    write(
+        &d,
+        "tb.c",
+        "#include <stdio.h>\nint fn1(void);\nint fn2(void) { return 3; }\nvoid *ptr = fn2;\nint main(void) { printf(\"%d\\n\", fn1()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "tr.s"]);
+    ok(&d, "gcc", &["-c", "-fPIC", "tb.c"]);
+    let warnings = |o: &Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| l.split_once("warning: ").map(|(_, w)| w.to_string()))
+            .collect()
+    };
+    for (args, out) in [
+        (&["-pie", "tr.o", "tb.o"][..], "exe"),
+        (&["-shared", "tr.o"], "t.so"),
+    ] {
+        let gnu = run(&d, "gcc", &[&["-o", "ref"][..], args].concat());
+        let mine = initlink(&d, &[&["-o", out][..], args].concat());
+        assert!(
+            mine.status.success(),
+            "{}",
+            String::from_utf8_lossy(&mine.stderr)
+        );
+        let tags = ["TEXTREL", "FLAGS"];
+        assert_eq!(
+            dynamic(&d, out, &tags),
+            dynamic(&d, "ref", &tags),
+            "{args:?}"
+        );
+        assert!(dynamic(&d, out, &["FLAGS"])
+            .iter()
+            .any(|l| l.contains("TEXTREL")));
+        // GNU ld prefixes the symbol warning with the file: compare what follows it.
+        let strip = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .map(|w| w.trim_start_matches("tr.o: ").to_string())
+                .collect()
+        };
+        assert_eq!(strip(warnings(&mine)), strip(warnings(&gnu)), "{args:?}");
+    }
+    assert_eq!(ok(&d, "./exe", &[]), "3\n");
+    let o = initlink(&d, &["-pie", "-o", "exe", "tr.o", "tb.o", "-Wl,-z,text"]);
+    assert!(!o.status.success());
+    assert!(!run(
+        &d,
+        "gcc",
+        &["-pie", "-o", "ref", "tr.o", "tb.o", "-Wl,-z,text"]
+    )
+    .status
+    .success());
+}

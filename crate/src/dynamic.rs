@@ -76,6 +76,9 @@ pub struct DynPlan {
     /// Input section (file, section) -> its load-base-relative dynamic relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,
     pub relative_count: usize,
+    /// The warnings given for text relocations (words the loader writes in read-only sections),
+    /// one per symbol and section; any means `DT_TEXTREL` and `DF_TEXTREL`.
+    pub textrel_warned: Vec<String>,
     /// Dynamic symbols (index 1..), undefined first, then defined in `.gnu.hash` order.
     pub dynsyms: Vec<SymbolId>,
     pub dynsym_index: FxHashMap<SymbolId, u32>,

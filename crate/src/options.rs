@@ -52,6 +52,9 @@ pub struct Options {
     /// `--warn-execstack` (the default) / `--no-warn-execstack`: warn when the inputs make the
     /// stack executable.
     pub warn_execstack: bool,
+    /// `-z text`: a dynamic relocation in a read-only section is an error (`-z notext`, the
+    /// default: a warning, and `DT_TEXTREL`).
+    pub z_text: bool,
     /// Symbols to treat as undefined from the start (`-u`), pulling archive members.
     pub undefined: Vec<String>,
     pub strip_all: bool,
@@ -227,6 +230,7 @@ impl Default for Options {
             execstack: None,
             stack_size: 0,
             warn_execstack: true,
+            z_text: false,
             undefined: Vec::new(),
             strip_all: false,
             strip_debug: false,
@@ -797,8 +801,9 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
         "defs" => o.no_undefined = true,
         "undefs" => o.no_undefined = false,
-        "text" | "notext" | "nodefs" | "noexecheap" | "separate-code" | "noseparate-code"
-        | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
+        "text" | "notext" => o.z_text = kw == "text",
+        "nodefs" | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc"
+        | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
             o.ignored.push(format!("-z {kw}"))
         }
         "muldefs" => o.allow_multiple_definition = true,

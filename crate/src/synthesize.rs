@@ -245,6 +245,19 @@ pub fn synthesize(
             s.apply(res, opts, FileId(fi as u32), need, &mut undefs, &mut errors);
         }
     }
+    if s.dynamic
+        .as_ref()
+        .is_some_and(|p| !p.textrel_warned.is_empty())
+    {
+        let what = if opts.kind == OutputKind::Shared {
+            "a shared object"
+        } else {
+            "a PIE"
+        };
+        s.warnings.push(Diagnostic::warning(format!(
+            "creating DT_TEXTREL in {what}"
+        )));
+    }
     s.choose_entry(res, opts)?;
     s.add_init_stub(res, opts)?;
     s.add_plt_entries(res);
@@ -339,6 +352,14 @@ impl Synth {
             Need::Plt(t) => self.plan().need_plt(t),
             Need::Want(t) => self.want_sym(t),
             Need::Reloc(r) => self.plan().relocs.push(r),
+            Need::TextRel(w) => {
+                // Once per symbol and section, as GNU ld warns.
+                let plan = self.plan();
+                if !plan.textrel_warned.contains(&w.message) {
+                    plan.textrel_warned.push(w.message.clone());
+                    self.warnings.push(*w);
+                }
+            }
             Need::GotDyn(t, k) => {
                 self.got_dyn(res, opts, t, k);
             }
@@ -659,7 +680,10 @@ fn dynamic_tags(
     if !plan.relocs.is_empty() || plan.relative_count > 0 {
         tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
     }
-    if opts.bind_now || opts.dt_flags != 0 {
+    if !plan.textrel_warned.is_empty() {
+        tags.push(DT_TEXTREL);
+    }
+    if opts.bind_now || opts.dt_flags != 0 || !plan.textrel_warned.is_empty() {
         tags.push(DT_FLAGS);
     }
     if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
@@ -696,6 +720,8 @@ enum Need {
         off: u64,
     },
     Error(Box<Diagnostic>),
+    /// A dynamic relocation in a read-only section (a text relocation): GNU ld's warning for it.
+    TextRel(Box<Diagnostic>),
     /// Input section `sec` has `count` relocations that become load-base-relative dynamic
     /// relocations.
     Relative {
@@ -971,6 +997,25 @@ impl Scan<'_, '_> {
         Ok(false)
     }
 
+    /// A word the loader must write in a read-only section: an error under `-z text`; else, as
+    /// GNU ld, a warning naming the symbol and section, and the output gets `DT_TEXTREL`.
+    fn text_relocation(&mut self, x: &Rel<'_, '_>, what: &str) -> std::result::Result<(), String> {
+        if self.opts.z_text {
+            return Err(self.fpic(x, what));
+        }
+        let name = match x.target {
+            SymRef::Global(g) => name_str(self.res.global(g).name),
+            SymRef::Local(f, i) => self.res.files[f.0 as usize].obj.sym_display(i as usize),
+        };
+        let msg = format!(
+            "relocation against `{name}' in read-only section `{}'",
+            x.sec.name_str()
+        );
+        let w = Diagnostic::warning(msg).file(self.obj.name.clone());
+        self.needs.push(Need::TextRel(Box::new(w)));
+        Ok(())
+    }
+
     /// The message for a relocation that position-independent output cannot hold.
     fn fpic(&self, x: &Rel<'_, '_>, what: &str) -> String {
         // Only an error needs the name: no allocation per relocation.
@@ -992,7 +1037,7 @@ impl Scan<'_, '_> {
         match dyn_action(res, opts, target, writable) {
             DynAction::Symbolic => {
                 if !writable {
-                    return Err(self.fpic(x, "a shared object (text relocation)"));
+                    self.text_relocation(x, "a shared object (text relocation)")?;
                 }
                 self.needs.push(Need::Want(target));
                 let SymRef::Global(g) = target else {
@@ -1013,14 +1058,14 @@ impl Scan<'_, '_> {
             DynAction::Relative => {
                 if !writable {
                     let shared = opts.kind == OutputKind::Shared;
-                    return Err(self.fpic(
+                    self.text_relocation(
                         x,
                         if shared {
                             "a shared object"
                         } else {
                             "a PIE object"
                         },
-                    ));
+                    )?;
                 }
                 // Only counted: the write phase emits it beside the data it fixes up.
                 self.relative += 1;

@@ -82,7 +82,15 @@ fn own_value(v: &Values<'_, '_>, d: &DynPlan, tag: u32, opts: &Options) -> u64 {
         DT_INIT_ARRAYSZ => size(OutId::InitArray),
         DT_FINI_ARRAY => start(OutId::FiniArray),
         DT_FINI_ARRAYSZ => size(OutId::FiniArray),
-        DT_FLAGS => u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags),
+        DT_FLAGS => {
+            let textrel = if d.textrel_warned.is_empty() {
+                0
+            } else {
+                DF_TEXTREL
+            };
+            u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags | textrel)
+        }
+        DT_TEXTREL => 0,
         DT_FLAGS_1 => {
             let mut f = opts.dt_flags_1;
             if opts.bind_now {
