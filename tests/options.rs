@@ -1035,3 +1035,31 @@ fn text_relocations_warn_and_set_dt_textrel_or_fail_under_z_text_as_gnu_ld() {
     .status
     .success());
 }
+
+/// A read-only input `.init_array` (as an assembler that does not force the W flag makes one)
+/// merged into the writable output section: no text relocation, as GNU ld decides by the output.
+#[test]
+fn a_read_only_init_array_input_in_a_writable_output_is_no_text_relocation() {
+    let d = work_dir("init-array-ro");
+    write(&d, "a.s", ".section .init_array,\"aw\",@init_array\n.p2align 3\n.quad init1\n.section .note.GNU-stack,\"\",@progbits\n");
+    write(&d, "b.s", ".section .init_xxxxx,\"a\",@progbits\n.p2align 3\n.quad init2\n.section .note.GNU-stack,\"\",@progbits\n");
+    write(
+        &d,
+        "c.c",
+        "#include <stdio.h>\nvoid init1(void) { printf(\"init1 \"); }\nvoid init2(void) { printf(\"init2 \"); }\nint main(void) { return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.s", "b.s", "c.c"]);
+    // Rename the section in the object, keeping its flags (the name has the same length).
+    let b = fs::read(d.join("b.o")).unwrap();
+    let at = b.windows(11).position(|w| w == b".init_xxxxx").unwrap();
+    let mut b2 = b.clone();
+    b2[at..at + 11].copy_from_slice(b".init_array");
+    fs::write(d.join("b.o"), b2).unwrap();
+    let gnu = run(&d, "gcc", &["-o", "ref", "a.o", "b.o", "c.o"]);
+    let mine = initlink(&d, &["-o", "out", "a.o", "b.o", "c.o"]);
+    assert!(mine.status.success() && gnu.status.success());
+    assert_eq!(ok(&d, "./out", &[]), "init1 init2 ");
+    assert_eq!(ok(&d, "./ref", &[]), "init1 init2 ");
+    assert!(String::from_utf8_lossy(&mine.stderr).is_empty(), "{mine:?}");
+    assert!(dynamic(&d, "out", &["TEXTREL"]).is_empty());
+}

@@ -341,7 +341,7 @@ impl<'r, 'a> Values<'r, 'a> {
         let Some(s) = obj.sections.get(sec as usize) else {
             return false;
         };
-        let writable = s.flags & u64::from(SHF_WRITE) != 0;
+        let writable = self.layout.lands_writable(file, sec, s.flags);
         s.relocs.iter().any(|r| {
             let sym = r.r_sym(E, false) as usize;
             r.r_offset.get(E) == off
@@ -421,6 +421,7 @@ impl<'r, 'a> Values<'r, 'a> {
         let Some(sec) = obj.sections.get(sec_index as usize) else {
             return;
         };
+        let writable = self.layout.lands_writable(file, sec_index, sec.flags);
         let mut trace = trace.filter(|_| traced(self.res, file, sec));
         let mut skip_next = false;
         let mut map_at = usize::MAX;
@@ -465,6 +466,7 @@ impl<'r, 'a> Values<'r, 'a> {
                 target,
                 s,
                 a,
+                writable,
             };
             let done = if consumed {
                 Done {
@@ -555,8 +557,7 @@ impl<'r, 'a> Values<'r, 'a> {
         let (o, p, a) = (x.o, x.p, x.a);
         let g = |kind| self.got_slot(x.target, kind);
         if arch::is_word_absolute(x.t) && x.sec.is_alloc() {
-            let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
-            match crate::synthesize::dyn_action(self.res, opts, x.target, writable) {
+            match crate::synthesize::dyn_action(self.res, opts, x.target, x.writable) {
                 // The loader writes it (the word relocation with the symbol).
                 crate::synthesize::DynAction::Symbolic => {
                     return Some(Done {
@@ -839,6 +840,8 @@ struct Site<'s, 'd> {
     target: SymRef,
     s: u64,
     a: i64,
+    /// Its section lands in a writable output section ([`Layout::lands_writable`]).
+    writable: bool,
 }
 
 /// What the apply steps did at one site: what the relocation after it needs, and what the

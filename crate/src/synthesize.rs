@@ -754,6 +754,8 @@ struct Rel<'s, 'd> {
     kind: RelKind,
     target: SymRef,
     addend: i64,
+    /// Its section lands in a writable output section ([`Layout::lands_writable`]).
+    writable: bool,
 }
 
 /// Scan the relocations of one file's kept sections: checks, and what they need.
@@ -807,6 +809,7 @@ impl Scan<'_, '_> {
     fn section(&mut self, layout: &Layout, si: u32, sec: &Section<'_>) {
         let (res, opts, obj) = (self.res, self.opts, self.obj);
         let alloc = sec.is_alloc();
+        let writable = layout.lands_writable(self.fid, si, sec.flags);
         let split_map = layout.places[self.fid.0 as usize]
             .get(si as usize)
             .and_then(crate::layout::Place::record_map)
@@ -877,6 +880,7 @@ impl Scan<'_, '_> {
                 kind,
                 target,
                 addend: r.r_addend.get(E),
+                writable,
             };
             skip_next = if self.dynamic {
                 match self.scan_dynamic(&x) {
@@ -1033,7 +1037,7 @@ impl Scan<'_, '_> {
     /// or fixed at link time ([`dyn_action`]).
     fn dynamic_word(&mut self, x: &Rel<'_, '_>, imp: bool) -> std::result::Result<bool, String> {
         let (res, opts, target) = (self.res, self.opts, x.target);
-        let writable = x.sec.flags & u64::from(SHF_WRITE) != 0;
+        let writable = x.writable;
         match dyn_action(res, opts, target, writable) {
             DynAction::Symbolic => {
                 if !writable {

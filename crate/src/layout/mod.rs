@@ -462,6 +462,32 @@ impl Layout {
         )
     }
 
+    /// Whether input section `sec` of `file` (input flags `flags`) lands in a writable output
+    /// section: a word the loader writes anywhere else is a text relocation. GNU ld asks the
+    /// output section, so a read-only `.init_array` input merged into a writable one is not.
+    pub fn lands_writable(&self, file: FileId, sec: u32, flags: u64) -> bool {
+        // Every phase asks the same question: the placement's output section, before and after
+        // `assign` alike.
+        let out = match self
+            .places
+            .get(file.0 as usize)
+            .and_then(|p| p.get(sec as usize))
+        {
+            Some(
+                Place::Piece { out, .. }
+                | Place::EhPiece { out, .. }
+                | Place::Merged { out, .. }
+                | Place::At { out, .. }
+                | Place::Split { out, .. },
+            ) => Some(*out as usize),
+            Some(Place::Dropped) | None => None,
+        };
+        let flags = out
+            .and_then(|o| self.sections.get(o))
+            .map_or(flags, |s| s.flags);
+        flags & u64::from(object::elf::SHF_WRITE) != 0
+    }
+
     /// Output (section index, offset in section) of an input byte: for writing.
     pub fn input_out(&self, file: FileId, sec: u32) -> Option<(u32, u64)> {
         match *self.places.get(file.0 as usize)?.get(sec as usize)? {
