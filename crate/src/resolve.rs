@@ -59,6 +59,9 @@ pub struct Global<'a> {
     /// `--defsym NAME=NUMBER`: an absolute value, not an address in the image (no relocation
     /// moves it in a PIE or shared object).
     pub absolute: bool,
+    /// Some object gives it a non-default visibility (hidden, internal or protected): while
+    /// undefined, it is never left to the loader (GNU ld resolves an undefined weak one to 0).
+    pub non_default: bool,
 }
 
 pub struct Dso<'a> {
@@ -165,6 +168,9 @@ pub mod fact {
     /// Defined here with default visibility and not bound locally ([`super::bind`]): in a
     /// shared object, another module's definition could replace it.
     pub const PREEMPTIBLE: u8 = 4;
+    /// Undefined, but some object gives it a non-default visibility: it binds here, to 0
+    /// (set with [`UNDEFINED`] and [`ABSOLUTE`]), never to another module's definition.
+    pub const LOCAL_UNDEF: u8 = 128;
 }
 
 impl<'a> Resolved<'a> {
@@ -187,6 +193,7 @@ impl<'a> Resolved<'a> {
     fn fact_of(&self, id: SymbolId) -> u8 {
         let g = self.global(id);
         match g.def {
+            Def::Undefined if g.non_default => fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE,
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
             Def::Linker if g.absolute => fact::ABSOLUTE,
@@ -258,6 +265,7 @@ impl<'a> Resolver<'a> {
             first_ref: None,
             dso_ref: false,
             absolute: false,
+            non_default: false,
         });
         self.names
             .table
@@ -301,6 +309,9 @@ impl<'a> Resolver<'a> {
                 self.versioned_refs.push(id);
             }
             let g = &mut self.globals[id.0 as usize];
+            if sym.st_other & 3 != elf::STV_DEFAULT {
+                g.non_default = true;
+            }
             match place {
                 SymPlace::Undefined => {
                     if !weak {

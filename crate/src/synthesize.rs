@@ -810,11 +810,14 @@ impl Scan<'_, '_> {
             let target = sym_ref(res, self.fid, sym);
             // Undefined strong references are fatal (weak ones resolve to 0).
             if let SymRef::Global(g) = target {
-                let undefined = res.facts(g) & fact::UNDEFINED != 0;
+                let f = res.facts(g);
+                let undefined = f & fact::UNDEFINED != 0;
                 let weak = obj.symbols[sym].st_bind() == STB_WEAK;
                 // A shared object may leave references to its loader, unless
-                // `--no-undefined` / `-z defs`.
-                let allow = opts.kind == OutputKind::Shared && !opts.no_undefined;
+                // `--no-undefined` / `-z defs` or the symbol is hidden.
+                let allow = opts.kind == OutputKind::Shared
+                    && !opts.no_undefined
+                    && f & fact::LOCAL_UNDEF == 0;
                 if undefined && !weak && alloc && kind != RelKind::None && !allow {
                     self.needs.push(Need::Undefined { g, sec: si, off });
                 }
@@ -1127,7 +1130,7 @@ fn got_reloc(i: u32, kind: DynKind, sym: Option<SymbolId>, target: Option<SymRef
 }
 
 fn is_weak_undef(res: &Resolved<'_>, s: SymRef) -> bool {
-    matches!(s, SymRef::Global(g) if res.facts(g) & fact::UNDEFINED != 0)
+    matches!(s, SymRef::Global(g) if res.facts(g) & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED)
 }
 
 impl Synth {
@@ -1195,7 +1198,8 @@ pub fn imported(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
         SymRef::Local(..) => false,
         SymRef::Global(g) => {
             let f = res.facts(g);
-            f & fact::SHARED != 0 || (f & fact::UNDEFINED != 0 && opts.kind == OutputKind::Shared)
+            let undef = f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED;
+            f & fact::SHARED != 0 || (undef && opts.kind == OutputKind::Shared)
         }
     }
 }

@@ -1,0 +1,109 @@
+//! What GNU ld decides for dynamic outputs beyond plain imports and exports: undefined symbols
+//! an object hid, copy relocations into read-only data, the TLS model flags, the GNU property
+//! note. Each test links the same objects with initlink (`gcc -B ld/`) and with GNU ld, compares
+//! what `readelf` shows and runs what was linked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch directory with `ld/ld` → initlink, for `gcc -B ld/`.
+fn work_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dynamic-{name}"));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(d.join("ld")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_initlink"), d.join("ld/ld")).unwrap();
+    d
+}
+
+fn run(dir: &Path, prog: &str, args: &[&str]) -> Output {
+    Command::new(prog)
+        .args(args)
+        .current_dir(dir)
+        .env("LC_ALL", "C")
+        .env("LD_LIBRARY_PATH", dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{prog}: {e}"))
+}
+
+fn ok(dir: &Path, prog: &str, args: &[&str]) -> String {
+    let o = run(dir, prog, args);
+    assert!(
+        o.status.success(),
+        "{prog} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    fs::write(dir.join(name), text).unwrap();
+}
+
+/// `gcc ARGS` with initlink (`gcc -B ld/`) or with gcc's own GNU ld.
+fn link(dir: &Path, initlink: bool, args: &[&str]) -> String {
+    let mut a = if initlink {
+        vec!["-B", "ld/"]
+    } else {
+        Vec::new()
+    };
+    a.extend(args);
+    ok(dir, "gcc", &a)
+}
+
+/// The names in `file`'s `.dynsym`.
+fn dynsym_names(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-W", "--dyn-syms", file])
+        .lines()
+        .filter(|l| l.contains(": "))
+        .filter_map(|l| l.split_whitespace().nth(7).map(str::to_string))
+        .collect()
+}
+
+/// The types of `file`'s dynamic relocations (`R_X86_64_...`) with their symbols.
+fn dyn_relocs(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-W", "-r", file])
+        .lines()
+        .filter(|l| l.contains("R_X86_64_"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", w[2], w.get(4).unwrap_or(&""))
+        })
+        .collect()
+}
+
+#[test]
+fn an_undefined_weak_hidden_symbol_is_zero_in_a_shared_object() {
+    let d = work_dir("hidden-weak-undef");
+    write(
+        &d,
+        "a.c",
+        "__attribute__((weak, visibility(\"hidden\"))) void foo(void);\n\
+         void *p(void) { return (void *)foo; }\n\
+         void *q = (void *)foo;\n\
+         int call(void) { if (foo) { foo(); return 1; } return 0; }\n",
+    );
+    // The program defines and exports a `foo` of its own: the library's hidden one is not it.
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\n\
+         void foo(void) {}\n\
+         void *p(void); extern void *q; int call(void);\n\
+         int main(void) { printf(\"%d %d %d\\n\", p() == 0, q == 0, call()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "main.c"]);
+    for (initlink, lib, exe) in [(false, "libref.so", "ref"), (true, "liba.so", "a")] {
+        link(&d, initlink, &["-shared", "-o", lib, "a.o"]);
+        assert!(!dynsym_names(&d, lib).iter().any(|n| n == "foo"), "{lib}");
+        assert!(
+            dyn_relocs(&d, lib).iter().all(|r| !r.contains("foo")),
+            "{lib}: {:?}",
+            dyn_relocs(&d, lib)
+        );
+        let l = format!("-l{}", &lib[3..lib.len() - 3]);
+        link(&d, initlink, &["-rdynamic", "-o", exe, "main.o", "-L.", &l]);
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1 1 0\n", "{exe}");
+    }
+}
