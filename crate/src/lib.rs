@@ -100,6 +100,15 @@ pub fn link_into<'a>(
         Ok(()) => {}
         Err(e) => out.diagnostics.extend(e.0),
     }
+    // `--fatal-warnings`: the warnings stay warnings, but the output is not made.
+    if opts.fatal_warnings
+        && out
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning)
+    {
+        out.linked = false;
+    }
     out
 }
 
@@ -119,8 +128,10 @@ fn link_phases<'a>(
         register,
         opts.kind == OutputKind::Static,
         opts.allow_multiple_definition,
+        opts.warn_common,
         &opts.defsym,
     )?;
+    out.diagnostics.append(&mut resolved.warnings);
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {
         Ok((layout, synth)) => {

@@ -97,6 +97,10 @@ pub struct Options {
     pub dt_flags_1: u32,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
+    /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
+    pub fatal_warnings: bool,
+    /// `--warn-common`: warn where a common symbol meets another common or a definition.
+    pub warn_common: bool,
     /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
     /// exported (nor preemptible), as if hidden.
     pub exclude_libs: Vec<String>,
@@ -232,6 +236,8 @@ impl Default for Options {
             dt_flags: 0,
             dt_flags_1: 0,
             allow_multiple_definition: false,
+            fatal_warnings: false,
+            warn_common: false,
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
             no_undefined: false,
@@ -295,6 +301,8 @@ pub struct Command {
     pub sysroot: Option<String>,
     /// Warnings about the command line itself (`-z` keywords ignored, as GNU ld warns).
     pub warnings: Vec<Diagnostic>,
+    /// One of [`Command::warnings`] came after `--fatal-warnings`: the link fails.
+    pub fatal_warning: bool,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -330,9 +338,6 @@ const IGNORED: &[&str] = &[
     "no-map-whole-files",
     "rpath-link",
     "nostdlib",
-    "fatal-warnings",
-    "no-fatal-warnings",
-    "warn-common",
     "warn-once",
     "warn-constructors",
     "warn-execstack",
@@ -477,6 +482,9 @@ impl Parser {
                 }
             }
             "allow-multiple-definition" => o.allow_multiple_definition = true,
+            "fatal-warnings" => o.fatal_warnings = true,
+            "no-fatal-warnings" => o.fatal_warnings = false,
+            "warn-common" => o.warn_common = true,
             "no-undefined" => o.no_undefined = true,
             "defsym" => o.defsym.push(parse_defsym(&val())?),
             "exclude-libs" => o.exclude_libs.extend(
@@ -513,6 +521,8 @@ impl Parser {
             "hash-style" => o.hash_style = hash_style(&val())?,
             "z" => {
                 if let Some(w) = apply_z(o, &val()) {
+                    // GNU ld counts a warning as it gives it: only after `--fatal-warnings`.
+                    self.cmd.fatal_warning |= o.fatal_warnings;
                     self.cmd.warnings.push(w);
                 }
             }

@@ -138,6 +138,8 @@ pub struct Resolved<'a> {
     /// References of the needed shared objects that nothing in the link defines: (the shared
     /// object, the name), for `--no-allow-shlib-undefined`.
     pub shlib_undefined: Vec<(u32, &'a [u8])>,
+    /// `--warn-common`'s warnings, in input order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -234,6 +236,21 @@ impl<'a> Resolved<'a> {
     }
 }
 
+/// What a common symbol met, for `--warn-common`'s words.
+#[derive(Clone, Copy)]
+enum CommonMeets {
+    /// Another common of the same size.
+    Common,
+    /// A smaller common, which it replaces.
+    Smaller,
+    /// A larger common, which stays.
+    Larger,
+    /// A definition, which stays.
+    Definition,
+    /// (A definition meeting an earlier common, which it replaces.)
+    Overridden,
+}
+
 struct Resolver<'a> {
     files: Vec<File<'a>>,
     globals: Vec<Global<'a>>,
@@ -246,6 +263,9 @@ struct Resolver<'a> {
     allow_multiple_definition: bool,
     /// Globals first named by an undefined reference with a version (`foo@V`, from `.symver`).
     versioned_refs: Vec<SymbolId>,
+    /// `--warn-common`: warn where a common symbol meets another or a definition.
+    warn_common: bool,
+    warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Resolver<'a> {
@@ -336,17 +356,33 @@ impl<'a> Resolver<'a> {
                             g.def = here;
                             self.commons.insert(id, (size, align));
                         }
-                        Def::Common { .. } => {
+                        Def::Common { file, .. } => {
                             let (s0, a0) = self.commons.get(&id).copied().unwrap_or((0, 1));
                             if size > s0 {
                                 g.def = here;
                             }
                             self.commons.insert(id, (size.max(s0), align.max(a0)));
+                            let how = match size.cmp(&s0) {
+                                std::cmp::Ordering::Equal => CommonMeets::Common,
+                                std::cmp::Ordering::Greater => CommonMeets::Smaller,
+                                std::cmp::Ordering::Less => CommonMeets::Larger,
+                            };
+                            self.warn_common(name, &obj.name, file, how);
                         }
-                        Def::Defined { weak: false, .. } => {}
+                        Def::Defined {
+                            file, weak: false, ..
+                        } => self.warn_common(name, &obj.name, file, CommonMeets::Definition),
                     }
                 }
                 SymPlace::Absolute | SymPlace::Section(_) => match g.def {
+                    Def::Common { file, .. } if !weak && self.warn_common => {
+                        g.def = Def::Defined {
+                            file: fid,
+                            sym: i as u32,
+                            weak,
+                        };
+                        self.warn_common(name, &obj.name, file, CommonMeets::Overridden);
+                    }
                     Def::Undefined | Def::Linker | Def::Common { .. } | Def::Shared { .. } => {
                         // A strong definition overrides a common one; a weak one does not.
                         if !(weak && matches!(g.def, Def::Common { .. })) {
@@ -393,6 +429,44 @@ impl<'a> Resolver<'a> {
             discarded,
         });
         Ok(())
+    }
+
+    /// `--warn-common`: GNU ld's words for a common symbol `name` of `here` meeting the common
+    /// or definition of `there`, or for a definition of `here` overriding `there`'s common.
+    fn warn_common(&mut self, name: &[u8], here: &str, there: FileId, how: CommonMeets) {
+        if !self.warn_common {
+            return;
+        }
+        let n = name_str(name);
+        let there = self
+            .files
+            .get(there.0 as usize)
+            .map(|f| f.obj.name.as_str())
+            .unwrap_or_default();
+        let (file, msg) = match how {
+            CommonMeets::Common => (
+                format!("{here} and {there}"),
+                format!("multiple common of `{n}'"),
+            ),
+            CommonMeets::Smaller => (
+                here.to_string(),
+                format!("common of `{n}' overriding smaller common from {there}"),
+            ),
+            CommonMeets::Larger => (
+                here.to_string(),
+                format!("common of `{n}' overridden by larger common from {there}"),
+            ),
+            CommonMeets::Definition => (
+                here.to_string(),
+                format!("common of `{n}' overridden by definition from {there}"),
+            ),
+            CommonMeets::Overridden => (
+                here.to_string(),
+                format!("definition of `{n}' overriding common from {there}"),
+            ),
+        };
+        self.warnings
+            .push(Diagnostic::warning(msg).file(file).symbol(n));
     }
 
     fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
@@ -654,10 +728,13 @@ pub fn resolve<'a>(
     register: Option<&'a str>,
     static_link: bool,
     allow_multiple_definition: bool,
+    warn_common: bool,
     defsym: &'a [(String, crate::options::Defsym)],
 ) -> Result<Resolved<'a>> {
     let mut r = Resolver {
         allow_multiple_definition,
+        warn_common,
+        warnings: Vec::new(),
         files: Vec::new(),
         globals: Vec::new(),
         names: Names::default(),
@@ -759,6 +836,7 @@ pub fn resolve<'a>(
         commons: r.commons,
         binding: Vec::new(),
         shlib_undefined,
+        warnings: r.warnings,
     })
 }
 
