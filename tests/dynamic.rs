@@ -107,3 +107,56 @@ fn an_undefined_weak_hidden_symbol_is_zero_in_a_shared_object() {
         assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1 1 0\n", "{exe}");
     }
 }
+
+/// The section of `file` whose address range holds `addr`.
+fn section_at(dir: &Path, file: &str, addr: u64) -> String {
+    ok(dir, "readelf", &["-SW", file])
+        .lines()
+        .filter_map(|l| {
+            let l = l.split_once(']')?.1;
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let start = u64::from_str_radix(w.get(2)?, 16).ok()?;
+            let size = u64::from_str_radix(w.get(4)?, 16).ok()?;
+            (start != 0 && (start..start + size).contains(&addr)).then(|| w[0].to_string())
+        })
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
+    let d = work_dir("copyrel-relro");
+    write(
+        &d,
+        "lib.c",
+        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\n\
+         extern const char readonly[100];\nextern char readwrite[100];\n\
+         int main(void) { readwrite[0] = 'x'; printf(\"%s %s\\n\", readonly, readwrite); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
+    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "lib.c"]);
+    for (initlink, exe) in [(false, "ref"), (true, "a")] {
+        link(
+            &d,
+            initlink,
+            &["-no-pie", "-o", exe, "main.o", "-L.", "-lc1"],
+        );
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef\n", "{exe}");
+        let relocs = ok(&d, "readelf", &["-rW", exe]);
+        let copy_in = |sym: &str| {
+            let l = relocs
+                .lines()
+                .find(|l| l.contains("R_X86_64_COPY") && l.contains(sym))
+                .unwrap_or_else(|| panic!("{exe}: no copy of {sym}:\n{relocs}"));
+            let at = u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap();
+            section_at(&d, exe, at)
+        };
+        assert_eq!(copy_in("readonly"), ".data.rel.ro", "{exe}");
+        assert_eq!(copy_in("readwrite"), ".bss", "{exe}");
+    }
+}

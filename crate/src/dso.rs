@@ -19,6 +19,8 @@ pub struct DynSym<'a> {
     pub st_info: u8,
     pub st_other: u8,
     pub defined: bool,
+    /// Defined in a read-only section (no `SHF_WRITE`): a copy of it goes to `.data.rel.ro`.
+    pub readonly: bool,
     /// The version this definition carries, or the version this reference needs (None:
     /// unversioned).
     pub version: Option<&'a [u8]>,
@@ -140,7 +142,13 @@ impl<'a> SharedObject<'a> {
             if vis == elf::STV_HIDDEN || vis == elf::STV_INTERNAL {
                 continue;
             }
-            let defined = s.st_shndx.get(E) != elf::SHN_UNDEF;
+            let shndx = s.st_shndx.get(E);
+            let defined = shndx != elf::SHN_UNDEF;
+            let readonly = defined
+                && shndx < elf::SHN_LORESERVE
+                && sections
+                    .section(object::SectionIndex(usize::from(shndx)))
+                    .is_ok_and(|sh| sh.sh_flags(E) & u64::from(elf::SHF_WRITE) == 0);
             let mut version = None;
             let mut hidden = false;
             if let Some(v) = versym.get(i) {
@@ -180,6 +188,7 @@ impl<'a> SharedObject<'a> {
                 st_info: s.st_info,
                 st_other: s.st_other,
                 defined,
+                readonly,
                 version,
                 hidden,
             });
@@ -319,6 +328,7 @@ impl<'a> SharedObject<'a> {
                 st_info: (bind << 4) | ty,
                 st_other: 0,
                 defined: true,
+                readonly: false,
                 version: (version != b"-").then_some(version),
                 hidden: false,
             });

@@ -271,6 +271,8 @@ pub enum Synthetic {
     Dynamic,
     /// Data copied from a shared object by copy relocations (lives in `.bss`).
     Copy,
+    /// Data copied from a read-only section of a shared object (lives in `.data.rel.ro`).
+    CopyRelro,
     /// Linker-made code at the start of `.text` (the teaching `_start`, registration stubs).
     Stubs,
     BuildId,
@@ -288,7 +290,7 @@ pub enum Synthetic {
 
 impl Synthetic {
     /// Every linker-made piece, in placing order.
-    pub const ALL: [Synthetic; 21] = [
+    pub const ALL: [Synthetic; 22] = [
         Synthetic::Interp,
         Synthetic::GnuHash,
         Synthetic::Hash,
@@ -301,6 +303,7 @@ impl Synthetic {
         Synthetic::RelaDyn,
         Synthetic::Dynamic,
         Synthetic::Copy,
+        Synthetic::CopyRelro,
         Synthetic::Stubs,
         Synthetic::BuildId,
         Synthetic::RelaPlt,
@@ -326,6 +329,7 @@ impl Synthetic {
             Synthetic::RelaDynRelative | Synthetic::RelaDyn => OutId::RelaDyn,
             Synthetic::Dynamic => OutId::Dynamic,
             Synthetic::Copy => OutId::Bss,
+            Synthetic::CopyRelro => OutId::DataRelRo,
             Synthetic::Stubs => OutId::Text,
             Synthetic::BuildId => OutId::BuildId,
             Synthetic::RelaPlt => OutId::RelaPlt,

@@ -301,6 +301,7 @@ impl Synth {
                 },
                 needed,
                 copy_align: 1,
+                copy_relro_align: 1,
                 ..Default::default()
             }));
             // The lazy PLT's first entry and the loader's words live at the start of `.got.plt`.
@@ -1334,9 +1335,19 @@ impl Synth {
         let ds = &d.syms[sym as usize];
         let align = 1u64 << ds.value.trailing_zeros().min(5);
         let plan = self.plan();
-        let off = crate::layout::align_up(plan.copy_size, align);
-        plan.copy_size = off + ds.size.max(1);
-        plan.copy_align = plan.copy_align.max(align);
+        // Read-only data in the library stays read-only here: its copy goes to `.data.rel.ro`,
+        // which the loader protects after relocating (GNU ld's `.dynrelro`).
+        let off = if ds.readonly {
+            let off = crate::layout::align_up(plan.copy_relro_size, align);
+            plan.copy_relro_size = off + ds.size.max(1);
+            plan.copy_relro_align = plan.copy_relro_align.max(align);
+            off | crate::dynamic::RELRO_COPY
+        } else {
+            let off = crate::layout::align_up(plan.copy_size, align);
+            plan.copy_size = off + ds.size.max(1);
+            plan.copy_align = plan.copy_align.max(align);
+            off
+        };
         // Aliases at the same address (`environ`, `__environ`) share the copy, or the library and
         // the program would each see a different variable.
         plan.copy_of.insert(g, off);

@@ -78,6 +78,7 @@ pub fn object(what: Synthetic) -> &'static dyn LinkerMade {
         Synthetic::RelaDyn => &rela::RelaDyn,
         Synthetic::Dynamic => &dynamic::Dynamic,
         Synthetic::Copy => &got::Copy,
+        Synthetic::CopyRelro => &got::CopyRelro,
         Synthetic::Stubs => &plt::Stubs,
         Synthetic::BuildId => &module::BuildId,
         Synthetic::RelaPlt => &rela::RelaPlt,
