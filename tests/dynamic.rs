@@ -160,3 +160,46 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
         assert_eq!(copy_in("readwrite"), ".bss", "{exe}");
     }
 }
+
+/// The `FLAGS` line of `file`'s `.dynamic` (what follows the tag), or "".
+fn dt_flags(dir: &Path, file: &str) -> String {
+    ok(dir, "readelf", &["-dW", file])
+        .lines()
+        .find(|l| l.contains("(FLAGS)"))
+        .map_or(String::new(), |l| {
+            l.split_once(')').unwrap().1.trim().to_string()
+        })
+}
+
+#[test]
+fn a_shared_object_using_initial_exec_tls_has_df_static_tls() {
+    let d = work_dir("static-tls");
+    let lib = "static _Thread_local int foo = 5;\nint bar(void) { return foo++; }\n";
+    write(&d, "lib.c", lib);
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint bar(void);\n\
+         int main(void) { bar(); printf(\"%d\\n\", bar()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "main.c"]);
+    for (model, flags) in [("initial-exec", "STATIC_TLS"), ("global-dynamic", "")] {
+        ok(
+            &d,
+            "gcc",
+            &["-c", "-fPIC", &format!("-ftls-model={model}"), "lib.c"],
+        );
+        for (initlink, name) in [(false, "ref"), (true, "a")] {
+            let so = format!("lib{name}.so");
+            link(&d, initlink, &["-shared", "-o", &so, "lib.o"]);
+            assert_eq!(dt_flags(&d, &so), flags, "{model} {so}");
+            let exe = format!("{name}-{model}");
+            link(
+                &d,
+                initlink,
+                &["-o", &exe, "main.o", "-L.", &format!("-l{name}")],
+            );
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "6\n", "{exe}");
+        }
+    }
+}

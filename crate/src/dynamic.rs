@@ -84,6 +84,9 @@ pub struct DynPlan {
     /// Input section (file, section) -> its load-base-relative dynamic relocations.
     pub input_relative: FxHashMap<(crate::resolve::FileId, u32), u32>,
     pub relative_count: usize,
+    /// A shared object uses the initial-exec TLS model (a GOT slot holding a TP offset): GNU ld
+    /// sets `DF_STATIC_TLS`, telling `dlopen` the module needs static TLS space.
+    pub static_tls: bool,
     /// Dynamic symbols (index 1..), undefined first, then defined in `.gnu.hash` order.
     pub dynsyms: Vec<SymbolId>,
     pub dynsym_index: FxHashMap<SymbolId, u32>,

@@ -646,7 +646,7 @@ fn dynamic_tags(
     if !plan.relocs.is_empty() || plan.relative_count > 0 {
         tags.extend([DT_RELA, DT_RELASZ, DT_RELAENT]);
     }
-    if opts.bind_now || opts.dt_flags != 0 {
+    if opts.bind_now || opts.dt_flags != 0 || plan.static_tls {
         tags.push(DT_FLAGS);
     }
     if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
@@ -1295,6 +1295,9 @@ impl Synth {
                 }
             }
             GotKind::TpOff => {
+                if self.plan().shared {
+                    self.plan().static_tls = true;
+                }
                 if pre {
                     self.want_sym(s);
                     self.plan()

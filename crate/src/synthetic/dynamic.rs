@@ -80,7 +80,10 @@ fn own_value(v: &Values<'_, '_>, d: &DynPlan, tag: u32, opts: &Options) -> u64 {
         DT_INIT_ARRAYSZ => size(OutId::InitArray),
         DT_FINI_ARRAY => start(OutId::FiniArray),
         DT_FINI_ARRAYSZ => size(OutId::FiniArray),
-        DT_FLAGS => u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags),
+        DT_FLAGS => {
+            let static_tls = if d.static_tls { DF_STATIC_TLS } else { 0 };
+            u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags | static_tls)
+        }
         DT_FLAGS_1 => {
             let mut f = opts.dt_flags_1;
             if opts.bind_now {
