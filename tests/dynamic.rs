@@ -203,3 +203,102 @@ fn a_shared_object_using_initial_exec_tls_has_df_static_tls() {
         }
     }
 }
+
+/// `readelf -n`'s lines for `.note.gnu.property` (the properties), and the program header types.
+fn property_facts(dir: &Path, file: &str) -> (Vec<String>, Vec<String>) {
+    let notes = ok(dir, "readelf", &["-nW", file]);
+    let props = notes
+        .split("Displaying notes found in: ")
+        .filter(|s| s.starts_with(".note.gnu.property"))
+        .flat_map(|s| s.lines().skip(2).map(|l| l.trim().to_string()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let phdrs = ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .skip_while(|l| !l.contains("Program Headers"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|t| t.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    (props, phdrs)
+}
+
+/// A `.note.gnu.property` with x86 ISA needed, ISA used and feature bits.
+fn property_asm(needed: u32, used: u32, features: u32) -> String {
+    let mut s = String::from(
+        ".section .note.gnu.property, \"a\"\n.p2align 3\n.long 4\n.long 1f - 0f\n.long 5\n.asciz \"GNU\"\n0:\n",
+    );
+    for (t, v) in [
+        (0xc000_8002u32, needed),
+        (0xc001_0002, used),
+        (0xc000_0002, features),
+    ] {
+        s += &format!(".long 0x{t:x}\n.long 4\n.long 0x{v:x}\n.p2align 3\n");
+    }
+    s + "1:\n"
+}
+
+#[test]
+fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
+    let d = work_dir("gnu-property");
+    write(&d, "main.c", "int main(void) { return 0; }\n");
+    write(&d, "bare.s", ".globl main\nmain:\n xor %eax, %eax\n ret\n");
+    write(&d, "a.s", &property_asm(0x7, 0x7, 0x3));
+    write(&d, "b.s", &property_asm(0x8, 0x8, 0x2));
+    write(&d, "empty.s", "");
+    ok(
+        &d,
+        "gcc",
+        &["-c", "main.c", "bare.s", "a.s", "b.s", "empty.s"],
+    );
+    let cases: [&[&str]; 7] = [
+        &["main.o"],
+        &["bare.o"],
+        &["bare.o", "-Wl,-z,shstk"],
+        &["bare.o", "-Wl,-z,ibt,-z,shstk"],
+        &["main.o", "a.o", "b.o"],
+        &["main.o", "a.o", "b.o", "empty.o"],
+        &["main.o", "a.o", "-Wl,-z,ibt"],
+    ];
+    for (k, args) in cases.iter().enumerate() {
+        let mut facts = Vec::new();
+        for (initlink, exe) in [(false, format!("ref{k}")), (true, format!("a{k}"))] {
+            let mut a = vec!["-o", exe.as_str()];
+            a.extend(*args);
+            link(&d, initlink, &a);
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "", "{exe}");
+            facts.push(property_facts(&d, &exe));
+        }
+        assert_eq!(facts[1], facts[0], "{args:?}");
+    }
+    // The facts say what they should (not only that both linkers agree).
+    let (props, phdrs) = property_facts(&d, "a5");
+    assert!(props.iter().any(|p| p.contains("x86 ISA needed: x86-64-baseline, x86-64-v2, x86-64-v3, x86-64-v4")), "{props:?}");
+    assert!(
+        !props
+            .iter()
+            .any(|p| p.contains("ISA used") || p.contains("SHSTK")),
+        "{props:?}"
+    );
+    assert!(phdrs.iter().any(|t| t == "GNU_PROPERTY"), "{phdrs:?}");
+    let (props, _) = property_facts(&d, "a3");
+    assert!(
+        props.iter().any(|p| p.contains("x86 feature: IBT, SHSTK")),
+        "{props:?}"
+    );
+    // A malformed note is named with its file, section and offset.
+    fs::write(
+        d.join("bad.s"),
+        ".section .note.gnu.property, \"a\"\n.long 4\n.long 64\n.long 5\n.asciz \"GNU\"\n",
+    )
+    .unwrap();
+    ok(&d, "gcc", &["-c", "bad.s"]);
+    let o = run(&d, "gcc", &["-B", "ld/", "-o", "bad", "main.o", "bad.o"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("bad.o: .note.gnu.property+0x0: bad GNU property note"),
+        "{err}"
+    );
+}

@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod layout;
 pub mod options;
 mod par;
+pub mod property;
 pub mod relocate;
 pub mod report;
 pub mod resolve;

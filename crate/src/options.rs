@@ -95,6 +95,9 @@ pub struct Options {
     /// `DT_FLAGS_1` bits asked for by `-z` keywords (`initfirst`, `interpose`, `nodelete`,
     /// `nodlopen`, `nodefaultlib`, `origin`, `global`).
     pub dt_flags_1: u32,
+    /// `-z ibt`, `-z shstk`: x86 CET feature bits the output's GNU property note has whatever
+    /// the inputs say (`GNU_PROPERTY_X86_FEATURE_1_AND`).
+    pub x86_features: u32,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
     /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
@@ -235,6 +238,7 @@ impl Default for Options {
             relro: true,
             dt_flags: 0,
             dt_flags_1: 0,
+            x86_features: 0,
             allow_multiple_definition: false,
             fatal_warnings: false,
             warn_common: false,
@@ -739,8 +743,10 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
         "defs" => o.no_undefined = true,
         "undefs" => o.no_undefined = false,
+        "ibt" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_IBT,
+        "shstk" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_SHSTK,
         "text" | "notext" | "nodefs" | "noexecheap" | "separate-code" | "noseparate-code"
-        | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
+        | "combreloc" | "nocombreloc" | "cet-report=none" | "nognustack" => {
             o.ignored.push(format!("-z {kw}"))
         }
         "muldefs" => o.allow_multiple_definition = true,

@@ -23,6 +23,7 @@ pub enum Class {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutId {
     Interp,
+    GnuProperty,
     BuildId,
     GnuHash,
     Hash,
@@ -119,6 +120,14 @@ use Class::{Exec, Headers, Rodata, Rw};
 /// Every known output section, in [`OutId`] order.
 pub const ROWS: &[Row] = &[
     linker(row(OutId::Interp, ".interp", BITS, A, Headers, 5)),
+    linker(row(
+        OutId::GnuProperty,
+        ".note.gnu.property",
+        SHT_NOTE,
+        A,
+        Headers,
+        8,
+    )),
     linker(row(
         OutId::BuildId,
         ".note.gnu.build-id",
@@ -276,6 +285,8 @@ pub enum Synthetic {
     /// Linker-made code at the start of `.text` (the teaching `_start`, registration stubs).
     Stubs,
     BuildId,
+    /// `.note.gnu.property`: the inputs' GNU properties merged.
+    GnuProperty,
     RelaPlt,
     /// PLT0, the PLT entries and the IPLT entries.
     Plt,
@@ -290,7 +301,7 @@ pub enum Synthetic {
 
 impl Synthetic {
     /// Every linker-made piece, in placing order.
-    pub const ALL: [Synthetic; 22] = [
+    pub const ALL: [Synthetic; 23] = [
         Synthetic::Interp,
         Synthetic::GnuHash,
         Synthetic::Hash,
@@ -306,6 +317,7 @@ impl Synthetic {
         Synthetic::CopyRelro,
         Synthetic::Stubs,
         Synthetic::BuildId,
+        Synthetic::GnuProperty,
         Synthetic::RelaPlt,
         Synthetic::Plt,
         Synthetic::EhFrameHdr,
@@ -332,6 +344,7 @@ impl Synthetic {
             Synthetic::CopyRelro => OutId::DataRelRo,
             Synthetic::Stubs => OutId::Text,
             Synthetic::BuildId => OutId::BuildId,
+            Synthetic::GnuProperty => OutId::GnuProperty,
             Synthetic::RelaPlt => OutId::RelaPlt,
             Synthetic::Plt => OutId::Plt,
             Synthetic::EhFrameHdr => OutId::EhFrameHdr,

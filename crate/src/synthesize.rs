@@ -95,6 +95,8 @@ pub struct Synth {
     pub init_stub: Option<usize>,
     /// Facts for the report (e.g. why no stub was made).
     pub notes: Vec<String>,
+    /// The output's GNU properties (`.note.gnu.property`), sorted by type ([`crate::property`]).
+    pub gnu_property: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +232,7 @@ pub fn synthesize(
     exports: &crate::symver::Exports,
 ) -> Result<Synth> {
     let mut s = Synth::start(res, opts);
+    s.gnu_property = crate::property::merge(res, opts)?;
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
@@ -277,6 +280,7 @@ impl Synth {
             dynamic: None,
             init_stub: None,
             notes: Vec::new(),
+            gnu_property: Vec::new(),
         };
         // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
         let needed: Vec<String> = res

@@ -81,6 +81,7 @@ pub fn object(what: Synthetic) -> &'static dyn LinkerMade {
         Synthetic::CopyRelro => &got::CopyRelro,
         Synthetic::Stubs => &plt::Stubs,
         Synthetic::BuildId => &module::BuildId,
+        Synthetic::GnuProperty => &module::GnuProperty,
         Synthetic::RelaPlt => &rela::RelaPlt,
         Synthetic::Plt => &plt::Plt,
         Synthetic::EhFrameHdr => &module::EhFrameHdr,
