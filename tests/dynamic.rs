@@ -56,8 +56,13 @@ fn link(dir: &Path, initlink: bool, args: &[&str]) -> String {
 fn dynsym_names(dir: &Path, file: &str) -> Vec<String> {
     ok(dir, "readelf", &["-W", "--dyn-syms", file])
         .lines()
-        .filter(|l| l.contains(": "))
-        .filter_map(|l| l.split_whitespace().nth(7).map(str::to_string))
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|n| n.strip_suffix(':'))
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .map(|l| l.split_whitespace().nth(7).unwrap_or("").to_string())
         .collect()
 }
 
@@ -301,4 +306,35 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         err.contains("bad.o: .note.gnu.property+0x0: bad GNU property note"),
         "{err}"
     );
+}
+
+#[test]
+fn a_static_pie_relocates_itself_with_its_ifuncs() {
+    let d = work_dir("static-pie");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\n\
+         void foo(void) __attribute__((ifunc(\"resolve_foo\")));\n\
+         __attribute__((weak)) extern int nothing;\n\
+         static void hello(void) { printf(\"Hello world %d\\n\", &nothing == 0); }\n\
+         void *resolve_foo(void) { return hello; }\n\
+         int main(void) { foo(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    for (initlink, exe) in [(false, "ref"), (true, "a")] {
+        link(&d, initlink, &["-static-pie", "-o", exe, "a.o"]);
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "Hello world 1\n", "{exe}");
+        let phdrs = property_facts(&d, exe).1;
+        assert!(!phdrs.iter().any(|t| t == "INTERP"), "{exe}: {phdrs:?}");
+        // Only load-base-relative words and IFUNC results: no symbol is left to a loader.
+        let mut kinds: Vec<String> = dyn_relocs(&d, exe)
+            .into_iter()
+            .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds, ["R_X86_64_IRELATIVE", "R_X86_64_RELATIVE"], "{exe}");
+        assert_eq!(dynsym_names(&d, exe), [""], "{exe}: only the null symbol");
+    }
 }

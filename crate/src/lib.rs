@@ -180,7 +180,7 @@ fn link_resolved<'a>(
     // 3. plan the layout: which input section goes where, in which order, merged or split.
     let mut layout = layout::plan(resolved, opts, gc)?;
     // Layout made the linker's symbols: no definition changes from here on.
-    resolved.settle_facts();
+    resolved.settle_facts(opts.no_dynamic_linker && opts.kind != OutputKind::Shared);
     clock.lap("plan", &mut out.timings);
     // 4. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
     let synth = synthesize::synthesize(resolved, &layout, opts, &exports)?;

@@ -69,6 +69,8 @@ pub struct Options {
     pub ignored: Vec<String>,
     /// `-dynamic-linker`: the `PT_INTERP` path of a dynamic executable.
     pub dynamic_linker: Option<String>,
+    /// `--no-dynamic-linker`: no `.interp` (a static PIE, `gcc -static-pie`, relocates itself).
+    pub no_dynamic_linker: bool,
     pub soname: Option<String>,
     /// `-rpath` entries, written as `DT_RUNPATH`.
     pub rpath: Vec<String>,
@@ -225,6 +227,7 @@ impl Default for Options {
             fork: true,
             ignored: Vec::new(),
             dynamic_linker: None,
+            no_dynamic_linker: false,
             soname: None,
             rpath: Vec::new(),
             export_dynamic: false,
@@ -540,7 +543,11 @@ impl Parser {
             "fork" => o.fork = true,
             "no-fork" => o.fork = false,
             "init-stub" => o.init_stub = Some(init_stub(&val())?),
-            "dynamic-linker" => o.dynamic_linker = Some(val()),
+            "dynamic-linker" => {
+                o.dynamic_linker = Some(val());
+                o.no_dynamic_linker = false;
+            }
+            "no-dynamic-linker" => o.no_dynamic_linker = true,
             "rpath" => o.rpath.push(val()),
             "soname" => o.soname = Some(val()),
             "init" => o.init = Some(val()),
@@ -614,6 +621,9 @@ impl Parser {
         }
         cmd.options.kind = if self.shared {
             OutputKind::Shared
+        } else if self.is_static && self.pie == Some(true) {
+            // `-static -pie` (gcc's `-static-pie`): a PIE that needs no shared object.
+            OutputKind::Pie
         } else if self.is_static {
             OutputKind::Static
         } else {

@@ -140,6 +140,9 @@ pub struct Resolved<'a> {
     pub shlib_undefined: Vec<(u32, &'a [u8])>,
     /// `--warn-common`'s warnings, in input order.
     pub warnings: Vec<Diagnostic>,
+    /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
+    /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
+    pub undef_local: bool,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -178,7 +181,8 @@ pub mod fact {
 impl<'a> Resolved<'a> {
     /// Settle [`Resolved::facts`] once no definition changes any more (after layout has made
     /// its linker symbols).
-    pub fn settle_facts(&mut self) {
+    pub fn settle_facts(&mut self, undef_local: bool) {
+        self.undef_local = undef_local;
         let one = |i: usize| self.fact_of(SymbolId(i as u32));
         self.facts = crate::par::map_range(self.globals.len(), 4096, one);
     }
@@ -195,7 +199,9 @@ impl<'a> Resolved<'a> {
     fn fact_of(&self, id: SymbolId) -> u8 {
         let g = self.global(id);
         match g.def {
-            Def::Undefined if g.non_default => fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE,
+            Def::Undefined if g.non_default || self.undef_local => {
+                fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE
+            }
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
             Def::Linker if g.absolute => fact::ABSOLUTE,
@@ -837,6 +843,7 @@ pub fn resolve<'a>(
         binding: Vec::new(),
         shlib_undefined,
         warnings: r.warnings,
+        undef_local: false,
     })
 }
 

@@ -294,7 +294,7 @@ impl Synth {
             s.dynamic = Some(Box::new(DynPlan {
                 pic: matches!(opts.kind, OutputKind::Pie | OutputKind::Shared),
                 shared,
-                interp: if shared {
+                interp: if shared || opts.no_dynamic_linker {
                     None
                 } else {
                     Some(
