@@ -338,3 +338,44 @@ fn a_static_pie_relocates_itself_with_its_ifuncs() {
         assert_eq!(dynsym_names(&d, exe), [""], "{exe}: only the null symbol");
     }
 }
+
+#[test]
+fn a_shared_object_keeps_its_tls_descriptors_for_the_loader() {
+    let d = work_dir("tlsdesc");
+    write(
+        &d,
+        "lib.c",
+        "static _Thread_local int foo[10000] = { 3, [9999] = 5 };\n\
+         _Thread_local int bar = 7;\n\
+         int get_foo(int i) { return foo[i]; }\n\
+         int get_bar(void) { return bar; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <dlfcn.h>\n#include <stdio.h>\n\
+         int main(int argc, char **argv) {\n\
+           void *h = dlopen(argv[1], RTLD_NOW);\n\
+           if (!h) { printf(\"%s\\n\", dlerror()); return 1; }\n\
+           int (*get)(int) = (int (*)(int))dlsym(h, \"get_foo\");\n\
+           int (*gb)(void) = (int (*)(void))dlsym(h, \"get_bar\");\n\
+           printf(\"%d %d %d %d\\n\", get(0), get(1), get(9999), gb());\n\
+           return 0;\n\
+         }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "-mtls-dialect=gnu2", "lib.c"]);
+    ok(&d, "gcc", &["-o", "main", "main.c", "-ldl"]);
+    for (initlink, so) in [(false, "libref.so"), (true, "liba.so")] {
+        link(&d, initlink, &["-shared", "-o", so, "lib.o"]);
+        assert_eq!(ok(&d, "./main", &[&format!("./{so}")]), "3 0 5 7\n", "{so}");
+        // One descriptor for the exported `bar` (its symbol), one for the static `foo` (no
+        // symbol: the offset in the module's TLS block).
+        let mut descs: Vec<String> = dyn_relocs(&d, so)
+            .into_iter()
+            .filter(|r| r.starts_with("R_X86_64_TLSDESC"))
+            .collect();
+        descs.sort();
+        assert_eq!(descs.len(), 2, "{so}: {descs:?}");
+        assert!(descs.iter().any(|r| r.ends_with("bar")), "{so}: {descs:?}");
+    }
+}

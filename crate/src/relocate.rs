@@ -621,6 +621,18 @@ impl<'r, 'a> Values<'r, 'a> {
                     ..self.put(buf, at, arch::FIELD_PC32, v, x, errors)
                 }
             }
+            // A shared object's descriptor stays: the field is its GOT pair, the call stays.
+            RelKind::TlsDescriptor if d.shared => {
+                let v = g(GotKind::TlsDesc)
+                    .unwrap_or(0)
+                    .wrapping_add(a as u64)
+                    .wrapping_sub(p);
+                Done {
+                    got_entry: g(GotKind::TlsDesc),
+                    ..self.put(buf, o, arch::FIELD_PC32, v, x, errors)
+                }
+            }
+            RelKind::TlsDescriptorCall if d.shared => Done::at_site(x),
             RelKind::TlsDescriptor if imported && arch::tlsdesc_relax_ok(buf, o) => {
                 arch::tlsdesc_to_ie_apply(buf, o);
                 let v = g(GotKind::TpOff)

@@ -28,6 +28,8 @@ pub enum GotKind {
     TlsGd,
     /// Local-dynamic TLS in a shared object: (module id, 0).
     TlsLd,
+    /// A TLS descriptor in a shared object (`-mtls-dialect=gnu2`): two words the loader fills.
+    TlsDesc,
 }
 
 /// What a stub instruction's relocation points at.
@@ -1102,10 +1104,13 @@ impl Scan<'_, '_> {
             RelKind::TpRelative if shared => {
                 return Err(self.fpic(x, "a shared object"));
             }
+            // A shared object keeps its descriptors (GNU ld relaxes none there): the call to the
+            // descriptor's function stays, the loader fills the descriptor.
+            RelKind::TlsDescriptor if shared => {
+                self.needs.push(Need::GotDyn(target, GotKind::TlsDesc));
+            }
+            RelKind::TlsDescriptorCall if shared => {}
             RelKind::TlsDescriptor => {
-                if shared {
-                    return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
-                }
                 if !arch::tlsdesc_relax_ok(code, o) {
                     return Err("unrecognized TLS descriptor sequence".into());
                 }
@@ -1312,6 +1317,16 @@ impl Synth {
                         .relocs
                         .push(got_reloc(i, DynKind::TpOffset, None, Some(s)));
                 }
+            }
+            GotKind::TlsDesc => {
+                self.got.push((s, kind)); // the second word
+                if pre {
+                    self.want_sym(s);
+                }
+                // Not preemptible: no symbol, the offset in this module's TLS block as addend.
+                let target = if pre { None } else { Some(s) };
+                let r = got_reloc(i, DynKind::TlsDescriptor, sym, target);
+                self.plan().relocs.push(r);
             }
             GotKind::TlsGd | GotKind::TlsLd => {
                 self.got.push((s, kind)); // the second word

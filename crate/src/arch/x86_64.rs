@@ -109,6 +109,7 @@ pub const fn dyn_type(k: DynKind) -> u32 {
         DynKind::TpOffset => R_X86_64_TPOFF64,
         DynKind::TlsModule => R_X86_64_DTPMOD64,
         DynKind::DtpOffset => R_X86_64_DTPOFF64,
+        DynKind::TlsDescriptor => R_X86_64_TLSDESC,
     }
 }
 

@@ -41,7 +41,7 @@ impl LinkerMade for Got {
                     GotKind::Addr => v.sym_addr(s),
                     GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
                     GotKind::TlsGd if second => v.sym_addr_raw(s).wrapping_sub(tls_start),
-                    GotKind::TlsGd | GotKind::TlsLd => 0,
+                    GotKind::TlsGd | GotKind::TlsLd | GotKind::TlsDesc => 0,
                 }
             };
             put64(dst, 8 * k, val);
