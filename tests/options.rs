@@ -1063,3 +1063,56 @@ fn a_read_only_init_array_input_in_a_writable_output_is_no_text_relocation() {
     assert!(String::from_utf8_lossy(&mine.stderr).is_empty(), "{mine:?}");
     assert!(dynamic(&d, "out", &["TEXTREL"]).is_empty());
 }
+
+#[test]
+fn warn_common_warns_in_gnu_lds_words_and_fatal_warnings_fails_the_link() {
+    let d = work_dir("fatal-warnings");
+    write(&d, "a.c", "int foo;\n");
+    write(&d, "b.c", "int foo;\nint main(void) { return foo; }\n");
+    write(&d, "c.c", "int foo = 3;\n");
+    ok(&d, "gcc", &["-c", "-fcommon", "a.c", "b.c", "c.c"]);
+    // (linker, args) → (exit status, the warnings without their program's prefix).
+    let link = |initlink: bool, args: &[&str]| {
+        let _ = fs::remove_file(d.join("exe"));
+        let mut a = if initlink { vec!["-B", "ld/"] } else { vec![] };
+        a.extend(["-o", "exe"]);
+        a.extend(args);
+        let o = run(&d, "gcc", &a);
+        let warnings: Vec<String> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| l.split_once(": ").map(|(_, w)| w.replace("warning: ", "")))
+            .filter(|w| w.contains('`'))
+            .collect();
+        (o.status.success(), d.join("exe").exists(), warnings)
+    };
+    let cases: [&[&str]; 5] = [
+        &["a.o", "b.o"],
+        &["a.o", "b.o", "-Wl,--warn-common"],
+        &["a.o", "b.o", "c.o", "-Wl,--warn-common"],
+        &["a.o", "b.o", "-Wl,--warn-common,--fatal-warnings"],
+        &[
+            "a.o",
+            "b.o",
+            "-Wl,--warn-common,--fatal-warnings,--no-fatal-warnings",
+        ],
+    ];
+    for args in cases {
+        let gnu = link(false, args);
+        let ours = link(true, args);
+        assert_eq!(ours, gnu, "{args:?}");
+    }
+    assert_eq!(
+        link(true, cases[1]).2,
+        ["b.o and a.o: multiple common of `foo'"]
+    );
+    let (linked, made, _) = link(true, cases[3]);
+    assert!(!linked && !made);
+    // A command-line warning counts only after --fatal-warnings, as GNU ld gives it.
+    let z = |args: &[&str]| {
+        let mut a = vec!["-B", "ld/", "-o", "exe", "b.o"];
+        a.extend(args);
+        run(&d, "gcc", &a).status.success()
+    };
+    assert!(z(&["-Wl,-z,frobnicate,--fatal-warnings"]));
+    assert!(!z(&["-Wl,--fatal-warnings,-z,frobnicate"]));
+}

@@ -19,6 +19,8 @@ pub struct DynSym<'a> {
     pub st_info: u8,
     pub st_other: u8,
     pub defined: bool,
+    /// Defined in a read-only section (no `SHF_WRITE`): a copy of it goes to `.data.rel.ro`.
+    pub readonly: bool,
     /// The version this definition carries, or the version this reference needs (None:
     /// unversioned).
     pub version: Option<&'a [u8]>,
@@ -114,26 +116,9 @@ impl<'a> SharedObject<'a> {
                 }
             }
             verneed_names.extend(needed_versions(&sections, sh, data, &name)?);
-            if let Some((dyns, link)) = sh
-                .dynamic(E, data)
-                .map_err(|e| bad(format!("bad .dynamic: {e}")))?
-            {
-                let strings: StringTable<'a, &'a [u8]> = sections
-                    .strings(E, data, link)
-                    .map_err(|e| bad(format!("bad .dynamic strings: {e}")))?;
-                for d in dyns {
-                    let (tag, slot) = match d.d_tag.get(E) {
-                        t if t == u64::from(elf::DT_SONAME) => ("DT_SONAME", &mut soname),
-                        t if t == u64::from(elf::DT_AUDIT) => ("DT_AUDIT", &mut audit),
-                        _ => continue,
-                    };
-                    let off =
-                        u32::try_from(d.d_val.get(E)).map_err(|_| bad(format!("bad {tag}")))?;
-                    let s = strings
-                        .get(off)
-                        .map_err(|_| bad(format!("{tag} is past .dynstr")))?;
-                    *slot = Some(name_str(s));
-                }
+            if let Some((so, au)) = dynamic_names(&sections, sh, data, &name)? {
+                soname = so.or(soname);
+                audit = au.or(audit);
             }
         }
         let mut syms = Vec::new();
@@ -146,7 +131,13 @@ impl<'a> SharedObject<'a> {
             if vis == elf::STV_HIDDEN || vis == elf::STV_INTERNAL {
                 continue;
             }
-            let defined = s.st_shndx.get(E) != elf::SHN_UNDEF;
+            let shndx = s.st_shndx.get(E);
+            let defined = shndx != elf::SHN_UNDEF;
+            let readonly = defined
+                && shndx < elf::SHN_LORESERVE
+                && sections
+                    .section(object::SectionIndex(usize::from(shndx)))
+                    .is_ok_and(|sh| sh.sh_flags(E) & u64::from(elf::SHF_WRITE) == 0);
             let mut version = None;
             let mut hidden = false;
             if let Some(v) = versym.get(i) {
@@ -186,6 +177,7 @@ impl<'a> SharedObject<'a> {
                 st_info: s.st_info,
                 st_other: s.st_other,
                 defined,
+                readonly,
                 version,
                 hidden,
             });
@@ -202,6 +194,40 @@ impl<'a> SharedObject<'a> {
             syms,
         })
     }
+}
+
+/// A `.dynamic` section's `DT_SONAME` and `DT_AUDIT` strings (None for any other section).
+#[allow(clippy::type_complexity)]
+fn dynamic_names<'a>(
+    sections: &SectionTable<'a, elf::FileHeader64<LE>, &'a [u8]>,
+    sh: &elf::SectionHeader64<LE>,
+    data: &'a [u8],
+    name: &str,
+) -> Result<Option<(Option<String>, Option<String>)>> {
+    let bad = |m: String| Diagnostic::error(m).file(name.to_string());
+    let Some((dyns, link)) = sh
+        .dynamic(E, data)
+        .map_err(|e| bad(format!("bad .dynamic: {e}")))?
+    else {
+        return Ok(None);
+    };
+    let strings: StringTable<'a, &'a [u8]> = sections
+        .strings(E, data, link)
+        .map_err(|e| bad(format!("bad .dynamic strings: {e}")))?;
+    let (mut soname, mut audit) = (None, None);
+    for d in dyns {
+        let (tag, slot) = match d.d_tag.get(E) {
+            t if t == u64::from(elf::DT_SONAME) => ("DT_SONAME", &mut soname),
+            t if t == u64::from(elf::DT_AUDIT) => ("DT_AUDIT", &mut audit),
+            _ => continue,
+        };
+        let off = u32::try_from(d.d_val.get(E)).map_err(|_| bad(format!("bad {tag}")))?;
+        let s = strings
+            .get(off)
+            .map_err(|_| bad(format!("{tag} is past .dynstr")))?;
+        *slot = Some(name_str(s));
+    }
+    Ok(Some((soname, audit)))
 }
 
 /// The versions a `.gnu.version_r` section names, with the index its references use (empty
@@ -326,6 +352,7 @@ impl<'a> SharedObject<'a> {
                 st_info: (bind << 4) | ty,
                 st_other: 0,
                 defined: true,
+                readonly: false,
                 version: (version != b"-").then_some(version),
                 hidden: false,
             });

@@ -12,6 +12,9 @@ use crate::symver::{export_name, Exports};
 use object::elf::VER_FLG_BASE;
 use rustc_hash::FxHashMap;
 
+/// Marks an offset of [`DynPlan::copy_of`] as one in the `.data.rel.ro` copy area.
+pub const RELRO_COPY: u64 = 1 << 63;
+
 /// Where a dynamic relocation applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DynLoc {
@@ -19,7 +22,7 @@ pub enum DynLoc {
     Got(u32),
     /// Byte `off` of input section `sec` of `file`.
     Input { file: FileId, sec: u32, off: u64 },
-    /// A copy-relocated symbol's slot in `.bss`.
+    /// A copy-relocated symbol's slot in `.bss` (or `.data.rel.ro`).
     Copy(SymbolId),
     /// Byte `off` of a linker-made piece (whose value the write phase computes).
     Synthetic {
@@ -68,6 +71,11 @@ pub struct DynPlan {
     pub copy_of: FxHashMap<SymbolId, u64>,
     pub copy_size: u64,
     pub copy_align: u64,
+    /// The copy area in `.data.rel.ro`, for data the library has in a read-only section (as GNU
+    /// ld: the copy is read-only after relocation too). Its offsets in [`DynPlan::copy_of`]
+    /// carry [`RELRO_COPY`].
+    pub copy_relro_size: u64,
+    pub copy_relro_align: u64,
     /// Dynamic relocations, except the load-base-relative ones at input sites: those are only
     /// counted here and written by the write phase beside the data they fix up (first in
     /// `.rela.dyn`, in address order): a position-independent output can have one per pointer
@@ -79,6 +87,9 @@ pub struct DynPlan {
     /// The warnings given for text relocations (words the loader writes in read-only sections),
     /// one per symbol and section; any means `DT_TEXTREL` and `DF_TEXTREL`.
     pub textrel_warned: Vec<String>,
+    /// A shared object uses the initial-exec TLS model (a GOT slot holding a TP offset): GNU ld
+    /// sets `DF_STATIC_TLS`, telling `dlopen` the module needs static TLS space.
+    pub static_tls: bool,
     /// Dynamic symbols (index 1..), undefined first, then defined in `.gnu.hash` order.
     pub dynsyms: Vec<SymbolId>,
     pub dynsym_index: FxHashMap<SymbolId, u32>,

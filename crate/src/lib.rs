@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod layout;
 pub mod options;
 mod par;
+pub mod property;
 pub mod relocate;
 pub mod report;
 pub mod resolve;
@@ -100,6 +101,15 @@ pub fn link_into<'a>(
         Ok(()) => {}
         Err(e) => out.diagnostics.extend(e.0),
     }
+    // `--fatal-warnings`: the warnings stay warnings, but the output is not made.
+    if opts.fatal_warnings
+        && out
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning)
+    {
+        out.linked = false;
+    }
     out
 }
 
@@ -113,15 +123,8 @@ fn link_phases<'a>(
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
     // `--init-stub`'s register function is referenced by the stub, like a `-u` symbol.
     let register = opts.init_stub.as_ref().map(|s| s.register.as_str());
-    let mut resolved = resolve::resolve(
-        items,
-        &opts.undefined,
-        register,
-        opts.kind == OutputKind::Static,
-        opts.allow_multiple_definition,
-        &opts.defsym,
-        &opts.wrap,
-    )?;
+    let mut resolved = resolve::resolve(items, opts, register)?;
+    out.diagnostics.append(&mut resolved.warnings);
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {
         Ok((layout, synth)) => {
@@ -170,7 +173,7 @@ fn link_resolved<'a>(
     let mut layout = layout::plan(resolved, opts, gc)?;
     out.diagnostics.append(&mut layout.warnings);
     // Layout made the linker's symbols: no definition changes from here on.
-    resolved.settle_facts();
+    resolved.settle_facts(opts.no_dynamic_linker && opts.kind != OutputKind::Shared);
     clock.lap("plan", &mut out.timings);
     // 4. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
     let synth = synthesize::synthesize(resolved, &layout, opts, &exports)?;

@@ -78,6 +78,8 @@ pub struct Options {
     pub ignored: Vec<String>,
     /// `-dynamic-linker`: the `PT_INTERP` path of a dynamic executable.
     pub dynamic_linker: Option<String>,
+    /// `--no-dynamic-linker`: no `.interp` (a static PIE, `gcc -static-pie`, relocates itself).
+    pub no_dynamic_linker: bool,
     pub soname: Option<String>,
     /// `-rpath` entries, written as `DT_RUNPATH`.
     pub rpath: Vec<String>,
@@ -107,8 +109,15 @@ pub struct Options {
     /// `DT_FLAGS_1` bits asked for by `-z` keywords (`initfirst`, `interpose`, `nodelete`,
     /// `nodlopen`, `nodefaultlib`, `origin`, `global`).
     pub dt_flags_1: u32,
+    /// `-z ibt`, `-z shstk`: x86 CET feature bits the output's GNU property note has whatever
+    /// the inputs say (`GNU_PROPERTY_X86_FEATURE_1_AND`).
+    pub x86_features: u32,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
+    /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
+    pub fatal_warnings: bool,
+    /// `--warn-common`: warn where a common symbol meets another common or a definition.
+    pub warn_common: bool,
     /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
     /// exported (nor preemptible), as if hidden.
     pub exclude_libs: Vec<String>,
@@ -241,6 +250,7 @@ impl Default for Options {
             fork: true,
             ignored: Vec::new(),
             dynamic_linker: None,
+            no_dynamic_linker: false,
             soname: None,
             rpath: Vec::new(),
             audit: Vec::new(),
@@ -256,7 +266,10 @@ impl Default for Options {
             relro: true,
             dt_flags: 0,
             dt_flags_1: 0,
+            x86_features: 0,
             allow_multiple_definition: false,
+            fatal_warnings: false,
+            warn_common: false,
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
             no_undefined: false,
@@ -323,6 +336,8 @@ pub struct Command {
     pub sysroot: Option<String>,
     /// Warnings about the command line itself (`-z` keywords ignored, as GNU ld warns).
     pub warnings: Vec<Diagnostic>,
+    /// One of [`Command::warnings`] came after `--fatal-warnings`: the link fails.
+    pub fatal_warning: bool,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -358,9 +373,6 @@ const IGNORED: &[&str] = &[
     "no-map-whole-files",
     "rpath-link",
     "nostdlib",
-    "fatal-warnings",
-    "no-fatal-warnings",
-    "warn-common",
     "warn-once",
     "warn-constructors",
     "warn-rwx-segments",
@@ -511,6 +523,9 @@ impl Parser {
                 }
             }
             "allow-multiple-definition" => o.allow_multiple_definition = true,
+            "fatal-warnings" => o.fatal_warnings = true,
+            "no-fatal-warnings" => o.fatal_warnings = false,
+            "warn-common" => o.warn_common = true,
             "no-undefined" => o.no_undefined = true,
             "unresolved-symbols" => {
                 let v = val();
@@ -578,6 +593,8 @@ impl Parser {
             "hash-style" => o.hash_style = hash_style(&val())?,
             "z" => {
                 if let Some(w) = apply_z(o, &val()) {
+                    // GNU ld counts a warning as it gives it: only after `--fatal-warnings`.
+                    self.cmd.fatal_warning |= o.fatal_warnings;
                     self.cmd.warnings.push(w);
                 }
             }
@@ -591,7 +608,11 @@ impl Parser {
             "fork" => o.fork = true,
             "no-fork" => o.fork = false,
             "init-stub" => o.init_stub = Some(init_stub(&val())?),
-            "dynamic-linker" => o.dynamic_linker = Some(val()),
+            "dynamic-linker" => {
+                o.dynamic_linker = Some(val());
+                o.no_dynamic_linker = false;
+            }
+            "no-dynamic-linker" => o.no_dynamic_linker = true,
             "rpath" => push_rpath(&mut o.rpath, val()),
             "audit" => o.audit.push(val()),
             "depaudit" => o.depaudit.push(val()),
@@ -671,6 +692,9 @@ impl Parser {
         }
         cmd.options.kind = if self.shared {
             OutputKind::Shared
+        } else if self.is_static && self.pie == Some(true) {
+            // `-static -pie` (gcc's `-static-pie`): a PIE that needs no shared object.
+            OutputKind::Pie
         } else if self.is_static {
             OutputKind::Static
         } else {
@@ -801,11 +825,11 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
         "defs" => o.no_undefined = true,
         "undefs" => o.no_undefined = false,
+        "ibt" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_IBT,
+        "shstk" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_SHSTK,
         "text" | "notext" => o.z_text = kw == "text",
         "nodefs" | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc"
-        | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
-            o.ignored.push(format!("-z {kw}"))
-        }
+        | "nocombreloc" | "cet-report=none" | "nognustack" => o.ignored.push(format!("-z {kw}")),
         "muldefs" => o.allow_multiple_definition = true,
         k if k.starts_with("stack-size=") => match parse_z_number(&k["stack-size=".len()..]) {
             Some(n) => o.stack_size = n,

@@ -24,6 +24,8 @@ pub struct Values<'r, 'a> {
     pub plt: u64,
     pub text_stubs: u64,
     pub copy: u64,
+    /// The copy area in `.data.rel.ro` (offsets marked [`crate::dynamic::RELRO_COPY`]).
+    pub copy_relro: u64,
     pub tls: Option<Tls>,
     /// Every global's address as references see it ([`Values::sym_addr`]), computed once: per
     /// relocation it took the defining object's symbol table, the section's place and up to
@@ -192,6 +194,7 @@ impl<'r, 'a> Values<'r, 'a> {
             got_plt,
             plt: synth_piece_addr(layout, Synthetic::Plt),
             copy: synth_piece_addr(layout, Synthetic::Copy),
+            copy_relro: synth_piece_addr(layout, Synthetic::CopyRelro),
             text_stubs: synth_piece_addr(layout, Synthetic::Stubs),
             tls: layout.tls,
             global_addr: Vec::new(),
@@ -224,6 +227,16 @@ impl<'r, 'a> Values<'r, 'a> {
 
     /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
     #[inline]
+    /// The address of a copy-relocated symbol's slot at `off` of [`crate::dynamic::DynPlan::copy_of`].
+    pub fn copy_addr(&self, off: u64) -> u64 {
+        use crate::dynamic::RELRO_COPY;
+        if off & RELRO_COPY != 0 {
+            self.copy_relro + (off & !RELRO_COPY)
+        } else {
+            self.copy + off
+        }
+    }
+
     pub fn sym_addr(&self, s: SymRef) -> u64 {
         if let SymRef::Global(g) = s {
             if let Some(&a) = self.global_addr.get(g.0 as usize) {
@@ -244,7 +257,7 @@ impl<'r, 'a> Values<'r, 'a> {
                 return self.plt + arch::PLT_ENTRY_SIZE * (u64::from(k) + 1);
             }
             if let Some(&off) = d.copy_of.get(&g) {
-                return self.copy + off;
+                return self.copy_addr(off);
             }
         }
         self.sym_addr_raw(s)
@@ -609,6 +622,18 @@ impl<'r, 'a> Values<'r, 'a> {
                     ..self.put(buf, at, arch::FIELD_PC32, v, x, errors)
                 }
             }
+            // A shared object's descriptor stays: the field is its GOT pair, the call stays.
+            RelKind::TlsDescriptor if d.shared => {
+                let v = g(GotKind::TlsDesc)
+                    .unwrap_or(0)
+                    .wrapping_add(a as u64)
+                    .wrapping_sub(p);
+                Done {
+                    got_entry: g(GotKind::TlsDesc),
+                    ..self.put(buf, o, arch::FIELD_PC32, v, x, errors)
+                }
+            }
+            RelKind::TlsDescriptorCall if d.shared => Done::at_site(x),
             RelKind::TlsDescriptor if imported && arch::tlsdesc_relax_ok(buf, o) => {
                 arch::tlsdesc_to_ie_apply(buf, o);
                 let v = g(GotKind::TpOff)

@@ -59,6 +59,9 @@ pub struct Global<'a> {
     /// `--defsym NAME=NUMBER`: an absolute value, not an address in the image (no relocation
     /// moves it in a PIE or shared object).
     pub absolute: bool,
+    /// Some object gives it a non-default visibility (hidden, internal or protected): while
+    /// undefined, it is never left to the loader (GNU ld resolves an undefined weak one to 0).
+    pub non_default: bool,
 }
 
 pub struct Dso<'a> {
@@ -135,6 +138,11 @@ pub struct Resolved<'a> {
     /// References of the needed shared objects that nothing in the link defines: (the shared
     /// object, the name), for `--no-allow-shlib-undefined`.
     pub shlib_undefined: Vec<(u32, &'a [u8])>,
+    /// `--warn-common`'s warnings, in input order.
+    pub warnings: Vec<Diagnostic>,
+    /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
+    /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
+    pub undef_local: bool,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -165,12 +173,16 @@ pub mod fact {
     /// Defined here with default visibility and not bound locally ([`super::bind`]): in a
     /// shared object, another module's definition could replace it.
     pub const PREEMPTIBLE: u8 = 4;
+    /// Undefined, but some object gives it a non-default visibility: it binds here, to 0
+    /// (set with [`UNDEFINED`] and [`ABSOLUTE`]), never to another module's definition.
+    pub const LOCAL_UNDEF: u8 = 128;
 }
 
 impl<'a> Resolved<'a> {
     /// Settle [`Resolved::facts`] once no definition changes any more (after layout has made
     /// its linker symbols).
-    pub fn settle_facts(&mut self) {
+    pub fn settle_facts(&mut self, undef_local: bool) {
+        self.undef_local = undef_local;
         let one = |i: usize| self.fact_of(SymbolId(i as u32));
         self.facts = crate::par::map_range(self.globals.len(), 4096, one);
     }
@@ -187,6 +199,9 @@ impl<'a> Resolved<'a> {
     fn fact_of(&self, id: SymbolId) -> u8 {
         let g = self.global(id);
         match g.def {
+            Def::Undefined if g.non_default || self.undef_local => {
+                fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE
+            }
             Def::Undefined => fact::UNDEFINED,
             Def::Shared { .. } => fact::SHARED,
             Def::Linker if g.absolute => fact::ABSOLUTE,
@@ -227,6 +242,21 @@ impl<'a> Resolved<'a> {
     }
 }
 
+/// What a common symbol met, for `--warn-common`'s words.
+#[derive(Clone, Copy)]
+enum CommonMeets {
+    /// Another common of the same size.
+    Common,
+    /// A smaller common, which it replaces.
+    Smaller,
+    /// A larger common, which stays.
+    Larger,
+    /// A definition, which stays.
+    Definition,
+    /// (A definition meeting an earlier common, which it replaces.)
+    Overridden,
+}
+
 struct Resolver<'a> {
     files: Vec<File<'a>>,
     globals: Vec<Global<'a>>,
@@ -242,6 +272,9 @@ struct Resolver<'a> {
     /// `--wrap`: the name an object's undefined reference binds to instead of the one it names
     /// (SYMBOL → `__wrap_SYMBOL`, `__real_SYMBOL` → SYMBOL).
     wrapped: FxHashMap<&'a [u8], &'a [u8]>,
+    /// `--warn-common`: warn where a common symbol meets another or a definition.
+    warn_common: bool,
+    warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Resolver<'a> {
@@ -261,6 +294,7 @@ impl<'a> Resolver<'a> {
             first_ref: None,
             dso_ref: false,
             absolute: false,
+            non_default: false,
         });
         self.names
             .table
@@ -307,6 +341,9 @@ impl<'a> Resolver<'a> {
                 self.versioned_refs.push(id);
             }
             let g = &mut self.globals[id.0 as usize];
+            if sym.st_other & 3 != elf::STV_DEFAULT {
+                g.non_default = true;
+            }
             match place {
                 SymPlace::Undefined => {
                     if !weak {
@@ -331,17 +368,33 @@ impl<'a> Resolver<'a> {
                             g.def = here;
                             self.commons.insert(id, (size, align));
                         }
-                        Def::Common { .. } => {
+                        Def::Common { file, .. } => {
                             let (s0, a0) = self.commons.get(&id).copied().unwrap_or((0, 1));
                             if size > s0 {
                                 g.def = here;
                             }
                             self.commons.insert(id, (size.max(s0), align.max(a0)));
+                            let how = match size.cmp(&s0) {
+                                std::cmp::Ordering::Equal => CommonMeets::Common,
+                                std::cmp::Ordering::Greater => CommonMeets::Smaller,
+                                std::cmp::Ordering::Less => CommonMeets::Larger,
+                            };
+                            self.warn_common(name, &obj.name, file, how);
                         }
-                        Def::Defined { weak: false, .. } => {}
+                        Def::Defined {
+                            file, weak: false, ..
+                        } => self.warn_common(name, &obj.name, file, CommonMeets::Definition),
                     }
                 }
                 SymPlace::Absolute | SymPlace::Section(_) => match g.def {
+                    Def::Common { file, .. } if !weak && self.warn_common => {
+                        g.def = Def::Defined {
+                            file: fid,
+                            sym: i as u32,
+                            weak,
+                        };
+                        self.warn_common(name, &obj.name, file, CommonMeets::Overridden);
+                    }
                     Def::Undefined | Def::Linker | Def::Common { .. } | Def::Shared { .. } => {
                         // A strong definition overrides a common one; a weak one does not.
                         if !(weak && matches!(g.def, Def::Common { .. })) {
@@ -388,6 +441,44 @@ impl<'a> Resolver<'a> {
             discarded,
         });
         Ok(())
+    }
+
+    /// `--warn-common`: GNU ld's words for a common symbol `name` of `here` meeting the common
+    /// or definition of `there`, or for a definition of `here` overriding `there`'s common.
+    fn warn_common(&mut self, name: &[u8], here: &str, there: FileId, how: CommonMeets) {
+        if !self.warn_common {
+            return;
+        }
+        let n = name_str(name);
+        let there = self
+            .files
+            .get(there.0 as usize)
+            .map(|f| f.obj.name.as_str())
+            .unwrap_or_default();
+        let (file, msg) = match how {
+            CommonMeets::Common => (
+                format!("{here} and {there}"),
+                format!("multiple common of `{n}'"),
+            ),
+            CommonMeets::Smaller => (
+                here.to_string(),
+                format!("common of `{n}' overriding smaller common from {there}"),
+            ),
+            CommonMeets::Larger => (
+                here.to_string(),
+                format!("common of `{n}' overridden by larger common from {there}"),
+            ),
+            CommonMeets::Definition => (
+                here.to_string(),
+                format!("common of `{n}' overridden by definition from {there}"),
+            ),
+            CommonMeets::Overridden => (
+                here.to_string(),
+                format!("definition of `{n}' overriding common from {there}"),
+            ),
+        };
+        self.warnings
+            .push(Diagnostic::warning(msg).file(file).symbol(n));
     }
 
     fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
@@ -659,15 +750,17 @@ impl Members {
     }
 }
 
+/// The resolve phase: `items` read in order, archive members loaded as references ask, every
+/// name bound. `register`: the `--init-stub` register function, referenced like a `-u` symbol.
 pub fn resolve<'a>(
     items: &[InputItem<'a>],
-    undefined: &'a [String],
+    opts: &'a crate::options::Options,
     register: Option<&'a str>,
-    static_link: bool,
-    allow_multiple_definition: bool,
-    defsym: &'a [(String, crate::options::Defsym)],
-    wrap: &'a [crate::options::Wrap],
 ) -> Result<Resolved<'a>> {
+    let (undefined, defsym, wrap) = (&opts.undefined, &opts.defsym, &opts.wrap);
+    let static_link = opts.kind == crate::options::OutputKind::Static;
+    let allow_multiple_definition = opts.allow_multiple_definition;
+    let warn_common = opts.warn_common;
     let mut wrapped = FxHashMap::default();
     for w in wrap {
         wrapped.insert(w.symbol.as_bytes(), w.wrapper.as_bytes());
@@ -676,6 +769,8 @@ pub fn resolve<'a>(
     let mut r = Resolver {
         wrapped,
         allow_multiple_definition,
+        warn_common,
+        warnings: Vec::new(),
         files: Vec::new(),
         globals: Vec::new(),
         names: Names::default(),
@@ -777,6 +872,8 @@ pub fn resolve<'a>(
         commons: r.commons,
         binding: Vec::new(),
         shlib_undefined,
+        warnings: r.warnings,
+        undef_local: false,
     })
 }
 

@@ -23,6 +23,7 @@ pub enum Class {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutId {
     Interp,
+    GnuProperty,
     BuildId,
     GnuHash,
     Hash,
@@ -119,6 +120,14 @@ use Class::{Exec, Headers, Rodata, Rw};
 /// Every known output section, in [`OutId`] order.
 pub const ROWS: &[Row] = &[
     linker(row(OutId::Interp, ".interp", BITS, A, Headers, 5)),
+    linker(row(
+        OutId::GnuProperty,
+        ".note.gnu.property",
+        SHT_NOTE,
+        A,
+        Headers,
+        8,
+    )),
     linker(row(
         OutId::BuildId,
         ".note.gnu.build-id",
@@ -271,9 +280,13 @@ pub enum Synthetic {
     Dynamic,
     /// Data copied from a shared object by copy relocations (lives in `.bss`).
     Copy,
+    /// Data copied from a read-only section of a shared object (lives in `.data.rel.ro`).
+    CopyRelro,
     /// Linker-made code at the start of `.text` (the teaching `_start`, registration stubs).
     Stubs,
     BuildId,
+    /// `.note.gnu.property`: the inputs' GNU properties merged.
+    GnuProperty,
     RelaPlt,
     /// PLT0, the PLT entries and the IPLT entries.
     Plt,
@@ -288,7 +301,7 @@ pub enum Synthetic {
 
 impl Synthetic {
     /// Every linker-made piece, in placing order.
-    pub const ALL: [Synthetic; 21] = [
+    pub const ALL: [Synthetic; 23] = [
         Synthetic::Interp,
         Synthetic::GnuHash,
         Synthetic::Hash,
@@ -301,8 +314,10 @@ impl Synthetic {
         Synthetic::RelaDyn,
         Synthetic::Dynamic,
         Synthetic::Copy,
+        Synthetic::CopyRelro,
         Synthetic::Stubs,
         Synthetic::BuildId,
+        Synthetic::GnuProperty,
         Synthetic::RelaPlt,
         Synthetic::Plt,
         Synthetic::EhFrameHdr,
@@ -326,8 +341,10 @@ impl Synthetic {
             Synthetic::RelaDynRelative | Synthetic::RelaDyn => OutId::RelaDyn,
             Synthetic::Dynamic => OutId::Dynamic,
             Synthetic::Copy => OutId::Bss,
+            Synthetic::CopyRelro => OutId::DataRelRo,
             Synthetic::Stubs => OutId::Text,
             Synthetic::BuildId => OutId::BuildId,
+            Synthetic::GnuProperty => OutId::GnuProperty,
             Synthetic::RelaPlt => OutId::RelaPlt,
             Synthetic::Plt => OutId::Plt,
             Synthetic::EhFrameHdr => OutId::EhFrameHdr,

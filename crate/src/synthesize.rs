@@ -28,6 +28,8 @@ pub enum GotKind {
     TlsGd,
     /// Local-dynamic TLS in a shared object: (module id, 0).
     TlsLd,
+    /// A TLS descriptor in a shared object (`-mtls-dialect=gnu2`): two words the loader fills.
+    TlsDesc,
 }
 
 /// What a stub instruction's relocation points at.
@@ -95,6 +97,8 @@ pub struct Synth {
     pub init_stub: Option<usize>,
     /// Facts for the report (e.g. why no stub was made).
     pub notes: Vec<String>,
+    /// The output's GNU properties (`.note.gnu.property`), sorted by type ([`crate::property`]).
+    pub gnu_property: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +234,7 @@ pub fn synthesize(
     exports: &crate::symver::Exports,
 ) -> Result<Synth> {
     let mut s = Synth::start(res, opts);
+    s.gnu_property = crate::property::merge(res, opts)?;
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
@@ -298,6 +303,7 @@ impl Synth {
             dynamic: None,
             init_stub: None,
             notes: Vec::new(),
+            gnu_property: Vec::new(),
         };
         // `-no-pie` with no shared object needed is a static link; everything else is dynamic.
         let needed: Vec<String> = res
@@ -311,7 +317,7 @@ impl Synth {
             s.dynamic = Some(Box::new(DynPlan {
                 pic: matches!(opts.kind, OutputKind::Pie | OutputKind::Shared),
                 shared,
-                interp: if shared {
+                interp: if shared || opts.no_dynamic_linker {
                     None
                 } else {
                     Some(
@@ -322,6 +328,7 @@ impl Synth {
                 },
                 needed,
                 copy_align: 1,
+                copy_relro_align: 1,
                 ..Default::default()
             }));
             // The lazy PLT's first entry and the loader's words live at the start of `.got.plt`.
@@ -683,7 +690,7 @@ fn dynamic_tags(
     if !plan.textrel_warned.is_empty() {
         tags.push(DT_TEXTREL);
     }
-    if opts.bind_now || opts.dt_flags != 0 || !plan.textrel_warned.is_empty() {
+    if opts.bind_now || opts.dt_flags != 0 || plan.static_tls || !plan.textrel_warned.is_empty() {
         tags.push(DT_FLAGS);
     }
     if opts.bind_now || opts.kind == OutputKind::Pie || opts.dt_flags_1 != 0 {
@@ -853,12 +860,15 @@ impl Scan<'_, '_> {
             let target = sym_ref(res, self.fid, sym);
             // Undefined strong references are fatal (weak ones resolve to 0).
             if let SymRef::Global(g) = target {
-                let undefined = res.facts(g) & fact::UNDEFINED != 0;
+                let f = res.facts(g);
+                let undefined = f & fact::UNDEFINED != 0;
                 let weak = obj.symbols[sym].st_bind() == STB_WEAK;
                 // A shared object may leave references to its loader, unless
-                // `--no-undefined` / `-z defs`.
+                // `--no-undefined` / `-z defs` or the symbol is hidden;
                 // `--unresolved-symbols=ignore-...` leaves them to resolve to 0.
-                let allow = (opts.kind == OutputKind::Shared && !opts.no_undefined)
+                let allow = (opts.kind == OutputKind::Shared
+                    && !opts.no_undefined
+                    && f & fact::LOCAL_UNDEF == 0)
                     || opts.ignore_undefined_in_objects;
                 if undefined && !weak && alloc && kind != RelKind::None && !allow {
                     self.needs.push(Need::Undefined { g, sec: si, off });
@@ -1159,10 +1169,13 @@ impl Scan<'_, '_> {
             RelKind::TpRelative if shared => {
                 return Err(self.fpic(x, "a shared object"));
             }
+            // A shared object keeps its descriptors (GNU ld relaxes none there): the call to the
+            // descriptor's function stays, the loader fills the descriptor.
+            RelKind::TlsDescriptor if shared => {
+                self.needs.push(Need::GotDyn(target, GotKind::TlsDesc));
+            }
+            RelKind::TlsDescriptorCall if shared => {}
             RelKind::TlsDescriptor => {
-                if shared {
-                    return Err("TLS descriptors (-mtls-dialect=gnu2) in shared objects are not supported yet".into());
-                }
                 if !arch::tlsdesc_relax_ok(code, o) {
                     return Err("unrecognized TLS descriptor sequence".into());
                 }
@@ -1192,7 +1205,7 @@ fn got_reloc(i: u32, kind: DynKind, sym: Option<SymbolId>, target: Option<SymRef
 }
 
 fn is_weak_undef(res: &Resolved<'_>, s: SymRef) -> bool {
-    matches!(s, SymRef::Global(g) if res.facts(g) & fact::UNDEFINED != 0)
+    matches!(s, SymRef::Global(g) if res.facts(g) & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED)
 }
 
 impl Synth {
@@ -1260,7 +1273,8 @@ pub fn imported(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
         SymRef::Local(..) => false,
         SymRef::Global(g) => {
             let f = res.facts(g);
-            f & fact::SHARED != 0 || (f & fact::UNDEFINED != 0 && opts.kind == OutputKind::Shared)
+            let undef = f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED;
+            f & fact::SHARED != 0 || (undef && opts.kind == OutputKind::Shared)
         }
     }
 }
@@ -1355,6 +1369,9 @@ impl Synth {
                 }
             }
             GotKind::TpOff => {
+                if self.plan().shared {
+                    self.plan().static_tls = true;
+                }
                 if pre {
                     self.want_sym(s);
                     self.plan()
@@ -1365,6 +1382,16 @@ impl Synth {
                         .relocs
                         .push(got_reloc(i, DynKind::TpOffset, None, Some(s)));
                 }
+            }
+            GotKind::TlsDesc => {
+                self.got.push((s, kind)); // the second word
+                if pre {
+                    self.want_sym(s);
+                }
+                // Not preemptible: no symbol, the offset in this module's TLS block as addend.
+                let target = if pre { None } else { Some(s) };
+                let r = got_reloc(i, DynKind::TlsDescriptor, sym, target);
+                self.plan().relocs.push(r);
             }
             GotKind::TlsGd | GotKind::TlsLd => {
                 self.got.push((s, kind)); // the second word
@@ -1395,9 +1422,19 @@ impl Synth {
         let ds = &d.syms[sym as usize];
         let align = 1u64 << ds.value.trailing_zeros().min(5);
         let plan = self.plan();
-        let off = crate::layout::align_up(plan.copy_size, align);
-        plan.copy_size = off + ds.size.max(1);
-        plan.copy_align = plan.copy_align.max(align);
+        // Read-only data in the library stays read-only here: its copy goes to `.data.rel.ro`,
+        // which the loader protects after relocating (GNU ld's `.dynrelro`).
+        let off = if ds.readonly {
+            let off = crate::layout::align_up(plan.copy_relro_size, align);
+            plan.copy_relro_size = off + ds.size.max(1);
+            plan.copy_relro_align = plan.copy_relro_align.max(align);
+            off | crate::dynamic::RELRO_COPY
+        } else {
+            let off = crate::layout::align_up(plan.copy_size, align);
+            plan.copy_size = off + ds.size.max(1);
+            plan.copy_align = plan.copy_align.max(align);
+            off
+        };
         // Aliases at the same address (`environ`, `__environ`) share the copy, or the library and
         // the program would each see a different variable.
         plan.copy_of.insert(g, off);

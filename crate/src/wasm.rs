@@ -419,6 +419,11 @@ fn link_parsed(req: &Request, data: &[u8], defer_build_id: bool) -> Response {
     opts.defer_build_id = defer_build_id;
     let mut out = crate::link(&items, &opts);
     out.diagnostics.splice(0..0, cmd.warnings.iter().cloned());
+    if cmd.fatal_warning {
+        // A command-line warning after `--fatal-warnings`: no output, as the CLI.
+        out.linked = false;
+        out.elf = None;
+    }
     if cmd.trace {
         // `-t`: the files linked, in order, ahead of the link's own diagnostics.
         let traced = items.iter().filter_map(|i| match i {

@@ -125,4 +125,7 @@ pub enum DynKind {
     TlsModule,
     /// The symbol's offset in its module's TLS block.
     DtpOffset,
+    /// A TLS descriptor (two words: the loader's resolver function and its argument) for the
+    /// symbol, or for the offset in the addend with no symbol.
+    TlsDescriptor,
 }

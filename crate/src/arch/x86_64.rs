@@ -109,6 +109,7 @@ pub const fn dyn_type(k: DynKind) -> u32 {
         DynKind::TpOffset => R_X86_64_TPOFF64,
         DynKind::TlsModule => R_X86_64_DTPMOD64,
         DynKind::DtpOffset => R_X86_64_DTPOFF64,
+        DynKind::TlsDescriptor => R_X86_64_TLSDESC,
     }
 }
 
@@ -525,5 +526,38 @@ mod tests {
         let mut c = [0xff, 0x25, 0, 0, 0, 0];
         let (at, adj) = got_relax_apply(GotRelax::Jmp, &mut c, 2);
         assert_eq!((c[0], c[5], at, adj), (0xe9, 0x90, 1, 1));
+    }
+}
+
+/// `GNU_PROPERTY_X86_FEATURE_1_AND`: the CET bits every input must have.
+pub const PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
+/// Its `IBT` bit (`-z ibt`: indirect branch tracking).
+pub const PROPERTY_X86_FEATURE_1_IBT: u32 = 1;
+/// Its `SHSTK` bit (`-z shstk`: shadow stack).
+pub const PROPERTY_X86_FEATURE_1_SHSTK: u32 = 2;
+
+/// How GNU ld merges a GNU property of the inputs into the output's (`elf_x86_64` with the
+/// generic rules of `elf-properties.c`), by its type's range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyMerge {
+    /// The AND of every input's value, an input without it counting as 0 (the CET features).
+    And,
+    /// The OR of the values of the inputs that have it (the ISA an input needs).
+    Or,
+    /// The OR of every input's value if every input has it, else dropped (the ISA used).
+    OrAnd,
+    /// Not merged: dropped.
+    Drop,
+}
+
+pub fn property_merge(pr_type: u32) -> PropertyMerge {
+    match pr_type {
+        // GNU_PROPERTY_UINT32_AND_LO..HI, GNU_PROPERTY_X86_UINT32_AND_LO..HI
+        0xb000_0000..=0xb000_7fff | 0xc000_0000..=0xc000_7fff => PropertyMerge::And,
+        // GNU_PROPERTY_UINT32_OR_LO..HI, GNU_PROPERTY_X86_UINT32_OR_LO..HI
+        0xb000_8000..=0xb000_ffff | 0xc000_8000..=0xc000_ffff => PropertyMerge::Or,
+        // GNU_PROPERTY_X86_UINT32_OR_AND_LO..HI
+        0xc001_0000..=0xc001_7fff => PropertyMerge::OrAnd,
+        _ => PropertyMerge::Drop,
     }
 }

@@ -166,7 +166,8 @@ impl Layout {
             .count();
         Present {
             loads,
-            notes: any(&|s| s.sh_type == elf::SHT_NOTE && s.class != Class::NonAlloc),
+            notes: self.note_runs().len(),
+            property: any(&known(OutId::GnuProperty)),
             tls: any(&|s| s.is_tls()),
             eh_frame_hdr: any(&known(OutId::EhFrameHdr)),
             interp: any(&known(OutId::Interp)),
@@ -299,11 +300,15 @@ impl Layout {
             let rw = elf::PF_R | elf::PF_W;
             segments.push(self.section_segment(OutId::Dynamic, elf::PT_DYNAMIC, rw, 8));
         }
-        if has.notes {
-            segments.push(self.note_segment());
+        for run in self.note_runs() {
+            segments.push(self.note_segment(&run));
         }
         if has.tls {
             segments.push(self.tls_segment());
+        }
+        if has.property {
+            let p = OutId::GnuProperty;
+            segments.push(self.section_segment(p, elf::PT_GNU_PROPERTY, elf::PF_R, 8));
         }
         if has.eh_frame_hdr {
             let ehh = OutId::EhFrameHdr;
@@ -328,16 +333,27 @@ impl Layout {
         }
     }
 
-    /// `PT_NOTE` over the loaded notes.
-    fn note_segment(&self) -> Segment {
-        let notes: Vec<u32> = (0..self.sections.len())
-            .filter(|&i| {
-                self.sections[i].sh_type == elf::SHT_NOTE
-                    && self.sections[i].size > 0
-                    && self.sections[i].class != Class::NonAlloc
-            })
-            .map(|i| i as u32)
-            .collect();
+    /// The loaded notes in section order, in runs of equal alignment: GNU ld gives each run a
+    /// `PT_NOTE` of its own, since a reader steps through a segment's notes by its alignment
+    /// (`.note.gnu.property`'s 8 bytes, the others' 4).
+    fn note_runs(&self) -> Vec<Vec<u32>> {
+        let mut runs: Vec<Vec<u32>> = Vec::new();
+        let mut last_align = 0;
+        for (i, s) in self.sections.iter().enumerate() {
+            if s.sh_type != elf::SHT_NOTE || s.size == 0 || s.class == Class::NonAlloc {
+                continue;
+            }
+            match runs.last_mut() {
+                Some(run) if s.align.max(4) == last_align => run.push(i as u32),
+                _ => runs.push(vec![i as u32]),
+            }
+            last_align = s.align.max(4);
+        }
+        runs
+    }
+
+    /// A `PT_NOTE` over a run of notes ([`Self::note_runs`]).
+    fn note_segment(&self, notes: &[u32]) -> Segment {
         let first = &self.sections[notes[0] as usize];
         let last = &self.sections[*notes.last().unwrap_or(&notes[0]) as usize];
         let size = last.addr + last.size - first.addr;
@@ -349,7 +365,7 @@ impl Layout {
             filesz: size,
             memsz: size,
             align: first.align.max(4),
-            sections: notes,
+            sections: notes.to_vec(),
         }
     }
 
@@ -484,7 +500,10 @@ const LOADED: [Class; 4] = [Class::Headers, Class::Exec, Class::Rodata, Class::R
 /// Which optional program headers the output has.
 struct Present {
     loads: usize,
-    notes: bool,
+    /// `PT_NOTE`s: one per run of loaded notes of equal alignment.
+    notes: usize,
+    /// `PT_GNU_PROPERTY` over `.note.gnu.property`.
+    property: bool,
     tls: bool,
     eh_frame_hdr: bool,
     interp: bool,
@@ -496,7 +515,8 @@ impl Present {
     /// `PT_INTERP` with an interpreter, `PT_DYNAMIC`, and `PT_GNU_RELRO` unless `-z norelro`.
     fn phdrs(&self, relro: bool) -> usize {
         self.loads
-            + self.notes as usize
+            + self.notes
+            + self.property as usize
             + self.tls as usize
             + self.eh_frame_hdr as usize
             + 1

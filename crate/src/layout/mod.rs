@@ -553,7 +553,16 @@ impl Layout {
             "_GLOBAL_OFFSET_TABLE_" => start(OutId::GotPlt)
                 .or_else(|| start(OutId::Got))
                 .unwrap_or(0),
+            // A dynamic output's IRELATIVE entries are the loader's (or, in a static PIE,
+            // `_dl_relocate_static_pie`'s): GNU ld's `.rela.iplt` range is then empty, so that
+            // a static libc's `apply_irel` does not apply them a second time.
+            "__rela_iplt_start" if self.dynamic => {
+                start(OutId::RelaPlt).unwrap_or(self.base + self.headers_size)
+            }
             "__rela_iplt_start" => start(OutId::RelaPlt).unwrap_or(self.base + self.headers_size),
+            "__rela_iplt_end" if self.dynamic => {
+                start(OutId::RelaPlt).unwrap_or(self.base + self.headers_size)
+            }
             "__rela_iplt_end" => end(OutId::RelaPlt).unwrap_or(self.base + self.headers_size),
             "__GNU_EH_FRAME_HDR" => start(OutId::EhFrameHdr).unwrap_or(0),
             "__dso_handle" => start(OutId::Data).unwrap_or(0),

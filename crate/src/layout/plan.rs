@@ -22,7 +22,6 @@ fn map_input(
         || n.starts_with(b".gnu.warning")
         || n == b".llvm_addrsig"
         || n.starts_with(b".gnu.lto_")
-        || n == b".note.gnu.property"
         || flags & 0x8000_0000 != 0
     {
         return None;
@@ -365,6 +364,10 @@ impl<'a> Planner<'a> {
 
     /// The output section an input section goes to (None: not copied).
     fn route(&mut self, obj: &Object<'_>, sec: &Section<'_>, crt: bool) -> Result<Option<u32>> {
+        // The inputs' property notes are merged into the linker's own (`crate::property`).
+        if sec.name == b".note.gnu.property" {
+            return Ok(None);
+        }
         if OutId::by_name(sec.name).is_some_and(|id| id.row().linker_only) {
             return err(Diagnostic::error(format!(
                 "input section {} is one the linker makes; an object cannot provide it",

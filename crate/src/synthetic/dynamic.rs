@@ -88,7 +88,9 @@ fn own_value(v: &Values<'_, '_>, d: &DynPlan, tag: u32, opts: &Options) -> u64 {
             } else {
                 DF_TEXTREL
             };
-            u64::from(if opts.bind_now { DF_BIND_NOW } else { 0 } | opts.dt_flags | textrel)
+            let static_tls = if d.static_tls { DF_STATIC_TLS } else { 0 };
+            let bind_now = if opts.bind_now { DF_BIND_NOW } else { 0 };
+            u64::from(bind_now | opts.dt_flags | textrel | static_tls)
         }
         DT_TEXTREL => 0,
         DT_FLAGS_1 => {

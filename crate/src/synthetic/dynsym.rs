@@ -263,7 +263,7 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId) -> Entry {
             let bind = if gl.strong_ref { STB_GLOBAL } else { STB_WEAK };
             let info = (bind << 4) | ty;
             if let Some(&off) = d.copy_of.get(&g) {
-                let a = v.copy + off;
+                let a = v.copy_addr(off);
                 return Entry {
                     value: a,
                     size: ds.size,

@@ -41,7 +41,7 @@ impl LinkerMade for Got {
                     GotKind::Addr => v.sym_addr(s),
                     GotKind::TpOff => v.sym_addr_raw(s).wrapping_sub(v.tp()),
                     GotKind::TlsGd if second => v.sym_addr_raw(s).wrapping_sub(tls_start),
-                    GotKind::TlsGd | GotKind::TlsLd => 0,
+                    GotKind::TlsGd | GotKind::TlsLd | GotKind::TlsDesc => 0,
                 }
             };
             put64(dst, 8 * k, val);
@@ -97,4 +97,23 @@ impl LinkerMade for Copy {
     }
 
     fn write(&self, _v: &Values<'_, '_>, _opts: &Options, _addr: u64, _dst: &mut [u8]) {}
+}
+
+/// Copies of data a shared object keeps in a read-only section, in `.data.rel.ro` (as GNU ld's
+/// `.data.rel.ro` for copy relocations): the loader copies it, then protects it with the rest
+/// of `PT_GNU_RELRO`. The file holds zeros.
+pub struct CopyRelro;
+
+impl LinkerMade for CopyRelro {
+    fn extent(&self, cx: &SizeCx<'_>) -> Option<Extent> {
+        let d = cx.synth.dynamic.as_deref();
+        Some(Extent {
+            size: d.map_or(0, |p| p.copy_relro_size),
+            align: d.map_or(1, |p| p.copy_relro_align),
+        })
+    }
+
+    fn write(&self, _v: &Values<'_, '_>, _opts: &Options, _addr: u64, dst: &mut [u8]) {
+        dst.fill(0);
+    }
 }

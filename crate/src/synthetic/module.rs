@@ -57,6 +57,22 @@ impl LinkerMade for BuildId {
     fn write(&self, _v: &Values<'_, '_>, _opts: &Options, _addr: u64, _dst: &mut [u8]) {}
 }
 
+/// `.note.gnu.property`: one `NT_GNU_PROPERTY_TYPE_0` note with the merged properties.
+pub struct GnuProperty;
+
+impl LinkerMade for GnuProperty {
+    fn extent(&self, cx: &SizeCx<'_>) -> Option<Extent> {
+        Some(Extent {
+            size: crate::property::note_size(&cx.synth.gnu_property),
+            align: 8,
+        })
+    }
+
+    fn write(&self, v: &Values<'_, '_>, _opts: &Options, _addr: u64, dst: &mut [u8]) {
+        crate::property::write_note(&v.synth.gnu_property, dst);
+    }
+}
+
 /// `.eh_frame_hdr`: a header and a sorted table of (function address, FDE address), written once
 /// `.eh_frame` is.
 pub struct EhFrameHdr;

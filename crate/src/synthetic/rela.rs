@@ -99,6 +99,10 @@ fn addend(v: &Values<'_, '_>, opts: &Options, r: &DynReloc) -> u64 {
                 .unwrap_or(0),
             _ => r.addend as u64,
         },
+        (DynKind::TlsDescriptor, Some(t)) => v
+            .sym_addr_raw(t)
+            .wrapping_sub(tls_start)
+            .wrapping_add(r.addend as u64),
         (DynKind::TpOffset, Some(t)) => v
             .sym_addr_raw(t)
             .wrapping_sub(tls_start)

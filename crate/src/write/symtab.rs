@@ -243,6 +243,10 @@ fn global_sym<'r>(
 ) -> Option<OutSym<'r>> {
     let (res, layout) = (v.res, v.layout);
     let id = crate::resolve::SymbolId(gi as u32);
+    // An undefined symbol some object made hidden is 0 here, and GNU ld leaves it out.
+    if g.def == Def::Undefined && g.non_default {
+        return None;
+    }
     // Names only the shared objects mention are theirs, not this link's.
     if matches!(g.def, Def::Shared { .. } | Def::Undefined)
         && g.first_ref.is_none()

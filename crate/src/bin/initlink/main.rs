@@ -131,6 +131,10 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     for w in &cmd.warnings {
         eprintln!("initlink: {w}");
     }
+    // A warning given after `--fatal-warnings` fails the link, as in GNU ld.
+    if cmd.fatal_warning {
+        return Ok(1);
+    }
     if let Some(code) = without_linking(&cmd)? {
         return Ok(code);
     }

@@ -1,0 +1,381 @@
+//! What GNU ld decides for dynamic outputs beyond plain imports and exports: undefined symbols
+//! an object hid, copy relocations into read-only data, the TLS model flags, the GNU property
+//! note. Each test links the same objects with initlink (`gcc -B ld/`) and with GNU ld, compares
+//! what `readelf` shows and runs what was linked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch directory with `ld/ld` → initlink, for `gcc -B ld/`.
+fn work_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dynamic-{name}"));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(d.join("ld")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_initlink"), d.join("ld/ld")).unwrap();
+    d
+}
+
+fn run(dir: &Path, prog: &str, args: &[&str]) -> Output {
+    Command::new(prog)
+        .args(args)
+        .current_dir(dir)
+        .env("LC_ALL", "C")
+        .env("LD_LIBRARY_PATH", dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{prog}: {e}"))
+}
+
+fn ok(dir: &Path, prog: &str, args: &[&str]) -> String {
+    let o = run(dir, prog, args);
+    assert!(
+        o.status.success(),
+        "{prog} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    fs::write(dir.join(name), text).unwrap();
+}
+
+/// `gcc ARGS` with initlink (`gcc -B ld/`) or with gcc's own GNU ld.
+fn link(dir: &Path, initlink: bool, args: &[&str]) -> String {
+    let mut a = if initlink {
+        vec!["-B", "ld/"]
+    } else {
+        Vec::new()
+    };
+    a.extend(args);
+    ok(dir, "gcc", &a)
+}
+
+/// The names in `file`'s `.dynsym`.
+fn dynsym_names(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-W", "--dyn-syms", file])
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|n| n.strip_suffix(':'))
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .map(|l| l.split_whitespace().nth(7).unwrap_or("").to_string())
+        .collect()
+}
+
+/// The types of `file`'s dynamic relocations (`R_X86_64_...`) with their symbols.
+fn dyn_relocs(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-W", "-r", file])
+        .lines()
+        .filter(|l| l.contains("R_X86_64_"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", w[2], w.get(4).unwrap_or(&""))
+        })
+        .collect()
+}
+
+#[test]
+fn an_undefined_weak_hidden_symbol_is_zero_in_a_shared_object() {
+    let d = work_dir("hidden-weak-undef");
+    write(
+        &d,
+        "a.c",
+        "__attribute__((weak, visibility(\"hidden\"))) void foo(void);\n\
+         void *p(void) { return (void *)foo; }\n\
+         void *q = (void *)foo;\n\
+         int call(void) { if (foo) { foo(); return 1; } return 0; }\n",
+    );
+    // The program defines and exports a `foo` of its own: the library's hidden one is not it.
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\n\
+         void foo(void) {}\n\
+         void *p(void); extern void *q; int call(void);\n\
+         int main(void) { printf(\"%d %d %d\\n\", p() == 0, q == 0, call()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "main.c"]);
+    for (initlink, lib, exe) in [(false, "libref.so", "ref"), (true, "liba.so", "a")] {
+        link(&d, initlink, &["-shared", "-o", lib, "a.o"]);
+        assert!(!dynsym_names(&d, lib).iter().any(|n| n == "foo"), "{lib}");
+        assert!(
+            dyn_relocs(&d, lib).iter().all(|r| !r.contains("foo")),
+            "{lib}: {:?}",
+            dyn_relocs(&d, lib)
+        );
+        let l = format!("-l{}", &lib[3..lib.len() - 3]);
+        link(&d, initlink, &["-rdynamic", "-o", exe, "main.o", "-L.", &l]);
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1 1 0\n", "{exe}");
+    }
+}
+
+/// The section of `file` whose address range holds `addr`.
+fn section_at(dir: &Path, file: &str, addr: u64) -> String {
+    ok(dir, "readelf", &["-SW", file])
+        .lines()
+        .filter_map(|l| {
+            let l = l.split_once(']')?.1;
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let start = u64::from_str_radix(w.get(2)?, 16).ok()?;
+            let size = u64::from_str_radix(w.get(4)?, 16).ok()?;
+            (start != 0 && (start..start + size).contains(&addr)).then(|| w[0].to_string())
+        })
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
+    let d = work_dir("copyrel-relro");
+    write(
+        &d,
+        "lib.c",
+        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\n\
+         extern const char readonly[100];\nextern char readwrite[100];\n\
+         int main(void) { readwrite[0] = 'x'; printf(\"%s %s\\n\", readonly, readwrite); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
+    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "lib.c"]);
+    for (initlink, exe) in [(false, "ref"), (true, "a")] {
+        link(
+            &d,
+            initlink,
+            &["-no-pie", "-o", exe, "main.o", "-L.", "-lc1"],
+        );
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef\n", "{exe}");
+        let relocs = ok(&d, "readelf", &["-rW", exe]);
+        let copy_in = |sym: &str| {
+            let l = relocs
+                .lines()
+                .find(|l| l.contains("R_X86_64_COPY") && l.contains(sym))
+                .unwrap_or_else(|| panic!("{exe}: no copy of {sym}:\n{relocs}"));
+            let at = u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap();
+            section_at(&d, exe, at)
+        };
+        assert_eq!(copy_in("readonly"), ".data.rel.ro", "{exe}");
+        assert_eq!(copy_in("readwrite"), ".bss", "{exe}");
+    }
+}
+
+/// The `FLAGS` line of `file`'s `.dynamic` (what follows the tag), or "".
+fn dt_flags(dir: &Path, file: &str) -> String {
+    ok(dir, "readelf", &["-dW", file])
+        .lines()
+        .find(|l| l.contains("(FLAGS)"))
+        .map_or(String::new(), |l| {
+            l.split_once(')').unwrap().1.trim().to_string()
+        })
+}
+
+#[test]
+fn a_shared_object_using_initial_exec_tls_has_df_static_tls() {
+    let d = work_dir("static-tls");
+    let lib = "static _Thread_local int foo = 5;\nint bar(void) { return foo++; }\n";
+    write(&d, "lib.c", lib);
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint bar(void);\n\
+         int main(void) { bar(); printf(\"%d\\n\", bar()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "main.c"]);
+    for (model, flags) in [("initial-exec", "STATIC_TLS"), ("global-dynamic", "")] {
+        ok(
+            &d,
+            "gcc",
+            &["-c", "-fPIC", &format!("-ftls-model={model}"), "lib.c"],
+        );
+        for (initlink, name) in [(false, "ref"), (true, "a")] {
+            let so = format!("lib{name}.so");
+            link(&d, initlink, &["-shared", "-o", &so, "lib.o"]);
+            assert_eq!(dt_flags(&d, &so), flags, "{model} {so}");
+            let exe = format!("{name}-{model}");
+            link(
+                &d,
+                initlink,
+                &["-o", &exe, "main.o", "-L.", &format!("-l{name}")],
+            );
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "6\n", "{exe}");
+        }
+    }
+}
+
+/// `readelf -n`'s lines for `.note.gnu.property` (the properties), and the program header types.
+fn property_facts(dir: &Path, file: &str) -> (Vec<String>, Vec<String>) {
+    let notes = ok(dir, "readelf", &["-nW", file]);
+    let props = notes
+        .split("Displaying notes found in: ")
+        .filter(|s| s.starts_with(".note.gnu.property"))
+        .flat_map(|s| s.lines().skip(2).map(|l| l.trim().to_string()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let phdrs = ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .skip_while(|l| !l.contains("Program Headers"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|t| t.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    (props, phdrs)
+}
+
+/// A `.note.gnu.property` with x86 ISA needed, ISA used and feature bits.
+fn property_asm(needed: u32, used: u32, features: u32) -> String {
+    let mut s = String::from(
+        ".section .note.gnu.property, \"a\"\n.p2align 3\n.long 4\n.long 1f - 0f\n.long 5\n.asciz \"GNU\"\n0:\n",
+    );
+    for (t, v) in [
+        (0xc000_8002u32, needed),
+        (0xc001_0002, used),
+        (0xc000_0002, features),
+    ] {
+        s += &format!(".long 0x{t:x}\n.long 4\n.long 0x{v:x}\n.p2align 3\n");
+    }
+    s + "1:\n"
+}
+
+#[test]
+fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
+    let d = work_dir("gnu-property");
+    write(&d, "main.c", "int main(void) { return 0; }\n");
+    write(&d, "bare.s", ".globl main\nmain:\n xor %eax, %eax\n ret\n");
+    write(&d, "a.s", &property_asm(0x7, 0x7, 0x3));
+    write(&d, "b.s", &property_asm(0x8, 0x8, 0x2));
+    write(&d, "empty.s", "");
+    ok(
+        &d,
+        "gcc",
+        &["-c", "main.c", "bare.s", "a.s", "b.s", "empty.s"],
+    );
+    let cases: [&[&str]; 7] = [
+        &["main.o"],
+        &["bare.o"],
+        &["bare.o", "-Wl,-z,shstk"],
+        &["bare.o", "-Wl,-z,ibt,-z,shstk"],
+        &["main.o", "a.o", "b.o"],
+        &["main.o", "a.o", "b.o", "empty.o"],
+        &["main.o", "a.o", "-Wl,-z,ibt"],
+    ];
+    for (k, args) in cases.iter().enumerate() {
+        let mut facts = Vec::new();
+        for (initlink, exe) in [(false, format!("ref{k}")), (true, format!("a{k}"))] {
+            let mut a = vec!["-o", exe.as_str()];
+            a.extend(*args);
+            link(&d, initlink, &a);
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "", "{exe}");
+            facts.push(property_facts(&d, &exe));
+        }
+        assert_eq!(facts[1], facts[0], "{args:?}");
+    }
+    // The facts say what they should (not only that both linkers agree).
+    let (props, phdrs) = property_facts(&d, "a5");
+    assert!(props.iter().any(|p| p.contains("x86 ISA needed: x86-64-baseline, x86-64-v2, x86-64-v3, x86-64-v4")), "{props:?}");
+    assert!(
+        !props
+            .iter()
+            .any(|p| p.contains("ISA used") || p.contains("SHSTK")),
+        "{props:?}"
+    );
+    assert!(phdrs.iter().any(|t| t == "GNU_PROPERTY"), "{phdrs:?}");
+    let (props, _) = property_facts(&d, "a3");
+    assert!(
+        props.iter().any(|p| p.contains("x86 feature: IBT, SHSTK")),
+        "{props:?}"
+    );
+    // A malformed note is named with its file, section and offset.
+    fs::write(
+        d.join("bad.s"),
+        ".section .note.gnu.property, \"a\"\n.long 4\n.long 64\n.long 5\n.asciz \"GNU\"\n",
+    )
+    .unwrap();
+    ok(&d, "gcc", &["-c", "bad.s"]);
+    let o = run(&d, "gcc", &["-B", "ld/", "-o", "bad", "main.o", "bad.o"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("bad.o: .note.gnu.property+0x0: bad GNU property note"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_static_pie_relocates_itself_with_its_ifuncs() {
+    let d = work_dir("static-pie");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\n\
+         void foo(void) __attribute__((ifunc(\"resolve_foo\")));\n\
+         __attribute__((weak)) extern int nothing;\n\
+         static void hello(void) { printf(\"Hello world %d\\n\", &nothing == 0); }\n\
+         void *resolve_foo(void) { return hello; }\n\
+         int main(void) { foo(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    for (initlink, exe) in [(false, "ref"), (true, "a")] {
+        link(&d, initlink, &["-static-pie", "-o", exe, "a.o"]);
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "Hello world 1\n", "{exe}");
+        let phdrs = property_facts(&d, exe).1;
+        assert!(!phdrs.iter().any(|t| t == "INTERP"), "{exe}: {phdrs:?}");
+        // Only load-base-relative words and IFUNC results: no symbol is left to a loader.
+        let mut kinds: Vec<String> = dyn_relocs(&d, exe)
+            .into_iter()
+            .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds, ["R_X86_64_IRELATIVE", "R_X86_64_RELATIVE"], "{exe}");
+        assert_eq!(dynsym_names(&d, exe), [""], "{exe}: only the null symbol");
+    }
+}
+
+#[test]
+fn a_shared_object_keeps_its_tls_descriptors_for_the_loader() {
+    let d = work_dir("tlsdesc");
+    write(
+        &d,
+        "lib.c",
+        "static _Thread_local int foo[10000] = { 3, [9999] = 5 };\n\
+         _Thread_local int bar = 7;\n\
+         int get_foo(int i) { return foo[i]; }\n\
+         int get_bar(void) { return bar; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <dlfcn.h>\n#include <stdio.h>\n\
+         int main(int argc, char **argv) {\n\
+           void *h = dlopen(argv[1], RTLD_NOW);\n\
+           if (!h) { printf(\"%s\\n\", dlerror()); return 1; }\n\
+           int (*get)(int) = (int (*)(int))dlsym(h, \"get_foo\");\n\
+           int (*gb)(void) = (int (*)(void))dlsym(h, \"get_bar\");\n\
+           printf(\"%d %d %d %d\\n\", get(0), get(1), get(9999), gb());\n\
+           return 0;\n\
+         }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "-mtls-dialect=gnu2", "lib.c"]);
+    ok(&d, "gcc", &["-o", "main", "main.c", "-ldl"]);
+    for (initlink, so) in [(false, "libref.so"), (true, "liba.so")] {
+        link(&d, initlink, &["-shared", "-o", so, "lib.o"]);
+        assert_eq!(ok(&d, "./main", &[&format!("./{so}")]), "3 0 5 7\n", "{so}");
+        // One descriptor for the exported `bar` (its symbol), one for the static `foo` (no
+        // symbol: the offset in the module's TLS block).
+        let mut descs: Vec<String> = dyn_relocs(&d, so)
+            .into_iter()
+            .filter(|r| r.starts_with("R_X86_64_TLSDESC"))
+            .collect();
+        descs.sort();
+        assert_eq!(descs.len(), 2, "{so}: {descs:?}");
+        assert!(descs.iter().any(|r| r.ends_with("bar")), "{so}: {descs:?}");
+    }
+}
