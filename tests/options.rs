@@ -612,3 +612,176 @@ fn help_lists_what_initlink_accepts_and_the_targets_line_libtool_looks_for() {
     // An option GNU ld has that initlink rejects is not offered.
     assert!(!help.contains("--mri-script"), "{help}");
 }
+
+/// `readelf -SW`: each section's (name, address, file offset).
+fn section_places(dir: &Path, file: &str) -> Vec<(String, u64, u64)> {
+    ok(dir, "readelf", &["-SW", file])
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start().strip_prefix('[')?;
+            let (_, rest) = l.split_once(']')?;
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            let hex = |s: &str| u64::from_str_radix(s, 16).ok();
+            Some((w.first()?.to_string(), hex(w.get(2)?)?, hex(w.get(3)?)?))
+        })
+        .collect()
+}
+
+/// `readelf -lW`: each `PT_LOAD`'s (offset, address, flags, alignment).
+fn loads(dir: &Path, file: &str) -> Vec<(u64, u64, String, u64)> {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .filter(|l| l.trim_start().starts_with("LOAD "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let flags = w[7..w.len() - 1].join("");
+            (hex(w[1]), hex(w[2]), flags, hex(w[w.len() - 1]))
+        })
+        .collect()
+}
+
+fn address_of(dir: &Path, file: &str, name: &str) -> u64 {
+    let places = section_places(dir, file);
+    let found = places.iter().find(|s| s.0 == name);
+    found.unwrap_or_else(|| panic!("{file}: no {name}")).1
+}
+
+/// What the loader needs of every `PT_LOAD`: an offset congruent to its address modulo its
+/// alignment, and the segments in address order.
+fn assert_loadable(dir: &Path, file: &str) {
+    let segs = loads(dir, file);
+    for (off, vaddr, _, align) in &segs {
+        assert_eq!(off % align, vaddr % align, "{file}: {segs:x?}");
+    }
+    assert!(
+        segs.windows(2).all(|w| w[0].1 < w[1].1),
+        "{file}: {segs:x?}"
+    );
+}
+
+#[test]
+fn section_start_and_t_options_place_sections_where_gnu_ld_does() {
+    let d = work_dir("section-start");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\n\
+         __attribute__((section(\".fn1\"))) void fn1(void) { printf(\" fn1\"); }\n\
+         __attribute__((section(\".fn2\"))) void fn2(void) { printf(\" fn2\"); }\n\
+         int d = 7; int b;\n\
+         int main(void) { fn1(); fn2(); printf(\" %p %p %d %d\\n\", fn1, fn2, d, b); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIC", "a.c"]);
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, u64)]);
+    let cases: [Case; 4] = [
+        (
+            &["-Wl,--section-start=.fn1=0x10000000,--section-start=.fn2=0x20000000"],
+            &[(".fn1", 0x10000000), (".fn2", 0x20000000)],
+        ),
+        // GNU ld reads the address as hexadecimal, `0x` or not; single-dash spellings too.
+        (
+            &[
+                "-Wl,-section-start,.fn1=20000000",
+                "-Wl,--section-start=.fn2=10000000",
+            ],
+            &[(".fn1", 0x20000000), (".fn2", 0x10000000)],
+        ),
+        (&["-Wl,-Ttext=0x800000"], &[(".text", 0x800000)]),
+        (
+            &["-Wl,-Tdata,900000", "-Wl,--Tbss=0xa00000"],
+            &[(".data", 0x900000), (".bss", 0xa00000)],
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["-no-pie", "a.o"];
+        args.extend(flags);
+        ok(&d, "gcc", &[&["-o", "ref"][..], &args].concat());
+        let o = initlink(&d, &[&["-o", "exe"][..], &args].concat());
+        assert!(
+            o.status.success(),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for &(name, addr) in want {
+            assert_eq!(address_of(&d, "ref", name), addr, "GNU ld, {flags:?}");
+            assert_eq!(address_of(&d, "exe", name), addr, "{flags:?}");
+        }
+        assert_loadable(&d, "exe");
+        // The file holds no gap of the size of the distance between the addresses.
+        assert!(fs::metadata(d.join("exe")).unwrap().len() < 1 << 20);
+        assert_eq!(ok(&d, "./exe", &[]), ok(&d, "./ref", &[]), "{flags:?}");
+    }
+    let o = initlink(&d, &["-no-pie", "a.o", "-Wl,--section-start=.fn1=0xzz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid hex number '0xzz'"));
+}
+
+#[test]
+fn ttext_segment_bases_the_image_and_makes_a_pie_an_et_exec() {
+    let d = work_dir("ttext-segment");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIE", "a.c"]);
+    for (kind, flag, base) in [
+        ("-no-pie", "-Wl,-Ttext-segment=0x9000000", 0x9000000),
+        ("-pie", "-Wl,--Ttext-segment,0xa000000", 0xa000000),
+        ("-pie", "-Wl,-Ttext-segment=0", 0),
+    ] {
+        for (linker, out) in [(&["-fuse-ld=bfd"][..], "ref"), (&["-B", "ld/"][..], "exe")] {
+            let args = [linker, &[kind, "-o", out, "a.o", flag]].concat();
+            ok(&d, "gcc", &args);
+            let header = ok(&d, "readelf", &["-hW", out]);
+            // GNU ld: a PIE based at 0 stays an `ET_DYN` (mold makes it an `ET_EXEC`).
+            let exec = header.contains("EXEC (Executable file)");
+            assert_eq!(exec, kind == "-no-pie" || base != 0, "{out} {flag}");
+            assert_eq!(loads(&d, out)[0].1, base, "{out} {flag}");
+            if base != 0 {
+                assert_eq!(ok(&d, &format!("./{out}"), &[]), "hi\n");
+            }
+        }
+        assert_eq!(
+            dynamic(&d, "exe", &["FLAGS_1"]),
+            dynamic(&d, "ref", &["FLAGS_1"])
+        );
+    }
+}
+
+#[test]
+fn max_page_size_aligns_segments_and_noseparate_code_joins_them_as_gnu_ld() {
+    let d = work_dir("max-page-size");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.c"]);
+    for flags in [
+        "-Wl,-z,max-page-size=65536",
+        "-Wl,-zmax-page-size=0x200000",
+        "-Wl,-z,noseparate-code",
+        "-Wl,-z,noseparate-code,-z,max-page-size=0x10000",
+        "-Wl,-z,separate-code",
+    ] {
+        ok(&d, "gcc", &["-o", "ref", "a.o", flags]);
+        let o = initlink(&d, &["-o", "exe", "a.o", flags]);
+        assert!(
+            o.status.success(),
+            "{flags}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_loadable(&d, "exe");
+        let shape = |f| {
+            let l = loads(&d, f);
+            l.into_iter().map(|s| (s.2, s.3)).collect::<Vec<_>>()
+        };
+        // The same segments, with the same access and alignment.
+        assert_eq!(shape("exe"), shape("ref"), "{flags}");
+        assert_eq!(ok(&d, "./exe", &[]), "hi\n");
+    }
+    let o = initlink(&d, &["-o", "exe", "a.o", "-Wl,-z,max-page-size=1000"]);
+    assert_eq!(o.status.code(), Some(1), "not a power of two");
+}

@@ -129,6 +129,17 @@ pub struct Options {
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
+    /// `--section-start=NAME=ADDR`, `-Ttext`, `-Tdata`, `-Tbss`: output sections placed at an
+    /// address, in command-line order (a later one for the same name wins).
+    pub section_start: Vec<(String, u64)>,
+    /// `-Ttext-segment=ADDR`: the first segment's address; a PIE so based is an `ET_EXEC`.
+    pub text_segment: Option<u64>,
+    /// `-z max-page-size=N`: the `PT_LOAD` alignment; file offsets are congruent to addresses
+    /// modulo it.
+    pub max_page_size: u64,
+    /// `-z separate-code` (the default on x86-64) / `-z noseparate-code`: code in its own
+    /// pages, or the headers, code and read-only data in one read-execute segment.
+    pub separate_code: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -244,6 +255,10 @@ impl Default for Options {
             no_allow_shlib_undefined: false,
             require_defined: Vec::new(),
             demangle: true,
+            section_start: Vec::new(),
+            text_segment: None,
+            max_page_size: 0x1000,
+            separate_code: true,
         }
     }
 }
@@ -511,11 +526,11 @@ impl Parser {
             "eh-frame-hdr" => o.eh_frame_hdr = true,
             "no-eh-frame-hdr" => o.eh_frame_hdr = false,
             "hash-style" => o.hash_style = hash_style(&val())?,
-            "z" => {
-                if let Some(w) = apply_z(o, &val()) {
-                    self.cmd.warnings.push(w);
-                }
-            }
+            "z" => match apply_z(o, &val()) {
+                Ok(Some(w)) => self.cmd.warnings.push(w),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            },
             "entry" => o.entry = Some(val()),
             "undefined" => o.undefined.push(val()),
             "gc-sections" => o.gc_sections = true,
@@ -535,6 +550,21 @@ impl Parser {
             "disable-new-dtags" => o.new_dtags = false,
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
+            "section-start" => {
+                let v = val();
+                let Some((name, addr)) = v.split_once('=') else {
+                    return err(Diagnostic::error(format!(
+                        "invalid argument to option \"--section-start\": '{v}'"
+                    )));
+                };
+                o.section_start
+                    .push((name.to_string(), parse_hex_address(addr)?));
+            }
+            "Ttext" | "Tdata" | "Tbss" => {
+                let name = format!(".{}", &id[1..]);
+                o.section_start.push((name, parse_hex_address(&val())?));
+            }
+            "Ttext-segment" => o.text_segment = Some(parse_hex_address(&val())?),
             _ => return self.command_option(id, value, spelled),
         }
         Ok(())
@@ -707,9 +737,36 @@ fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
     });
 }
 
+/// An address as GNU ld reads `--section-start` and `-T*` values: hexadecimal, `0x` optional.
+fn parse_hex_address(v: &str) -> Result<u64> {
+    let digits = v
+        .strip_prefix("0x")
+        .or_else(|| v.strip_prefix("0X"))
+        .unwrap_or(v);
+    match u64::from_str_radix(digits, 16) {
+        Ok(a) if !digits.starts_with(['+', '-']) => Ok(a),
+        _ => err(Diagnostic::error(format!("invalid hex number '{v}'"))),
+    }
+}
+
+/// `-z max-page-size=N`: a power of two (GNU ld reads N as C does: `0x` hex, `0` octal).
+fn page_size(kw: &str, v: &str) -> Result<u64> {
+    let n = if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if v.len() > 1 && v.starts_with('0') {
+        u64::from_str_radix(&v[1..], 8).ok()
+    } else {
+        v.parse().ok()
+    };
+    match n {
+        Some(n) if n.is_power_of_two() => Ok(n),
+        _ => err(Diagnostic::error(format!("invalid -z {kw} value '{v}'"))),
+    }
+}
+
 /// Apply `-z KEYWORD`. A keyword GNU ld does not know (or initlink does not implement) is
 /// ignored with a warning, as GNU ld ignores it: the warning is returned.
-fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
+fn apply_z(o: &mut Options, kw: &str) -> Result<Option<Diagnostic>> {
     match kw {
         "execstack" => o.execstack = Some(true),
         "noexecstack" => o.execstack = Some(false),
@@ -729,23 +786,23 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         }
         "defs" => o.no_undefined = true,
         "undefs" => o.no_undefined = false,
-        "text" | "notext" | "nodefs" | "noexecheap" | "separate-code" | "noseparate-code"
-        | "combreloc" | "nocombreloc" | "ibt" | "shstk" | "cet-report=none" | "nognustack" => {
-            o.ignored.push(format!("-z {kw}"))
-        }
+        "separate-code" => o.separate_code = true,
+        "noseparate-code" => o.separate_code = false,
+        "text" | "notext" | "nodefs" | "noexecheap" | "combreloc" | "nocombreloc" | "ibt"
+        | "shstk" | "cet-report=none" | "nognustack" => o.ignored.push(format!("-z {kw}")),
         "muldefs" => o.allow_multiple_definition = true,
-        k if k.starts_with("max-page-size=")
-            || k.starts_with("common-page-size=")
-            || k.starts_with("stack-size=") =>
-        {
+        k if k.starts_with("max-page-size=") => {
+            o.max_page_size = page_size("max-page-size", &k["max-page-size=".len()..])?
+        }
+        k if k.starts_with("common-page-size=") || k.starts_with("stack-size=") => {
             o.ignored.push(format!("-z {kw}"))
         }
         _ => {
             o.ignored.push(format!("-z {kw}"));
-            return Some(Diagnostic::warning(format!("-z {kw} ignored")));
+            return Ok(Some(Diagnostic::warning(format!("-z {kw} ignored"))));
         }
     }
-    None
+    Ok(None)
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {

@@ -297,6 +297,11 @@ pub struct Layout {
     pub base: u64,
     /// Dynamically linked (has `.dynamic`).
     pub dynamic: bool,
+    /// Where the options put sections and segments.
+    pub placement: Placement,
+    /// The output is an `ET_EXEC` (not position-independent, or based elsewhere than 0 by
+    /// `-Ttext-segment`).
+    pub et_exec: bool,
     /// `--gc-sections`: which input sections were kept, and why.
     pub gc: Option<Gc>,
     // Filled by `assign`.
@@ -306,6 +311,32 @@ pub struct Layout {
     pub alloc_end: u64,
     /// File offset where non-alloc data ends (symtab and friends follow).
     pub file_end: u64,
+}
+
+/// What the options say about addresses and pages: `--section-start` (and `-Ttext`, `-Tdata`,
+/// `-Tbss`), `-Ttext-segment`, `-z max-page-size`, `-z separate-code`.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub starts: Vec<(String, u64)>,
+    pub image_base: Option<u64>,
+    pub page: u64,
+    pub separate_code: bool,
+}
+
+impl Placement {
+    pub fn of(opts: &Options) -> Placement {
+        Placement {
+            starts: opts.section_start.clone(),
+            image_base: opts.text_segment,
+            page: opts.max_page_size,
+            separate_code: opts.separate_code,
+        }
+    }
+
+    /// The address `--section-start` gives output section `name` (the last one naming it).
+    fn start_of(&self, name: &str) -> Option<u64> {
+        self.starts.iter().rev().find(|s| s.0 == name).map(|s| s.1)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

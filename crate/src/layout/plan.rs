@@ -155,6 +155,7 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     layout.defsym = opts.defsym.clone();
     layout.relro = opts.relro;
     layout.dynamic = dynamic;
+    layout.placement = Placement::of(opts);
     layout.gc = gc;
     Ok(layout)
 }
@@ -732,6 +733,8 @@ impl<'a> Planner<'a> {
             relro: true,
             base: BASE,
             dynamic: false,
+            placement: Placement::of(&Options::default()),
+            et_exec: true,
             gc: None,
             segments: Vec::new(),
             tls: None,

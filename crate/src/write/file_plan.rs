@@ -258,7 +258,7 @@ fn elf_header(v: &Values<'_, '_>, t: &Tail, total: usize) -> Result<Vec<u8>> {
     buf[4] = ELFCLASS64;
     buf[5] = ELFDATA2LSB;
     buf[6] = EV_CURRENT;
-    put16(buf, 16, if layout.base == 0 { ET_DYN } else { ET_EXEC });
+    put16(buf, 16, if layout.et_exec { ET_EXEC } else { ET_DYN });
     put16(buf, 18, EM_X86_64);
     put32(buf, 20, u32::from(EV_CURRENT));
     put64(buf, 24, entry_address(v));
