@@ -785,3 +785,85 @@ fn max_page_size_aligns_segments_and_noseparate_code_joins_them_as_gnu_ld() {
     let o = initlink(&d, &["-o", "exe", "a.o", "-Wl,-z,max-page-size=1000"]);
     assert_eq!(o.status.code(), Some(1), "not a power of two");
 }
+
+/// Section `name` of `file`, uncompressed by objcopy if it is compressed.
+fn section_bytes(dir: &Path, file: &str, name: &str) -> Vec<u8> {
+    let plain = format!("{file}.plain");
+    let dump = format!("{file}{name}.bin");
+    ok(
+        dir,
+        "objcopy",
+        &["--decompress-debug-sections", file, &plain],
+    );
+    ok(
+        dir,
+        "objcopy",
+        &["--dump-section", &format!("{name}={dump}"), &plain],
+    );
+    fs::read(dir.join(dump)).unwrap()
+}
+
+#[test]
+fn compress_debug_sections_compresses_them_as_gnu_ld_with_the_same_contents() {
+    let d = work_dir("compress-debug");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-g", "a.c"]);
+    let o = initlink(&d, &["-o", "plain", "a.o"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = &d;
+    // The flags of `.debug_info` and `.debug_str`.
+    let flags = |f| {
+        let s = ok(d, "readelf", &["-SW", f]);
+        let mut v: Vec<String> = s
+            .lines()
+            .filter(|l| l.contains(".debug_info") || l.contains(".debug_str "))
+            .map(|l| l.split_whitespace().rev().nth(3).unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    for (codec, ch_type) in [("zlib", "ZLIB"), ("zlib-gabi", "ZLIB"), ("zstd", "ZSTD")] {
+        let flag = format!("-Wl,--compress-debug-sections={codec}");
+        ok(d, "gcc", &["-o", "ref", "a.o", &flag]);
+        let o = initlink(d, &["-o", "exe", "a.o", &flag]);
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(d, "./exe", &[]), "hi\n");
+        // The same sections compressed (C), mergeable strings still marked so (MSC).
+        assert_eq!(flags("exe"), flags("ref"), "{codec}");
+        assert_eq!(flags("exe"), ["C", "MSC"], "{codec}");
+        let chdr = ok(d, "readelf", &["-tW", "exe"]);
+        assert!(chdr.contains(ch_type), "{codec}: {chdr}");
+        // Uncompressed, the contents are those of the uncompressed link.
+        for name in [".debug_info", ".debug_str"] {
+            assert_eq!(
+                section_bytes(d, "exe", name),
+                section_bytes(d, "plain", name),
+                "{codec} {name}"
+            );
+        }
+    }
+    let o = initlink(
+        d,
+        &["-o", "exe", "a.o", "-Wl,--compress-debug-sections=none"],
+    );
+    assert!(o.status.success());
+    assert!(flags("exe").iter().all(|f| !f.contains('C')), "none");
+    let o = initlink(
+        d,
+        &["-o", "exe", "a.o", "-Wl,--compress-debug-sections=lz4"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("invalid --compress-debug-sections option: 'lz4'"),
+        "{err}"
+    );
+}

@@ -140,6 +140,9 @@ pub struct Options {
     /// `-z separate-code` (the default on x86-64) / `-z noseparate-code`: code in its own
     /// pages, or the headers, code and read-only data in one read-execute segment.
     pub separate_code: bool,
+    /// `--compress-debug-sections=zlib|zstd`: the `.debug*` sections compressed
+    /// (`SHF_COMPRESSED`).
+    pub compress_debug: crate::compress::Codec,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -259,6 +262,7 @@ impl Default for Options {
             text_segment: None,
             max_page_size: 0x1000,
             separate_code: true,
+            compress_debug: crate::compress::Codec::None,
         }
     }
 }
@@ -565,6 +569,24 @@ impl Parser {
                 o.section_start.push((name, parse_hex_address(&val())?));
             }
             "Ttext-segment" => o.text_segment = Some(parse_hex_address(&val())?),
+            "compress-debug-sections" => {
+                use crate::compress::Codec;
+                o.compress_debug = match val().as_str() {
+                    "none" => Codec::None,
+                    "zlib" | "zlib-gabi" => Codec::Zlib,
+                    "zstd" => Codec::Zstd,
+                    "zlib-gnu" => {
+                        return err(Diagnostic::error(
+                            "--compress-debug-sections=zlib-gnu (.zdebug sections) is not supported by initlink",
+                        ))
+                    }
+                    v => {
+                        return err(Diagnostic::error(format!(
+                            "invalid --compress-debug-sections option: '{v}'"
+                        )))
+                    }
+                };
+            }
             _ => return self.command_option(id, value, spelled),
         }
         Ok(())

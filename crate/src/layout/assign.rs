@@ -529,7 +529,7 @@ impl Layout {
     }
 
     /// Non-alloc sections follow the loaded image in the file.
-    fn place_non_alloc(&mut self) {
+    pub(super) fn place_non_alloc(&mut self) {
         let mut off = self.alloc_end;
         for s in self
             .sections

@@ -34,6 +34,8 @@ pub enum PieceSrc {
     Merged(u32),
     Common(SymbolId),
     Synthetic(Synthetic),
+    /// A section's finished bytes (`Layout::blobs`): a compressed debug section.
+    Blob(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +74,29 @@ impl OutSec {
     }
     pub fn is_tls(&self) -> bool {
         self.flags & u64::from(elf::SHF_TLS) != 0
+    }
+}
+
+impl Layout {
+    /// Output section `i`'s contents are now `bytes`, finished (a compressed debug section,
+    /// `flags` added, entries of `entsize`): one piece, and the non-loaded sections placed again.
+    pub fn replace_contents(&mut self, i: usize, bytes: Vec<u8>, (flags, entsize): (u64, u64)) {
+        let align = 8; // an `Elf64_Chdr`'s
+        let k = self.blobs.len() as u32;
+        let s = &mut self.sections[i];
+        s.size = bytes.len() as u64;
+        s.flags |= flags;
+        s.align = align;
+        s.pieces = vec![Piece {
+            src: PieceSrc::Blob(k),
+            offset: 0,
+            size: s.size,
+            align,
+            priority: 0,
+            from_ctors: false,
+        }];
+        self.blobs.push((bytes, entsize));
+        self.place_non_alloc();
     }
 }
 
@@ -185,6 +210,9 @@ impl SplitMap {
 pub struct MergeGroup {
     pub out: u32,
     pub data: Vec<u8>,
+    /// The inputs' entry size, and whether they are strings (`SHF_STRINGS`).
+    pub entsize: u64,
+    pub strings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,6 +327,8 @@ pub struct Layout {
     pub dynamic: bool,
     /// Where the options put sections and segments.
     pub placement: Placement,
+    /// The `PieceSrc::Blob` pieces: their bytes and their section's entry size.
+    pub blobs: Vec<(Vec<u8>, u64)>,
     /// The output is an `ET_EXEC` (not position-independent, or based elsewhere than 0 by
     /// `-Ttext-segment`).
     pub et_exec: bool,

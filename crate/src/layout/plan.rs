@@ -405,6 +405,8 @@ impl<'a> Planner<'a> {
                 self.merges.push(MergeGroup {
                     out,
                     data: Vec::new(),
+                    entsize: sec.entsize,
+                    strings,
                 });
                 self.merge_dedup.push(FxHashMap::default());
                 self.sections[out as usize].pieces.push(Piece {
@@ -734,6 +736,7 @@ impl<'a> Planner<'a> {
             base: BASE,
             dynamic: false,
             placement: Placement::of(&Options::default()),
+            blobs: Vec::new(),
             et_exec: true,
             gc: None,
             segments: Vec::new(),

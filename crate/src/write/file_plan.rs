@@ -474,6 +474,26 @@ fn section_headers(v: &Values<'_, '_>, t: &Tail, first_global: usize) -> Vec<u8>
     buf
 }
 
+/// The merge flags and entry size of `s` when every piece of it is of merge groups alike (same
+/// entry size, all strings or none), as GNU ld keeps them; a compressed section's were kept
+/// before it was compressed.
+pub(super) fn merge_flags(layout: &Layout, s: &crate::layout::OutSec) -> Option<(u64, u64)> {
+    let group = |p: &crate::layout::Piece| match p.src {
+        PieceSrc::Merged(g) => {
+            let g = &layout.merges[g as usize];
+            let strings = if g.strings { SHF_STRINGS } else { 0 };
+            Some((u64::from(SHF_MERGE | strings), g.entsize))
+        }
+        PieceSrc::Blob(k) => Some((0, layout.blobs[k as usize].1)),
+        _ => None,
+    };
+    let first = group(s.pieces.first()?)?;
+    s.pieces
+        .iter()
+        .all(|p| group(p) == Some(first))
+        .then_some(first)
+}
+
 /// An output section's header: link, info and entry size from the linker-made section it is,
 /// or from its type.
 fn output_shdr(v: &Values<'_, '_>, s: &crate::layout::OutSec, name: u32) -> Shdr {
@@ -499,6 +519,11 @@ fn output_shdr(v: &Values<'_, '_>, s: &crate::layout::OutSec, name: u32) -> Shdr
     let comment = s.name == ".comment";
     if comment {
         flags |= u64::from(SHF_MERGE | SHF_STRINGS);
+    }
+    // A section whose inputs were all merged alike stays mergeable, as with GNU ld.
+    let mut entsize = entsize;
+    if let Some((f, e)) = merge_flags(layout, s) {
+        (flags, entsize) = (flags | f, e);
     }
     Shdr {
         name,

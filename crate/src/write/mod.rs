@@ -14,11 +14,13 @@ use crate::synthesize::Entry;
 use object::elf::*;
 
 mod build_id;
+mod compress;
 mod eh_frame_hdr;
 mod file_plan;
 mod symtab;
 
 pub use build_id::*;
+pub use compress::compress_debug_sections;
 use eh_frame_hdr::*;
 use file_plan::*;
 pub use symtab::*;
@@ -251,6 +253,7 @@ fn write_job(
                     );
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
+                PieceSrc::Blob(k) => dst.copy_from_slice(&layout.blobs[k as usize].0),
                 PieceSrc::Common(_) => {}
                 PieceSrc::Synthetic(what) => {
                     crate::synthetic::object(what).write(v, opts, addr, dst)
