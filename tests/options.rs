@@ -126,13 +126,12 @@ fn a_single_dash_long_option_is_never_a_short_option_with_a_glued_value() {
         let syms = ok(&d, "readelf", &["--dyn-syms", "-W", f]);
         assert!(syms.contains(" exported_fn"), "{f}: {syms}");
     }
-    // `-emit-relocs` is `--emit-relocs`, which initlink does not implement: an error naming it,
-    // never a link that starts at a symbol called `mit-relocs`.
+    // `-emit-relocs` is `--emit-relocs`, never a link that starts at a symbol called
+    // `mit-relocs`: the program runs and keeps its relocations.
     let o = initlink(&d, &["-o", "exe2", "m.o", "-Wl,-emit-relocs"]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("-emit-relocs"), "{err}");
-    assert!(!d.join("exe2").exists());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&d, "./exe2", &[]);
+    assert!(has_section(&d, "exe2", ".rela.text"));
 }
 
 #[test]
@@ -865,5 +864,122 @@ fn compress_debug_sections_compresses_them_as_gnu_ld_with_the_same_contents() {
     assert!(
         err.contains("invalid --compress-debug-sections option: 'lz4'"),
         "{err}"
+    );
+}
+
+/// `file`'s `--emit-relocs` sections: name, and for each entry that the linked bytes can be
+/// checked against (PC32 or PLT32 to a defined symbol, or 64 to one), whether the field holds
+/// what the relocation computes.
+fn emitted_relocs(dir: &Path, file: &str) -> Vec<(String, usize, usize)> {
+    use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+    use object::{elf, Endianness, Object, ObjectSection};
+    let bytes = fs::read(dir.join(file)).unwrap();
+    let elf_file = ElfFile64::<Endianness>::parse(&bytes[..]).unwrap();
+    let (e, header) = (elf_file.endian(), elf_file.elf_header());
+    let sections = header.sections(e, &bytes[..]).unwrap();
+    let symbols = sections.symbols(e, &bytes[..], elf::SHT_SYMTAB).unwrap();
+    let mut out = Vec::new();
+    for sh in sections.iter() {
+        if sh.sh_type(e) != elf::SHT_RELA || sh.sh_flags(e) & u64::from(elf::SHF_ALLOC) != 0 {
+            continue;
+        }
+        let name = String::from_utf8_lossy(sections.section_name(e, sh).unwrap()).into_owned();
+        let target = elf_file.section_by_index(object::SectionIndex(sh.sh_info(e) as usize));
+        let target = target.unwrap();
+        let (base, data) = (target.address(), target.data().unwrap());
+        let relas = sh.data_as_array::<elf::Rela64<Endianness>, _>(e, &bytes[..]);
+        let (mut checked, mut right) = (0, 0);
+        for r in relas.unwrap() {
+            let (ty, sym) = (r.r_type(e, false), r.r_sym(e, false));
+            let s_value = if sym == 0 {
+                0
+            } else {
+                let s = symbols.symbol(object::SymbolIndex(sym as usize)).unwrap();
+                if s.st_shndx.get(e) == elf::SHN_UNDEF {
+                    continue;
+                }
+                s.st_value.get(e)
+            };
+            let value = s_value.wrapping_add(r.r_addend.get(e) as u64);
+            let at = (r.r_offset.get(e) - base) as usize;
+            let ok = match ty {
+                elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
+                    let field = i32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+                    value.wrapping_sub(r.r_offset.get(e)) as i32 == field
+                }
+                elf::R_X86_64_64 => {
+                    u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) == value
+                }
+                elf::R_X86_64_32 | elf::R_X86_64_32S => {
+                    u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) == value as u32
+                }
+                _ => continue,
+            };
+            checked += 1;
+            right += ok as usize;
+        }
+        out.push((name, checked, right));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn emit_relocs_keeps_the_relocations_rewritten_for_the_output_as_gnu_ld() {
+    let d = work_dir("emit-relocs");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nstatic int n = 3; int *p = &n;\n\
+         static int twice(int x) { return 2 * x; }\n\
+         int main(void) { printf(\"%d\\n\", twice(*p)); }\n",
+    );
+    // A relocation against a named local symbol names it in the output (mold's issue 1631).
+    write(
+        &d,
+        "b.s",
+        ".text\n.globl _start\n_start:\n  .reloc _start, BFD_RELOC_64, str\n  .space 8\n\
+         .data\n.globl str\nstr:\n  .string \"Hello\"\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIC", "a.c", "b.s"]);
+    ok(&d, "objcopy", &["--localize-symbol=str", "b.o"]);
+    for flag in ["-Wl,--emit-relocs", "-Wl,-q"] {
+        ok(&d, "gcc", &["-no-pie", "-o", "ref", "a.o", flag]);
+        let o = initlink(&d, &["-no-pie", "-o", "exe", "a.o", flag]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(ok(&d, "./exe", &[]), "6\n");
+        let (got, want) = (emitted_relocs(&d, "exe"), emitted_relocs(&d, "ref"));
+        let names =
+            |v: &[(String, usize, usize)]| v.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want));
+        assert!(
+            got.iter().any(|e| e.0 == ".rela.text" && e.1 >= 5),
+            "{got:?}"
+        );
+        for (name, checked, right) in &got {
+            assert_eq!(
+                checked, right,
+                "{name}: the fields hold what the relocations compute"
+            );
+        }
+    }
+    let o = initlink(
+        &d,
+        &[
+            "-nostdlib",
+            "-no-pie",
+            "-o",
+            "exe",
+            "b.o",
+            "-Wl,--emit-relocs",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let relocs = ok(&d, "readelf", &["-rW", "exe"]);
+    assert!(
+        relocs
+            .lines()
+            .any(|l| l.contains("R_X86_64_64") && l.contains(" str + 0")),
+        "{relocs}"
     );
 }

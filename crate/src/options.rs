@@ -143,6 +143,9 @@ pub struct Options {
     /// `--compress-debug-sections=zlib|zstd`: the `.debug*` sections compressed
     /// (`SHF_COMPRESSED`).
     pub compress_debug: crate::compress::Codec,
+    /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
+    /// sections rewritten for the output.
+    pub emit_relocs: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -263,6 +266,7 @@ impl Default for Options {
             max_page_size: 0x1000,
             separate_code: true,
             compress_debug: crate::compress::Codec::None,
+            emit_relocs: false,
         }
     }
 }
@@ -554,6 +558,7 @@ impl Parser {
             "disable-new-dtags" => o.new_dtags = false,
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
+            "emit-relocs" => o.emit_relocs = true,
             "section-start" => {
                 let v = val();
                 let Some((name, addr)) = v.split_once('=') else {

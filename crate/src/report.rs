@@ -698,6 +698,7 @@ fn sections_info(v: &Values<'_, '_>) -> Vec<SectionInfo> {
                 ),
                 PieceSrc::Synthetic(s) => ("linker", None, Some(format!("{s:?}"))),
                 PieceSrc::Blob(_) => ("compressed", None, Some(format!("{} compressed", os.name))),
+                PieceSrc::Relocs(_) => ("linker", None, Some("relocations (--emit-relocs)".into())),
             };
             if p.size == 0 && kind != "input" {
                 continue;

@@ -142,6 +142,9 @@ impl Layout {
         for m in self.merges.iter_mut() {
             now(&mut m.out);
         }
+        for e in self.emitted.iter_mut() {
+            now(e);
+        }
         for c in self.commons.iter_mut() {
             now(&mut c.out);
             c.off = self.sections[c.out as usize].pieces[c.piece as usize].offset;

@@ -36,6 +36,8 @@ pub enum PieceSrc {
     Synthetic(Synthetic),
     /// A section's finished bytes (`Layout::blobs`): a compressed debug section.
     Blob(u32),
+    /// `--emit-relocs`: the relocations of output section `Layout::emitted[k]`.
+    Relocs(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -329,6 +331,8 @@ pub struct Layout {
     pub placement: Placement,
     /// The `PieceSrc::Blob` pieces: their bytes and their section's entry size.
     pub blobs: Vec<(Vec<u8>, u64)>,
+    /// `--emit-relocs`: the output section whose relocations each `PieceSrc::Relocs` holds.
+    pub emitted: Vec<u32>,
     /// The output is an `ET_EXEC` (not position-independent, or based elsewhere than 0 by
     /// `-Ttext-segment`).
     pub et_exec: bool,
@@ -394,6 +398,7 @@ pub fn align_up(v: u64, a: u64) -> u64 {
 
 mod assign;
 mod eh_frame;
+mod emit_relocs;
 pub mod gc;
 mod plan;
 

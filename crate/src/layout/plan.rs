@@ -157,6 +157,9 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     layout.dynamic = dynamic;
     layout.placement = Placement::of(opts);
     layout.gc = gc;
+    if opts.emit_relocs {
+        layout.add_emitted_relocs(res);
+    }
     Ok(layout)
 }
 
@@ -737,6 +740,7 @@ impl<'a> Planner<'a> {
             dynamic: false,
             placement: Placement::of(&Options::default()),
             blobs: Vec::new(),
+            emitted: Vec::new(),
             et_exec: true,
             gc: None,
             segments: Vec::new(),

@@ -54,6 +54,7 @@ pub fn compress_debug_sections(
                 len: bytes.len(),
                 rel_at: 0,
                 rel_len: 0,
+                index: None,
             };
             let errors = write_job(v, opts, &job, &mut bytes, &mut [], None);
             if !errors.is_empty() {

@@ -18,6 +18,8 @@ pub(super) struct Job<'j> {
     /// The RELATIVE entries: file offset and length.
     pub(super) rel_at: usize,
     pub(super) rel_len: usize,
+    /// Where the symbols are in `.symtab`, for `--emit-relocs`.
+    pub(super) index: Option<&'j SymIndex>,
 }
 
 /// A chunk of the symbol table: its symbols, their offset in `.symtab`, their names' length and
@@ -94,7 +96,10 @@ pub(super) fn plan_file<'j>(
     let t = Tail::new(layout, opts, syms);
     let total = check_size(v, t.total)?;
     let head = elf_header(v, &t, total)?;
-    let jobs = section_jobs(layout, v.synth.dynamic.as_deref(), total)?;
+    let mut jobs = section_jobs(layout, v.synth.dynamic.as_deref(), total)?;
+    for j in jobs.iter_mut() {
+        j.index = syms.index.as_ref();
+    }
     let chunks = if t.with_symtab {
         symtab_chunks(syms)?
     } else {
@@ -357,6 +362,7 @@ fn split_section<'j>(
             len: (end - base) as usize,
             rel_at: 0,
             rel_len: 0,
+            index: None,
         });
     };
     for (k, p) in os.pieces.iter().enumerate().skip(first) {
@@ -444,8 +450,20 @@ fn section_headers(v: &Values<'_, '_>, t: &Tail, first_global: usize) -> Vec<u8>
         align: 0,
         ..Shdr::table(0, 0, 0, 0)
     });
+    let symtab_index = if t.with_symtab {
+        t.emitted.len() as u32 + 1
+    } else {
+        0
+    };
     for (k, &i) in t.emitted.iter().enumerate() {
-        shdrs.push(output_shdr(v, &v.layout.sections[i], t.sh_names[k]));
+        let s = &v.layout.sections[i];
+        let mut h = output_shdr(v, s, t.sh_names[k]);
+        // `--emit-relocs`: the symbol table and the section the relocations apply to.
+        if let Some(PieceSrc::Relocs(r)) = s.pieces.first().map(|p| p.src) {
+            let target = &v.layout.sections[v.layout.emitted[r as usize] as usize];
+            (h.link, h.info, h.entsize) = (symtab_index, u32::from(target.shndx), 24);
+        }
+        shdrs.push(h);
     }
     if t.with_symtab {
         let nsec = t.emitted.len() as u32 + 1;

@@ -16,12 +16,14 @@ use object::elf::*;
 mod build_id;
 mod compress;
 mod eh_frame_hdr;
+mod emit_relocs;
 mod file_plan;
 mod symtab;
 
 pub use build_id::*;
 pub use compress::compress_debug_sections;
 use eh_frame_hdr::*;
+use emit_relocs::*;
 use file_plan::*;
 pub use symtab::*;
 
@@ -91,6 +93,7 @@ pub fn write<'s>(
             runs: Vec::new(),
             names: Vec::new(),
             first_global: 0,
+            index: None,
         }
     } else {
         build_symtab(v)
@@ -254,6 +257,7 @@ fn write_job(
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
                 PieceSrc::Blob(k) => dst.copy_from_slice(&layout.blobs[k as usize].0),
+                PieceSrc::Relocs(k) => emit_relocs(v, k, job.index, dst, &mut errors),
                 PieceSrc::Common(_) => {}
                 PieceSrc::Synthetic(what) => {
                     crate::synthetic::object(what).write(v, opts, addr, dst)
