@@ -983,3 +983,83 @@ fn emit_relocs_keeps_the_relocations_rewritten_for_the_output_as_gnu_ld() {
         "{relocs}"
     );
 }
+
+/// The names `readelf --debug-dump=info` shows (`DW_AT_name`), wherever their strings are.
+fn dwarf_names(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["--debug-dump=info", "-W", file])
+        .lines()
+        .filter(|l| l.contains("DW_AT_name"))
+        .map(|l| l.rsplit(':').next().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// Object `from` with section `name`'s compression header's size field set to `size`.
+fn with_chdr_size(dir: &Path, from: &str, to: &str, name: &str, size: u64) {
+    use object::{Object, ObjectSection};
+    let mut bytes = fs::read(dir.join(from)).unwrap();
+    let at = {
+        let f = object::File::parse(&bytes[..]).unwrap();
+        let s = f.section_by_name(name).unwrap();
+        s.file_range().unwrap().0 as usize
+    };
+    bytes[at + 8..at + 16].copy_from_slice(&size.to_le_bytes());
+    fs::write(dir.join(to), bytes).unwrap();
+}
+
+#[test]
+fn compressed_input_sections_are_read_as_gnu_ld_reads_them() {
+    let d = work_dir("compressed-input");
+    write(&d, "a.c", "#include <stdio.h>\nint answer(void) { return 42; }\nint main(void) { printf(\"%d\\n\", answer()); }\n");
+    ok(&d, "gcc", &["-c", "-g", "a.c"]);
+    for codec in ["zlib", "zstd"] {
+        let flag = format!("--compress-debug-sections={codec}");
+        ok(&d, "objcopy", &[&flag, "a.o", "az.o"]);
+        assert!(
+            ok(&d, "readelf", &["-SW", "az.o"]).contains(" C "),
+            "{codec}"
+        );
+        ok(&d, "gcc", &["-o", "ref", "az.o"]);
+        let o = initlink(&d, &["-o", "exe", "az.o"]);
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(&d, "./exe", &[]), "42\n");
+        let names = dwarf_names(&d, "exe");
+        assert!(names.iter().any(|n| n == "answer"), "{codec}: {names:?}");
+        assert_eq!(names, dwarf_names(&d, "ref"), "{codec}");
+        // And compressed again on the way out.
+        let o = initlink(
+            &d,
+            &["-o", "exe", "az.o", "-Wl,--compress-debug-sections=zlib"],
+        );
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(dwarf_names(&d, "exe"), names, "{codec}, compressed again");
+    }
+    // A header that claims more than its stream can hold, and a stream shorter than its header
+    // says: errors that name the file and the section.
+    ok(
+        &d,
+        "objcopy",
+        &["--compress-debug-sections=zlib", "a.o", "az.o"],
+    );
+    for (size, why) in [
+        (1u64 << 40, "compression header says"),
+        (0x2000, "its header says"),
+    ] {
+        with_chdr_size(&d, "az.o", "bad.o", ".debug_info", size);
+        let o = initlink(&d, &["-o", "exe", "bad.o"]);
+        assert_eq!(o.status.code(), Some(1), "{size:#x}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("bad.o") && err.contains(".debug_info") && err.contains(why),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -1,8 +1,10 @@
 //! Compressed sections (`SHF_COMPRESSED`): an `Elf64_Chdr` (type, reserved word, uncompressed size
 //! and alignment), then a zlib or zstd stream. The write phase compresses the output's debug
-//! sections for `--compress-debug-sections`; the input phase reads compressed inputs back. The
-//! codecs are the `compress` feature's, on natively and off in the wasm build, where asking for
-//! either is an error naming the file and section (the page's module stays as small as it was).
+//! sections for `--compress-debug-sections`. A compressed input section is read with its
+//! uncompressed size and alignment (from its header, bounded) and uncompressed as it is written.
+//! The codecs are the `compress` feature's, on natively and off in the wasm build, where asking
+//! for either is an error naming the file and section (the page's module stays as small as it
+//! was).
 
 use object::elf;
 
@@ -47,11 +49,20 @@ pub fn compress(codec: Codec, data: &[u8], align: u64) -> Option<Vec<u8>> {
     (out.len() < data.len()).then_some(out)
 }
 
-/// A compressed section's contents, uncompressed, with its alignment; an error says what is
-/// wrong with them.
-pub fn decompress(data: &[u8]) -> Result<(Vec<u8>, u64), String> {
+/// A compressed section's codec, uncompressed size and alignment, from its `Elf64_Chdr`; an
+/// error says what is wrong with it. The size is bounded: at most 4 GiB, and at most 2,048 times
+/// the stream (zlib cannot do better than about 1,032; zstd can, but debug data does not), so
+/// that a small file cannot make the output huge.
+fn parse_header(data: &[u8]) -> Result<(Codec, u64, u64), String> {
+    if !AVAILABLE {
+        return Err(
+            "is compressed, and compressed input sections cannot be read in this \
+                    build of initlink (the playground's)"
+                .into(),
+        );
+    }
     if data.len() < CHDR_SIZE {
-        return Err("compressed section shorter than its header".into());
+        return Err("compressed, but shorter than its compression header".into());
     }
     let word = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().unwrap_or([0; 8]));
     let ch_type = u32::from_le_bytes(data[0..4].try_into().unwrap_or([0; 4]));
@@ -61,19 +72,40 @@ pub fn decompress(data: &[u8]) -> Result<(Vec<u8>, u64), String> {
         elf::ELFCOMPRESS_ZSTD => Codec::Zstd,
         t => return Err(format!("unknown compression type {t}")),
     };
-    if size > MAX_UNCOMPRESSED {
+    let stream = (data.len() - CHDR_SIZE) as u64;
+    let most = MAX_UNCOMPRESSED.min(stream.saturating_mul(2048).max(64 << 10));
+    if size > most {
         return Err(format!(
-            "compressed section says it holds {size} bytes, more than the {MAX_UNCOMPRESSED} allowed"
+            "compression header says it holds 0x{size:x} bytes, more than 0x{most:x} (from a \
+             stream of 0x{stream:x} bytes)"
         ));
     }
-    let out = codecs::decompress(codec, &data[CHDR_SIZE..], size)?;
-    if out.len() as u64 != size {
+    if !align.is_power_of_two() && align != 0 {
         return Err(format!(
-            "compressed section holds {} bytes, its header says {size}",
+            "compression header's alignment {align} is not a power of two"
+        ));
+    }
+    Ok((codec, size, align.max(1)))
+}
+
+/// A compressed section's uncompressed size and alignment (see [`parse_header`]).
+pub fn header(data: &[u8]) -> Result<(u64, u64), String> {
+    parse_header(data).map(|(_, size, align)| (size, align))
+}
+
+/// Uncompress a compressed section's contents into `dst`, which is its uncompressed size; an
+/// error says what is wrong with them.
+pub fn decompress_into(data: &[u8], dst: &mut [u8]) -> Result<(), String> {
+    let (codec, size, _) = parse_header(data)?;
+    let out = codecs::decompress(codec, &data[CHDR_SIZE..], size)?;
+    if out.len() as u64 != size || out.len() != dst.len() {
+        return Err(format!(
+            "compressed section holds 0x{:x} bytes, its header says 0x{size:x}",
             out.len()
         ));
     }
-    Ok((out, align))
+    dst.copy_from_slice(&out);
+    Ok(())
 }
 
 #[cfg(feature = "compress")]

@@ -362,7 +362,9 @@ impl<'a> Planner<'a> {
         let from_ctors = from_ctors && !crt;
         let osec = &mut self.sections[out as usize];
         osec.align = osec.align.max(sec.align);
+        // A compressed input is uncompressed only as it is written: it is placed whole.
         let merge = sec.flags & u64::from(elf::SHF_MERGE) != 0
+            && !sec.compressed
             && sec.relocs.is_empty()
             && sec.entsize > 0
             && sec.size.is_multiple_of(sec.entsize)

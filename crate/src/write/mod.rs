@@ -196,7 +196,17 @@ fn write_job(
                     if s.sh_type == SHT_NOBITS {
                         break 'piece;
                     }
-                    dst.copy_from_slice(s.data);
+                    if !s.compressed {
+                        dst.copy_from_slice(s.data);
+                    } else if let Err(why) = crate::compress::decompress_into(s.data, dst) {
+                        let obj = &res.files[file.0 as usize].obj;
+                        errors.push(
+                            Diagnostic::error(why)
+                                .file(obj.name.clone())
+                                .section(s.name_str()),
+                        );
+                        break 'piece;
+                    }
                     let traced_before = trace.as_deref().map_or(0, |t| t.len());
                     let traced = trace.as_deref_mut();
                     v.relocate_section(
