@@ -1063,3 +1063,47 @@ fn compressed_input_sections_are_read_as_gnu_ld_reads_them() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// `PT_GNU_RELRO`'s end address.
+fn relro_end(dir: &Path, file: &str) -> u64 {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let segs = ok(dir, "readelf", &["-lW", file]);
+    let l = segs
+        .lines()
+        .find(|l| l.contains("GNU_RELRO"))
+        .expect("PT_GNU_RELRO");
+    let w: Vec<&str> = l.split_whitespace().collect();
+    hex(w[2]) + hex(w[5])
+}
+
+#[test]
+fn relro_ends_on_a_page_boundary_as_gnu_ld_makes_it() {
+    let d = work_dir("relro-end");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nconst char *const names[] = {\"a\", \"b\"};\n\
+         int main(void) { printf(\"%s\\n\", names[1]); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    for (kind, page) in [
+        ("-pie", 0x1000),
+        ("-shared", 0x1000),
+        ("-pie -Wl,-z,max-page-size=0x10000", 0x10000),
+    ] {
+        let args: Vec<&str> = kind.split(' ').chain(["a.o"]).collect();
+        ok(&d, "gcc", &[&["-o", "ref"][..], &args].concat());
+        let o = initlink(&d, &[&["-o", "exe"][..], &args].concat());
+        assert!(
+            o.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(relro_end(&d, "ref") % page, 0, "GNU ld, {kind}");
+        assert_eq!(relro_end(&d, "exe") % page, 0, "{kind}");
+        assert_loadable(&d, "exe");
+        if kind.starts_with("-pie") {
+            assert_eq!(ok(&d, "./exe", &[]), "b\n");
+        }
+    }
+}

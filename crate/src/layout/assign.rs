@@ -259,7 +259,27 @@ impl Layout {
         if c != Class::Headers && (self.placement.separate_code || c == Class::Rw) {
             *addr = align_up(*addr, self.placement.page);
         }
-        for &i in &members {
+        let start = *addr;
+        self.place_run(&members, addr, &[])?;
+        if c == Class::Rw && self.relro && self.dynamic {
+            // GNU ld's DATA_SEGMENT_RELRO_END: the RELRO sections move up so that the last
+            // ends on a page boundary, which the loader can then protect whole.
+            let moved = self.relro_page_end(&members);
+            *addr = start;
+            self.place_run(&members, addr, &moved)?;
+        }
+        Ok(())
+    }
+
+    /// Addresses for sections `members` from `addr` on, in order; a section `--section-start`
+    /// or `moved` places goes there.
+    fn place_run(
+        &mut self,
+        members: &[usize],
+        addr: &mut u64,
+        moved: &[(usize, u64)],
+    ) -> Result<()> {
+        for &i in members {
             let fixed = self.placement.start_of(&self.sections[i].name);
             let s = &mut self.sections[i];
             match fixed {
@@ -268,7 +288,12 @@ impl Layout {
                     continue;
                 }
                 Some(a) => *addr = a,
-                None => *addr = align_up(*addr, s.align),
+                None => {
+                    *addr = align_up(*addr, s.align);
+                    if let Some(&(_, a)) = moved.iter().find(|m| m.0 == i) {
+                        *addr = a.max(*addr);
+                    }
+                }
             }
             s.addr = *addr;
             if s.is_nobits() && s.is_tls() {
@@ -279,6 +304,44 @@ impl Layout {
             })?;
         }
         Ok(())
+    }
+
+    /// Where the RELRO sections among `members` (placed once) go so that the last ends on a
+    /// page boundary: GNU ld's `lang_size_relro_segment`, from the last back, each moved up as
+    /// far as its alignment allows toward where the next one starts.
+    fn relro_page_end(&self, members: &[usize]) -> Vec<(usize, u64)> {
+        let relro: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = &self.sections[i];
+                s.id.is_some_and(|id| id.row().relro) && s.size > 0
+            })
+            .collect();
+        let room = |s: &OutSec| {
+            if s.is_nobits() && s.is_tls() {
+                0
+            } else {
+                s.size
+            }
+        };
+        let Some(end) = relro
+            .iter()
+            .map(|&i| self.sections[i].addr + room(&self.sections[i]))
+            .max()
+        else {
+            return Vec::new();
+        };
+        let mut desired_end = align_up(end, self.placement.page);
+        let mut moved = Vec::with_capacity(relro.len());
+        for &i in relro.iter().rev() {
+            let s = &self.sections[i];
+            let bump = desired_end.saturating_sub(s.addr + room(s));
+            let start = s.addr + (bump & !(s.align.max(1) - 1));
+            moved.push((i, start));
+            desired_end = start;
+        }
+        moved
     }
 
     /// The `PT_LOAD`s over the headers and the loaded sections taken in address order, as GNU
