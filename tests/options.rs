@@ -747,6 +747,14 @@ fn ttext_segment_bases_the_image_and_makes_a_pie_an_et_exec() {
             dynamic(&d, "ref", &["FLAGS_1"])
         );
     }
+    // A shared object so based stays an `ET_DYN`, as with GNU ld.
+    let o = initlink(
+        &d,
+        &["-shared", "-o", "b.so", "a.o", "-Wl,-Ttext-segment=0x10000"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ok(&d, "readelf", &["-hW", "b.so"]).contains("DYN (Shared object file)"));
+    assert_eq!(loads(&d, "b.so")[0].1, 0x10000);
 }
 
 #[test]

@@ -77,8 +77,9 @@ impl Layout {
         let image_base = self.placement.image_base;
         let base = image_base.unwrap_or(if pic { 0 } else { BASE });
         self.base = base;
-        // GNU ld: a PIE based anywhere but 0 is an `ET_EXEC` (still with `DF_1_PIE`).
-        self.et_exec = !pic || image_base.is_some_and(|b| b != 0);
+        // GNU ld: a PIE based anywhere but 0 is an `ET_EXEC` (still with `DF_1_PIE`); a shared
+        // object stays an `ET_DYN`.
+        self.et_exec = !pic || (image_base.is_some_and(|b| b != 0) && !self.placement.shared);
         for &(what, e) in linker_made {
             self.place_linker_made(what, e.size, e.align);
         }

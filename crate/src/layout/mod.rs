@@ -355,6 +355,8 @@ pub struct Placement {
     pub image_base: Option<u64>,
     pub page: u64,
     pub separate_code: bool,
+    /// A shared object: an `ET_DYN` wherever it is based.
+    pub shared: bool,
 }
 
 impl Placement {
@@ -364,6 +366,7 @@ impl Placement {
             image_base: opts.text_segment,
             page: opts.max_page_size,
             separate_code: opts.separate_code,
+            shared: opts.kind == crate::options::OutputKind::Shared,
         }
     }
 
