@@ -126,13 +126,12 @@ fn a_single_dash_long_option_is_never_a_short_option_with_a_glued_value() {
         let syms = ok(&d, "readelf", &["--dyn-syms", "-W", f]);
         assert!(syms.contains(" exported_fn"), "{f}: {syms}");
     }
-    // `-emit-relocs` is `--emit-relocs`, which initlink does not implement: an error naming it,
-    // never a link that starts at a symbol called `mit-relocs`.
+    // `-emit-relocs` is `--emit-relocs`, never a link that starts at a symbol called
+    // `mit-relocs`: the program runs and keeps its relocations.
     let o = initlink(&d, &["-o", "exe2", "m.o", "-Wl,-emit-relocs"]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("-emit-relocs"), "{err}");
-    assert!(!d.join("exe2").exists());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&d, "./exe2", &[]);
+    assert!(has_section(&d, "exe2", ".rela.text"));
 }
 
 #[test]
@@ -1115,4 +1114,508 @@ fn warn_common_warns_in_gnu_lds_words_and_fatal_warnings_fails_the_link() {
     };
     assert!(z(&["-Wl,-z,frobnicate,--fatal-warnings"]));
     assert!(!z(&["-Wl,--fatal-warnings,-z,frobnicate"]));
+}
+
+/// `readelf -SW`: each section's (name, address, file offset).
+fn section_places(dir: &Path, file: &str) -> Vec<(String, u64, u64)> {
+    ok(dir, "readelf", &["-SW", file])
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start().strip_prefix('[')?;
+            let (_, rest) = l.split_once(']')?;
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            let hex = |s: &str| u64::from_str_radix(s, 16).ok();
+            Some((w.first()?.to_string(), hex(w.get(2)?)?, hex(w.get(3)?)?))
+        })
+        .collect()
+}
+
+/// `readelf -lW`: each `PT_LOAD`'s (offset, address, flags, alignment).
+fn loads(dir: &Path, file: &str) -> Vec<(u64, u64, String, u64)> {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .filter(|l| l.trim_start().starts_with("LOAD "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let flags = w[7..w.len() - 1].join("");
+            (hex(w[1]), hex(w[2]), flags, hex(w[w.len() - 1]))
+        })
+        .collect()
+}
+
+fn address_of(dir: &Path, file: &str, name: &str) -> u64 {
+    let places = section_places(dir, file);
+    let found = places.iter().find(|s| s.0 == name);
+    found.unwrap_or_else(|| panic!("{file}: no {name}")).1
+}
+
+/// What the loader needs of every `PT_LOAD`: an offset congruent to its address modulo its
+/// alignment, and the segments in address order.
+fn assert_loadable(dir: &Path, file: &str) {
+    let segs = loads(dir, file);
+    for (off, vaddr, _, align) in &segs {
+        assert_eq!(off % align, vaddr % align, "{file}: {segs:x?}");
+    }
+    assert!(
+        segs.windows(2).all(|w| w[0].1 < w[1].1),
+        "{file}: {segs:x?}"
+    );
+}
+
+#[test]
+fn section_start_and_t_options_place_sections_where_gnu_ld_does() {
+    let d = work_dir("section-start");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\n\
+         __attribute__((section(\".fn1\"))) void fn1(void) { printf(\" fn1\"); }\n\
+         __attribute__((section(\".fn2\"))) void fn2(void) { printf(\" fn2\"); }\n\
+         int d = 7; int b;\n\
+         int main(void) { fn1(); fn2(); printf(\" %p %p %d %d\\n\", fn1, fn2, d, b); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIC", "a.c"]);
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, u64)]);
+    let cases: [Case; 4] = [
+        (
+            &["-Wl,--section-start=.fn1=0x10000000,--section-start=.fn2=0x20000000"],
+            &[(".fn1", 0x10000000), (".fn2", 0x20000000)],
+        ),
+        // GNU ld reads the address as hexadecimal, `0x` or not; single-dash spellings too.
+        (
+            &[
+                "-Wl,-section-start,.fn1=20000000",
+                "-Wl,--section-start=.fn2=10000000",
+            ],
+            &[(".fn1", 0x20000000), (".fn2", 0x10000000)],
+        ),
+        (&["-Wl,-Ttext=0x800000"], &[(".text", 0x800000)]),
+        (
+            &["-Wl,-Tdata,900000", "-Wl,--Tbss=0xa00000"],
+            &[(".data", 0x900000), (".bss", 0xa00000)],
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["-no-pie", "a.o"];
+        args.extend(flags);
+        ok(&d, "gcc", &[&["-o", "ref"][..], &args].concat());
+        let o = initlink(&d, &[&["-o", "exe"][..], &args].concat());
+        assert!(
+            o.status.success(),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for &(name, addr) in want {
+            assert_eq!(address_of(&d, "ref", name), addr, "GNU ld, {flags:?}");
+            assert_eq!(address_of(&d, "exe", name), addr, "{flags:?}");
+        }
+        assert_loadable(&d, "exe");
+        // The file holds no gap of the size of the distance between the addresses.
+        assert!(fs::metadata(d.join("exe")).unwrap().len() < 1 << 20);
+        assert_eq!(ok(&d, "./exe", &[]), ok(&d, "./ref", &[]), "{flags:?}");
+    }
+    let o = initlink(&d, &["-no-pie", "a.o", "-Wl,--section-start=.fn1=0xzz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid hex number '0xzz'"));
+}
+
+#[test]
+fn ttext_segment_bases_the_image_and_makes_a_pie_an_et_exec() {
+    let d = work_dir("ttext-segment");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIE", "a.c"]);
+    for (kind, flag, base) in [
+        ("-no-pie", "-Wl,-Ttext-segment=0x9000000", 0x9000000),
+        ("-pie", "-Wl,--Ttext-segment,0xa000000", 0xa000000),
+        ("-pie", "-Wl,-Ttext-segment=0", 0),
+    ] {
+        for (linker, out) in [(&["-fuse-ld=bfd"][..], "ref"), (&["-B", "ld/"][..], "exe")] {
+            let args = [linker, &[kind, "-o", out, "a.o", flag]].concat();
+            ok(&d, "gcc", &args);
+            let header = ok(&d, "readelf", &["-hW", out]);
+            // GNU ld: a PIE based at 0 stays an `ET_DYN` (mold makes it an `ET_EXEC`).
+            let exec = header.contains("EXEC (Executable file)");
+            assert_eq!(exec, kind == "-no-pie" || base != 0, "{out} {flag}");
+            assert_eq!(loads(&d, out)[0].1, base, "{out} {flag}");
+            if base != 0 {
+                assert_eq!(ok(&d, &format!("./{out}"), &[]), "hi\n");
+            }
+        }
+        assert_eq!(
+            dynamic(&d, "exe", &["FLAGS_1"]),
+            dynamic(&d, "ref", &["FLAGS_1"])
+        );
+    }
+    // A shared object so based stays an `ET_DYN`, as with GNU ld.
+    let o = initlink(
+        &d,
+        &["-shared", "-o", "b.so", "a.o", "-Wl,-Ttext-segment=0x10000"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ok(&d, "readelf", &["-hW", "b.so"]).contains("DYN (Shared object file)"));
+    assert_eq!(loads(&d, "b.so")[0].1, 0x10000);
+}
+
+#[test]
+fn max_page_size_aligns_segments_and_noseparate_code_joins_them_as_gnu_ld() {
+    let d = work_dir("max-page-size");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.c"]);
+    for flags in [
+        "-Wl,-z,max-page-size=65536",
+        "-Wl,-zmax-page-size=0x200000",
+        "-Wl,-z,noseparate-code",
+        "-Wl,-z,noseparate-code,-z,max-page-size=0x10000",
+        "-Wl,-z,separate-code",
+    ] {
+        ok(&d, "gcc", &["-o", "ref", "a.o", flags]);
+        let o = initlink(&d, &["-o", "exe", "a.o", flags]);
+        assert!(
+            o.status.success(),
+            "{flags}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_loadable(&d, "exe");
+        let shape = |f| {
+            let l = loads(&d, f);
+            l.into_iter().map(|s| (s.2, s.3)).collect::<Vec<_>>()
+        };
+        // The same segments, with the same access and alignment.
+        assert_eq!(shape("exe"), shape("ref"), "{flags}");
+        assert_eq!(ok(&d, "./exe", &[]), "hi\n");
+    }
+    let o = initlink(&d, &["-o", "exe", "a.o", "-Wl,-z,max-page-size=1000"]);
+    assert_eq!(o.status.code(), Some(1), "not a power of two");
+}
+
+/// Section `name` of `file`, uncompressed by objcopy if it is compressed.
+fn section_bytes(dir: &Path, file: &str, name: &str) -> Vec<u8> {
+    let plain = format!("{file}.plain");
+    let dump = format!("{file}{name}.bin");
+    ok(
+        dir,
+        "objcopy",
+        &["--decompress-debug-sections", file, &plain],
+    );
+    ok(
+        dir,
+        "objcopy",
+        &["--dump-section", &format!("{name}={dump}"), &plain],
+    );
+    fs::read(dir.join(dump)).unwrap()
+}
+
+#[test]
+fn compress_debug_sections_compresses_them_as_gnu_ld_with_the_same_contents() {
+    let d = work_dir("compress-debug");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-g", "a.c"]);
+    let o = initlink(&d, &["-o", "plain", "a.o"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = &d;
+    // The flags of `.debug_info` and `.debug_str`.
+    let flags = |f| {
+        let s = ok(d, "readelf", &["-SW", f]);
+        let mut v: Vec<String> = s
+            .lines()
+            .filter(|l| l.contains(".debug_info") || l.contains(".debug_str "))
+            .map(|l| l.split_whitespace().rev().nth(3).unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    for (codec, ch_type) in [("zlib", "ZLIB"), ("zlib-gabi", "ZLIB"), ("zstd", "ZSTD")] {
+        let flag = format!("-Wl,--compress-debug-sections={codec}");
+        ok(d, "gcc", &["-o", "ref", "a.o", &flag]);
+        let o = initlink(d, &["-o", "exe", "a.o", &flag]);
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(d, "./exe", &[]), "hi\n");
+        // The same sections compressed (C), mergeable strings still marked so (MSC).
+        assert_eq!(flags("exe"), flags("ref"), "{codec}");
+        assert_eq!(flags("exe"), ["C", "MSC"], "{codec}");
+        let chdr = ok(d, "readelf", &["-tW", "exe"]);
+        assert!(chdr.contains(ch_type), "{codec}: {chdr}");
+        // Uncompressed, the contents are those of the uncompressed link.
+        for name in [".debug_info", ".debug_str"] {
+            assert_eq!(
+                section_bytes(d, "exe", name),
+                section_bytes(d, "plain", name),
+                "{codec} {name}"
+            );
+        }
+    }
+    let o = initlink(
+        d,
+        &["-o", "exe", "a.o", "-Wl,--compress-debug-sections=none"],
+    );
+    assert!(o.status.success());
+    assert!(flags("exe").iter().all(|f| !f.contains('C')), "none");
+    let o = initlink(
+        d,
+        &["-o", "exe", "a.o", "-Wl,--compress-debug-sections=lz4"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("invalid --compress-debug-sections option: 'lz4'"),
+        "{err}"
+    );
+}
+
+/// `file`'s `--emit-relocs` sections: name, and for each entry that the linked bytes can be
+/// checked against (PC32 or PLT32 to a defined symbol, or 64 to one), whether the field holds
+/// what the relocation computes.
+fn emitted_relocs(dir: &Path, file: &str) -> Vec<(String, usize, usize)> {
+    use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+    use object::{elf, Endianness, Object, ObjectSection};
+    let bytes = fs::read(dir.join(file)).unwrap();
+    let elf_file = ElfFile64::<Endianness>::parse(&bytes[..]).unwrap();
+    let (e, header) = (elf_file.endian(), elf_file.elf_header());
+    let sections = header.sections(e, &bytes[..]).unwrap();
+    let symbols = sections.symbols(e, &bytes[..], elf::SHT_SYMTAB).unwrap();
+    let mut out = Vec::new();
+    for sh in sections.iter() {
+        if sh.sh_type(e) != elf::SHT_RELA || sh.sh_flags(e) & u64::from(elf::SHF_ALLOC) != 0 {
+            continue;
+        }
+        let name = String::from_utf8_lossy(sections.section_name(e, sh).unwrap()).into_owned();
+        let target = elf_file.section_by_index(object::SectionIndex(sh.sh_info(e) as usize));
+        let target = target.unwrap();
+        let (base, data) = (target.address(), target.data().unwrap());
+        let relas = sh.data_as_array::<elf::Rela64<Endianness>, _>(e, &bytes[..]);
+        let (mut checked, mut right) = (0, 0);
+        for r in relas.unwrap() {
+            let (ty, sym) = (r.r_type(e, false), r.r_sym(e, false));
+            let s_value = if sym == 0 {
+                0
+            } else {
+                let s = symbols.symbol(object::SymbolIndex(sym as usize)).unwrap();
+                if s.st_shndx.get(e) == elf::SHN_UNDEF {
+                    continue;
+                }
+                s.st_value.get(e)
+            };
+            let value = s_value.wrapping_add(r.r_addend.get(e) as u64);
+            let at = (r.r_offset.get(e) - base) as usize;
+            let ok = match ty {
+                elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
+                    let field = i32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+                    value.wrapping_sub(r.r_offset.get(e)) as i32 == field
+                }
+                elf::R_X86_64_64 => {
+                    u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) == value
+                }
+                elf::R_X86_64_32 | elf::R_X86_64_32S => {
+                    u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) == value as u32
+                }
+                _ => continue,
+            };
+            checked += 1;
+            right += ok as usize;
+        }
+        out.push((name, checked, right));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn emit_relocs_keeps_the_relocations_rewritten_for_the_output_as_gnu_ld() {
+    let d = work_dir("emit-relocs");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nstatic int n = 3; int *p = &n;\n\
+         static int twice(int x) { return 2 * x; }\n\
+         int main(void) { printf(\"%d\\n\", twice(*p)); }\n",
+    );
+    // A relocation against a named local symbol names it in the output (mold's issue 1631).
+    write(
+        &d,
+        "b.s",
+        ".text\n.globl _start\n_start:\n  .reloc _start, BFD_RELOC_64, str\n  .space 8\n\
+         .data\n.globl str\nstr:\n  .string \"Hello\"\n",
+    );
+    ok(&d, "gcc", &["-c", "-fno-PIC", "a.c", "b.s"]);
+    ok(&d, "objcopy", &["--localize-symbol=str", "b.o"]);
+    for flag in ["-Wl,--emit-relocs", "-Wl,-q"] {
+        ok(&d, "gcc", &["-no-pie", "-o", "ref", "a.o", flag]);
+        let o = initlink(&d, &["-no-pie", "-o", "exe", "a.o", flag]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(ok(&d, "./exe", &[]), "6\n");
+        let (got, want) = (emitted_relocs(&d, "exe"), emitted_relocs(&d, "ref"));
+        let names =
+            |v: &[(String, usize, usize)]| v.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want));
+        assert!(
+            got.iter().any(|e| e.0 == ".rela.text" && e.1 >= 5),
+            "{got:?}"
+        );
+        for (name, checked, right) in &got {
+            assert_eq!(
+                checked, right,
+                "{name}: the fields hold what the relocations compute"
+            );
+        }
+    }
+    let o = initlink(
+        &d,
+        &[
+            "-nostdlib",
+            "-no-pie",
+            "-o",
+            "exe",
+            "b.o",
+            "-Wl,--emit-relocs",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let relocs = ok(&d, "readelf", &["-rW", "exe"]);
+    assert!(
+        relocs
+            .lines()
+            .any(|l| l.contains("R_X86_64_64") && l.contains(" str + 0")),
+        "{relocs}"
+    );
+}
+
+/// The names `readelf --debug-dump=info` shows (`DW_AT_name`), wherever their strings are.
+fn dwarf_names(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["--debug-dump=info", "-W", file])
+        .lines()
+        .filter(|l| l.contains("DW_AT_name"))
+        .map(|l| l.rsplit(':').next().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// Object `from` with section `name`'s compression header's size field set to `size`.
+fn with_chdr_size(dir: &Path, from: &str, to: &str, name: &str, size: u64) {
+    use object::{Object, ObjectSection};
+    let mut bytes = fs::read(dir.join(from)).unwrap();
+    let at = {
+        let f = object::File::parse(&bytes[..]).unwrap();
+        let s = f.section_by_name(name).unwrap();
+        s.file_range().unwrap().0 as usize
+    };
+    bytes[at + 8..at + 16].copy_from_slice(&size.to_le_bytes());
+    fs::write(dir.join(to), bytes).unwrap();
+}
+
+#[test]
+fn compressed_input_sections_are_read_as_gnu_ld_reads_them() {
+    let d = work_dir("compressed-input");
+    write(&d, "a.c", "#include <stdio.h>\nint answer(void) { return 42; }\nint main(void) { printf(\"%d\\n\", answer()); }\n");
+    ok(&d, "gcc", &["-c", "-g", "a.c"]);
+    for codec in ["zlib", "zstd"] {
+        let flag = format!("--compress-debug-sections={codec}");
+        ok(&d, "objcopy", &[&flag, "a.o", "az.o"]);
+        assert!(
+            ok(&d, "readelf", &["-SW", "az.o"]).contains(" C "),
+            "{codec}"
+        );
+        ok(&d, "gcc", &["-o", "ref", "az.o"]);
+        let o = initlink(&d, &["-o", "exe", "az.o"]);
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(ok(&d, "./exe", &[]), "42\n");
+        let names = dwarf_names(&d, "exe");
+        assert!(names.iter().any(|n| n == "answer"), "{codec}: {names:?}");
+        assert_eq!(names, dwarf_names(&d, "ref"), "{codec}");
+        // And compressed again on the way out.
+        let o = initlink(
+            &d,
+            &["-o", "exe", "az.o", "-Wl,--compress-debug-sections=zlib"],
+        );
+        assert!(
+            o.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(dwarf_names(&d, "exe"), names, "{codec}, compressed again");
+    }
+    // A header that claims more than its stream can hold, and a stream shorter than its header
+    // says: errors that name the file and the section.
+    ok(
+        &d,
+        "objcopy",
+        &["--compress-debug-sections=zlib", "a.o", "az.o"],
+    );
+    for (size, why) in [
+        (1u64 << 40, "compression header says"),
+        (0x2000, "its header says"),
+    ] {
+        with_chdr_size(&d, "az.o", "bad.o", ".debug_info", size);
+        let o = initlink(&d, &["-o", "exe", "bad.o"]);
+        assert_eq!(o.status.code(), Some(1), "{size:#x}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("bad.o") && err.contains(".debug_info") && err.contains(why),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// `PT_GNU_RELRO`'s end address.
+fn relro_end(dir: &Path, file: &str) -> u64 {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let segs = ok(dir, "readelf", &["-lW", file]);
+    let l = segs
+        .lines()
+        .find(|l| l.contains("GNU_RELRO"))
+        .expect("PT_GNU_RELRO");
+    let w: Vec<&str> = l.split_whitespace().collect();
+    hex(w[2]) + hex(w[5])
+}
+
+#[test]
+fn relro_ends_on_a_page_boundary_as_gnu_ld_makes_it() {
+    let d = work_dir("relro-end");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nconst char *const names[] = {\"a\", \"b\"};\n\
+         int main(void) { printf(\"%s\\n\", names[1]); }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c"]);
+    for (kind, page) in [
+        ("-pie", 0x1000),
+        ("-shared", 0x1000),
+        ("-pie -Wl,-z,max-page-size=0x10000", 0x10000),
+    ] {
+        let args: Vec<&str> = kind.split(' ').chain(["a.o"]).collect();
+        ok(&d, "gcc", &[&["-o", "ref"][..], &args].concat());
+        let o = initlink(&d, &[&["-o", "exe"][..], &args].concat());
+        assert!(
+            o.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(relro_end(&d, "ref") % page, 0, "GNU ld, {kind}");
+        assert_eq!(relro_end(&d, "exe") % page, 0, "{kind}");
+        assert_loadable(&d, "exe");
+        if kind.starts_with("-pie") {
+            assert_eq!(ok(&d, "./exe", &[]), "b\n");
+        }
+    }
 }

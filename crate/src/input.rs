@@ -108,8 +108,10 @@ pub struct Section<'a> {
     pub entsize: u64,
     pub info: u32,
     pub link: u32,
-    /// Empty for `SHT_NOBITS`.
+    /// Empty for `SHT_NOBITS`. A compressed section's (`SHF_COMPRESSED`) header and stream: it
+    /// is uncompressed as it is written (`size` is its uncompressed size).
     pub data: &'a [u8],
+    pub compressed: bool,
     pub relocs: &'a [Rela],
     /// Index of the `SHT_RELA` section that holds `relocs` (0 when none), for diagnostics.
     pub rela_index: u32,
@@ -502,7 +504,17 @@ fn read_sections<'a>(
         } else {
             (sh.sh_size(E), sh.sh_flags(E))
         };
-        let align = sh.sh_addralign(E);
+        let mut align = sh.sh_addralign(E);
+        let compressed = flags & u64::from(elf::SHF_COMPRESSED) != 0 && sh_type != elf::SHT_NOBITS;
+        let size = if compressed {
+            // The uncompressed size and alignment, from the section's own header (bounded).
+            let (size, a) = crate::compress::header(sdata)
+                .map_err(|why| bad(&format!("section {} ({}): {why}", i, name_str(sname))))?;
+            align = a;
+            size
+        } else {
+            size
+        };
         if let Some(why) = section_fault(size, flags, align) {
             return err(bad(&format!("section {} ({}): {why}", i, name_str(sname))));
         }
@@ -516,6 +528,7 @@ fn read_sections<'a>(
             info: sh.sh_info(E),
             link: sh.sh_link(E),
             data: sdata,
+            compressed,
             relocs: &[],
             rela_index: 0,
         });

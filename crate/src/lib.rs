@@ -9,6 +9,7 @@
 pub mod arch;
 mod bytes;
 mod clock;
+pub mod compress;
 pub mod demangle;
 pub mod diag;
 pub mod dso;
@@ -187,6 +188,8 @@ fn link_resolved<'a>(
     };
     let pic = synth.dynamic.as_deref().is_some_and(|d| d.pic);
     layout.assign(&synthetic::extents(&cx), pic)?;
+    // `--compress-debug-sections`: the debug sections' final sizes, before the file is planned.
+    write::compress_debug_sections(resolved, &mut layout, &synth, opts)?;
     clock.lap("assign", &mut out.timings);
     // 6. write: copy and relocate every piece, then the symbol table and headers.
     let mut values = relocate::Values::new(resolved, &layout, &synth);

@@ -158,6 +158,23 @@ pub struct Options {
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
+    /// `--section-start=NAME=ADDR`, `-Ttext`, `-Tdata`, `-Tbss`: output sections placed at an
+    /// address, in command-line order (a later one for the same name wins).
+    pub section_start: Vec<(String, u64)>,
+    /// `-Ttext-segment=ADDR`: the first segment's address; a PIE so based is an `ET_EXEC`.
+    pub text_segment: Option<u64>,
+    /// `-z max-page-size=N`: the `PT_LOAD` alignment; file offsets are congruent to addresses
+    /// modulo it.
+    pub max_page_size: u64,
+    /// `-z separate-code` (the default on x86-64) / `-z noseparate-code`: code in its own
+    /// pages, or the headers, code and read-only data in one read-execute segment.
+    pub separate_code: bool,
+    /// `--compress-debug-sections=zlib|zstd`: the `.debug*` sections compressed
+    /// (`SHF_COMPRESSED`).
+    pub compress_debug: crate::compress::Codec,
+    /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
+    /// sections rewritten for the output.
+    pub emit_relocs: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -285,6 +302,12 @@ impl Default for Options {
             require_defined: Vec::new(),
             wrap: Vec::new(),
             demangle: true,
+            section_start: Vec::new(),
+            text_segment: None,
+            max_page_size: 0x1000,
+            separate_code: true,
+            compress_debug: crate::compress::Codec::None,
+            emit_relocs: false,
         }
     }
 }
@@ -527,24 +550,7 @@ impl Parser {
             "no-fatal-warnings" => o.fatal_warnings = false,
             "warn-common" => o.warn_common = true,
             "no-undefined" => o.no_undefined = true,
-            "unresolved-symbols" => {
-                let v = val();
-                let (objects, shlibs) = match v.as_str() {
-                    "ignore-all" => (true, true),
-                    "report-all" => (false, false),
-                    "ignore-in-object-files" => (true, false),
-                    "ignore-in-shared-libs" => (false, true),
-                    _ => {
-                        return err(Diagnostic::error(format!(
-                            "bad --unresolved-symbols option: {v}"
-                        )))
-                    }
-                };
-                o.ignore_undefined_in_objects = objects;
-                if shlibs {
-                    o.no_allow_shlib_undefined = false;
-                }
-            }
+            "unresolved-symbols" => unresolved_symbols(o, &val())?,
             "warn-unresolved-symbols" => o.warn_unresolved = true,
             "warn-execstack" | "no-warn-execstack" => o.warn_execstack = id == "warn-execstack",
             "error-unresolved-symbols" => o.warn_unresolved = false,
@@ -570,16 +576,7 @@ impl Parser {
             "default-symver" => o.default_symver = true,
             "allow-shlib-undefined" => o.no_allow_shlib_undefined = false,
             "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
-            "wrap" => {
-                let symbol = val();
-                if !o.wrap.iter().any(|w| w.symbol == symbol) {
-                    o.wrap.push(Wrap {
-                        wrapper: format!("__wrap_{symbol}"),
-                        real: format!("__real_{symbol}"),
-                        symbol,
-                    });
-                }
-            }
+            "wrap" => push_wrap(&mut o.wrap, val()),
             "require-defined" => {
                 // An undefined reference from the start, like `-u`, checked after resolve.
                 o.undefined.push(val());
@@ -592,7 +589,7 @@ impl Parser {
             "no-eh-frame-hdr" => o.eh_frame_hdr = false,
             "hash-style" => o.hash_style = hash_style(&val())?,
             "z" => {
-                if let Some(w) = apply_z(o, &val()) {
+                if let Some(w) = apply_z(o, &val())? {
                     // GNU ld counts a warning as it gives it: only after `--fatal-warnings`.
                     self.cmd.fatal_warning |= o.fatal_warnings;
                     self.cmd.warnings.push(w);
@@ -623,6 +620,40 @@ impl Parser {
             "disable-new-dtags" => o.new_dtags = false,
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
+            "emit-relocs" => o.emit_relocs = true,
+            "section-start" => {
+                let v = val();
+                let Some((name, addr)) = v.split_once('=') else {
+                    return err(Diagnostic::error(format!(
+                        "invalid argument to option \"--section-start\": '{v}'"
+                    )));
+                };
+                o.section_start
+                    .push((name.to_string(), parse_hex_address(addr)?));
+            }
+            "Ttext" | "Tdata" | "Tbss" => {
+                let name = format!(".{}", &id[1..]);
+                o.section_start.push((name, parse_hex_address(&val())?));
+            }
+            "Ttext-segment" => o.text_segment = Some(parse_hex_address(&val())?),
+            "compress-debug-sections" => {
+                use crate::compress::Codec;
+                o.compress_debug = match val().as_str() {
+                    "none" => Codec::None,
+                    "zlib" | "zlib-gabi" => Codec::Zlib,
+                    "zstd" => Codec::Zstd,
+                    "zlib-gnu" => {
+                        return err(Diagnostic::error(
+                            "--compress-debug-sections=zlib-gnu (.zdebug sections) is not supported by initlink",
+                        ))
+                    }
+                    v => {
+                        return err(Diagnostic::error(format!(
+                            "invalid --compress-debug-sections option: '{v}'"
+                        )))
+                    }
+                };
+            }
             _ => return self.command_option(id, value, spelled),
         }
         Ok(())
@@ -802,9 +833,36 @@ fn push_lib(cmd: &mut Command, v: &str, static_only: bool) {
     });
 }
 
+/// An address as GNU ld reads `--section-start` and `-T*` values: hexadecimal, `0x` optional.
+fn parse_hex_address(v: &str) -> Result<u64> {
+    let digits = v
+        .strip_prefix("0x")
+        .or_else(|| v.strip_prefix("0X"))
+        .unwrap_or(v);
+    match u64::from_str_radix(digits, 16) {
+        Ok(a) if !digits.starts_with(['+', '-']) => Ok(a),
+        _ => err(Diagnostic::error(format!("invalid hex number '{v}'"))),
+    }
+}
+
+/// `-z max-page-size=N`: a power of two (GNU ld reads N as C does: `0x` hex, `0` octal).
+fn page_size(kw: &str, v: &str) -> Result<u64> {
+    let n = if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if v.len() > 1 && v.starts_with('0') {
+        u64::from_str_radix(&v[1..], 8).ok()
+    } else {
+        v.parse().ok()
+    };
+    match n {
+        Some(n) if n.is_power_of_two() => Ok(n),
+        _ => err(Diagnostic::error(format!("invalid -z {kw} value '{v}'"))),
+    }
+}
+
 /// Apply `-z KEYWORD`. A keyword GNU ld does not know (or initlink does not implement) is
 /// ignored with a warning, as GNU ld ignores it: the warning is returned.
-fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
+fn apply_z(o: &mut Options, kw: &str) -> Result<Option<Diagnostic>> {
     match kw {
         "execstack" => o.execstack = Some(true),
         "noexecstack" => o.execstack = Some(false),
@@ -827,23 +885,26 @@ fn apply_z(o: &mut Options, kw: &str) -> Option<Diagnostic> {
         "undefs" => o.no_undefined = false,
         "ibt" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_IBT,
         "shstk" => o.x86_features |= crate::arch::PROPERTY_X86_FEATURE_1_SHSTK,
+        "separate-code" => o.separate_code = true,
+        "noseparate-code" => o.separate_code = false,
         "text" | "notext" => o.z_text = kw == "text",
-        "nodefs" | "noexecheap" | "separate-code" | "noseparate-code" | "combreloc"
-        | "nocombreloc" | "cet-report=none" | "nognustack" => o.ignored.push(format!("-z {kw}")),
+        "nodefs" | "noexecheap" | "combreloc" | "nocombreloc" | "cet-report=none"
+        | "nognustack" => o.ignored.push(format!("-z {kw}")),
         "muldefs" => o.allow_multiple_definition = true,
         k if k.starts_with("stack-size=") => match parse_z_number(&k["stack-size=".len()..]) {
             Some(n) => o.stack_size = n,
-            None => return Some(Diagnostic::error(format!("invalid number in -z {kw}"))),
+            None => return err(Diagnostic::error(format!("invalid number in -z {kw}"))),
         },
-        k if k.starts_with("max-page-size=") || k.starts_with("common-page-size=") => {
-            o.ignored.push(format!("-z {kw}"))
+        k if k.starts_with("max-page-size=") => {
+            o.max_page_size = page_size("max-page-size", &k["max-page-size=".len()..])?
         }
+        k if k.starts_with("common-page-size=") => o.ignored.push(format!("-z {kw}")),
         _ => {
             o.ignored.push(format!("-z {kw}"));
-            return Some(Diagnostic::warning(format!("-z {kw} ignored")));
+            return Ok(Some(Diagnostic::warning(format!("-z {kw} ignored"))));
         }
     }
-    None
+    Ok(None)
 }
 
 /// `--wrap=SYMBOL`: an object's undefined reference to SYMBOL binds to `__wrap_SYMBOL`, and one
@@ -853,6 +914,37 @@ pub struct Wrap {
     pub symbol: String,
     pub wrapper: String,
     pub real: String,
+}
+
+/// `--unresolved-symbols=METHOD`: which undefined references are reported.
+fn unresolved_symbols(o: &mut Options, v: &str) -> Result<()> {
+    let (objects, shlibs) = match v {
+        "ignore-all" => (true, true),
+        "report-all" => (false, false),
+        "ignore-in-object-files" => (true, false),
+        "ignore-in-shared-libs" => (false, true),
+        _ => {
+            return err(Diagnostic::error(format!(
+                "bad --unresolved-symbols option: {v}"
+            )))
+        }
+    };
+    o.ignore_undefined_in_objects = objects;
+    if shlibs {
+        o.no_allow_shlib_undefined = false;
+    }
+    Ok(())
+}
+
+/// `--wrap=SYMBOL`, once per symbol.
+fn push_wrap(list: &mut Vec<Wrap>, symbol: String) {
+    if !list.iter().any(|w| w.symbol == symbol) {
+        list.push(Wrap {
+            wrapper: format!("__wrap_{symbol}"),
+            real: format!("__real_{symbol}"),
+            symbol,
+        });
+    }
 }
 
 /// Add an `-rpath` directory unless it is already listed (GNU ld writes each once, first place

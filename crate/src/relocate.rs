@@ -524,7 +524,13 @@ impl<'r, 'a> Values<'r, 'a> {
     /// The relocation's symbol, its S and its A. Most name a section symbol of a section placed
     /// whole (S is its address); a section symbol of a merged or split section lets the addend
     /// select the piece (folded into S); debug data about a dropped section gets 0.
-    fn s_and_a(&self, file: FileId, sec: &Section<'_>, sym: usize, a: i64) -> (SymRef, u64, i64) {
+    pub fn s_and_a(
+        &self,
+        file: FileId,
+        sec: &Section<'_>,
+        sym: usize,
+        a: i64,
+    ) -> (SymRef, u64, i64) {
         let obj = &self.res.files[file.0 as usize].obj;
         let target = crate::synthesize::sym_ref(self.res, file, sym);
         let st = &obj.symbols[sym];

@@ -697,6 +697,8 @@ fn sections_info(v: &Values<'_, '_>) -> Vec<SectionInfo> {
                     Some(format!("COMMON {}", name_str(res.global(g).name))),
                 ),
                 PieceSrc::Synthetic(s) => ("linker", None, Some(format!("{s:?}"))),
+                PieceSrc::Blob(_) => ("compressed", None, Some(format!("{} compressed", os.name))),
+                PieceSrc::Relocs(_) => ("linker", None, Some("relocations (--emit-relocs)".into())),
             };
             if p.size == 0 && kind != "input" {
                 continue;

@@ -72,17 +72,37 @@ impl Layout {
 
     /// Give every section an address and a file offset, and build the program headers.
     /// `linker_made` lists the linker's pieces with their size and alignment, in placing order;
-    /// `pic`: position-independent output, based at 0.
+    /// `pic`: position-independent output, based at 0 (unless `-Ttext-segment` bases it).
     pub fn assign(&mut self, linker_made: &[(Synthetic, Extent)], pic: bool) -> Result<()> {
-        let base = if pic { 0 } else { BASE };
+        let image_base = self.placement.image_base;
+        let base = image_base.unwrap_or(if pic { 0 } else { BASE });
         self.base = base;
+        // GNU ld: a PIE based anywhere but 0 is an `ET_EXEC` (still with `DF_1_PIE`); a shared
+        // object stays an `ET_DYN`.
+        self.et_exec = !pic || (image_base.is_some_and(|b| b != 0) && !self.placement.shared);
         for &(what, e) in linker_made {
             self.place_linker_made(what, e.size, e.align);
         }
         self.size_sections()?;
         self.settle_places();
-        let has = self.present();
-        let mut segments = self.load_segments(&has)?;
+        let mut has = self.present();
+        // How many `PT_LOAD`s there are depends on the addresses (a section placed apart has one
+        // of its own, `-z noseparate-code` joins three), and the addresses on the program
+        // headers' size: lay out again until the count settles.
+        let mut segments = Vec::new();
+        for _ in 0..4 {
+            segments = self.load_segments(&has)?;
+            let loads = segments.iter().filter(|s| s.p_type == elf::PT_LOAD).count();
+            if loads == has.loads {
+                break;
+            }
+            has.loads = loads;
+        }
+        if segments.iter().filter(|s| s.p_type == elf::PT_LOAD).count() != has.loads {
+            return err(Diagnostic::error(
+                "internal error: the number of load segments did not settle",
+            ));
+        }
         self.special_segments(&has, &mut segments);
         debug_assert_eq!(segments.len(), has.phdrs(self.relro));
         self.segments = segments;
@@ -122,6 +142,9 @@ impl Layout {
         };
         for m in self.merges.iter_mut() {
             now(&mut m.out);
+        }
+        for e in self.emitted.iter_mut() {
+            now(e);
         }
         for c in self.commons.iter_mut() {
             now(&mut c.out);
@@ -207,22 +230,24 @@ impl Layout {
             });
         }
         for &c in &LOADED {
-            if let Some(seg) = self.load_class(c, &mut addr)? {
-                segments.push(seg);
-            }
+            self.place_class(c, &mut addr)?;
         }
-        self.alloc_end = segments
+        let mut loads = self.build_loads();
+        self.place_in_file(&mut loads);
+        self.alloc_end = loads
             .iter()
             .map(|s| s.offset + s.filesz)
             .max()
             .unwrap_or(self.headers_size);
+        segments.extend(loads);
         Ok(segments)
     }
 
-    /// Lay out the sections of class `c` from `addr` on (a new page unless it is the headers'
-    /// segment); its `PT_LOAD`, or None when it is empty.
-    fn load_class(&mut self, c: Class, addr: &mut u64) -> Result<Option<Segment>> {
-        let base = self.base;
+    /// Give the sections of class `c` addresses from `addr` on (a new page unless it is the
+    /// headers' class or `-z noseparate-code` joins it to the one before). A section
+    /// `--section-start` places is put there; the sections after a known one go on from it, as
+    /// after a section GNU ld's script places, while an orphan so placed stands apart.
+    fn place_class(&mut self, c: Class, addr: &mut u64) -> Result<()> {
         let members: Vec<usize> = (0..self.sections.len())
             .filter(|&i| self.sections[i].class == c)
             .collect();
@@ -230,49 +255,192 @@ impl Layout {
         if c != Class::Headers && !nonempty {
             for &i in &members {
                 self.sections[i].addr = *addr;
-                self.sections[i].offset = *addr - base;
             }
-            return Ok(None);
+            return Ok(());
         }
-        if c != Class::Headers {
-            *addr = align_up(*addr, PAGE);
+        if c != Class::Headers && (self.placement.separate_code || c == Class::Rw) {
+            *addr = align_up(*addr, self.placement.page);
         }
-        let start = if c == Class::Headers { base } else { *addr };
-        let mut file_end = *addr;
-        let mut secs = Vec::new();
-        for &i in &members {
+        let start = *addr;
+        self.place_run(&members, addr, &[])?;
+        if c == Class::Rw && self.relro && self.dynamic {
+            // GNU ld's DATA_SEGMENT_RELRO_END: the RELRO sections move up so that the last
+            // ends on a page boundary, which the loader can then protect whole.
+            let moved = self.relro_page_end(&members);
+            *addr = start;
+            self.place_run(&members, addr, &moved)?;
+        }
+        Ok(())
+    }
+
+    /// Addresses for sections `members` from `addr` on, in order; a section `--section-start`
+    /// or `moved` places goes there.
+    fn place_run(
+        &mut self,
+        members: &[usize],
+        addr: &mut u64,
+        moved: &[(usize, u64)],
+    ) -> Result<()> {
+        for &i in members {
+            let fixed = self.placement.start_of(&self.sections[i].name);
             let s = &mut self.sections[i];
-            *addr = align_up(*addr, s.align);
-            s.addr = *addr;
-            s.offset = *addr - base;
-            if s.size > 0 {
-                secs.push(i as u32);
+            match fixed {
+                Some(a) if s.id.is_none() => {
+                    s.addr = a;
+                    continue;
+                }
+                Some(a) => *addr = a,
+                None => {
+                    *addr = align_up(*addr, s.align);
+                    if let Some(&(_, a)) = moved.iter().find(|m| m.0 == i) {
+                        *addr = a.max(*addr);
+                    }
+                }
             }
+            s.addr = *addr;
             if s.is_nobits() && s.is_tls() {
                 continue; // .tbss takes no room outside the TLS template
             }
-            *addr = addr
-                .checked_add(s.size)
-                .ok_or_else(|| Diagnostic::error("output too large"))?;
-            if !s.is_nobits() {
-                file_end = *addr;
+            *addr = addr.checked_add(s.size).ok_or_else(|| {
+                Diagnostic::error(format!("section {} ends past the address space", s.name))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Where the RELRO sections among `members` (placed once) go so that the last ends on a
+    /// page boundary: GNU ld's `lang_size_relro_segment`, from the last back, each moved up as
+    /// far as its alignment allows toward where the next one starts.
+    fn relro_page_end(&self, members: &[usize]) -> Vec<(usize, u64)> {
+        let relro: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = &self.sections[i];
+                s.id.is_some_and(|id| id.row().relro) && s.size > 0
+            })
+            .collect();
+        let room = |s: &OutSec| {
+            if s.is_nobits() && s.is_tls() {
+                0
+            } else {
+                s.size
+            }
+        };
+        let Some(end) = relro
+            .iter()
+            .map(|&i| self.sections[i].addr + room(&self.sections[i]))
+            .max()
+        else {
+            return Vec::new();
+        };
+        let mut desired_end = align_up(end, self.placement.page);
+        let mut moved = Vec::with_capacity(relro.len());
+        for &i in relro.iter().rev() {
+            let s = &self.sections[i];
+            let bump = desired_end.saturating_sub(s.addr + room(s));
+            let start = s.addr + (bump & !(s.align.max(1) - 1));
+            moved.push((i, start));
+            desired_end = start;
+        }
+        moved
+    }
+
+    /// The `PT_LOAD`s over the headers and the loaded sections taken in address order, as GNU
+    /// ld makes them: a new segment where the access changes, where a whole page lies between
+    /// two sections, where the addresses go back, or where file bytes follow `.bss`.
+    fn build_loads(&self) -> Vec<Segment> {
+        let page = self.placement.page;
+        let flags_of = |c: Class| match c {
+            Class::Rw => elf::PF_R | elf::PF_W,
+            Class::Exec => elf::PF_R | elf::PF_X,
+            _ if !self.placement.separate_code => elf::PF_R | elf::PF_X,
+            _ => elf::PF_R,
+        };
+        // (section, address, end in memory, end of file bytes, flags); None is the headers.
+        let mut items = vec![(
+            None,
+            self.base,
+            self.base + self.headers_size,
+            self.base + self.headers_size,
+            flags_of(Class::Headers),
+        )];
+        for (i, s) in self.sections.iter().enumerate() {
+            if s.size == 0 || !LOADED.contains(&s.class) {
+                continue;
+            }
+            let room = if s.is_nobits() && s.is_tls() {
+                0
+            } else {
+                s.size
+            };
+            let end = s.addr.saturating_add(room);
+            let file_end = if s.is_nobits() { s.addr } else { end };
+            items.push((Some(i as u32), s.addr, end, file_end, flags_of(s.class)));
+        }
+        items.sort_by_key(|it| it.1);
+        let mut loads: Vec<Segment> = Vec::new();
+        for (sec, addr, end, file_end, flags) in items {
+            let joins = loads.last().is_some_and(|g| {
+                let (mem_end, bss) = (g.vaddr + g.memsz, g.filesz < g.memsz);
+                g.flags == flags
+                    && addr >= mem_end
+                    && align_up(mem_end, page) >= align_up(addr, page)
+                    && !(bss && file_end > addr)
+            });
+            if !joins {
+                loads.push(Segment {
+                    p_type: elf::PT_LOAD,
+                    flags,
+                    offset: 0,
+                    vaddr: addr,
+                    filesz: 0,
+                    memsz: 0,
+                    align: page,
+                    sections: Vec::new(),
+                });
+            }
+            let g = loads.last_mut().expect("a segment was just pushed");
+            g.memsz = g.memsz.max(end - g.vaddr);
+            if file_end > addr {
+                g.filesz = file_end - g.vaddr;
+            }
+            g.sections.extend(sec);
+        }
+        loads
+    }
+
+    /// File offsets: the headers' segment at 0, then each segment after the one before, at the
+    /// first offset congruent to its address modulo the page size (so the loader can map it);
+    /// a section's offset follows from its segment's.
+    fn place_in_file(&mut self, loads: &mut [Segment]) {
+        let page = self.placement.page;
+        let mut placed = vec![false; self.sections.len()];
+        let mut at = 0u64;
+        let headers_first = loads.iter().position(|g| g.vaddr == self.base);
+        let order = headers_first
+            .into_iter()
+            .chain((0..loads.len()).filter(|&k| Some(k) != headers_first));
+        for k in order {
+            let g = &mut loads[k];
+            g.offset = at + (g.vaddr.wrapping_sub(at) & (page - 1));
+            at = g.offset + g.filesz;
+            for &i in &g.sections {
+                let s = &mut self.sections[i as usize];
+                s.offset = g.offset + (s.addr - g.vaddr);
+                placed[i as usize] = true;
             }
         }
-        let flags = match c {
-            Class::Headers | Class::Rodata => elf::PF_R,
-            Class::Exec => elf::PF_R | elf::PF_X,
-            _ => elf::PF_R | elf::PF_W,
-        };
-        Ok(Some(Segment {
-            p_type: elf::PT_LOAD,
-            flags,
-            offset: start - base,
-            vaddr: start,
-            filesz: file_end.max(start) - start,
-            memsz: *addr - start,
-            align: PAGE,
-            sections: secs,
-        }))
+        // An empty section has the offset its address has in the segment around it.
+        for (i, s) in self.sections.iter_mut().enumerate() {
+            if placed[i] || !LOADED.contains(&s.class) {
+                continue;
+            }
+            s.offset = loads
+                .iter()
+                .find(|g| g.vaddr <= s.addr && s.addr <= g.vaddr + g.memsz)
+                .map_or(at, |g| g.offset + (s.addr - g.vaddr));
+        }
     }
 
     /// The segment that is exactly known section `id`.
@@ -397,7 +565,7 @@ impl Layout {
         Segment {
             p_type: elf::PT_TLS,
             flags: elf::PF_R,
-            offset: start - self.base,
+            offset: first.offset,
             vaddr: start,
             filesz,
             memsz,
@@ -420,9 +588,10 @@ impl Layout {
             })
             .map(|i| i as u32)
             .collect();
-        let start = relro
-            .first()
-            .map_or(self.base, |&i| self.sections[i as usize].addr);
+        let (start, offset) = relro.first().map_or((self.base, 0), |&i| {
+            let s = &self.sections[i as usize];
+            (s.addr, s.offset)
+        });
         let end = relro
             .iter()
             .map(|&i| &self.sections[i as usize])
@@ -433,7 +602,7 @@ impl Layout {
         Segment {
             p_type: elf::PT_GNU_RELRO,
             flags: elf::PF_R,
-            offset: start.saturating_sub(self.base),
+            offset,
             vaddr: start,
             filesz: end.saturating_sub(start),
             memsz: end.saturating_sub(start),
@@ -443,7 +612,7 @@ impl Layout {
     }
 
     /// Non-alloc sections follow the loaded image in the file.
-    fn place_non_alloc(&mut self) {
+    pub(super) fn place_non_alloc(&mut self) {
         let mut off = self.alloc_end;
         for s in self
             .sections

@@ -34,6 +34,10 @@ pub enum PieceSrc {
     Merged(u32),
     Common(SymbolId),
     Synthetic(Synthetic),
+    /// A section's finished bytes (`Layout::blobs`): a compressed debug section.
+    Blob(u32),
+    /// `--emit-relocs`: the relocations of output section `Layout::emitted[k]`.
+    Relocs(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,29 @@ impl OutSec {
     }
     pub fn is_tls(&self) -> bool {
         self.flags & u64::from(elf::SHF_TLS) != 0
+    }
+}
+
+impl Layout {
+    /// Output section `i`'s contents are now `bytes`, finished (a compressed debug section,
+    /// `flags` added, entries of `entsize`): one piece, and the non-loaded sections placed again.
+    pub fn replace_contents(&mut self, i: usize, bytes: Vec<u8>, (flags, entsize): (u64, u64)) {
+        let align = 8; // an `Elf64_Chdr`'s
+        let k = self.blobs.len() as u32;
+        let s = &mut self.sections[i];
+        s.size = bytes.len() as u64;
+        s.flags |= flags;
+        s.align = align;
+        s.pieces = vec![Piece {
+            src: PieceSrc::Blob(k),
+            offset: 0,
+            size: s.size,
+            align,
+            priority: 0,
+            from_ctors: false,
+        }];
+        self.blobs.push((bytes, entsize));
+        self.place_non_alloc();
     }
 }
 
@@ -185,6 +212,9 @@ impl SplitMap {
 pub struct MergeGroup {
     pub out: u32,
     pub data: Vec<u8>,
+    /// The inputs' entry size, and whether they are strings (`SHF_STRINGS`).
+    pub entsize: u64,
+    pub strings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,6 +331,15 @@ pub struct Layout {
     pub base: u64,
     /// Dynamically linked (has `.dynamic`).
     pub dynamic: bool,
+    /// Where the options put sections and segments.
+    pub placement: Placement,
+    /// The `PieceSrc::Blob` pieces: their bytes and their section's entry size.
+    pub blobs: Vec<(Vec<u8>, u64)>,
+    /// `--emit-relocs`: the output section whose relocations each `PieceSrc::Relocs` holds.
+    pub emitted: Vec<u32>,
+    /// The output is an `ET_EXEC` (not position-independent, or based elsewhere than 0 by
+    /// `-Ttext-segment`).
+    pub et_exec: bool,
     /// `--gc-sections`: which input sections were kept, and why.
     pub gc: Option<Gc>,
     // Filled by `assign`.
@@ -310,6 +349,35 @@ pub struct Layout {
     pub alloc_end: u64,
     /// File offset where non-alloc data ends (symtab and friends follow).
     pub file_end: u64,
+}
+
+/// What the options say about addresses and pages: `--section-start` (and `-Ttext`, `-Tdata`,
+/// `-Tbss`), `-Ttext-segment`, `-z max-page-size`, `-z separate-code`.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub starts: Vec<(String, u64)>,
+    pub image_base: Option<u64>,
+    pub page: u64,
+    pub separate_code: bool,
+    /// A shared object: an `ET_DYN` wherever it is based.
+    pub shared: bool,
+}
+
+impl Placement {
+    pub fn of(opts: &Options) -> Placement {
+        Placement {
+            starts: opts.section_start.clone(),
+            image_base: opts.text_segment,
+            page: opts.max_page_size,
+            separate_code: opts.separate_code,
+            shared: opts.kind == crate::options::OutputKind::Shared,
+        }
+    }
+
+    /// The address `--section-start` gives output section `name` (the last one naming it).
+    fn start_of(&self, name: &str) -> Option<u64> {
+        self.starts.iter().rev().find(|s| s.0 == name).map(|s| s.1)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -337,6 +405,7 @@ pub fn align_up(v: u64, a: u64) -> u64 {
 
 mod assign;
 mod eh_frame;
+mod emit_relocs;
 pub mod gc;
 mod plan;
 

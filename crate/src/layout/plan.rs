@@ -162,7 +162,11 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     layout.defsym = opts.defsym.clone();
     layout.relro = opts.relro;
     layout.dynamic = dynamic;
+    layout.placement = Placement::of(opts);
     layout.gc = gc;
+    if opts.emit_relocs {
+        layout.add_emitted_relocs(res);
+    }
     Ok(layout)
 }
 
@@ -396,7 +400,9 @@ impl<'a> Planner<'a> {
         let from_ctors = from_ctors && !crt;
         let osec = &mut self.sections[out as usize];
         osec.align = osec.align.max(sec.align);
+        // A compressed input is uncompressed only as it is written: it is placed whole.
         let merge = sec.flags & u64::from(elf::SHF_MERGE) != 0
+            && !sec.compressed
             && sec.relocs.is_empty()
             && sec.entsize > 0
             && sec.size.is_multiple_of(sec.entsize)
@@ -442,6 +448,8 @@ impl<'a> Planner<'a> {
                 self.merges.push(MergeGroup {
                     out,
                     data: Vec::new(),
+                    entsize: sec.entsize,
+                    strings,
                 });
                 self.merge_dedup.push(FxHashMap::default());
                 self.sections[out as usize].pieces.push(Piece {
@@ -772,6 +780,10 @@ impl<'a> Planner<'a> {
             relro: true,
             base: BASE,
             dynamic: false,
+            placement: Placement::of(&Options::default()),
+            blobs: Vec::new(),
+            emitted: Vec::new(),
+            et_exec: true,
             gc: None,
             segments: Vec::new(),
             tls: None,

@@ -18,6 +18,8 @@ pub(super) struct Job<'j> {
     /// The RELATIVE entries: file offset and length.
     pub(super) rel_at: usize,
     pub(super) rel_len: usize,
+    /// Where the symbols are in `.symtab`, for `--emit-relocs`.
+    pub(super) index: Option<&'j SymIndex>,
 }
 
 /// A chunk of the symbol table: its symbols, their offset in `.symtab`, their names' length and
@@ -94,7 +96,10 @@ pub(super) fn plan_file<'j>(
     let t = Tail::new(layout, opts, syms);
     let total = check_size(v, t.total)?;
     let head = elf_header(v, &t, total)?;
-    let jobs = section_jobs(layout, v.synth.dynamic.as_deref(), total)?;
+    let mut jobs = section_jobs(layout, v.synth.dynamic.as_deref(), total)?;
+    for j in jobs.iter_mut() {
+        j.index = syms.index.as_ref();
+    }
     let chunks = if t.with_symtab {
         symtab_chunks(syms)?
     } else {
@@ -258,7 +263,7 @@ fn elf_header(v: &Values<'_, '_>, t: &Tail, total: usize) -> Result<Vec<u8>> {
     buf[4] = ELFCLASS64;
     buf[5] = ELFDATA2LSB;
     buf[6] = EV_CURRENT;
-    put16(buf, 16, if layout.base == 0 { ET_DYN } else { ET_EXEC });
+    put16(buf, 16, if layout.et_exec { ET_EXEC } else { ET_DYN });
     put16(buf, 18, EM_X86_64);
     put32(buf, 20, u32::from(EV_CURRENT));
     put64(buf, 24, entry_address(v));
@@ -357,6 +362,7 @@ fn split_section<'j>(
             len: (end - base) as usize,
             rel_at: 0,
             rel_len: 0,
+            index: None,
         });
     };
     for (k, p) in os.pieces.iter().enumerate().skip(first) {
@@ -444,8 +450,20 @@ fn section_headers(v: &Values<'_, '_>, t: &Tail, first_global: usize) -> Vec<u8>
         align: 0,
         ..Shdr::table(0, 0, 0, 0)
     });
+    let symtab_index = if t.with_symtab {
+        t.emitted.len() as u32 + 1
+    } else {
+        0
+    };
     for (k, &i) in t.emitted.iter().enumerate() {
-        shdrs.push(output_shdr(v, &v.layout.sections[i], t.sh_names[k]));
+        let s = &v.layout.sections[i];
+        let mut h = output_shdr(v, s, t.sh_names[k]);
+        // `--emit-relocs`: the symbol table and the section the relocations apply to.
+        if let Some(PieceSrc::Relocs(r)) = s.pieces.first().map(|p| p.src) {
+            let target = &v.layout.sections[v.layout.emitted[r as usize] as usize];
+            (h.link, h.info, h.entsize) = (symtab_index, u32::from(target.shndx), 24);
+        }
+        shdrs.push(h);
     }
     if t.with_symtab {
         let nsec = t.emitted.len() as u32 + 1;
@@ -474,6 +492,26 @@ fn section_headers(v: &Values<'_, '_>, t: &Tail, first_global: usize) -> Vec<u8>
     buf
 }
 
+/// The merge flags and entry size of `s` when every piece of it is of merge groups alike (same
+/// entry size, all strings or none), as GNU ld keeps them; a compressed section's were kept
+/// before it was compressed.
+pub(super) fn merge_flags(layout: &Layout, s: &crate::layout::OutSec) -> Option<(u64, u64)> {
+    let group = |p: &crate::layout::Piece| match p.src {
+        PieceSrc::Merged(g) => {
+            let g = &layout.merges[g as usize];
+            let strings = if g.strings { SHF_STRINGS } else { 0 };
+            Some((u64::from(SHF_MERGE | strings), g.entsize))
+        }
+        PieceSrc::Blob(k) => Some((0, layout.blobs[k as usize].1)),
+        _ => None,
+    };
+    let first = group(s.pieces.first()?)?;
+    s.pieces
+        .iter()
+        .all(|p| group(p) == Some(first))
+        .then_some(first)
+}
+
 /// An output section's header: link, info and entry size from the linker-made section it is,
 /// or from its type.
 fn output_shdr(v: &Values<'_, '_>, s: &crate::layout::OutSec, name: u32) -> Shdr {
@@ -499,6 +537,11 @@ fn output_shdr(v: &Values<'_, '_>, s: &crate::layout::OutSec, name: u32) -> Shdr
     let comment = s.name == ".comment";
     if comment {
         flags |= u64::from(SHF_MERGE | SHF_STRINGS);
+    }
+    // A section whose inputs were all merged alike stays mergeable, as with GNU ld.
+    let mut entsize = entsize;
+    if let Some((f, e)) = merge_flags(layout, s) {
+        (flags, entsize) = (flags | f, e);
     }
     Shdr {
         name,

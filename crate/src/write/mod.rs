@@ -14,12 +14,16 @@ use crate::synthesize::Entry;
 use object::elf::*;
 
 mod build_id;
+mod compress;
 mod eh_frame_hdr;
+mod emit_relocs;
 mod file_plan;
 mod symtab;
 
 pub use build_id::*;
+pub use compress::compress_debug_sections;
 use eh_frame_hdr::*;
+use emit_relocs::*;
 use file_plan::*;
 pub use symtab::*;
 
@@ -89,6 +93,7 @@ pub fn write<'s>(
             runs: Vec::new(),
             names: Vec::new(),
             first_global: 0,
+            index: None,
         }
     } else {
         build_symtab(v)
@@ -191,7 +196,17 @@ fn write_job(
                     if s.sh_type == SHT_NOBITS {
                         break 'piece;
                     }
-                    dst.copy_from_slice(s.data);
+                    if !s.compressed {
+                        dst.copy_from_slice(s.data);
+                    } else if let Err(why) = crate::compress::decompress_into(s.data, dst) {
+                        let obj = &res.files[file.0 as usize].obj;
+                        errors.push(
+                            Diagnostic::error(why)
+                                .file(obj.name.clone())
+                                .section(s.name_str()),
+                        );
+                        break 'piece;
+                    }
                     let traced_before = trace.as_deref().map_or(0, |t| t.len());
                     let traced = trace.as_deref_mut();
                     v.relocate_section(
@@ -251,6 +266,8 @@ fn write_job(
                     );
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
+                PieceSrc::Blob(k) => dst.copy_from_slice(&layout.blobs[k as usize].0),
+                PieceSrc::Relocs(k) => emit_relocs(v, k, job.index, dst, &mut errors),
                 PieceSrc::Common(_) => {}
                 PieceSrc::Synthetic(what) => {
                     crate::synthetic::object(what).write(v, opts, addr, dst)

@@ -34,6 +34,15 @@ pub struct SymTab<'n> {
     pub names: Vec<usize>,
     /// Index of the first global symbol (`sh_info` of `.symtab`).
     pub first_global: usize,
+    /// Where each input symbol went, for `--emit-relocs`.
+    pub index: Option<SymIndex>,
+}
+
+/// Each symbol's index in the output `.symtab` (0: not there): each file's symbols, and the
+/// globals.
+pub struct SymIndex {
+    pub locals: Vec<Vec<u32>>,
+    pub globals: Vec<u32>,
 }
 
 impl<'n> SymTab<'n> {
@@ -93,11 +102,47 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     runs.extend(globals);
     runs.retain(|r| !r.0.is_empty());
     let (runs, names) = runs.into_iter().unzip();
+    let emit = v.opts.is_some_and(|o| o.emit_relocs);
     SymTab {
         runs,
         names,
         first_global,
+        index: emit.then(|| symtab_index(v, first_global)),
     }
+}
+
+/// Where each symbol lands in `.symtab`, found by the same choices `build_symtab` makes: the
+/// null symbol, each file's locals, the linker's, the globals bound locally, then the others
+/// (from `first_global` on).
+fn symtab_index(v: &Values<'_, '_>, first_global: usize) -> SymIndex {
+    let res = v.res;
+    let mut next = 1u32;
+    let locals = (0..res.files.len())
+        .map(|fi| {
+            let obj = &res.files[fi].obj;
+            let mut map = vec![0u32; obj.first_global.min(obj.symbols.len())];
+            for (i, m) in map.iter_mut().enumerate().skip(1) {
+                if local_sym(v, fi, i).is_some() {
+                    (*m, next) = (next, next + 1);
+                }
+            }
+            map
+        })
+        .collect();
+    next += linker_syms(v).len() as u32;
+    let syms: Vec<Option<bool>> = (res.globals.iter().enumerate())
+        .map(|(gi, g)| global_sym(v, gi, g).map(|s| s.info >> 4 == STB_LOCAL))
+        .collect();
+    let mut globals = vec![0u32; syms.len()];
+    let mut after = first_global as u32;
+    for (gi, local) in syms.iter().enumerate() {
+        match local {
+            Some(true) => (globals[gi], next) = (next, next + 1),
+            Some(false) => (globals[gi], after) = (after, after + 1),
+            None => {}
+        }
+    }
+    SymIndex { locals, globals }
 }
 
 /// The value and section index of symbol `i` of `file` (None: undefined, or in a dropped
@@ -142,41 +187,47 @@ fn file_locals<'r>(v: &Values<'r, '_>, fi: usize) -> Run<'r> {
     let mut locals = Vec::with_capacity(obj.first_global.min(obj.symbols.len()));
     let mut names = 0;
     for i in 1..obj.first_global.min(obj.symbols.len()) {
-        let s = &obj.symbols[i];
-        let ty = s.st_type();
-        if ty == STT_SECTION {
-            continue;
+        if let Some(sym) = local_sym(v, fi, i) {
+            names += sym.name.len() + 1;
+            locals.push(sym);
         }
-        let Ok(name) = obj.sym_name(i) else { continue };
-        if name.is_empty() || name.starts_with(b".L") {
-            continue;
-        }
-        let sym = if ty == STT_FILE {
-            OutSym {
-                name,
-                value: 0,
-                size: 0,
-                info: s.st_info,
-                other: 0,
-                shndx: SHN_ABS,
-            }
-        } else {
-            let Some((value, shndx)) = sym_value(v, FileId(fi as u32), i as u32) else {
-                continue;
-            };
-            OutSym {
-                name,
-                value,
-                size: s.st_size.get(E),
-                info: s.st_info,
-                other: s.st_other,
-                shndx,
-            }
-        };
-        names += name.len() + 1;
-        locals.push(sym);
     }
     (locals, names)
+}
+
+/// Local symbol `i` of file `fi` as `.symtab` has it (None: a section symbol, a `.L` label, a
+/// nameless one or one in a dropped section).
+fn local_sym<'r>(v: &Values<'r, '_>, fi: usize, i: usize) -> Option<OutSym<'r>> {
+    let obj = &v.res.files[fi].obj;
+    let s = &obj.symbols[i];
+    let ty = s.st_type();
+    if ty == STT_SECTION {
+        return None;
+    }
+    let name = obj.sym_name(i).ok()?;
+    if name.is_empty() || name.starts_with(b".L") {
+        return None;
+    }
+    Some(if ty == STT_FILE {
+        OutSym {
+            name,
+            value: 0,
+            size: 0,
+            info: s.st_info,
+            other: 0,
+            shndx: SHN_ABS,
+        }
+    } else {
+        let (value, shndx) = sym_value(v, FileId(fi as u32), i as u32)?;
+        OutSym {
+            name,
+            value,
+            size: s.st_size.get(E),
+            info: s.st_info,
+            other: s.st_other,
+            shndx,
+        }
+    })
 }
 
 /// Linker-made code and data get names, so objdump and gdb show them.
