@@ -123,15 +123,7 @@ fn link_phases<'a>(
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
     // `--init-stub`'s register function is referenced by the stub, like a `-u` symbol.
     let register = opts.init_stub.as_ref().map(|s| s.register.as_str());
-    let mut resolved = resolve::resolve(
-        items,
-        &opts.undefined,
-        register,
-        opts.kind == OutputKind::Static,
-        opts.allow_multiple_definition,
-        opts.warn_common,
-        &opts.defsym,
-    )?;
+    let mut resolved = resolve::resolve(items, opts, register)?;
     out.diagnostics.append(&mut resolved.warnings);
     clock.lap("resolve", &mut out.timings);
     match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {
