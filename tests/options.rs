@@ -1619,3 +1619,85 @@ fn relro_ends_on_a_page_boundary_as_gnu_ld_makes_it() {
         }
     }
 }
+
+#[test]
+fn a_linker_script_assigns_symbols_and_names_the_entry_as_gnu_ld() {
+    let d = work_dir("script-assignments");
+    write(
+        &d,
+        "a.c",
+        "int foo(void) { return 42; }\nint used_provided(void);\n\
+         int call(void) { return used_provided(); }\n",
+    );
+    write(
+        &d,
+        "script",
+        "/* aliases */\nbar = foo;\nPROVIDE(used_provided = foo);\nPROVIDE(unused_provided = foo);\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint bar(void); int call(void);\n\
+         int main(void) { printf(\"%d %d\\n\", bar(), call()); return 0; }\n\
+         void other_start(void) { printf(\"other\\n\"); fflush(stdout); __builtin_exit(3); }\n",
+    );
+    write(&d, "entry.ld", "ENTRY(other_start);\n");
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "main.c"]);
+    // (is `name` defined in `file`'s .symtab, with which type)
+    let sym = |file: &str, name: &str| {
+        ok(&d, "readelf", &["-sW", file])
+            .lines()
+            .find(|l| l.split_whitespace().nth(7) == Some(name))
+            .map(|l| l.split_whitespace().nth(3).unwrap_or("").to_string())
+    };
+    for (initlink, so, exe) in [(false, "libref.so", "ref"), (true, "liba.so", "a")] {
+        let mut args = vec!["-shared", "-o", so, "script", "a.o"];
+        let o = if initlink {
+            args.splice(0..0, ["-B", "ld/"]);
+            run(&d, "gcc", &args)
+        } else {
+            run(&d, "gcc", &args)
+        };
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(sym(so, "bar").as_deref(), Some("FUNC"), "{so}");
+        assert_eq!(sym(so, "used_provided").as_deref(), Some("FUNC"), "{so}");
+        assert_eq!(sym(so, "unused_provided"), None, "{so}");
+        let lib = format!("-l{}", &so[3..so.len() - 3]);
+        let mut args = vec!["-o", exe, "main.o", "-L.", lib.as_str(), "-Wl,-rpath,."];
+        if initlink {
+            args.splice(0..0, ["-B", "ld/"]);
+        }
+        assert!(run(&d, "gcc", &args).status.success());
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "42 42\n");
+        // ENTRY in a script names the entry point; -e on the command line wins over it.
+        let with_entry = format!("{exe}-entry");
+        let mut args = vec![
+            "-o",
+            with_entry.as_str(),
+            "main.o",
+            "entry.ld",
+            "-L.",
+            lib.as_str(),
+            "-Wl,-rpath,.",
+        ];
+        if initlink {
+            args.splice(0..0, ["-B", "ld/"]);
+        }
+        assert!(run(&d, "gcc", &args).status.success());
+        let o = run(&d, &format!("./{with_entry}"), &[]);
+        assert_eq!(
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            ),
+            (Some(3), "other\n".to_string()),
+            "{with_entry}"
+        );
+    }
+    // A script error names the file, line and column.
+    write(&d, "bad.ld", "bar = foo;\n  baz = foo + 1;\n");
+    let o = initlink(&d, &["-shared", "-o", "bad.so", "bad.ld", "a.o"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.ld:2:3: "), "{err}");
+}

@@ -66,6 +66,36 @@ pub enum Found<D> {
         patterns: Vec<crate::version_script::Pattern>,
         export: bool,
     },
+    /// A linker script's symbol assignments and `ENTRY` ([`apply_assignments`] gives them to
+    /// the options).
+    Assignments(Vec<crate::script::Assignment>),
+}
+
+/// What the scripts among `found` assign: `NAME = VALUE` as `--defsym` (after the command
+/// line's), `PROVIDE` also listed in [`Options::provide`], `ENTRY` unless `-e` was given.
+pub fn apply_assignments<D>(found: &[Found<D>], opts: &mut crate::options::Options) {
+    let entry_given = opts.entry.is_some();
+    for f in found {
+        let Found::Assignments(list) = f else {
+            continue;
+        };
+        for a in list {
+            match a {
+                crate::script::Assignment::Define {
+                    name,
+                    value,
+                    provide,
+                } => {
+                    opts.defsym.push((name.clone(), value.clone()));
+                    if *provide {
+                        opts.provide.push(name.clone());
+                    }
+                }
+                crate::script::Assignment::Entry(e) if !entry_given => opts.entry = Some(e.clone()),
+                crate::script::Assignment::Entry(_) => {}
+            }
+        }
+    }
 }
 
 /// Find every input `inputs` names, in order: `dirs` are the library search directories (the
@@ -108,27 +138,31 @@ pub fn resolve<S: FileSource>(
 pub fn items<D: Deref<Target = [u8]>>(found: &[Found<D>]) -> Vec<InputItem<'_>> {
     found
         .iter()
-        .map(|f| match f {
-            Found::File { file, lib_search } => InputItem::File(Input {
-                name: file.name.clone(),
-                data: &file.data,
-                lib_search: *lib_search,
-            }),
-            Found::StartGroup => InputItem::StartGroup,
-            Found::EndGroup => InputItem::EndGroup,
-            Found::AsNeeded(a) => InputItem::AsNeeded(*a),
-            Found::WholeArchive(w) => InputItem::WholeArchive(*w),
-            Found::Versions {
-                script,
-                command_line,
-            } => InputItem::Versions {
-                script,
-                command_line: *command_line,
-            },
-            Found::DynamicList { patterns, export } => InputItem::DynamicList {
-                patterns,
-                export: *export,
-            },
+        .filter_map(|f| {
+            Some(match f {
+                Found::File { file, lib_search } => InputItem::File(Input {
+                    name: file.name.clone(),
+                    data: &file.data,
+                    lib_search: *lib_search,
+                }),
+                // Options, not inputs (`apply_assignments`).
+                Found::Assignments(_) => return None,
+                Found::StartGroup => InputItem::StartGroup,
+                Found::EndGroup => InputItem::EndGroup,
+                Found::AsNeeded(a) => InputItem::AsNeeded(*a),
+                Found::WholeArchive(w) => InputItem::WholeArchive(*w),
+                Found::Versions {
+                    script,
+                    command_line,
+                } => InputItem::Versions {
+                    script,
+                    command_line: *command_line,
+                },
+                Found::DynamicList { patterns, export } => InputItem::DynamicList {
+                    patterns,
+                    export: *export,
+                },
+            })
         })
         .collect()
 }
@@ -296,6 +330,9 @@ impl<S: FileSource> Walk<'_, S> {
             _ => p,
         };
         let dirs: Vec<String> = script.search_dirs.into_iter().map(rooted).collect();
+        if !script.assignments.is_empty() {
+            self.found.push(Found::Assignments(script.assignments));
+        }
         if !script.versions.nodes.is_empty() {
             self.found.push(Found::Versions {
                 script: script.versions,
@@ -419,6 +456,7 @@ mod tests {
                     Found::AsNeeded(a) => format!("as-needed={a}"),
                     Found::WholeArchive(w) => format!("whole-archive={w}"),
                     Found::Versions { script, .. } => format!("versions={}", script.nodes.len()),
+                    Found::Assignments(a) => format!("assignments={}", a.len()),
                     Found::DynamicList { patterns, .. } => {
                         format!("dynamic-list={}", patterns.len())
                     }

@@ -112,6 +112,9 @@ pub struct Options {
     /// `-z ibt`, `-z shstk`: x86 CET feature bits the output's GNU property note has whatever
     /// the inputs say (`GNU_PROPERTY_X86_FEATURE_1_AND`).
     pub x86_features: u32,
+    /// Names of [`Options::defsym`] that a linker script `PROVIDE`s: defined only if referred
+    /// to and defined nowhere else.
+    pub provide: Vec<String>,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
     /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
@@ -188,7 +191,7 @@ pub enum Defsym {
 
 /// `NAME=EXPR` of `--defsym`. GNU ld takes any linker-script expression; initlink takes a number
 /// or a symbol name, and names anything else as unsupported.
-fn parse_defsym(v: &str) -> Result<(String, Defsym)> {
+pub(crate) fn parse_defsym(v: &str) -> Result<(String, Defsym)> {
     let bad = |why: &str| err(Diagnostic::error(format!("--defsym '{v}': {why}")));
     let Some((name, expr)) = v.split_once('=') else {
         return bad("expected NAME=VALUE");
@@ -284,6 +287,7 @@ impl Default for Options {
             dt_flags: 0,
             dt_flags_1: 0,
             x86_features: 0,
+            provide: Vec::new(),
             allow_multiple_definition: false,
             fatal_warnings: false,
             warn_common: false,

@@ -83,9 +83,14 @@ pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32
         }
         per_file.push(props);
     }
-    let mut types: Vec<u32> = per_file.iter().flatten().map(|&(t, _)| t).collect();
-    types.sort_unstable();
-    types.dedup();
+    // The types present, in order (kept sorted by insertion: a sort would be another
+    // instantiation of the standard sort in the wasm build, for a handful of values).
+    let mut types: Vec<u32> = Vec::new();
+    for &(t, _) in per_file.iter().flatten() {
+        if let Err(at) = types.binary_search(&t) {
+            types.insert(at, t);
+        }
+    }
     let mut out = Vec::new();
     for t in types {
         let values = || per_file.iter().map(|p| p.iter().find(|&&(ty, _)| ty == t));
@@ -106,12 +111,9 @@ pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32
     }
     if opts.x86_features != 0 {
         let t = arch::PROPERTY_X86_FEATURE_1_AND;
-        match out.iter_mut().find(|(ty, _)| *ty == t) {
-            Some((_, v)) => *v |= opts.x86_features,
-            None => {
-                out.push((t, opts.x86_features));
-                out.sort_unstable_by_key(|&(ty, _)| ty);
-            }
+        match out.binary_search_by_key(&t, |&(ty, _)| ty) {
+            Ok(k) => out[k].1 |= opts.x86_features,
+            Err(k) => out.insert(k, (t, opts.x86_features)),
         }
     }
     Ok(out)

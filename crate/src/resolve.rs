@@ -140,6 +140,9 @@ pub struct Resolved<'a> {
     pub shlib_undefined: Vec<(u32, &'a [u8])>,
     /// `--warn-common`'s warnings, in input order.
     pub warnings: Vec<Diagnostic>,
+    /// The `--defsym`s and script assignments that define their symbol (a `PROVIDE` that no
+    /// reference needs is not one), in order.
+    pub defsym: Vec<(String, crate::options::Defsym)>,
     /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
     /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
     pub undef_local: bool,
@@ -812,8 +815,15 @@ pub fn resolve<'a>(
     })?;
     // `--defsym`: NAME = a number (a linker-made symbol whose value layout gives), or an alias
     // of a symbol an input defines (the same definition) or of a linker-made one.
+    let mut applied = Vec::with_capacity(defsym.len());
     for (name, value) in defsym {
         let id = r.intern(name.as_bytes());
+        // `PROVIDE (NAME = VALUE)`: only for a name referred to and defined nowhere.
+        let g = &r.globals[id.0 as usize];
+        if opts.provide.contains(name) && (g.def != Def::Undefined || g.first_ref.is_none()) {
+            continue;
+        }
+        applied.push((name.clone(), value.clone()));
         let def = match value {
             crate::options::Defsym::Value(_) => Def::Linker,
             crate::options::Defsym::Symbol(t) => {
@@ -874,6 +884,7 @@ pub fn resolve<'a>(
         shlib_undefined,
         warnings: r.warnings,
         undef_local: false,
+        defsym: applied,
     })
 }
 

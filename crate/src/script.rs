@@ -15,6 +15,39 @@ pub struct Script {
     pub search_dirs: Vec<String>,
     /// The nodes of its `VERSION { ... }` commands, in order.
     pub versions: crate::version_script::Script,
+    /// Its symbol assignments (`NAME = VALUE;`, `PROVIDE (NAME = VALUE)`) and `ENTRY`, in order.
+    pub assignments: Vec<Assignment>,
+}
+
+/// What a script's top level says about symbols, applied as the command line's options are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    /// `NAME = VALUE;` (as `--defsym NAME=VALUE`); `provide`: `PROVIDE (NAME = VALUE)`, only
+    /// when something refers to NAME and nothing defines it.
+    Define {
+        name: String,
+        value: crate::options::Defsym,
+        provide: bool,
+    },
+    /// `ENTRY (NAME)` (as `-e NAME`, which wins over it).
+    Entry(String),
+}
+
+/// `name:line:column` of byte `at` of `text`.
+fn position(name: &str, text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{name}:{line}:{column}")
+}
+
+/// The assignment `NAME = VALUE` in `words` (spelled `NAME=VALUE`, `NAME = VALUE`...).
+fn assignment(words: &[String]) -> std::result::Result<(String, crate::options::Defsym), String> {
+    let joined = words.concat();
+    crate::options::parse_defsym(&joined).map_err(|e| {
+        let why = e.0.first().map_or(String::new(), |d| d.message.clone());
+        why.replacen("--defsym", "assignment", 1)
+    })
 }
 
 /// Take the `VERSION { ... }` commands out of `text` (blanked, newlines kept, so the rest keeps
@@ -119,9 +152,10 @@ fn matching_brace(text: &str) -> Option<usize> {
     None
 }
 
-/// Split a script into tokens: words, quoted strings, `(`, `)` and `,`; comments dropped. Errors
-/// (as plain messages) for an unterminated comment or string and for binary data.
-fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
+/// Split a script into tokens with their byte offsets: words, quoted strings, `(`, `)`, `,` and
+/// `;`; comments dropped. Errors (as plain messages) for an unterminated comment or string and
+/// for binary data.
+fn tokens(text: &str) -> std::result::Result<Vec<(String, usize)>, String> {
     if let Some(p) = text
         .char_indices()
         .find(|&(_, c)| (c.is_control() && !c.is_whitespace()) || c == char::REPLACEMENT_CHARACTER)
@@ -145,8 +179,9 @@ fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
             }
             continue;
         }
-        if c == '(' || c == ')' || c == ',' {
-            out.push(c.to_string());
+        let at = text.len() - rest.len();
+        if c == '(' || c == ')' || c == ',' || c == ';' {
+            out.push((c.to_string(), at));
             rest = &rest[1..];
             continue;
         }
@@ -154,14 +189,14 @@ fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
             let Some(end) = rest[1..].find('"') else {
                 return Err("unterminated quoted string".into());
             };
-            out.push(rest[1..end + 1].to_string());
+            out.push((rest[1..end + 1].to_string(), at));
             rest = &rest[end + 2..];
             continue;
         }
         let end = rest
-            .find(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')' || ch == ',')
+            .find(|ch: char| ch.is_whitespace() || "(),;".contains(ch))
             .unwrap_or(rest.len());
-        out.push(rest[..end].to_string());
+        out.push((rest[..end].to_string(), at));
         rest = &rest[end..];
     }
 }
@@ -169,7 +204,9 @@ fn tokens(text: &str) -> std::result::Result<Vec<String>, String> {
 pub fn parse(name: &str, text: &str) -> Result<Script> {
     let bad = |m: String| Diagnostic::error(m).file(name.to_string());
     let (text, versions) = take_versions(name, text)?;
-    let toks = tokens(&text).map_err(bad)?;
+    let (toks, offs): (Vec<String>, Vec<usize>) = tokens(&text).map_err(bad)?.into_iter().unzip();
+    let at = |i: usize| position(name, &text, offs.get(i).copied().unwrap_or(text.len()));
+    let bad_at = |i: usize, m: String| Diagnostic::error(m).file(at(i));
     let mut s = Script {
         versions,
         ..Script::default()
@@ -227,9 +264,47 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 i += 1;
             }
             "," => i += 1,
+            ";" if depth.is_empty() => i += 1,
+            "ENTRY" | "PROVIDE" | "PROVIDE_HIDDEN" if depth.is_empty() => {
+                if toks.get(i + 1).map(String::as_str) != Some("(") {
+                    return err(bad_at(i, format!("expected '(' after {t}")));
+                }
+                let Some(close) = toks[i + 2..].iter().position(|t| t == ")") else {
+                    return err(bad_at(i, format!("{t} ( without its ')'")));
+                };
+                let inner = &toks[i + 2..i + 2 + close];
+                if inner.is_empty() || inner.iter().any(|w| w == "(" || w == ";") {
+                    return err(bad_at(i + 2, format!("expected a symbol assignment in {t} ( )")));
+                }
+                s.assignments.push(match t {
+                    "ENTRY" if inner.len() == 1 => Assignment::Entry(inner[0].clone()),
+                    "ENTRY" => return err(bad_at(i + 2, "ENTRY takes one symbol name".into())),
+                    "PROVIDE_HIDDEN" => {
+                        return err(bad_at(i, "PROVIDE_HIDDEN is not supported yet".into()))
+                    }
+                    _ => {
+                        let (name, value) = assignment(inner).map_err(|m| bad_at(i + 2, m))?;
+                        Assignment::Define { name, value, provide: true }
+                    }
+                });
+                i += 3 + close;
+            }
+            _ if depth.is_empty() && (toks.get(i + 1).is_some_and(|n| n == "=") || t.contains('=')) => {
+                // `NAME = VALUE ;`: the words up to the `;`.
+                let Some(end) = toks[i..].iter().position(|t| t == ";") else {
+                    return err(bad_at(i, "symbol assignment without its ';'".into()));
+                };
+                let words = &toks[i..i + end];
+                if words.iter().any(|w| w == "(" || w == ")" || w == ",") {
+                    return err(bad_at(i, "initlink takes a number or a symbol name in an assignment (not yet an expression)".into()));
+                }
+                let (name, value) = assignment(words).map_err(|m| bad_at(i, m))?;
+                s.assignments.push(Assignment::Define { name, value, provide: false });
+                i += end + 1;
+            }
             "(" => return err(bad("unexpected '('".into())),
             _ if depth.is_empty() => {
-                return err(bad(format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR are understood)")))
+                return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, ENTRY, PROVIDE and NAME = VALUE; are understood)")))
             }
             _ => {
                 match t.strip_prefix("-l") {
@@ -338,6 +413,43 @@ mod tests {
             "VERSION { /* }",
         ] {
             assert!(parse("v.ld", bad).is_err(), "{bad}");
+        }
+    }
+    #[test]
+    fn symbol_assignments() {
+        use crate::options::Defsym;
+        let s = parse(
+            "a.ld",
+            "bar = foo;\nbaz=0x10 ; PROVIDE ( qux = bar ) ENTRY(start);\nINPUT(a.o)",
+        )
+        .unwrap();
+        let def = |n: &str, v: Defsym, provide| Assignment::Define {
+            name: n.into(),
+            value: v,
+            provide,
+        };
+        assert_eq!(
+            s.assignments,
+            [
+                def("bar", Defsym::Symbol("foo".into()), false),
+                def("baz", Defsym::Value(16), false),
+                def("qux", Defsym::Symbol("bar".into()), true),
+                Assignment::Entry("start".into()),
+            ]
+        );
+        assert_eq!(s.items, [InputArg::Path("a.o".into())]);
+        for (bad, at) in [
+            ("INPUT(a.o)\n  bar = foo", "a.ld:2:3"),
+            ("bar = foo + 1;", "a.ld:1:1"),
+            ("x = (1);", "a.ld:1:1"),
+            ("\nENTRY(a b)", "a.ld:2:7"),
+            ("ENTRY a", "a.ld:1:1"),
+            ("PROVIDE(x = 1", "a.ld:1:1"),
+            ("PROVIDE_HIDDEN(x = 1)", "a.ld:1:1"),
+            ("  SECTIONS { }", "a.ld:1:3"),
+        ] {
+            let e = parse("a.ld", bad).expect_err(bad);
+            assert_eq!(e.0[0].file.as_deref(), Some(at), "{bad}: {}", e.0[0]);
         }
     }
     #[test]

@@ -411,6 +411,7 @@ fn link_parsed(req: &Request, data: &[u8], defer_build_id: bool) -> Response {
     // The playground builds the report (every view is drawn from it) unless told not to: a
     // benchmark comparing with the CLI's plain link passes `report: false`.
     let mut opts = cmd.options;
+    inputs::apply_assignments(&found, &mut opts);
     opts.report = req
         .options
         .get("report")

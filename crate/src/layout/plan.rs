@@ -154,12 +154,12 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     p.place_init_stub(res_ro, opts);
     p.sort_init_arrays();
     p.size_merged();
-    p.provide_linker_symbols(res, opts, dynamic)?;
+    p.provide_linker_symbols(res, dynamic)?;
     let mut layout = p.into_layout();
     layout.exec_stack = exec_stack;
     layout.warnings.extend(stack_warning);
     layout.stack_size = opts.stack_size;
-    layout.defsym = opts.defsym.clone();
+    layout.defsym = res.defsym.clone();
     layout.relro = opts.relro;
     layout.dynamic = dynamic;
     layout.placement = Placement::of(opts);
@@ -687,19 +687,14 @@ impl<'a> Planner<'a> {
     /// Linker-provided symbols that inputs reference but do not define (natively in parallel:
     /// every global is visited), and the checks that each `--require-defined` symbol is defined
     /// and each `--defsym` alias names a definition.
-    fn provide_linker_symbols(
-        &self,
-        res: &mut Resolved<'_>,
-        opts: &Options,
-        dynamic: bool,
-    ) -> Result<()> {
+    fn provide_linker_symbols(&self, res: &mut Resolved<'_>, dynamic: bool) -> Result<()> {
         let provide = |g: &mut crate::resolve::Global<'_>| {
             if g.def == Def::Undefined && is_linker_symbol(g.name, &self.by_name, dynamic) {
                 g.def = Def::Linker;
             }
         };
         crate::par::for_each_mut(&mut res.globals, 8192, provide);
-        for (name, value) in &opts.defsym {
+        for (name, value) in &res.defsym {
             if let crate::options::Defsym::Symbol(t) = value {
                 let known = res
                     .lookup(t.as_bytes())

@@ -127,7 +127,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     if args.first().map(String::as_str) == Some("--describe-dso") {
         return describe_dso(args.get(1));
     }
-    let cmd = parse_args(&args).map_err(|e| e.0)?;
+    let mut cmd = parse_args(&args).map_err(|e| e.0)?;
     for w in &cmd.warnings {
         eprintln!("initlink: {w}");
     }
@@ -142,6 +142,7 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     tune_malloc();
     // Every file is read first; the core borrows the bytes.
     let found = open_inputs(&cmd)?;
+    inputs::apply_assignments(&found, &mut cmd.options);
     let items = inputs::items(&found);
     link_and_write(&cmd, &items, started)
 }
