@@ -376,9 +376,14 @@ impl Layout {
             };
             let end = s.addr.saturating_add(room);
             let file_end = if s.is_nobits() { s.addr } else { end };
-            items.push((Some(i as u32), s.addr, end, file_end, flags_of(s.class)));
+            // In address order, equal addresses in section order. The sections come almost
+            // sorted, so this insertion is cheap (and much smaller in the wasm build than a sort).
+            let at = items.partition_point(|it| it.1 <= s.addr);
+            items.insert(
+                at,
+                (Some(i as u32), s.addr, end, file_end, flags_of(s.class)),
+            );
         }
-        items.sort_by_key(|it| it.1);
         let mut loads: Vec<Segment> = Vec::new();
         for (sec, addr, end, file_end, flags) in items {
             let joins = loads.last().is_some_and(|g| {
