@@ -9,7 +9,8 @@
 # The source is Debian's `tcc` package, fetched with `apt-get source` through a private sources list
 # and lists directory under target/tcc/apt (the system's apt lists are left alone), then patched
 # with web/tcc/initlink-tcc.patch (see the patch's hunks: __linux__, long double constants, an
-# out-of-bounds read, columns in diagnostics). Skipped when the outputs are newer than its inputs.
+# out-of-bounds read, columns in diagnostics, an empty .note.GNU-stack in every object as gcc and
+# GNU as write it). Skipped when the outputs are newer than its inputs.
 #
 #   web/tcc/build.sh            build if out of date
 #   web/tcc/build.sh --force    rebuild

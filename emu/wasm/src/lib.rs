@@ -4,8 +4,8 @@
 //!
 //! Build and measure under Node:
 //! ```sh
-//! cargo build -p initlink-emu-wasm --target wasm32-unknown-unknown --profile wasm
-//! wasm-bindgen --target nodejs --out-dir target/emu-pkg target/wasm32-unknown-unknown/wasm/initlink_emu_wasm.wasm
+//! cargo build -p initlink-emu-wasm --target wasm32-unknown-unknown --profile wasm-emu
+//! wasm-bindgen --target nodejs --out-dir target/emu-pkg target/wasm32-unknown-unknown/wasm-emu/initlink_emu_wasm.wasm
 //! node emu/wasm/bench.mjs target/emu-pkg
 //! ```
 
