@@ -225,8 +225,6 @@ impl<'r, 'a> Values<'r, 'a> {
         Some(self.layout.sections[c.out as usize].addr + c.off)
     }
 
-    /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
-    #[inline]
     /// The address of a copy-relocated symbol's slot at `off` of [`crate::dynamic::DynPlan::copy_of`].
     pub fn copy_addr(&self, off: u64) -> u64 {
         use crate::dynamic::RELRO_COPY;
@@ -237,6 +235,8 @@ impl<'r, 'a> Values<'r, 'a> {
         }
     }
 
+    /// A symbol's address as references see it: IFUNCs resolve to their IPLT entry.
+    #[inline]
     pub fn sym_addr(&self, s: SymRef) -> u64 {
         if let SymRef::Global(g) = s {
             if let Some(&a) = self.global_addr.get(g.0 as usize) {
@@ -524,6 +524,7 @@ impl<'r, 'a> Values<'r, 'a> {
     /// The relocation's symbol, its S and its A. Most name a section symbol of a section placed
     /// whole (S is its address); a section symbol of a merged or split section lets the addend
     /// select the piece (folded into S); debug data about a dropped section gets 0.
+    #[inline(always)]
     pub fn s_and_a(
         &self,
         file: FileId,
