@@ -86,7 +86,7 @@ pub struct DynPlan {
     pub relative_count: usize,
     /// The warnings given for text relocations (words the loader writes in read-only sections),
     /// one per symbol and section; any means `DT_TEXTREL` and `DF_TEXTREL`.
-    pub textrel_warned: Vec<String>,
+    pub textrel_warned: rustc_hash::FxHashSet<String>,
     /// A shared object uses the initial-exec TLS model (a GOT slot holding a TP offset): GNU ld
     /// sets `DF_STATIC_TLS`, telling `dlopen` the module needs static TLS space.
     pub static_tls: bool,

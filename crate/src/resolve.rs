@@ -7,7 +7,7 @@ use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dso::SharedObject;
 use crate::input::{classify, name_hash, Archive, FileKind, InputItem, Object, SymPlace, E};
 use object::elf;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId(pub u32);
@@ -553,10 +553,13 @@ impl<'a> Resolver<'a> {
         fetch: &mut dyn FnMut(usize, u64) -> Result<(String, Object<'a>)>,
     ) -> Result<usize> {
         let mut count = 0;
+        // Index entries whose member was read and found to hold only a common definition of a
+        // name that is common here: not read again on the next pass.
+        let mut only_common: FxHashSet<usize> = FxHashSet::default();
         loop {
             let mut changed = false;
             let entries = ar.index.iter().zip(slot).zip(hashes).zip(ids.iter_mut());
-            for (((&(name, off), &k), &hash), known) in entries {
+            for (e, (((&(name, off), &k), &hash), known)) in entries.enumerate() {
                 let k = k as usize;
                 if loaded[k] {
                     continue;
@@ -576,8 +579,14 @@ impl<'a> Resolver<'a> {
                 let g = &self.globals[id.0 as usize];
                 // A common symbol is replaced by a member's real definition, as GNU ld does
                 // (`elf_link_is_defined_archive_symbol`): never by another common one.
-                let replaces_common = matches!(g.def, Def::Common { .. })
-                    && ar.member(off).is_ok_and(|(_, o)| defines(&o, name));
+                let replaces_common =
+                    matches!(g.def, Def::Common { .. }) && !only_common.contains(&e) && {
+                        let real = ar.member(off).is_ok_and(|(_, o)| defines(&o, name));
+                        if !real {
+                            only_common.insert(e);
+                        }
+                        real
+                    };
                 if !replaces_common && (g.def != Def::Undefined || !g.strong_ref) {
                     continue;
                 }

@@ -362,8 +362,7 @@ impl Synth {
             Need::TextRel(w) => {
                 // Once per symbol and section, as GNU ld warns.
                 let plan = self.plan();
-                if !plan.textrel_warned.contains(&w.message) {
-                    plan.textrel_warned.push(w.message.clone());
+                if plan.textrel_warned.insert(w.message.clone()) {
                     self.warnings.push(*w);
                 }
             }
@@ -1424,17 +1423,16 @@ impl Synth {
         let plan = self.plan();
         // Read-only data in the library stays read-only here: its copy goes to `.data.rel.ro`,
         // which the loader protects after relocating (GNU ld's `.dynrelro`).
-        let off = if ds.readonly {
-            let off = crate::layout::align_up(plan.copy_relro_size, align);
-            plan.copy_relro_size = off + ds.size.max(1);
-            plan.copy_relro_align = plan.copy_relro_align.max(align);
-            off | crate::dynamic::RELRO_COPY
+        let (size, max_align, mark) = if ds.readonly {
+            let relro = crate::dynamic::RELRO_COPY;
+            (&mut plan.copy_relro_size, &mut plan.copy_relro_align, relro)
         } else {
-            let off = crate::layout::align_up(plan.copy_size, align);
-            plan.copy_size = off + ds.size.max(1);
-            plan.copy_align = plan.copy_align.max(align);
-            off
+            (&mut plan.copy_size, &mut plan.copy_align, 0)
         };
+        let off = crate::layout::align_up(*size, align);
+        *size = off + ds.size.max(1);
+        *max_align = (*max_align).max(align);
+        let off = off | mark;
         // Aliases at the same address (`environ`, `__environ`) share the copy, or the library and
         // the program would each see a different variable.
         plan.copy_of.insert(g, off);
