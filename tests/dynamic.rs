@@ -134,14 +134,15 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
     write(
         &d,
         "lib.c",
-        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n",
+        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n\
+         __attribute__((section(\".data.rel.ro\"))) char relro[100] = \"ghi\";\n",
     );
     write(
         &d,
         "main.c",
         "#include <stdio.h>\n\
-         extern const char readonly[100];\nextern char readwrite[100];\n\
-         int main(void) { readwrite[0] = 'x'; printf(\"%s %s\\n\", readonly, readwrite); return 0; }\n",
+         extern const char readonly[100];\nextern char readwrite[100];\nextern char relro[100];\n\
+         int main(void) { readwrite[0] = 'x'; printf(\"%s %s %s\\n\", readonly, readwrite, relro); return 0; }\n",
     );
     ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
     ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "lib.c"]);
@@ -151,7 +152,7 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
             initlink,
             &["-no-pie", "-o", exe, "main.o", "-L.", "-lc1"],
         );
-        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef\n", "{exe}");
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef ghi\n", "{exe}");
         let relocs = ok(&d, "readelf", &["-rW", exe]);
         let copy_in = |sym: &str| {
             let l = relocs
@@ -163,6 +164,8 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
         };
         assert_eq!(copy_in("readonly"), ".data.rel.ro", "{exe}");
         assert_eq!(copy_in("readwrite"), ".bss", "{exe}");
+        // Writable in the library, but inside its PT_GNU_RELRO: read-only once loaded.
+        assert_eq!(copy_in("relro"), ".data.rel.ro", "{exe}");
     }
 }
 
@@ -257,7 +260,7 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         "gcc",
         &["-c", "main.c", "bare.s", "a.s", "b.s", "empty.s"],
     );
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 9] = [
         &["main.o"],
         &["bare.o"],
         &["bare.o", "-Wl,-z,shstk"],
@@ -265,6 +268,8 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         &["main.o", "a.o", "b.o"],
         &["main.o", "a.o", "b.o", "empty.o"],
         &["main.o", "a.o", "-Wl,-z,ibt"],
+        &["bare.o", "-Wl,-z,x86-64-v3"],
+        &["main.o", "a.o", "-Wl,-z,x86-64-v4"],
     ];
     for (k, args) in cases.iter().enumerate() {
         let mut facts = Vec::new();
@@ -287,6 +292,13 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         "{props:?}"
     );
     assert!(phdrs.iter().any(|t| t == "GNU_PROPERTY"), "{phdrs:?}");
+    let (props, _) = property_facts(&d, "a7");
+    assert!(
+        props
+            .iter()
+            .any(|p| p.contains("x86 ISA needed:") && p.ends_with("x86-64-v3")),
+        "{props:?}"
+    );
     let (props, _) = property_facts(&d, "a3");
     assert!(
         props.iter().any(|p| p.contains("x86 feature: IBT, SHSTK")),

@@ -1701,3 +1701,43 @@ fn a_linker_script_assigns_symbols_and_names_the_entry_as_gnu_ld() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.ld:2:3: "), "{err}");
 }
+
+/// Whether `.dynsym` of `file` has a symbol named `name`.
+fn dynsym_has(dir: &Path, file: &str, name: &str) -> bool {
+    ok(dir, "readelf", &["--dyn-syms", "-W", file])
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some(name))
+}
+
+#[test]
+fn z_nodynamic_undefined_weak_resolves_a_weak_reference_to_zero_as_gnu_ld() {
+    let d = work_dir("undef-weak");
+    write(
+        &d,
+        "a.c",
+        "__attribute__((weak)) int foo(void);\nint bar(void) { return foo ? foo() : 0; }\n",
+    );
+    write(
+        &d,
+        "e.c",
+        "#include <stdio.h>\nint foo(void) { return 1; }\nint bar(void);\n\
+         int main(void) { printf(\"%d\\n\", bar()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "e.c"]);
+    for (z, want) in [
+        ("dynamic-undefined-weak", "1\n"),
+        ("nodynamic-undefined-weak", "0\n"),
+    ] {
+        let zz = format!("-Wl,-z,{z}");
+        ok(&d, "gcc", &["-shared", "-o", "libref.so", "a.o", &zz]);
+        let o = initlink(&d, &["-shared", "-o", "libil.so", "a.o", &zz]);
+        assert!(o.status.success(), "{z}: {o:?}");
+        let exported = dynsym_has(&d, "libil.so", "foo");
+        assert_eq!(exported, dynsym_has(&d, "libref.so", "foo"), "{z}");
+        assert_eq!(exported, z == "dynamic-undefined-weak", "{z}");
+        for lib in ["libref.so", "libil.so"] {
+            ok(&d, "gcc", &["-o", "main", "e.o", lib, "-Wl,-rpath,$ORIGIN"]);
+            assert_eq!(ok(&d, "./main", &[]), want, "{z} {lib}");
+        }
+    }
+}

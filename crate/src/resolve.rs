@@ -146,6 +146,9 @@ pub struct Resolved<'a> {
     /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
     /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
     pub undef_local: bool,
+    /// Every weakly referenced undefined symbol is 0, resolved here and kept out of `.dynsym`
+    /// (`-z nodynamic-undefined-weak`).
+    pub weak_undef_local: bool,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -184,8 +187,9 @@ pub mod fact {
 impl<'a> Resolved<'a> {
     /// Settle [`Resolved::facts`] once no definition changes any more (after layout has made
     /// its linker symbols).
-    pub fn settle_facts(&mut self, undef_local: bool) {
+    pub fn settle_facts(&mut self, undef_local: bool, weak_undef_local: bool) {
         self.undef_local = undef_local;
+        self.weak_undef_local = weak_undef_local;
         let one = |i: usize| self.fact_of(SymbolId(i as u32));
         self.facts = crate::par::map_range(self.globals.len(), 4096, one);
     }
@@ -202,7 +206,11 @@ impl<'a> Resolved<'a> {
     fn fact_of(&self, id: SymbolId) -> u8 {
         let g = self.global(id);
         match g.def {
-            Def::Undefined if g.non_default || self.undef_local => {
+            Def::Undefined
+                if g.non_default
+                    || self.undef_local
+                    || (self.weak_undef_local && !g.strong_ref) =>
+            {
                 fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE
             }
             Def::Undefined => fact::UNDEFINED,
@@ -893,6 +901,7 @@ pub fn resolve<'a>(
         shlib_undefined,
         warnings: r.warnings,
         undef_local: false,
+        weak_undef_local: false,
         defsym: applied,
     })
 }

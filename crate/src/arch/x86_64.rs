@@ -536,6 +536,20 @@ pub const PROPERTY_X86_FEATURE_1_IBT: u32 = 1;
 /// Its `SHSTK` bit (`-z shstk`: shadow stack).
 pub const PROPERTY_X86_FEATURE_1_SHSTK: u32 = 2;
 
+/// `GNU_PROPERTY_X86_ISA_1_NEEDED`: the x86-64 ISA levels the code needs (ORed).
+pub const PROPERTY_X86_ISA_1_NEEDED: u32 = 0xc000_8002;
+
+/// The `GNU_PROPERTY_X86_ISA_1_NEEDED` bit of `-z x86-64-LEVEL` (`baseline`, `v2`, `v3`, `v4`).
+pub fn isa_level_bit(level: &str) -> Option<u32> {
+    match level {
+        "baseline" => Some(1),
+        "v2" => Some(2),
+        "v3" => Some(4),
+        "v4" => Some(8),
+        _ => None,
+    }
+}
+
 /// How GNU ld merges a GNU property of the inputs into the output's (`elf_x86_64` with the
 /// generic rules of `elf-properties.c`), by its type's range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
