@@ -391,3 +391,72 @@ fn a_shared_object_keeps_its_tls_descriptors_for_the_loader() {
         assert!(descs.iter().any(|r| r.ends_with("bar")), "{so}: {descs:?}");
     }
 }
+
+/// The `%fs` accesses and nops of `main` and `get_x4` in `file` (`objdump -d`), addresses
+/// dropped: what the TLS relaxations left.
+fn tls_insns(dir: &Path, file: &str) -> Vec<String> {
+    let mut dis = ok(
+        dir,
+        "objdump",
+        &["-d", "--no-show-raw-insn", "--disassemble=main", file],
+    );
+    dis += &ok(
+        dir,
+        "objdump",
+        &["-d", "--no-show-raw-insn", "--disassemble=get_x4", file],
+    );
+    dis.lines()
+        .filter_map(|l| l.split_once(":\t").map(|(_, i)| i))
+        .map(|i| i.split(" <").next().unwrap_or(i).trim().to_string())
+        .filter(|i| i.starts_with("mov %fs") || i.starts_with("nop") || i.contains("%fs"))
+        .collect()
+}
+
+#[test]
+fn large_code_model_tls_sequences_relax_as_gnu_ld_relaxes_them() {
+    let d = work_dir("tls-large");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nstatic _Thread_local int x1 = 1;\nstatic _Thread_local int x2;\n\
+         extern _Thread_local int x3;\nint get_x4(void);\n\
+         int main(void) { x2 = 2; printf(\"%d %d %d %d\\n\", x1, x2, x3, get_x4()); return 0; }\n",
+    );
+    write(&d, "b.c", "_Thread_local int x3 = 3;\n");
+    // Two variables of one module: local-dynamic.
+    write(
+        &d,
+        "c.c",
+        "static _Thread_local int x4 = 4, x5;\nvoid set_x5(int v) { x5 = v; }\n\
+         int get_x4(void) { return x4 + x5; }\n",
+    );
+    let large = ["-fPIC", "-mcmodel=large", "-mtls-dialect=gnu", "-c"];
+    ok(&d, "gcc", &[&large[..], &["a.c", "b.c"]].concat());
+    ok(&d, "gcc", &[&large[..], &["-O2", "c.c"]].concat());
+    let tls = ok(&d, "readelf", &["-rW", "a.o", "c.o"]);
+    assert!(
+        tls.contains("R_X86_64_TLSGD") && tls.contains("R_X86_64_TLSLD"),
+        "{tls}"
+    );
+    let cases: [(&str, &[&str]); 3] = [
+        ("dyn", &["a.o", "c.o", "libb.so"]),
+        ("static", &["-static", "a.o", "b.o", "c.o"]),
+        ("pie", &["-pie", "a.o", "b.o", "c.o"]),
+    ];
+    ok(&d, "gcc", &["-shared", "-o", "libb.so", "b.o"]);
+    for (name, args) in cases {
+        let (r, e) = (format!("ref-{name}"), format!("il-{name}"));
+        link(&d, false, &[&["-mcmodel=large", "-o", &r], args].concat());
+        link(&d, true, &[&["-mcmodel=large", "-o", &e], args].concat());
+        for exe in [&r, &e] {
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1 2 3 4\n", "{exe}");
+        }
+        // The same rewritten instructions (`mov %fs:0,%rax`, the nops that pad them).
+        let insns = tls_insns(&d, &e);
+        assert_eq!(insns, tls_insns(&d, &r), "{name}");
+        assert!(
+            insns.iter().filter(|i| i.contains("%fs")).count() >= 3,
+            "{name}: {insns:?}"
+        );
+    }
+}
