@@ -460,3 +460,49 @@ fn large_code_model_tls_sequences_relax_as_gnu_ld_relaxes_them() {
         );
     }
 }
+
+#[test]
+fn an_executables_ifunc_a_library_refers_to_is_exported_as_its_plt_entry() {
+    let d = work_dir("ifunc-exported");
+    write(
+        &d,
+        "lib.c",
+        "typedef void Func(void);\nvoid foo(void);\nFunc *get_foo(void) { return foo; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\ntypedef void Func(void);\n\
+         __attribute__((ifunc(\"resolve_foo\"))) void foo(void);\n\
+         void real_foo(void) { printf(\"foo\\n\"); }\nFunc *resolve_foo(void) { return real_foo; }\n\
+         Func *get_foo(void);\n\
+         int main(void) { printf(\"%d\\n\", foo == get_foo()); foo(); get_foo()(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "lib.c"]);
+    ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
+    ok(&d, "gcc", &["-shared", "-o", "libf.so", "lib.o"]);
+    // The entry's type, value's section and size, as readelf shows them.
+    let foo = |exe: &str| {
+        let syms = ok(&d, "readelf", &["--dyn-syms", "-W", exe]);
+        let l = syms
+            .lines()
+            .find(|l| l.ends_with(" foo"))
+            .unwrap_or("")
+            .to_string();
+        let w: Vec<&str> = l.split_whitespace().collect();
+        (
+            w.get(2).map(|s| s.to_string()),
+            w.get(3).map(|s| s.to_string()),
+        )
+    };
+    for (initlink, exe) in [(false, "ref"), (true, "il")] {
+        link(
+            &d,
+            initlink,
+            &["-no-pie", "-o", exe, "main.o", "-L.", "-lf"],
+        );
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1\nfoo\nfoo\n", "{exe}");
+    }
+    assert_eq!(foo("il"), foo("ref"));
+    assert_eq!(foo("il"), (Some("0".into()), Some("FUNC".into())));
+}
