@@ -1741,3 +1741,48 @@ fn z_nodynamic_undefined_weak_resolves_a_weak_reference_to_zero_as_gnu_ld() {
         }
     }
 }
+
+#[test]
+fn a_thin_archive_reads_its_members_from_their_files_as_gnu_ld() {
+    let d = work_dir("thin-archive");
+    fs::create_dir_all(d.join("objs")).unwrap();
+    write(&d, "objs/one.c", "int one(void) { return 1; }\n");
+    write(&d, "objs/two.c", "int two(void) { return 2; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint one(void);\nint main(void) { printf(\"%d\\n\", one()); return 0; }\n",
+    );
+    ok(&d.join("objs"), "gcc", &["-c", "one.c", "two.c"]);
+    ok(&d, "gcc", &["-c", "main.c"]);
+    ok(&d, "ar", &["rcsT", "libt.a", "objs/one.o", "objs/two.o"]);
+    assert!(fs::read(d.join("libt.a"))
+        .unwrap()
+        .starts_with(b"!<thin>\n"));
+    for (args, two) in [
+        (&["main.o", "libt.a"][..], false),
+        (
+            &[
+                "main.o",
+                "-Wl,--whole-archive",
+                "libt.a",
+                "-Wl,--no-whole-archive",
+            ][..],
+            true,
+        ),
+    ] {
+        same_run(&d, args, &[]);
+        let syms = ok(&d, "nm", &["exe"]);
+        assert_eq!(syms.contains(" T two"), two, "{args:?}");
+        assert_eq!(ok(&d, "nm", &["ref"]).contains(" T two"), two, "{args:?}");
+    }
+    // A member's file that is gone: named, exit 1.
+    fs::remove_file(d.join("objs/one.o")).unwrap();
+    let o = initlink(&d, &["-o", "exe", "main.o", "libt.a"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("libt.a") && err.contains("objs/one.o"),
+        "{err}"
+    );
+}

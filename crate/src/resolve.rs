@@ -946,9 +946,9 @@ fn walk<'a>(
                     };
                     r.add_object(obj, Origin::CommandLine)?;
                 }
-                FileKind::Archive if whole_archive => {
+                FileKind::Archive | FileKind::ThinArchive if whole_archive => {
                     // Every member, in archive order; the archive is not scanned again.
-                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    let ar = Archive::parse(input.name.clone(), input.data, &input.members)?;
                     for off in ar.object_members()? {
                         let (member, obj) = ar.member(off)?;
                         let origin = Origin::WholeArchive {
@@ -958,18 +958,13 @@ fn walk<'a>(
                         r.add_object(obj, origin)?;
                     }
                 }
-                FileKind::Archive => {
-                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                FileKind::Archive | FileKind::ThinArchive => {
+                    let ar = Archive::parse(input.name.clone(), input.data, &input.members)?;
                     let mut members = Members::of(&ar);
                     if group_start.is_none() {
                         r.scan_archive(&ar, &mut members)?;
                     }
                     archives.push((ar, members));
-                }
-                FileKind::ThinArchive => {
-                    return Err(Diagnostic::error("thin archives are not supported yet")
-                        .file(input.name.clone())
-                        .into())
                 }
                 FileKind::SharedObject => {
                     if static_link {
