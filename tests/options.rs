@@ -1786,3 +1786,92 @@ fn a_thin_archive_reads_its_members_from_their_files_as_gnu_ld() {
         "{err}"
     );
 }
+
+#[test]
+fn trace_symbol_names_each_file_that_defines_or_refers_to_it_as_gnu_ld() {
+    let d = work_dir("trace-symbol");
+    write(&d, "a.c", "void foo(void);\nvoid bar(void) { foo(); }\n");
+    write(
+        &d,
+        "b.c",
+        "void foo(void) {}\nvoid bar(void);\nvoid baz(void);\n\
+         int main(void) { bar(); baz(); return 0; }\n",
+    );
+    write(&d, "c.c", "void baz(void) {}\n");
+    write(&d, "d.c", "int x;\nint y = 1;\n");
+    ok(&d, "gcc", &["-c", "a.c", "b.c", "d.c"]);
+    ok(&d, "gcc", &["-fcommon", "-c", "d.c"]);
+    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "c.c"]);
+    let args = [
+        "a.o",
+        "b.o",
+        "d.o",
+        "-L.",
+        "-lc1",
+        "-Wl,-y,foo",
+        "-Wl,--trace-symbol=baz",
+        "-Wl,-y,x",
+        "-Wl,-y,nothere",
+    ];
+    // The lines after the linker's own name, in order.
+    let lines = |o: Output| -> Vec<String> {
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| l.split_once(": ").map(|(_, r)| r.to_string()))
+            .collect()
+    };
+    let want = lines(run(&d, "gcc", &[&["-o", "ref"], &args[..]].concat()));
+    let got = lines(initlink(&d, &[&["-o", "exe"], &args[..]].concat()));
+    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        [
+            "a.o: reference to foo",
+            "b.o: definition of foo",
+            "b.o: reference to baz",
+            "d.o: definition of x",
+            "./libc1.so: definition of baz",
+        ]
+    );
+}
+
+/// The prerequisites of a `--dependency-file` rule, as a sorted set.
+fn prerequisites(dir: &Path, file: &str) -> Vec<String> {
+    let text = fs::read_to_string(dir.join(file)).unwrap();
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(|l| l.trim_end_matches(" \\").to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn dependency_file_lists_every_file_read_as_gnu_ld() {
+    let d = work_dir("dependency-file");
+    write(&d, "a.c", "int main(void) { return 0; }\n");
+    ok(&d, "gcc", &["-c", "a.c"]);
+    ok(
+        &d,
+        "gcc",
+        &["-o", "ref", "a.o", "-Wl,--dependency-file=ref.d"],
+    );
+    let o = initlink(&d, &["-o", "exe", "a.o", "-Wl,--dependency-file=exe.d"]);
+    assert!(o.status.success(), "{o:?}");
+    let got = prerequisites(&d, "exe.d");
+    assert_eq!(got, prerequisites(&d, "ref.d"));
+    // The scripts read count too (glibc's libc.so names libc.so.6).
+    assert!(got.iter().any(|f| f.ends_with("/libc.so")), "{got:?}");
+    let text = fs::read_to_string(d.join("exe.d")).unwrap();
+    assert!(text.starts_with("exe: \\\n  "), "{text}");
+    assert!(text.contains("\na.o:\n"), "{text}");
+    // make reads it: the output is up to date with what it was linked from.
+    if Command::new("make").arg("--version").output().is_ok() {
+        fs::write(d.join("Makefile"), "include exe.d\n").unwrap();
+        let q = run(&d, "make", &["-q", "exe"]);
+        assert!(q.status.success(), "{q:?}");
+    }
+}

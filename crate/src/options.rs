@@ -163,6 +163,8 @@ pub struct Options {
     pub require_defined: Vec<String>,
     /// `--wrap=SYMBOL`, in order (a symbol named twice counts once).
     pub wrap: Vec<Wrap>,
+    /// `-y SYMBOL`/`--trace-symbol=SYMBOL`: the names whose definitions and references are told.
+    pub trace_symbols: Vec<String>,
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
@@ -312,6 +314,7 @@ impl Default for Options {
             no_allow_shlib_undefined: false,
             require_defined: Vec::new(),
             wrap: Vec::new(),
+            trace_symbols: Vec::new(),
             demangle: true,
             section_start: Vec::new(),
             text_segment: None,
@@ -365,6 +368,8 @@ pub struct Command {
     pub trace: bool,
     /// `--verbose`: print the version and each file opened.
     pub verbose: bool,
+    /// `--dependency-file=FILE`: a make rule, the output depending on every file read.
+    pub dependency_file: Option<String>,
     /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
     /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
     pub sysroot: Option<String>,
@@ -588,6 +593,7 @@ impl Parser {
             "allow-shlib-undefined" => o.no_allow_shlib_undefined = false,
             "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
             "wrap" => push_wrap(&mut o.wrap, val()),
+            "trace-symbol" => o.trace_symbols.push(val()),
             "require-defined" => {
                 // An undefined reference from the start, like `-u`, checked after resolve.
                 o.undefined.push(val());
@@ -700,6 +706,7 @@ impl Parser {
             "sysroot" => cmd.sysroot = Some(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
+            "dependency-file" => cmd.dependency_file = Some(val()),
             "verbose" => {
                 cmd.verbose = true;
                 cmd.version = true;

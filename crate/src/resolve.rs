@@ -286,6 +286,8 @@ struct Resolver<'a> {
     /// `--warn-common`: warn where a common symbol meets another or a definition.
     warn_common: bool,
     warnings: Vec<Diagnostic>,
+    /// `-y`/`--trace-symbol` names: each file that defines or refers to one says so.
+    traced: FxHashSet<&'a [u8]>,
 }
 
 impl<'a> Resolver<'a> {
@@ -342,6 +344,9 @@ impl<'a> Resolver<'a> {
                 _ => self.intern_hashed(hash, name),
             };
             globals.push(id);
+            if !self.traced.is_empty() && self.traced.contains(name) {
+                self.trace(&obj.name, name, place != SymPlace::Undefined);
+            }
             let bind = sym.st_bind();
             let weak = bind == elf::STB_WEAK;
             if place == SymPlace::Undefined
@@ -492,6 +497,18 @@ impl<'a> Resolver<'a> {
             .push(Diagnostic::warning(msg).file(file).symbol(n));
     }
 
+    /// `-y`: GNU ld's line for `file` defining or referring to the traced `name`.
+    fn trace(&mut self, file: &str, name: &[u8], defines: bool) {
+        let what = if defines {
+            "definition of"
+        } else {
+            "reference to"
+        };
+        let msg = format!("{what} {}", name_str(name));
+        self.warnings
+            .push(Diagnostic::info(msg).file(file.to_string()));
+    }
+
     fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
         let d = self.dsos.len() as u32;
         for (k, s) in obj.syms.iter().enumerate() {
@@ -500,6 +517,9 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             let id = self.intern_hashed(s.hash, s.name);
+            if !self.traced.is_empty() && self.traced.contains(s.name) {
+                self.trace(&obj.name, s.name, s.defined);
+            }
             let g = &mut self.globals[id.0 as usize];
             // Mentioned by a shared object, defined or not: an executable's own definition of
             // it must be exported (to be the one the library sees, as GNU ld exports it).
@@ -787,6 +807,7 @@ pub fn resolve<'a>(
         wrapped.insert(w.real.as_bytes(), w.symbol.as_bytes());
     }
     let mut r = Resolver {
+        traced: opts.trace_symbols.iter().map(|s| s.as_bytes()).collect(),
         wrapped,
         allow_multiple_definition,
         warn_common,
