@@ -178,6 +178,12 @@ pub struct Options {
     /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
     /// sections rewritten for the output.
     pub emit_relocs: bool,
+    /// `-r` (`--relocatable`, `-i`): the output is a relocatable object (`ET_REL`) that keeps
+    /// the inputs' relocations, for a later link (`crate::relocatable`).
+    pub relocatable: bool,
+    /// `-d` (`-dc`, `-dp`): with `-r`, common symbols are given space in `.bss` rather than
+    /// left common.
+    pub define_common: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -312,6 +318,8 @@ impl Default for Options {
             separate_code: true,
             compress_debug: crate::compress::Codec::None,
             emit_relocs: false,
+            relocatable: false,
+            define_common: false,
         }
     }
 }
@@ -625,6 +633,9 @@ impl Parser {
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
             "emit-relocs" => o.emit_relocs = true,
+            "relocatable" => o.relocatable = true,
+            "dc" => o.define_common = true,
+            "no-define-common" => o.define_common = false,
             "section-start" => {
                 let v = val();
                 let Some((name, addr)) = v.split_once('=') else {
@@ -717,6 +728,15 @@ impl Parser {
     fn finish(mut self) -> Result<Command> {
         if self.group_depth != 0 {
             return err(Diagnostic::error("--start-group without --end-group"));
+        }
+        if self.cmd.options.relocatable {
+            // GNU ld's words: a relocatable object is neither of the loadable kinds.
+            if self.shared {
+                return err(Diagnostic::error("-r and -shared may not be used together"));
+            }
+            if self.pie == Some(true) {
+                return err(Diagnostic::error("-r and -pie may not be used together"));
+            }
         }
         let cmd = &mut self.cmd;
         // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).
