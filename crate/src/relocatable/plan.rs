@@ -153,9 +153,16 @@ impl<'a> Plan<'a> {
         name: &str,
     ) -> Result<Place> {
         let o = &mut self.sections[out as usize];
+        // `.eh_frame` records need only 4-byte alignment, and 4 bytes of padding between two
+        // inputs would read as a zero-length terminator to the next link's walk over records.
+        let at = if s.name == b".eh_frame" {
+            s.align.min(4)
+        } else {
+            s.align
+        };
         let offset = o
             .size
-            .checked_next_multiple_of(s.align)
+            .checked_next_multiple_of(at)
             .and_then(|off| off.checked_add(s.size).map(|end| (off, end)));
         let Some((offset, end)) = offset.filter(|&(_, end)| end <= MAX_SIZE) else {
             return crate::diag::err(

@@ -73,7 +73,16 @@ pub(super) fn contents(res: &Resolved<'_>, plan: &Plan<'_>, k: usize) -> Result<
     if os.sh_type == elf::SHT_NOBITS {
         return Ok(Vec::new());
     }
-    let mut bytes = vec![0u8; os.size as usize];
+    // A NOBITS input joined to a section with contents can make it huge: fail, not abort.
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(os.size as usize).map_err(|_| {
+        Diagnostic::error(format!(
+            "output section {} (0x{:x} bytes) does not fit in memory",
+            crate::diag::name_str(os.name),
+            os.size
+        ))
+    })?;
+    bytes.resize(os.size as usize, 0);
     for p in &os.pieces {
         let obj = &res.files[p.file.0 as usize].obj;
         let s = &obj.sections[p.sec as usize];
