@@ -335,3 +335,39 @@ fn report_and_map_of_a_relocatable_link() {
     // g stays undefined, for the next link.
     assert!(ok(&d, "nm", &["r.o"]).contains(" U g"));
 }
+
+#[test]
+fn sections_keep_their_names_unless_merged_by_prefix() {
+    let d = work_dir("merge");
+    write(
+        &d,
+        "a.c",
+        "int foo(void) { return 1; }\nint bar(void) { return 2; }\nint main(void) { return foo() + bar() - 3; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-ffunction-sections", "a.c"]);
+    let o = initlink(&d, &["-r", "-o", "kept.o", "a.o"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&d, "ld", &["-r", "-o", "gnu.o", "a.o"]);
+    let has = |f: &str, name: &str| {
+        ok(&d, "readelf", &["-SW", f])
+            .lines()
+            .any(|l| l.split_whitespace().any(|w| w == name))
+    };
+    assert!(has("kept.o", ".text.foo") && has("gnu.o", ".text.foo"));
+    let o = initlink(
+        &d,
+        &[
+            "-r",
+            "--relocatable-merge-sections",
+            "-o",
+            "merged.o",
+            "a.o",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!has("merged.o", ".text.foo") && !has("merged.o", ".text.bar"));
+    for f in ["kept.o", "merged.o"] {
+        ok(&d, "gcc", &["-o", "prog", f]);
+        assert!(run(&d, "./prog", &[]).status.success(), "{f}");
+    }
+}

@@ -184,6 +184,9 @@ pub struct Options {
     /// `-d` (`-dc`, `-dp`): with `-r`, common symbols are given space in `.bss` rather than
     /// left common.
     pub define_common: bool,
+    /// `--relocatable-merge-sections` (mold's): with `-r`, `.text.foo` joins `.text` (and so
+    /// on for the final link's prefixes) instead of keeping its name.
+    pub relocatable_merge_sections: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -320,6 +323,7 @@ impl Default for Options {
             emit_relocs: false,
             relocatable: false,
             define_common: false,
+            relocatable_merge_sections: false,
         }
     }
 }
@@ -635,6 +639,7 @@ impl Parser {
             "emit-relocs" => o.emit_relocs = true,
             "relocatable" => o.relocatable = true,
             "dc" => o.define_common = true,
+            "relocatable-merge-sections" => o.relocatable_merge_sections = true,
             "no-define-common" => o.define_common = false,
             "section-start" => {
                 let v = val();

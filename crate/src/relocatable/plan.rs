@@ -207,6 +207,30 @@ fn wanted(res: &Resolved<'_>, opts: &Options, gc: Option<&Gc>, fi: usize, si: us
         && !(opts.strip_debug && is_debug(s.name, s.flags))
 }
 
+/// `--relocatable-merge-sections`: the section `name` joins, by the final link's prefixes
+/// (`.text.foo` into `.text`). Mergeable sections keep their names (their entry sizes differ),
+/// and so do the init and fini arrays (a suffix is a priority the next link sorts by).
+fn merged_name(name: &[u8], flags: u64) -> &[u8] {
+    const PREFIXES: [&[u8]; 9] = [
+        b".text",
+        b".rodata",
+        b".data.rel.ro",
+        b".data",
+        b".bss",
+        b".tdata",
+        b".tbss",
+        b".gcc_except_table",
+        b".ldata",
+    ];
+    if flags & u64::from(elf::SHF_MERGE) != 0 {
+        return name;
+    }
+    PREFIXES
+        .into_iter()
+        .find(|p| name.starts_with(p) && name.get(p.len()) == Some(&b'.'))
+        .unwrap_or(name)
+}
+
 /// Place every input section.
 pub(super) fn plan<'a>(res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> Result<Plan<'a>> {
     let mut p = Plan {
@@ -248,11 +272,17 @@ pub(super) fn plan<'a>(res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> R
             if !wanted(res, opts, gc, fi, si) || places[si] != Place::Dropped {
                 continue;
             }
-            let out = match by_name.get(s.name) {
+            let name = if opts.relocatable_merge_sections {
+                merged_name(s.name, s.flags)
+            } else {
+                s.name
+            };
+            let out = match by_name.get(name) {
                 Some(&o) => o,
                 None => {
                     let o = p.new_section(s, false);
-                    by_name.insert(s.name, o);
+                    p.sections[o as usize].name = name;
+                    by_name.insert(name, o);
                     o
                 }
             };
