@@ -304,6 +304,27 @@ fn r_with_shared_is_an_error() {
     let o = initlink(&d, &["-r", "-shared", "-o", "r.o", "a.o"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("-r and -shared"));
+    // `-r` searches `-l` for archives only, as GNU ld: `-lc` is libc.a, whose `puts` (weak) comes in.
+    write(
+        &d,
+        "m.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "m.c"]);
+    let libdir = ok(&d, "gcc", &["-print-file-name=libc.a"]);
+    let libdir = Path::new(libdir.trim())
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let o = initlink(&d, &["-r", "-o", "r.o", "m.o", "-L", &libdir, "-lc"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ok(&d, "nm", &["r.o"]).contains(" W puts"));
+    let so = ok(&d, "gcc", &["-print-file-name=libc.so.6"]);
+    let o = initlink(&d, &["-r", "-o", "r.o", "m.o", so.trim()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("attempted static link of dynamic object"));
 }
 
 #[test]

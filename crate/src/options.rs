@@ -494,6 +494,11 @@ impl Parser {
                 self.static_only = true;
                 self.is_static |= id == "static";
             }
+            // `-r` searches `-l` for archives from here on, as `-Bstatic` (GNU ld's).
+            "relocatable" => {
+                self.static_only = true;
+                cmd.options.relocatable = true;
+            }
             "Bdynamic" => self.static_only = false,
             "library-path" => cmd.search_dirs.push(val()),
             "library" => push_lib(cmd, &val(), self.static_only),
@@ -637,7 +642,6 @@ impl Parser {
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
             "emit-relocs" => o.emit_relocs = true,
-            "relocatable" => o.relocatable = true,
             "dc" => o.define_common = true,
             "relocatable-merge-sections" => o.relocatable_merge_sections = true,
             "no-define-common" => o.define_common = false,

@@ -82,6 +82,14 @@ pub(crate) fn link(
     opts: &Options,
     sink: &mut dyn OutputSink,
 ) -> Result<Linked> {
+    if let Some(d) = res.dsos.first() {
+        return Err(Diagnostic::error(format!(
+            "attempted static link of dynamic object `{}'",
+            d.obj.name
+        ))
+        .file(d.obj.name.clone())
+        .into());
+    }
     let mut notes = Vec::new();
     let gc = if opts.gc_sections {
         // GNU ld's rule: with -r, nothing is a root unless named.
