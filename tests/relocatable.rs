@@ -392,3 +392,34 @@ fn sections_keep_their_names_unless_merged_by_prefix() {
         assert!(run(&d, "./prog", &[]).status.success(), "{f}");
     }
 }
+
+#[test]
+fn a_missing_stack_note_makes_the_note_executable_as_in_gnu_ld() {
+    let d = work_dir("stack");
+    write(&d, "f.s", ".text\n.globl f\nf:\n ret\n");
+    write(
+        &d,
+        "m.c",
+        "void f(void);\nint main(void) { f(); return 0; }\n",
+    );
+    ok(&d, "as", &["-o", "f.o", "f.s"]);
+    ok(&d, "gcc", &["-c", "m.c"]);
+    let note = |f: &str| {
+        ok(&d, "readelf", &["-SW", f])
+            .lines()
+            .find(|l| l.contains(".note.GNU-stack"))
+            .map(|l| l.split_whitespace().rev().nth(3).unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    for (inputs, exec) in [(&["f.o", "m.o"][..], true), (&["m.o"][..], false)] {
+        let mut args = vec!["-r", "-o", "r.o"];
+        args.extend(inputs);
+        let o = initlink(&d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut gnu = vec!["-r", "-o", "gnu.o"];
+        gnu.extend(inputs);
+        let _ = run(&d, "ld", &gnu);
+        assert_eq!(note("r.o"), note("gnu.o"), "{inputs:?}");
+        assert_eq!(note("r.o") == "X", exec, "{inputs:?}: {}", note("r.o"));
+    }
+}

@@ -297,6 +297,24 @@ pub(super) fn plan<'a>(res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> R
         let out = &mut p.sections[o as usize];
         (out.size, out.align, out.made) = (note.len() as u64, 8, Some(note));
     }
+    if let Some(&o) = by_name.get(&b".note.GNU-stack"[..]) {
+        // As GNU ld: an input without the note (or with an executable one) may need an
+        // executable stack, so the note says so (`SHF_EXECINSTR`) for the next link, unless
+        // `-z [no]execstack` decides.
+        let note = |f: &crate::resolve::File<'_>| {
+            f.obj.sections.iter().any(|s| s.name == b".note.GNU-stack")
+        };
+        let flag = u64::from(elf::SHF_EXECINSTR);
+        let out = &mut p.sections[o as usize];
+        let exec = opts
+            .execstack
+            .unwrap_or_else(|| out.flags & flag != 0 || !res.files.iter().all(note));
+        out.flags = if exec {
+            out.flags | flag
+        } else {
+            out.flags & !flag
+        };
+    }
     if opts.define_common {
         define_commons(res, &mut p, &mut by_name)?;
     }
