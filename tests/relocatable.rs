@@ -350,6 +350,13 @@ fn report_and_map_of_a_relocatable_link() {
         names.contains(&".text") && names.contains(&".rela.text"),
         "{names:?}"
     );
+    let text = json["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == ".text")
+        .unwrap();
+    assert_eq!(text["pieces"][0]["input"], "a.o");
     assert!(fs::read_to_string(d.join("r.map"))
         .unwrap()
         .contains(".symtab"));

@@ -13,7 +13,7 @@ mod write;
 
 use crate::diag::{Diagnostic, Errors, Result};
 use crate::options::Options;
-use crate::report::{Report, SectionInfo};
+use crate::report::{PieceInfo, Report, SectionInfo};
 use crate::resolve::Resolved;
 use crate::write::OutputSink;
 use object::elf;
@@ -117,7 +117,11 @@ pub(crate) fn link(
     }
     let (mut headers, data) = sections(res, opts, &plan, &ix, t)?;
     let bytes = write::assemble(res, &ix, &mut headers, &data);
-    let sections = report_sections(&headers, &data[ix.shstrtab as usize]);
+    let sections = if opts.report || opts.map {
+        report_sections(res, &plan, &ix, &headers, &data[ix.shstrtab as usize])
+    } else {
+        Vec::new()
+    };
     put(sink, opts, &bytes)?;
     Ok(Linked {
         notes,
@@ -309,23 +313,51 @@ fn tables(sh: &mut Sheets, ix: &Indices, t: symtab::Symtab) {
     sh.data[i] = table;
 }
 
-/// The output's sections as the report lists them (no pieces yet).
-fn report_sections(headers: &[Header], shstrtab: &[u8]) -> Vec<SectionInfo> {
+/// The output's sections as the report lists them, with the input pieces of each.
+fn report_sections(
+    res: &Resolved<'_>,
+    plan: &Plan<'_>,
+    ix: &Indices,
+    headers: &[Header],
+    shstrtab: &[u8],
+) -> Vec<SectionInfo> {
+    let mut pieces: Vec<Vec<PieceInfo>> = headers.iter().map(|_| Vec::new()).collect();
+    for (k, os) in plan.sections.iter().enumerate() {
+        let i = ix.sections[k] as usize;
+        pieces[i] = os
+            .pieces
+            .iter()
+            .map(|p| {
+                let obj = &res.files[p.file.0 as usize].obj;
+                PieceInfo {
+                    kind: "input".into(),
+                    input: Some(obj.name.clone()),
+                    section: Some(obj.section_name(p.sec)),
+                    address: 0,
+                    offset: headers[i].offset + p.offset,
+                    size: obj.sections.get(p.sec as usize).map_or(0, |s| s.size),
+                    priority: None,
+                    from_ctors: false,
+                }
+            })
+            .collect();
+    }
     headers
         .iter()
+        .zip(pieces)
         .skip(1)
-        .map(|h| SectionInfo {
+        .map(|(h, pieces)| SectionInfo {
             name: shstrtab
                 .get(h.name as usize..)
                 .map(|n| crate::diag::name_str(&n[..memchr::memchr(0, n).unwrap_or(n.len())]))
                 .unwrap_or_default(),
-            sh_type: format!("0x{:x}", h.sh_type),
-            flags: format!("0x{:x}", h.flags),
+            sh_type: crate::report::sh_type_str(h.sh_type),
+            flags: crate::report::flags_str(h.flags),
             address: 0,
             offset: h.offset,
             size: h.size,
             align: h.align,
-            pieces: Vec::new(),
+            pieces,
         })
         .collect()
 }
