@@ -234,7 +234,7 @@ fn content(
             size = bytes.len() as u64;
         }
     }
-    let link = os.link_order.map_or(0, |(f, s)| {
+    let link = os.link.map_or(0, |(f, s)| {
         match plan.places[f.0 as usize].get(s as usize) {
             Some(&plan::Place::At { out, .. }) => ix.sections[out as usize],
             _ => 0,

@@ -42,8 +42,9 @@ pub(super) struct OutSec<'a> {
     pub group: bool,
     /// Bytes made here rather than copied: `.note.gnu.property`, the inputs' notes merged.
     pub made: Option<Vec<u8>>,
-    /// With `SHF_LINK_ORDER`: the section its first piece is linked to (`sh_link`).
-    pub link_order: Option<(FileId, u32)>,
+    /// The section its first linked piece names in `sh_link` (`SHF_LINK_ORDER`'s, `.stab`'s
+    /// string table).
+    pub link: Option<(FileId, u32)>,
     /// How many input relocations its pieces have (its `.rela` section exists when nonzero).
     pub relocs: usize,
 }
@@ -65,18 +66,21 @@ pub(super) struct Plan<'a> {
 }
 
 /// Sections a relocatable output makes itself or leaves out (symbol and string tables,
-/// relocations, groups), rather than copies by name.
-fn copied(sh_type: u32) -> bool {
-    !matches!(
-        sh_type,
-        elf::SHT_NULL
-            | elf::SHT_SYMTAB
-            | elf::SHT_STRTAB
-            | elf::SHT_RELA
-            | elf::SHT_REL
-            | elf::SHT_GROUP
-            | elf::SHT_SYMTAB_SHNDX
-    )
+/// relocations, groups), rather than copies by name. Other string tables (`.stabstr`) are
+/// contents like any.
+fn copied(s: &Section<'_>) -> bool {
+    match s.sh_type {
+        elf::SHT_STRTAB => s.name != b".strtab" && s.name != b".shstrtab",
+        t => !matches!(
+            t,
+            elf::SHT_NULL
+                | elf::SHT_SYMTAB
+                | elf::SHT_RELA
+                | elf::SHT_REL
+                | elf::SHT_GROUP
+                | elf::SHT_SYMTAB_SHNDX
+        ),
+    }
 }
 
 /// Debugging sections, whose relocations against discarded code GNU ld drops (elsewhere they
@@ -137,7 +141,7 @@ impl<'a> Plan<'a> {
             pieces: Vec::new(),
             group,
             made: None,
-            link_order: None,
+            link: None,
             relocs: 0,
         });
         (self.sections.len() - 1) as u32
@@ -184,8 +188,8 @@ impl<'a> Plan<'a> {
         if o.entsize != s.entsize {
             o.entsize = 0;
         }
-        if s.flags & u64::from(elf::SHF_LINK_ORDER) != 0 && o.link_order.is_none() {
-            o.link_order = Some((file, s.link));
+        if s.link != 0 && o.link.is_none() {
+            o.link = Some((file, s.link));
         }
         o.relocs += s.relocs.len();
         o.pieces.push(Piece {
@@ -201,7 +205,7 @@ impl<'a> Plan<'a> {
 fn wanted(res: &Resolved<'_>, opts: &Options, gc: Option<&Gc>, fi: usize, si: usize) -> bool {
     let f = &res.files[fi];
     let s = &f.obj.sections[si];
-    copied(s.sh_type)
+    copied(s)
         && !f.discarded[si]
         && gc.is_none_or(|g| g.live(FileId(fi as u32), si as u32))
         && !(opts.strip_debug && is_debug(s.name, s.flags))
@@ -346,7 +350,7 @@ fn define_commons<'a>(
                     pieces: Vec::new(),
                     group: false,
                     made: None,
-                    link_order: None,
+                    link: None,
                     relocs: 0,
                 });
                 let o = (p.sections.len() - 1) as u32;
