@@ -278,6 +278,8 @@ const LONG: &[Long] = &[
     l("fork", No),
     l("no-fork", No),
     l("init-stub", Req),
+    // mold's: with -r, `.text.foo` goes into `.text` as in a final link.
+    l("relocatable-merge-sections", No),
 ];
 
 /// GNU ld's short options and the long option each stands for (its own letter when none).

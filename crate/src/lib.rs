@@ -21,6 +21,7 @@ pub mod layout;
 pub mod options;
 mod par;
 pub mod property;
+pub mod relocatable;
 pub mod relocate;
 pub mod report;
 pub mod resolve;
@@ -127,6 +128,19 @@ fn link_phases<'a>(
     let mut resolved = resolve::resolve(items, opts, register)?;
     out.diagnostics.append(&mut resolved.warnings);
     clock.lap("resolve", &mut out.timings);
+    if opts.relocatable {
+        // `-r`: a relocatable object, its own output mode from here on.
+        check_resolved(&resolved, opts)?;
+        let linked = relocatable::link(&resolved, opts, sink)?;
+        out.diagnostics.extend(linked.notes.iter().cloned());
+        clock.lap("write", &mut out.timings);
+        if opts.report || opts.map {
+            let r = relocatable::report(&resolved, opts, &linked, &out.diagnostics);
+            out.report = Some(r);
+        }
+        out.linked = true;
+        return Ok(());
+    }
     match link_resolved(&mut resolved, items, opts, sink, out, &mut clock) {
         Ok((layout, synth)) => {
             out.working = Some(Working {

@@ -191,6 +191,15 @@ pub struct Options {
     /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
     /// sections rewritten for the output.
     pub emit_relocs: bool,
+    /// `-r` (`--relocatable`, `-i`): the output is a relocatable object (`ET_REL`) that keeps
+    /// the inputs' relocations, for a later link (`crate::relocatable`).
+    pub relocatable: bool,
+    /// `-d` (`-dc`, `-dp`): with `-r`, common symbols are given space in `.bss` rather than
+    /// left common.
+    pub define_common: bool,
+    /// `--relocatable-merge-sections` (mold's): with `-r`, `.text.foo` joins `.text` (and so
+    /// on for the final link's prefixes) instead of keeping its name.
+    pub relocatable_merge_sections: bool,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -331,6 +340,9 @@ impl Default for Options {
             separate_code: true,
             compress_debug: crate::compress::Codec::None,
             emit_relocs: false,
+            relocatable: false,
+            define_common: false,
+            relocatable_merge_sections: false,
         }
     }
 }
@@ -503,6 +515,11 @@ impl Parser {
                 self.static_only = true;
                 self.is_static |= id == "static";
             }
+            // `-r` searches `-l` for archives from here on, as `-Bstatic` (GNU ld's).
+            "relocatable" => {
+                self.static_only = true;
+                cmd.options.relocatable = true;
+            }
             "Bdynamic" => self.static_only = false,
             "library-path" => cmd.search_dirs.push(val()),
             "library" => push_lib(cmd, &val(), self.static_only),
@@ -649,6 +666,9 @@ impl Parser {
             "strip-all" => o.strip_all = true,
             "strip-debug" => o.strip_debug = true,
             "emit-relocs" => o.emit_relocs = true,
+            "dc" => o.define_common = true,
+            "relocatable-merge-sections" => o.relocatable_merge_sections = true,
+            "no-define-common" => o.define_common = false,
             "section-start" => {
                 let v = val();
                 let Some((name, addr)) = v.split_once('=') else {
@@ -742,6 +762,15 @@ impl Parser {
     fn finish(mut self) -> Result<Command> {
         if self.group_depth != 0 {
             return err(Diagnostic::error("--start-group without --end-group"));
+        }
+        if self.cmd.options.relocatable {
+            // GNU ld's words: a relocatable object is neither of the loadable kinds.
+            if self.shared {
+                return err(Diagnostic::error("-r and -shared may not be used together"));
+            }
+            if self.pie == Some(true) {
+                return err(Diagnostic::error("-r and -pie may not be used together"));
+            }
         }
         let cmd = &mut self.cmd;
         // `-L=DIR` and `-L$SYSROOT/DIR` are in the sysroot (whichever --sysroot came last).

@@ -379,7 +379,7 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
-fn flags_str(f: u64) -> String {
+pub(crate) fn flags_str(f: u64) -> String {
     let mut s = String::new();
     for (bit, c) in [
         (SHF_WRITE, 'W'),
@@ -396,7 +396,7 @@ fn flags_str(f: u64) -> String {
     s
 }
 
-fn sh_type_str(t: u32) -> String {
+pub(crate) fn sh_type_str(t: u32) -> String {
     match t {
         SHT_PROGBITS => "PROGBITS",
         SHT_NOBITS => "NOBITS",

@@ -305,7 +305,8 @@ fn link_and_write(
         return Ok(1);
     }
     let t_write = std::time::Instant::now();
-    output.commit()?;
+    // A relocatable object is not a program: mode 0644, as GNU ld leaves it.
+    output.commit(!opts.relocatable)?;
     if opts.time {
         print_time("write file", ms(t_write.elapsed()));
         print_time("total", ms(started.elapsed()));

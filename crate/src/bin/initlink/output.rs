@@ -199,8 +199,8 @@ impl OutputFile {
         }
     }
 
-    /// Put the complete output at its path.
-    pub fn commit(&mut self) -> Result<(), Vec<Diagnostic>> {
+    /// Put the complete output at its path, executable (mode 0755) or not (0644).
+    pub fn commit(&mut self, executable: bool) -> Result<(), Vec<Diagnostic>> {
         let bytes = match &self.map {
             Some(m) => &m[..],
             None => &self.bytes[..],
@@ -212,9 +212,9 @@ impl OutputFile {
         let len = (bytes.len() as u64).max(*self.file.end.get_mut());
         let path = self.file.path().to_path_buf();
         let placed = match self.file.take() {
-            Some(o) => place(o, &path, len, true),
+            Some(o) => place(o, &path, len, executable),
             // Nothing written yet (an empty output): all of it now.
-            None => write_beside(&path, bytes, true),
+            None => write_beside(&path, bytes, executable),
         };
         self.old = placed.map_err(|e| cannot_write(&path, e))?;
         Ok(())
