@@ -295,7 +295,7 @@ pub(super) fn plan<'a>(res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> R
         p.places.push(places);
     }
     if let Some(&o) = by_name.get(&b".note.gnu.property"[..]) {
-        let props = crate::property::merge(res, opts)?;
+        let (props, _cet_report) = crate::property::merge(res, opts)?;
         let mut note = vec![0u8; crate::property::note_size(&props) as usize];
         crate::property::write_note(&props, &mut note);
         let out = &mut p.sections[o as usize];
