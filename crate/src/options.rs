@@ -178,6 +178,11 @@ pub struct Options {
     /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
     /// sections rewritten for the output.
     pub emit_relocs: bool,
+    /// The LTO objects a linker plugin claimed and whose code its own objects now hold (the
+    /// second resolve of an LTO link, [`crate::lto`]): (file name, offset of the object in that
+    /// file: an archive member's), left out of the link.
+    #[serde(skip)]
+    pub lto_replaced: Vec<(String, u64)>,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -312,6 +317,7 @@ impl Default for Options {
             separate_code: true,
             compress_debug: crate::compress::Codec::None,
             emit_relocs: false,
+            lto_replaced: Vec::new(),
         }
     }
 }
@@ -365,6 +371,11 @@ pub struct Command {
     pub warnings: Vec<Diagnostic>,
     /// One of [`Command::warnings`] came after `--fatal-warnings`: the link fails.
     pub fatal_warning: bool,
+    /// `-plugin PATH`: the linker plugin (GCC's `liblto_plugin.so`) the CLI loads for LTO
+    /// objects (the last one given; GNU ld loads each, gcc passes one).
+    pub plugin: Option<String>,
+    /// `-plugin-opt OPT`, in order: handed to the plugin as it loads.
+    pub plugin_opts: Vec<String>,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -382,12 +393,10 @@ pub fn sysroot_path(path: &str, sysroot: Option<&str>, script_in_sysroot: bool) 
         .then(|| format!("{root}{path}"))
 }
 
-/// Options that change nothing initlink writes: GCC's plugin and LTO options (initlink links no
-/// LTO objects), warnings initlink does not give, memory and speed knobs. They are recorded
-/// (`Options::ignored`) so the report can say so.
+/// Options that change nothing initlink writes: GCC's LTO options meant for the compiler (the
+/// plugin gets its own through `-plugin-opt`), warnings initlink does not give, memory and speed
+/// knobs. They are recorded (`Options::ignored`) so the report can say so.
 const IGNORED: &[&str] = &[
-    "plugin",
-    "plugin-opt",
     "flto",
     "flto-partition",
     "fuse-ld",
@@ -691,6 +700,8 @@ impl Parser {
                 cmd.just_symbols.push(val());
             }
             "sysroot" => cmd.sysroot = Some(val()),
+            "plugin" => cmd.plugin = Some(val()),
+            "plugin-opt" => cmd.plugin_opts.push(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
             "verbose" => {

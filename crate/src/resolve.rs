@@ -6,6 +6,7 @@
 use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dso::SharedObject;
 use crate::input::{classify, name_hash, Archive, FileKind, InputItem, Object, SymPlace, E};
+use crate::ir::{Claim, IrSymbol, Offered};
 use object::elf;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -146,6 +147,20 @@ pub struct Resolved<'a> {
     /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
     /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
     pub undef_local: bool,
+    /// The LTO objects a linker plugin claimed (their files hold stand-ins, `ir::stand_in`).
+    pub claimed: Vec<Claimed>,
+}
+
+/// An LTO object the plugin claimed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The stand-in's file.
+    pub file: FileId,
+    /// The file that held it (as offered to the plugin) and where in it ([`Offered::offset`]).
+    pub path: String,
+    pub offset: u64,
+    /// Its symbols, in the plugin's order: the stand-in's globals, in the same order.
+    pub symbols: Vec<IrSymbol>,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -260,7 +275,7 @@ enum CommonMeets {
     Overridden,
 }
 
-struct Resolver<'a> {
+struct Resolver<'a, 'c> {
     files: Vec<File<'a>>,
     globals: Vec<Global<'a>>,
     names: Names,
@@ -278,9 +293,14 @@ struct Resolver<'a> {
     /// `--warn-common`: warn where a common symbol meets another or a definition.
     warn_common: bool,
     warnings: Vec<Diagnostic>,
+    /// The linker plugin LTO objects are offered to (the first resolve of an LTO link).
+    claim: Option<&'c mut dyn Claim<'a>>,
+    claimed: Vec<Claimed>,
+    /// LTO objects the plugin's output replaces ([`crate::options::Options::lto_replaced`]).
+    replaced: &'a [(String, u64)],
 }
 
-impl<'a> Resolver<'a> {
+impl<'a> Resolver<'a, '_> {
     fn intern(&mut self, name: &'a [u8]) -> SymbolId {
         self.intern_hashed(name_hash(name), name)
     }
@@ -303,6 +323,57 @@ impl<'a> Resolver<'a> {
             .table
             .insert_unique(hash, (hash, id), |&(h, _)| h);
         id
+    }
+
+    /// Add an object of `file` (whose bytes are `base`): an LTO object is offered to the plugin
+    /// first, and left out when the plugin's output replaces it.
+    fn add_input(
+        &mut self,
+        obj: Object<'a>,
+        origin: Origin,
+        file: &str,
+        base: &[u8],
+    ) -> Result<()> {
+        if obj.lto {
+            self.add_lto(obj, origin, file, base)
+        } else {
+            self.add_object(obj, origin)
+        }
+    }
+
+    #[cold]
+    fn add_lto(&mut self, obj: Object<'a>, origin: Origin, file: &str, base: &[u8]) -> Result<()> {
+        let offset = (obj.data.as_ptr() as usize).saturating_sub(base.as_ptr() as usize) as u64;
+        if self.replaced.iter().any(|(f, o)| f == file && *o == offset) {
+            return Ok(());
+        }
+        if let Some(claim) = self.claim.as_deref_mut() {
+            let offered = Offered {
+                file,
+                offset,
+                data: obj.data,
+                name: &obj.name,
+            };
+            if let Some(symbols) = claim.claim(&offered)? {
+                let bytes = claim.keep(crate::ir::stand_in(&symbols));
+                let stand_in = Object::parse(obj.name.clone(), bytes)?;
+                self.claimed.push(Claimed {
+                    file: FileId(self.files.len() as u32),
+                    path: file.to_string(),
+                    offset,
+                    symbols,
+                });
+                return self.add_object(stand_in, origin);
+            }
+        }
+        if obj.is_slim() {
+            // GNU ld's words; its code is bytecode only, which only the plugin compiles.
+            return Err(Diagnostic::error("plugin needed to handle lto object")
+                .file(obj.name.clone())
+                .note("gcc passes its LTO plugin (-plugin) when it links with -flto; the playground cannot run it")
+                .into());
+        }
+        self.add_object(obj, origin)
     }
 
     fn add_object(&mut self, obj: Object<'a>, origin: Origin) -> Result<()> {
@@ -601,7 +672,7 @@ impl<'a> Resolver<'a> {
                     symbol: name_str(name),
                     referenced_by,
                 };
-                self.add_object(obj, origin)?;
+                self.add_input(obj, origin, &ar.name, ar.data)?;
                 count += 1;
                 changed = true;
             }
@@ -624,7 +695,7 @@ fn defines(obj: &Object<'_>, name: &[u8]) -> bool {
         })
 }
 
-impl<'a> Resolver<'a> {
+impl<'a> Resolver<'a, '_> {
     /// Bind each reference that names a version (`foo@V`) and no input defines under that name:
     /// to `foo` when its definition is at version V (a default version `foo@@V` defines `foo`),
     /// else to the first shared object that defines `foo` at version V (default or not).
@@ -768,6 +839,7 @@ pub fn resolve<'a>(
     items: &[InputItem<'a>],
     opts: &'a crate::options::Options,
     register: Option<&'a str>,
+    claim: Option<&mut dyn Claim<'a>>,
 ) -> Result<Resolved<'a>> {
     let (undefined, defsym, wrap) = (&opts.undefined, &opts.defsym, &opts.wrap);
     let static_link = opts.kind == crate::options::OutputKind::Static;
@@ -791,6 +863,9 @@ pub fn resolve<'a>(
         dsos: Vec::new(),
         commons: FxHashMap::default(),
         versioned_refs: Vec::new(),
+        claim,
+        claimed: Vec::new(),
+        replaced: &opts.lto_replaced,
     };
     // `-u` names: strong references before any input, so archives pull their definitions; so
     // are the symbols `--defsym` aliases.
@@ -894,13 +969,14 @@ pub fn resolve<'a>(
         warnings: r.warnings,
         undef_local: false,
         defsym: applied,
+        claimed: r.claimed,
     })
 }
 
 /// The command line, left to right: objects added, archives scanned (groups rescanned until
 /// nothing changes), shared objects added. `take(i)` gives item `i` parsed.
 fn walk<'a>(
-    r: &mut Resolver<'a>,
+    r: &mut Resolver<'a, '_>,
     items: &[InputItem<'a>],
     static_link: bool,
     take: &mut Take<'_, 'a>,
@@ -935,7 +1011,7 @@ fn walk<'a>(
                         Some(Parsed::Object(o)) => o?,
                         _ => Object::parse(input.name.clone(), input.data)?,
                     };
-                    r.add_object(obj, Origin::CommandLine)?;
+                    r.add_input(obj, Origin::CommandLine, &input.name, input.data)?;
                 }
                 FileKind::Archive if whole_archive => {
                     // Every member, in archive order; the archive is not scanned again.
@@ -946,7 +1022,7 @@ fn walk<'a>(
                             archive: ar.name.clone(),
                             member,
                         };
-                        r.add_object(obj, origin)?;
+                        r.add_input(obj, origin, &ar.name, ar.data)?;
                     }
                 }
                 FileKind::Archive => {
