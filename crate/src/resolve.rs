@@ -370,7 +370,7 @@ impl<'a> Resolver<'a, '_> {
             // GNU ld's words; its code is bytecode only, which only the plugin compiles.
             return Err(Diagnostic::error("plugin needed to handle lto object")
                 .file(obj.name.clone())
-                .note("gcc passes its LTO plugin (-plugin) when it links with -flto; the playground cannot run it")
+                .note("LTO objects need GCC's plugin (gcc passes -plugin when it links with -flto), which the playground cannot run")
                 .into());
         }
         self.add_object(obj, origin)
