@@ -210,6 +210,17 @@ fn lto_link(
         })
         .unwrap_or(found.len());
     let (objects, libraries) = extra;
+    if cmd.trace || cmd.verbose {
+        for f in objects.iter().chain(&libraries) {
+            match f {
+                Found::File { file, .. } if cmd.verbose => {
+                    println!("attempt to open {} succeeded", file.name)
+                }
+                Found::File { file, .. } => println!("{}", file.name),
+                _ => {}
+            }
+        }
+    }
     found.splice(at..at, objects);
     found.extend(libraries);
     cmd.options.lto_replaced = ir.replaced;
