@@ -317,6 +317,15 @@ fn without_linking(cmd: &Command) -> Result<Option<u8>, Vec<Diagnostic>> {
     if cmd.inputs.is_empty() {
         return Err(vec![Diagnostic::error("no input files")]);
     }
+    // GNU ld loads the plugin at once; initlink loads it only for a link with LTO objects
+    // (gcc names it on every link), but a plugin that is not there is an error either way.
+    if let Some(p) = &cmd.plugin {
+        if let Err(e) = std::fs::metadata(p) {
+            return Err(vec![
+                Diagnostic::error(format!("cannot load plugin: {e}")).file(p.clone())
+            ]);
+        }
+    }
     Ok(None)
 }
 
