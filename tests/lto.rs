@@ -330,3 +330,52 @@ fn a_plugin_that_cannot_be_loaded_is_a_diagnostic() {
     let o = plain(libm.trim());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_static_variable_of_an_inline_function_is_shared_with_a_member_loaded_for_compiled_code() {
+    let Some(_) = plugin() else { return };
+    let d = work_dir("comdat-static");
+    let bump = "inline int bump() { static int cnt; return ++cnt; }\n";
+    // A regular archive member only the compiled code needs: 128-bit division becomes a call
+    // to __divti3, which it defines ahead of libgcc, with its own copy of bump()'s group.
+    write(
+        &d,
+        "a.cc",
+        &format!("{bump}extern \"C\" __int128 __divti3(__int128 a, __int128 b) {{ return (long long)a / (long long)b + bump(); }}\n"),
+    );
+    write(
+        &d,
+        "main.cc",
+        &format!(
+            "{bump}volatile long long lo = 21, d = 7;\n\
+                  int main() {{ bump(); __int128 a = lo, b = d; return a / b == 5 ? 0 : 1; }}\n"
+        ),
+    );
+    ok(&d, "g++", &["-O2", "-c", "a.cc"]);
+    ok(&d, "ar", &["rcs", "libutil.a", "a.o"]);
+    ok(
+        &d,
+        "g++",
+        &["-O2", "-flto", "-fno-fat-lto-objects", "-c", "main.cc"],
+    );
+    let args = [
+        "-B",
+        "ld/",
+        "-O2",
+        "-flto",
+        "-o",
+        "prog",
+        "main.o",
+        "libutil.a",
+    ];
+    ok(&d, "g++", &args);
+    // One `cnt`: main's bump() and __divti3's count together (21 / 7 + 2).
+    let o = run(&d, "./prog", &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let syms = defined(&d, "prog", false);
+    assert_eq!(
+        syms.iter().filter(|s| *s == "_ZZ4bumpvE3cnt").count(),
+        1,
+        "{syms:?}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::diag::Result;
 use crate::input::InputItem;
 use crate::ir::{Claim, IrKind, IrSymbol, Resolution};
 use crate::options::{Defsym, Options, OutputKind};
-use crate::resolve::{bind, Def, FileId, Resolved, SymbolId};
+use crate::resolve::{bind, Claimed, Def, FileId, Resolved, SymbolId};
 use object::elf;
 
 /// What the first resolve of an LTO link decided.
@@ -23,6 +23,9 @@ pub struct IrLink {
     /// Each claimed object (the file that holds it, where in it), in claim order: the second
     /// resolve leaves them out.
     pub replaced: Vec<(String, u64)>,
+    /// The COMDAT groups claimed objects kept whose definitions the compiled objects will hold
+    /// as globals ([`crate::options::LtoReplaced::comdats`]).
+    pub comdats: Vec<String>,
     /// The names IR code refers to that a regular object or a shared object defines. The second
     /// resolve holds them referenced from the start (as `-u` does), so that the archive members
     /// and libraries they loaded are loaded again wherever the compiled objects stand, as GNU ld
@@ -63,10 +66,33 @@ pub fn resolve_ir<'a>(
                 out.keep.push(crate::diag::name_str(&s.name));
             }
         }
+        out.comdats.extend(kept_global_groups(&res, c, &list));
         out.resolutions.push(list);
         out.replaced.push((c.path.clone(), c.offset));
     }
     Ok(out)
+}
+
+/// The COMDAT groups of claimed object `c` that it kept and whose every definition stays a
+/// global of the compiled code (`PREVAILING_DEF`, `IRONLY_EXP`).
+fn kept_global_groups(res: &Resolved<'_>, c: &Claimed, list: &[Resolution]) -> Vec<String> {
+    let file = &res.files[c.file.0 as usize];
+    let mut out = Vec::new();
+    for (sig, members) in &file.obj.comdat_groups {
+        let kept = members.iter().all(|&m| !file.discarded[m as usize]);
+        let global = (c.symbols.iter().zip(list))
+            .filter(|(s, _)| s.comdat.as_deref() == Some(sig) && !s.kind.is_undefined())
+            .all(|(_, r)| {
+                matches!(
+                    r,
+                    Resolution::PrevailingDef | Resolution::PrevailingDefIronlyExp
+                )
+            });
+        if kept && global {
+            out.push(crate::diag::name_str(sig));
+        }
+    }
+    out
 }
 
 /// Which globals something outside the IR refers to: a regular object (defining or referring
@@ -138,7 +164,11 @@ impl Cx<'_, '_> {
             };
         }
         if owner == Some(f) && sym as usize == index {
-            if self.regular[id.0 as usize] {
+            // A variable in a COMDAT group (a function's static variable in an inline function,
+            // a template's static member) stays a global of the compiled code: an object
+            // loaded only for that code may hold the same group, and must share the variable.
+            let shared = s.comdat.is_some() && s.function == Some(false);
+            if self.regular[id.0 as usize] || shared {
                 Resolution::PrevailingDef
             } else if self.exported(id, s.visibility) {
                 Resolution::PrevailingDefIronlyExp

@@ -178,11 +178,24 @@ pub struct Options {
     /// `--emit-relocs` (`-q`): the loaded sections' relocations kept, as `.rela<name>`
     /// sections rewritten for the output.
     pub emit_relocs: bool,
-    /// The LTO objects a linker plugin claimed and whose code its own objects now hold (the
-    /// second resolve of an LTO link, [`crate::lto`]): (file name, offset of the object in that
-    /// file: an archive member's), left out of the link.
+    /// The second resolve of an LTO link ([`crate::lto`]): what the plugin's compiled objects
+    /// replace.
     #[serde(skip)]
-    pub lto_replaced: Vec<(String, u64)>,
+    pub lto_replaced: LtoReplaced,
+}
+
+/// What a linker plugin's compiled objects replace, in the second resolve of an LTO link.
+#[derive(Debug, Clone, Default)]
+pub struct LtoReplaced {
+    /// The LTO objects it claimed: (file name, offset of the object in that file: an archive
+    /// member's), left out of the link.
+    pub objects: Vec<(String, u64)>,
+    /// The compiled objects' file names.
+    pub compiled: Vec<String>,
+    /// COMDAT groups an LTO object kept whose definitions the compiled objects hold as plain
+    /// globals: another object's copy of such a group (an archive member loaded only for the
+    /// compiled code) is dropped, so that its references bind to those definitions.
+    pub comdats: Vec<String>,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -317,7 +330,7 @@ impl Default for Options {
             separate_code: true,
             compress_debug: crate::compress::Codec::None,
             emit_relocs: false,
-            lto_replaced: Vec::new(),
+            lto_replaced: LtoReplaced::default(),
         }
     }
 }

@@ -296,8 +296,8 @@ struct Resolver<'a, 'c> {
     /// The linker plugin LTO objects are offered to (the first resolve of an LTO link).
     claim: Option<&'c mut dyn Claim<'a>>,
     claimed: Vec<Claimed>,
-    /// LTO objects the plugin's output replaces ([`crate::options::Options::lto_replaced`]).
-    replaced: &'a [(String, u64)],
+    /// What the plugin's compiled objects replace ([`crate::options::Options::lto_replaced`]).
+    replaced: &'a crate::options::LtoReplaced,
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -344,7 +344,7 @@ impl<'a> Resolver<'a, '_> {
     #[cold]
     fn add_lto(&mut self, obj: Object<'a>, origin: Origin, file: &str, base: &[u8]) -> Result<()> {
         let offset = (obj.data.as_ptr() as usize).saturating_sub(base.as_ptr() as usize) as u64;
-        if self.replaced.iter().any(|(f, o)| f == file && *o == offset) {
+        if (self.replaced.objects.iter()).any(|(f, o)| f == file && *o == offset) {
             return Ok(());
         }
         if let Some(claim) = self.claim.as_deref_mut() {
@@ -380,15 +380,14 @@ impl<'a> Resolver<'a, '_> {
         let fid = FileId(self.files.len() as u32);
         let mut discarded = vec![false; obj.sections.len()];
         for (sig, members) in &obj.comdat_groups {
-            match self.comdats.get(sig) {
-                Some(_) => {
-                    for &m in members {
-                        discarded[m as usize] = true;
-                    }
+            let taken = self.comdats.contains_key(sig)
+                || (!self.replaced.comdats.is_empty() && self.compiled_elsewhere(sig, &obj.name));
+            if taken {
+                for &m in members {
+                    discarded[m as usize] = true;
                 }
-                None => {
-                    self.comdats.insert(sig, fid);
-                }
+            } else {
+                self.comdats.insert(sig, fid);
             }
         }
         let mut globals = Vec::with_capacity(obj.symbols.len().saturating_sub(obj.first_global));
@@ -515,6 +514,14 @@ impl<'a> Resolver<'a, '_> {
             discarded,
         });
         Ok(())
+    }
+
+    /// Whether the LTO plugin's compiled objects hold the definitions of COMDAT group `sig`,
+    /// and `name` is not one of them (see [`crate::options::LtoReplaced::comdats`]).
+    #[cold]
+    fn compiled_elsewhere(&self, sig: &[u8], name: &str) -> bool {
+        self.replaced.comdats.iter().any(|c| c.as_bytes() == sig)
+            && !self.replaced.compiled.iter().any(|c| c == name)
     }
 
     /// `--warn-common`: GNU ld's words for a common symbol `name` of `here` meeting the common

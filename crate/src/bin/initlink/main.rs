@@ -221,9 +221,17 @@ fn lto_link(
             }
         }
     }
+    let compiled = objects.iter().filter_map(|f| match f {
+        Found::File { file, .. } => Some(file.name.clone()),
+        _ => None,
+    });
+    cmd.options.lto_replaced = initlink::options::LtoReplaced {
+        objects: ir.replaced,
+        compiled: compiled.collect(),
+        comdats: ir.comdats,
+    };
     found.splice(at..at, objects);
     found.extend(libraries);
-    cmd.options.lto_replaced = ir.replaced;
     cmd.options.undefined.extend(ir.keep);
     let items = inputs::items(&found);
     let code = link_and_write(&cmd, &items, started, None);
