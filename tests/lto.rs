@@ -432,3 +432,36 @@ fn a_dependency_file_names_the_inputs_not_the_plugins_temporaries() {
         "{text}"
     );
 }
+
+#[test]
+fn a_plugin_that_fails_to_compile_is_a_diagnostic() {
+    use object::{Object, ObjectSection};
+    let Some(_) = plugin() else { return };
+    let d = work_dir("fatal");
+    write(&d, "helper.c", HELPER);
+    write(&d, "main.c", MAIN);
+    ok(&d, "gcc", &["-O2", "-flto", "-c", "helper.c", "main.c"]);
+    // helper.o's bytecode for helper() overwritten: the plugin claims it, the compiler fails.
+    let mut bytes = fs::read(d.join("helper.o")).unwrap();
+    let range = {
+        let obj = object::File::parse(&*bytes).unwrap();
+        let s = obj
+            .sections()
+            .find(|s| s.name().is_ok_and(|n| n.starts_with(".gnu.lto_helper")))
+            .expect("helper's bytecode");
+        let (off, size) = s.file_range().unwrap();
+        off as usize..(off + size) as usize
+    };
+    bytes[range].fill(0xff);
+    fs::write(d.join("helper.o"), bytes).unwrap();
+    let o = run(
+        &d,
+        "gcc",
+        &["-B", "ld/", "-flto", "-o", "prog", "helper.o", "main.o"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("initlink: error: lto-wrapper failed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!d.join("prog").exists());
+}

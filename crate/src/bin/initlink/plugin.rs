@@ -493,7 +493,8 @@ unsafe fn format(fmt: *const c_char, args: [usize; 4]) -> String {
 }
 
 /// Show a message the plugin sent. An error fails the link; a fatal one ends it at once (the
-/// plugin does not expect to go on: GNU ld exits there too).
+/// plugin does not expect to go on), after the plugin's cleanup removes its temporary files, as
+/// GNU ld's exit does.
 fn report(level: c_int, text: &str) {
     match level {
         0 => eprintln!("initlink: {text}"),
@@ -501,6 +502,11 @@ fn report(level: c_int, text: &str) {
         2 => state().errors.push(text.to_string()),
         _ => {
             eprintln!("initlink: {}", Diagnostic::error(text.to_string()));
+            let cleanup = state().cleanup.take();
+            if let Some(hook) = cleanup {
+                // SAFETY: a hook the plugin registered, called once (taken out of the state).
+                unsafe { hook() };
+            }
             std::process::exit(1);
         }
     }
