@@ -380,59 +380,6 @@ fn a_static_variable_of_an_inline_function_is_shared_with_a_member_loaded_for_co
     );
 }
 
-/// The dependencies of `file`'s first make rule (lines continued with `\` joined).
-fn first_rule_deps(dir: &Path, file: &str) -> Vec<String> {
-    let text = fs::read_to_string(dir.join(file))
-        .unwrap()
-        .replace("\\\n", " ");
-    let rule = text.lines().next().unwrap_or("");
-    let (_, deps) = rule.split_once(':').expect("a make rule");
-    deps.split_whitespace().map(String::from).collect()
-}
-
-#[test]
-fn a_dependency_file_names_the_inputs_not_the_plugins_temporaries() {
-    let Some(_) = plugin() else { return };
-    let d = work_dir("depfile");
-    write(&d, "helper.c", HELPER);
-    write(&d, "main.c", MAIN);
-    ok(&d, "gcc", &["-O2", "-flto", "-c", "helper.c", "main.c"]);
-    let args = ["-O2", "-flto", "helper.o", "main.o"];
-    for (b, dep) in [
-        (true, "-Wl,--dependency-file=ours.d"),
-        (false, "-Wl,--dependency-file=ref.d"),
-    ] {
-        let mut a = if b { vec!["-B", "ld/"] } else { Vec::new() };
-        a.extend(args);
-        a.extend([dep, "-o", "prog"]);
-        ok(&d, "gcc", &a);
-    }
-    let ours = first_rule_deps(&d, "ours.d");
-    let theirs = first_rule_deps(&d, "ref.d");
-    // Every file GNU ld names that is an object, archive or shared object (not a linker
-    // script, which initlink expands without naming), and nothing else.
-    let binary = |f: &String| {
-        let head = fs::read(d.join(f)).map(|b| b[..8.min(b.len())].to_vec());
-        head.is_ok_and(|h| h.starts_with(b"\x7fELF") || h.starts_with(b"!<arch>"))
-    };
-    let want: Vec<&String> = theirs.iter().filter(|f| binary(f)).collect();
-    assert!(
-        ours.iter().all(|f| theirs.contains(f)),
-        "{ours:?}\n{theirs:?}"
-    );
-    assert!(
-        want.iter().all(|f| ours.contains(f)),
-        "{ours:?}\n{theirs:?}"
-    );
-    assert!(ours.iter().any(|f| f == "helper.o") && ours.iter().any(|f| f == "main.o"));
-    assert!(!ours.iter().any(|f| f.contains("ltrans")), "{ours:?}");
-    let text = fs::read_to_string(d.join("ours.d")).unwrap();
-    assert!(
-        text.starts_with("prog:") && text.contains("\nmain.o:\n"),
-        "{text}"
-    );
-}
-
 #[test]
 fn a_plugin_that_fails_to_compile_is_a_diagnostic() {
     use object::{Object, ObjectSection};

@@ -389,8 +389,6 @@ pub struct Command {
     pub plugin: Option<String>,
     /// `-plugin-opt OPT`, in order: handed to the plugin as it loads.
     pub plugin_opts: Vec<String>,
-    /// `--dependency-file=FILE`: a make rule naming the output and the input files.
-    pub dependency_file: Option<String>,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -717,7 +715,6 @@ impl Parser {
             "sysroot" => cmd.sysroot = Some(val()),
             "plugin" => cmd.plugin = Some(val()),
             "plugin-opt" => cmd.plugin_opts.push(val()),
-            "dependency-file" => cmd.dependency_file = Some(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
             "verbose" => {

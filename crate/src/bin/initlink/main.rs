@@ -425,10 +425,6 @@ fn link_and_write(
     {
         return Ok(1);
     }
-    if let Some(path) = &cmd.dependency_file {
-        let text = dependency_rule(&opts.output, items, &opts.lto_replaced.compiled);
-        write_atomic(Path::new(path), text.as_bytes(), false)?;
-    }
     let t_write = std::time::Instant::now();
     output.commit()?;
     if opts.time {
@@ -443,28 +439,4 @@ fn link_and_write(
     }
     drop(output);
     Ok(0)
-}
-
-/// `--dependency-file`'s make rule: the output depends on every input file, and each has an empty
-/// rule of its own, so that make does not fail when one goes away. One line of dependencies, as
-/// mold writes it (GNU ld and lld continue lines with `\`, which make reads the same). The
-/// objects the LTO plugin compiled (`compiled`) are temporary files, not dependencies.
-fn dependency_rule(output: &str, items: &[InputItem<'_>], compiled: &[String]) -> String {
-    let files: Vec<&str> = items
-        .iter()
-        .filter_map(|i| match i {
-            InputItem::File(f) if !compiled.contains(&f.name) => Some(f.name.as_str()),
-            _ => None,
-        })
-        .collect();
-    let mut text = format!("{output}:");
-    for f in &files {
-        text.push(' ');
-        text.push_str(f);
-    }
-    text.push('\n');
-    for f in &files {
-        text.push_str(&format!("\n{f}:\n"));
-    }
-    text
 }
