@@ -111,6 +111,7 @@ fn output_written_window_by_window_over_any_bytes_is_the_buffered_one() {
         name: "w.o".into(),
         data: &obj,
         lib_search: false,
+        members: Vec::new(),
     })];
     let out = initlink::link(&items, &opts);
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);

@@ -134,14 +134,15 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
     write(
         &d,
         "lib.c",
-        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n",
+        "const char readonly[100] = \"abc\";\nchar readwrite[100] = \"def\";\n\
+         __attribute__((section(\".data.rel.ro\"))) char relro[100] = \"ghi\";\n",
     );
     write(
         &d,
         "main.c",
         "#include <stdio.h>\n\
-         extern const char readonly[100];\nextern char readwrite[100];\n\
-         int main(void) { readwrite[0] = 'x'; printf(\"%s %s\\n\", readonly, readwrite); return 0; }\n",
+         extern const char readonly[100];\nextern char readwrite[100];\nextern char relro[100];\n\
+         int main(void) { readwrite[0] = 'x'; printf(\"%s %s %s\\n\", readonly, readwrite, relro); return 0; }\n",
     );
     ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
     ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "lib.c"]);
@@ -151,7 +152,7 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
             initlink,
             &["-no-pie", "-o", exe, "main.o", "-L.", "-lc1"],
         );
-        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef\n", "{exe}");
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "abc xef ghi\n", "{exe}");
         let relocs = ok(&d, "readelf", &["-rW", exe]);
         let copy_in = |sym: &str| {
             let l = relocs
@@ -163,6 +164,8 @@ fn a_copy_of_read_only_library_data_goes_to_data_rel_ro() {
         };
         assert_eq!(copy_in("readonly"), ".data.rel.ro", "{exe}");
         assert_eq!(copy_in("readwrite"), ".bss", "{exe}");
+        // Writable in the library, but inside its PT_GNU_RELRO: read-only once loaded.
+        assert_eq!(copy_in("relro"), ".data.rel.ro", "{exe}");
     }
 }
 
@@ -257,7 +260,7 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         "gcc",
         &["-c", "main.c", "bare.s", "a.s", "b.s", "empty.s"],
     );
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 9] = [
         &["main.o"],
         &["bare.o"],
         &["bare.o", "-Wl,-z,shstk"],
@@ -265,6 +268,8 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         &["main.o", "a.o", "b.o"],
         &["main.o", "a.o", "b.o", "empty.o"],
         &["main.o", "a.o", "-Wl,-z,ibt"],
+        &["bare.o", "-Wl,-z,x86-64-v3"],
+        &["main.o", "a.o", "-Wl,-z,x86-64-v4"],
     ];
     for (k, args) in cases.iter().enumerate() {
         let mut facts = Vec::new();
@@ -287,6 +292,13 @@ fn gnu_property_notes_are_merged_as_gnu_ld_merges_them() {
         "{props:?}"
     );
     assert!(phdrs.iter().any(|t| t == "GNU_PROPERTY"), "{phdrs:?}");
+    let (props, _) = property_facts(&d, "a7");
+    assert!(
+        props
+            .iter()
+            .any(|p| p.contains("x86 ISA needed:") && p.ends_with("x86-64-v3")),
+        "{props:?}"
+    );
     let (props, _) = property_facts(&d, "a3");
     assert!(
         props.iter().any(|p| p.contains("x86 feature: IBT, SHSTK")),
@@ -378,4 +390,119 @@ fn a_shared_object_keeps_its_tls_descriptors_for_the_loader() {
         assert_eq!(descs.len(), 2, "{so}: {descs:?}");
         assert!(descs.iter().any(|r| r.ends_with("bar")), "{so}: {descs:?}");
     }
+}
+
+/// The `%fs` accesses and nops of `main` and `get_x4` in `file` (`objdump -d`), addresses
+/// dropped: what the TLS relaxations left.
+fn tls_insns(dir: &Path, file: &str) -> Vec<String> {
+    let mut dis = ok(
+        dir,
+        "objdump",
+        &["-d", "--no-show-raw-insn", "--disassemble=main", file],
+    );
+    dis += &ok(
+        dir,
+        "objdump",
+        &["-d", "--no-show-raw-insn", "--disassemble=get_x4", file],
+    );
+    dis.lines()
+        .filter_map(|l| l.split_once(":\t").map(|(_, i)| i))
+        .map(|i| i.split(" <").next().unwrap_or(i).trim().to_string())
+        .filter(|i| i.starts_with("mov %fs") || i.starts_with("nop") || i.contains("%fs"))
+        .collect()
+}
+
+#[test]
+fn large_code_model_tls_sequences_relax_as_gnu_ld_relaxes_them() {
+    let d = work_dir("tls-large");
+    write(
+        &d,
+        "a.c",
+        "#include <stdio.h>\nstatic _Thread_local int x1 = 1;\nstatic _Thread_local int x2;\n\
+         extern _Thread_local int x3;\nint get_x4(void);\n\
+         int main(void) { x2 = 2; printf(\"%d %d %d %d\\n\", x1, x2, x3, get_x4()); return 0; }\n",
+    );
+    write(&d, "b.c", "_Thread_local int x3 = 3;\n");
+    // Two variables of one module: local-dynamic.
+    write(
+        &d,
+        "c.c",
+        "static _Thread_local int x4 = 4, x5;\nvoid set_x5(int v) { x5 = v; }\n\
+         int get_x4(void) { return x4 + x5; }\n",
+    );
+    let large = ["-fPIC", "-mcmodel=large", "-mtls-dialect=gnu", "-c"];
+    ok(&d, "gcc", &[&large[..], &["a.c", "b.c"]].concat());
+    ok(&d, "gcc", &[&large[..], &["-O2", "c.c"]].concat());
+    let tls = ok(&d, "readelf", &["-rW", "a.o", "c.o"]);
+    assert!(
+        tls.contains("R_X86_64_TLSGD") && tls.contains("R_X86_64_TLSLD"),
+        "{tls}"
+    );
+    let cases: [(&str, &[&str]); 3] = [
+        ("dyn", &["a.o", "c.o", "libb.so"]),
+        ("static", &["-static", "a.o", "b.o", "c.o"]),
+        ("pie", &["-pie", "a.o", "b.o", "c.o"]),
+    ];
+    ok(&d, "gcc", &["-shared", "-o", "libb.so", "b.o"]);
+    for (name, args) in cases {
+        let (r, e) = (format!("ref-{name}"), format!("il-{name}"));
+        link(&d, false, &[&["-mcmodel=large", "-o", &r], args].concat());
+        link(&d, true, &[&["-mcmodel=large", "-o", &e], args].concat());
+        for exe in [&r, &e] {
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1 2 3 4\n", "{exe}");
+        }
+        // The same rewritten instructions (`mov %fs:0,%rax`, the nops that pad them).
+        let insns = tls_insns(&d, &e);
+        assert_eq!(insns, tls_insns(&d, &r), "{name}");
+        assert!(
+            insns.iter().filter(|i| i.contains("%fs")).count() >= 3,
+            "{name}: {insns:?}"
+        );
+    }
+}
+
+#[test]
+fn an_executables_ifunc_a_library_refers_to_is_exported_as_its_plt_entry() {
+    let d = work_dir("ifunc-exported");
+    write(
+        &d,
+        "lib.c",
+        "typedef void Func(void);\nvoid foo(void);\nFunc *get_foo(void) { return foo; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\ntypedef void Func(void);\n\
+         __attribute__((ifunc(\"resolve_foo\"))) void foo(void);\n\
+         void real_foo(void) { printf(\"foo\\n\"); }\nFunc *resolve_foo(void) { return real_foo; }\n\
+         Func *get_foo(void);\n\
+         int main(void) { printf(\"%d\\n\", foo == get_foo()); foo(); get_foo()(); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "lib.c"]);
+    ok(&d, "gcc", &["-c", "-fno-PIE", "main.c"]);
+    ok(&d, "gcc", &["-shared", "-o", "libf.so", "lib.o"]);
+    // The entry's type, value's section and size, as readelf shows them.
+    let foo = |exe: &str| {
+        let syms = ok(&d, "readelf", &["--dyn-syms", "-W", exe]);
+        let l = syms
+            .lines()
+            .find(|l| l.ends_with(" foo"))
+            .unwrap_or("")
+            .to_string();
+        let w: Vec<&str> = l.split_whitespace().collect();
+        (
+            w.get(2).map(|s| s.to_string()),
+            w.get(3).map(|s| s.to_string()),
+        )
+    };
+    for (initlink, exe) in [(false, "ref"), (true, "il")] {
+        link(
+            &d,
+            initlink,
+            &["-no-pie", "-o", exe, "main.o", "-L.", "-lf"],
+        );
+        assert_eq!(ok(&d, &format!("./{exe}"), &[]), "1\nfoo\nfoo\n", "{exe}");
+    }
+    assert_eq!(foo("il"), foo("ref"));
+    assert_eq!(foo("il"), (Some("0".into()), Some("FUNC".into())));
 }

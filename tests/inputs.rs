@@ -67,10 +67,10 @@ fn setup() -> PathBuf {
     let src = |name: &str, body: &str| fs::write(d.join("src").join(name), body).unwrap();
     src(
         "main.c",
-        "int foo(void), bar(void), baz(void), qux(void), rooted(void);\n\
-         int entry(void) { return foo() + bar() + baz() + qux() + rooted(); }\n",
+        "int foo(void), bar(void), baz(void), qux(void), rooted(void), thin(void);\n\
+         int entry(void) { return foo() + bar() + baz() + qux() + rooted() + thin(); }\n",
     );
-    for f in ["foo", "bar", "baz", "qux", "rooted", "whole"] {
+    for f in ["foo", "bar", "baz", "qux", "rooted", "whole", "thin"] {
         src(
             &format!("{f}.c"),
             &format!("int {f}(void) {{ return 1; }}\n"),
@@ -78,7 +78,7 @@ fn setup() -> PathBuf {
     }
     let c = |args: &[&str]| ok(&d.join("src"), "gcc", args);
     c(&["-c", "-fPIC", "main.c", "foo.c", "bar.c", "baz.c", "qux.c"]);
-    c(&["-c", "-fPIC", "rooted.c", "whole.c"]);
+    c(&["-c", "-fPIC", "rooted.c", "whole.c", "thin.c"]);
     let ar = |lib: &str, obj: &str| ok(&d, "ar", &["rcs", lib, &format!("src/{obj}")]);
     let so = |lib: &str, c: &str| {
         let out = format!("../{lib}");
@@ -107,6 +107,10 @@ fn setup() -> PathBuf {
     fs::rename(d.join("src/rooted.o"), d.join("root/lib/rooted.o")).unwrap();
     fs::write(d.join("s.ld"), "INPUT ( =/lib/rooted.o )\n").unwrap();
     ar("libwhole.a", "whole.o");
+    // A thin archive: its member is a file beside it, named relative to the archive.
+    fs::create_dir_all(d.join("objs")).unwrap();
+    fs::rename(d.join("src/thin.o"), d.join("objs/thin.o")).unwrap();
+    ok(&d, "ar", &["rcsT", "libthin.a", "objs/thin.o"]);
     fs::remove_dir_all(d.join("src")).unwrap();
     d
 }
@@ -138,6 +142,7 @@ fn the_cli_and_the_js_api_find_the_same_inputs() {
     args.push(p("libwhole.a"));
     args.push("--no-whole-archive".into());
     args.push(p("s.ld"));
+    args.push(p("libthin.a"));
 
     let cli = Command::new(env!("CARGO_BIN_EXE_initlink"))
         .args(&args)
@@ -164,9 +169,22 @@ fn the_cli_and_the_js_api_find_the_same_inputs() {
             lib("lib2/libqux.a"),
             p("libwhole.a"),
             p("root/lib/rooted.o"),
+            p("libthin.a"),
         ]
     );
     let out = fs::read(d.join("out.so")).unwrap();
+    // The thin archive's member was read from its own file and linked.
+    let syms = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(d.join("out.so"))
+        .output()
+        .unwrap();
+    let syms = String::from_utf8_lossy(&syms.stdout);
+    assert!(
+        syms.lines()
+            .any(|l| l.ends_with(" thin") && !l.contains(" UND ")),
+        "{syms}"
+    );
     fs::remove_file(d.join("out.so")).unwrap();
 
     let js = js_link(&d, &args);

@@ -1701,3 +1701,177 @@ fn a_linker_script_assigns_symbols_and_names_the_entry_as_gnu_ld() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.ld:2:3: "), "{err}");
 }
+
+/// Whether `.dynsym` of `file` has a symbol named `name`.
+fn dynsym_has(dir: &Path, file: &str, name: &str) -> bool {
+    ok(dir, "readelf", &["--dyn-syms", "-W", file])
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some(name))
+}
+
+#[test]
+fn z_nodynamic_undefined_weak_resolves_a_weak_reference_to_zero_as_gnu_ld() {
+    let d = work_dir("undef-weak");
+    write(
+        &d,
+        "a.c",
+        "__attribute__((weak)) int foo(void);\nint bar(void) { return foo ? foo() : 0; }\n",
+    );
+    write(
+        &d,
+        "e.c",
+        "#include <stdio.h>\nint foo(void) { return 1; }\nint bar(void);\n\
+         int main(void) { printf(\"%d\\n\", bar()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "a.c", "e.c"]);
+    for (z, want) in [
+        ("dynamic-undefined-weak", "1\n"),
+        ("nodynamic-undefined-weak", "0\n"),
+    ] {
+        let zz = format!("-Wl,-z,{z}");
+        ok(&d, "gcc", &["-shared", "-o", "libref.so", "a.o", &zz]);
+        let o = initlink(&d, &["-shared", "-o", "libil.so", "a.o", &zz]);
+        assert!(o.status.success(), "{z}: {o:?}");
+        let exported = dynsym_has(&d, "libil.so", "foo");
+        assert_eq!(exported, dynsym_has(&d, "libref.so", "foo"), "{z}");
+        assert_eq!(exported, z == "dynamic-undefined-weak", "{z}");
+        for lib in ["libref.so", "libil.so"] {
+            ok(&d, "gcc", &["-o", "main", "e.o", lib, "-Wl,-rpath,$ORIGIN"]);
+            assert_eq!(ok(&d, "./main", &[]), want, "{z} {lib}");
+        }
+    }
+}
+
+#[test]
+fn a_thin_archive_reads_its_members_from_their_files_as_gnu_ld() {
+    let d = work_dir("thin-archive");
+    fs::create_dir_all(d.join("objs")).unwrap();
+    write(&d, "objs/one.c", "int one(void) { return 1; }\n");
+    write(&d, "objs/two.c", "int two(void) { return 2; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint one(void);\nint main(void) { printf(\"%d\\n\", one()); return 0; }\n",
+    );
+    ok(&d.join("objs"), "gcc", &["-c", "one.c", "two.c"]);
+    ok(&d, "gcc", &["-c", "main.c"]);
+    ok(&d, "ar", &["rcsT", "libt.a", "objs/one.o", "objs/two.o"]);
+    assert!(fs::read(d.join("libt.a"))
+        .unwrap()
+        .starts_with(b"!<thin>\n"));
+    for (args, two) in [
+        (&["main.o", "libt.a"][..], false),
+        (
+            &[
+                "main.o",
+                "-Wl,--whole-archive",
+                "libt.a",
+                "-Wl,--no-whole-archive",
+            ][..],
+            true,
+        ),
+    ] {
+        same_run(&d, args, &[]);
+        let syms = ok(&d, "nm", &["exe"]);
+        assert_eq!(syms.contains(" T two"), two, "{args:?}");
+        assert_eq!(ok(&d, "nm", &["ref"]).contains(" T two"), two, "{args:?}");
+    }
+    // A member's file that is gone: named, exit 1.
+    fs::remove_file(d.join("objs/one.o")).unwrap();
+    let o = initlink(&d, &["-o", "exe", "main.o", "libt.a"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("libt.a") && err.contains("objs/one.o"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trace_symbol_names_each_file_that_defines_or_refers_to_it_as_gnu_ld() {
+    let d = work_dir("trace-symbol");
+    write(&d, "a.c", "void foo(void);\nvoid bar(void) { foo(); }\n");
+    write(
+        &d,
+        "b.c",
+        "void foo(void) {}\nvoid bar(void);\nvoid baz(void);\n\
+         int main(void) { bar(); baz(); return 0; }\n",
+    );
+    write(&d, "c.c", "void baz(void) {}\n");
+    write(&d, "d.c", "int x;\nint y = 1;\n");
+    ok(&d, "gcc", &["-c", "a.c", "b.c", "d.c"]);
+    ok(&d, "gcc", &["-fcommon", "-c", "d.c"]);
+    ok(&d, "gcc", &["-shared", "-fPIC", "-o", "libc1.so", "c.c"]);
+    let args = [
+        "a.o",
+        "b.o",
+        "d.o",
+        "-L.",
+        "-lc1",
+        "-Wl,-y,foo",
+        "-Wl,--trace-symbol=baz",
+        "-Wl,-y,x",
+        "-Wl,-y,nothere",
+    ];
+    // The lines after the linker's own name, in order.
+    let lines = |o: Output| -> Vec<String> {
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| l.split_once(": ").map(|(_, r)| r.to_string()))
+            .collect()
+    };
+    let want = lines(run(&d, "gcc", &[&["-o", "ref"], &args[..]].concat()));
+    let got = lines(initlink(&d, &[&["-o", "exe"], &args[..]].concat()));
+    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        [
+            "a.o: reference to foo",
+            "b.o: definition of foo",
+            "b.o: reference to baz",
+            "d.o: definition of x",
+            "./libc1.so: definition of baz",
+        ]
+    );
+}
+
+/// The prerequisites of a `--dependency-file` rule, as a sorted set.
+fn prerequisites(dir: &Path, file: &str) -> Vec<String> {
+    let text = fs::read_to_string(dir.join(file)).unwrap();
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(|l| l.trim_end_matches(" \\").to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn dependency_file_lists_every_file_read_as_gnu_ld() {
+    let d = work_dir("dependency-file");
+    write(&d, "a.c", "int main(void) { return 0; }\n");
+    ok(&d, "gcc", &["-c", "a.c"]);
+    ok(
+        &d,
+        "gcc",
+        &["-o", "ref", "a.o", "-Wl,--dependency-file=ref.d"],
+    );
+    let o = initlink(&d, &["-o", "exe", "a.o", "-Wl,--dependency-file=exe.d"]);
+    assert!(o.status.success(), "{o:?}");
+    let got = prerequisites(&d, "exe.d");
+    assert_eq!(got, prerequisites(&d, "ref.d"));
+    // The scripts read count too (glibc's libc.so names libc.so.6).
+    assert!(got.iter().any(|f| f.ends_with("/libc.so")), "{got:?}");
+    let text = fs::read_to_string(d.join("exe.d")).unwrap();
+    assert!(text.starts_with("exe: \\\n  "), "{text}");
+    assert!(text.contains("\na.o:\n"), "{text}");
+    // make reads it: the output is up to date with what it was linked from.
+    if Command::new("make").arg("--version").output().is_ok() {
+        fs::write(d.join("Makefile"), "include exe.d\n").unwrap();
+        let q = run(&d, "make", &["-q", "exe"]);
+        assert!(q.status.success(), "{q:?}");
+    }
+}

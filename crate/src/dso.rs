@@ -58,6 +58,22 @@ pub struct SharedObject<'a> {
     pub syms: Vec<DynSym<'a>>,
 }
 
+/// The address range of the shared object's `PT_GNU_RELRO` segment, if any: its sections
+/// count as read-only, as GNU ld counts them (the loader makes them so before the program runs).
+fn relro_range(header: &elf::FileHeader64<LE>, data: &[u8]) -> Option<(u64, u64)> {
+    let phdrs = header.program_headers(E, data).ok()?;
+    let p = phdrs
+        .iter()
+        .find(|p| p.p_type.get(E) == elf::PT_GNU_RELRO)?;
+    let start = p.p_vaddr.get(E);
+    Some((start, start.checked_add(p.p_memsz.get(E))?))
+}
+
+/// Whether `[addr, addr + size)` lies inside `range`.
+fn within(range: Option<(u64, u64)>, addr: u64, size: u64) -> bool {
+    range.is_some_and(|(a, b)| addr >= a && addr.checked_add(size).is_some_and(|end| end <= b))
+}
+
 impl<'a> SharedObject<'a> {
     pub fn parse(name: String, data: &'a [u8]) -> Result<SharedObject<'a>> {
         let bad = |m: String| Diagnostic::error(m).file(name.clone());
@@ -121,6 +137,7 @@ impl<'a> SharedObject<'a> {
                 audit = au.or(audit);
             }
         }
+        let relro = relro_range(header, data);
         let mut syms = Vec::new();
         for (i, s) in dynsym.symbols().iter().enumerate().skip(1) {
             let bind = s.st_bind();
@@ -137,7 +154,10 @@ impl<'a> SharedObject<'a> {
                 && shndx < elf::SHN_LORESERVE
                 && sections
                     .section(object::SectionIndex(usize::from(shndx)))
-                    .is_ok_and(|sh| sh.sh_flags(E) & u64::from(elf::SHF_WRITE) == 0);
+                    .is_ok_and(|sh| {
+                        sh.sh_flags(E) & u64::from(elf::SHF_WRITE) == 0
+                            || within(relro, sh.sh_addr(E), sh.sh_size(E))
+                    });
             let mut version = None;
             let mut hidden = false;
             if let Some(v) = versym.get(i) {

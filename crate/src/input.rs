@@ -4,7 +4,7 @@
 
 use crate::diag::{err, name_str, Diagnostic, Result};
 use object::elf;
-use object::read::archive::ArchiveFile;
+use object::read::archive::{ArchiveFile, ArchiveMember};
 use object::read::elf::{FileHeader, SectionHeader, SectionTable};
 use object::LittleEndian as LE;
 
@@ -42,6 +42,9 @@ pub struct Input<'a> {
     /// Found by `-lNAME` in a search directory (not named by its path): a shared object without
     /// `DT_SONAME` is then recorded in `DT_NEEDED` by its file name alone, as GNU ld does.
     pub lib_search: bool,
+    /// A thin archive's members' bytes, in archive order (the files its headers name, which
+    /// the input resolver read); empty otherwise.
+    pub members: Vec<&'a [u8]>,
 }
 
 /// A command line item as the core sees it: files and group boundaries, in order.
@@ -721,9 +724,15 @@ fn attach_relocations(
 }
 
 /// The file offset of a member's header (what a symbol index points at): its data start, less the
-/// 60-byte header and a BSD `#1/LEN` name stored before the data.
-fn member_header_offset(m: &object::read::archive::ArchiveMember<'_>) -> Option<u64> {
+/// 60-byte header and a BSD `#1/LEN` name stored before the data. A thin archive's member has
+/// no data here: its header's place in the archive's bytes is its offset.
+fn member_header_offset(data: &[u8], m: &ArchiveMember<'_>) -> Option<u64> {
     let h = m.header()?;
+    if m.is_thin() {
+        let at =
+            (h as *const object::archive::Header as usize).checked_sub(data.as_ptr() as usize)?;
+        return (at < data.len()).then_some(at as u64);
+    }
     let digits = h.size.iter().take_while(|b| b.is_ascii_digit());
     let mut stored = 0u64;
     for d in digits {
@@ -733,6 +742,18 @@ fn member_header_offset(m: &object::read::archive::ArchiveMember<'_>) -> Option<
     m.file_range().0.checked_sub(60)?.checked_sub(bsd_name)
 }
 
+/// The members a thin archive names, in archive order: paths relative to the archive's
+/// directory (or absolute), whose files hold the members' bytes.
+pub fn thin_member_names(data: &[u8]) -> std::result::Result<Vec<String>, String> {
+    let file = ArchiveFile::parse(data).map_err(|e| format!("bad archive: {e}"))?;
+    let mut out = Vec::new();
+    for m in file.members() {
+        let m = m.map_err(|e| format!("bad archive member header: {e}"))?;
+        out.push(name_str(m.name()));
+    }
+    Ok(out)
+}
+
 /// An `ar` archive: its symbol index (name → member offset) and the bytes to parse members from.
 pub struct Archive<'a> {
     pub name: String,
@@ -740,80 +761,117 @@ pub struct Archive<'a> {
     file: ArchiveFile<'a>,
     /// Symbol name → member file offset, in index order.
     pub index: Vec<(&'a [u8], u64)>,
+    /// A thin archive's members' bytes, by header offset (sorted); empty for a normal archive.
+    thin: Vec<(u64, &'a [u8])>,
 }
 
 impl<'a> Archive<'a> {
-    pub fn parse(name: String, data: &'a [u8]) -> Result<Archive<'a>> {
+    /// Read the archive `data`; a thin archive's members' bytes are `members`, in archive order
+    /// ([`thin_member_names`] lists the files).
+    pub fn parse(name: String, data: &'a [u8], members: &[&'a [u8]]) -> Result<Archive<'a>> {
         let bad = |msg: String| Diagnostic::error(msg).file(name.clone());
         let file = ArchiveFile::parse(data).map_err(|e| bad(format!("bad archive: {e}")))?;
-        if file.is_thin() {
-            return err(bad("thin archives are not supported yet".into()));
+        let mut ar = Archive {
+            name: name.clone(),
+            data,
+            file,
+            index: Vec::new(),
+            thin: Vec::new(),
+        };
+        if ar.file.is_thin() {
+            ar.thin = ar.thin_members(members)?;
         }
-        let mut index = Vec::new();
-        let symbols = file
+        let symbols = ar
+            .file
             .symbols()
             .map_err(|e| bad(format!("bad archive symbol index: {e}")))?;
         match symbols {
             Some(iter) => {
                 for s in iter {
                     let s = s.map_err(|e| bad(format!("bad archive symbol index entry: {e}")))?;
-                    index.push((s.name(), s.offset().0));
+                    ar.index.push((s.name(), s.offset().0));
                 }
             }
-            None => {
-                // No index (`ar q` without `s`): build one from the members' defined globals.
-                for m in file.members() {
-                    let m = m.map_err(|e| bad(format!("bad archive member header: {e}")))?;
-                    let mdata = m
-                        .data(data)
-                        .map_err(|e| bad(format!("bad archive member: {e}")))?;
-                    if classify(mdata) != FileKind::Object {
-                        continue;
-                    }
-                    let off = member_header_offset(&m).ok_or_else(|| {
-                        bad(format!(
-                            "bad archive member header for '{}'",
-                            name_str(m.name())
-                        ))
-                    })?;
-                    let mname = format!("{}({})", name, name_str(m.name()));
-                    let obj = Object::parse(mname, mdata)?;
-                    for i in obj.first_global..obj.symbols.len() {
-                        let s = &obj.symbols[i];
-                        if s.st_shndx.get(E) != elf::SHN_UNDEF {
-                            index.push((obj.sym_name(i)?, off));
-                        }
-                    }
+            // No index (`ar q` without `s`): build one from the members' defined globals.
+            None => ar.index = ar.index_from_members()?,
+        }
+        Ok(ar)
+    }
+
+    fn bad(&self, msg: String) -> Diagnostic {
+        Diagnostic::error(msg).file(self.name.clone())
+    }
+
+    /// Pair a thin archive's member headers with the bytes of the files they name.
+    fn thin_members(&self, members: &[&'a [u8]]) -> Result<Vec<(u64, &'a [u8])>> {
+        let mut out = Vec::with_capacity(members.len());
+        let mut given = members.iter();
+        for m in self.file.members() {
+            let m = m.map_err(|e| self.bad(format!("bad archive member header: {e}")))?;
+            let off = self.header_offset(&m)?;
+            let Some(&bytes) = given.next() else {
+                return err(self.bad(format!(
+                    "thin archive member '{}' was not read",
+                    name_str(m.name())
+                )));
+            };
+            out.push((off, bytes));
+        }
+        Ok(out)
+    }
+
+    fn header_offset(&self, m: &ArchiveMember<'a>) -> Result<u64> {
+        let bad = || {
+            self.bad(format!(
+                "bad archive member header for '{}'",
+                name_str(m.name())
+            ))
+        };
+        member_header_offset(self.data, m).ok_or_else(|| bad().into())
+    }
+
+    /// The bytes of member `m`, whose header is at `off`.
+    fn member_data(&self, m: &ArchiveMember<'a>, off: u64) -> Result<&'a [u8]> {
+        if m.is_thin() {
+            let k = self.thin.binary_search_by_key(&off, |&(o, _)| o);
+            let missing = || self.bad(format!("thin archive member at 0x{off:x} was not read"));
+            return k.map(|k| self.thin[k].1).map_err(|_| missing().into());
+        }
+        m.data(self.data)
+            .map_err(|e| self.bad(format!("bad archive member: {e}")).into())
+    }
+
+    /// An index built from every object member's defined globals, in archive order.
+    fn index_from_members(&self) -> Result<Vec<(&'a [u8], u64)>> {
+        let mut index = Vec::new();
+        for m in self.file.members() {
+            let m = m.map_err(|e| self.bad(format!("bad archive member header: {e}")))?;
+            let off = self.header_offset(&m)?;
+            let mdata = self.member_data(&m, off)?;
+            if classify(mdata) != FileKind::Object {
+                continue;
+            }
+            let mname = format!("{}({})", self.name, name_str(m.name()));
+            let obj = Object::parse(mname, mdata)?;
+            for i in obj.first_global..obj.symbols.len() {
+                if obj.symbols[i].st_shndx.get(E) != elf::SHN_UNDEF {
+                    index.push((obj.sym_name(i)?, off));
                 }
             }
         }
-        Ok(Archive {
-            name,
-            data,
-            file,
-            index,
-        })
+        Ok(index)
     }
 
     /// The header offsets of the members that are ELF objects, in archive order (for
     /// `--whole-archive`, which loads them all).
     pub fn object_members(&self) -> Result<Vec<u64>> {
-        let bad = |msg: String| Diagnostic::error(msg).file(self.name.clone());
         let mut out = Vec::new();
         for m in self.file.members() {
-            let m = m.map_err(|e| bad(format!("bad archive member header: {e}")))?;
-            let mdata = m
-                .data(self.data)
-                .map_err(|e| bad(format!("bad archive member: {e}")))?;
-            if classify(mdata) != FileKind::Object {
-                continue;
+            let m = m.map_err(|e| self.bad(format!("bad archive member header: {e}")))?;
+            let off = self.header_offset(&m)?;
+            if classify(self.member_data(&m, off)?) == FileKind::Object {
+                out.push(off);
             }
-            out.push(member_header_offset(&m).ok_or_else(|| {
-                bad(format!(
-                    "bad archive member header for '{}'",
-                    name_str(m.name())
-                ))
-            })?);
         }
         Ok(out)
     }
@@ -830,9 +888,7 @@ impl<'a> Archive<'a> {
             .member(object::read::archive::ArchiveOffset(offset))
             .map_err(|e| bad(format!("symbol index points at a bad member: {e}")))?;
         let mname = name_str(m.name());
-        let mdata = m
-            .data(self.data)
-            .map_err(|e| bad(format!("member '{mname}': {e}")))?;
+        let mdata = self.member_data(&m, offset)?;
         let full = format!("{}({})", self.name, mname);
         match classify(mdata) {
             FileKind::Object => Ok((mname, Object::parse(full, mdata)?)),

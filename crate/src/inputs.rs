@@ -51,6 +51,8 @@ pub enum Found<D> {
         file: Opened<D>,
         /// Found by `-lNAME` (see [`Input::lib_search`]).
         lib_search: bool,
+        /// A thin archive's members, the files its headers name (see [`Input::members`]).
+        members: Vec<Opened<D>>,
     },
     StartGroup,
     EndGroup,
@@ -140,10 +142,15 @@ pub fn items<D: Deref<Target = [u8]>>(found: &[Found<D>]) -> Vec<InputItem<'_>> 
         .iter()
         .filter_map(|f| {
             Some(match f {
-                Found::File { file, lib_search } => InputItem::File(Input {
+                Found::File {
+                    file,
+                    lib_search,
+                    members,
+                } => InputItem::File(Input {
                     name: file.name.clone(),
                     data: &file.data,
                     lib_search: *lib_search,
+                    members: members.iter().map(|m| &*m.data).collect(),
                 }),
                 // Options, not inputs (`apply_assignments`).
                 Found::Assignments(_) => return None,
@@ -221,10 +228,50 @@ impl<S: FileSource> Walk<'_, S> {
         if classify(&file.data) == FileKind::Text && !crate::dso::is_description(&file.data) {
             return self.expand_script(&path, file, lib == Some(true));
         }
+        let members = if classify(&file.data) == FileKind::ThinArchive {
+            match self.thin_members(&path, &file.data) {
+                Ok(m) => m,
+                Err(d) => {
+                    self.errors.push(*d);
+                    return true;
+                }
+            }
+        } else {
+            Vec::new()
+        };
         self.place(Found::File {
             file,
             lib_search: lib.is_some(),
+            members,
         })
+    }
+
+    /// The files a thin archive at `path` names, opened: each path is relative to the
+    /// archive's directory unless absolute, as GNU ar writes them and GNU ld reads them.
+    fn thin_members(
+        &self,
+        path: &str,
+        data: &[u8],
+    ) -> Result<Vec<Opened<S::Data>>, Box<Diagnostic>> {
+        let names = crate::input::thin_member_names(data)
+            .map_err(|e| Box::new(Diagnostic::error(e).file(path.to_string())))?;
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            let p = if n.starts_with('/') || dir.is_empty() {
+                n
+            } else {
+                format!("{dir}/{n}")
+            };
+            match self.source.open(&p) {
+                Ok(f) => out.push(f),
+                Err(e) => {
+                    let msg = format!("cannot open thin archive member {p}: {e}");
+                    return Err(Box::new(Diagnostic::error(msg).file(path.to_string())));
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn place(&mut self, f: Found<S::Data>) -> bool {
@@ -448,7 +495,9 @@ mod tests {
             Ok(found) => Ok(found
                 .iter()
                 .map(|f| match f {
-                    Found::File { file, lib_search } => {
+                    Found::File {
+                        file, lib_search, ..
+                    } => {
                         format!("{}{}", if *lib_search { "-l:" } else { "" }, file.name)
                     }
                     Found::StartGroup => "(".into(),

@@ -188,7 +188,10 @@ fn link_resolved<'a>(
     let mut layout = layout::plan(resolved, opts, gc)?;
     out.diagnostics.append(&mut layout.warnings);
     // Layout made the linker's symbols: no definition changes from here on.
-    resolved.settle_facts(opts.no_dynamic_linker && opts.kind != OutputKind::Shared);
+    resolved.settle_facts(
+        opts.no_dynamic_linker && opts.kind != OutputKind::Shared,
+        opts.dynamic_undefined_weak == Some(false),
+    );
     clock.lap("plan", &mut out.timings);
     // 4. synthesize: scan relocations once; decide GOT/IPLT slots and linker-made stubs.
     let synth = synthesize::synthesize(resolved, &layout, opts, &exports)?;

@@ -80,6 +80,9 @@ pub struct Options {
     pub dynamic_linker: Option<String>,
     /// `--no-dynamic-linker`: no `.interp` (a static PIE, `gcc -static-pie`, relocates itself).
     pub no_dynamic_linker: bool,
+    /// `-z dynamic-undefined-weak` / `-z nodynamic-undefined-weak`; `Some(false)`: a weakly
+    /// referenced undefined symbol is resolved to 0 at link time, not left to the loader.
+    pub dynamic_undefined_weak: Option<bool>,
     pub soname: Option<String>,
     /// `-rpath` entries, written as `DT_RUNPATH`.
     pub rpath: Vec<String>,
@@ -112,6 +115,8 @@ pub struct Options {
     /// `-z ibt`, `-z shstk`: x86 CET feature bits the output's GNU property note has whatever
     /// the inputs say (`GNU_PROPERTY_X86_FEATURE_1_AND`).
     pub x86_features: u32,
+    /// `-z x86-64-baseline|v2|v3|v4`: `GNU_PROPERTY_X86_ISA_1_NEEDED` bits added to the note.
+    pub x86_isa_needed: u32,
     /// Names of [`Options::defsym`] that a linker script `PROVIDE`s: defined only if referred
     /// to and defined nowhere else.
     pub provide: Vec<String>,
@@ -158,6 +163,8 @@ pub struct Options {
     pub require_defined: Vec<String>,
     /// `--wrap=SYMBOL`, in order (a symbol named twice counts once).
     pub wrap: Vec<Wrap>,
+    /// `-y SYMBOL`/`--trace-symbol=SYMBOL`: the names whose definitions and references are told.
+    pub trace_symbols: Vec<String>,
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
@@ -289,6 +296,7 @@ impl Default for Options {
             ignored: Vec::new(),
             dynamic_linker: None,
             no_dynamic_linker: false,
+            dynamic_undefined_weak: None,
             soname: None,
             rpath: Vec::new(),
             audit: Vec::new(),
@@ -305,6 +313,7 @@ impl Default for Options {
             dt_flags: 0,
             dt_flags_1: 0,
             x86_features: 0,
+            x86_isa_needed: 0,
             provide: Vec::new(),
             allow_multiple_definition: false,
             fatal_warnings: false,
@@ -323,6 +332,7 @@ impl Default for Options {
             no_allow_shlib_undefined: false,
             require_defined: Vec::new(),
             wrap: Vec::new(),
+            trace_symbols: Vec::new(),
             demangle: true,
             section_start: Vec::new(),
             text_segment: None,
@@ -377,6 +387,8 @@ pub struct Command {
     pub trace: bool,
     /// `--verbose`: print the version and each file opened.
     pub verbose: bool,
+    /// `--dependency-file=FILE`: a make rule, the output depending on every file read.
+    pub dependency_file: Option<String>,
     /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
     /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
     pub sysroot: Option<String>,
@@ -603,6 +615,7 @@ impl Parser {
             "allow-shlib-undefined" => o.no_allow_shlib_undefined = false,
             "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
             "wrap" => push_wrap(&mut o.wrap, val()),
+            "trace-symbol" => o.trace_symbols.push(val()),
             "require-defined" => {
                 // An undefined reference from the start, like `-u`, checked after resolve.
                 o.undefined.push(val());
@@ -717,6 +730,7 @@ impl Parser {
             "plugin-opt" => cmd.plugin_opts.push(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
+            "dependency-file" => cmd.dependency_file = Some(val()),
             "verbose" => {
                 cmd.verbose = true;
                 cmd.version = true;
@@ -919,6 +933,11 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<Option<Diagnostic>> {
         "nodefs" | "noexecheap" | "combreloc" | "nocombreloc" | "cet-report=none"
         | "nognustack" => o.ignored.push(format!("-z {kw}")),
         "muldefs" => o.allow_multiple_definition = true,
+        k if k.starts_with("x86-64-") && crate::arch::isa_level_bit(&k[7..]).is_some() => {
+            o.x86_isa_needed |= crate::arch::isa_level_bit(&k[7..]).unwrap_or(0)
+        }
+        "dynamic-undefined-weak" => o.dynamic_undefined_weak = Some(true),
+        "nodynamic-undefined-weak" => o.dynamic_undefined_weak = Some(false),
         k if k.starts_with("stack-size=") => match parse_z_number(&k["stack-size=".len()..]) {
             Some(n) => o.stack_size = n,
             None => return err(Diagnostic::error(format!("invalid number in -z {kw}"))),

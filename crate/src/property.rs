@@ -65,7 +65,7 @@ fn align8(x: usize) -> usize {
 }
 
 /// The output's properties, sorted by type: every loaded object's note merged (an object
-/// without one has no property), then `-z ibt`/`-z shstk` bits added.
+/// without one has no property), then `-z ibt`/`-z shstk`/`-z x86-64-vN` bits added.
 pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32, u32)>> {
     let mut per_file = Vec::with_capacity(res.files.len());
     for f in &res.files {
@@ -109,14 +109,29 @@ pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32
             out.push((t, v));
         }
     }
-    if opts.x86_features != 0 {
-        let t = arch::PROPERTY_X86_FEATURE_1_AND;
-        match out.binary_search_by_key(&t, |&(ty, _)| ty) {
-            Ok(k) => out[k].1 |= opts.x86_features,
-            Err(k) => out.insert(k, (t, opts.x86_features)),
-        }
-    }
+    force(
+        &mut out,
+        arch::PROPERTY_X86_FEATURE_1_AND,
+        opts.x86_features,
+    );
+    force(
+        &mut out,
+        arch::PROPERTY_X86_ISA_1_NEEDED,
+        opts.x86_isa_needed,
+    );
     Ok(out)
+}
+
+/// Add `bits` to property `t` of `out` (sorted by type), making it if missing: what `-z ibt`,
+/// `-z shstk` and `-z x86-64-vN` ask for whatever the inputs say.
+fn force(out: &mut Vec<(u32, u32)>, t: u32, bits: u32) {
+    if bits == 0 {
+        return;
+    }
+    match out.binary_search_by_key(&t, |&(ty, _)| ty) {
+        Ok(k) => out[k].1 |= bits,
+        Err(k) => out.insert(k, (t, bits)),
+    }
 }
 
 /// The note's bytes for `props` (empty: no note).

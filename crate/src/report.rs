@@ -1560,7 +1560,7 @@ impl<'v> SectionView<'v> {
         w0 = starts[k];
         let j = starts.partition_point(|&s| s < w1);
         w1 = starts.get(j).copied().unwrap_or(size);
-        if let Some((back, on)) = arch::tls_sequence(kind) {
+        if let Some((back, on)) = arch::tls_sequence(kind, self.sec.data, in_off as usize) {
             let e = in_off + on;
             let j = starts.partition_point(|&s| s < e.min(size));
             w1 = starts.get(j).copied().unwrap_or(size).max(w1);

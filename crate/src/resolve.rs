@@ -147,6 +147,9 @@ pub struct Resolved<'a> {
     /// Every undefined symbol is 0, resolved here ([`fact::LOCAL_UNDEF`]): an executable with
     /// no dynamic linker (a static PIE) has nobody to resolve it later (GNU ld's `nointerp`).
     pub undef_local: bool,
+    /// Every weakly referenced undefined symbol is 0, resolved here and kept out of `.dynsym`
+    /// (`-z nodynamic-undefined-weak`).
+    pub weak_undef_local: bool,
     /// The LTO objects a linker plugin claimed (their files hold stand-ins, `ir::stand_in`).
     pub claimed: Vec<Claimed>,
 }
@@ -199,8 +202,9 @@ pub mod fact {
 impl<'a> Resolved<'a> {
     /// Settle [`Resolved::facts`] once no definition changes any more (after layout has made
     /// its linker symbols).
-    pub fn settle_facts(&mut self, undef_local: bool) {
+    pub fn settle_facts(&mut self, undef_local: bool, weak_undef_local: bool) {
         self.undef_local = undef_local;
+        self.weak_undef_local = weak_undef_local;
         let one = |i: usize| self.fact_of(SymbolId(i as u32));
         self.facts = crate::par::map_range(self.globals.len(), 4096, one);
     }
@@ -217,7 +221,11 @@ impl<'a> Resolved<'a> {
     fn fact_of(&self, id: SymbolId) -> u8 {
         let g = self.global(id);
         match g.def {
-            Def::Undefined if g.non_default || self.undef_local => {
+            Def::Undefined
+                if g.non_default
+                    || self.undef_local
+                    || (self.weak_undef_local && !g.strong_ref) =>
+            {
                 fact::UNDEFINED | fact::LOCAL_UNDEF | fact::ABSOLUTE
             }
             Def::Undefined => fact::UNDEFINED,
@@ -293,6 +301,8 @@ struct Resolver<'a, 'c> {
     /// `--warn-common`: warn where a common symbol meets another or a definition.
     warn_common: bool,
     warnings: Vec<Diagnostic>,
+    /// `-y`/`--trace-symbol` names: each file that defines or refers to one says so.
+    traced: FxHashSet<&'a [u8]>,
     /// The linker plugin LTO objects are offered to (the first resolve of an LTO link).
     claim: Option<&'c mut dyn Claim<'a>>,
     claimed: Vec<Claimed>,
@@ -404,6 +414,9 @@ impl<'a> Resolver<'a, '_> {
                 _ => self.intern_hashed(hash, name),
             };
             globals.push(id);
+            if !self.traced.is_empty() && self.traced.contains(name) {
+                self.trace(&obj.name, name, place != SymPlace::Undefined);
+            }
             let bind = sym.st_bind();
             let weak = bind == elf::STB_WEAK;
             if place == SymPlace::Undefined
@@ -562,6 +575,18 @@ impl<'a> Resolver<'a, '_> {
             .push(Diagnostic::warning(msg).file(file).symbol(n));
     }
 
+    /// `-y`: GNU ld's line for `file` defining or referring to the traced `name`.
+    fn trace(&mut self, file: &str, name: &[u8], defines: bool) {
+        let what = if defines {
+            "definition of"
+        } else {
+            "reference to"
+        };
+        let msg = format!("{what} {}", name_str(name));
+        self.warnings
+            .push(Diagnostic::info(msg).file(file.to_string()));
+    }
+
     fn add_shared(&mut self, obj: SharedObject<'a>, as_needed: bool) {
         let d = self.dsos.len() as u32;
         for (k, s) in obj.syms.iter().enumerate() {
@@ -570,6 +595,9 @@ impl<'a> Resolver<'a, '_> {
                 continue;
             }
             let id = self.intern_hashed(s.hash, s.name);
+            if !self.traced.is_empty() && self.traced.contains(s.name) {
+                self.trace(&obj.name, s.name, s.defined);
+            }
             let g = &mut self.globals[id.0 as usize];
             // Mentioned by a shared object, defined or not: an executable's own definition of
             // it must be exported (to be the one the library sees, as GNU ld exports it).
@@ -858,6 +886,7 @@ pub fn resolve<'a>(
         wrapped.insert(w.real.as_bytes(), w.symbol.as_bytes());
     }
     let mut r = Resolver {
+        traced: opts.trace_symbols.iter().map(|s| s.as_bytes()).collect(),
         wrapped,
         allow_multiple_definition,
         warn_common,
@@ -975,6 +1004,7 @@ pub fn resolve<'a>(
         shlib_undefined,
         warnings: r.warnings,
         undef_local: false,
+        weak_undef_local: false,
         defsym: applied,
         claimed: r.claimed,
     })
@@ -1020,9 +1050,9 @@ fn walk<'a>(
                     };
                     r.add_input(obj, Origin::CommandLine, &input.name, input.data)?;
                 }
-                FileKind::Archive if whole_archive => {
+                FileKind::Archive | FileKind::ThinArchive if whole_archive => {
                     // Every member, in archive order; the archive is not scanned again.
-                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                    let ar = Archive::parse(input.name.clone(), input.data, &input.members)?;
                     for off in ar.object_members()? {
                         let (member, obj) = ar.member(off)?;
                         let origin = Origin::WholeArchive {
@@ -1032,18 +1062,13 @@ fn walk<'a>(
                         r.add_input(obj, origin, &ar.name, ar.data)?;
                     }
                 }
-                FileKind::Archive => {
-                    let ar = Archive::parse(input.name.clone(), input.data)?;
+                FileKind::Archive | FileKind::ThinArchive => {
+                    let ar = Archive::parse(input.name.clone(), input.data, &input.members)?;
                     let mut members = Members::of(&ar);
                     if group_start.is_none() {
                         r.scan_archive(&ar, &mut members)?;
                     }
                     archives.push((ar, members));
-                }
-                FileKind::ThinArchive => {
-                    return Err(Diagnostic::error("thin archives are not supported yet")
-                        .file(input.name.clone())
-                        .into())
                 }
                 FileKind::SharedObject => {
                     if static_link {

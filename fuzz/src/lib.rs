@@ -100,6 +100,7 @@ pub fn link_files(files: &[&[u8]], flags: u8) {
             name: format!("f{i}.o"),
             data: f,
             lib_search: false,
+            members: Vec::new(),
         }));
     }
     if group {

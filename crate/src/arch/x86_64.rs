@@ -343,12 +343,17 @@ pub fn relaxation_note(r: Relaxation) -> Option<&'static str> {
     })
 }
 
-/// The bytes a TLS call sequence spans around its relocation (before `r_offset`, from
-/// `r_offset`): the `__tls_get_addr` call is part of it.
-pub fn tls_sequence(kind: RelKind) -> Option<(u64, u64)> {
+/// The bytes a TLS call sequence spans around its relocation at `off` of the input `code`
+/// (before `off`, from `off`): the `__tls_get_addr` call is part of it.
+pub fn tls_sequence(kind: RelKind, code: &[u8], off: usize) -> Option<(u64, u64)> {
+    let span = |start: usize, len: usize| ((off - start) as u64, (start + len - off) as u64);
     match kind {
-        RelKind::TlsGeneralDynamic => Some((4, 12)),
-        RelKind::TlsLocalDynamic => Some((3, 9)),
+        RelKind::TlsGeneralDynamic => {
+            Some(gd_sequence(code, off).map_or((4, 12), |(start, len)| span(start, len)))
+        }
+        RelKind::TlsLocalDynamic => {
+            Some(ld_relax_len(code, off).map_or((3, 9), |len| span(off - 3, len)))
+        }
         _ => None,
     }
 }
@@ -387,33 +392,81 @@ pub fn ie_relax_apply(code: &mut [u8], off: usize) {
     }
 }
 
-/// General-dynamic sequence (16 bytes from `off - 4`) that relaxes to local-exec.
-pub fn gd_relax_ok(code: &[u8], off: usize) -> bool {
-    off >= 4
+/// The large code model's call to `__tls_get_addr` after its `lea x@tlsgd(%rip), %rdi` (or
+/// `@tlsld`) at `off`: `movabs $__tls_get_addr@pltoff, %rax; add %GOTREG, %rax; call *%rax`,
+/// 15 bytes from `off + 4`.
+fn large_tls_call(code: &[u8], off: usize) -> bool {
+    let Some(c) = off
+        .checked_add(4)
+        .and_then(|a| code.get(a..a.checked_add(15)?))
+    else {
+        return false;
+    };
+    c[..2] == [0x48, 0xb8]
+        && (c[10] == 0x48 || c[10] == 0x4c)
+        && c[11] == 0x01
+        && c[12] & 0xc7 == 0xc0
+        && c[13..15] == [0xff, 0xd0]
+}
+
+/// Where a general-dynamic sequence whose `R_X86_64_TLSGD` field is at `off` starts, and how
+/// long it is, when it is one of the psABI's forms: `data16 lea x@tlsgd(%rip), %rdi` then
+/// `data16 data16 rex64 call __tls_get_addr@PLT` or `data16 rex64 call
+/// *__tls_get_addr@GOTPCREL(%rip)` (16 bytes), or the large code model's
+/// `lea x@tlsgd(%rip), %rdi` and [`large_tls_call`] (22 bytes).
+fn gd_sequence(code: &[u8], off: usize) -> Option<(usize, usize)> {
+    let small = off >= 4
         && code.len() >= off + 12
         && code[off - 4..off] == [0x66, 0x48, 0x8d, 0x3d]
         && (code[off + 4..off + 8] == [0x66, 0x66, 0x48, 0xe8]
-            || code[off + 4..off + 8] == [0x66, 0x48, 0xff, 0x15])
+            || code[off + 4..off + 8] == [0x66, 0x48, 0xff, 0x15]);
+    if small {
+        return Some((off - 4, 16));
+    }
+    let large = off >= 3
+        && code.get(off - 3..off) == Some(&[0x48, 0x8d, 0x3d][..])
+        && large_tls_call(code, off);
+    large.then(|| (off - 3, 22))
+}
+
+/// A general-dynamic sequence that relaxes (to local-exec or initial-exec).
+pub fn gd_relax_ok(code: &[u8], off: usize) -> bool {
+    gd_sequence(code, off).is_some()
+}
+
+/// `nopw 0x0(%rax,%rax,1)`: what pads the large model's 22-byte sequences.
+const NOPW6: [u8; 6] = [0x66, 0x0f, 0x1f, 0x44, 0, 0];
+
+/// Rewrite the general-dynamic sequence at `off` (checked by [`gd_relax_ok`]) as
+/// `mov %fs:0, %rax` then the 7-byte instruction that starts with `second` and ends with a
+/// 32-bit field, padded with a nop to the sequence's length. Returns where that field goes.
+fn gd_rewrite(code: &mut [u8], off: usize, second: [u8; 3]) -> usize {
+    let Some((start, len)) = gd_sequence(code, off) else {
+        return off;
+    };
+    let fs = [0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0];
+    code[start..start + 9].copy_from_slice(&fs);
+    code[start + 9..start + 12].copy_from_slice(&second);
+    code[start + 12..start + 16].fill(0);
+    if len == 22 {
+        code[start + 16..start + 22].copy_from_slice(&NOPW6);
+    }
+    start + 12
 }
 
 /// `mov %fs:0, %rax; lea x@tpoff(%rax), %rax`: returns where the 32-bit TP offset goes.
 pub fn gd_relax_apply(code: &mut [u8], off: usize) -> usize {
-    code[off - 4..off + 12].copy_from_slice(&[
-        0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80, 0, 0, 0, 0,
-    ]);
-    off + 8
+    gd_rewrite(code, off, [0x48, 0x8d, 0x80])
 }
 
 /// General-dynamic → initial-exec for a variable of another module:
 /// `mov %fs:0, %rax; add x@gottpoff(%rip), %rax`. Returns where the GOT-relative field goes.
 pub fn gd_to_ie_apply(code: &mut [u8], off: usize) -> usize {
-    code[off - 4..off + 12].copy_from_slice(&[
-        0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05, 0, 0, 0, 0,
-    ]);
-    off + 8
+    gd_rewrite(code, off, [0x48, 0x03, 0x05])
 }
 
-/// Local-dynamic sequence from `off - 3`: 12 bytes with `call`, 13 with `call *GOT`.
+/// Local-dynamic sequence from `off - 3`: 12 bytes with `call`, 13 with `call *GOT`, 22 in the
+/// large code model ([`large_tls_call`]).
 pub fn ld_relax_len(code: &[u8], off: usize) -> Option<usize> {
     if off < 3 || code.len() < off + 6 || code[off - 3..off] != [0x48, 0x8d, 0x3d] {
         return None;
@@ -422,18 +475,26 @@ pub fn ld_relax_len(code: &[u8], off: usize) -> Option<usize> {
         Some(12)
     } else if code[off + 4..off + 6] == [0xff, 0x15] && code.len() >= off + 10 {
         Some(13)
+    } else if large_tls_call(code, off) {
+        Some(22)
     } else {
         None
     }
 }
 
-/// `data16 ... mov %fs:0, %rax`, padded with prefixes to the sequence's length.
+/// `mov %fs:0, %rax`, after `data16` prefixes to the sequence's length, or (22 bytes: more
+/// than one instruction may hold) after `data16 data16 data16 nopw %cs:0x0(%rax,%rax,1)`.
 pub fn ld_relax_apply(code: &mut [u8], off: usize, len: usize) {
     let tail = [0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0];
     let start = off - 3;
     let pad = len - tail.len();
-    for b in &mut code[start..start + pad] {
-        *b = 0x66;
+    if len == 22 {
+        let nop = [
+            0x66, 0x66, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0,
+        ];
+        code[start..start + pad].copy_from_slice(&nop);
+    } else {
+        code[start..start + pad].fill(0x66);
     }
     code[start + pad..start + len].copy_from_slice(&tail);
 }
@@ -535,6 +596,20 @@ pub const PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
 pub const PROPERTY_X86_FEATURE_1_IBT: u32 = 1;
 /// Its `SHSTK` bit (`-z shstk`: shadow stack).
 pub const PROPERTY_X86_FEATURE_1_SHSTK: u32 = 2;
+
+/// `GNU_PROPERTY_X86_ISA_1_NEEDED`: the x86-64 ISA levels the code needs (ORed).
+pub const PROPERTY_X86_ISA_1_NEEDED: u32 = 0xc000_8002;
+
+/// The `GNU_PROPERTY_X86_ISA_1_NEEDED` bit of `-z x86-64-LEVEL` (`baseline`, `v2`, `v3`, `v4`).
+pub fn isa_level_bit(level: &str) -> Option<u32> {
+    match level {
+        "baseline" => Some(1),
+        "v2" => Some(2),
+        "v3" => Some(4),
+        "v4" => Some(8),
+        _ => None,
+    }
+}
 
 /// How GNU ld merges a GNU property of the inputs into the output's (`elf_x86_64` with the
 /// generic rules of `elf-properties.c`), by its type's range.

@@ -6,7 +6,7 @@ use super::{range, table, Extent, Header, LinkerMade, SizeCx};
 use crate::bytes::{put16, put32, put64};
 use crate::dynamic::DynPlan;
 use crate::input::E;
-use crate::options::Options;
+use crate::options::{Options, OutputKind};
 use crate::relocate::Values;
 use crate::resolve::{Def, SymbolId};
 use crate::sections::OutId;
@@ -22,12 +22,13 @@ impl LinkerMade for DynSym {
         table(d.map_or(0, |p| p.dynsyms.len() + 1), 24, 8)
     }
 
-    fn write(&self, v: &Values<'_, '_>, _opts: &Options, _addr: u64, dst: &mut [u8]) {
+    fn write(&self, v: &Values<'_, '_>, opts: &Options, _addr: u64, dst: &mut [u8]) {
         let Some(d) = v.synth.dynamic.as_deref() else {
             return;
         };
+        let exec = opts.kind == OutputKind::Exec;
         for (k, &g) in d.dynsyms.iter().enumerate() {
-            let e = dynsym_entry(v, d, g);
+            let e = dynsym_entry(v, d, g, exec);
             let o = 24 * (k + 1);
             put32(dst, o, d.dynsym_names[k]);
             dst[o + 4] = e.info;
@@ -250,8 +251,8 @@ struct Entry {
 }
 
 /// One `.dynsym` entry: imports are undefined (a canonical PLT entry gives them a value), exports
-/// and copied data are defined here.
-fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId) -> Entry {
+/// and copied data are defined here. `exec`: the output is a position-dependent executable.
+fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId, exec: bool) -> Entry {
     let res = v.res;
     let gl = res.global(g);
     let tls_start = v.layout.tls.map_or(0, |t| t.start);
@@ -288,8 +289,24 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId) -> Entry {
         }
         Def::Defined { file, sym, weak } => {
             let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
-            let a = v.def_addr(file, sym);
+            let bind = if weak { STB_WEAK } else { STB_GLOBAL };
             let ty = st.st_type();
+            // A position-dependent executable's IFUNC is its IPLT entry, the address its own
+            // code takes: exported as that function, so another module's reference gets the same
+            // address and the loader never has to run this executable's resolver before it is
+            // relocated (GNU ld does the same; glibc refuses an exported IFUNC of an executable
+            // that a library refers to).
+            if ty == STT_GNU_IFUNC && exec && v.synth.iplt_slot(SymRef::Global(g)).is_some() {
+                let a = v.sym_addr(SymRef::Global(g));
+                return Entry {
+                    value: a,
+                    size: 0,
+                    info: (bind << 4) | STT_FUNC,
+                    other: st.st_other & 3,
+                    shndx: v.layout.shndx_at(a),
+                };
+            }
+            let a = v.def_addr(file, sym);
             let value = if ty == STT_TLS {
                 a.wrapping_sub(tls_start)
             } else {
@@ -299,7 +316,6 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId) -> Entry {
                 Ok(crate::input::SymPlace::Absolute) => SHN_ABS,
                 _ => v.layout.shndx_at(a),
             };
-            let bind = if weak { STB_WEAK } else { STB_GLOBAL };
             Entry {
                 value,
                 size: st.st_size.get(E),

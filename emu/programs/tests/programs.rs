@@ -71,6 +71,7 @@ fn initlink(dir: &Path, args: &[String]) -> (PathBuf, serde_json::Value) {
                     name: p.clone(),
                     data: d,
                     lib_search: false,
+                    members: Vec::new(),
                 })
             }
             (initlink::options::InputArg::StartGroup, _) => initlink::InputItem::StartGroup,

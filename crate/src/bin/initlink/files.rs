@@ -5,14 +5,24 @@
 use initlink::inputs::{FileSource, Opened};
 use initlink::options::InputArg;
 use std::path::Path;
+use std::sync::Mutex;
 
 /// The file system, for [`initlink::inputs::resolve`]: a file's name is its path as given.
-pub struct Disk;
+pub struct Disk {
+    /// Every file opened, in order, when `--dependency-file` wants them.
+    pub opened: Option<Mutex<Vec<String>>>,
+}
 
-impl FileSource for Disk {
-    type Data = FileData;
+impl Disk {
+    fn record(&self, path: &str) {
+        if let Some(m) = &self.opened {
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(path.to_string());
+        }
+    }
 
-    fn open(&self, path: &str) -> Result<Opened<FileData>, String> {
+    fn open_file(path: &str) -> Result<Opened<FileData>, String> {
         match FileData::open(Path::new(path)) {
             Ok(data) => Ok(Opened {
                 name: path.to_string(),
@@ -20,6 +30,16 @@ impl FileSource for Disk {
             }),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+impl FileSource for Disk {
+    type Data = FileData;
+
+    fn open(&self, path: &str) -> Result<Opened<FileData>, String> {
+        let f = Self::open_file(path)?;
+        self.record(path);
+        Ok(f)
     }
 
     fn exists(&self, path: &str) -> bool {
@@ -41,13 +61,17 @@ impl FileSource for Disk {
     /// one is a large share of a link); one that fails here is looked for again in turn.
     fn open_ahead(&self, inputs: &[InputArg]) -> Vec<Option<Opened<FileData>>> {
         use rayon::prelude::*;
-        inputs
+        let opened: Vec<Option<Opened<FileData>>> = inputs
             .par_iter()
             .map(|a| match a {
-                InputArg::Path(p) => self.open(p).ok(),
+                InputArg::Path(p) => Self::open_file(p).ok(),
                 _ => None,
             })
-            .collect()
+            .collect();
+        for f in opened.iter().flatten() {
+            self.record(&f.name);
+        }
+        opened
     }
 }
 

@@ -265,7 +265,10 @@ fn open_added(
     use initlink::options::InputArg;
     let static_only = cmd.options.kind == initlink::OutputKind::Static;
     let objects = added.files.into_iter().map(InputArg::Path).collect();
-    let objects = inputs::resolve(&Disk, objects, Vec::new(), None)?;
+    // Not dependencies (`--dependency-file`): the compiled objects are temporary files, and
+    // gcc's libraries are already on the command line.
+    let disk = Disk { opened: None };
+    let objects = inputs::resolve(&disk, objects, Vec::new(), None)?;
     let libs = added.libraries.into_iter().map(|name| InputArg::Lib {
         name,
         static_only,
@@ -273,7 +276,7 @@ fn open_added(
     });
     let mut dirs = cmd.search_dirs.clone();
     dirs.extend(added.library_paths);
-    let libraries = inputs::resolve(&Disk, libs.collect(), dirs, cmd.sysroot.as_deref())?;
+    let libraries = inputs::resolve(&disk, libs.collect(), dirs, cmd.sysroot.as_deref())?;
     let have = |name: &str| {
         found
             .iter()
@@ -340,12 +343,23 @@ fn without_linking(cmd: &Command) -> Result<Option<u8>, Vec<Diagnostic>> {
 /// Find and read every input from disk (linker scripts expand in place); `-t` and `--verbose`
 /// then list the files, in link order.
 fn open_inputs(cmd: &Command) -> Result<Vec<Found<FileData>>, Vec<Diagnostic>> {
+    let disk = Disk {
+        opened: cmd.dependency_file.as_ref().map(|_| Default::default()),
+    };
     let found = inputs::resolve(
-        &Disk,
+        &disk,
         cmd.inputs.clone(),
         cmd.search_dirs.clone(),
         cmd.sysroot.as_deref(),
     )?;
+    if let (Some(dep), Some(opened)) = (&cmd.dependency_file, disk.opened) {
+        let opened = opened.into_inner().unwrap_or_else(|e| e.into_inner());
+        std::fs::write(dep, make_rule(&cmd.options.output, &opened)).map_err(|e| {
+            vec![Diagnostic::error(format!(
+                "cannot write dependency file {dep}: {e}"
+            ))]
+        })?;
+    }
     if cmd.trace || cmd.verbose {
         for f in &found {
             let Found::File { file, .. } = f else {
@@ -359,6 +373,28 @@ fn open_inputs(cmd: &Command) -> Result<Vec<Found<FileData>>, Vec<Diagnostic>> {
         }
     }
     Ok(found)
+}
+
+/// `--dependency-file`'s make rule, as GNU ld writes it: the output depends on every file
+/// read (each once, in the order first read), and each file has an empty rule of its own so
+/// that make does not fail once one is gone.
+fn make_rule(output: &str, files: &[String]) -> String {
+    let quote = |p: &str| p.replace('$', "$$").replace(' ', "\\ ").replace('#', "\\#");
+    let mut seen = std::collections::HashSet::new();
+    let files: Vec<String> = files
+        .iter()
+        .filter(|f| seen.insert(f.as_str()))
+        .map(|f| quote(f))
+        .collect();
+    let mut out = format!("{}:", quote(output));
+    for f in &files {
+        out += &format!(" \\\n  {f}");
+    }
+    out += "\n";
+    for f in &files {
+        out += &format!("\n{f}:\n");
+    }
+    out
 }
 
 fn ms(d: std::time::Duration) -> f64 {
