@@ -412,3 +412,27 @@ fn a_plugin_that_fails_to_compile_is_a_diagnostic() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(!d.join("prog").exists());
 }
+
+#[test]
+fn an_lto_member_of_a_thin_archive_is_offered_from_its_own_file() {
+    let Some(_) = plugin() else { return };
+    let d = work_dir("thin");
+    fs::create_dir_all(d.join("sub")).unwrap();
+    write(&d, "sub/helper.c", HELPER);
+    write(&d, "main.c", MAIN);
+    ok(
+        &d,
+        "gcc",
+        &["-O2", "-flto", "-c", "sub/helper.c", "-o", "sub/helper.o"],
+    );
+    ok(&d, "gcc", &["-O2", "-flto", "-c", "main.c"]);
+    ok(&d, "ar", &["rcT", "sub/libthin.a", "sub/helper.o"]);
+    link_both(
+        &d,
+        "gcc",
+        "prog",
+        &["-O2", "-flto", "main.o", "sub/libthin.a"],
+    );
+    assert_eq!(run_both(&d, "prog"), "37\n");
+    assert!(!defined(&d, "prog", false).iter().any(|s| s == "helper"));
+}

@@ -353,7 +353,15 @@ impl<'a> Resolver<'a, '_> {
 
     #[cold]
     fn add_lto(&mut self, obj: Object<'a>, origin: Origin, file: &str, base: &[u8]) -> Result<()> {
-        let offset = (obj.data.as_ptr() as usize).saturating_sub(base.as_ptr() as usize) as u64;
+        let (file, offset) = match base.as_ptr_range().contains(&obj.data.as_ptr()) {
+            true => (
+                file.to_string(),
+                (obj.data.as_ptr() as usize - base.as_ptr() as usize) as u64,
+            ),
+            // A thin archive's member: its own file, beside the archive.
+            false => (thin_member_path(file, &origin), 0),
+        };
+        let file = file.as_str();
         if (self.replaced.objects.iter()).any(|(f, o)| f == file && *o == offset) {
             return Ok(());
         }
@@ -715,6 +723,18 @@ impl<'a> Resolver<'a, '_> {
                 return Ok(count);
             }
         }
+    }
+}
+
+/// The file of a thin archive's member (`origin`'s), named relative to the archive's directory.
+fn thin_member_path(archive: &str, origin: &Origin) -> String {
+    let member = match origin {
+        Origin::Member { member, .. } | Origin::WholeArchive { member, .. } => member.as_str(),
+        Origin::CommandLine => return archive.to_string(),
+    };
+    match archive.rsplit_once('/') {
+        Some((dir, _)) if !member.starts_with('/') => format!("{dir}/{member}"),
+        _ => member.to_string(),
     }
 }
 
