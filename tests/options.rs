@@ -1875,3 +1875,105 @@ fn dependency_file_lists_every_file_read_as_gnu_ld() {
         assert!(q.status.success(), "{q:?}");
     }
 }
+
+#[test]
+fn filter_and_auxiliary_make_a_filter_library_as_gnu_ld() {
+    let d = work_dir("filter");
+    write(&d, "impl.c", "int value(void) { return 42; }\n");
+    write(&d, "filt.c", "int value(void) { return 1; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "impl.c", "filt.c", "main.c"]);
+    ok(&d, "gcc", &["-shared", "-o", "libimpl.so", "impl.o"]);
+    let flags = [
+        "-Wl,-F,nothing.so",
+        "-Wl,--filter=libimpl.so",
+        "-Wl,-f,aux1.so",
+        "-Wl,--auxiliary=aux2.so",
+        "-Wl,-rpath,$ORIGIN",
+    ];
+    ok(
+        &d,
+        "gcc",
+        &[&["-shared", "-o", "libref.so", "filt.o"], &flags[..]].concat(),
+    );
+    let o = initlink(
+        &d,
+        &[&["-shared", "-o", "libfilt.so", "filt.o"], &flags[..]].concat(),
+    );
+    assert!(o.status.success(), "{o:?}");
+    let tags = ["FILTER", "AUXILIARY"];
+    assert_eq!(
+        dynamic(&d, "libfilt.so", &tags),
+        dynamic(&d, "libref.so", &tags)
+    );
+    assert_eq!(
+        dynamic(&d, "libfilt.so", &tags),
+        [
+            "Filter library: [libimpl.so]",
+            "Auxiliary library: [aux1.so]",
+            "Auxiliary library: [aux2.so]"
+        ]
+    );
+    // The loader looks the filter's symbols up in the filtee: libimpl.so's value() runs.
+    ok(
+        &d,
+        "gcc",
+        &[
+            "-o",
+            "main",
+            "main.o",
+            "-L.",
+            "-lfilt",
+            "-Wl,-rpath,$ORIGIN",
+        ],
+    );
+    assert_eq!(ok(&d, "./main", &[]), "42\n");
+    // Only a shared object can filter, as GNU ld says.
+    let o = initlink(&d, &["-o", "exe", "main.o", "-L.", "-lfilt", "-Wl,-F,x.so"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-F may not be used without -shared"));
+}
+
+#[test]
+fn z_cet_report_names_the_inputs_without_ibt_or_shstk_as_gnu_ld() {
+    let d = work_dir("cet-report");
+    write(&d, "plain.c", "int f(void) { return 1; }\n");
+    write(
+        &d,
+        "main.c",
+        "int f(void);\nint main(void) { return f() - 1; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fcf-protection=none", "plain.c"]);
+    ok(&d, "gcc", &["-c", "-fcf-protection", "main.c"]);
+    // (file, message) of each report line, whichever of the two linkers' shapes it has.
+    let report = |o: &Output| -> Vec<(String, String)> {
+        let text = String::from_utf8_lossy(&o.stderr);
+        let mut v: Vec<(String, String)> = text
+            .lines()
+            .filter(|l| l.contains("missing"))
+            .map(|l| {
+                let l = l.split_once(": ").unwrap().1;
+                let l = l.replace("warning: ", "").replace("error: ", "");
+                let (f, m) = l.rsplit_once(": ").unwrap();
+                (f.to_string(), m.to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    for (kw, fails) in [("warning", false), ("error", true)] {
+        let z = format!("-Wl,-z,cet-report={kw}");
+        let r = run(&d, "gcc", &["-o", "ref", "main.o", "plain.o", &z]);
+        let e = initlink(&d, &["-o", "exe", "main.o", "plain.o", &z]);
+        assert_eq!(r.status.success(), !fails, "{kw}: {r:?}");
+        assert_eq!(e.status.success(), !fails, "{kw}: {e:?}");
+        let got = report(&e);
+        assert_eq!(got, report(&r), "{kw}");
+        assert!(got.contains(&("plain.o".into(), "missing IBT and SHSTK properties".into())));
+        assert!(!got.iter().any(|(f, _)| f == "main.o"), "{got:?}");
+    }
+}

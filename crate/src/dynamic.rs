@@ -105,6 +105,9 @@ pub struct DynPlan {
     /// `DT_AUDIT` (`--audit`) and `DT_DEPAUDIT` (`--depaudit`, then the libraries' own
     /// `DT_AUDIT`s), colon-separated.
     pub audit_str: Option<u32>,
+    /// `DT_FILTER` (`-F`) and each `DT_AUXILIARY` (`-f`).
+    pub filter_str: Option<u32>,
+    pub auxiliary_str: Vec<u32>,
     pub depaudit_str: Option<u32>,
     pub versym: Vec<u16>,
     /// `.gnu.version_d`: the base version, then each version this output defines.
@@ -157,12 +160,9 @@ impl DynPlan {
         }
     }
 
-    /// Order `.dynsym`, build `.dynstr`, the hash tables and the version sections.
-    pub fn finish(&mut self, res: &Resolved<'_>, opts: &Options, exports: &Exports) {
-        let gnu = opts.hash_style != HashStyle::Sysv;
-        let sysv = opts.hash_style != HashStyle::Gnu;
-        let (soname, rpath) = (opts.soname.as_deref(), &opts.rpath[..]);
-        let base = crate::symver::base_name(opts);
+    /// Order `.dynsym`: the undefined symbols, then the defined ones (by `.gnu.hash` bucket
+    /// when there is one). Returns the bucket count.
+    fn order_dynsyms(&mut self, res: &Resolved<'_>, gnu: bool) -> u32 {
         let is_defined = |g: SymbolId| -> bool {
             match res.global(g).def {
                 Def::Defined { .. } | Def::Common { .. } | Def::Linker => true,
@@ -197,6 +197,16 @@ impl DynPlan {
             .enumerate()
             .map(|(i, &g)| (g, i as u32 + 1))
             .collect();
+        nbuckets
+    }
+
+    /// Order `.dynsym`, build `.dynstr`, the hash tables and the version sections.
+    pub fn finish(&mut self, res: &Resolved<'_>, opts: &Options, exports: &Exports) {
+        let gnu = opts.hash_style != HashStyle::Sysv;
+        let sysv = opts.hash_style != HashStyle::Gnu;
+        let (soname, rpath) = (opts.soname.as_deref(), &opts.rpath[..]);
+        let base = crate::symver::base_name(opts);
+        let nbuckets = self.order_dynsyms(res, gnu);
 
         // Strings: symbol names, needed sonames, soname, rpath, version names.
         let mut strs: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
@@ -218,6 +228,9 @@ impl DynPlan {
             .collect();
         self.soname_str = soname.map(|s| add(s.as_bytes(), &mut dynstr));
         self.rpath_str = (!rpath.is_empty()).then(|| add(rpath.join(":").as_bytes(), &mut dynstr));
+        self.filter_str = opts.filter.as_ref().map(|f| add(f.as_bytes(), &mut dynstr));
+        let aux = opts.auxiliary.iter();
+        self.auxiliary_str = aux.map(|a| add(a.as_bytes(), &mut dynstr)).collect();
         let audit = &opts.audit;
         self.audit_str = (!audit.is_empty()).then(|| add(audit.join(":").as_bytes(), &mut dynstr));
         // Every library linked against, needed or not: GNU ld takes their DT_AUDIT as it loads

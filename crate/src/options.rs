@@ -89,6 +89,10 @@ pub struct Options {
     /// `--audit=LIB` (`DT_AUDIT`) and `--depaudit=LIB`/`-P LIB` (`DT_DEPAUDIT`), in order.
     pub audit: Vec<String>,
     pub depaudit: Vec<String>,
+    /// `-F NAME`/`--filter=NAME` (`DT_FILTER`, the last one given) and `-f NAME`/
+    /// `--auxiliary=NAME` (`DT_AUXILIARY`, each): a shared object that filters another's symbols.
+    pub filter: Option<String>,
+    pub auxiliary: Vec<String>,
     /// `-E`/`--export-dynamic`: every global of an executable goes into `.dynsym`.
     pub export_dynamic: bool,
     /// `-z now`: `DF_BIND_NOW`, no lazy binding.
@@ -117,6 +121,8 @@ pub struct Options {
     pub x86_features: u32,
     /// `-z x86-64-baseline|v2|v3|v4`: `GNU_PROPERTY_X86_ISA_1_NEEDED` bits added to the note.
     pub x86_isa_needed: u32,
+    /// `-z cet-report=warning|error` (`Some(true)`: error): name the inputs without IBT/SHSTK.
+    pub cet_report: Option<bool>,
     /// Names of [`Options::defsym`] that a linker script `PROVIDE`s: defined only if referred
     /// to and defined nowhere else.
     pub provide: Vec<String>,
@@ -301,6 +307,8 @@ impl Default for Options {
             rpath: Vec::new(),
             audit: Vec::new(),
             depaudit: Vec::new(),
+            filter: None,
+            auxiliary: Vec::new(),
             export_dynamic: false,
             bind_now: false,
             bsymbolic: false,
@@ -314,6 +322,7 @@ impl Default for Options {
             dt_flags_1: 0,
             x86_features: 0,
             x86_isa_needed: 0,
+            cet_report: None,
             provide: Vec::new(),
             allow_multiple_definition: false,
             fatal_warnings: false,
@@ -651,6 +660,8 @@ impl Parser {
             "no-dynamic-linker" => o.no_dynamic_linker = true,
             "rpath" => push_rpath(&mut o.rpath, val()),
             "audit" => o.audit.push(val()),
+            "filter" => o.filter = Some(val()),
+            "auxiliary" => o.auxiliary.push(val()),
             "depaudit" => o.depaudit.push(val()),
             "soname" => o.soname = Some(val()),
             "init" => o.init = Some(val()),
@@ -777,6 +788,13 @@ impl Parser {
                 _ => OutputKind::Exec,
             }
         };
+        let o = &cmd.options;
+        if o.kind != OutputKind::Shared && (o.filter.is_some() || !o.auxiliary.is_empty()) {
+            let which = if o.filter.is_some() { "-F" } else { "-f" };
+            return err(Diagnostic::error(format!(
+                "{which} may not be used without -shared"
+            )));
+        }
         Ok(self.cmd)
     }
 }
@@ -930,9 +948,13 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<Option<Diagnostic>> {
         "separate-code" => o.separate_code = true,
         "noseparate-code" => o.separate_code = false,
         "text" | "notext" => o.z_text = kw == "text",
-        "nodefs" | "noexecheap" | "combreloc" | "nocombreloc" | "cet-report=none"
-        | "nognustack" => o.ignored.push(format!("-z {kw}")),
+        "nodefs" | "noexecheap" | "combreloc" | "nocombreloc" | "nognustack" => {
+            o.ignored.push(format!("-z {kw}"))
+        }
         "muldefs" => o.allow_multiple_definition = true,
+        "cet-report=none" => o.cet_report = None,
+        "cet-report=warning" => o.cet_report = Some(false),
+        "cet-report=error" => o.cet_report = Some(true),
         k if k.starts_with("x86-64-") && crate::arch::isa_level_bit(&k[7..]).is_some() => {
             o.x86_isa_needed |= crate::arch::isa_level_bit(&k[7..]).unwrap_or(0)
         }

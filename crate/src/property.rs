@@ -64,9 +64,12 @@ fn align8(x: usize) -> usize {
     x.saturating_add(7) & !7
 }
 
+/// The output's properties (type, value), and the `-z cet-report` warnings.
+pub type Merged = (Vec<(u32, u32)>, Vec<Diagnostic>);
+
 /// The output's properties, sorted by type: every loaded object's note merged (an object
 /// without one has no property), then `-z ibt`/`-z shstk`/`-z x86-64-vN` bits added.
-pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32, u32)>> {
+pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Merged> {
     let mut per_file = Vec::with_capacity(res.files.len());
     for f in &res.files {
         let mut props = Vec::new();
@@ -83,6 +86,7 @@ pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32
         }
         per_file.push(props);
     }
+    let report = cet_report(res, opts, &per_file)?;
     // The types present, in order (kept sorted by insertion: a sort would be another
     // instantiation of the standard sort in the wasm build, for a handful of values).
     let mut types: Vec<u32> = Vec::new();
@@ -119,6 +123,43 @@ pub fn merge(res: &Resolved<'_>, opts: &Options) -> crate::diag::Result<Vec<(u32
         arch::PROPERTY_X86_ISA_1_NEEDED,
         opts.x86_isa_needed,
     );
+    Ok((out, report))
+}
+
+/// `-z cet-report=warning|error`: each input object whose notes lack the IBT or SHSTK bit, in
+/// GNU ld's words; as errors, they fail the link.
+fn cet_report(
+    res: &Resolved<'_>,
+    opts: &Options,
+    per_file: &[Vec<(u32, u32)>],
+) -> crate::diag::Result<Vec<Diagnostic>> {
+    let Some(as_error) = opts.cet_report else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (f, props) in res.files.iter().zip(per_file) {
+        let features = props
+            .iter()
+            .find(|&&(t, _)| t == arch::PROPERTY_X86_FEATURE_1_AND)
+            .map_or(0, |&(_, v)| v);
+        let ibt = features & arch::PROPERTY_X86_FEATURE_1_IBT != 0;
+        let shstk = features & arch::PROPERTY_X86_FEATURE_1_SHSTK != 0;
+        let missing = match (ibt, shstk) {
+            (true, true) => continue,
+            (false, false) => "missing IBT and SHSTK properties",
+            (false, true) => "missing IBT property",
+            (true, false) => "missing SHSTK property",
+        };
+        let d = if as_error {
+            Diagnostic::error(missing)
+        } else {
+            Diagnostic::warning(missing)
+        };
+        out.push(d.file(f.obj.name.clone()));
+    }
+    if as_error && !out.is_empty() {
+        return Err(crate::diag::Errors(out));
+    }
     Ok(out)
 }
 

@@ -234,7 +234,9 @@ pub fn synthesize(
     exports: &crate::symver::Exports,
 ) -> Result<Synth> {
     let mut s = Synth::start(res, opts);
-    s.gnu_property = crate::property::merge(res, opts)?;
+    let (props, cet_report) = crate::property::merge(res, opts)?;
+    s.gnu_property = props;
+    s.warnings.extend(cet_report);
     // Every relocation is scanned once, file by file (natively in parallel); what each asks of the
     // link is then applied in file order, so slot and entry order do not depend on threads.
     let dynamic = s.dynamic.is_some();
@@ -648,6 +650,10 @@ fn dynamic_tags(
     if plan.rpath_str.is_some() {
         tags.push(if opts.new_dtags { DT_RUNPATH } else { DT_RPATH });
     }
+    if plan.filter_str.is_some() {
+        tags.push(DT_FILTER);
+    }
+    tags.extend(plan.auxiliary_str.iter().map(|_| DT_AUXILIARY));
     if plan.audit_str.is_some() {
         tags.push(DT_AUDIT);
     }

@@ -45,9 +45,11 @@ impl LinkerMade for Dynamic {
             return;
         };
         let mut needed = d.needed_str.iter();
+        let mut auxiliary = d.auxiliary_str.iter();
         for (k, &tag) in d.tags.iter().enumerate() {
             let value = match tag {
                 DT_NEEDED => u64::from(needed.next().copied().unwrap_or(0)),
+                DT_AUXILIARY => u64::from(auxiliary.next().copied().unwrap_or(0)),
                 _ => super::dynamic_value(v, tag).unwrap_or_else(|| own_value(v, d, tag, opts)),
             };
             put64(dst, 16 * k, u64::from(tag));
@@ -73,6 +75,7 @@ fn own_value(v: &Values<'_, '_>, d: &DynPlan, tag: u32, opts: &Options) -> u64 {
         DT_SONAME => u64::from(d.soname_str.unwrap_or(0)),
         DT_RUNPATH | DT_RPATH => u64::from(d.rpath_str.unwrap_or(0)),
         DT_AUDIT => u64::from(d.audit_str.unwrap_or(0)),
+        DT_FILTER => u64::from(d.filter_str.unwrap_or(0)),
         DT_DEPAUDIT => u64::from(d.depaudit_str.unwrap_or(0)),
         DT_INIT => sym(opts.init_symbol().as_bytes()),
         DT_FINI => sym(opts.fini_symbol().as_bytes()),
