@@ -24,6 +24,8 @@ fn name_budget(file_len: usize) -> usize {
     file_len.saturating_mul(8).saturating_add(1 << 20)
 }
 pub type Rela = elf::Rela64<LE>;
+/// The name prefix of GCC's LTO bytecode sections.
+pub const LTO_PREFIX: &[u8] = b".gnu.lto_";
 pub const E: LE = LE;
 
 /// The hash global symbol names are interned by.
@@ -157,6 +159,8 @@ pub struct Object<'a> {
     pub versioned: bool,
     /// `(signature symbol name, member section indices)` of each COMDAT group, in file order.
     pub comdat_groups: Vec<(&'a [u8], Vec<u32>)>,
+    /// It holds GCC's LTO bytecode (`.gnu.lto_*` sections): a linker plugin may claim it.
+    pub lto: bool,
 }
 
 impl<'a> Object<'a> {
@@ -176,6 +180,7 @@ impl<'a> Object<'a> {
         let mut sections = read_sections(&name, data, &table, budget)?;
         let symtab = SymbolTable::find(&name, &sections)?;
         attach_relocations(&name, &mut sections, &symtab)?;
+        let lto = sections.iter().any(|s| s.name.starts_with(LTO_PREFIX));
         let mut obj = Object {
             name,
             data,
@@ -189,6 +194,7 @@ impl<'a> Object<'a> {
             ),
             comdat_groups: Vec::new(),
             versioned: false,
+            lto,
         };
         // Symbol names and group signatures share one budget of name bytes.
         let name_bytes = obj.check_symbols(budget)?;
@@ -410,6 +416,16 @@ impl<'a> Object<'a> {
             ))
             .file(self.name.clone())),
         }
+    }
+
+    /// A "slim" LTO object: bytecode only (`-flto` without `-ffat-lto-objects`), GCC's mark
+    /// `__gnu_lto_slim` among its symbols; without a plugin nothing of it can be linked.
+    pub fn is_slim(&self) -> bool {
+        self.lto
+            && self
+                .global_names
+                .iter()
+                .any(|&(_, n)| n == b"__gnu_lto_slim")
     }
 
     pub fn section_name(&self, i: u32) -> String {

@@ -17,7 +17,9 @@ pub mod dynamic;
 pub mod getopt;
 pub mod input;
 pub mod inputs;
+pub mod ir;
 pub mod layout;
+pub mod lto;
 pub mod options;
 mod par;
 pub mod property;
@@ -90,6 +92,17 @@ pub fn link_into<'a>(
     opts: &'a Options,
     sink: &mut dyn OutputSink,
 ) -> LinkOutput<'a> {
+    link_claiming(items, opts, sink, None)
+}
+
+/// Like [`link_into`], with each LTO object the link loads offered to `claim` (a linker plugin,
+/// see [`lto`]) before it is read as an object.
+pub fn link_claiming<'a>(
+    items: &[InputItem<'a>],
+    opts: &'a Options,
+    sink: &mut dyn OutputSink,
+    claim: Option<&mut dyn ir::Claim<'a>>,
+) -> LinkOutput<'a> {
     let mut out = LinkOutput {
         elf: None,
         linked: false,
@@ -99,7 +112,7 @@ pub fn link_into<'a>(
         build_id_at: None,
         working: None,
     };
-    match link_phases(items, opts, sink, &mut out) {
+    match link_phases(items, opts, sink, &mut out, claim) {
         Ok(()) => {}
         Err(e) => out.diagnostics.extend(e.0),
     }
@@ -120,12 +133,13 @@ fn link_phases<'a>(
     opts: &'a Options,
     sink: &mut dyn OutputSink,
     out: &mut LinkOutput<'a>,
+    claim: Option<&mut dyn ir::Claim<'a>>,
 ) -> diag::Result<()> {
     let mut clock = Clock::new(opts.time);
     // 1. resolve: parse objects (input phase), pick archive members, bind every name.
     // `--init-stub`'s register function is referenced by the stub, like a `-u` symbol.
     let register = opts.init_stub.as_ref().map(|s| s.register.as_str());
-    let mut resolved = resolve::resolve(items, opts, register)?;
+    let mut resolved = resolve::resolve(items, opts, register, claim)?;
     out.diagnostics.append(&mut resolved.warnings);
     clock.lap("resolve", &mut out.timings);
     if opts.relocatable {

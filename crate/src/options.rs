@@ -200,6 +200,24 @@ pub struct Options {
     /// `--relocatable-merge-sections` (mold's): with `-r`, `.text.foo` joins `.text` (and so
     /// on for the final link's prefixes) instead of keeping its name.
     pub relocatable_merge_sections: bool,
+    /// The second resolve of an LTO link ([`crate::lto`]): what the plugin's compiled objects
+    /// replace.
+    #[serde(skip)]
+    pub lto_replaced: LtoReplaced,
+}
+
+/// What a linker plugin's compiled objects replace, in the second resolve of an LTO link.
+#[derive(Debug, Clone, Default)]
+pub struct LtoReplaced {
+    /// The LTO objects it claimed: (file name, offset of the object in that file: an archive
+    /// member's), left out of the link.
+    pub objects: Vec<(String, u64)>,
+    /// The compiled objects' file names.
+    pub compiled: Vec<String>,
+    /// COMDAT groups an LTO object kept whose definitions the compiled objects hold as plain
+    /// globals: another object's copy of such a group (an archive member loaded only for the
+    /// compiled code) is dropped, so that its references bind to those definitions.
+    pub comdats: Vec<String>,
 }
 
 /// What `--defsym NAME=...` sets NAME to.
@@ -343,6 +361,7 @@ impl Default for Options {
             relocatable: false,
             define_common: false,
             relocatable_merge_sections: false,
+            lto_replaced: LtoReplaced::default(),
         }
     }
 }
@@ -398,6 +417,11 @@ pub struct Command {
     pub warnings: Vec<Diagnostic>,
     /// One of [`Command::warnings`] came after `--fatal-warnings`: the link fails.
     pub fatal_warning: bool,
+    /// `-plugin PATH`: the linker plugin (GCC's `liblto_plugin.so`) the CLI loads for LTO
+    /// objects (the last one given; GNU ld loads each, gcc passes one).
+    pub plugin: Option<String>,
+    /// `-plugin-opt OPT`, in order: handed to the plugin as it loads.
+    pub plugin_opts: Vec<String>,
 }
 
 /// A path a linker script names, under `--sysroot`, as GNU ld finds it: `=/p` (or `$SYSROOT/p`)
@@ -415,12 +439,10 @@ pub fn sysroot_path(path: &str, sysroot: Option<&str>, script_in_sysroot: bool) 
         .then(|| format!("{root}{path}"))
 }
 
-/// Options that change nothing initlink writes: GCC's plugin and LTO options (initlink links no
-/// LTO objects), warnings initlink does not give, memory and speed knobs. They are recorded
-/// (`Options::ignored`) so the report can say so.
+/// Options that change nothing initlink writes: GCC's LTO options meant for the compiler (the
+/// plugin gets its own through `-plugin-opt`), warnings initlink does not give, memory and speed
+/// knobs. They are recorded (`Options::ignored`) so the report can say so.
 const IGNORED: &[&str] = &[
-    "plugin",
-    "plugin-opt",
     "flto",
     "flto-partition",
     "fuse-ld",
@@ -735,6 +757,8 @@ impl Parser {
                 cmd.just_symbols.push(val());
             }
             "sysroot" => cmd.sysroot = Some(val()),
+            "plugin" => cmd.plugin = Some(val()),
+            "plugin-opt" => cmd.plugin_opts.push(val()),
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
             "dependency-file" => cmd.dependency_file = Some(val()),

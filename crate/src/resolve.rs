@@ -6,6 +6,7 @@
 use crate::diag::{name_str, Diagnostic, Errors, Result};
 use crate::dso::SharedObject;
 use crate::input::{classify, name_hash, Archive, FileKind, InputItem, Object, SymPlace, E};
+use crate::ir::{Claim, IrSymbol, Offered};
 use object::elf;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -149,6 +150,20 @@ pub struct Resolved<'a> {
     /// Every weakly referenced undefined symbol is 0, resolved here and kept out of `.dynsym`
     /// (`-z nodynamic-undefined-weak`).
     pub weak_undef_local: bool,
+    /// The LTO objects a linker plugin claimed (their files hold stand-ins, `ir::stand_in`).
+    pub claimed: Vec<Claimed>,
+}
+
+/// An LTO object the plugin claimed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The stand-in's file.
+    pub file: FileId,
+    /// The file that held it (as offered to the plugin) and where in it ([`Offered::offset`]).
+    pub path: String,
+    pub offset: u64,
+    /// Its symbols, in the plugin's order: the stand-in's globals, in the same order.
+    pub symbols: Vec<IrSymbol>,
 }
 
 /// How a global binds in a dynamic output, beyond its visibility: what a version script, a
@@ -268,7 +283,7 @@ enum CommonMeets {
     Overridden,
 }
 
-struct Resolver<'a> {
+struct Resolver<'a, 'c> {
     files: Vec<File<'a>>,
     globals: Vec<Global<'a>>,
     names: Names,
@@ -288,9 +303,14 @@ struct Resolver<'a> {
     warnings: Vec<Diagnostic>,
     /// `-y`/`--trace-symbol` names: each file that defines or refers to one says so.
     traced: FxHashSet<&'a [u8]>,
+    /// The linker plugin LTO objects are offered to (the first resolve of an LTO link).
+    claim: Option<&'c mut dyn Claim<'a>>,
+    claimed: Vec<Claimed>,
+    /// What the plugin's compiled objects replace ([`crate::options::Options::lto_replaced`]).
+    replaced: &'a crate::options::LtoReplaced,
 }
 
-impl<'a> Resolver<'a> {
+impl<'a> Resolver<'a, '_> {
     fn intern(&mut self, name: &'a [u8]) -> SymbolId {
         self.intern_hashed(name_hash(name), name)
     }
@@ -315,19 +335,77 @@ impl<'a> Resolver<'a> {
         id
     }
 
+    /// Add an object of `file` (whose bytes are `base`): an LTO object is offered to the plugin
+    /// first, and left out when the plugin's output replaces it.
+    fn add_input(
+        &mut self,
+        obj: Object<'a>,
+        origin: Origin,
+        file: &str,
+        base: &[u8],
+    ) -> Result<()> {
+        if obj.lto {
+            self.add_lto(obj, origin, file, base)
+        } else {
+            self.add_object(obj, origin)
+        }
+    }
+
+    #[cold]
+    fn add_lto(&mut self, obj: Object<'a>, origin: Origin, file: &str, base: &[u8]) -> Result<()> {
+        let (file, offset) = match base.as_ptr_range().contains(&obj.data.as_ptr()) {
+            true => (
+                file.to_string(),
+                (obj.data.as_ptr() as usize - base.as_ptr() as usize) as u64,
+            ),
+            // A thin archive's member: its own file, beside the archive.
+            false => (thin_member_path(file, &origin), 0),
+        };
+        let file = file.as_str();
+        if (self.replaced.objects.iter()).any(|(f, o)| f == file && *o == offset) {
+            return Ok(());
+        }
+        if let Some(claim) = self.claim.as_deref_mut() {
+            let offered = Offered {
+                file,
+                offset,
+                data: obj.data,
+                name: &obj.name,
+            };
+            if let Some(symbols) = claim.claim(&offered)? {
+                let bytes = claim.keep(crate::ir::stand_in(&symbols));
+                let stand_in = Object::parse(obj.name.clone(), bytes)?;
+                self.claimed.push(Claimed {
+                    file: FileId(self.files.len() as u32),
+                    path: file.to_string(),
+                    offset,
+                    symbols,
+                });
+                return self.add_object(stand_in, origin);
+            }
+        }
+        if obj.is_slim() {
+            // GNU ld's words; its code is bytecode only, which only the plugin compiles.
+            return Err(Diagnostic::error("plugin needed to handle lto object")
+                .file(obj.name.clone())
+                .note("LTO objects need GCC's plugin (gcc passes -plugin when it links with -flto), which the playground cannot run")
+                .into());
+        }
+        self.add_object(obj, origin)
+    }
+
     fn add_object(&mut self, obj: Object<'a>, origin: Origin) -> Result<()> {
         let fid = FileId(self.files.len() as u32);
         let mut discarded = vec![false; obj.sections.len()];
         for (sig, members) in &obj.comdat_groups {
-            match self.comdats.get(sig) {
-                Some(_) => {
-                    for &m in members {
-                        discarded[m as usize] = true;
-                    }
+            let taken = self.comdats.contains_key(sig)
+                || (!self.replaced.comdats.is_empty() && self.compiled_elsewhere(sig, &obj.name));
+            if taken {
+                for &m in members {
+                    discarded[m as usize] = true;
                 }
-                None => {
-                    self.comdats.insert(sig, fid);
-                }
+            } else {
+                self.comdats.insert(sig, fid);
             }
         }
         let mut globals = Vec::with_capacity(obj.symbols.len().saturating_sub(obj.first_global));
@@ -457,6 +535,14 @@ impl<'a> Resolver<'a> {
             discarded,
         });
         Ok(())
+    }
+
+    /// Whether the LTO plugin's compiled objects hold the definitions of COMDAT group `sig`,
+    /// and `name` is not one of them (see [`crate::options::LtoReplaced::comdats`]).
+    #[cold]
+    fn compiled_elsewhere(&self, sig: &[u8], name: &str) -> bool {
+        self.replaced.comdats.iter().any(|c| c.as_bytes() == sig)
+            && !self.replaced.compiled.iter().any(|c| c == name)
     }
 
     /// `--warn-common`: GNU ld's words for a common symbol `name` of `here` meeting the common
@@ -629,7 +715,7 @@ impl<'a> Resolver<'a> {
                     symbol: name_str(name),
                     referenced_by,
                 };
-                self.add_object(obj, origin)?;
+                self.add_input(obj, origin, &ar.name, ar.data)?;
                 count += 1;
                 changed = true;
             }
@@ -637,6 +723,18 @@ impl<'a> Resolver<'a> {
                 return Ok(count);
             }
         }
+    }
+}
+
+/// The file of a thin archive's member (`origin`'s), named relative to the archive's directory.
+fn thin_member_path(archive: &str, origin: &Origin) -> String {
+    let member = match origin {
+        Origin::Member { member, .. } | Origin::WholeArchive { member, .. } => member.as_str(),
+        Origin::CommandLine => return archive.to_string(),
+    };
+    match archive.rsplit_once('/') {
+        Some((dir, _)) if !member.starts_with('/') => format!("{dir}/{member}"),
+        _ => member.to_string(),
     }
 }
 
@@ -652,7 +750,7 @@ fn defines(obj: &Object<'_>, name: &[u8]) -> bool {
         })
 }
 
-impl<'a> Resolver<'a> {
+impl<'a> Resolver<'a, '_> {
     /// Bind each reference that names a version (`foo@V`) and no input defines under that name:
     /// to `foo` when its definition is at version V (a default version `foo@@V` defines `foo`),
     /// else to the first shared object that defines `foo` at version V (default or not).
@@ -796,6 +894,7 @@ pub fn resolve<'a>(
     items: &[InputItem<'a>],
     opts: &'a crate::options::Options,
     register: Option<&'a str>,
+    claim: Option<&mut dyn Claim<'a>>,
 ) -> Result<Resolved<'a>> {
     let (undefined, defsym, wrap) = (&opts.undefined, &opts.defsym, &opts.wrap);
     let static_link = opts.kind == crate::options::OutputKind::Static;
@@ -820,6 +919,9 @@ pub fn resolve<'a>(
         dsos: Vec::new(),
         commons: FxHashMap::default(),
         versioned_refs: Vec::new(),
+        claim,
+        claimed: Vec::new(),
+        replaced: &opts.lto_replaced,
     };
     // `-u` names: strong references before any input, so archives pull their definitions; so
     // are the symbols `--defsym` aliases.
@@ -924,13 +1026,14 @@ pub fn resolve<'a>(
         undef_local: false,
         weak_undef_local: false,
         defsym: applied,
+        claimed: r.claimed,
     })
 }
 
 /// The command line, left to right: objects added, archives scanned (groups rescanned until
 /// nothing changes), shared objects added. `take(i)` gives item `i` parsed.
 fn walk<'a>(
-    r: &mut Resolver<'a>,
+    r: &mut Resolver<'a, '_>,
     items: &[InputItem<'a>],
     static_link: bool,
     take: &mut Take<'_, 'a>,
@@ -965,7 +1068,7 @@ fn walk<'a>(
                         Some(Parsed::Object(o)) => o?,
                         _ => Object::parse(input.name.clone(), input.data)?,
                     };
-                    r.add_object(obj, Origin::CommandLine)?;
+                    r.add_input(obj, Origin::CommandLine, &input.name, input.data)?;
                 }
                 FileKind::Archive | FileKind::ThinArchive if whole_archive => {
                     // Every member, in archive order; the archive is not scanned again.
@@ -976,7 +1079,7 @@ fn walk<'a>(
                             archive: ar.name.clone(),
                             member,
                         };
-                        r.add_object(obj, origin)?;
+                        r.add_input(obj, origin, &ar.name, ar.data)?;
                     }
                 }
                 FileKind::Archive | FileKind::ThinArchive => {

@@ -5,11 +5,14 @@ mod cleanup;
 mod exit;
 mod files;
 mod output;
+#[cfg(feature = "plugin")]
+mod plugin;
 
 use files::{room_for_open_files, Disk, FileData};
 use initlink::inputs::{self, Found};
+use initlink::ir::{Claim, IrSymbol, Offered};
 use initlink::options::parse_args;
-use initlink::{link_into, Command, Diagnostic, InputItem, Severity};
+use initlink::{link_claiming, Command, Diagnostic, InputItem, Severity};
 use output::{write_atomic, OutputFile};
 use std::path::Path;
 use std::process::ExitCode;
@@ -144,7 +147,146 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     let found = open_inputs(&cmd)?;
     inputs::apply_assignments(&found, &mut cmd.options);
     let items = inputs::items(&found);
-    link_and_write(&cmd, &items, started)
+    // gcc names its LTO plugin on every link: it is loaded only once the link meets an LTO
+    // object, and the link starts over with it (see `lto_link`).
+    let mut detect = Detect::default();
+    let watch = cmd.plugin.is_some() && cfg!(feature = "plugin");
+    let code = link_and_write(&cmd, &items, started, watch.then_some(&mut detect))?;
+    if !detect.met {
+        return Ok(code);
+    }
+    drop(items);
+    lto_link(cmd, found, started)
+}
+
+/// Watches a link for LTO objects: the first one stops it (the link is made again with the
+/// plugin).
+#[derive(Default)]
+struct Detect {
+    met: bool,
+}
+
+impl<'a> Claim<'a> for Detect {
+    fn claim(&mut self, o: &Offered<'_>) -> initlink::diag::Result<Option<Vec<IrSymbol>>> {
+        self.met = true;
+        Err(
+            Diagnostic::error("an LTO object: the link starts over with the plugin")
+                .file(o.name.to_string())
+                .into(),
+        )
+    }
+
+    fn keep(&mut self, _bytes: Vec<u8>) -> &'a [u8] {
+        &[]
+    }
+}
+
+/// An LTO link (`-plugin`, and an input with LTO sections): a first resolve offers the LTO
+/// objects to the plugin, which compiles them once it knows how their symbols resolved; then the
+/// same inputs link with its objects in place of the ones it claimed (at the first one's place,
+/// as GNU ld puts them) and the libraries it adds at the end.
+#[cfg(feature = "plugin")]
+fn lto_link(
+    mut cmd: Command,
+    mut found: Vec<Found<FileData>>,
+    started: std::time::Instant,
+) -> Result<u8, Vec<Diagnostic>> {
+    let path = cmd.plugin.clone().unwrap_or_default();
+    let mut plugin = plugin::Plugin::load(&path, &cmd.plugin_opts, &cmd.options)?;
+    let ir = {
+        let items = inputs::items(&found);
+        initlink::lto::resolve_ir(&items, &cmd.options, &mut plugin).map_err(|e| e.0)?
+    };
+    let added = plugin.all_symbols_read(ir.resolutions);
+    // Every new input is read (or mapped) before the plugin removes its temporary files.
+    let extra = added.and_then(|a| open_added(&cmd, &found, a));
+    plugin.cleanup();
+    let extra = extra?;
+    let at = found
+        .iter()
+        .position(|f| match f {
+            Found::File { file, .. } => ir.replaced.iter().any(|(p, _)| *p == file.name),
+            _ => false,
+        })
+        .unwrap_or(found.len());
+    let (objects, libraries) = extra;
+    if cmd.trace || cmd.verbose {
+        for f in objects.iter().chain(&libraries) {
+            match f {
+                Found::File { file, .. } if cmd.verbose => {
+                    println!("attempt to open {} succeeded", file.name)
+                }
+                Found::File { file, .. } => println!("{}", file.name),
+                _ => {}
+            }
+        }
+    }
+    let compiled = objects.iter().filter_map(|f| match f {
+        Found::File { file, .. } => Some(file.name.clone()),
+        _ => None,
+    });
+    cmd.options.lto_replaced = initlink::options::LtoReplaced {
+        objects: ir.replaced,
+        compiled: compiled.collect(),
+        comdats: ir.comdats,
+    };
+    found.splice(at..at, objects);
+    found.extend(libraries);
+    cmd.options.undefined.extend(ir.keep);
+    let items = inputs::items(&found);
+    let code = link_and_write(&cmd, &items, started, None);
+    drop(plugin);
+    code
+}
+
+#[cfg(not(feature = "plugin"))]
+fn lto_link(
+    _cmd: Command,
+    _found: Vec<Found<FileData>>,
+    _started: std::time::Instant,
+) -> Result<u8, Vec<Diagnostic>> {
+    Err(vec![Diagnostic::error(
+        "initlink was built without linker plugins",
+    )])
+}
+
+/// The objects the plugin compiled, and the libraries it adds that the link does not already
+/// have (gcc passes its own libraries again through the plugin for GNU ld, which does not
+/// search an archive twice; the second resolve finds the compiled objects before them anyway).
+#[cfg(feature = "plugin")]
+type Extra = (Vec<Found<FileData>>, Vec<Found<FileData>>);
+
+#[cfg(feature = "plugin")]
+fn open_added(
+    cmd: &Command,
+    found: &[Found<FileData>],
+    added: plugin::Added,
+) -> Result<Extra, Vec<Diagnostic>> {
+    use initlink::options::InputArg;
+    let static_only = cmd.options.kind == initlink::OutputKind::Static;
+    let objects = added.files.into_iter().map(InputArg::Path).collect();
+    // Not dependencies (`--dependency-file`): the compiled objects are temporary files, and
+    // gcc's libraries are already on the command line.
+    let disk = Disk { opened: None };
+    let objects = inputs::resolve(&disk, objects, Vec::new(), None)?;
+    let libs = added.libraries.into_iter().map(|name| InputArg::Lib {
+        name,
+        static_only,
+        exact: false,
+    });
+    let mut dirs = cmd.search_dirs.clone();
+    dirs.extend(added.library_paths);
+    let libraries = inputs::resolve(&disk, libs.collect(), dirs, cmd.sysroot.as_deref())?;
+    let have = |name: &str| {
+        found
+            .iter()
+            .any(|f| matches!(f, Found::File { file, .. } if file.name == name))
+    };
+    let libraries = libraries
+        .into_iter()
+        .filter(|f| !matches!(f, Found::File { file, .. } if have(&file.name)))
+        .collect();
+    Ok((objects, libraries))
 }
 
 /// `initlink --describe-dso LIB.so`: print the text description a link can use instead.
@@ -185,6 +327,15 @@ fn without_linking(cmd: &Command) -> Result<Option<u8>, Vec<Diagnostic>> {
     }
     if cmd.inputs.is_empty() {
         return Err(vec![Diagnostic::error("no input files")]);
+    }
+    // GNU ld loads the plugin at once; initlink loads it only for a link with LTO objects
+    // (gcc names it on every link), but a plugin that is not there is an error either way.
+    if let Some(p) = &cmd.plugin {
+        if let Err(e) = std::fs::metadata(p) {
+            return Err(vec![
+                Diagnostic::error(format!("cannot load plugin: {e}")).file(p.clone())
+            ]);
+        }
     }
     Ok(None)
 }
@@ -261,12 +412,18 @@ fn link_and_write(
     cmd: &Command,
     items: &[InputItem<'_>],
     started: std::time::Instant,
+    mut detect: Option<&mut Detect>,
 ) -> Result<u8, Vec<Diagnostic>> {
     let opts = &cmd.options;
     let t_inputs = started.elapsed();
     let t_link = std::time::Instant::now();
     let mut output = OutputFile::new(Path::new(&opts.output));
-    let out = link_into(items, opts, &mut output);
+    let claim = detect.as_deref_mut().map(|d| d as &mut dyn Claim<'_>);
+    let out = link_claiming(items, opts, &mut output, claim);
+    if detect.is_some_and(|d| d.met) {
+        // Not a failure: the link starts over with the plugin.
+        return Ok(1);
+    }
     let t_link = t_link.elapsed();
     if opts.time {
         print_time("open inputs", ms(t_inputs));
