@@ -18,6 +18,7 @@ pub mod getopt;
 pub mod input;
 pub mod inputs;
 pub mod layout;
+pub mod linker_script;
 pub mod options;
 mod par;
 pub mod property;

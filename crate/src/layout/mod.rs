@@ -582,6 +582,8 @@ impl Layout {
             match self.defsym.iter().rev().find(|(d, _)| d == n) {
                 Some((_, crate::options::Defsym::Value(x))) => return Some(*x),
                 Some((_, crate::options::Defsym::Symbol(t))) => n = t,
+                // Not laid out (a failed link's report): no value.
+                Some((_, crate::options::Defsym::Layout)) => return None,
                 None => return self.builtin_symbol(n),
             }
         }

@@ -126,6 +126,11 @@ fn is_crt_file(name: &str) -> bool {
 /// Decide every output section and its pieces (no addresses yet). With `gc` (`--gc-sections`),
 /// only the live input sections are placed.
 pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
+    if opts.sections.is_some() {
+        return err(Diagnostic::error(
+            "laying out by a linker script's SECTIONS is not supported yet",
+        ));
+    }
     let mut p = Planner::new(res);
     p.open_known_sections();
     // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel
