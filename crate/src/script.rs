@@ -81,8 +81,16 @@ fn take_versions(name: &str, text: &str) -> Result<(String, crate::version_scrip
                 .file(format!("{name}:{line}:{col}")));
         }
         let Some(close) = matching_brace(after) else {
-            return err(Diagnostic::error("VERSION { without its closing '}'")
-                .file(format!("{name}:{line}:{col}")));
+            // A comment that never closes hides the closing brace: say so, as GNU ld does.
+            let unclosed = after
+                .rfind("/*")
+                .is_some_and(|c| !after[c..].contains("*/"));
+            let why = if unclosed {
+                "unclosed comment in VERSION { ... }"
+            } else {
+                "VERSION { without its closing '}'"
+            };
+            return err(Diagnostic::error(why).file(format!("{name}:{line}:{col}")));
         };
         let (mut l, mut c) = (line, col);
         advance(&from[..open + 1], &mut l, &mut c);

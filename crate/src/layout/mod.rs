@@ -673,6 +673,12 @@ mod tests {
     use super::SplitMap;
 
     #[test]
+    fn a_piece_stays_48_bytes() {
+        // A big link has hundreds of thousands: the script's `rule` lives in the padding.
+        assert!(std::mem::size_of::<super::Piece>() <= 48);
+    }
+
+    #[test]
     fn split_map_walk_agrees_with_bisection_in_any_order() {
         // Records at 0, 24, 64 (dropped), 100; 140 bytes in, 100 kept.
         let m = SplitMap {
