@@ -251,6 +251,15 @@ fn an_embedded_script_places_sections_and_symbols_as_gnu_ld_does() {
             .any(|(n, v)| n == "stack_top" && v == "00000000004020a8"),
         "{iy:?}"
     );
+    // The same segments: `.rodata` shares `.data`'s page, so one segment holds both.
+    let loads = |f: &str| -> Vec<String> {
+        ok(&d, "readelf", &["-lW", f])
+            .lines()
+            .filter(|l| l.trim_start().starts_with("LOAD"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(loads("gnu"), loads("il"));
 }
 
 #[test]

@@ -455,10 +455,15 @@ impl Layout {
             );
         }
         let mut loads: Vec<Segment> = Vec::new();
+        // Under a script, as GNU ld: a section that starts on the page where the segment ends
+        // joins it whatever its access (two segments cannot map one page), the segment taking
+        // both accesses.
+        let scripted = self.script.is_some();
         for (sec, addr, end, file_end, flags) in items {
             let joins = loads.last().is_some_and(|g| {
                 let (mem_end, bss) = (g.vaddr + g.memsz, g.filesz < g.memsz);
-                g.flags == flags
+                let same_page = mem_end > g.vaddr && (mem_end - 1) / page == addr / page;
+                (g.flags == flags || (scripted && same_page))
                     && addr >= mem_end
                     && align_up(mem_end, page) >= align_up(addr, page)
                     && !(bss && file_end > addr)
@@ -476,6 +481,7 @@ impl Layout {
                 });
             }
             let g = loads.last_mut().expect("a segment was just pushed");
+            g.flags |= flags;
             g.memsz = g.memsz.max(end - g.vaddr);
             if file_end > addr {
                 g.filesz = file_end - g.vaddr;

@@ -302,7 +302,9 @@ impl Layout {
     /// far as its alignment allows so that the last ends on a common page.
     fn relro_base(&self, seg: &DataSegment, end: u64, offset: u64) -> u64 {
         let base = seg.base.unwrap_or(0);
-        let mut desired = align_up(end, seg.common.max(1)).saturating_sub(offset);
+        let mut desired = align_to(end, seg.common.max(1))
+            .unwrap_or(end)
+            .saturating_sub(offset);
         for s in self.sections.iter().rev() {
             if s.class == Class::NonAlloc || s.addr < base || s.addr >= end.saturating_sub(offset) {
                 continue;
@@ -312,8 +314,8 @@ impl Layout {
             } else {
                 s.size
             };
-            let bump = desired.saturating_sub(s.addr + room);
-            desired = (s.addr + bump) & !(s.align.max(1) - 1);
+            let bump = desired.saturating_sub(s.addr.saturating_add(room));
+            desired = s.addr.saturating_add(bump) & !(s.align.max(1) - 1);
         }
         desired.max(base)
     }
@@ -411,7 +413,8 @@ impl Layout {
             s.addr = a;
             return Ok(());
         }
-        s.addr = align_up(*dot, s.align);
+        s.addr = align_to(*dot, s.align)
+            .map_err(|m| Diagnostic::error(format!("{m} placing section {}", s.name)))?;
         if !(s.is_nobits() && s.is_tls()) {
             *dot = s.addr.checked_add(s.size).ok_or_else(|| {
                 Diagnostic::error(format!("section {} ends past the address space", s.name))
@@ -490,7 +493,8 @@ impl Layout {
             if upto.is_some_and(|k| usize::from(p.rule) > k) {
                 break;
             }
-            let at = align_up(*dot, p.align);
+            let at = align_to(*dot, p.align)
+                .map_err(|m| Diagnostic::error(format!("{m} placing section {}", s.name)))?;
             p.offset = at - start;
             *dot = at.checked_add(p.size).ok_or_else(|| {
                 Diagnostic::error(format!("section {} ends past the address space", s.name))
@@ -529,7 +533,8 @@ impl Layout {
         }
         match &a.target {
             None => {
-                if section.is_some_and(|s| v < s) {
+                // Inside a section, what is placed stays placed.
+                if section.is_some() && v < *dot {
                     return err(Diagnostic::error(format!(
                         "the location counter cannot move backward (from {:#x} to {v:#x})",
                         *dot
