@@ -326,7 +326,12 @@ impl<'t> Parser<'t> {
 
     /// An output section's name: a word that stops before `:`.
     fn section_name(&mut self) -> R<String> {
+        self.skip()?;
         let start = self.pos;
+        // A quoted name is the name whatever it holds.
+        if self.rest().starts_with('"') {
+            return self.word();
+        }
         let w = self.word()?;
         match w.find(':') {
             Some(0) => self.fail("expected an output section name"),
@@ -965,6 +970,13 @@ mod tests {
         assert_eq!(bss.items.len(), 3);
         let Command::Output(d) = &c[3] else { panic!() };
         assert!(d.is_discard());
+    }
+
+    #[test]
+    fn fuzz_findings() {
+        // A quoted output section name holding `:`: offsets in the name are not the text's.
+        assert!(parse("\"s\u{fffd}s!co\u{fffd}:dexterN[!a-z] \"C++\" }").is_err());
+        assert!(parse("\"a:b\" : { *(.x) } }").is_ok());
     }
 
     #[test]
