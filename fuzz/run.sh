@@ -9,7 +9,7 @@
 # long run. FORK=0 runs in the classic mode instead (stops at the first finding).
 set -euo pipefail
 cd "$(dirname "$0")"
-target=${1:?target: link_object, link_many, link_archive, script_args or version_script}
+target=${1:?target: link_object, link_many, link_archive, script_args, linker_script or version_script}
 secs=${2:-600}
 [ -d seeds ] || ./make_seeds.sh
 [ -n "${NO_BUILD:-}" ] || cargo +nightly fuzz build -O -a "$target"

@@ -2303,6 +2303,60 @@ fn fuzz_script_args_inputs() {
     }
 }
 
+/// `SECTIONS` on every saved `linker_script` fuzz input (the target's own steps: the text inside
+/// `SECTIONS { ... }`, and every assignment evaluated).
+#[test]
+fn fuzz_linker_script_inputs() {
+    use initlink::linker_script::expr::{Env, SectionFn};
+    struct Fixed;
+    impl Env for Fixed {
+        fn dot(&self) -> Result<u64, String> {
+            Ok(0x401000)
+        }
+        fn symbol(&self, name: &str) -> Result<u64, String> {
+            Ok(name.len() as u64)
+        }
+        fn section(&self, _: SectionFn, name: &str) -> Result<u64, String> {
+            Ok(name.len() as u64 * 16)
+        }
+        fn defined(&self, name: &str) -> bool {
+            name.len().is_multiple_of(2)
+        }
+        fn segment_start(&self, _: &str) -> Option<u64> {
+            None
+        }
+        fn page(&self, _: bool) -> u64 {
+            0x1000
+        }
+        fn sizeof_headers(&self) -> u64 {
+            0x200
+        }
+        fn data_segment_align(&mut self, dot: u64, max: u64, _: u64) -> Result<u64, String> {
+            initlink::linker_script::expr::align_to(dot, max)
+        }
+        fn data_segment_relro_end(&mut self, offset: u64, value: u64) -> u64 {
+            value.wrapping_add(offset)
+        }
+    }
+    let dir = src_dir().join("crashes/linker_script");
+    let mut n = 0;
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let data = fs::read(e.path()).unwrap();
+        let text = format!("SECTIONS {{ {} }}", String::from_utf8_lossy(&data));
+        if let Ok(s) = initlink::script::parse("fuzz.ld", &text) {
+            for a in &s.assignments {
+                if let initlink::script::Assignment::Sections(s) = a {
+                    for assign in s.assignments() {
+                        let _ = assign.expr.eval(&mut Fixed);
+                    }
+                }
+            }
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no saved linker_script inputs");
+}
+
 /// Version scripts, dynamic lists and demangling on every saved `version_script` fuzz input (the
 /// fuzz target's own steps: the first line is also a symbol name).
 #[test]

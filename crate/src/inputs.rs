@@ -95,9 +95,36 @@ pub fn apply_assignments<D>(found: &[Found<D>], opts: &mut crate::options::Optio
                 }
                 crate::script::Assignment::Entry(e) if !entry_given => opts.entry = Some(e.clone()),
                 crate::script::Assignment::Entry(_) => {}
+                crate::script::Assignment::Sections(sections) => {
+                    apply_sections(sections, opts);
+                }
             }
         }
     }
+}
+
+/// A script's `SECTIONS`: its commands join the options' (the layout follows them) and each
+/// symbol it assigns becomes a linker-made symbol: a constant one absolute, as `--defsym`'s,
+/// the others with the address the layout gives (`PROVIDE`d ones only if referred to and
+/// defined nowhere else).
+fn apply_sections(sections: &crate::linker_script::Sections, opts: &mut crate::options::Options) {
+    use crate::options::Defsym;
+    let mut all = opts.sections.as_deref().cloned().unwrap_or_default();
+    all.commands.extend(sections.commands.iter().cloned());
+    for a in sections.assignments() {
+        let Some(name) = &a.target else {
+            continue;
+        };
+        let value = match (a.op, a.expr.constant()) {
+            (None, Some(v)) => Defsym::Value(v),
+            _ => Defsym::Layout,
+        };
+        opts.defsym.push((name.clone(), value));
+        if a.provide {
+            opts.provide.push(name.clone());
+        }
+    }
+    opts.sections = Some(std::sync::Arc::new(all));
 }
 
 /// Find every input `inputs` names, in order: `dirs` are the library search directories (the

@@ -19,6 +19,7 @@ pub mod input;
 pub mod inputs;
 pub mod ir;
 pub mod layout;
+pub mod linker_script;
 pub mod lto;
 pub mod options;
 mod par;

@@ -137,6 +137,10 @@ pub struct Options {
     pub exclude_libs: Vec<String>,
     /// `--defsym=NAME=VALUE`, in order.
     pub defsym: Vec<(String, Defsym)>,
+    /// The linker scripts' `SECTIONS` commands, in order: the layout follows them
+    /// (`layout::script`) instead of GNU ld's built-in default script.
+    #[serde(skip)]
+    pub sections: Option<std::sync::Arc<crate::linker_script::Sections>>,
     /// `--no-undefined` / `-z defs`: a shared object's undefined references are errors too
     /// (`-z undefs` turns it off).
     pub no_undefined: bool,
@@ -227,6 +231,9 @@ pub enum Defsym {
     Value(u64),
     /// Another symbol: NAME is an alias of it (its definition, or the linker-made symbol).
     Symbol(String),
+    /// An address a linker script's `SECTIONS` gives as it lays the output out: a linker-made
+    /// symbol whose value the assign phase sets (`Value` from then on).
+    Layout,
 }
 
 /// `NAME=EXPR` of `--defsym`. GNU ld takes any linker-script expression; initlink takes a number
@@ -338,6 +345,7 @@ impl Default for Options {
             warn_common: false,
             exclude_libs: Vec::new(),
             defsym: Vec::new(),
+            sections: None,
             no_undefined: false,
             ignore_undefined_in_objects: false,
             warn_unresolved: false,

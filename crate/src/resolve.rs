@@ -927,7 +927,7 @@ pub fn resolve<'a>(
     // are the symbols `--defsym` aliases.
     let aliased = defsym.iter().filter_map(|(_, v)| match v {
         crate::options::Defsym::Symbol(t) => Some(t.as_str()),
-        crate::options::Defsym::Value(_) => None,
+        crate::options::Defsym::Value(_) | crate::options::Defsym::Layout => None,
     });
     for u in undefined
         .iter()
@@ -965,7 +965,7 @@ pub fn resolve<'a>(
         }
         applied.push((name.clone(), value.clone()));
         let def = match value {
-            crate::options::Defsym::Value(_) => Def::Linker,
+            crate::options::Defsym::Value(_) | crate::options::Defsym::Layout => Def::Linker,
             crate::options::Defsym::Symbol(t) => {
                 let target = r.intern(t.as_bytes());
                 match r.globals[target.0 as usize].def {

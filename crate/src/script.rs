@@ -1,7 +1,10 @@
 //! GNU ld linker scripts given as inputs, as glibc and gcc install them (`libc.so`, `libm.a` are
 //! text: `GROUP ( ... AS_NEEDED ( ... ) )`). Only the input-naming commands are understood; they
-//! expand to command-line items. `VERSION { ... }` holds version nodes (`version_script`). A script
-//! with layout commands (`SECTIONS`, ...) is an error.
+//! expand to command-line items. `VERSION { ... }` holds version nodes (`version_script`).
+//! `SECTIONS { ... }` is parsed by [`crate::linker_script`] and laid out by `layout::script`;
+//! `MEMORY` and `PHDRS` are refused with their position.
+
+use crate::linker_script as sections;
 
 use crate::diag::{err, Diagnostic, Result};
 use crate::options::InputArg;
@@ -15,7 +18,8 @@ pub struct Script {
     pub search_dirs: Vec<String>,
     /// The nodes of its `VERSION { ... }` commands, in order.
     pub versions: crate::version_script::Script,
-    /// Its symbol assignments (`NAME = VALUE;`, `PROVIDE (NAME = VALUE)`) and `ENTRY`, in order.
+    /// Its symbol assignments (`NAME = VALUE;`, `PROVIDE (NAME = VALUE)`) and `ENTRY`, in order;
+    /// its `SECTIONS` last.
     pub assignments: Vec<Assignment>,
 }
 
@@ -31,15 +35,11 @@ pub enum Assignment {
     },
     /// `ENTRY (NAME)` (as `-e NAME`, which wins over it).
     Entry(String),
+    /// The commands of its `SECTIONS { ... }`: the layout follows them.
+    Sections(sections::Sections),
 }
 
-/// `name:line:column` of byte `at` of `text`.
-fn position(name: &str, text: &str, at: usize) -> String {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{name}:{line}:{column}")
-}
+use crate::linker_script::position;
 
 /// The assignment `NAME = VALUE` in `words` (spelled `NAME=VALUE`, `NAME = VALUE`...).
 fn assignment(words: &[String]) -> std::result::Result<(String, crate::options::Defsym), String> {
@@ -81,8 +81,16 @@ fn take_versions(name: &str, text: &str) -> Result<(String, crate::version_scrip
                 .file(format!("{name}:{line}:{col}")));
         }
         let Some(close) = matching_brace(after) else {
-            return err(Diagnostic::error("VERSION { without its closing '}'")
-                .file(format!("{name}:{line}:{col}")));
+            // A comment that never closes hides the closing brace: say so, as GNU ld does.
+            let unclosed = after
+                .rfind("/*")
+                .is_some_and(|c| !after[c..].contains("*/"));
+            let why = if unclosed {
+                "unclosed comment in VERSION { ... }"
+            } else {
+                "VERSION { without its closing '}'"
+            };
+            return err(Diagnostic::error(why).file(format!("{name}:{line}:{col}")));
         };
         let (mut l, mut c) = (line, col);
         advance(&from[..open + 1], &mut l, &mut c);
@@ -98,6 +106,37 @@ fn take_versions(name: &str, text: &str) -> Result<(String, crate::version_scrip
     }
     out.push_str(rest);
     Ok((out, script))
+}
+
+/// Take the `SECTIONS { ... }` commands out of `text` (blanked, newlines kept) and parse them.
+fn take_sections(name: &str, text: &str) -> Result<(String, Option<sections::Sections>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut found: Option<sections::Sections> = None;
+    let mut done = 0;
+    while let Some(rel) = find_word(&text[done..], "SECTIONS") {
+        let at = done + rel;
+        out.push_str(&text[done..at]);
+        let mut p = sections::Parser::new(name, text, at + "SECTIONS".len());
+        let fail = |p: &sections::Parser<'_>, e: sections::ParseError| {
+            Diagnostic::error(e.0).file(p.at(e.1))
+        };
+        if let Err(e) = p.expect_open() {
+            return err(fail(&p, e));
+        }
+        let commands = &mut found.get_or_insert_with(Default::default).commands;
+        if let Err(e) = p.sections_body(commands) {
+            return err(fail(&p, e));
+        }
+        let end = p.pos();
+        out.extend(
+            text[at..end]
+                .chars()
+                .map(|c| if c == '\n' { '\n' } else { ' ' }),
+        );
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    Ok((out, found))
 }
 
 /// The byte offset of `word` standing alone in `text` outside comments and quoted strings.
@@ -204,6 +243,7 @@ fn tokens(text: &str) -> std::result::Result<Vec<(String, usize)>, String> {
 pub fn parse(name: &str, text: &str) -> Result<Script> {
     let bad = |m: String| Diagnostic::error(m).file(name.to_string());
     let (text, versions) = take_versions(name, text)?;
+    let (text, layout) = take_sections(name, &text)?;
     let (toks, offs): (Vec<String>, Vec<usize>) = tokens(&text).map_err(bad)?.into_iter().unzip();
     let at = |i: usize| position(name, &text, offs.get(i).copied().unwrap_or(text.len()));
     let bad_at = |i: usize, m: String| Diagnostic::error(m).file(at(i));
@@ -279,9 +319,6 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 s.assignments.push(match t {
                     "ENTRY" if inner.len() == 1 => Assignment::Entry(inner[0].clone()),
                     "ENTRY" => return err(bad_at(i + 2, "ENTRY takes one symbol name".into())),
-                    "PROVIDE_HIDDEN" => {
-                        return err(bad_at(i, "PROVIDE_HIDDEN is not supported yet".into()))
-                    }
                     _ => {
                         let (name, value) = assignment(inner).map_err(|m| bad_at(i + 2, m))?;
                         Assignment::Define { name, value, provide: true }
@@ -303,8 +340,11 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 i += end + 1;
             }
             "(" => return err(bad("unexpected '('".into())),
+            "MEMORY" | "PHDRS" | "OVERLAY" | "INSERT" if depth.is_empty() => {
+                return err(bad_at(i, format!("{t} is not supported yet")))
+            }
             _ if depth.is_empty() => {
-                return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, ENTRY, PROVIDE and NAME = VALUE; are understood)")))
+                return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, SECTIONS, ENTRY, PROVIDE and NAME = VALUE; are understood)")))
             }
             _ => {
                 match t.strip_prefix("-l") {
@@ -324,6 +364,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
     if !depth.is_empty() {
         return err(bad("unterminated '(' at end of script".into()));
     }
+    s.assignments.extend(layout.map(Assignment::Sections));
     Ok(s)
 }
 
@@ -445,16 +486,19 @@ mod tests {
             ("\nENTRY(a b)", "a.ld:2:7"),
             ("ENTRY a", "a.ld:1:1"),
             ("PROVIDE(x = 1", "a.ld:1:1"),
-            ("PROVIDE_HIDDEN(x = 1)", "a.ld:1:1"),
-            ("  SECTIONS { }", "a.ld:1:3"),
+            ("  SECTIONS { .text : { *(.text) }", "a.ld:1:34"),
+            ("  SECTIONS ( }", "a.ld:1:12"),
+            ("\nMEMORY { ram : ORIGIN = 0, LENGTH = 1K }", "a.ld:2:1"),
         ] {
             let e = parse("a.ld", bad).expect_err(bad);
             assert_eq!(e.0[0].file.as_deref(), Some(at), "{bad}: {}", e.0[0]);
         }
     }
     #[test]
-    fn layout_commands_are_refused() {
-        assert!(parse("x.ld", "SECTIONS { . = 0x1000; }").is_err());
+    fn sections_are_taken_out() {
+        let s = parse("x.ld", "ENTRY(go) SECTIONS { . = 0x1000; } INPUT(a.o)").unwrap();
+        assert_eq!(s.items, [InputArg::Path("a.o".into())]);
+        assert!(matches!(&s.assignments[1], Assignment::Sections(c) if c.commands.len() == 1));
         assert!(parse("x.ld", "GROUP ( a.o").is_err());
     }
 }

@@ -9,7 +9,19 @@ impl Layout {
     fn place_linker_made(&mut self, what: Synthetic, size: u64, align: u64) {
         let src = PieceSrc::Synthetic(what);
         let row = what.home().row();
-        let home = self.known(row.id);
+        let mut home = self.known(row.id);
+        let mut rule = 0;
+        // Under a script, where its descriptions send GNU ld's name for the piece.
+        if let Some(rules) = &self.script {
+            let name = script::linker_input_name(what, self.dynamic);
+            match rules.route("", name) {
+                script::Route::To { cmd, rule: r, .. } => {
+                    home = self.section_by_name(&rules.output(cmd).name).or(home);
+                    rule = r;
+                }
+                _ => rule = u16::MAX,
+            }
+        }
         if let Some(i) = home {
             let s = &mut self.sections[i as usize];
             if let Some(p) = s.pieces.iter_mut().find(|p| p.src == src) {
@@ -27,19 +39,39 @@ impl Layout {
             align,
             priority: 0,
             from_ctors: false,
+            rule,
         };
         if let Some(i) = home {
             let s = &mut self.sections[i as usize];
-            s.pieces.push(piece);
+            // After the pieces of its description and those before it.
+            let at = s
+                .pieces
+                .iter()
+                .rposition(|p| p.rule <= rule)
+                .map_or(0, |k| k + 1);
+            let at = if self.script.is_some() {
+                at
+            } else {
+                s.pieces.len()
+            };
+            s.pieces.insert(at, piece);
             s.align = s.align.max(align);
+            self.shift_pieces(i, at);
             return;
         }
         let (class, rank) = (row.class, row.rank);
-        let pos = self
-            .sections
-            .iter()
-            .position(|s| (s.class, s.rank) > (class, rank))
-            .unwrap_or(self.sections.len());
+        let pos = if self.script.is_some() {
+            // An orphan: after the last loaded section of its class, else after them all.
+            let loaded = |s: &OutSec| s.class != Class::NonAlloc;
+            let last = self.sections.iter().rposition(|s| s.class == class);
+            last.or_else(|| self.sections.iter().rposition(loaded))
+                .map_or(0, |k| k + 1)
+        } else {
+            self.sections
+                .iter()
+                .position(|s| (s.class, s.rank) > (class, rank))
+                .unwrap_or(self.sections.len())
+        };
         self.sections.insert(
             pos,
             OutSec {
@@ -70,6 +102,25 @@ impl Layout {
         self.index_names();
     }
 
+    /// A piece was inserted at index `at` of section `i`: the places and commons that count
+    /// pieces after it move up one (only under a script: otherwise pieces are appended).
+    fn shift_pieces(&mut self, i: u32, at: usize) {
+        let at = at as u32;
+        let moved = |out: u32| self.moved.get(out as usize).copied().unwrap_or(out);
+        for p in self.places.iter_mut().flatten() {
+            if let Place::Piece { out, piece } | Place::EhPiece { out, piece, .. } = p {
+                if moved(*out) == i && *piece >= at {
+                    *piece += 1;
+                }
+            }
+        }
+        for c in self.commons.iter_mut() {
+            if moved(c.out) == i && c.piece >= at {
+                c.piece += 1;
+            }
+        }
+    }
+
     /// Give every section an address and a file offset, and build the program headers.
     /// `linker_made` lists the linker's pieces with their size and alignment, in placing order;
     /// `pic`: position-independent output, based at 0 (unless `-Ttext-segment` bases it).
@@ -84,7 +135,12 @@ impl Layout {
             self.place_linker_made(what, e.size, e.align);
         }
         self.size_sections()?;
-        self.settle_places();
+        // Under a script, piece offsets come from the walk over its commands: the places
+        // are settled after it.
+        let scripted = self.script.is_some();
+        if !scripted {
+            self.settle_places();
+        }
         let mut has = self.present();
         // How many `PT_LOAD`s there are depends on the addresses (a section placed apart has one
         // of its own, `-z noseparate-code` joins three), and the addresses on the program
@@ -102,6 +158,11 @@ impl Layout {
             return err(Diagnostic::error(
                 "internal error: the number of load segments did not settle",
             ));
+        }
+        if scripted {
+            self.settle_places();
+            // The script's addresses say where the image is based.
+            self.et_exec = !pic || (self.base != 0 && !self.placement.shared);
         }
         self.special_segments(&has, &mut segments);
         debug_assert_eq!(segments.len(), has.phdrs(self.relro));
@@ -205,6 +266,15 @@ impl Layout {
         let base = self.base;
         self.headers_size = EHDR_SIZE + PHDR_SIZE * has.phdrs(self.relro) as u64;
         let mut addr = base + self.headers_size;
+        if self.script.is_some() {
+            self.place_script()?;
+        } else {
+            for &c in &LOADED {
+                self.place_class(c, &mut addr)?;
+            }
+        }
+        // A script may have moved the base.
+        let base = self.base;
         let mut segments = Vec::new();
         if has.interp {
             segments.push(Segment {
@@ -228,9 +298,6 @@ impl Layout {
                 align: 1,
                 sections: Vec::new(),
             });
-        }
-        for &c in &LOADED {
-            self.place_class(c, &mut addr)?;
         }
         let mut loads = self.build_loads();
         self.place_in_file(&mut loads);
@@ -365,6 +432,9 @@ impl Layout {
             self.base + self.headers_size,
             flags_of(Class::Headers),
         )];
+        if !self.headers_loaded {
+            items.clear();
+        }
         for (i, s) in self.sections.iter().enumerate() {
             if s.size == 0 || !LOADED.contains(&s.class) {
                 continue;
@@ -385,10 +455,15 @@ impl Layout {
             );
         }
         let mut loads: Vec<Segment> = Vec::new();
+        // Under a script, as GNU ld: a section that starts on the page where the segment ends
+        // joins it whatever its access (two segments cannot map one page), the segment taking
+        // both accesses.
+        let scripted = self.script.is_some();
         for (sec, addr, end, file_end, flags) in items {
             let joins = loads.last().is_some_and(|g| {
                 let (mem_end, bss) = (g.vaddr + g.memsz, g.filesz < g.memsz);
-                g.flags == flags
+                let same_page = mem_end > g.vaddr && (mem_end - 1) / page == addr / page;
+                (g.flags == flags || (scripted && same_page))
                     && addr >= mem_end
                     && align_up(mem_end, page) >= align_up(addr, page)
                     && !(bss && file_end > addr)
@@ -406,6 +481,7 @@ impl Layout {
                 });
             }
             let g = loads.last_mut().expect("a segment was just pushed");
+            g.flags |= flags;
             g.memsz = g.memsz.max(end - g.vaddr);
             if file_end > addr {
                 g.filesz = file_end - g.vaddr;
@@ -421,8 +497,16 @@ impl Layout {
     fn place_in_file(&mut self, loads: &mut [Segment]) {
         let page = self.placement.page;
         let mut placed = vec![false; self.sections.len()];
-        let mut at = 0u64;
-        let headers_first = loads.iter().position(|g| g.vaddr == self.base);
+        // Headers no segment loads still open the file.
+        let mut at = if self.headers_loaded {
+            0
+        } else {
+            self.headers_size
+        };
+        let headers_first = loads
+            .iter()
+            .position(|g| g.vaddr == self.base)
+            .filter(|_| self.headers_loaded);
         let order = headers_first
             .into_iter()
             .chain((0..loads.len()).filter(|&k| Some(k) != headers_first));

@@ -48,6 +48,7 @@ impl Layout {
                     align: 8,
                     priority: 0,
                     from_ctors: false,
+                    rule: 0,
                 }],
                 size,
                 addr: 0,

@@ -397,12 +397,21 @@ impl<'a> Graph<'_, 'a> {
             }
         }
         self.exported_roots(opts, &mut roots);
+        // A linker script's `KEEP (...)` descriptions keep what they take.
+        let rules = opts.sections.clone().map(super::script::Rules::new);
+        let kept = |file: &str, s: &crate::input::Section<'_>| {
+            rules.as_ref().is_some_and(|r| {
+                let route = r.route(file, &s.name_str());
+                matches!(route, super::script::Route::To { keep: true, .. })
+            })
+        };
         for (fi, f) in res.files.iter().enumerate() {
             for (si, s) in f.obj.sections.iter().enumerate() {
                 if f.discarded[si] {
                     continue;
                 }
-                if let Some(r) = section_root(s) {
+                let root = section_root(s).or_else(|| kept(&f.obj.name, s).then_some(Root::Keep));
+                if let Some(r) = root {
                     roots.push((self.first[fi] + si as u32, r));
                 }
             }

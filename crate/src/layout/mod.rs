@@ -50,6 +50,9 @@ pub struct Piece {
     pub priority: u32,
     /// A `.ctors`/`.dtors` section folded into `.init_array`/`.fini_array`: words reversed.
     pub from_ctors: bool,
+    /// Under a linker script's `SECTIONS`: the item of its output section's command (an input
+    /// section description) that took it; pieces are in this order (`layout::script`).
+    pub rule: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +99,7 @@ impl Layout {
             align,
             priority: 0,
             from_ctors: false,
+            rule: 0,
         }];
         self.blobs.push((bytes, entsize));
         self.place_non_alloc();
@@ -349,6 +353,15 @@ pub struct Layout {
     pub alloc_end: u64,
     /// File offset where non-alloc data ends (symtab and friends follow).
     pub file_end: u64,
+    /// A linker script's `SECTIONS`, which the addresses follow.
+    script: Option<script::Rules>,
+    /// The names the script's `DEFINED(...)` asks about that the link defines.
+    script_defined: rustc_hash::FxHashSet<String>,
+    /// The values the script's assignments gave (`Defsym::Layout` symbols).
+    script_symbols: FxHashMap<String, u64>,
+    /// The ELF and program headers are in the first `PT_LOAD` (always, but under a script
+    /// that does not ask for `SIZEOF_HEADERS` or leaves no room for them).
+    pub headers_loaded: bool,
 }
 
 /// What the options say about addresses and pages: `--section-start` (and `-Ttext`, `-Tdata`,
@@ -408,6 +421,7 @@ mod eh_frame;
 mod emit_relocs;
 pub mod gc;
 mod plan;
+pub mod script;
 
 pub use gc::Gc;
 
@@ -582,6 +596,9 @@ impl Layout {
             match self.defsym.iter().rev().find(|(d, _)| d == n) {
                 Some((_, crate::options::Defsym::Value(x))) => return Some(*x),
                 Some((_, crate::options::Defsym::Symbol(t))) => n = t,
+                Some((_, crate::options::Defsym::Layout)) => {
+                    return self.script_symbols.get(n).copied()
+                }
                 None => return self.builtin_symbol(n),
             }
         }
@@ -654,6 +671,12 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::SplitMap;
+
+    #[test]
+    fn a_piece_stays_48_bytes() {
+        // A big link has hundreds of thousands: the script's `rule` lives in the padding.
+        assert!(std::mem::size_of::<super::Piece>() <= 48);
+    }
 
     #[test]
     fn split_map_walk_agrees_with_bisection_in_any_order() {

@@ -127,6 +127,8 @@ fn is_crt_file(name: &str) -> bool {
 /// only the live input sections are placed.
 pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
     let mut p = Planner::new(res);
+    p.rules = opts.sections.clone().map(super::script::Rules::new);
+    p.open_script_sections();
     p.open_known_sections();
     // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel
     // and meanwhile: the in-order walk leaves their pieces' sizes and records to fill in.
@@ -152,10 +154,20 @@ pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<La
     ) || res.dsos.iter().any(|d| d.needed);
     p.place_commons(res_ro);
     p.place_init_stub(res_ro, opts);
-    p.sort_init_arrays();
+    if p.rules.is_some() {
+        p.sort_script_pieces(res_ro);
+        p.rank_script_sections();
+    } else {
+        p.sort_init_arrays();
+    }
     p.size_merged();
     p.provide_linker_symbols(res, dynamic)?;
+    let defined = p
+        .rules
+        .as_ref()
+        .map(|r| super::script::defined_names(r, res));
     let mut layout = p.into_layout();
+    layout.script_defined = defined.unwrap_or_default();
     layout.exec_stack = exec_stack;
     layout.warnings.extend(stack_warning);
     layout.stack_size = opts.stack_size;
@@ -193,6 +205,10 @@ struct Planner<'a> {
     input_bytes: u64,
     /// Merged data is bounded, like the output file (write.rs), in proportion to the input.
     merge_cap: u64,
+    /// A linker script's `SECTIONS`: the input section descriptions route the inputs.
+    rules: Option<super::script::Rules>,
+    /// The description that took the input being placed (its pieces' `rule`).
+    rule: u16,
 }
 
 /// GNU ld's warning when the inputs make the stack executable (`--no-warn-execstack` silences
@@ -241,6 +257,8 @@ impl<'a> Planner<'a> {
             missing_note: None,
             input_bytes,
             merge_cap: input_bytes.saturating_mul(16).saturating_add(64 << 20),
+            rules: None,
+            rule: 0,
         }
     }
 
@@ -317,13 +335,19 @@ impl<'a> Planner<'a> {
             align: 16,
             priority: 0,
             from_ctors: false,
+            rule: 0,
         });
     }
 
     /// Walk every kept input section in command-line order and place it.
     fn walk(&mut self, res: &Resolved<'a>, opts: &Options, gc: Option<&Gc>) -> Result<()> {
-        let mut routes: FxHashMap<(&[u8], u32, u64, bool), Option<u32>> = FxHashMap::default();
+        let mut routes: FxHashMap<RouteKey<'_>, Option<(u32, u16)>> = FxHashMap::default();
+        let by_file = self.rules.as_ref().is_some_and(|r| r.by_file);
         for (fi, file) in res.files.iter().enumerate() {
+            // A script that names files routes each file's sections on their own.
+            if by_file {
+                routes.clear();
+            }
             let fid = FileId(fi as u32);
             let obj = &file.obj;
             let crt = is_crt_file(&obj.name);
@@ -351,7 +375,8 @@ impl<'a> Planner<'a> {
                         out
                     }
                 };
-                if let Some(out) = out {
+                if let Some((out, rule)) = out {
+                    self.rule = rule;
                     fplaces[si] = self.place(res, fid, si as u32, out, crt)?;
                 }
             }
@@ -366,8 +391,14 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// The output section an input section goes to (None: not copied).
-    fn route(&mut self, obj: &Object<'_>, sec: &Section<'_>, crt: bool) -> Result<Option<u32>> {
+    /// The output section an input section goes to, and the script's description that took it
+    /// (None: not copied).
+    fn route(
+        &mut self,
+        obj: &Object<'_>,
+        sec: &Section<'_>,
+        crt: bool,
+    ) -> Result<Option<(u32, u16)>> {
         // The inputs' property notes are merged into the linker's own (`crate::property`).
         if sec.name == b".note.gnu.property" {
             return Ok(None);
@@ -380,8 +411,23 @@ impl<'a> Planner<'a> {
             .file(obj.name.clone())
             .section(sec.name_str()));
         }
-        Ok(map_input(sec.name, sec.sh_type, sec.flags, crt)
-            .map(|(oname, class, rank)| self.get_out(oname, class, rank, sec.sh_type, sec.flags)))
+        let Some((oname, class, rank)) = map_input(sec.name, sec.sh_type, sec.flags, crt) else {
+            return Ok(None);
+        };
+        if let Some(rules) = &self.rules {
+            use super::script::Route;
+            match rules.route(&obj.name, &sec.name_str()) {
+                Route::Discard => return Ok(None),
+                Route::To { cmd, rule, .. } => {
+                    let name = rules.output(cmd).name.clone();
+                    let out = self.get_out(name.into(), class, rank, sec.sh_type, sec.flags);
+                    return Ok(Some((out, rule)));
+                }
+                Route::Orphan => {}
+            }
+        }
+        let out = self.get_out(oname, class, rank, sec.sh_type, sec.flags);
+        Ok(Some((out, 0)))
     }
 
     /// Add input section `si` of `fid` to output section `out`: merged, split into `.eh_frame`
@@ -432,6 +478,7 @@ impl<'a> Planner<'a> {
             align: sec.align,
             priority,
             from_ctors,
+            rule: self.rule,
         });
         Ok(place)
     }
@@ -459,6 +506,7 @@ impl<'a> Planner<'a> {
                     align: sec.align,
                     priority: 65535,
                     from_ctors: false,
+                    rule: self.rule,
                 });
                 self.merge_keys.insert(key, g);
                 g
@@ -543,6 +591,7 @@ impl<'a> Planner<'a> {
             align: sec.align.min(4),
             priority: 65535,
             from_ctors: false,
+            rule: self.rule,
         });
         Place::EhPiece {
             out,
@@ -587,7 +636,7 @@ impl<'a> Planner<'a> {
         {
             return;
         }
-        let bss = self.get_known(OutId::Bss);
+        let (bss, rule) = self.commons_home();
         for (i, g) in res.globals.iter().enumerate() {
             if let Def::Common { .. } = g.def {
                 let (size, align) = res.common(SymbolId(i as u32));
@@ -606,6 +655,7 @@ impl<'a> Planner<'a> {
                     align,
                     priority: 65535,
                     from_ctors: false,
+                    rule,
                 });
             }
         }
@@ -626,6 +676,7 @@ impl<'a> Planner<'a> {
             align: 8,
             priority: 0,
             from_ctors: false,
+            rule: 0,
         });
         if d.data.is_none() {
             let data = self.get_known(OutId::Data);
@@ -638,8 +689,177 @@ impl<'a> Planner<'a> {
                 align: 8,
                 priority: 65535,
                 from_ctors: false,
+                rule: 0,
             });
         }
+    }
+
+    /// Under a script, its output sections in its order, made up front so that the linker's
+    /// pieces find them in `assign` (an unknown one is NOBITS until an input brings bytes).
+    fn open_script_sections(&mut self) {
+        let Some(rules) = self.rules.take() else {
+            return;
+        };
+        for (ci, c) in rules.script.commands.iter().enumerate() {
+            let crate::linker_script::Command::Output(o) = c else {
+                continue;
+            };
+            if o.is_discard() || self.by_name.contains_key(&o.name) {
+                continue;
+            }
+            let rank = script_rank(ci as u32);
+            let (class, sh_type, flags) = match OutId::by_name(o.name.as_bytes()) {
+                Some(id) => (id.row().class, id.row().sh_type, u64::from(id.row().flags)),
+                None => (Class::Rodata, elf::SHT_NOBITS, 0),
+            };
+            self.get_out(o.name.clone().into(), class, rank, sh_type, flags);
+        }
+        self.rules = Some(rules);
+    }
+
+    /// Where common symbols go: the script's `COMMON` description, else `.bss`.
+    fn commons_home(&mut self) -> (u32, u16) {
+        if let Some(rules) = &self.rules {
+            if let super::script::Route::To { cmd, rule, .. } = rules.route("", "COMMON") {
+                let name = rules.output(cmd).name.clone();
+                let r = OutId::Bss.row();
+                let out = self.get_out(name.into(), r.class, r.rank, r.sh_type, WA);
+                return (out, rule);
+            }
+        }
+        (self.get_known(OutId::Bss), 0)
+    }
+
+    /// Under a script: each section's pieces in the order of the descriptions that took them,
+    /// sorted within one as it asks (`SORT_BY_NAME`, `SORT_BY_ALIGNMENT`,
+    /// `SORT_BY_INIT_PRIORITY`), and the places renumbered.
+    fn sort_script_pieces(&mut self, res: &Resolved<'_>) {
+        use crate::linker_script::Sort;
+        let Some(rules) = self.rules.take() else {
+            return;
+        };
+        let name_of = |p: &Piece| match p.src {
+            PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => {
+                res.files[file.0 as usize].obj.sections[sec as usize].name
+            }
+            _ => &b""[..],
+        };
+        for out in 0..self.sections.len() {
+            let s = &self.sections[out];
+            let Some(cmd) = rules.command_of(&s.name, s.flags) else {
+                continue;
+            };
+            let pieces = &s.pieces;
+            let mut order: Vec<usize> = (0..pieces.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (pa, pb) = (&pieces[a], &pieces[b]);
+                pa.rule
+                    .cmp(&pb.rule)
+                    .then_with(|| match rules.sort(cmd, pa.rule) {
+                        Sort::None => std::cmp::Ordering::Equal,
+                        Sort::Name => name_of(pa).cmp(name_of(pb)),
+                        Sort::Alignment => pb.align.cmp(&pa.align),
+                        Sort::InitPriority => pa.priority.cmp(&pb.priority),
+                    })
+            });
+            self.reorder(out as u32, &order);
+        }
+        self.rules = Some(rules);
+    }
+
+    /// Put section `out`'s pieces in `order` (old indices) and fix what points at them.
+    fn reorder(&mut self, out: u32, order: &[usize]) {
+        let pieces = &mut self.sections[out as usize].pieces;
+        let mut new_index = vec![0u32; pieces.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new as u32;
+        }
+        *pieces = order.iter().map(|&i| pieces[i].clone()).collect();
+        for p in pieces.iter() {
+            let (file, sec) = match p.src {
+                PieceSrc::Input { file, sec } | PieceSrc::EhFrame { file, sec, .. } => (file, sec),
+                _ => continue,
+            };
+            let place = self
+                .places
+                .get_mut(file.0 as usize)
+                .and_then(|fp| fp.get_mut(sec as usize));
+            if let Some(Place::Piece { out: o, piece } | Place::EhPiece { out: o, piece, .. }) =
+                place
+            {
+                if *o == out {
+                    *piece = new_index.get(*piece as usize).copied().unwrap_or(0);
+                }
+            }
+        }
+        for c in self.commons.iter_mut().filter(|c| c.out == out) {
+            c.piece = new_index.get(c.piece as usize).copied().unwrap_or(0);
+        }
+    }
+
+    /// Under a script: a named section's class from its flags and its rank from its command;
+    /// an orphan ranks right after the last named section of its class (GNU ld places an
+    /// orphan after the output section of like flags), else after every loaded one.
+    fn rank_script_sections(&mut self) {
+        let Some(rules) = self.rules.take() else {
+            return;
+        };
+        let mut named = vec![false; self.sections.len()];
+        for (i, s) in self.sections.iter_mut().enumerate() {
+            let Some(cmd) = rules.command_of(&s.name, s.flags) else {
+                continue;
+            };
+            named[i] = true;
+            s.rank = script_rank(cmd);
+            let f = s.flags;
+            s.class = if f & u64::from(elf::SHF_ALLOC) == 0 && !s.pieces.is_empty() {
+                Class::NonAlloc
+            } else if let Some(id) = s.id {
+                id.row().class
+            } else if f & u64::from(elf::SHF_EXECINSTR) != 0 {
+                Class::Exec
+            } else if f & u64::from(elf::SHF_WRITE) != 0 {
+                Class::Rw
+            } else {
+                Class::Rodata
+            };
+        }
+        // The last named section of class `c` (of any loaded class with None) holding file
+        // bytes or not as `nobits` says (either, if none does).
+        let last_of = |c: Option<Class>, nobits: bool, sections: &[OutSec]| {
+            let of = |same: bool| {
+                (0..sections.len())
+                    .filter(|&i| named[i])
+                    .filter(|&i| !sections[i].pieces.is_empty() || sections[i].id.is_some())
+                    .filter(|&i| c.is_none_or(|c| sections[i].class == c))
+                    .filter(|&i| c.is_some() || sections[i].class != Class::NonAlloc)
+                    .filter(|&i| !same || sections[i].is_nobits() == nobits)
+                    .map(|i| sections[i].rank)
+                    .max()
+            };
+            of(true).or_else(|| of(false))
+        };
+        let end = script_rank(rules.script.commands.len() as u32);
+        for i in 0..self.sections.len() {
+            if named[i] {
+                continue;
+            }
+            let (c, nobits) = (self.sections[i].class, self.sections[i].is_nobits());
+            // Notes follow the named notes, so that they stay one run (one `PT_NOTE`).
+            let note = |j: usize| named[j] && self.sections[j].sh_type == elf::SHT_NOTE;
+            let last_note = (0..self.sections.len())
+                .filter(|&j| note(j))
+                .map(|j| self.sections[j].rank)
+                .max();
+            let after = match c {
+                Class::NonAlloc => Some(end),
+                _ if self.sections[i].sh_type == elf::SHT_NOTE && last_note.is_some() => last_note,
+                _ => last_of(Some(c), nobits, &self.sections)
+                    .or_else(|| last_of(None, nobits, &self.sections)),
+            };
+            self.sections[i].rank = after.unwrap_or(end) + 1;
+        }
+        self.rules = Some(rules);
     }
 
     /// Sort init/fini array pieces by priority (stable: ties keep input order). Pieces are then
@@ -721,6 +941,7 @@ impl<'a> Planner<'a> {
             mut commons,
             maps,
             eh,
+            rules,
             ..
         } = self;
         let kept_fdes = |e: &EhInput| {
@@ -732,7 +953,12 @@ impl<'a> Planner<'a> {
         // Natively in parallel: every record of every input is counted.
         let fde_count = crate::par::sum(&eh, kept_fdes);
         let mut order: Vec<usize> = (0..sections.len()).collect();
-        order.sort_by_key(|&i| (sections[i].class, sections[i].rank));
+        if rules.is_some() {
+            // A script orders the loaded sections; the others follow.
+            order.sort_by_key(|&i| (sections[i].class == Class::NonAlloc, sections[i].rank));
+        } else {
+            order.sort_by_key(|&i| (sections[i].class, sections[i].rank));
+        }
         let mut remap = vec![0u32; sections.len()];
         for (new, &old) in order.iter().enumerate() {
             remap[old] = new as u32;
@@ -785,10 +1011,23 @@ impl<'a> Planner<'a> {
             headers_size: 0,
             alloc_end: 0,
             file_end: 0,
+            script: rules,
+            script_defined: Default::default(),
+            script_symbols: FxHashMap::default(),
+            headers_loaded: true,
         };
         layout.index_names();
         layout
     }
+}
+
+/// What routing an input section depends on: its name, type and flags, and whether it comes
+/// from a crtbegin/crtend file.
+type RouteKey<'s> = (&'s [u8], u32, u64, bool);
+
+/// The rank of output command `cmd`'s section (orphans take the ranks between).
+fn script_rank(cmd: u32) -> u32 {
+    cmd.saturating_add(1).saturating_mul(1000)
 }
 
 /// Whether an input section is copied at all: not the object's own tables, and not what
