@@ -18,7 +18,7 @@ ld -r -o "$tmp/all.o" "$tmp/main.o" "$tmp/lib_add.o" "$tmp/lib_name.o"
 ar rcs "$tmp/libh.a" "$tmp/lib_add.o" "$tmp/lib_name.o" "$tmp/unused.o"
 ar rcS "$tmp/libnoindex.a" "$tmp/lib_add.o" "$tmp/lib_name.o"
 rm -rf "$out"
-mkdir -p "$out"/{link_object,link_many,link_archive,script_args,version_script}
+mkdir -p "$out"/{link_object,link_many,link_archive,script_args,linker_script,version_script}
 for f in main lib_add lib_name unused main_O0 all; do cp "$tmp/$f.o" "$out/link_object/$f.o"; done
 sep=$'\n--8<--\n'
 cat_files() { # FLAGS FILE... : option byte then the files joined by the separator
@@ -47,4 +47,10 @@ printf -- '-static -o h -L/usr/lib main.o --start-group -lgcc -lc --end-group -z
 printf 'foo_x\n/* v */ VER1 { global: foo_x; "q n"; extern "C++" { ns::*; "f(int)"; }; local: *; };\nVER2 { foo*[abc]x; ?oo; } VER1;\n# c\n' > "$out/version_script/nodes"
 printf '_ZN3foo3barE\n{ global: extern "C++" { foo::bar; *libalpha::*; }; local: *libbeta*; };\n' > "$out/version_script/anonymous_cxx"
 printf 'xyz\n{ xyz; foo*bar*[!abc]x; extern "C" { a\\*b; }; };\n' > "$out/version_script/dynamic_list"
+# SECTIONS scripts: GNU ld's own defaults (what `ld --verbose` prints between its ==== lines)
+# and an embedded-style layout.
+for kind in "" -pie -shared; do
+  ld $kind --verbose | sed -n '/^=====/,/^=====/p' | sed '1d;$d' > "$out/linker_script/default$kind"
+done
+printf 'ENTRY(_start)\nSECTIONS {\n  . = 0x400000;\n  .text : { KEEP(*(.text.boot)) *(.text .text.*) }\n  . = ALIGN(0x1000);\n  .data : { __data_start = .; *(.data*) __data_end = .; }\n  .bss (NOLOAD) : { __bss_start = .; *(.bss*) *(COMMON) ; __bss_end = .; }\n  PROVIDE_HIDDEN(stack_top = . + 0x1000);\n  /DISCARD/ : { *(.comment) *(.note.*) }\n  ASSERT(. < 0x800000, "too big")\n}\n' > "$out/linker_script/embedded"
 echo "seeds in $out:"; for d in "$out"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done
