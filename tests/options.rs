@@ -1981,3 +1981,41 @@ fn z_cet_report_names_the_inputs_without_ibt_or_shstk_as_gnu_ld() {
         assert!(!got.iter().any(|(f, _)| f == "main.o"), "{got:?}");
     }
 }
+
+#[test]
+fn unique_keeps_matching_input_sections_apart_as_gnu_ld() {
+    let d = work_dir("unique");
+    write(
+        &d,
+        "a.s",
+        ".section .data.foo.1,\"aw\",@progbits\n.ascii \"a\"\n\
+         .section .data.foo.1,\"aw\",@progbits\n.ascii \"b\"\n\
+         .section .data.foo.2,\"aw\",@progbits\n.ascii \"c\"\n\
+         .section .data.bar.1,\"aw\",@progbits\n.ascii \"d\"\n\
+         .section .data.bar.2,\"aw\",@progbits\n.ascii \"e\"\n\
+         .text\n.globl _start\n_start:\n mov $60, %eax\n xor %edi, %edi\n syscall\n",
+    );
+    ok(&d, "gcc", &["-c", "a.s"]);
+    // Each section's name and contents, as `readelf -x` shows them.
+    let dump = |exe: &str, sec: &str| -> String {
+        let o = run(&d, "readelf", &["-x", sec, exe]);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("  0x"))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string())
+            .collect()
+    };
+    let args = ["a.o", "-nostdlib", "-static", "-Wl,-unique=*foo*"];
+    ok(&d, "gcc", &[&["-o", "ref"], &args[..]].concat());
+    let o = initlink(&d, &[&["-o", "exe"], &args[..]].concat());
+    assert!(o.status.success(), "{o:?}");
+    for (sec, want) in [
+        (".data.foo.1", "6162"),
+        (".data.foo.2", "63"),
+        (".data", "6465"),
+    ] {
+        assert_eq!(dump("ref", sec), want, "ref {sec}");
+        assert_eq!(dump("exe", sec), want, "exe {sec}");
+    }
+    assert!(run(&d, "./exe", &[]).status.success());
+}

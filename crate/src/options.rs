@@ -175,6 +175,9 @@ pub struct Options {
     pub wrap: Vec<Wrap>,
     /// `-y SYMBOL`/`--trace-symbol=SYMBOL`: the names whose definitions and references are told.
     pub trace_symbols: Vec<String>,
+    /// `--unique=PATTERN`: input sections whose names match keep them as their output
+    /// sections' (`--unique` alone: orphans, which keep their names anyway).
+    pub unique: Vec<String>,
     /// `--demangle` (the default) / `--no-demangle`: diagnostics show C++ and Rust names
     /// demangled.
     pub demangle: bool,
@@ -359,6 +362,7 @@ impl Default for Options {
             require_defined: Vec::new(),
             wrap: Vec::new(),
             trace_symbols: Vec::new(),
+            unique: Vec::new(),
             demangle: true,
             section_start: Vec::new(),
             text_segment: None,
@@ -650,6 +654,7 @@ impl Parser {
             "no-allow-shlib-undefined" => o.no_allow_shlib_undefined = true,
             "wrap" => push_wrap(&mut o.wrap, val()),
             "trace-symbol" => o.trace_symbols.push(val()),
+            "unique" => o.unique.extend(value.clone()),
             "require-defined" => {
                 // An undefined reference from the start, like `-u`, checked after resolve.
                 o.undefined.push(val());

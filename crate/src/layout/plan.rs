@@ -128,6 +128,7 @@ fn is_crt_file(name: &str) -> bool {
 pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
     let mut p = Planner::new(res);
     p.rules = opts.sections.clone().map(super::script::Rules::new);
+    p.unique = opts.unique.clone();
     p.open_script_sections();
     p.open_known_sections();
     // `.eh_frame` inputs are split into records (dead FDEs found) per file, natively in parallel
@@ -209,6 +210,9 @@ struct Planner<'a> {
     rules: Option<super::script::Rules>,
     /// The description that took the input being placed (its pieces' `rule`).
     rule: u16,
+    /// `--unique=PATTERN`s: an input section whose name matches one keeps its name as its
+    /// output section's.
+    unique: Vec<String>,
 }
 
 /// GNU ld's warning when the inputs make the stack executable (`--no-warn-execstack` silences
@@ -259,6 +263,7 @@ impl<'a> Planner<'a> {
             merge_cap: input_bytes.saturating_mul(16).saturating_add(64 << 20),
             rules: None,
             rule: 0,
+            unique: Vec::new(),
         }
     }
 
@@ -426,6 +431,9 @@ impl<'a> Planner<'a> {
                 Route::Orphan => {}
             }
         }
+        let own = || name_str(sec.name);
+        let unique = (self.unique.iter()).any(|p| crate::version_script::glob_match(p, &own()));
+        let oname = if unique { Cow::Owned(own()) } else { oname };
         let out = self.get_out(oname, class, rank, sec.sh_type, sec.flags);
         Ok(Some((out, 0)))
     }
