@@ -138,6 +138,47 @@ fn gnu_lds_default_scripts_link_c_and_cxx_programs_that_behave_as_gnu_lds() {
         let bss = addr("__bss_start").expect("__bss_start");
         assert!(end >= bss && end % 8 == 0, "{driver} {kind}: _end {end:#x}");
     }
+    // A shared object through GNU ld's shared script: its ENTRY(_start) names nothing the
+    // library defines, which is no entry and no warning, as with GNU ld; the exports agree.
+    default_script(&d, "shared.ld", &["-shared"]);
+    ok(&d, "gcc", &["-c", "-fPIC", "-o", "lib.o", "c.c"]);
+    ok(
+        &d,
+        "gcc",
+        &["-shared", "lib.o", "-o", "libgnu.so", "-Wl,-T,shared.ld"],
+    );
+    let o = run(
+        &d,
+        "gcc",
+        &[
+            "-B",
+            "ld/",
+            "-shared",
+            "lib.o",
+            "-o",
+            "libil.so",
+            "-Wl,-T,shared.ld",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    let dynsyms = |f: &str| -> Vec<String> {
+        let mut v: Vec<String> = ok(&d, "readelf", &["--dyn-syms", "-W", f])
+            .lines()
+            .skip(3)
+            .map(|l| l.split_whitespace().skip(3).collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| w.parse::<u32>().is_err())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(dynsyms("libil.so"), dynsyms("libgnu.so"));
 }
 
 const EMBEDDED_C: &str = r#"extern char __bss_start[], __bss_end[], __data_start[], __data_end[], __text_end[];

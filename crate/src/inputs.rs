@@ -93,7 +93,10 @@ pub fn apply_assignments<D>(found: &[Found<D>], opts: &mut crate::options::Optio
                         opts.provide.push(name.clone());
                     }
                 }
-                crate::script::Assignment::Entry(e) if !entry_given => opts.entry = Some(e.clone()),
+                crate::script::Assignment::Entry(e) if !entry_given => {
+                    opts.entry = Some(e.clone());
+                    opts.entry_from_script = true;
+                }
                 crate::script::Assignment::Entry(_) => {}
                 crate::script::Assignment::Sections(sections) => {
                     apply_sections(sections, opts);

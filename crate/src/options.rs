@@ -38,6 +38,9 @@ pub struct Options {
     pub output: String,
     pub kind: OutputKind,
     pub entry: Option<String>,
+    /// [`Options::entry`] came from a linker script's `ENTRY`, not `-e`: a shared object whose
+    /// script names a missing entry (GNU ld's default script names `_start`) has none, unwarned.
+    pub entry_from_script: bool,
     pub build_id: Option<BuildId>,
     pub eh_frame_hdr: bool,
     /// `--gc-sections`: drop the input sections nothing the output needs reaches.
@@ -302,6 +305,7 @@ impl Default for Options {
             output: "a.out".into(),
             kind: OutputKind::Static,
             entry: None,
+            entry_from_script: false,
             build_id: None,
             eh_frame_hdr: false,
             gc_sections: false,

@@ -402,14 +402,16 @@ impl Synth {
     }
 
     /// Entry point: `-e`, else `_start`, else the teaching `_start` when there is a `main`.
-    /// A shared object has none unless `-e` names one.
+    /// A shared object has none unless `-e` (or a script's `ENTRY`) names one it defines.
     fn choose_entry(&mut self, res: &Resolved<'_>, opts: &Options) -> Result<()> {
         let entry_name = opts.entry.clone().unwrap_or_else(|| "_start".into());
         match res.lookup(entry_name.as_bytes()) {
             Some(g) if matches!(res.global(g).def, Def::Defined { .. }) => {
                 self.entry = Entry::Symbol(SymRef::Global(g), entry_name)
             }
-            _ if opts.entry.is_none() && opts.kind == OutputKind::Shared => {
+            _ if (opts.entry.is_none() || opts.entry_from_script)
+                && opts.kind == OutputKind::Shared =>
+            {
                 self.entry = Entry::None
             }
             _ if opts.entry.is_none() => match res.lookup(b"main") {
