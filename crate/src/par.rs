@@ -1,7 +1,9 @@
 //! Threads behind one small interface: natively rayon's pool, in wasm one thread, so the phases
 //! carry no `cfg(target_arch = "wasm32")` of their own. Every helper keeps input order, so results
 //! never depend on the number of threads. `min_len` is the fewest items one task takes (a split
-//! finer than that costs more than it gains); it changes timing, never results.
+//! finer than that costs more than it gains); it changes timing, never results. Work of at most
+//! `min_len` items runs on the calling thread: handing it to the pool from outside costs a wake-up
+//! and a wait, which a walk of many small steps (a `--gc-sections` level) pays every step.
 
 /// `f(0), f(1), ... f(n - 1)`, in order.
 pub fn map_range<T: Send>(
@@ -12,6 +14,9 @@ pub fn map_range<T: Send>(
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
+        if n <= min_len.max(1) {
+            return (0..n).map(f).collect();
+        }
         (0..n)
             .into_par_iter()
             .with_min_len(min_len.max(1))
@@ -34,6 +39,9 @@ pub fn map<T: Sync, R: Send>(
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
+        if items.len() <= min_len.max(1) {
+            return items.iter().map(f).collect();
+        }
         items
             .par_iter()
             .with_min_len(min_len.max(1))
@@ -52,6 +60,9 @@ pub fn for_each_mut<T: Send>(items: &mut [T], min_len: usize, f: impl Fn(&mut T)
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
+        if items.len() <= min_len.max(1) {
+            return items.iter_mut().for_each(f);
+        }
         items
             .par_iter_mut()
             .with_min_len(min_len.max(1))

@@ -246,24 +246,43 @@ pub fn collect(res: &Resolved<'_>, opts: &Options) -> Gc {
             frontier.push(node);
         }
     }
+    // A level of one chunk (a long chain of calls makes thousands) runs here with its buffers
+    // reused; it reaches what the chunked form would, in the same order.
+    let (mut next, mut small) = (Vec::new(), Vec::new());
     while !frontier.is_empty() {
-        let chunks: Vec<&[u32]> = frontier.chunks(64).collect();
-        let reached = crate::par::map(&chunks, 1, |chunk| {
-            let mut reach = Reach::new(&live);
-            for &node in chunk.iter() {
-                g.edges(node, &mut reach);
-            }
-            reach.out
-        });
-        let mut next = Vec::new();
-        for (t, w) in reached.into_iter().flatten() {
-            if !live[t as usize] {
-                live[t as usize] = true;
-                why[t as usize] = w;
-                next.push(t);
+        next.clear();
+        // The level's sections claim what they reached, in order: the first edge wins.
+        fn claim(reached: &[(u32, Why)], live: &mut [bool], why: &mut [Why], next: &mut Vec<u32>) {
+            for &(t, w) in reached {
+                if !live[t as usize] {
+                    live[t as usize] = true;
+                    why[t as usize] = w;
+                    next.push(t);
+                }
             }
         }
-        frontier = next;
+        if frontier.len() <= CHUNK {
+            let mut reach = Reach::new(&live, std::mem::take(&mut small));
+            for &node in &frontier {
+                g.edges(node, &mut reach);
+            }
+            small = reach.out;
+            claim(&small, &mut live, &mut why, &mut next);
+            small.clear();
+        } else {
+            let chunks: Vec<&[u32]> = frontier.chunks(CHUNK).collect();
+            let reached = crate::par::map(&chunks, 1, |chunk| {
+                let mut reach = Reach::new(&live, Vec::new());
+                for &node in chunk.iter() {
+                    g.edges(node, &mut reach);
+                }
+                reach.out
+            });
+            for r in &reached {
+                claim(r, &mut live, &mut why, &mut next);
+            }
+        }
+        std::mem::swap(&mut frontier, &mut next);
     }
     g.keep_with_files(&mut why);
     Gc {
@@ -272,11 +291,17 @@ pub fn collect(res: &Resolved<'_>, opts: &Options) -> Gc {
     }
 }
 
-/// What one chunk of a level reaches: each section not yet live, once, with the first edge
-/// that reached it (the order a one-thread walk would meet them in).
+/// The sections one task of a level walks from.
+const CHUNK: usize = 64;
+
+/// What one chunk of a level reaches: sections not yet live, each with the edge that reached
+/// it, in the order a one-thread walk would meet them. A section may appear more than once; the
+/// level's claim keeps its first edge.
 struct Reach<'l> {
     live: &'l [bool],
-    seen: rustc_hash::FxHashSet<u32>,
+    /// Sections reached lately, by their low bits: most repeats are filtered here, cheaper than
+    /// a set; the claim drops the rest.
+    recent: [u32; 64],
     /// The section reached last: a section's relocations mostly name a few sections, each many
     /// times in a row.
     last: u32,
@@ -284,19 +309,22 @@ struct Reach<'l> {
 }
 
 impl<'l> Reach<'l> {
-    fn new(live: &'l [bool]) -> Self {
+    /// Reaching from `live` into `out` (empty; its allocation is reused).
+    fn new(live: &'l [bool], out: Vec<(u32, Why)>) -> Self {
         Reach {
             live,
-            seen: rustc_hash::FxHashSet::default(),
+            recent: [u32::MAX; 64],
             last: u32::MAX,
-            out: Vec::new(),
+            out,
         }
     }
 
-    /// Whether `t` may be reached here for the first time (not live, not the last one reached).
+    /// Whether `t` may be reached here for the first time (not live, not reached lately).
     #[inline]
     fn fresh(&self, t: u32) -> bool {
-        t != self.last && self.live.get(t as usize).is_some_and(|&l| !l)
+        t != self.last
+            && self.recent[t as usize % 64] != t
+            && self.live.get(t as usize).is_some_and(|&l| !l)
     }
 
     /// Whether `t` is reached here for the first time.
@@ -306,7 +334,8 @@ impl<'l> Reach<'l> {
             return false;
         }
         self.last = t;
-        self.seen.insert(t)
+        let slot = &mut self.recent[t as usize % 64];
+        std::mem::replace(slot, t) != t
     }
 
     #[inline]
