@@ -372,3 +372,78 @@ fn a_malformed_script_is_an_error_at_its_line_and_column() {
         assert!(!d.join("out").exists());
     }
 }
+
+/// `NAME bind vis ndx` of each symbol named in `names` in `readelf SECTION_FLAG`'s listing.
+fn symbols(dir: &Path, flag: &str, file: &str, names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ok(dir, "readelf", &[flag, "-W", file])
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = *w.get(7)?;
+            names
+                .contains(&name)
+                .then(|| format!("{name} {} {} {}", w[4], w[5], w[6]))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn hidden_assignments_are_bound_locally_and_the_others_exported_as_gnu_ld_does() {
+    let d = work_dir("hidden");
+    // `h` and `ph` hidden (`ph` only because the library refers to it), `plain` exported,
+    // `unref` never defined (PROVIDEd, referred to by nobody), `ds` from `--defsym`.
+    write(
+        &d,
+        "syms.ld",
+        "HIDDEN(h = 0x30);\nPROVIDE_HIDDEN(ph = 0x10);\nplain = 0x40;\nPROVIDE(unref = 0x50);\n",
+    );
+    write(
+        &d,
+        "lib.c",
+        "extern char ph[], h[];\nlong get(void) { return (long)ph + (long)h; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "-o", "lib.o", "lib.c"]);
+    let names = ["h", "ph", "plain", "unref", "ds", "get"];
+    let mut outs = Vec::new();
+    for (out, b) in [("libgnu.so", None), ("libil.so", Some("ld/"))] {
+        let mut args = vec![
+            "-shared",
+            "lib.o",
+            "-o",
+            out,
+            "syms.ld",
+            "-Wl,--defsym,ds=0x60",
+        ];
+        if let Some(b) = b {
+            args.splice(0..0, ["-B", b]);
+        }
+        ok(&d, "gcc", &args);
+        outs.push((
+            symbols(&d, "--syms", out, &names),
+            symbols(&d, "--dyn-syms", out, &names),
+        ));
+    }
+    assert_eq!(outs[1], outs[0]);
+    // What GNU ld does, spelled out: hidden ones LOCAL in .symtab and not exported.
+    assert!(
+        outs[0].0.contains(&"h LOCAL DEFAULT ABS".to_string()),
+        "{:?}",
+        outs[0]
+    );
+    assert!(
+        outs[0].1.contains(&"plain GLOBAL DEFAULT ABS".to_string()),
+        "{:?}",
+        outs[0]
+    );
+    assert!(
+        outs[0].1.contains(&"ds GLOBAL DEFAULT ABS".to_string()),
+        "{:?}",
+        outs[0]
+    );
+    assert!(!outs[0]
+        .1
+        .iter()
+        .any(|s| s.starts_with("h ") || s.starts_with("unref ")));
+}

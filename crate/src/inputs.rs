@@ -87,10 +87,14 @@ pub fn apply_assignments<D>(found: &[Found<D>], opts: &mut crate::options::Optio
                     name,
                     value,
                     provide,
+                    hidden,
                 } => {
                     opts.defsym.push((name.clone(), value.clone()));
                     if *provide {
                         opts.provide.push(name.clone());
+                    }
+                    if *hidden {
+                        opts.hidden.push(name.clone());
                     }
                 }
                 crate::script::Assignment::Entry(e) if !entry_given => {
@@ -125,6 +129,9 @@ fn apply_sections(sections: &crate::linker_script::Sections, opts: &mut crate::o
         opts.defsym.push((name.clone(), value));
         if a.provide {
             opts.provide.push(name.clone());
+        }
+        if a.hidden {
+            opts.hidden.push(name.clone());
         }
     }
     opts.sections = Some(std::sync::Arc::new(all));

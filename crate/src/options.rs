@@ -129,6 +129,9 @@ pub struct Options {
     /// Names of [`Options::defsym`] that a linker script `PROVIDE`s: defined only if referred
     /// to and defined nowhere else.
     pub provide: Vec<String>,
+    /// Names a linker script defines `HIDDEN` or `PROVIDE_HIDDEN`: bound locally, not exported,
+    /// `STB_LOCAL` in `.symtab` (as GNU ld writes them).
+    pub hidden: Vec<String>,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins, no error.
     pub allow_multiple_definition: bool,
     /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
@@ -347,6 +350,7 @@ impl Default for Options {
             x86_isa_needed: 0,
             cet_report: None,
             provide: Vec::new(),
+            hidden: Vec::new(),
             allow_multiple_definition: false,
             fatal_warnings: false,
             warn_common: false,

@@ -27,11 +27,13 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignment {
     /// `NAME = VALUE;` (as `--defsym NAME=VALUE`); `provide`: `PROVIDE (NAME = VALUE)`, only
-    /// when something refers to NAME and nothing defines it.
+    /// when something refers to NAME and nothing defines it; `hidden`: `HIDDEN (NAME = VALUE)`
+    /// or `PROVIDE_HIDDEN`, bound locally.
     Define {
         name: String,
         value: crate::options::Defsym,
         provide: bool,
+        hidden: bool,
     },
     /// `ENTRY (NAME)` (as `-e NAME`, which wins over it).
     Entry(String),
@@ -305,7 +307,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
             }
             "," => i += 1,
             ";" if depth.is_empty() => i += 1,
-            "ENTRY" | "PROVIDE" | "PROVIDE_HIDDEN" if depth.is_empty() => {
+            "ENTRY" | "PROVIDE" | "PROVIDE_HIDDEN" | "HIDDEN" if depth.is_empty() => {
                 if toks.get(i + 1).map(String::as_str) != Some("(") {
                     return err(bad_at(i, format!("expected '(' after {t}")));
                 }
@@ -321,7 +323,12 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                     "ENTRY" => return err(bad_at(i + 2, "ENTRY takes one symbol name".into())),
                     _ => {
                         let (name, value) = assignment(inner).map_err(|m| bad_at(i + 2, m))?;
-                        Assignment::Define { name, value, provide: true }
+                        Assignment::Define {
+                            name,
+                            value,
+                            provide: t != "HIDDEN",
+                            hidden: t != "PROVIDE",
+                        }
                     }
                 });
                 i += 3 + close;
@@ -336,7 +343,12 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                     return err(bad_at(i, "initlink takes a number or a symbol name in an assignment (not yet an expression)".into()));
                 }
                 let (name, value) = assignment(words).map_err(|m| bad_at(i, m))?;
-                s.assignments.push(Assignment::Define { name, value, provide: false });
+                s.assignments.push(Assignment::Define {
+                    name,
+                    value,
+                    provide: false,
+                    hidden: false,
+                });
                 i += end + 1;
             }
             "(" => return err(bad("unexpected '('".into())),
@@ -344,7 +356,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 return err(bad_at(i, format!("{t} is not supported yet")))
             }
             _ if depth.is_empty() => {
-                return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, SECTIONS, ENTRY, PROVIDE and NAME = VALUE; are understood)")))
+                return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, SECTIONS, ENTRY, PROVIDE, PROVIDE_HIDDEN, HIDDEN and NAME = VALUE; are understood)")))
             }
             _ => {
                 match t.strip_prefix("-l") {
@@ -461,13 +473,20 @@ mod tests {
         use crate::options::Defsym;
         let s = parse(
             "a.ld",
-            "bar = foo;\nbaz=0x10 ; PROVIDE ( qux = bar ) ENTRY(start);\nINPUT(a.o)",
+            "bar = foo;\nbaz=0x10 ; PROVIDE ( qux = bar ) ENTRY(start);\nINPUT(a.o)\nHIDDEN(h = 1); PROVIDE_HIDDEN(p = 2);",
         )
         .unwrap();
         let def = |n: &str, v: Defsym, provide| Assignment::Define {
             name: n.into(),
             value: v,
             provide,
+            hidden: false,
+        };
+        let hidden = |n: &str, v: u64, provide| Assignment::Define {
+            name: n.into(),
+            value: Defsym::Value(v),
+            provide,
+            hidden: true,
         };
         assert_eq!(
             s.assignments,
@@ -476,6 +495,8 @@ mod tests {
                 def("baz", Defsym::Value(16), false),
                 def("qux", Defsym::Symbol("bar".into()), true),
                 Assignment::Entry("start".into()),
+                hidden("h", 1, false),
+                hidden("p", 2, true),
             ]
         );
         assert_eq!(s.items, [InputArg::Path("a.o".into())]);

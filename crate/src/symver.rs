@@ -161,6 +161,33 @@ struct Cx<'o> {
 /// Decide [`Resolved::binding`] and the versions; errors for a definition whose version no
 /// node defines (in a shared object).
 pub fn settle(res: &mut Resolved<'_>, opts: &Options, items: &[InputItem<'_>]) -> Result<Exports> {
+    let ex = settle_versions(res, opts, items)?;
+    hide_script_symbols(res, opts);
+    Ok(ex)
+}
+
+/// A linker script's `HIDDEN (NAME = ...)` and `PROVIDE_HIDDEN`: the symbol it defines is bound
+/// locally (an object's own definition of the name, which a `PROVIDE` left alone, is not).
+fn hide_script_symbols(res: &mut Resolved<'_>, opts: &Options) {
+    for name in &opts.hidden {
+        let Some(g) = res.lookup(name.as_bytes()) else {
+            continue;
+        };
+        if res.global(g).def != Def::Linker {
+            continue;
+        }
+        if res.binding.len() < res.globals.len() {
+            res.binding.resize(res.globals.len(), 0);
+        }
+        res.binding[g.0 as usize] |= bind::LOCAL;
+    }
+}
+
+fn settle_versions(
+    res: &mut Resolved<'_>,
+    opts: &Options,
+    items: &[InputItem<'_>],
+) -> Result<Exports> {
     let nodes = gather_nodes(items)?;
     let lists = gather_lists(items, opts);
     let versioned = res.files.iter().any(|f| f.obj.versioned);

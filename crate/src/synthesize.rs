@@ -603,14 +603,31 @@ fn finish_dynamic(
     // Exports: a shared object exports its default- and protected-visibility globals; an
     // executable exports what its libraries mention and what its dynamic list names (or
     // everything with -E). What a version script or `--exclude-libs` binds locally stays here.
+    // `--defsym` and linker script assignments define symbols as an object would (GNU ld
+    // exports them alike), a `PROVIDE`d one only when an object refers to it; the linker's own
+    // (`_end`, `__bss_start`...) stay in this module.
+    let provided: rustc_hash::FxHashSet<&str> = opts.provide.iter().map(String::as_str).collect();
+    let assigned: rustc_hash::FxHashSet<&[u8]> = opts
+        .defsym
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| {
+            !provided.contains(n)
+                || res
+                    .lookup(n.as_bytes())
+                    .is_some_and(|g| res.global(g).first_ref.is_some())
+        })
+        .map(str::as_bytes)
+        .collect();
     for (i, g) in res.globals.iter().enumerate() {
         let id = SymbolId(i as u32);
-        let (file, sym) = match g.def {
-            Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => (file, sym),
+        let vis = match g.def {
+            Def::Defined { file, sym, .. } | Def::Common { file, sym, .. } => {
+                res.files[file.0 as usize].obj.symbols[sym as usize].st_other & 3
+            }
+            Def::Linker if assigned.contains(g.name) => STV_DEFAULT,
             _ => continue,
         };
-        let st = &res.files[file.0 as usize].obj.symbols[sym as usize];
-        let vis = st.st_other & 3;
         let b = res.binding.get(i).copied().unwrap_or(0);
         if vis == STV_HIDDEN || vis == STV_INTERNAL || b & bind::LOCAL != 0 {
             continue;
