@@ -151,7 +151,10 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     // object, and the link starts over with it (see `lto_link`).
     let mut detect = Detect::default();
     let watch = cmd.plugin.is_some() && cfg!(feature = "plugin");
-    let code = link_and_write(&cmd, &items, started, watch.then_some(&mut detect))?;
+    // The link runs on a pool thread, which takes part in every parallel phase it starts; from
+    // outside the pool, each phase would hand its work over and sleep until woken.
+    let code =
+        rayon::scope(|_| link_and_write(&cmd, &items, started, watch.then_some(&mut detect)))?;
     if !detect.met {
         return Ok(code);
     }
