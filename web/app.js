@@ -1,5 +1,5 @@
 // The playground page: inputs (examples, uploads), options, the link in a Web Worker, and the views.
-import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
+import { h, hex, size, count, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
 import { predictedStartup, observedStartup, libraryStartup, loadBias } from './run.js';
 
 const $ = (id) => document.getElementById(id);
@@ -945,7 +945,7 @@ function showConsole(r, marks, more) {
       h('strong', {}, r.ok ? '▶ Ran' : '▶ Stopped'),
       h('span', { 'data-testid': 'run-status' }, ` · ${status}`),
       r.instructions == null ? null
-        : h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${r.instructions.toLocaleString('en')} instructions · ${Math.round(r.ms)} ms in the emulator`),
+        : h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${count(r.instructions)} instructions · ${Math.round(r.ms)} ms in the emulator`),
       startup),
     h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
     r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
