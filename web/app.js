@@ -63,9 +63,13 @@ function call(msg, progress = () => {}) {
   });
 }
 
-// Programs run in a worker of their own (another instance of worker.js, started on the first
-// run), so that Stop can terminate it without touching the linker's.
-let runner = null; // {worker, resolve, progress} while a run is in flight, else {worker} or null
+// Programs run in a worker of their own (run_worker.js), so that Stop can terminate it without
+// touching the linker's. Once a link has made something Run can run, the page starts that worker
+// and has it load the emulator and warm it up on a built-in program (the engine compiles the
+// module's functions on first use): Run is then live, so the emulator is needed. The first load
+// (until the first link is drawn) never fetches it.
+let runner = null; // {worker, warm, resolve, progress}; resolve while a run is in flight
+let emulatorModule = null; // the compiled emulator, which a worker started after a Stop reuses
 
 function callRun(msg, progress) {
   startRunner();
@@ -75,33 +79,49 @@ function callRun(msg, progress) {
   });
 }
 
-/** Start the run worker if it is not running, and have it load the emulator (unanswered): the
- *  pointer on Run or Step starts this, so the module is on its way before the click. */
+/** Start the run worker if it is not running; with `warm`, have it load the emulator and warm it
+ *  up (once per worker, unanswered but for the compiled module). */
 function startRunner(warm = false) {
   if (!runner) {
-    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    runner = { worker: w };
+    const w = new Worker(new URL('./run_worker.js', import.meta.url), { type: 'module' });
+    runner = { worker: w, warm: false };
     w.onmessage = (ev) => {
       const m = ev.data;
+      if (m.type === 'emulator') {
+        if (m.module instanceof WebAssembly.Module) emulatorModule = m.module;
+        return;
+      }
       if (runner?.worker !== w || !runner.resolve) return;
       if (m.type === 'progress') runner.progress(m.stage, m.detail);
-      else { const { resolve } = runner; runner = { worker: w }; resolve(m); }
+      else { const { resolve } = runner; runner.resolve = null; resolve(m); }
     };
     w.onerror = (ev) => {
       ev.preventDefault();
       stopRunner({ type: 'crash', message: ev.message || 'the run worker stopped' });
     };
-    if (warm) w.postMessage({ id: nextId++, emulatorWarmup: true });
+  }
+  if (warm && !runner.warm) {
+    runner.warm = true;
+    runner.worker.postMessage({ emulatorWarmup: true, module: emulatorModule });
   }
 }
 
-/** End the run worker; a run in flight resolves with `message`. The next run starts a new one. */
+/** Once the last link can run (after the current task, so never before the link is drawn): the
+ *  run worker, the emulator warmed up in it, and the run's details (stepper.js). Not while a run
+ *  is in flight: that run loads the emulator itself, and the warm-up would only compete with it. */
+function prepareRun() {
+  setTimeout(() => { if (runnable() && !state.running) { startRunner(true); runDetails(); } }, 0);
+}
+
+/** End the run worker; a run in flight resolves with `message`. Another starts, with the compiled
+ *  emulator when there is one. */
 function stopRunner(message) {
   if (!runner) return;
   const { worker: w, resolve } = runner;
   runner = null;
   w.terminate();
   resolve?.(message);
+  prepareRun();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,6 +650,7 @@ async function runLink({ compile = false } = {}) {
     document.body.dataset.linked = String((Number(document.body.dataset.linked) || 0) + 1);
     if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
     updateHash();
+    prepareRun();
   }
   if (state.again) {
     const again = state.again;
@@ -832,7 +853,7 @@ function runOptions() {
 }
 
 // The run's details (stepper.js: the system call list, the step mode's panel), loaded with the
-// emulator on the first Run or Step rather than with the page.
+// emulator once a link can run (prepareRun), or on the first Run or Step, rather than with the page.
 let detailsLoading = null;
 function runDetails() {
   if (!detailsLoading) {
