@@ -454,6 +454,8 @@ test('Run: the instruction budget stops a run with a diagnostic; Stop ends an en
     await page.getByTestId('run').click();
     await page.waitForFunction((k) => Number(document.body.dataset.ran) > k + 1, before, { timeout: 20000 });
     assert.match(await page.textContent('[data-testid=run-diagnostics]'), /stopped after 1000 instructions/);
+    // The worker started after the Stop got the compiled emulator from the page: not fetched again.
+    assert.equal(requests.filter((u) => u.endsWith('/pkg/emu/initlink_emu_wasm_bg.wasm')).length, 1);
     await page.fill('[data-testid=run-max]', '100000000');
   } finally {
     t.cleanup();
