@@ -992,7 +992,7 @@ async function startStepping() {
   panel.hidden = false;
   panel.replaceChildren(h('p', { class: 'muted' }, 'Loading the program into the emulator…'));
   stepping = { linked, state: null, prev: null, busy: true };
-  const more = runDetails();
+  const more = runDetails(); // the system call list's code, loaded while the program runs
   await stepCommand({ op: 'start', elf: linked.elf.slice(), reportJson: linked.reportJson, ...runOptions() }, await more.catch(() => null));
   // The entry point is usually linker-made code (the synthesized _start): show it there.
   if (stepping?.state && !stepping.state.done && currentStubRow()) selectTab($('tab-stubs'), false);
@@ -1198,6 +1198,9 @@ function init() {
     performance.mark('linker-ready');
     engine.textContent = m.type === 'ready' ? 'Linker ready · runs locally as WebAssembly' : 'The linker could not start';
     engine.classList.toggle('ok', m.type === 'ready');
+    // The run worker, without the emulator (a thread and run.js; the first load has run.js):
+    // starting a worker takes 100-250 ms on a busy machine, which the first link then hides.
+    startRunner();
   });
   $('link').addEventListener('click', () => runLink());
   $('run').addEventListener('click', () => runProgram());
