@@ -64,10 +64,10 @@ function call(msg, progress = () => {}) {
 }
 
 // Programs run in a worker of their own (run_worker.js), so that Stop can terminate it without
-// touching the linker's. Once a link has made something Run can run, the page starts that worker
-// and has it load the emulator and warm it up on a built-in program (the engine compiles the
-// module's functions on first use): Run is then live, so the emulator is needed. The first load
-// (until the first link is drawn) never fetches it.
+// touching the linker's. The page starts it once the linker is ready; once a link has made
+// something Run can run, it has it load the emulator and warm it up on a built-in program (the
+// engine compiles the module's functions on first use): Run is then live, so the emulator is
+// needed. The first load (until the first link is drawn) never fetches it.
 let runner = null; // {worker, warm, resolve, progress}; resolve while a run is in flight
 let emulatorModule = null; // the compiled emulator, which a worker started after a Stop reuses
 
