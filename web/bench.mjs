@@ -58,7 +58,7 @@ console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).pa
   const emu = gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm_bg.wasm')), { level: 9 }).length
     + gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js')), { level: 9 }).length
     + gzipSync(readFileSync(join(ROOT, 'web', 'stepper.js')), { level: 9 }).length;
-  console.log(`   + the emulator on the first run or step (pkg/emu/, web/stepper.js) → ${kb(emu)}`);
+  console.log(`   + the emulator once a link can run, after the first load (pkg/emu/, web/stepper.js) → ${kb(emu)}`);
   const libs = JSON.parse(readFileSync(join(ROOT, 'pkg', 'emu', 'lib', 'index.json'), 'utf8')).files;
   for (const l of libs) console.log(`   + ${l.soname} for dynamic programs that need it (pkg/emu/lib/${l.url}) → ${kb(l.gzipSize)}`);
   const ed = readFileSync(join(ROOT, 'pkg', 'editor.js'));
