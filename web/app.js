@@ -820,8 +820,8 @@ function showOutcome(result, ms) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run: the linked ELF in the emulator (in the worker; its wasm module loads on the first run), its
-// output in the console, and each start-up entry marked as observed beside predicted.
+// Run: the linked ELF in the emulator (in the run worker; its wasm module loads once a link can
+// run), its output in the console, and each start-up entry marked as observed beside predicted.
 
 function runnable() {
   const r = state.result;
@@ -836,7 +836,7 @@ function updateRunButton() {
   $('step').disabled = b.disabled;
   b.title = runnable() && state.result.report.output.kind === 'shared'
     ? 'A shared object has no entry point: Run explains'
-    : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded on the first run) and check its start-up against the report';
+    : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded once a link can run) and check its start-up against the report';
 }
 
 /** What the Run with… panel says: argv (argv[0] is the output's name), environment, standard
