@@ -106,11 +106,11 @@ function startRunner(warm = false) {
   }
 }
 
-/** Once the last link can run (after the current task, so never before the link is drawn): the
- *  run worker, the emulator warmed up in it, and the run's details (stepper.js). Not while a run
- *  is in flight: that run loads the emulator itself, and the warm-up would only compete with it. */
+/** If the last link can run (called once it is drawn): the run worker, the emulator warmed up in
+ *  it, and the run's details (stepper.js). Not while a run is in flight: that run loads the
+ *  emulator itself, and the warm-up would only compete with it. */
 function prepareRun() {
-  setTimeout(() => { if (runnable() && !state.running) { startRunner(true); runDetails(); } }, 0);
+  if (runnable() && !state.running) { startRunner(true); runDetails(); }
 }
 
 /** End the run worker; a run in flight resolves with `message`. Another starts, with the compiled
@@ -121,7 +121,7 @@ function stopRunner(message) {
   runner = null;
   w.terminate();
   resolve?.(message);
-  prepareRun();
+  setTimeout(prepareRun, 0); // once the stopped run has ended
 }
 
 // ---------------------------------------------------------------------------------------------

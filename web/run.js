@@ -50,11 +50,14 @@ export const DEFAULT_MAX_INSTRUCTIONS = 100_000_000;
 export async function emulatorReady({ warm = false } = {}) {
   await bindings();
   if (!warm) return undefined;
-  const elf = tinyElf(WARM_CODE);
-  const options = { args: ['warm'], trace: [{ address: 0x401043, kind: 'init', symbol: 'init' }] };
-  await run(elf, options);
-  await run(elf, options);
-  return run(elf, options);
+  await warmUp();
+  await warmUp();
+  return warmUp();
+}
+
+/** One run of emulatorReady()'s built-in program (loading the emulator if need be). */
+export function warmUp() {
+  return run(tinyElf(WARM_CODE), { args: ['warm'], trace: [{ address: 0x401043, kind: 'init', symbol: 'init' }] });
 }
 
 /** The compiled emulator module (a WebAssembly.Module, which a page can hand to another worker's

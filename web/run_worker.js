@@ -3,27 +3,36 @@
 // the emulator's side of the API (run.js), not the linker or the compiler.
 // Messages in: {id, run: {elf, reportJson, args, env, stdin, maxInstructions}}, {id, step: {op,
 // ...}} for the step mode, or {emulatorWarmup: true, module} (load the emulator, from `module`
-// when the page has one compiled, and run a built-in program once). Out: {id, type: 'progress',
+// when the page has one compiled, and warm it up). Out: {id, type: 'progress',
 // stage, detail} while working, then {id, type: 'ran', result, ms} or {id, type: 'stepped',
 // state, ms}; a warm-up answers {type: 'emulator', module} (the compiled module, for the next
 // worker after a Stop) or nothing if the emulator cannot load.
-import { run, stepThrough, emulatorReady, emulatorModule, useEmulatorModule } from './run.js';
+import { run, stepThrough, emulatorReady, warmUp, emulatorModule, useEmulatorModule } from './run.js';
 
 // The step mode's program (run.js's stepThrough), held between messages.
 let stepper = null;
+// Whether a run or step came: it warms the engine itself, so the warm-up stops.
+let used = false;
 
 self.onmessage = async (ev) => {
   const { id } = ev.data;
   if (ev.data.emulatorWarmup) {
     if (ev.data.module) useEmulatorModule(ev.data.module);
     try {
-      await emulatorReady({ warm: true });
+      await emulatorReady();
       self.postMessage({ type: 'emulator', module: await emulatorModule() });
+      // emulatorReady({warm: true})'s three runs, each in a task of its own, so that a Run
+      // clicked meanwhile waits for one at most.
+      for (let i = 0; i < 3 && !used; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (!used) await warmUp();
+      }
     } catch {
       // The first run reports the failure as a diagnostic.
     }
     return;
   }
+  used ||= !!(ev.data.run || ev.data.step);
   if (ev.data.run) {
     // {id, run: {elf, reportJson, ...options}} → {id, type: 'ran', result, ms}: the emulator
     // executes the linked ELF and traces its start-up.
