@@ -992,7 +992,7 @@ async function startStepping() {
   panel.hidden = false;
   panel.replaceChildren(h('p', { class: 'muted' }, 'Loading the program into the emulator…'));
   stepping = { linked, state: null, prev: null, busy: true };
-  const more = runDetails(); // the system call list's code, loaded while the program runs
+  const more = runDetails();
   await stepCommand({ op: 'start', elf: linked.elf.slice(), reportJson: linked.reportJson, ...runOptions() }, await more.catch(() => null));
   // The entry point is usually linker-made code (the synthesized _start): show it there.
   if (stepping?.state && !stepping.state.done && currentStubRow()) selectTab($('tab-stubs'), false);
