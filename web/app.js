@@ -1199,7 +1199,7 @@ function init() {
     engine.textContent = m.type === 'ready' ? 'Linker ready · runs locally as WebAssembly' : 'The linker could not start';
     engine.classList.toggle('ok', m.type === 'ready');
     // The run worker, without the emulator (a thread and run.js; the first load has run.js):
-    // starting a worker takes 100-250 ms on a busy machine, which the first link then hides.
+    // a worker is slow to start on a busy machine (docs/benchmarks.md), and the first link hides it.
     startRunner();
   });
   $('link').addEventListener('click', () => runLink());

@@ -20,7 +20,7 @@ export function h(tag, attrs = {}, ...children) {
 
 export const hex = (n) => (n < 0 ? '-0x' + (-n).toString(16) : '0x' + Number(n).toString(16));
 /** A count with thousands separators (7,657): not toLocaleString, whose first call in a page
- *  loads the locale data (35-55 ms in chromium, on the first run's path). */
+ *  loads the locale data, on the first Run's path (docs/benchmarks.md). */
 export const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 export function size(n) {
   if (n < 1024) return `${n} B`;
