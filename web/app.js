@@ -1,5 +1,5 @@
 // The playground page: inputs (examples, uploads), options, the link in a Web Worker, and the views.
-import { h, hex, size, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
+import { h, hex, size, count, renderDiagnostics, renderMemory, renderStartup, renderStubs, renderSymbols, renderInputs, renderRelocs, renderDynamic } from './views.js';
 import { predictedStartup, observedStartup, libraryStartup, loadBias } from './run.js';
 
 const $ = (id) => document.getElementById(id);
@@ -63,9 +63,13 @@ function call(msg, progress = () => {}) {
   });
 }
 
-// Programs run in a worker of their own (another instance of worker.js, started on the first
-// run), so that Stop can terminate it without touching the linker's.
-let runner = null; // {worker, resolve, progress} while a run is in flight, else {worker} or null
+// Programs run in a worker of their own (run_worker.js), so that Stop can terminate it without
+// touching the linker's. The page starts it once the linker is ready; once a link has made
+// something Run can run, it has it load the emulator and warm it up on a built-in program (the
+// engine compiles the module's functions on first use): Run is then live, so the emulator is
+// needed. The first load (until the first link is drawn) never fetches it.
+let runner = null; // {worker, warm, resolve, progress}; resolve while a run is in flight
+let emulatorModule = null; // the compiled emulator, which a worker started after a Stop reuses
 
 function callRun(msg, progress) {
   startRunner();
@@ -75,33 +79,49 @@ function callRun(msg, progress) {
   });
 }
 
-/** Start the run worker if it is not running, and have it load the emulator (unanswered): the
- *  pointer on Run or Step starts this, so the module is on its way before the click. */
+/** Start the run worker if it is not running; with `warm`, have it load the emulator and warm it
+ *  up (once per worker, unanswered but for the compiled module). */
 function startRunner(warm = false) {
   if (!runner) {
-    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    runner = { worker: w };
+    const w = new Worker(new URL('./run_worker.js', import.meta.url), { type: 'module' });
+    runner = { worker: w, warm: false };
     w.onmessage = (ev) => {
       const m = ev.data;
+      if (m.type === 'emulator') {
+        if (m.module instanceof WebAssembly.Module) emulatorModule = m.module;
+        return;
+      }
       if (runner?.worker !== w || !runner.resolve) return;
       if (m.type === 'progress') runner.progress(m.stage, m.detail);
-      else { const { resolve } = runner; runner = { worker: w }; resolve(m); }
+      else { const { resolve } = runner; runner.resolve = null; resolve(m); }
     };
     w.onerror = (ev) => {
       ev.preventDefault();
       stopRunner({ type: 'crash', message: ev.message || 'the run worker stopped' });
     };
-    if (warm) w.postMessage({ id: nextId++, emulatorWarmup: true });
+  }
+  if (warm && !runner.warm) {
+    runner.warm = true;
+    runner.worker.postMessage({ emulatorWarmup: true, module: emulatorModule });
   }
 }
 
-/** End the run worker; a run in flight resolves with `message`. The next run starts a new one. */
+/** If the last link can run (called once it is drawn): the run worker, the emulator warmed up in
+ *  it, and the run's details (stepper.js). Not while a run is in flight: that run loads the
+ *  emulator itself, and the warm-up would only compete with it. */
+function prepareRun() {
+  if (runnable() && !state.running) { startRunner(true); runDetails(); }
+}
+
+/** End the run worker; a run in flight resolves with `message`. Another starts, with the compiled
+ *  emulator when there is one. */
 function stopRunner(message) {
   if (!runner) return;
   const { worker: w, resolve } = runner;
   runner = null;
   w.terminate();
   resolve?.(message);
+  setTimeout(prepareRun, 0); // once the stopped run has ended
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,6 +650,7 @@ async function runLink({ compile = false } = {}) {
     document.body.dataset.linked = String((Number(document.body.dataset.linked) || 0) + 1);
     if (!performance.getEntriesByName('first-link-rendered').length) performance.mark('first-link-rendered');
     updateHash();
+    prepareRun();
   }
   if (state.again) {
     const again = state.again;
@@ -799,8 +820,8 @@ function showOutcome(result, ms) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run: the linked ELF in the emulator (in the worker; its wasm module loads on the first run), its
-// output in the console, and each start-up entry marked as observed beside predicted.
+// Run: the linked ELF in the emulator (in the run worker; its wasm module loads once a link can
+// run), its output in the console, and each start-up entry marked as observed beside predicted.
 
 function runnable() {
   const r = state.result;
@@ -815,7 +836,7 @@ function updateRunButton() {
   $('step').disabled = b.disabled;
   b.title = runnable() && state.result.report.output.kind === 'shared'
     ? 'A shared object has no entry point: Run explains'
-    : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded on the first run) and check its start-up against the report';
+    : 'Run the linked program in an x86-64 emulator (WebAssembly, loaded once a link can run) and check its start-up against the report';
 }
 
 /** What the Run with… panel says: argv (argv[0] is the output's name), environment, standard
@@ -832,7 +853,7 @@ function runOptions() {
 }
 
 // The run's details (stepper.js: the system call list, the step mode's panel), loaded with the
-// emulator on the first Run or Step rather than with the page.
+// emulator once a link can run (prepareRun), or on the first Run or Step, rather than with the page.
 let detailsLoading = null;
 function runDetails() {
   if (!detailsLoading) {
@@ -945,7 +966,7 @@ function showConsole(r, marks, more) {
       h('strong', {}, r.ok ? '▶ Ran' : '▶ Stopped'),
       h('span', { 'data-testid': 'run-status' }, ` · ${status}`),
       r.instructions == null ? null
-        : h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${r.instructions.toLocaleString('en')} instructions · ${Math.round(r.ms)} ms in the emulator`),
+        : h('span', { class: 'muted', 'data-testid': 'run-instructions' }, ` · ${count(r.instructions)} instructions · ${Math.round(r.ms)} ms in the emulator`),
       startup),
     h('pre', { class: 'stdout', 'data-testid': 'run-stdout', 'aria-label': 'Standard output' }, r.stdout || '(no output)'),
     r.stderr ? h('pre', { class: 'stderr', 'data-testid': 'run-stderr', 'aria-label': 'Standard error' }, r.stderr) : null,
@@ -1177,6 +1198,9 @@ function init() {
     performance.mark('linker-ready');
     engine.textContent = m.type === 'ready' ? 'Linker ready · runs locally as WebAssembly' : 'The linker could not start';
     engine.classList.toggle('ok', m.type === 'ready');
+    // The run worker, without the emulator (a thread and run.js; the first load has run.js):
+    // a worker is slow to start on a busy machine (docs/benchmarks.md), and the first link hides it.
+    startRunner();
   });
   $('link').addEventListener('click', () => runLink());
   $('run').addEventListener('click', () => runProgram());

@@ -6,7 +6,8 @@
 //   5. Ctrl+Enter → compiled, linked and redrawn in headless chromium,
 //      per gallery example, first press (loads tcc) and warm              goal < 1 s
 //   6. the emulator: straight-line integer code in wasm under Node        goal ≥ 50 M instructions/s
-//      a freestanding example, Run → output drawn, in chromium           goal < 50 ms
+//      a freestanding example, Run → output drawn, in chromium, the first
+//      Run in a fresh page and then                                      goal < 50 ms
 //      a static glibc hello, run() in chromium                           goal < 0.5 s
 // Prints numbers; asserts nothing (timings do not belong in tests). `node web/bench.mjs 5 6` runs only
 // the sections named.
@@ -25,7 +26,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 if (want(1)) {
 // 1. Transfer size.
 const files = [
-  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'compile.js', 'run.js', 'wasm_loader.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
+  ...['index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'run_worker.js', 'initlink.js', 'compile.js', 'run.js', 'wasm_loader.js', 'sw.js'].map((f) => join(ROOT, 'web', f)),
   ...readdirSync(join(ROOT, 'pkg')).filter((f) => /\.(js|wasm)$/.test(f) && f !== 'editor.js').map((f) => join(ROOT, 'pkg', f)),
 ];
 let raw = 0;
@@ -57,7 +58,7 @@ console.log(`   total                    ${kb(raw).padStart(10)} → ${kb(gz).pa
   const emu = gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm_bg.wasm')), { level: 9 }).length
     + gzipSync(readFileSync(join(ROOT, 'pkg', 'emu', 'initlink_emu_wasm.js')), { level: 9 }).length
     + gzipSync(readFileSync(join(ROOT, 'web', 'stepper.js')), { level: 9 }).length;
-  console.log(`   + the emulator on the first run or step (pkg/emu/, web/stepper.js) → ${kb(emu)}`);
+  console.log(`   + the emulator once a link can run, after the first load (pkg/emu/, web/stepper.js) → ${kb(emu)}`);
   const libs = JSON.parse(readFileSync(join(ROOT, 'pkg', 'emu', 'lib', 'index.json'), 'utf8')).files;
   for (const l of libs) console.log(`   + ${l.soname} for dynamic programs that need it (pkg/emu/lib/${l.url}) → ${kb(l.gzipSize)}`);
   const ed = readFileSync(join(ROOT, 'pkg', 'editor.js'));
@@ -271,36 +272,63 @@ console.log('6. the emulator');
 
   const t = tempDir('bench-emu');
   const srv = await serve();
-  const chrome = await browser();
+  // Run → output drawn is the page's data-run-ms: from the click's handler to the console drawn.
+  // Each first Run is in a fresh browser (a fresh profile: no HTTP cache, no compiled code cached).
+  const fresh = async (init) => {
+    const c = await browser();
+    const p = await c.context.newPage();
+    if (init) await p.addInitScript(init);
+    await p.goto(`${srv.url}#example=freestanding`);
+    await p.waitForSelector('.verdict', { timeout: 30000 });
+    return { c, p };
+  };
+  const ranOnce = (p) => p.waitForFunction(() => Number(document.body.dataset.ran) > 0, null, { timeout: 30000 });
+  // When the handler of the first click ran, relative to the first link drawn.
+  const sinceDrawn = (p) => p.evaluate(() => window.benchClickAt - performance.getEntriesByName('first-link-rendered')[0].startTime);
+  const noteClick = () => document.addEventListener('click', () => { window.benchClickAt ??= performance.now(); }, true);
+  let chrome = null;
   try {
     writeFileSync(join(t.dir, 'hello.c'), '#include <stdio.h>\nint main(void) { printf("hello, %s\\n", "world"); return 0; }\n');
     execFileSync('gcc', ['-O1', '-static', 'hello.c', '-o', 'hello'], { cwd: t.dir });
     const hello = [...readFileSync(join(t.dir, 'hello'))];
-    const page = await chrome.context.newPage();
-    await page.goto(`${srv.url}#example=freestanding`);
-    await page.waitForSelector('.verdict', { timeout: 30000 });
+    // The first Run, clicked (no hover first) as soon as this process sees the link drawn: 5 fresh
+    // pages; then 10 more Runs in the last.
+    const firsts = [];
+    const gaps = [];
+    let page = null;
+    for (let i = 0; i < 5; i++) {
+      if (chrome) await chrome.close();
+      ({ c: chrome, p: page } = await fresh(noteClick));
+      await page.getByTestId('run').click();
+      await ranOnce(page);
+      firsts.push(Number(await page.getAttribute('body', 'data-run-ms')));
+      gaps.push(await sinceDrawn(page));
+    }
     const clicks = [];
     const worker = [];
-    for (let i = 0; i < 11; i++) {
+    for (let i = 0; i < 10; i++) {
       const n = Number(await page.getAttribute('body', 'data-ran')) || 0;
       await page.getByTestId('run').click();
       await page.waitForFunction((k) => Number(document.body.dataset.ran) > k, n, { timeout: 30000 });
       clicks.push(Number(await page.getAttribute('body', 'data-run-ms')));
       worker.push(Number((await page.textContent('[data-testid=run-instructions]')).match(/(\d+) ms in the emulator/)[1]));
     }
-    const [first, ...warm] = clicks;
+    const warm = clicks;
     const instr = (await page.textContent('[data-testid=run-instructions]')).match(/([\d,]+) instructions/)[1];
-    // A first run after the pointer rested on Run for 300 ms (the page starts loading the
-    // emulator then), in a fresh page.
-    const page2 = await chrome.context.newPage();
-    await page2.goto(`${srv.url}#example=freestanding`);
-    await page2.waitForSelector('.verdict', { timeout: 30000 });
-    await page2.hover('[data-testid=run]');
-    await page2.waitForTimeout(300);
-    await page2.getByTestId('run').click();
-    await page2.waitForFunction(() => Number(document.body.dataset.ran) > 0, null, { timeout: 30000 });
-    const hovered = Number(await page2.getAttribute('body', 'data-run-ms'));
-    console.log(`   freestanding example (${instr} instructions), Run → output drawn: first ${first} ms (fetching and compiling the emulator; ${hovered} ms when the pointer rested on Run for 300 ms first), then median ${median(warm)} ms (max ${Math.max(...warm)}); in the worker's run() ${median(worker.slice(1))} ms (goal < 50 ms: ${median(warm) < 50 ? 'met' : 'MISSED'} once loaded)`);
+    // The worst case, which no hand can reach: Run clicked by a script in the same task that drew
+    // the first link, before the page has started loading the emulator. 3 fresh pages.
+    const zero = [];
+    for (let i = 0; i < 3; i++) {
+      const z = await fresh(() => {
+        new MutationObserver((_, mo) => { mo.disconnect(); document.getElementById('run').click(); })
+          .observe(document, { attributes: true, subtree: true, attributeFilter: ['data-linked'] });
+      });
+      await ranOnce(z.p);
+      zero.push(Number(await z.p.getAttribute('body', 'data-run-ms')));
+      await z.c.close();
+    }
+    const ms = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+    console.log(`   freestanding example (${instr} instructions), Run → output drawn: the first Run in a fresh page median ${median(firsts)} ms of ${ms(firsts)} (clicked ${ms(gaps)} ms after the link was drawn; goal < 50 ms: ${median(firsts) < 50 ? 'met' : 'MISSED'}); then median ${median(warm)} ms (max ${Math.max(...warm)}); in the worker's run() ${median(worker)} ms; clicked by a script as the link was drawn: ${ms(zero)} ms`);
     const times = await page.evaluate(async (bytes) => {
       const { run } = await import('./run.js');
       const elf = new Uint8Array(bytes);
@@ -317,7 +345,7 @@ console.log('6. the emulator');
     const s = median(hot);
     console.log(`   gcc -static hello (${times.instructions.toLocaleString('en')} instructions, ${JSON.stringify(times.stdout)}), run() on the page's thread: first ${cold.toFixed(0)} ms (with the emulator's instantiation), then median ${s.toFixed(1)} ms (goal < 500 ms: ${s < 500 && times.ok ? 'met' : 'MISSED'})`);
   } finally {
-    await chrome.close();
+    await chrome?.close();
     srv.close();
     t.cleanup();
   }

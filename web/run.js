@@ -41,9 +41,74 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
 /** The emulator's default instruction budget. */
 export const DEFAULT_MAX_INSTRUCTIONS = 100_000_000;
 
-/** Load the emulator ahead of the first run (optional). */
-export async function emulatorReady() {
+/**
+ * Load the emulator ahead of the first run (optional). With `{warm: true}` it then runs a small
+ * built-in program three times and resolves to the last run's result: the engine compiles each
+ * function of the module on its first call and optimizes it after some more, which made a first
+ * run far slower than the next (docs/benchmarks.md).
+ */
+export async function emulatorReady({ warm = false } = {}) {
   await bindings();
+  if (!warm) return undefined;
+  await warmUp();
+  await warmUp();
+  return warmUp();
+}
+
+/** One run of emulatorReady()'s built-in program (loading the emulator if need be). */
+export function warmUp() {
+  return run(tinyElf(WARM_CODE), { args: ['warm'], trace: [{ address: 0x401043, kind: 'init', symbol: 'init' }] });
+}
+
+/** The compiled emulator module (a WebAssembly.Module, which a page can hand to another worker's
+ *  useEmulatorModule()). */
+export function emulatorModule() {
+  return loader.module();
+}
+
+/** Use an already compiled emulator module (from emulatorModule() in another worker). */
+export function useEmulatorModule(module) {
+  loader.useModule(module);
+}
+
+// The warm-up program, at 0x401000 (as, then objcopy -O binary):
+//   _start: call init; xor ecx, ecx
+//   1: add rcx, 1; lea rax, [rcx + rcx*2 + 7]; mov [rsp - 8], rax; movzx edx, byte ptr [rsp - 8]
+//      push rcx; pop rcx; cmp rcx, 20; jne 1b
+//      write(1, msg, 3); exit(0)
+//   init: inc r12; test r12, r12; ret
+//   msg: .ascii "ok\n"
+const WARM_CODE = [
+  0xe8, 0x3e, 0x00, 0x00, 0x00, 0x31, 0xc9, 0x48, 0x83, 0xc1, 0x01, 0x48, 0x8d, 0x44, 0x49, 0x07,
+  0x48, 0x89, 0x44, 0x24, 0xf8, 0x0f, 0xb6, 0x54, 0x24, 0xf8, 0x51, 0x59, 0x48, 0x83, 0xf9, 0x14,
+  0x75, 0xe5, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x17,
+  0x00, 0x00, 0x00, 0xba, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31,
+  0xff, 0x0f, 0x05, 0x49, 0xff, 0xc4, 0x4d, 0x85, 0xe4, 0xc3, 0x6f, 0x6b, 0x0a,
+];
+
+/** A static x86-64 executable of `code`: one PT_LOAD (r-x) at 0x401000, its entry. */
+function tinyElf(code) {
+  const f = new Uint8Array(0x1000 + code.length);
+  const dv = new DataView(f.buffer);
+  f.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  dv.setUint16(16, 2, true); // ET_EXEC
+  dv.setUint16(18, 62, true); // EM_X86_64
+  dv.setUint32(20, 1, true);
+  dv.setBigUint64(24, 0x401000n, true); // e_entry
+  dv.setBigUint64(32, 64n, true); // e_phoff
+  dv.setUint16(52, 64, true);
+  dv.setUint16(54, 56, true);
+  dv.setUint16(56, 1, true);
+  dv.setUint32(64, 1, true); // PT_LOAD
+  dv.setUint32(68, 5, true); // PF_R | PF_X
+  dv.setBigUint64(72, 0x1000n, true);
+  dv.setBigUint64(80, 0x401000n, true);
+  dv.setBigUint64(88, 0x401000n, true);
+  dv.setBigUint64(96, BigInt(code.length), true);
+  dv.setBigUint64(104, BigInt(code.length), true);
+  dv.setBigUint64(112, 0x1000n, true);
+  f.set(code, 0x1000);
+  return f;
 }
 
 function diag(message) {

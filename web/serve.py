@@ -18,6 +18,10 @@ PKG = os.path.join(ROOT, "pkg")
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the page's dozen requests share connections
+    # TCP_NODELAY: the headers and the body go out in separate writes, and with Nagle's algorithm
+    # a small body then waits for the browser's delayed ACK of the headers (40 ms on Linux) on
+    # every request but a connection's first.
+    disable_nagle_algorithm = True
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",

@@ -1,7 +1,7 @@
 // The run's details, loaded with the emulator (on the first Run or Step, not with the page): the
 // list of system calls with their arguments and results, and the step mode's panel (the next
 // instruction, the registers and flags, the top of the stack).
-import { h, hex } from './views.js';
+import { h, hex, count } from './views.js';
 
 // Each system call's arguments by name (as in its man page), so that a call reads
 // write(fd=1, buf=0x402000, count=33); a call not listed shows all six registers.
@@ -62,7 +62,7 @@ export function renderSyscalls(syscalls, { open = false } = {}) {
     threads ? h('td', { class: 'n' }, String(s.tid)) : null,
     h('td', {}, h('code', {}, syscallText(s))),
     h('td', {}, h('code', {}, result(s))),
-    h('td', { class: 'n muted' }, s.instruction.toLocaleString('en'))));
+    h('td', { class: 'n muted' }, count(s.instruction))));
   return h('details', { class: 'syscalls', 'data-testid': 'syscalls', open: open || null },
     h('summary', {}, `System calls (${syscalls.length})`, syscalls.length > LIMIT ? ` · first ${LIMIT} shown` : ''),
     h('div', { class: 'scroll' }, h('table', { class: 'grid syscall-table' },
@@ -133,7 +133,7 @@ export function renderStepper(panel, s, prev, ctx) {
     h('div', { class: 'step-head' },
       h('strong', {}, 'Step mode'),
       h('span', { 'data-testid': 'step-status' }, ` · ${status}`),
-      h('span', { class: 'muted', 'data-testid': 'step-count' }, ` · ${s.instructions.toLocaleString('en')} instructions`)),
+      h('span', { class: 'muted', 'data-testid': 'step-count' }, ` · ${count(s.instructions)} instructions`)),
     h('div', { class: 'step-buttons' },
       btn('Step', 'step-one', 'Execute the next instruction', ctx.onStep, true),
       btn('Run to next initializer', 'step-next-init', 'Run until the next call into a start-up entry: a .preinit_array or .init_array function, _init, main, a finalizer (a library\'s too, in a dynamic program), or the program\'s entry point when the dynamic loader jumps there', ctx.onNextInit),

@@ -2,7 +2,7 @@
 // network is always tried first, so a reload shows the latest build and, offline, the last one.
 const CACHE = 'initlink-playground-v5';
 const CORE = [
-  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'initlink.js', 'wasm_loader.js', 'compile.js', 'run.js',
+  './', 'index.html', 'style.css', 'app.js', 'views.js', 'worker.js', 'run_worker.js', 'initlink.js', 'wasm_loader.js', 'compile.js', 'run.js',
   'pkg/initlink.js', 'pkg/initlink_bg.wasm', 'examples/index.json',
   // The share link's codec (fflate) and the editor (CodeMirror), bundled by ./dev build-web; the
   // editor is fetched on the first edit, cached here so editing works offline.

@@ -19,6 +19,9 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 export const hex = (n) => (n < 0 ? '-0x' + (-n).toString(16) : '0x' + Number(n).toString(16));
+/** A count with thousands separators (7,657): not toLocaleString, whose first call in a page
+ *  loads the locale data, on the first Run's path (docs/benchmarks.md). */
+export const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 export function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;

@@ -7,7 +7,8 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
 /**
  * A loader for `pkg`'s `jsFile` bindings over `wasmFile`. `bindings()` resolves to the bindings
  * module, instantiated (`onInit(b, exports)` sees each new one); `reset()` makes the next call
- * instantiate afresh (after a trap); `useModule(m)` gives an already compiled module.
+ * instantiate afresh (after a trap); `useModule(m)` gives an already compiled module, `module()`
+ * resolves to the compiled one.
  */
 export function wasmLoader(pkg, wasmFile, jsFile, onInit = () => {}) {
   let compiled = null; // Promise<WebAssembly.Module>
@@ -44,6 +45,8 @@ export function wasmLoader(pkg, wasmFile, jsFile, onInit = () => {}) {
       }
       return instance;
     },
+    /** The compiled module (a Promise). */
+    module: wasmModule,
     reset() { instance = null; },
     useModule(module) {
       if (module instanceof WebAssembly.Module && !compiled) compiled = Promise.resolve(module);

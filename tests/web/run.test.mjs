@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { link, run, predictedStartup, observedStartup } from '../../web/initlink.js';
+import { link, run, emulatorReady, predictedStartup, observedStartup } from '../../web/initlink.js';
 import { ROOT, tempDir, compile, read, FREESTANDING } from './helpers.mjs';
 
 const { examples } = JSON.parse(readFileSync(join(ROOT, 'web', 'examples', 'index.json'), 'utf8'));
@@ -56,6 +56,15 @@ for (const ex of freestanding) {
     }
   });
 }
+
+test('the warm-up the page runs before the first Run: its built-in program exits 0 and traces its initializer', async () => {
+  const r = await emulatorReady({ warm: true });
+  assert.equal(r.ok, true, r.diagnostics.map((d) => d.text).join('\n'));
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.stdout, 'ok\n');
+  assert.deepEqual(r.trace.map((t) => [t.kind, t.symbol]), [['entry', '_start'], ['init', 'init']]);
+  assert.equal(r.instructions, 173);
+});
 
 test('a shared object: a diagnostic that says so, no rejection (dynamic programs: dynamic.test.mjs)', async () => {
   const ex = examples.find((e) => e.name === 'module-registration');
