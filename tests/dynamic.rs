@@ -506,3 +506,71 @@ fn an_executables_ifunc_a_library_refers_to_is_exported_as_its_plt_entry() {
     assert_eq!(foo("il"), foo("ref"));
     assert_eq!(foo("il"), (Some("0".into()), Some("FUNC".into())));
 }
+
+/// The NEEDED entries of `file`.
+fn needed(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-d", "-W", file])
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .map(|l| l.split_whitespace().last().unwrap_or("").to_string())
+        .collect()
+}
+
+/// As GNU ld does, an archive inside `--start-group` is scanned where it stands, before the
+/// shared objects after it (the archive's `foo` wins over the library's), and a linker script's
+/// `GROUP` may open inside the group (as `-lm` and `-lc` do; Meson wraps every link's libraries in
+/// `--start-group`): the outer group still rescans its archives, the inner one's too.
+#[test]
+fn archives_in_a_group_are_scanned_in_place_and_groups_nest() {
+    let d = work_dir("group-nesting");
+    write(&d, "foo.c", "int foo(void) { return 42; }\n");
+    write(&d, "y.c", "int y(void) { return 5; }\n");
+    write(&d, "x.c", "int y(void);\nint x(void) { return y() + 1; }\n");
+    write(
+        &d,
+        "bar.c",
+        "int foo(void) { return 7; }\nint bar(void) { return 1; }\n",
+    );
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint foo(void);\n#ifdef X\nint x(void);\n#else\n#define x() 0\n#endif\n\
+         int main(void) { printf(\"%d %d\\n\", foo(), x()); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "foo.c", "y.c", "x.c", "bar.c"]);
+    ok(&d, "gcc", &["-c", "main.c", "-o", "main.o"]);
+    ok(&d, "gcc", &["-c", "-DX", "main.c", "-o", "mainx.o"]);
+    ok(&d, "ar", &["rcs", "libfoo.a", "foo.o", "y.o"]);
+    ok(&d, "ar", &["rcs", "libx.a", "x.o"]);
+    ok(&d, "gcc", &["-shared", "-o", "libbar.so", "bar.o"]);
+    write(&d, "libgrp.so", "GROUP ( libbar.so libx.a )\n");
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "plain",
+            &["main.o", "-Wl,--start-group", "libfoo.a", "./libbar.so"],
+            "42 0\n",
+        ),
+        (
+            "script",
+            &["mainx.o", "-Wl,--start-group", "libfoo.a", "-L.", "-lgrp"],
+            "42 6\n",
+        ),
+        (
+            "libm",
+            &["main.o", "-Wl,--start-group", "libfoo.a", "-lm"],
+            "42 0\n",
+        ),
+    ];
+    for (name, args, out) in cases {
+        let mut facts = Vec::new();
+        for (initlink, exe) in [(false, format!("{name}-ref")), (true, format!("{name}-il"))] {
+            let mut a = vec!["-o", &exe];
+            a.extend(args);
+            a.push("-Wl,--end-group");
+            link(&d, initlink, &a);
+            assert_eq!(ok(&d, &format!("./{exe}"), &[]), out, "{exe}");
+            facts.push(needed(&d, &exe));
+        }
+        assert_eq!(facts[1], facts[0], "{name}: NEEDED");
+    }
+}

@@ -1030,8 +1030,11 @@ pub fn resolve<'a>(
     })
 }
 
-/// The command line, left to right: objects added, archives scanned (groups rescanned until
-/// nothing changes), shared objects added. `take(i)` gives item `i` parsed.
+/// The command line, left to right: objects added, archives scanned, shared objects added; at a
+/// group's end its archives are rescanned until nothing changes. As with GNU ld, an archive in a
+/// group is scanned where it stands too (before the shared objects after it: a symbol both define
+/// comes from the archive), and groups nest (a linker script's `GROUP` inside `--start-group`):
+/// an outer group rescans the inner one's archives as well. `take(i)` gives item `i` parsed.
 fn walk<'a>(
     r: &mut Resolver<'a, '_>,
     items: &[InputItem<'a>],
@@ -1041,16 +1044,17 @@ fn walk<'a>(
     let mut as_needed = false;
     let mut whole_archive = false;
     let mut archives: Vec<(Archive<'a>, Members)> = Vec::new();
-    let mut group_start: Option<usize> = None;
+    // Where each open group's archives start in `archives`, innermost last.
+    let mut group_starts: Vec<usize> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         match item {
-            InputItem::StartGroup => group_start = Some(archives.len()),
+            InputItem::StartGroup => group_starts.push(archives.len()),
             InputItem::AsNeeded(a) => as_needed = *a,
             InputItem::WholeArchive(w) => whole_archive = *w,
             // Read by the exports step (`symver`), after resolve.
             InputItem::Versions { .. } | InputItem::DynamicList { .. } => {}
             InputItem::EndGroup => {
-                if let Some(start) = group_start.take() {
+                if let Some(start) = group_starts.pop() {
                     loop {
                         let mut n = 0;
                         for (ar, loaded) in archives.iter_mut().skip(start) {
@@ -1085,9 +1089,7 @@ fn walk<'a>(
                 FileKind::Archive | FileKind::ThinArchive => {
                     let ar = Archive::parse(input.name.clone(), input.data, &input.members)?;
                     let mut members = Members::of(&ar);
-                    if group_start.is_none() {
-                        r.scan_archive(&ar, &mut members)?;
-                    }
+                    r.scan_archive(&ar, &mut members)?;
                     archives.push((ar, members));
                 }
                 FileKind::SharedObject => {
