@@ -447,3 +447,62 @@ fn hidden_assignments_are_bound_locally_and_the_others_exported_as_gnu_ld_does()
         .iter()
         .any(|s| s.starts_with("h ") || s.starts_with("unref ")));
 }
+
+const BOOT_SECTOR: &str = r#".code16
+.section .text
+.globl _start
+_start:
+  mov $msg, %si
+next:
+  lodsb
+  or %al, %al
+  jz done
+  mov $0x0e, %ah
+  int $0x10
+  jmp next
+done:
+  hlt
+.section .rodata
+msg: .asciz "hello"
+.section .data
+counter: .long 0x11223344
+.section .bss
+buf: .skip 64
+"#;
+
+#[test]
+fn oformat_binary_writes_the_memory_image_gnu_ld_writes() {
+    let d = work_dir("oformat");
+    write(&d, "boot.s", BOOT_SECTOR);
+    write(
+        &d,
+        "boot.ld",
+        "SECTIONS {\n  . = 0x7c00;\n  .text : { *(.text) }\n  .rodata : { *(.rodata) }\n  .data : { *(.data) }\n  .bss : { *(.bss) }\n}\n",
+    );
+    ok(&d, "as", &["-o", "boot.o", "boot.s"]);
+    let initlink = env!("CARGO_BIN_EXE_initlink");
+    let mut images = Vec::new();
+    for (ld, out) in [("ld", "gnu.bin"), (initlink, "il.bin")] {
+        ok(
+            &d,
+            ld,
+            &["--oformat", "binary", "-T", "boot.ld", "-o", out, "boot.o"],
+        );
+        images.push(fs::read(d.join(out)).unwrap());
+    }
+    assert_eq!(images[1], images[0]);
+    // The code, then "hello\0" and the data word, from 0x7c00 on; `.bss` adds nothing. The
+    // code's first instruction (`mov $msg, %si`) holds msg's address.
+    let image = &images[1];
+    let tail = [&b"hello\0"[..], &0x1122_3344u32.to_le_bytes()].concat();
+    assert!(image.ends_with(&tail), "{image:x?}");
+    let msg = 0x7c00 + (image.len() - tail.len()) as u16;
+    assert_eq!(image[0], 0xbe, "{image:x?}");
+    assert_eq!(&image[1..3], &msg.to_le_bytes(), "{image:x?}");
+    let o = run(&d, initlink, &["--oformat=srec", "-o", "x.srec", "boot.o"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("unsupported output format 'srec'"),
+        "{o:?}"
+    );
+}

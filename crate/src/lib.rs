@@ -228,10 +228,20 @@ fn link_resolved<'a>(
     values.opts = Some(opts);
     // A report reads what the relocate phase did at each site: it records it only then.
     let mut trace = (opts.report || opts.map).then(relocate::Trace::default);
-    let elf = write::write(&values, opts, sink, trace.as_mut())?;
-    out.build_id_at = elf
-        .as_ref()
-        .and_then(|e| write::build_id_at(&layout, opts, e.len()));
+    // `--oformat=binary`: the ELF file is made in memory, then its memory image is the output.
+    let mut elf_file = Vec::new();
+    let elf = if opts.oformat_binary {
+        let elf = write::write(&values, opts, &mut elf_file, trace.as_mut())?;
+        let image = write::binary::flatten(elf.as_deref().unwrap_or_default(), &opts.output)?;
+        write::put_bytes(sink, opts, &image)?;
+        elf
+    } else {
+        let elf = write::write(&values, opts, sink, trace.as_mut())?;
+        out.build_id_at = elf
+            .as_ref()
+            .and_then(|e| write::build_id_at(&layout, opts, e.len()));
+        elf
+    };
     clock.lap("write", &mut out.timings);
     // 7. report, only when asked (the file is then written from a buffer).
     if let (Some(elf), Some(trace)) = (elf, &trace) {

@@ -62,6 +62,10 @@ pub struct Options {
     pub undefined: Vec<String>,
     pub strip_all: bool,
     pub strip_debug: bool,
+    /// `--oformat=binary`: the output is the memory image of the allocated sections with
+    /// contents, from the lowest address to the end of the highest (gaps zero-filled), as GNU
+    /// ld's `binary` BFD writes it; no ELF headers.
+    pub oformat_binary: bool,
     /// Build the JSON link report.
     pub report: bool,
     /// Build the text map (implies the report, which the map is printed from).
@@ -319,6 +323,7 @@ impl Default for Options {
             z_text: false,
             undefined: Vec::new(),
             strip_all: false,
+            oformat_binary: false,
             strip_debug: false,
             report: false,
             map: false,
@@ -707,6 +712,15 @@ impl Parser {
             "enable-new-dtags" => o.new_dtags = true,
             "disable-new-dtags" => o.new_dtags = false,
             "strip-all" => o.strip_all = true,
+            "oformat" => match val().as_str() {
+                "binary" => o.oformat_binary = true,
+                "elf64-x86-64" | "elf64-x86_64" | "default" => o.oformat_binary = false,
+                other => {
+                    return err(Diagnostic::error(format!(
+                        "unsupported output format '{other}' (--oformat): initlink writes elf64-x86-64 or binary"
+                    )))
+                }
+            },
             "strip-debug" => o.strip_debug = true,
             "emit-relocs" => o.emit_relocs = true,
             "dc" => o.define_common = true,

@@ -11,7 +11,7 @@ mod plan;
 mod symtab;
 mod write;
 
-use crate::diag::{Diagnostic, Errors, Result};
+use crate::diag::{Diagnostic, Result};
 use crate::options::Options;
 use crate::report::{PieceInfo, Report, SectionInfo};
 use crate::resolve::Resolved;
@@ -364,20 +364,7 @@ fn report_sections(
 
 /// Hand the finished bytes to the sink.
 fn put(sink: &mut dyn OutputSink, opts: &Options, bytes: &[u8]) -> Result<()> {
-    let cannot = |e: String| -> Errors {
-        Diagnostic::error(format!("cannot write output: {e}"))
-            .file(opts.output.clone())
-            .into()
-    };
-    let buf = sink.buffer(bytes.len()).map_err(cannot)?;
-    if buf.bytes.len() != bytes.len() {
-        return Err(Diagnostic::error("internal: output buffer of the wrong size").into());
-    }
-    buf.bytes.copy_from_slice(bytes);
-    if let Some(w) = buf.writer {
-        w.write_at(0, bytes).map_err(cannot)?;
-    }
-    Ok(())
+    crate::write::put_bytes(sink, opts, bytes)
 }
 
 /// A report for a relocatable link: the inputs, the output's sections and the notes.

@@ -13,6 +13,7 @@ use crate::resolve::{Def, FileId};
 use crate::synthesize::Entry;
 use object::elf::*;
 
+pub mod binary;
 mod build_id;
 mod compress;
 mod eh_frame_hdr;
@@ -64,6 +65,24 @@ pub trait FileWriter {
     /// The first `len` bytes written so far (for `.eh_frame_hdr` and the build ID, made from the
     /// finished file).
     fn read_back(&self, len: usize) -> std::result::Result<&[u8], String>;
+}
+
+/// Hand finished bytes to `sink` (an output made whole before it is written: `-r`, `--oformat`).
+pub(crate) fn put_bytes(sink: &mut dyn OutputSink, opts: &Options, bytes: &[u8]) -> Result<()> {
+    let cannot = |e: String| -> Errors {
+        Diagnostic::error(format!("cannot write output: {e}"))
+            .file(opts.output.clone())
+            .into()
+    };
+    let buf = sink.buffer(bytes.len()).map_err(cannot)?;
+    if buf.bytes.len() != bytes.len() {
+        return Err(Diagnostic::error("internal: output buffer of the wrong size").into());
+    }
+    buf.bytes.copy_from_slice(bytes);
+    if let Some(w) = buf.writer {
+        w.write_at(0, bytes).map_err(cannot)?;
+    }
+    Ok(())
 }
 
 impl OutputSink for Vec<u8> {
