@@ -2019,3 +2019,72 @@ fn unique_keeps_matching_input_sections_apart_as_gnu_ld() {
     }
     assert!(run(&d, "./exe", &[]).status.success());
 }
+
+/// `BIND VIS SECTION-NAME` of `__start_hello` and `__stop_hello` in `readelf FLAG` of `file`.
+fn start_stop(dir: &Path, flag: &str, file: &str) -> Vec<String> {
+    let names: Vec<(String, String)> = ok(dir, "readelf", &["-SW", file])
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start().strip_prefix('[')?;
+            let (n, rest) = l.split_once(']')?;
+            Some((
+                n.trim().to_string(),
+                rest.split_whitespace().next()?.to_string(),
+            ))
+        })
+        .collect();
+    let mut v: Vec<String> = ok(dir, "readelf", &[flag, "-W", file])
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = *w.get(7)?;
+            if name != "__start_hello" && name != "__stop_hello" {
+                return None;
+            }
+            let sec = names
+                .iter()
+                .find(|(n, _)| n == w[6])
+                .map_or(w[6], |(_, s)| s);
+            Some(format!("{name} {} {} {sec}", w[4], w[5]))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn start_stop_symbols_take_gnu_lds_visibility_and_section() {
+    let d = work_dir("start-stop");
+    write(
+        &d,
+        "ss.c",
+        "#include <stdio.h>\n__attribute__((section(\"hello\"))) static char msg[] = \"Hello world\";\n\
+         extern char __start_hello[], __stop_hello[];\n\
+         int main() { printf(\"%s %d\\n\", msg, (int)(__stop_hello - __start_hello)); return 0; }\n",
+    );
+    ok(&d, "gcc", &["-c", "-fPIC", "ss.c"]);
+    for extra in [
+        vec![],
+        vec!["-Wl,-z,start-stop-visibility=hidden"],
+        vec!["-Wl,-z,start-stop-visibility=default"],
+        vec!["-Wl,-E"],
+        vec!["-shared"],
+    ] {
+        let mut seen = Vec::new();
+        for (out, b) in [("gnu", None), ("il", Some("ld/"))] {
+            let mut args = vec!["-o", out, "ss.o"];
+            args.extend(&extra);
+            if let Some(b) = b {
+                args.splice(0..0, ["-B", b]);
+            }
+            ok(&d, "gcc", &args);
+            seen.push((
+                start_stop(&d, "--syms", out),
+                start_stop(&d, "--dyn-syms", out),
+            ));
+        }
+        assert_eq!(seen[1], seen[0], "{extra:?}");
+        assert!(!seen[0].0.is_empty(), "{extra:?}");
+        assert!(seen[0].0.iter().all(|s| s.ends_with(" hello")), "{seen:?}");
+    }
+}

@@ -66,6 +66,9 @@ pub struct Options {
     /// contents, from the lowest address to the end of the highest (gaps zero-filled), as GNU
     /// ld's `binary` BFD writes it; no ELF headers.
     pub oformat_binary: bool,
+    /// `-z start-stop-visibility=V`: the visibility of `__start_SEC`/`__stop_SEC` (GNU ld's
+    /// default: protected).
+    pub start_stop_visibility: u8,
     /// Build the JSON link report.
     pub report: bool,
     /// Build the text map (implies the report, which the map is printed from).
@@ -324,6 +327,7 @@ impl Default for Options {
             undefined: Vec::new(),
             strip_all: false,
             oformat_binary: false,
+            start_stop_visibility: object::elf::STV_PROTECTED,
             strip_debug: false,
             report: false,
             map: false,
@@ -1016,6 +1020,19 @@ fn apply_z(o: &mut Options, kw: &str) -> Result<Option<Diagnostic>> {
             o.ignored.push(format!("-z {kw}"))
         }
         "muldefs" => o.allow_multiple_definition = true,
+        k if k.starts_with("start-stop-visibility=") => {
+            o.start_stop_visibility = match &k["start-stop-visibility=".len()..] {
+                "default" => object::elf::STV_DEFAULT,
+                "internal" => object::elf::STV_INTERNAL,
+                "hidden" => object::elf::STV_HIDDEN,
+                "protected" => object::elf::STV_PROTECTED,
+                _ => {
+                    return err(Diagnostic::error(format!(
+                        "-z {kw}: the visibility is default, internal, hidden or protected"
+                    )))
+                }
+            }
+        }
         "cet-report=none" => o.cet_report = None,
         "cet-report=warning" => o.cet_report = Some(false),
         "cet-report=error" => o.cet_report = Some(true),

@@ -626,6 +626,9 @@ fn finish_dynamic(
                 res.files[file.0 as usize].obj.symbols[sym as usize].st_other & 3
             }
             Def::Linker if assigned.contains(g.name) => STV_DEFAULT,
+            Def::Linker if crate::layout::start_stop_section(g.name).is_some() => {
+                opts.start_stop_visibility
+            }
             _ => continue,
         };
         let b = res.binding.get(i).copied().unwrap_or(0);

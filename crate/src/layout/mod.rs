@@ -472,6 +472,19 @@ impl Layout {
 
     /// The output section (header index) that holds `addr`, or `SHN_ABS`: one that contains it,
     /// else one that ends exactly there (end symbols).
+    /// The section index of the linker's symbol `name` at `addr`: `__start_SEC` and
+    /// `__stop_SEC` belong to SEC (the stop one lies just past its end, maybe where the next
+    /// section starts), the others to the section holding (or ending at) `addr`.
+    pub fn linker_symbol_shndx(&self, name: &[u8], addr: u64) -> u16 {
+        let sec = start_stop_section(name);
+        let own = sec.and_then(|n| {
+            self.sections
+                .iter()
+                .find(|s| s.shndx != 0 && s.name.as_bytes() == n)
+        });
+        own.map_or_else(|| self.shndx_at(addr), |s| s.shndx)
+    }
+
     pub fn shndx_at(&self, addr: u64) -> u16 {
         let alloc = || {
             self.sections
@@ -666,6 +679,12 @@ impl Layout {
             }
         })
     }
+}
+
+/// `SEC` of `__start_SEC`/`__stop_SEC`.
+pub fn start_stop_section(name: &[u8]) -> Option<&[u8]> {
+    name.strip_prefix(b"__start_")
+        .or_else(|| name.strip_prefix(b"__stop_"))
 }
 
 #[cfg(test)]

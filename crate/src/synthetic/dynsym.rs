@@ -338,12 +338,16 @@ fn dynsym_entry(v: &Values<'_, '_>, d: &DynPlan, g: SymbolId, exec: bool) -> Ent
         }
         Def::Linker => {
             let a = v.layout.linker_symbol(gl.name).unwrap_or(0);
+            let other = match crate::layout::start_stop_section(gl.name) {
+                Some(_) => v.opts.map_or(STV_PROTECTED, |o| o.start_stop_visibility),
+                None => 0,
+            };
             Entry {
                 value: a,
                 size: 0,
                 info: STB_GLOBAL << 4,
-                other: 0,
-                shndx: v.layout.shndx_at(a),
+                other,
+                shndx: v.layout.linker_symbol_shndx(gl.name, a),
             }
         }
         Def::Undefined => {

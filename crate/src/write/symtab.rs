@@ -332,13 +332,27 @@ fn global_sym<'r>(
         }
         Def::Linker => {
             let a = layout.linker_symbol(g.name).unwrap_or(0);
+            let shndx = layout.linker_symbol_shndx(g.name, a);
+            if crate::layout::start_stop_section(g.name).is_some() {
+                // GNU ld gives them `-z start-stop-visibility` and leaves them global.
+                let vis = v.opts.map_or(STV_PROTECTED, |o| o.start_stop_visibility);
+                let info = (STB_GLOBAL << 4) | STT_NOTYPE;
+                return Some(OutSym {
+                    name,
+                    value: a,
+                    size: 0,
+                    info,
+                    other: vis,
+                    shndx,
+                });
+            }
             let hidden = hidden_linker_symbol(g.name);
             let (bind, other) = if hidden {
                 (STB_LOCAL, STV_HIDDEN)
             } else {
                 (STB_GLOBAL, 0)
             };
-            (a, 0, STT_NOTYPE, bind, other, layout.shndx_at(a))
+            (a, 0, STT_NOTYPE, bind, other, shndx)
         }
         Def::Shared { dso, sym } => {
             let ty = res.dsos[dso as usize].obj.syms[sym as usize].import_type();
