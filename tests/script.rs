@@ -479,6 +479,13 @@ fn oformat_binary_writes_the_memory_image_gnu_ld_writes() {
         "boot.ld",
         "SECTIONS {\n  . = 0x7c00;\n  .text : { *(.text) }\n  .rodata : { *(.rodata) }\n  .data : { *(.data) }\n  .bss : { *(.bss) }\n}\n",
     );
+    // A boot sector's signature by a data command in a section of its own, and data commands
+    // after an input section.
+    write(
+        &d,
+        "sig.ld",
+        "SECTIONS {\n  . = 0x7c00;\n  .text : { *(.text) }\n  .rodata : { *(.rodata) }\n  . = 0x7dfe;\n  .sig : { SHORT(0xaa55) }\n  .data : { *(.data) LONG(0xdeadbeef) BYTE(1) QUAD(ADDR(.text)) }\n  .bss : { *(.bss) }\n}\n",
+    );
     ok(&d, "as", &["-o", "boot.o", "boot.s"]);
     let initlink = env!("CARGO_BIN_EXE_initlink");
     let mut images = Vec::new();
@@ -499,6 +506,34 @@ fn oformat_binary_writes_the_memory_image_gnu_ld_writes() {
     let msg = 0x7c00 + (image.len() - tail.len()) as u16;
     assert_eq!(image[0], 0xbe, "{image:x?}");
     assert_eq!(&image[1..3], &msg.to_le_bytes(), "{image:x?}");
+    let mut signed = Vec::new();
+    for (ld, out) in [("ld", "gnu-sig.bin"), (initlink, "il-sig.bin")] {
+        ok(
+            &d,
+            ld,
+            &["--oformat=binary", "-T", "sig.ld", "-o", out, "boot.o"],
+        );
+        signed.push(fs::read(d.join(out)).unwrap());
+    }
+    assert_eq!(signed[1], signed[0]);
+    assert_eq!(&signed[1][510..512], &[0x55, 0xaa]);
+    let data = [
+        &0x1122_3344u32.to_le_bytes()[..],
+        &0xdead_beefu32.to_le_bytes(),
+        &[1],
+    ]
+    .concat();
+    assert_eq!(&signed[1][512..521], &data[..]);
+    assert_eq!(&signed[1][521..], &0x7c00u64.to_le_bytes());
+    // The ELF file has the data too, in the sections GNU ld makes.
+    for (ld, out) in [("ld", "gnu-sig"), (initlink, "il-sig")] {
+        ok(&d, ld, &["-T", "sig.ld", "-o", out, "boot.o"]);
+    }
+    let sig = |f: &str| -> String { ok(&d, "readelf", &["-x", ".sig", "-x", ".data", f]) };
+    assert_eq!(
+        sig("il-sig").replace("il-sig", "F"),
+        sig("gnu-sig").replace("gnu-sig", "F")
+    );
     let o = run(&d, initlink, &["--oformat=srec", "-o", "x.srec", "boot.o"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(

@@ -698,6 +698,11 @@ fn sections_info(v: &Values<'_, '_>) -> Vec<SectionInfo> {
                 ),
                 PieceSrc::Synthetic(s) => ("linker", None, Some(format!("{s:?}"))),
                 PieceSrc::Blob(_) => ("compressed", None, Some(format!("{} compressed", os.name))),
+                PieceSrc::Data(_) => (
+                    "linker",
+                    None,
+                    Some("linker script data (BYTE, SHORT, LONG, QUAD)".into()),
+                ),
                 PieceSrc::Relocs(_) => ("linker", None, Some("relocations (--emit-relocs)".into())),
             };
             if p.size == 0 && kind != "input" {

@@ -36,6 +36,9 @@ pub enum PieceSrc {
     Synthetic(Synthetic),
     /// A section's finished bytes (`Layout::blobs`): a compressed debug section.
     Blob(u32),
+    /// A linker script's data command (`BYTE`, `SHORT`, `LONG`, `QUAD`): its bytes in
+    /// `Layout::blobs`, filled in when the script's addresses are assigned.
+    Data(u32),
     /// `--emit-relocs`: the relocations of output section `Layout::emitted[k]`.
     Relocs(u32),
 }

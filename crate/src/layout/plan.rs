@@ -208,6 +208,8 @@ struct Planner<'a> {
     merge_cap: u64,
     /// A linker script's `SECTIONS`: the input section descriptions route the inputs.
     rules: Option<super::script::Rules>,
+    /// The script's data commands' bytes (`PieceSrc::Data`), zero until `assign`.
+    blobs: Vec<(Vec<u8>, u64)>,
     /// The description that took the input being placed (its pieces' `rule`).
     rule: u16,
     /// `--unique=PATTERN`s: an input section whose name matches one keeps its name as its
@@ -262,6 +264,7 @@ impl<'a> Planner<'a> {
             input_bytes,
             merge_cap: input_bytes.saturating_mul(16).saturating_add(64 << 20),
             rules: None,
+            blobs: Vec::new(),
             rule: 0,
             unique: Vec::new(),
         }
@@ -712,17 +715,50 @@ impl<'a> Planner<'a> {
             let crate::linker_script::Command::Output(o) = c else {
                 continue;
             };
-            if o.is_discard() || self.by_name.contains_key(&o.name) {
+            if o.is_discard() {
                 continue;
             }
-            let rank = script_rank(ci as u32);
-            let (class, sh_type, flags) = match OutId::by_name(o.name.as_bytes()) {
-                Some(id) => (id.row().class, id.row().sh_type, u64::from(id.row().flags)),
-                None => (Class::Rodata, elf::SHT_NOBITS, 0),
-            };
-            self.get_out(o.name.clone().into(), class, rank, sh_type, flags);
+            if !self.by_name.contains_key(&o.name) {
+                let rank = script_rank(ci as u32);
+                let (class, sh_type, flags) = match OutId::by_name(o.name.as_bytes()) {
+                    Some(id) => (id.row().class, id.row().sh_type, u64::from(id.row().flags)),
+                    None => (Class::Rodata, elf::SHT_NOBITS, 0),
+                };
+                self.get_out(o.name.clone().into(), class, rank, sh_type, flags);
+            }
+            self.add_script_data(o);
         }
         self.rules = Some(rules);
+    }
+
+    /// Output command `o`'s data commands, each a piece of its section (ordered by its item like
+    /// the input sections), whose bytes `assign` fills in. Data makes the section loaded, with
+    /// contents, as GNU ld makes it.
+    fn add_script_data(&mut self, o: &crate::linker_script::OutputSection) {
+        let Some(&i) = self.by_name.get(&o.name) else {
+            return;
+        };
+        for (k, item) in o.items.iter().enumerate() {
+            let crate::linker_script::Item::Data { size, .. } = item else {
+                continue;
+            };
+            let b = self.blobs.len() as u32;
+            self.blobs.push((vec![0; usize::from(*size)], 0));
+            let s = &mut self.sections[i as usize];
+            if s.sh_type == elf::SHT_NOBITS {
+                s.sh_type = elf::SHT_PROGBITS;
+            }
+            s.flags |= u64::from(elf::SHF_ALLOC);
+            s.pieces.push(Piece {
+                src: PieceSrc::Data(b),
+                offset: 0,
+                size: u64::from(*size),
+                align: 1,
+                priority: 0,
+                from_ctors: false,
+                rule: k as u16,
+            });
+        }
     }
 
     /// Where common symbols go: the script's `COMMON` description, else `.bss`.
@@ -950,6 +986,7 @@ impl<'a> Planner<'a> {
             maps,
             eh,
             rules,
+            blobs,
             ..
         } = self;
         let kept_fdes = |e: &EhInput| {
@@ -1010,7 +1047,7 @@ impl<'a> Planner<'a> {
             base: BASE,
             dynamic: false,
             placement: Placement::of(&Options::default()),
-            blobs: Vec::new(),
+            blobs,
             emitted: Vec::new(),
             et_exec: true,
             gc: None,

@@ -459,11 +459,11 @@ impl Layout {
                         return err(Diagnostic::error(a.message.clone()).file(a.at.clone()));
                     }
                 }
-                Item::Data { at, .. } => {
-                    return err(Diagnostic::error(
-                        "data commands (BYTE, SHORT, LONG, QUAD) are not supported yet",
-                    )
-                    .file(at.clone()))
+                Item::Data { size, expr, at } => {
+                    // Its piece (item `k`) is placed with what comes before it.
+                    self.place_pieces(i, start, dot, &mut cursor, Some(k))?;
+                    let v = self.eval_at(expr, *dot, symbols, seg, used, at)?;
+                    self.fill_data(i, k, &v.to_le_bytes()[..usize::from(*size)]);
                 }
             }
         }
@@ -476,6 +476,17 @@ impl Layout {
             *dot = start;
         }
         Ok(())
+    }
+
+    /// The bytes of the data command that is item `k` of output section `i`'s command.
+    fn fill_data(&mut self, i: usize, k: usize, bytes: &[u8]) {
+        let blob = self.sections[i].pieces.iter().find_map(|p| match p.src {
+            PieceSrc::Data(b) if usize::from(p.rule) == k => Some(b as usize),
+            _ => None,
+        });
+        if let Some(b) = blob.and_then(|b| self.blobs.get_mut(b)) {
+            b.0 = bytes.to_vec();
+        }
     }
 
     /// The pieces of section `i` from `cursor` whose description is item `upto` or earlier

@@ -285,7 +285,9 @@ fn write_job(
                     );
                 }
                 PieceSrc::Merged(g) => dst.copy_from_slice(&layout.merges[g as usize].data),
-                PieceSrc::Blob(k) => dst.copy_from_slice(&layout.blobs[k as usize].0),
+                PieceSrc::Blob(k) | PieceSrc::Data(k) => {
+                    dst.copy_from_slice(&layout.blobs[k as usize].0)
+                }
                 PieceSrc::Relocs(k) => emit_relocs(v, k, job.index, dst, &mut errors),
                 PieceSrc::Common(_) => {}
                 PieceSrc::Synthetic(what) => {
