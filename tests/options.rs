@@ -2088,3 +2088,59 @@ fn start_stop_symbols_take_gnu_lds_visibility_and_section() {
         assert!(seen[0].0.iter().all(|s| s.ends_with(" hello")), "{seen:?}");
     }
 }
+
+/// `.symtab` of `file` as `TYPE BIND NAME` lines, in order.
+fn symtab(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["--syms", "-W", file])
+        .lines()
+        .skip_while(|l| !l.contains("'.symtab'"))
+        .skip(2)
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            Some(format!(
+                "{} {} {}",
+                w.get(3)?,
+                w.get(4)?,
+                w.get(7).unwrap_or(&"")
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn retain_symbols_file_keeps_the_listed_symbols_as_gnu_ld() {
+    let d = work_dir("retain");
+    write(
+        &d,
+        "r.c",
+        "static void foo(void) {}\nvoid bar(void) {}\nvoid baz(void) {}\nint main(void) { foo(); return 3; }\n",
+    );
+    fs::create_dir_all(d.join("sub")).unwrap();
+    ok(&d, "gcc", &["-c", "r.c", "-o", "sub/r.o"]);
+    // The object's file symbol stays under its own name only when listed.
+    write(&d, "list1", "foo\nbaz\n");
+    write(&d, "list2", "foo\nbaz\nr.c\nmain\n");
+    for list in ["list1", "list2"] {
+        let flag = format!("-Wl,--retain-symbols-file={list}");
+        ok(&d, "gcc", &["-o", "gnu", "sub/r.o", &flag]);
+        ok(&d, "gcc", &["-B", "ld/", "-o", "il", "sub/r.o", &flag]);
+        // The same symbols (globals in another order than GNU ld's hash order).
+        let sorted = |f: &str| -> Vec<String> {
+            let mut v = symtab(&d, f);
+            v.sort();
+            v
+        };
+        assert_eq!(sorted("il"), sorted("gnu"), "{list}");
+        assert_eq!(run(&d, "./il", &[]).status.code(), Some(3));
+    }
+    assert!(symtab(&d, "il").contains(&"FILE LOCAL r.c".to_string()));
+    let o = initlink(
+        &d,
+        &["-Wl,--retain-symbols-file=missing", "sub/r.o", "-o", "x"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing"),
+        "{o:?}"
+    );
+}

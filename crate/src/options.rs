@@ -66,6 +66,10 @@ pub struct Options {
     /// contents, from the lowest address to the end of the highest (gaps zero-filled), as GNU
     /// ld's `binary` BFD writes it; no ELF headers.
     pub oformat_binary: bool,
+    /// `--retain-symbols-file`: `.symtab` holds only these names, as GNU ld writes it: the
+    /// listed locals and globals (a kept local's file symbol too), no section symbols, and no
+    /// undefined symbols unless listed. `.dynsym` is not affected.
+    pub retain_symbols: Option<Vec<String>>,
     /// `-z start-stop-visibility=V`: the visibility of `__start_SEC`/`__stop_SEC` (GNU ld's
     /// default: protected).
     pub start_stop_visibility: u8,
@@ -327,6 +331,7 @@ impl Default for Options {
             undefined: Vec::new(),
             strip_all: false,
             oformat_binary: false,
+            retain_symbols: None,
             start_stop_visibility: object::elf::STV_PROTECTED,
             strip_debug: false,
             report: false,
@@ -439,6 +444,9 @@ pub struct Command {
     pub verbose: bool,
     /// `--dependency-file=FILE`: a make rule, the output depending on every file read.
     pub dependency_file: Option<String>,
+    /// `--retain-symbols-file=FILE`: the file naming the symbols `.symtab` keeps (read by the
+    /// caller into [`Options::retain_symbols`]).
+    pub retain_symbols_file: Option<String>,
     /// `--sysroot=DIR`: where `=`-prefixed paths (`-L=/lib`, `INPUT(=/x.o)`) and the absolute
     /// paths of a linker script inside DIR are looked for ([`sysroot_path`]).
     pub sysroot: Option<String>,
@@ -801,6 +809,7 @@ impl Parser {
             "version" | "V" => cmd.version = true,
             "trace" => cmd.trace = true,
             "dependency-file" => cmd.dependency_file = Some(val()),
+            "retain-symbols-file" => cmd.retain_symbols_file = Some(val()),
             "verbose" => {
                 cmd.verbose = true;
                 cmd.version = true;

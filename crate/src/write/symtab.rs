@@ -70,6 +70,34 @@ pub(super) const GLOBAL_CHUNK: usize = 8192;
 /// A run of symbols and the length of their names in `.strtab`.
 type Run<'s> = (Vec<OutSym<'s>>, usize);
 
+/// Keep the symbols of `run` that `keep` names, and a file symbol when a local of its file stays,
+/// named `file` unless it is listed itself (as GNU ld's `--retain-symbols-file` does).
+fn retain_listed<'r>(
+    run: &mut Run<'r>,
+    keep: &rustc_hash::FxHashSet<&[u8]>,
+    file: Option<&'r [u8]>,
+) {
+    let is_file = |s: &OutSym<'_>| s.info & 0xf == STT_FILE;
+    let any = run.0.iter().any(|s| !is_file(s) && keep.contains(s.name));
+    run.0.retain(|s| {
+        if is_file(s) {
+            any
+        } else {
+            keep.contains(s.name)
+        }
+    });
+    for s in run
+        .0
+        .iter_mut()
+        .filter(|s| is_file(s) && !keep.contains(s.name))
+    {
+        if let Some(f) = file {
+            s.name = f;
+        }
+    }
+    run.1 = names_len(&run.0);
+}
+
 pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     let res = v.res;
     let null = OutSym {
@@ -83,11 +111,30 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     // Each file's locals, and each chunk of globals, are independent: collected in parallel
     // natively, in order.
     let nchunks = res.globals.len().div_ceil(GLOBAL_CHUNK);
-    let (per_file, parts) = crate::par::join(
+    let (mut per_file, mut parts) = crate::par::join(
         || crate::par::map_range(res.files.len(), 1, |fi| file_locals(v, fi)),
         || crate::par::map_range(nchunks, 1, |c| global_chunk(v, c)),
     );
-    let linker = linker_syms(v);
+    let mut linker = linker_syms(v);
+    let emit = v.opts.is_some_and(|o| o.emit_relocs);
+    // `--retain-symbols-file` (not with `--emit-relocs`, whose relocations need their symbols).
+    if let Some(list) = v
+        .opts
+        .and_then(|o| o.retain_symbols.as_ref())
+        .filter(|_| !emit)
+    {
+        let keep: rustc_hash::FxHashSet<&[u8]> = list.iter().map(|n| n.as_bytes()).collect();
+        for (fi, run) in per_file.iter_mut().enumerate() {
+            // A file symbol not listed is written under the object's own name (GNU ld's).
+            let name = res.files[fi].obj.name.as_bytes();
+            let base = name.rsplit(|&c| c == b'/').next().unwrap_or(name);
+            retain_listed(run, &keep, Some(base));
+        }
+        for run in parts.iter_mut().flat_map(|(l, g)| [l, g]) {
+            retain_listed(run, &keep, None);
+        }
+        linker.retain(|s| keep.contains(s.name));
+    }
     let mut runs = Vec::with_capacity(per_file.len() + 2 * parts.len() + 2);
     runs.push((vec![null], 0));
     runs.extend(per_file);
@@ -102,7 +149,6 @@ pub fn build_symtab<'r, 'a: 'r>(v: &Values<'r, 'a>) -> SymTab<'r> {
     runs.extend(globals);
     runs.retain(|r| !r.0.is_empty());
     let (runs, names) = runs.into_iter().unzip();
-    let emit = v.opts.is_some_and(|o| o.emit_relocs);
     SymTab {
         runs,
         names,

@@ -141,6 +141,20 @@ fn run(args: Vec<String>) -> Result<u8, Vec<Diagnostic>> {
     if let Some(code) = without_linking(&cmd)? {
         return Ok(code);
     }
+    if let Some(f) = &cmd.retain_symbols_file {
+        // One name per line, as GNU ld reads it.
+        let text = std::fs::read(f).map_err(|e| {
+            vec![Diagnostic::error(format!(
+                "cannot read --retain-symbols-file {f}: {e}"
+            ))]
+        })?;
+        let names = String::from_utf8_lossy(&text)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        cmd.options.retain_symbols = Some(names);
+    }
     room_for_open_files(cmd.inputs.len());
     tune_malloc();
     // Every file is read first; the core borrows the bytes.
