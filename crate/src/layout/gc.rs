@@ -544,9 +544,7 @@ impl<'a> Graph<'_, 'a> {
 
     /// `__start_SEC` and `__stop_SEC`, made by the linker, keep every section named `SEC`.
     fn start_stop(&self, name: &[u8], g: SymbolId, from: u32, out: &mut Reach<'_>) {
-        let sec = name
-            .strip_prefix(b"__start_")
-            .or_else(|| name.strip_prefix(b"__stop_"));
+        let sec = super::start_stop_section(name);
         if let Some(nodes) = sec.and_then(|s| self.by_c_name.get(s)) {
             for &n in nodes {
                 out.add(n, || Why::StartStop { from, sym: g });

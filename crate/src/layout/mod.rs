@@ -473,8 +473,6 @@ impl Layout {
         self.known = known_index(&self.sections);
     }
 
-    /// The output section (header index) that holds `addr`, or `SHN_ABS`: one that contains it,
-    /// else one that ends exactly there (end symbols).
     /// The section index of the linker's symbol `name` at `addr`: `__start_SEC` and
     /// `__stop_SEC` belong to SEC (the stop one lies just past its end, maybe where the next
     /// section starts), the others to the section holding (or ending at) `addr`.
@@ -488,6 +486,8 @@ impl Layout {
         own.map_or_else(|| self.shndx_at(addr), |s| s.shndx)
     }
 
+    /// The output section (header index) that holds `addr`, or `SHN_ABS`: one that contains it,
+    /// else one that ends exactly there (end symbols).
     pub fn shndx_at(&self, addr: u64) -> u16 {
         let alloc = || {
             self.sections

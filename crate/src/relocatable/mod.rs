@@ -122,7 +122,7 @@ pub(crate) fn link(
     } else {
         Vec::new()
     };
-    put(sink, opts, &bytes)?;
+    crate::write::put_bytes(sink, opts, &bytes)?;
     Ok(Linked {
         notes,
         sections,
@@ -360,11 +360,6 @@ fn report_sections(
             pieces,
         })
         .collect()
-}
-
-/// Hand the finished bytes to the sink.
-fn put(sink: &mut dyn OutputSink, opts: &Options, bytes: &[u8]) -> Result<()> {
-    crate::write::put_bytes(sink, opts, bytes)
 }
 
 /// A report for a relocatable link: the inputs, the output's sections and the notes.

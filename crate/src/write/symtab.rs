@@ -86,12 +86,12 @@ fn retain_listed<'r>(
             keep.contains(s.name)
         }
     });
-    for s in run
-        .0
-        .iter_mut()
-        .filter(|s| is_file(s) && !keep.contains(s.name))
-    {
-        if let Some(f) = file {
+    if let Some(f) = file {
+        for s in run
+            .0
+            .iter_mut()
+            .filter(|s| is_file(s) && !keep.contains(s.name))
+        {
             s.name = f;
         }
     }
