@@ -467,6 +467,18 @@ impl<'r, 'a> Values<'r, 'a> {
                 continue; // reported by the synthesize phase
             }
             let (target, s, a) = self.s_and_a(file, sec, sym, r.r_addend.get(E));
+            // The common kinds, untraced, that neither the loader nor a relaxation touches: the
+            // value written straight (a value that does not fit takes the path that reports it).
+            if trace.is_none() && !consumed && self.plain(t, kind, sec) {
+                let p = piece_addr + off;
+                let value = match kind {
+                    RelKind::Absolute => s.wrapping_add(a as u64),
+                    _ => s.wrapping_add(a as u64).wrapping_sub(p),
+                };
+                if arch::write_value(buf, off as usize, t, value).is_ok() {
+                    continue;
+                }
+            }
             let site = Site {
                 file,
                 sec,
@@ -496,6 +508,24 @@ impl<'r, 'a> Values<'r, 'a> {
             if let Some(trace) = trace.as_deref_mut() {
                 trace.push(self.traced(&site, sec_index, index as u32, &done));
             }
+        }
+    }
+
+    /// Whether a relocation of type `t` (kind `kind`) in `sec` is written as S + A or S + A - P
+    /// at its own site, as [`Self::apply_static`] would write it, with nothing else to do: no
+    /// dynamic relocation may stand for it ([`Self::apply_dynamic`] looks only at word-sized
+    /// absolute ones for these kinds) and no instruction is rewritten.
+    #[inline(always)]
+    fn plain(&self, t: u32, kind: RelKind, sec: &Section<'_>) -> bool {
+        match kind {
+            RelKind::PcRelative | RelKind::PltPcRelative => true,
+            RelKind::Absolute => {
+                !(arch::is_word_absolute(t)
+                    && sec.is_alloc()
+                    && self.synth.dynamic.is_some()
+                    && self.opts.is_some())
+            }
+            _ => false,
         }
     }
 
