@@ -152,6 +152,30 @@ pub fn is_ifunc(res: &Resolved<'_>, s: SymRef) -> bool {
     }
 }
 
+/// Whether a relocation of `kind` against `target` (symbol `sym` of `obj`) needs nothing of any
+/// output: a PC-relative reference to a symbol defined here that is neither an IFUNC nor
+/// preemptible. The static and dynamic scans would each find nothing to do for it (no GOT, PLT or
+/// IPLT entry, no dynamic relocation, no error), and most relocations are such.
+#[inline(always)]
+fn needs_nothing(
+    res: &Resolved<'_>,
+    obj: &Object<'_>,
+    sym: usize,
+    target: SymRef,
+    kind: RelKind,
+) -> bool {
+    if !matches!(kind, RelKind::PcRelative | RelKind::PltPcRelative) {
+        return false;
+    }
+    match target {
+        SymRef::Local(..) => obj.symbols[sym].st_type() != STT_GNU_IFUNC,
+        SymRef::Global(g) => {
+            let busy = fact::UNDEFINED | fact::SHARED | fact::IFUNC | fact::PREEMPTIBLE;
+            res.facts(g) & busy == 0
+        }
+    }
+}
+
 /// Defined (or linker-provided) with a known address: GOT loads of it can become `lea`.
 fn is_resolved(res: &Resolved<'_>, s: SymRef) -> bool {
     match s {
@@ -885,6 +909,9 @@ impl Scan<'_, '_> {
             }
             let kind = arch::rel_kind(t);
             let target = sym_ref(res, self.fid, sym);
+            if needs_nothing(res, obj, sym, target, kind) {
+                continue;
+            }
             // Undefined strong references are fatal (weak ones resolve to 0).
             if let SymRef::Global(g) = target {
                 let f = res.facts(g);
