@@ -469,13 +469,21 @@ impl<'r, 'a> Values<'r, 'a> {
             let (target, s, a) = self.s_and_a(file, sec, sym, r.r_addend.get(E));
             // The common kinds, untraced, that neither the loader nor a relaxation touches: the
             // value written straight (a value that does not fit takes the path that reports it).
-            if trace.is_none() && !consumed && self.plain(t, kind, sec) {
+            let quick = match trace.is_none() && !consumed {
+                true => self.quick(t, kind, sec, target, writable),
+                false => None,
+            };
+            if let Some(quick) = quick {
                 let p = piece_addr + off;
-                let value = match kind {
-                    RelKind::Absolute => s.wrapping_add(a as u64),
-                    _ => s.wrapping_add(a as u64).wrapping_sub(p),
+                let sa = s.wrapping_add(a as u64);
+                let value = match quick {
+                    Quick::PcRelative => sa.wrapping_sub(p),
+                    Quick::Absolute | Quick::Relative => sa,
                 };
                 if arch::write_value(buf, off as usize, t, value).is_ok() {
+                    if quick == Quick::Relative {
+                        relative.push(p, sa);
+                    }
                     continue;
                 }
             }
@@ -511,21 +519,33 @@ impl<'r, 'a> Values<'r, 'a> {
         }
     }
 
-    /// Whether a relocation of type `t` (kind `kind`) in `sec` is written as S + A or S + A - P
-    /// at its own site, as [`Self::apply_static`] would write it, with nothing else to do: no
-    /// dynamic relocation may stand for it ([`Self::apply_dynamic`] looks only at word-sized
-    /// absolute ones for these kinds) and no instruction is rewritten.
+    /// How a relocation of type `t` (kind `kind`) in `sec` against `target` is written when it
+    /// is one of the common cases: S + A or S + A - P at its own site, as [`Self::apply_static`]
+    /// would write it, plus the RELATIVE entry [`Self::apply_dynamic`] would add for a word the
+    /// loader rebases. None: another case (the loader writes the word, a GOT slot, TLS, a
+    /// relaxation), which the apply steps handle.
     #[inline(always)]
-    fn plain(&self, t: u32, kind: RelKind, sec: &Section<'_>) -> bool {
+    fn quick(
+        &self,
+        t: u32,
+        kind: RelKind,
+        sec: &Section<'_>,
+        target: SymRef,
+        writable: bool,
+    ) -> Option<Quick> {
         match kind {
-            RelKind::PcRelative | RelKind::PltPcRelative => true,
-            RelKind::Absolute => {
-                !(arch::is_word_absolute(t)
-                    && sec.is_alloc()
-                    && self.synth.dynamic.is_some()
-                    && self.opts.is_some())
-            }
-            _ => false,
+            RelKind::PcRelative | RelKind::PltPcRelative => Some(Quick::PcRelative),
+            RelKind::Absolute => match (self.synth.dynamic.as_deref(), self.opts) {
+                (Some(_), Some(opts)) if arch::is_word_absolute(t) && sec.is_alloc() => {
+                    match crate::synthesize::dyn_action(self.res, opts, target, writable) {
+                        crate::synthesize::DynAction::Relative => Some(Quick::Relative),
+                        crate::synthesize::DynAction::Static => Some(Quick::Absolute),
+                        crate::synthesize::DynAction::Symbolic => None,
+                    }
+                }
+                _ => Some(Quick::Absolute),
+            },
+            _ => None,
         }
     }
 
@@ -883,6 +903,17 @@ impl<'r, 'a> Values<'r, 'a> {
             ..Done::default()
         }
     }
+}
+
+/// The common relocations [`Values::quick`] writes without the apply steps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quick {
+    /// S + A.
+    Absolute,
+    /// S + A - P.
+    PcRelative,
+    /// S + A, and a RELATIVE entry with S + A for the loader to rebase.
+    Relative,
 }
 
 /// One relocation site, as the apply steps see it.
