@@ -1373,12 +1373,24 @@ fn imported_is_function(res: &Resolved<'_>, s: SymRef) -> bool {
 /// that refers to `s` resolves in a dynamic output.
 pub fn dyn_action(res: &Resolved<'_>, opts: &Options, s: SymRef, writable: bool) -> DynAction {
     let pic = matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
+    let shared = opts.kind == OutputKind::Shared;
+    // The predicates below ([`preemptible`], [`is_weak_undef`], [`is_absolute`], [`imported`])
+    // from one read of the symbol's facts: this runs for every pointer-sized word.
+    let (preemptible, weak_undef, absolute, imported) = match s {
+        // A local is never preemptible, imported or undefined.
+        SymRef::Local(..) => (false, false, is_absolute(res, s), false),
+        SymRef::Global(g) => {
+            let f = res.facts(g);
+            let undef = f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED;
+            let imported = f & fact::SHARED != 0 || (undef && shared);
+            let own = shared && !opts.bsymbolic && f & fact::PREEMPTIBLE != 0;
+            (imported || own, undef, f & fact::ABSOLUTE != 0, imported)
+        }
+    };
     // An undefined weak symbol is left to the loader too: 0 unless something defines it.
-    if (preemptible(res, opts, s) || (pic && is_weak_undef(res, s)))
-        && (writable || opts.kind == OutputKind::Shared)
-    {
+    if (preemptible || (pic && weak_undef)) && (writable || shared) {
         DynAction::Symbolic
-    } else if pic && !is_absolute(res, s) && !imported(res, opts, s) {
+    } else if pic && !absolute && !imported {
         DynAction::Relative
     } else {
         DynAction::Static
