@@ -327,6 +327,50 @@ fn allow_multiple_definition_keeps_the_first_as_gnu_ld() {
 }
 
 #[test]
+fn noinhibit_exec_reports_errors_and_keeps_the_output_as_gnu_ld() {
+    let d = work_dir("noinhibit-exec");
+    write(&d, "a.c", "int which(void) { return 1; }\n");
+    write(&d, "b.c", "int which(void) { return 2; }\n");
+    write(
+        &d,
+        "main.c",
+        "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"%d\\n\", which()); }\n",
+    );
+    // An undefined function called only when asked to: the program runs while it is not.
+    write(
+        &d,
+        "undef.c",
+        "#include <stdio.h>\nint missing(void);\nint main(int c, char **v) { if (c > 1) return missing(); puts(\"ran\"); }\n",
+    );
+    ok(&d, "gcc", &["-c", "a.c", "b.c", "main.c", "undef.c"]);
+    let keep = "-Wl,--noinhibit-exec";
+    // Duplicates: both linkers report them, exit 0 and keep the first definition.
+    let o = initlink(&d, &["-o", "exe", "main.o", "b.o", "a.o", keep]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("error: duplicate symbol: which"));
+    assert_eq!(same_run(&d, &["main.o", "b.o", "a.o", keep], &[]), "2\n");
+    // Undefined: reported, exit 0, the program made. (GNU ld's leaves a PLT relocation the
+    // loader refuses; initlink's call to `missing` resolves to 0, so it runs until called.)
+    for args in [
+        &["-o", "ref", "undef.o", keep][..],
+        &["-B", "ld/", "-o", "exe", "undef.o", keep],
+    ] {
+        let o = run(&d, "gcc", args);
+        assert!(o.status.success(), "{args:?}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("missing"),
+            "{args:?}: {o:?}"
+        );
+    }
+    assert!(d.join("ref").exists());
+    assert_eq!(ok(&d, "./exe", &[]), "ran\n");
+    // Without it, no output and exit 1.
+    let _ = fs::remove_file(d.join("exe"));
+    let o = initlink(&d, &["-o", "exe", "undef.o"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!d.join("exe").exists());
+}
+
+#[test]
 fn z_keywords_and_dtags_set_the_dynamic_flags_gnu_ld_sets() {
     let d = work_dir("z-flags");
     write(&d, "a.c", "int f(void) { return 1; }\n");

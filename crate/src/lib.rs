@@ -50,6 +50,8 @@ pub struct LinkOutput<'a> {
     pub elf: Option<Vec<u8>>,
     /// Whether the output was written.
     pub linked: bool,
+    /// `--noinhibit-exec`: the output is kept even though errors were reported.
+    pub keep_despite_errors: bool,
     pub report: Option<Report>,
     pub diagnostics: Vec<Diagnostic>,
     /// Wall time and process CPU time (all threads) of each phase in microseconds, filled only
@@ -74,6 +76,17 @@ pub struct Working<'a> {
 impl LinkOutput<'_> {
     pub fn failed(&self) -> bool {
         !self.linked
+    }
+
+    /// Whether the output is the link's result, to be put in place: the link finished and
+    /// reported no error (with `--noinhibit-exec`, whatever errors it reported).
+    pub fn keeps_output(&self) -> bool {
+        self.linked
+            && (self.keep_despite_errors
+                || !self
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity == Severity::Error))
     }
 }
 
@@ -107,6 +120,7 @@ pub fn link_claiming<'a>(
     let mut out = LinkOutput {
         elf: None,
         linked: false,
+        keep_despite_errors: opts.noinhibit_exec,
         report: None,
         diagnostics: Vec::new(),
         timings: Vec::new(),

@@ -147,6 +147,10 @@ pub struct Options {
     pub allow_multiple_definition: bool,
     /// `--fatal-warnings`: a warning fails the link (exit 1, no output), as an error would.
     pub fatal_warnings: bool,
+    /// `--noinhibit-exec`: undefined references and duplicate definitions are still reported
+    /// as errors, but the output is written and the link succeeds (exit 0), as GNU ld does. An
+    /// undefined symbol resolves to 0; of duplicates, the first definition wins.
+    pub noinhibit_exec: bool,
     /// `--warn-common`: warn where a common symbol meets another common or a definition.
     pub warn_common: bool,
     /// `--exclude-libs=LIB,LIB...` (or `ALL`): the globals of these archives' members are not
@@ -366,6 +370,7 @@ impl Default for Options {
             provide: Vec::new(),
             hidden: Vec::new(),
             allow_multiple_definition: false,
+            noinhibit_exec: false,
             fatal_warnings: false,
             warn_common: false,
             exclude_libs: Vec::new(),
@@ -647,6 +652,7 @@ impl Parser {
                 }
             }
             "allow-multiple-definition" => o.allow_multiple_definition = true,
+            "noinhibit-exec" => o.noinhibit_exec = true,
             "fatal-warnings" => o.fatal_warnings = true,
             "no-fatal-warnings" => o.fatal_warnings = false,
             "warn-common" => o.warn_common = true,

@@ -293,6 +293,8 @@ struct Resolver<'a, 'c> {
     commons: FxHashMap<SymbolId, (u64, u64)>,
     /// `--allow-multiple-definition`: a second strong definition is ignored, not an error.
     allow_multiple_definition: bool,
+    /// `--noinhibit-exec`: a duplicate definition is reported but does not fail the link.
+    noinhibit_exec: bool,
     /// Globals first named by an undefined reference with a version (`foo@V`, from `.symver`).
     versioned_refs: Vec<SymbolId>,
     /// `--wrap`: the name an object's undefined reference binds to instead of the one it names
@@ -517,12 +519,16 @@ impl<'a> Resolver<'a, '_> {
                                 .get(file.0 as usize)
                                 .map(|f| f.obj.name.clone())
                                 .unwrap_or_default();
-                            self.errors.push(
+                            let d =
                                 Diagnostic::error(format!("duplicate symbol: {}", name_str(name)))
                                     .symbol(name_str(name))
                                     .note(format!("defined in {other}"))
-                                    .note(format!("defined in {}", obj.name)),
-                            );
+                                    .note(format!("defined in {}", obj.name));
+                            // `--noinhibit-exec`: reported, not fatal; the first one stays.
+                            match self.noinhibit_exec {
+                                true => self.warnings.push(d),
+                                false => self.errors.push(d),
+                            }
                         }
                     }
                 },
@@ -909,6 +915,7 @@ pub fn resolve<'a>(
         traced: opts.trace_symbols.iter().map(|s| s.as_bytes()).collect(),
         wrapped,
         allow_multiple_definition,
+        noinhibit_exec: opts.noinhibit_exec,
         warn_common,
         warnings: Vec::new(),
         files: Vec::new(),

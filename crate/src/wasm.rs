@@ -442,10 +442,12 @@ fn link_parsed(req: &Request, data: &[u8], defer_build_id: bool) -> Response {
 /// The response to a link that ran: its output unless an error was reported, its report and
 /// map, its diagnostics and timings.
 fn respond(out: crate::LinkOutput<'_>, command_line: Vec<String>) -> Response {
-    let failed = out
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == crate::Severity::Error);
+    // `--noinhibit-exec` keeps the output despite its errors, as the CLI does.
+    let failed = !out.keep_despite_errors
+        && out
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::Severity::Error);
     let report_json = out
         .report
         .as_ref()

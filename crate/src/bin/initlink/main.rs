@@ -12,7 +12,7 @@ use files::{room_for_open_files, Disk, FileData};
 use initlink::inputs::{self, Found};
 use initlink::ir::{Claim, IrSymbol, Offered};
 use initlink::options::parse_args;
-use initlink::{link_claiming, Command, Diagnostic, InputItem, Severity};
+use initlink::{link_claiming, Command, Diagnostic, InputItem};
 use output::{write_atomic, OutputFile};
 use std::path::Path;
 use std::process::ExitCode;
@@ -470,12 +470,7 @@ fn link_and_write(
             false,
         )?;
     }
-    if out.failed()
-        || out
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
-    {
+    if !out.keeps_output() {
         return Ok(1);
     }
     let t_write = std::time::Instant::now();
