@@ -592,15 +592,10 @@ impl<'r, 'a> Values<'r, 'a> {
             },
             _ => None,
         };
-        let whole = section.and_then(|ts| self.layout.placed_at(file, ts));
-        let s = if let Some(base) = whole {
-            base.wrapping_add(st.st_value.get(E))
-        } else if st.st_type() == STT_TLS {
-            self.sym_addr_raw(target)
-        } else {
-            self.sym_addr(target)
-        };
-        if let (Some(ts), None) = (section, whole) {
+        if let Some(ts) = section {
+            if let Some(base) = self.layout.placed_at(file, ts) {
+                return (target, base.wrapping_add(st.st_value.get(E)), a);
+            }
             match self.layout.places[file.0 as usize].get(ts as usize) {
                 Some(crate::layout::Place::Split { .. }) => {
                     let v = st.st_value.get(E).wrapping_add(a as u64);
@@ -610,6 +605,11 @@ impl<'r, 'a> Values<'r, 'a> {
                 _ => {}
             }
         }
+        let s = if st.st_type() == STT_TLS {
+            self.sym_addr_raw(target)
+        } else {
+            self.sym_addr(target)
+        };
         (target, s, a)
     }
 
