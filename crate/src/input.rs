@@ -353,8 +353,8 @@ impl<'a> Object<'a> {
                 .section(".strtab"))
             }
         };
-        // Every symbol's name is found once per link (the parse validates them all): memchr.
-        match memchr::memchr(0, tail) {
+        // Every symbol's name is found once per link (the parse validates them all).
+        match nul_at(tail) {
             Some(n) => Ok(&tail[..n]),
             None => err(Diagnostic::error(format!(
                 "symbol {i}: name at 0x{off:x} is not NUL-terminated"
@@ -896,6 +896,49 @@ impl<'a> Archive<'a> {
                 err(bad(format!("member '{mname}' is a nested archive")))
             }
             _ => Object::parse(full, mdata).map(|o| (mname, o)),
+        }
+    }
+}
+
+/// Where the first NUL byte of `s` is. Most symbol names are short: their first words are
+/// tested eight bytes at a time (`(w - 0x01..) & !w & 0x80..` marks the first zero byte as its
+/// lowest set bit; a borrow can only mark bytes after it), the rest of a long one by memchr.
+#[inline]
+fn nul_at(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while at < 32 {
+        let Some(w) = s.get(at..at + 8) else { break };
+        let w = u64::from_le_bytes(w.try_into().ok()?);
+        let zero = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr(0, s.get(at..)?).map(|n| at + n)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `nul_at` agrees with memchr at every length and position, with high bytes (whose
+    /// borrows the word test must not mistake for a zero) around the NUL.
+    #[test]
+    fn nul_at_finds_the_first_nul_as_memchr_does() {
+        for len in 0..48 {
+            for fill in [b'a', 0x80, 0xff, 0x01] {
+                for nul in (0..len).map(Some).chain([None]) {
+                    let mut s = vec![fill; len];
+                    if let Some(at) = nul {
+                        s[at] = 0;
+                        if at + 1 < len {
+                            s[at + 1] = 0; // a second NUL after the first
+                        }
+                    }
+                    assert_eq!(super::nul_at(&s), memchr::memchr(0, &s), "{s:?}");
+                }
+            }
         }
     }
 }
