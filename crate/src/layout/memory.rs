@@ -49,6 +49,8 @@ pub(super) struct Memory {
     /// The first section that did not fit in each region that overflowed, in the order they
     /// were met: (section, where its description stands, region).
     misfits: Vec<(String, String, usize)>,
+    /// The region of the last section placed: an orphan goes on in it, as in GNU ld.
+    last_region: usize,
 }
 
 /// What `MEMORY`'s expressions may read: numbers and the regions declared before.
@@ -138,6 +140,10 @@ fn section_bits(s: &OutSec) -> u8 {
     } else if bits & LOAD != 0 {
         bits |= DATA;
     }
+    // GNU ld's `lang_memory_default` takes `w` to mean any writable section (`.bss` too).
+    if bits & (ALLOC | READONLY | CODE) == ALLOC {
+        bits |= DATA;
+    }
     bits
 }
 
@@ -204,6 +210,7 @@ impl Memory {
             regions,
             routes,
             misfits: Vec::new(),
+            last_region: DEFAULT,
         })
     }
 
@@ -258,10 +265,11 @@ impl Memory {
         region_value(&self.regions, origin, name)
     }
 
-    /// The region section `s` (of command `cmd`, None for an orphan) goes to: its own, else,
-    /// when it has no address and regions were declared, the first whose attributes it meets
-    /// (GNU ld's `lang_memory_default`); a loaded section that meets none is an error then.
-    /// Also where it starts: the region's next free location (None: at the location counter).
+    /// The region section `s` (of command `cmd`) goes to: its own, else, when it has no
+    /// address and regions were declared, the first whose attributes it meets (GNU ld's
+    /// `lang_memory_default`); a loaded section that meets none is an error then. An orphan
+    /// (`cmd` None) goes on in the region of the section before it. Also where it starts: the
+    /// region's next free location (None: at the location counter).
     pub fn place(
         &mut self,
         cmd: Option<usize>,
@@ -269,7 +277,11 @@ impl Memory {
         fixed: bool,
         at: &str,
     ) -> Result<(usize, Option<u64>)> {
-        let (mut r, _) = cmd.map_or((DEFAULT, None), |c| self.routes[c]);
+        let Some(c) = cmd else {
+            let r = self.last_region;
+            return Ok((r, (r != DEFAULT && !fixed).then(|| self.regions[r].current)));
+        };
+        let mut r = self.routes[c].0;
         if r == DEFAULT && !fixed && self.regions.len() > 1 {
             let bits = section_bits(s);
             let fits = |m: &Mem| m.flags & bits != 0 && m.not_flags & bits == 0;
@@ -286,10 +298,9 @@ impl Memory {
                     at,
                 ));
             }
-            if let Some(c) = cmd {
-                self.routes[c].0 = r;
-            }
+            self.routes[c].0 = r;
         }
+        self.last_region = r;
         let start = (r != DEFAULT && !fixed).then(|| self.regions[r].current);
         Ok((r, start))
     }
