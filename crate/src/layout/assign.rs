@@ -484,7 +484,10 @@ impl Layout {
                     && (g.flags == flags || (scripted && same_page))
                     && addr >= mem_end
                     && align_up(mem_end, page) >= align_up(addr, page)
-                    && !(bss && file_end > addr)
+                    // File bytes after `.bss` need a segment of their own (or `.bss` would
+                    // take file space), but under a script not on `.bss`'s last page: GNU
+                    // ld's rule that one page is never mapped twice comes first there.
+                    && !(bss && file_end > addr && !(scripted && same_page))
             });
             if !joins {
                 loads.push(Segment {
