@@ -578,6 +578,28 @@ SECTIONS
 }
 "#;
 
+/// Regions picked by the sections' flags (GNU ld's attribute letters, `w` meaning writable,
+/// `!` negating), `.tables` in RAM without `> RAM` and so loaded where it runs, `.data` loaded
+/// in flash.
+const ATTR_LD: &str = r#"MEMORY
+{
+  FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K
+  RAM (w!x) : ORIGIN = 0x600000, LENGTH = 20K
+}
+ENTRY(_start)
+SECTIONS
+{
+  .text : { *(.text*) *(.rodata) *(.rodata.*) }
+  .data : { _sdata = .; *(.data) _edata = .; } > RAM AT > FLASH
+  _sidata = LOADADDR(.data);
+  .tables : { *(.tables) }
+  .bss : { _sbss = .; *(.bss*) *(COMMON) _ebss = .; }
+  .rodata2 : { *(.rodata2) }
+  _estack = ORIGIN(RAM) + LENGTH(RAM);
+  /DISCARD/ : { *(.comment) *(.eh_frame) *(.note.GNU-stack) }
+}
+"#;
+
 /// `AT(LMA)` without `MEMORY`: `.data` loaded apart from its address, the sections after it
 /// loaded as far from their addresses as it is, `LOADADDR` of one of them.
 const AT_LD: &str = r#"ENTRY(_start)
@@ -610,6 +632,7 @@ fn memory_regions_and_load_addresses_lay_out_as_gnu_ld_does() {
     write(&d, "start.s", START_S);
     write(&d, "course.ld", COURSE_LD);
     write(&d, "at.ld", AT_LD);
+    write(&d, "attr.ld", ATTR_LD);
     let cflags = [
         "-c",
         "-O1",
@@ -621,7 +644,7 @@ fn memory_regions_and_load_addresses_lay_out_as_gnu_ld_does() {
     ok(&d, "gcc", &cflags);
     ok(&d, "as", &["start.s", "-o", "start.o"]);
     let initlink = env!("CARGO_BIN_EXE_initlink");
-    for script in ["course.ld", "at.ld"] {
+    for script in ["course.ld", "at.ld", "attr.ld"] {
         let inputs = ["-T", script, "start.o", "course.o"];
         let (gnu, il) = (format!("gnu-{script}"), format!("il-{script}"));
         ok(&d, "ld", &[&["-o", &gnu][..], &inputs].concat());
