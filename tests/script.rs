@@ -345,6 +345,8 @@ fn a_malformed_script_is_an_error_at_its_line_and_column() {
         ("MEMORY {\n  ram : o = 0, l = 1K\n  ram : o = 0, l = 1K\n}\n", "bad.ld:3:3"),
         ("MEMORY {\n  ram : ORIGIN = 0 - 1, LENGTH = 1K\n}\nSECTIONS { .text : { *(.text) } > ram }\n", "bad.ld:2:3"),
         ("MEMORY {\n  ram : ORIGIN = 0, LENGTH = 1K\n}\nSECTIONS {\n  .text : { *(.text) } > rom\n}\n", "bad.ld:5:3"),
+        // An expression outside SECTIONS has its value where SECTIONS lays the output out.
+        ("MEMORY { ram : o = 0, l = 1K }\ntop = ORIGIN(ram) + 1;\n", "bad.ld:2:1"),
         ("SECTIONS {\n  x = 1 / 0;\n  .text : { *(.text) }\n}\n", "bad.ld:2:3"),
         ("SECTIONS {\n  .text : { *(.text) }\n  ASSERT(SIZEOF(.text) > 0x100000, \"text too small\")\n}\n", "bad.ld:3:3"),
     ] {
@@ -558,13 +560,15 @@ int main(void) {
 /// from flash after the code (`AT > FLASH`), the next RAM section loaded after it (GNU ld
 /// carries the load region on), `.bss` in RAM, a last section back in flash after what flash
 /// loads (on a page of its own, so the program runs: Linux maps segments by page), the stack
-/// at the top of RAM (`org`/`len` are `ORIGIN`/`LENGTH`'s short names).
+/// at the top of RAM, set outside SECTIONS as STM32 scripts do (`org`/`len` are
+/// `ORIGIN`/`LENGTH`'s short names).
 const COURSE_LD: &str = r#"MEMORY
 {
   FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K
   RAM (rwx) : org = 0x600000, len = 20K
 }
 ENTRY(_start)
+_estack = ORIGIN(RAM) + LENGTH(RAM);
 SECTIONS
 {
   .text : { *(.text.boot) *(.text*) *(.rodata) *(.rodata.*) } > FLASH
@@ -573,7 +577,6 @@ SECTIONS
   .tables : { *(.tables) } > RAM
   .bss : { _sbss = .; *(.bss*) *(COMMON) _ebss = .; } > RAM
   .rodata2 : ALIGN(0x1000) { *(.rodata2) } > FLASH
-  _estack = ORIGIN(RAM) + LENGTH(RAM);
   /DISCARD/ : { *(.comment) *(.eh_frame) *(.note.GNU-stack) }
 }
 "#;
@@ -741,7 +744,7 @@ fn a_section_that_overflows_its_region_is_gnu_lds_error() {
     // Each names where the section's description stands.
     let err = String::from_utf8_lossy(&il.stderr);
     assert!(
-        err.contains("small.ld:9:3: section `.text' will not fit in region `FLASH'"),
+        err.contains("small.ld:10:3: section `.text' will not fit in region `FLASH'"),
         "{err}"
     );
     assert!(!d.join("out").exists());

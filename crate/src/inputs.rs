@@ -119,6 +119,7 @@ fn apply_sections(sections: &crate::linker_script::Sections, opts: &mut crate::o
     let mut all = opts.sections.as_deref().cloned().unwrap_or_default();
     all.commands.extend(sections.commands.iter().cloned());
     all.memory.extend(sections.memory.iter().cloned());
+    all.laid_out |= sections.laid_out;
     for a in sections.assignments() {
         let Some(name) = &a.target else {
             continue;

@@ -140,7 +140,10 @@ fn take_layout(
         out.push_str(&text[done..at]);
         let mut p =
             sections::Parser::new(name, text, at + word.len()).with_include(&mut *include, depth);
-        let mut block = sections::Sections::default();
+        let mut block = sections::Sections {
+            laid_out: word == "SECTIONS",
+            ..Default::default()
+        };
         let r = if word == "MEMORY" {
             p.expect_memory_open()
                 .and_then(|()| p.memory_body(&mut block.memory))
@@ -355,7 +358,13 @@ pub fn parse_with(
                     return err(bad_at(i, format!("{t} ( without its ')'")));
                 };
                 let inner = &toks[i + 2..i + 2 + close];
-                if inner.is_empty() || inner.iter().any(|w| w == "(" || w == ";") {
+                let simple = !inner.is_empty() && !inner.iter().any(|w| w == "(" || w == ";");
+                if t != "ENTRY" && !(simple && assignment(inner).is_ok()) {
+                    // An expression: evaluated where it stands, as in SECTIONS.
+                    i = expr_assignment(name, &text, &offs, i, &mut layout)?;
+                    continue;
+                }
+                if !simple {
                     return err(bad_at(i + 2, format!("expected a symbol assignment in {t} ( )")));
                 }
                 s.assignments.push(match t {
@@ -374,22 +383,7 @@ pub fn parse_with(
                 i += 3 + close;
             }
             _ if depth.is_empty() && (toks.get(i + 1).is_some_and(|n| n == "=") || t.contains('=')) => {
-                // `NAME = VALUE ;`: the words up to the `;`.
-                let Some(end) = toks[i..].iter().position(|t| t == ";") else {
-                    return err(bad_at(i, "symbol assignment without its ';'".into()));
-                };
-                let words = &toks[i..i + end];
-                if words.iter().any(|w| w == "(" || w == ")" || w == ",") {
-                    return err(bad_at(i, "initlink takes a number or a symbol name in an assignment (not yet an expression)".into()));
-                }
-                let (name, value) = assignment(words).map_err(|m| bad_at(i, m))?;
-                s.assignments.push(Assignment::Define {
-                    name,
-                    value,
-                    provide: false,
-                    hidden: false,
-                });
-                i += end + 1;
+                i = top_assignment(name, &text, (&toks, &offs, i), &mut s, &mut layout)?;
             }
             "(" => return err(bad("unexpected '('".into())),
             "INCLUDE" if depth.is_empty() => {
@@ -427,8 +421,58 @@ pub fn parse_with(
     Ok(s)
 }
 
+/// `NAME = VALUE ;` at token `i` of `toks` (at `offs`): a number or a symbol's name as
+/// `--defsym`'s, else an expression (`_estack = ORIGIN(RAM) + LENGTH(RAM);`), evaluated where
+/// it stands as in `SECTIONS`. The index of the token after it.
+fn top_assignment(
+    name: &str,
+    text: &str,
+    (toks, offs, i): (&[String], &[usize], usize),
+    s: &mut Script,
+    layout: &mut Layouts,
+) -> Result<usize> {
+    let Some(end) = toks[i..].iter().position(|t| t == ";") else {
+        return err(Diagnostic::error("symbol assignment without its ';'")
+            .file(position(name, text, offs[i])));
+    };
+    let words = &toks[i..i + end];
+    let plain = !words.iter().any(|w| w == "(" || w == ")" || w == ",");
+    let Some(Ok((target, value))) = plain.then(|| assignment(words)) else {
+        return expr_assignment(name, text, offs, i, layout);
+    };
+    s.assignments.push(Assignment::Define {
+        name: target,
+        value,
+        provide: false,
+        hidden: false,
+    });
+    Ok(i + end + 1)
+}
+
+/// The assignment with an expression at token `i` (`NAME = EXPR;`, `PROVIDE (...)`), parsed
+/// as `SECTIONS`' assignments are: it joins the layout where it stands (GNU ld evaluates it
+/// there). The index of the token after it.
+fn expr_assignment(
+    name: &str,
+    text: &str,
+    offs: &[usize],
+    i: usize,
+    layout: &mut Layouts,
+) -> Result<usize> {
+    let mut p = sections::Parser::new(name, text, offs[i]);
+    let a = match p.assignment() {
+        Ok(a) => a,
+        Err(e) => return err(Diagnostic::error(e.0.clone()).file(p.error_at(&e))),
+    };
+    let end = p.pos();
+    let mut l = sections::Sections::default();
+    l.commands.push(sections::Command::Assign(a));
+    layout.push((offs[i], l));
+    Ok(offs.partition_point(|&o| o < end))
+}
+
 /// A script's layout commands in the order they stand, an included file's where its
-/// `INCLUDE` is (None: it has no `SECTIONS` and no `MEMORY`).
+/// `INCLUDE` is (None: it has no `SECTIONS`, `MEMORY` or expression).
 fn joined(mut layout: Layouts) -> Option<sections::Sections> {
     if layout.is_empty() {
         return None;
@@ -438,6 +482,7 @@ fn joined(mut layout: Layouts) -> Option<sections::Sections> {
     for (_, l) in layout {
         all.commands.extend(l.commands);
         all.memory.extend(l.memory);
+        all.laid_out |= l.laid_out;
     }
     Some(all)
 }
@@ -596,8 +641,8 @@ mod tests {
         assert_eq!(s.items, [InputArg::Path("a.o".into())]);
         for (bad, at) in [
             ("INPUT(a.o)\n  bar = foo", "a.ld:2:3"),
-            ("bar = foo + 1;", "a.ld:1:1"),
-            ("x = (1);", "a.ld:1:1"),
+            ("x = 1 +;", "a.ld:1:8"),
+            ("PROVIDE(x = ADDR(.text) +);", "a.ld:1:26"),
             ("\nENTRY(a b)", "a.ld:2:7"),
             ("ENTRY a", "a.ld:1:1"),
             ("PROVIDE(x = 1", "a.ld:1:1"),
@@ -611,6 +656,27 @@ mod tests {
             assert_eq!(e.0[0].file.as_deref(), Some(at), "{bad}: {}", e.0[0]);
         }
     }
+    #[test]
+    fn assignments_with_expressions_join_the_layout_where_they_stand() {
+        let text = "_estack = ORIGIN(RAM) + LENGTH(RAM);\nSECTIONS { .text : { *(.text) } }\n\
+                    PROVIDE(end_text = ADDR(.text) + SIZEOF(.text));\nplain = 4;";
+        let s = parse("a.ld", text).unwrap();
+        assert!(matches!(&s.assignments[0], Assignment::Define { name, .. } if name == "plain"));
+        let Some(Assignment::Sections(l)) = s.assignments.last() else {
+            panic!("{s:?}")
+        };
+        assert!(l.laid_out);
+        let targets: Vec<Option<&str>> = l
+            .commands
+            .iter()
+            .map(|c| match c {
+                sections::Command::Assign(a) => a.target.as_deref(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(targets, [Some("_estack"), None, Some("end_text")]);
+    }
+
     #[test]
     fn include_reads_files_where_they_stand() {
         let files = [

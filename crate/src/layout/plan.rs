@@ -127,6 +127,7 @@ fn is_crt_file(name: &str) -> bool {
 /// only the live input sections are placed.
 pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
     let mut p = Planner::new(res);
+    super::script::Rules::check(opts)?;
     p.rules = super::script::Rules::of(opts);
     p.unique = opts.unique.clone();
     p.open_script_sections();

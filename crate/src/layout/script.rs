@@ -35,7 +35,27 @@ impl Rules {
     /// The options' script's rules, if it has `SECTIONS` (`MEMORY` alone lays nothing out).
     pub fn of(opts: &Options) -> Option<Rules> {
         let script = opts.sections.clone()?;
-        (!script.commands.is_empty()).then(|| Rules::new(script))
+        (script.laid_out && !script.commands.is_empty()).then(|| Rules::new(script))
+    }
+
+    /// A script's top-level assignment with an expression that is not a constant has its value
+    /// where `SECTIONS` lays the output out: without `SECTIONS` it would have none, which is
+    /// an error at it.
+    pub fn check(opts: &Options) -> Result<()> {
+        let Some(script) = opts.sections.as_deref().filter(|s| !s.laid_out) else {
+            return Ok(());
+        };
+        let needs_layout = script.commands.iter().find_map(|c| match c {
+            Command::Assign(a) if a.op.is_some() || a.expr.constant().is_none() => Some(a),
+            _ => None,
+        });
+        match needs_layout {
+            Some(a) => err(Diagnostic::error(
+                "initlink evaluates this expression where SECTIONS lays the output out, and no script has SECTIONS",
+            )
+            .file(a.at.clone())),
+            None => Ok(()),
+        }
     }
 
     pub fn new(script: std::sync::Arc<Sections>) -> Rules {

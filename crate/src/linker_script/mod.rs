@@ -14,6 +14,9 @@ pub struct Sections {
     pub commands: Vec<Command>,
     /// `MEMORY`'s regions, in order.
     pub memory: Vec<Region>,
+    /// A `SECTIONS` command was read (the commands may also be a script's top-level
+    /// assignments with expressions, which the layout evaluates as it walks `SECTIONS`).
+    pub laid_out: bool,
 }
 
 /// `NAME [(ATTR)] : ORIGIN = EXPR, LENGTH = EXPR` in `MEMORY`.
