@@ -53,4 +53,6 @@ for kind in "" -pie -shared; do
   ld $kind --verbose | sed -n '/^=====/,/^=====/p' | sed '1d;$d' > "$out/linker_script/default$kind"
 done
 printf 'ENTRY(_start)\nSECTIONS {\n  . = 0x400000;\n  .text : { KEEP(*(.text.boot)) *(.text .text.*) }\n  . = ALIGN(0x1000);\n  .data : { __data_start = .; *(.data*) __data_end = .; }\n  .bss (NOLOAD) : { __bss_start = .; *(.bss*) *(COMMON) ; __bss_end = .; }\n  PROVIDE_HIDDEN(stack_top = . + 0x1000);\n  /DISCARD/ : { *(.comment) *(.note.*) }\n  ASSERT(. < 0x800000, "too big")\n}\n' > "$out/linker_script/embedded"
+# The text is put inside `SECTIONS { ... }`: a leading `}` closes it, so MEMORY stands at the top.
+printf '}\nMEMORY\n{\n  FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K\n  RAM (rwx) : org = 0x600000, len = 20K\n}\nSECTIONS\n{\n  .text : { *(.text*) } > FLASH\n  _sidata = LOADADDR(.data);\n  .data : { *(.data*) } > RAM AT > FLASH\n  .bss : { *(.bss*) } > RAM\n  .rom 0x500000 : AT(0x401000) { *(.rom) }\n  _estack = ORIGIN(RAM) + LENGTH(RAM);\n' > "$out/linker_script/memory"
 echo "seeds in $out:"; for d in "$out"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done

@@ -334,8 +334,19 @@ fn a_malformed_script_is_an_error_at_its_line_and_column() {
         ("SECTIONS {\n  .text : {\n    *(.text\n  }\n}\n", "bad.ld:4:3"),
         ("SECTIONS {\n  . = 0x1000 +;\n}\n", "bad.ld:2:15"),
         ("SECTIONS {\n  . = 0xffffffffffffffff + 1;\n}\n", "bad.ld:2:3"),
-        ("SECTIONS {\n  .data : AT(0x100) { *(.data) }\n}\n", "bad.ld:2:11"),
-        ("\nMEMORY { ram : ORIGIN = 0, LENGTH = 1K }\n", "bad.ld:2:1"),
+        ("SECTIONS {\n  .data : { *(.data) } :text\n}\n", "bad.ld:2:24"),
+        ("\nPHDRS { text PT_LOAD; }\n", "bad.ld:2:1"),
+        ("SECTIONS {\n  .data : AT(0x100) { *(.data) } AT > ram\n}\n", "bad.ld:2:34"),
+        // Malformed MEMORY: a bad attribute, a misspelt LENGTH, no closing brace, a region
+        // named twice, an origin below zero, a region nobody declared.
+        ("MEMORY {\n  ram (rwz) : ORIGIN = 0, LENGTH = 1K\n}\n", "bad.ld:2:8"),
+        ("MEMORY {\n  ram (rwx) : ORIGIN = 0x1000, LEN = 1K\n}\n", "bad.ld:2:32"),
+        ("MEMORY {\n  ram : ORIGIN = 0, LENGTH = 1K\n", "bad.ld:3:1"),
+        ("MEMORY {\n  ram : o = 0, l = 1K\n  ram : o = 0, l = 1K\n}\n", "bad.ld:3:3"),
+        ("MEMORY {\n  ram : ORIGIN = 0 - 1, LENGTH = 1K\n}\nSECTIONS { .text : { *(.text) } > ram }\n", "bad.ld:2:3"),
+        ("MEMORY {\n  ram : ORIGIN = 0, LENGTH = 1K\n}\nSECTIONS {\n  .text : { *(.text) } > rom\n}\n", "bad.ld:5:3"),
+        // An expression outside SECTIONS has its value where SECTIONS lays the output out.
+        ("MEMORY { ram : o = 0, l = 1K }\ntop = ORIGIN(ram) + 1;\n", "bad.ld:2:1"),
         ("SECTIONS {\n  x = 1 / 0;\n  .text : { *(.text) }\n}\n", "bad.ld:2:3"),
         ("SECTIONS {\n  .text : { *(.text) }\n  ASSERT(SIZEOF(.text) > 0x100000, \"text too small\")\n}\n", "bad.ld:3:3"),
     ] {
@@ -513,6 +524,341 @@ fn oformat_binary_writes_the_memory_image_gnu_ld_writes() {
     assert_eq!(o.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("unsupported output format 'srec'"),
+        "{o:?}"
+    );
+}
+
+const COURSE_C: &str = r#"extern char _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
+long counter = 5;
+__attribute__((section(".tables"))) long table[2] = {7, 9};
+__attribute__((section(".rodata2"))) const volatile long after = 11;
+static char buf[64];
+static long sys_write(long fd, const void *p, long n) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(1), "D"(fd), "S"(p), "d"(n) : "rcx", "r11", "memory");
+    return r;
+}
+static void put(const char *s) { long n = 0; while (s[n]) n++; sys_write(1, s, n); }
+static void hex(unsigned long v) {
+    char b[19];
+    b[0] = '0'; b[1] = 'x';
+    for (int i = 0; i < 16; i++) { int d = (v >> (60 - 4 * i)) & 15; b[2 + i] = d < 10 ? '0' + d : 'a' + d - 10; }
+    b[18] = '\n';
+    sys_write(1, b, 19);
+}
+int main(void) {
+    for (char *p = _sbss; p < _ebss; p++) if (*p) return 99;
+    buf[1] = 1;
+    put("lma "); hex((unsigned long)_sidata);
+    put("len "); hex(_edata - _sdata);
+    put("top "); hex((unsigned long)_estack);
+    return (int)(counter + table[1] + after + buf[1]);
+}
+"#;
+
+/// A microcontroller course's layout: code and constants in flash, `.data` in RAM loaded
+/// from flash after the code (`AT > FLASH`), the next RAM section loaded after it (GNU ld
+/// carries the load region on), `.bss` in RAM, a last section back in flash after what flash
+/// loads (on a page of its own, so the program runs: Linux maps segments by page), the stack
+/// at the top of RAM, set outside SECTIONS as STM32 scripts do (`org`/`len` are
+/// `ORIGIN`/`LENGTH`'s short names).
+const COURSE_LD: &str = r#"MEMORY
+{
+  FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K
+  RAM (rwx) : org = 0x600000, len = 20K
+}
+ENTRY(_start)
+_estack = ORIGIN(RAM) + LENGTH(RAM);
+SECTIONS
+{
+  .text : { *(.text.boot) *(.text*) *(.rodata) *(.rodata.*) } > FLASH
+  _sidata = LOADADDR(.data);
+  .data : { _sdata = .; *(.data*) _edata = .; } > RAM AT > FLASH
+  .tables : { *(.tables) } > RAM
+  .bss : { _sbss = .; *(.bss*) *(COMMON) _ebss = .; } > RAM
+  .rodata2 : ALIGN(0x1000) { *(.rodata2) } > FLASH
+  /DISCARD/ : { *(.comment) *(.eh_frame) *(.note.GNU-stack) }
+}
+"#;
+
+/// Regions picked by the sections' flags (GNU ld's attribute letters, `w` meaning writable,
+/// `!` negating), `.tables` in RAM without `> RAM` and so loaded where it runs, `.data` loaded
+/// in flash.
+const ATTR_LD: &str = r#"MEMORY
+{
+  FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K
+  RAM (w!x) : ORIGIN = 0x600000, LENGTH = 20K
+}
+ENTRY(_start)
+SECTIONS
+{
+  .text : { *(.text*) *(.rodata) *(.rodata.*) }
+  .data : { _sdata = .; *(.data) _edata = .; } > RAM AT > FLASH
+  _sidata = LOADADDR(.data);
+  .tables : { *(.tables) }
+  .bss : { _sbss = .; *(.bss*) *(COMMON) _ebss = .; }
+  .rodata2 : { *(.rodata2) }
+  _estack = ORIGIN(RAM) + LENGTH(RAM);
+  /DISCARD/ : { *(.comment) *(.eh_frame) *(.note.GNU-stack) }
+}
+"#;
+
+/// `AT(LMA)` without `MEMORY`: `.data` loaded apart from its address, the sections after it
+/// loaded as far from their addresses as it is, `LOADADDR` of one of them.
+const AT_LD: &str = r#"ENTRY(_start)
+SECTIONS
+{
+  .text 0x400000 : { *(.text*) *(.rodata) *(.rodata.*) }
+  .rodata2 : { *(.rodata2) }
+  .data 0x600000 : AT(0x401000) { _sdata = .; *(.data) _edata = .; }
+  .tables : ALIGN(32) { *(.tables) }
+  .bss : { _sbss = .; *(.bss*) *(COMMON) _ebss = .; }
+  _sidata = LOADADDR(.tables);
+  _estack = 0x700000;
+  /DISCARD/ : { *(.comment) *(.eh_frame) *(.note.GNU-stack) }
+}
+"#;
+
+/// `readelf -lW`'s `LOAD` lines: offsets, addresses, load addresses (`PhysAddr`), sizes.
+fn load_lines(dir: &Path, file: &str) -> Vec<String> {
+    ok(dir, "readelf", &["-lW", file])
+        .lines()
+        .filter(|l| l.trim_start().starts_with("LOAD"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn memory_regions_and_load_addresses_lay_out_as_gnu_ld_does() {
+    let d = work_dir("memory");
+    write(&d, "course.c", COURSE_C);
+    write(&d, "start.s", START_S);
+    write(&d, "course.ld", COURSE_LD);
+    write(&d, "at.ld", AT_LD);
+    write(&d, "attr.ld", ATTR_LD);
+    let cflags = [
+        "-c",
+        "-O1",
+        "-ffreestanding",
+        "-fno-pie",
+        "-fno-stack-protector",
+        "course.c",
+    ];
+    ok(&d, "gcc", &cflags);
+    ok(&d, "as", &["start.s", "-o", "start.o"]);
+    let initlink = env!("CARGO_BIN_EXE_initlink");
+    for script in ["course.ld", "at.ld", "attr.ld"] {
+        let inputs = ["-T", script, "start.o", "course.o"];
+        let (gnu, il) = (format!("gnu-{script}"), format!("il-{script}"));
+        ok(&d, "ld", &[&["-o", &gnu][..], &inputs].concat());
+        ok(&d, initlink, &[&["-o", &il][..], &inputs].concat());
+        let (g, i) = (outcome(&d, &gnu), outcome(&d, &il));
+        assert_eq!(g, i, "{script}");
+        assert_eq!(i.1, Some(26), "{script}: {i:?}");
+        let (gs, gy) = facts(&d, &gnu);
+        let (is, iy) = facts(&d, &il);
+        assert_eq!(gs, is, "{script}: sections (name, address, size)");
+        assert_eq!(gy, iy, "{script}: symbols (name, value)");
+        // The same segments, loaded at the same addresses: a new PT_LOAD where the load
+        // address stops following the address.
+        let (gl, il_loads) = (load_lines(&d, &gnu), load_lines(&d, &il));
+        assert_eq!(gl, il_loads, "{script}");
+        assert!(il_loads.len() >= 2, "{script}: {il_loads:?}");
+        // The ROM image: `.data` and `.tables` after the code, where they are loaded.
+        let (gb, ib) = (format!("{gnu}.bin"), format!("{il}.bin"));
+        ok(
+            &d,
+            "ld",
+            &[&["--oformat=binary", "-o", &gb][..], &inputs].concat(),
+        );
+        ok(
+            &d,
+            initlink,
+            &[&["--oformat=binary", "-o", &ib][..], &inputs].concat(),
+        );
+        let (gimage, iimage) = (
+            fs::read(d.join(&gb)).unwrap(),
+            fs::read(d.join(&ib)).unwrap(),
+        );
+        assert_eq!(gimage, iimage, "{script}");
+    }
+    // Spelled out for the course layout: `.data` runs at 0x600000 and is loaded right after
+    // the code, which `_sidata` says; the stack starts at the top of RAM.
+    let (out, _) = outcome(&d, "il-course.ld");
+    let loads = load_lines(&d, "il-course.ld");
+    assert!(
+        loads[1].contains("0x0000000000600000")
+            && !loads[1].contains("0x0000000000600000 0x0000000000600000"),
+        "{loads:?}"
+    );
+    let sidata = out.lines().next().unwrap().trim_start_matches("lma ");
+    assert!(loads[1].contains(sidata), "{out} {loads:?}");
+    assert!(out.contains("top 0x0000000000605000"), "{out}");
+}
+
+#[test]
+fn a_section_that_overflows_its_region_is_gnu_lds_error() {
+    let d = work_dir("overflow");
+    write(&d, "course.c", COURSE_C);
+    write(&d, "start.s", START_S);
+    // 64 bytes of flash and 2 of RAM hold neither the code nor the data.
+    let small = COURSE_LD
+        .replace("LENGTH = 64K", "LENGTH = 64")
+        .replace("len = 20K", "len = 2");
+    write(&d, "small.ld", &small);
+    ok(
+        &d,
+        "gcc",
+        &[
+            "-c",
+            "-O1",
+            "-ffreestanding",
+            "-fno-pie",
+            "-fno-stack-protector",
+            "course.c",
+        ],
+    );
+    ok(&d, "as", &["start.s", "-o", "start.o"]);
+    let inputs = ["-o", "out", "-T", "small.ld", "start.o", "course.o"];
+    let gnu = run(&d, "ld", &inputs);
+    let il = run(&d, env!("CARGO_BIN_EXE_initlink"), &inputs);
+    assert_eq!(gnu.status.code(), Some(1));
+    assert_eq!(il.status.code(), Some(1));
+    // GNU ld's messages, with the same sections, regions and byte counts.
+    let reports = |o: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| {
+                let i = l.find("section `").or_else(|| l.find("region `"))?;
+                Some(l[i..].to_string())
+            })
+            .collect()
+    };
+    let (g, i) = (reports(&gnu), reports(&il));
+    assert_eq!(g, i);
+    assert!(
+        i.iter()
+            .any(|l| l.starts_with("region `FLASH' overflowed by ")),
+        "{i:?}"
+    );
+    // Each names where the section's description stands.
+    let err = String::from_utf8_lossy(&il.stderr);
+    assert!(
+        err.contains("small.ld:10:3: section `.text' will not fit in region `FLASH'"),
+        "{err}"
+    );
+    assert!(!d.join("out").exists());
+}
+
+#[test]
+fn include_reads_a_script_where_it_stands_as_gnu_ld_finds_it() {
+    let d = work_dir("include");
+    write(&d, "course.c", COURSE_C);
+    write(&d, "start.s", START_S);
+    ok(
+        &d,
+        "gcc",
+        &[
+            "-c",
+            "-O1",
+            "-ffreestanding",
+            "-fno-pie",
+            "-fno-stack-protector",
+            "course.c",
+        ],
+    );
+    ok(&d, "as", &["start.s", "-o", "start.o"]);
+    // The course layout cut in files: a region list INCLUDEd inside MEMORY (from the search
+    // path), MEMORY itself at the top level (from the current directory), an output section
+    // description inside SECTIONS and input descriptions inside an output section.
+    fs::create_dir_all(d.join("lib")).unwrap();
+    write(
+        &d,
+        "lib/regions.ld",
+        "  FLASH (rx) : ORIGIN = 0x400000, LENGTH = 64K\n",
+    );
+    write(
+        &d,
+        "memory.ld",
+        "MEMORY\n{\n  INCLUDE regions.ld\n  RAM (rwx) : org = 0x600000, len = 20K\n}\n",
+    );
+    write(
+        &d,
+        "lib/bss.ld",
+        "_sbss = .; *(.bss*) *(COMMON) _ebss = .;\n",
+    );
+    write(
+        &d,
+        "lib/data.ld",
+        ".data : { _sdata = .; *(.data*) _edata = .; } > RAM AT > FLASH\n",
+    );
+    let main = COURSE_LD
+        .replace(
+            COURSE_LD.split("ENTRY").next().unwrap(),
+            "INCLUDE memory.ld\n",
+        )
+        .replace(
+            "  .data : { _sdata = .; *(.data*) _edata = .; } > RAM AT > FLASH\n",
+            "  INCLUDE data.ld\n",
+        )
+        .replace(
+            "{ _sbss = .; *(.bss*) *(COMMON) _ebss = .; }",
+            "{ INCLUDE bss.ld }",
+        );
+    assert_eq!(main.matches("INCLUDE").count(), 3, "{main}");
+    write(&d, "main.ld", &main);
+    write(&d, "course.ld", COURSE_LD);
+    let initlink = env!("CARGO_BIN_EXE_initlink");
+    let inputs = ["start.o", "course.o"];
+    ok(
+        &d,
+        "ld",
+        &[&["-o", "gnu", "-L", "lib", "-T", "main.ld"][..], &inputs].concat(),
+    );
+    ok(
+        &d,
+        initlink,
+        &[&["-o", "il", "-L", "lib", "-T", "main.ld"][..], &inputs].concat(),
+    );
+    ok(
+        &d,
+        initlink,
+        &[&["-o", "whole", "-T", "course.ld"][..], &inputs].concat(),
+    );
+    assert_eq!(outcome(&d, "gnu"), outcome(&d, "il"));
+    assert_eq!(facts(&d, "gnu"), facts(&d, "il"));
+    assert_eq!(facts(&d, "whole"), facts(&d, "il"));
+    assert_eq!(load_lines(&d, "gnu"), load_lines(&d, "il"));
+    // Not found: GNU ld's message, at the INCLUDE; an error in an included file names it.
+    write(&d, "missing.ld", "SECTIONS {\n  INCLUDE nothere.ld\n}\n");
+    write(&d, "lib/broken.ld", ".text : { *(.text) }\n. = 1 +;\n");
+    write(&d, "bad.ld", "SECTIONS {\n  INCLUDE broken.ld\n}\n");
+    for (script, want) in [
+        (
+            "missing.ld",
+            "missing.ld:2:3: cannot open linker script file nothere.ld: No such file or directory",
+        ),
+        ("bad.ld", "lib/broken.ld:2:8: expected an expression"),
+    ] {
+        let o = run(
+            &d,
+            initlink,
+            &[&["-o", "out", "-L", "lib", "-T", script][..], &inputs].concat(),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{script}: {err}");
+        assert!(err.contains(want), "{script}: {err}");
+    }
+    // A file that includes itself is an error, not a recursion without end.
+    write(&d, "self.ld", "INCLUDE self.ld\n");
+    let o = run(
+        &d,
+        initlink,
+        &[&["-o", "out", "-T", "self.ld"][..], &inputs].concat(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("included more than"),
         "{o:?}"
     );
 }

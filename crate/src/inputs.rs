@@ -118,6 +118,8 @@ fn apply_sections(sections: &crate::linker_script::Sections, opts: &mut crate::o
     use crate::options::Defsym;
     let mut all = opts.sections.as_deref().cloned().unwrap_or_default();
     all.commands.extend(sections.commands.iter().cloned());
+    all.memory.extend(sections.memory.iter().cloned());
+    all.laid_out |= sections.laid_out;
     for a in sections.assignments() {
         let Some(name) = &a.target else {
             continue;
@@ -371,6 +373,20 @@ impl<S: FileSource> Walk<'_, S> {
         }
     }
 
+    /// The file `INCLUDE NAME` in script `script` names: NAME as it is (from the current
+    /// directory), else in each search directory in turn, as GNU ld looks; else beside the
+    /// script (GNU ld 2.40 does not look there; later versions do). Its name and text.
+    fn open_included(&self, script: &str, name: &str) -> Result<(String, String), String> {
+        let beside = script.rsplit_once('/').map(|(dir, _)| join(dir, name));
+        let found = std::iter::once(name.to_string())
+            .chain(self.dirs.iter().map(|d| join(d, name)))
+            .chain(beside)
+            .find(|p| self.source.is_file(p))
+            .ok_or("No such file or directory")?;
+        let file = self.source.open(&found)?;
+        Ok((file.name, String::from_utf8_lossy(&file.data).into_owned()))
+    }
+
     /// `-lNAME`: each search directory in turn, and in each `libNAME.so` before `libNAME.a`.
     fn find_library(&self, name: &str, exact: bool, static_only: bool) -> Option<String> {
         let candidates: Vec<String> = if exact {
@@ -398,7 +414,8 @@ impl<S: FileSource> Walk<'_, S> {
             return false;
         }
         let text = String::from_utf8_lossy(&file.data);
-        let script = match crate::script::parse(&file.name, &text) {
+        let mut include = |name: &str| self.open_included(path, name);
+        let script = match crate::script::parse_with(&file.name, &text, &mut include, 0) {
             Ok(s) => s,
             Err(e) => {
                 self.errors.extend(e.0);

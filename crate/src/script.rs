@@ -1,10 +1,12 @@
 //! GNU ld linker scripts given as inputs, as glibc and gcc install them (`libc.so`, `libm.a` are
 //! text: `GROUP ( ... AS_NEEDED ( ... ) )`). Only the input-naming commands are understood; they
 //! expand to command-line items. `VERSION { ... }` holds version nodes (`version_script`).
-//! `SECTIONS { ... }` is parsed by [`crate::linker_script`] and laid out by `layout::script`;
-//! `MEMORY` and `PHDRS` are refused with their position.
+//! `SECTIONS { ... }` and `MEMORY { ... }` are parsed by [`crate::linker_script`] and laid out
+//! by `layout::script`; `INCLUDE FILE` reads another script in place (through the caller's
+//! [`Includer`]); `PHDRS`, `OVERLAY` and `INSERT` are refused with their position.
 
 use crate::linker_script as sections;
+use crate::linker_script::Includer;
 
 use crate::diag::{err, Diagnostic, Result};
 use crate::options::InputArg;
@@ -110,25 +112,49 @@ fn take_versions(name: &str, text: &str) -> Result<(String, crate::version_scrip
     Ok((out, script))
 }
 
-/// Take the `SECTIONS { ... }` commands out of `text` (blanked, newlines kept) and parse them.
-fn take_sections(name: &str, text: &str) -> Result<(String, Option<sections::Sections>)> {
+/// A script's layout commands, each with the offset where it stands in its script (an
+/// `INCLUDE`d file's at its `INCLUDE`), to be put in that order.
+type Layouts = Vec<(usize, sections::Sections)>;
+
+/// Take the `SECTIONS { ... }` and `MEMORY { ... }` commands out of `text` (blanked, newlines
+/// kept) and parse them; `INCLUDE`s inside them read through `include`, `depth` includes deep.
+fn take_layout(
+    name: &str,
+    text: &str,
+    include: &mut Includer<'_>,
+    depth: usize,
+) -> Result<(String, Layouts)> {
     let mut out = String::with_capacity(text.len());
-    let mut found: Option<sections::Sections> = None;
+    let mut found = Layouts::new();
     let mut done = 0;
-    while let Some(rel) = find_word(&text[done..], "SECTIONS") {
+    loop {
+        let next = |w: &'static str| find_word(&text[done..], w).map(|at| (at, w));
+        let Some((rel, word)) = [next("SECTIONS"), next("MEMORY")]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            break;
+        };
         let at = done + rel;
         out.push_str(&text[done..at]);
-        let mut p = sections::Parser::new(name, text, at + "SECTIONS".len());
-        let fail = |p: &sections::Parser<'_>, e: sections::ParseError| {
-            Diagnostic::error(e.0).file(p.at(e.1))
+        let mut p =
+            sections::Parser::new(name, text, at + word.len()).with_include(&mut *include, depth);
+        let mut block = sections::Sections {
+            laid_out: word == "SECTIONS",
+            ..Default::default()
         };
-        if let Err(e) = p.expect_open() {
-            return err(fail(&p, e));
+        let r = if word == "MEMORY" {
+            p.expect_memory_open()
+                .and_then(|()| p.memory_body(&mut block.memory))
+        } else {
+            p.expect_open()
+                .and_then(|()| p.sections_body(&mut block.commands))
+        };
+        if let Err(e) = r {
+            return err(Diagnostic::error(e.0.clone()).file(p.error_at(&e)));
         }
-        let commands = &mut found.get_or_insert_with(Default::default).commands;
-        if let Err(e) = p.sections_body(commands) {
-            return err(fail(&p, e));
-        }
+        found.push((at, block));
         let end = p.pos();
         out.extend(
             text[at..end]
@@ -242,10 +268,27 @@ fn tokens(text: &str) -> std::result::Result<Vec<(String, usize)>, String> {
     }
 }
 
+/// A script's commands, its `INCLUDE`s refused (nothing to read them from).
 pub fn parse(name: &str, text: &str) -> Result<Script> {
+    parse_with(
+        name,
+        text,
+        &mut |_| Err("No such file or directory".into()),
+        0,
+    )
+}
+
+/// A script's commands, each `INCLUDE FILE` read through `include` (the name it goes by and
+/// its text) and taken where it stands; `nest`: how many includes deep `text` is.
+pub fn parse_with(
+    name: &str,
+    text: &str,
+    include: &mut Includer<'_>,
+    nest: usize,
+) -> Result<Script> {
     let bad = |m: String| Diagnostic::error(m).file(name.to_string());
     let (text, versions) = take_versions(name, text)?;
-    let (text, layout) = take_sections(name, &text)?;
+    let (text, mut layout) = take_layout(name, &text, include, nest)?;
     let (toks, offs): (Vec<String>, Vec<usize>) = tokens(&text).map_err(bad)?.into_iter().unzip();
     let at = |i: usize| position(name, &text, offs.get(i).copied().unwrap_or(text.len()));
     let bad_at = |i: usize, m: String| Diagnostic::error(m).file(at(i));
@@ -315,7 +358,13 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                     return err(bad_at(i, format!("{t} ( without its ')'")));
                 };
                 let inner = &toks[i + 2..i + 2 + close];
-                if inner.is_empty() || inner.iter().any(|w| w == "(" || w == ";") {
+                let simple = !inner.is_empty() && !inner.iter().any(|w| w == "(" || w == ";");
+                if t != "ENTRY" && !(simple && assignment(inner).is_ok()) {
+                    // An expression: evaluated where it stands, as in SECTIONS.
+                    i = expr_assignment(name, &text, &offs, i, &mut layout)?;
+                    continue;
+                }
+                if !simple {
                     return err(bad_at(i + 2, format!("expected a symbol assignment in {t} ( )")));
                 }
                 s.assignments.push(match t {
@@ -334,26 +383,17 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 i += 3 + close;
             }
             _ if depth.is_empty() && (toks.get(i + 1).is_some_and(|n| n == "=") || t.contains('=')) => {
-                // `NAME = VALUE ;`: the words up to the `;`.
-                let Some(end) = toks[i..].iter().position(|t| t == ";") else {
-                    return err(bad_at(i, "symbol assignment without its ';'".into()));
-                };
-                let words = &toks[i..i + end];
-                if words.iter().any(|w| w == "(" || w == ")" || w == ",") {
-                    return err(bad_at(i, "initlink takes a number or a symbol name in an assignment (not yet an expression)".into()));
-                }
-                let (name, value) = assignment(words).map_err(|m| bad_at(i, m))?;
-                s.assignments.push(Assignment::Define {
-                    name,
-                    value,
-                    provide: false,
-                    hidden: false,
-                });
-                i += end + 1;
+                i = top_assignment(name, &text, (&toks, &offs, i), &mut s, &mut layout)?;
             }
             "(" => return err(bad("unexpected '('".into())),
-            "MEMORY" | "PHDRS" | "OVERLAY" | "INSERT" if depth.is_empty() => {
-                return err(bad_at(i, format!("{t} is not supported yet")))
+            "INCLUDE" if depth.is_empty() => {
+                let file = toks.get(i + 1).map(String::as_str);
+                let inner = include_script(file, include, nest).map_err(|m| bad_at(i, m))?;
+                merge_included(&mut s, &mut layout, inner?, offs[i]);
+                i += 2;
+            }
+            "PHDRS" | "OVERLAY" | "INSERT" if depth.is_empty() => {
+                return err(bad_at(i, format!("{t} is not supported by initlink")))
             }
             _ if depth.is_empty() => {
                 return err(bad_at(i, format!("unsupported linker script command '{t}' (only INPUT, GROUP, AS_NEEDED, OUTPUT_FORMAT, SEARCH_DIR, VERSION, SECTIONS, ENTRY, PROVIDE, PROVIDE_HIDDEN, HIDDEN and NAME = VALUE; are understood)")))
@@ -376,8 +416,107 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
     if !depth.is_empty() {
         return err(bad("unterminated '(' at end of script".into()));
     }
-    s.assignments.extend(layout.map(Assignment::Sections));
+    s.assignments
+        .extend(joined(layout).map(Assignment::Sections));
     Ok(s)
+}
+
+/// `NAME = VALUE ;` at token `i` of `toks` (at `offs`): a number or a symbol's name as
+/// `--defsym`'s, else an expression (`_estack = ORIGIN(RAM) + LENGTH(RAM);`), evaluated where
+/// it stands as in `SECTIONS`. The index of the token after it.
+fn top_assignment(
+    name: &str,
+    text: &str,
+    (toks, offs, i): (&[String], &[usize], usize),
+    s: &mut Script,
+    layout: &mut Layouts,
+) -> Result<usize> {
+    let Some(end) = toks[i..].iter().position(|t| t == ";") else {
+        return err(Diagnostic::error("symbol assignment without its ';'")
+            .file(position(name, text, offs[i])));
+    };
+    let words = &toks[i..i + end];
+    let plain = !words.iter().any(|w| w == "(" || w == ")" || w == ",");
+    let Some(Ok((target, value))) = plain.then(|| assignment(words)) else {
+        return expr_assignment(name, text, offs, i, layout);
+    };
+    s.assignments.push(Assignment::Define {
+        name: target,
+        value,
+        provide: false,
+        hidden: false,
+    });
+    Ok(i + end + 1)
+}
+
+/// The assignment with an expression at token `i` (`NAME = EXPR;`, `PROVIDE (...)`), parsed
+/// as `SECTIONS`' assignments are: it joins the layout where it stands (GNU ld evaluates it
+/// there). The index of the token after it.
+fn expr_assignment(
+    name: &str,
+    text: &str,
+    offs: &[usize],
+    i: usize,
+    layout: &mut Layouts,
+) -> Result<usize> {
+    let mut p = sections::Parser::new(name, text, offs[i]);
+    let a = match p.assignment() {
+        Ok(a) => a,
+        Err(e) => return err(Diagnostic::error(e.0.clone()).file(p.error_at(&e))),
+    };
+    let end = p.pos();
+    let mut l = sections::Sections::default();
+    l.commands.push(sections::Command::Assign(a));
+    layout.push((offs[i], l));
+    Ok(offs.partition_point(|&o| o < end))
+}
+
+/// A script's layout commands in the order they stand, an included file's where its
+/// `INCLUDE` is (None: it has no `SECTIONS`, `MEMORY` or expression).
+fn joined(mut layout: Layouts) -> Option<sections::Sections> {
+    if layout.is_empty() {
+        return None;
+    }
+    layout.sort_by_key(|l| l.0);
+    let mut all = sections::Sections::default();
+    for (_, l) in layout {
+        all.commands.extend(l.commands);
+        all.memory.extend(l.memory);
+        all.laid_out |= l.laid_out;
+    }
+    Some(all)
+}
+
+/// The script top-level `INCLUDE FILE` names, read and parsed (`Err`: why it cannot be read;
+/// `Ok(Err)`: what is wrong in it).
+fn include_script(
+    file: Option<&str>,
+    include: &mut Includer<'_>,
+    depth: usize,
+) -> std::result::Result<Result<Script>, String> {
+    let file = file.ok_or("expected a file name after INCLUDE")?;
+    if depth >= sections::MAX_INCLUDE_DEPTH {
+        return Err(format!(
+            "INCLUDE {file}: files included more than {} deep",
+            sections::MAX_INCLUDE_DEPTH
+        ));
+    }
+    let (name, text) =
+        include(file).map_err(|why| format!("cannot open linker script file {file}: {why}"))?;
+    Ok(parse_with(&name, &text, include, depth + 1))
+}
+
+/// An included script's commands into the including one's, its layout at offset `at`.
+fn merge_included(s: &mut Script, layout: &mut Layouts, inner: Script, at: usize) {
+    s.items.extend(inner.items);
+    s.search_dirs.extend(inner.search_dirs);
+    s.versions.nodes.extend(inner.versions.nodes);
+    for a in inner.assignments {
+        match a {
+            Assignment::Sections(l) => layout.push((at, l)),
+            other => s.assignments.push(other),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -502,19 +641,84 @@ mod tests {
         assert_eq!(s.items, [InputArg::Path("a.o".into())]);
         for (bad, at) in [
             ("INPUT(a.o)\n  bar = foo", "a.ld:2:3"),
-            ("bar = foo + 1;", "a.ld:1:1"),
-            ("x = (1);", "a.ld:1:1"),
+            ("x = 1 +;", "a.ld:1:8"),
+            ("PROVIDE(x = ADDR(.text) +);", "a.ld:1:26"),
             ("\nENTRY(a b)", "a.ld:2:7"),
             ("ENTRY a", "a.ld:1:1"),
             ("PROVIDE(x = 1", "a.ld:1:1"),
             ("  SECTIONS { .text : { *(.text) }", "a.ld:1:34"),
             ("  SECTIONS ( }", "a.ld:1:12"),
-            ("\nMEMORY { ram : ORIGIN = 0, LENGTH = 1K }", "a.ld:2:1"),
+            ("\nPHDRS { }", "a.ld:2:1"),
+            ("\nMEMORY { ram : ORIGIN = 0, SIZE = 1K }", "a.ld:2:28"),
+            ("\n INCLUDE x.ld", "a.ld:2:2"),
         ] {
             let e = parse("a.ld", bad).expect_err(bad);
             assert_eq!(e.0[0].file.as_deref(), Some(at), "{bad}: {}", e.0[0]);
         }
     }
+    #[test]
+    fn assignments_with_expressions_join_the_layout_where_they_stand() {
+        let text = "_estack = ORIGIN(RAM) + LENGTH(RAM);\nSECTIONS { .text : { *(.text) } }\n\
+                    PROVIDE(end_text = ADDR(.text) + SIZEOF(.text));\nplain = 4;";
+        let s = parse("a.ld", text).unwrap();
+        assert!(matches!(&s.assignments[0], Assignment::Define { name, .. } if name == "plain"));
+        let Some(Assignment::Sections(l)) = s.assignments.last() else {
+            panic!("{s:?}")
+        };
+        assert!(l.laid_out);
+        let targets: Vec<Option<&str>> = l
+            .commands
+            .iter()
+            .map(|c| match c {
+                sections::Command::Assign(a) => a.target.as_deref(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(targets, [Some("_estack"), None, Some("end_text")]);
+    }
+
+    #[test]
+    fn include_reads_files_where_they_stand() {
+        let files = [
+            (
+                "mem.ld",
+                "MEMORY { INCLUDE rom.ld ram (rw) : o = 0x2000, l = 1K }",
+            ),
+            ("rom.ld", "rom (rx) : org = 0x1000, len = 4K,"),
+            ("out.ld", ".data : { INCLUDE in.ld } > ram AT > rom"),
+            ("in.ld", "*(.data)"),
+            ("bad.ld", "\n  .x : { *(.x) } = ;"),
+            ("loop.ld", "INCLUDE loop.ld"),
+        ];
+        let mut include = |name: &str| {
+            let f = files.iter().find(|f| f.0 == name).ok_or("No such file")?;
+            Ok((f.0.to_string(), f.1.to_string()))
+        };
+        let text = "INCLUDE mem.ld\nSECTIONS { .text : { *(.text) } > rom INCLUDE out.ld }";
+        let s = parse_with("a.ld", text, &mut include, 0).unwrap();
+        let Some(Assignment::Sections(l)) = s.assignments.last() else {
+            panic!("{s:?}")
+        };
+        let names: Vec<&str> = l.memory.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["rom", "ram"]);
+        assert_eq!(l.memory[0].attrs, "rx");
+        assert_eq!(l.commands.len(), 2);
+        let sections::Command::Output(data) = &l.commands[1] else {
+            panic!()
+        };
+        assert_eq!(data.region.as_deref(), Some("ram"));
+        assert_eq!(data.lma_region.as_deref(), Some("rom"));
+        assert_eq!(data.items.len(), 1);
+        for (text, at) in [
+            ("SECTIONS { INCLUDE bad.ld }", "bad.ld:2:20"),
+            ("SECTIONS {\n INCLUDE none.ld }", "a.ld:2:2"),
+            ("INCLUDE loop.ld", "loop.ld:1:1"),
+        ] {
+            let e = parse_with("a.ld", text, &mut include, 0).expect_err(text);
+            assert_eq!(e.0[0].file.as_deref(), Some(at), "{text}: {}", e.0[0]);
+        }
+    }
+
     #[test]
     fn sections_are_taken_out() {
         let s = parse("x.ld", "ENTRY(go) SECTIONS { . = 0x1000; } INPUT(a.o)").unwrap();

@@ -1,4 +1,6 @@
-//! `SECTIONS { ... }`: the text wrapped in the command, parsed; every assignment's expression is
+//! `SECTIONS { ... }`: the text wrapped in the command, parsed (a `}` in it may close the
+//! command, so `MEMORY` and the rest of the top level are reached too); every assignment's
+//! expression, and every region's origin and length and output section's load address, is
 //! then evaluated against a fixed environment, so the checked arithmetic is exercised too.
 #![no_main]
 use initlink::linker_script::expr::{Env, SectionFn};
@@ -49,6 +51,17 @@ fuzz_target!(|data: &[u8]| {
         if let initlink::script::Assignment::Sections(s) = a {
             for assign in s.assignments() {
                 let _ = assign.expr.eval(&mut Fixed);
+            }
+            for r in &s.memory {
+                let _ = r.origin.eval(&mut Fixed);
+                let _ = r.length.eval(&mut Fixed);
+            }
+            for c in &s.commands {
+                if let initlink::linker_script::Command::Output(o) = c {
+                    if let Some(lma) = &o.lma {
+                        let _ = lma.eval(&mut Fixed);
+                    }
+                }
             }
         }
     }

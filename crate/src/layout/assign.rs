@@ -282,6 +282,7 @@ impl Layout {
                 flags: elf::PF_R,
                 offset: EHDR_SIZE,
                 vaddr: base + EHDR_SIZE,
+                paddr: base + EHDR_SIZE,
                 filesz: self.headers_size - EHDR_SIZE,
                 memsz: self.headers_size - EHDR_SIZE,
                 align: 8,
@@ -293,6 +294,7 @@ impl Layout {
                 flags: elf::PF_R,
                 offset: 0,
                 vaddr: 0,
+                paddr: 0,
                 filesz: 0,
                 memsz: 0,
                 align: 1,
@@ -424,13 +426,15 @@ impl Layout {
             _ if !self.placement.separate_code => elf::PF_R | elf::PF_X,
             _ => elf::PF_R,
         };
-        // (section, address, end in memory, end of file bytes, flags); None is the headers.
+        // (section, address, end in memory, end of file bytes, flags, load address); None is
+        // the headers.
         let mut items = vec![(
             None,
             self.base,
             self.base + self.headers_size,
             self.base + self.headers_size,
             flags_of(Class::Headers),
+            self.base,
         )];
         if !self.headers_loaded {
             items.clear();
@@ -446,12 +450,22 @@ impl Layout {
             };
             let end = s.addr.saturating_add(room);
             let file_end = if s.is_nobits() { s.addr } else { end };
-            // In address order, equal addresses in section order. The sections come almost
-            // sorted, so this insertion is cheap (and much smaller in the wasm build than a sort).
-            let at = items.partition_point(|it| it.1 <= s.addr);
+            // In load address order (GNU ld's `elf_sort_sections`), then address order, equal
+            // ones in section order; without a script's `AT` the load address is the address.
+            // The sections come almost sorted, so this insertion is cheap (and much smaller
+            // in the wasm build than a sort).
+            let lma = self.lma(i);
+            let at = items.partition_point(|it| (it.5, it.1) <= (lma, s.addr));
             items.insert(
                 at,
-                (Some(i as u32), s.addr, end, file_end, flags_of(s.class)),
+                (
+                    Some(i as u32),
+                    s.addr,
+                    end,
+                    file_end,
+                    flags_of(s.class),
+                    lma,
+                ),
             );
         }
         let mut loads: Vec<Segment> = Vec::new();
@@ -459,14 +473,21 @@ impl Layout {
         // joins it whatever its access (two segments cannot map one page), the segment taking
         // both accesses.
         let scripted = self.script.is_some();
-        for (sec, addr, end, file_end, flags) in items {
+        for (sec, addr, end, file_end, flags, lma) in items {
             let joins = loads.last().is_some_and(|g| {
                 let (mem_end, bss) = (g.vaddr + g.memsz, g.filesz < g.memsz);
                 let same_page = mem_end > g.vaddr && (mem_end - 1) / page == addr / page;
-                (g.flags == flags || (scripted && same_page))
+                // A section loaded apart from its address the way the segment is (the same
+                // distance between the two), as GNU ld asks.
+                let same_load = lma.wrapping_sub(addr) == g.paddr.wrapping_sub(g.vaddr);
+                same_load
+                    && (g.flags == flags || (scripted && same_page))
                     && addr >= mem_end
                     && align_up(mem_end, page) >= align_up(addr, page)
-                    && !(bss && file_end > addr)
+                    // File bytes after `.bss` need a segment of their own (or `.bss` would
+                    // take file space), but under a script not on `.bss`'s last page: GNU
+                    // ld's rule that one page is never mapped twice comes first there.
+                    && !(bss && file_end > addr && !(scripted && same_page))
             });
             if !joins {
                 loads.push(Segment {
@@ -474,6 +495,7 @@ impl Layout {
                     flags,
                     offset: 0,
                     vaddr: addr,
+                    paddr: lma,
                     filesz: 0,
                     memsz: 0,
                     align: page,
@@ -510,6 +532,7 @@ impl Layout {
         let order = headers_first
             .into_iter()
             .chain((0..loads.len()).filter(|&k| Some(k) != headers_first));
+        let scripted = self.script.is_some();
         for k in order {
             let g = &mut loads[k];
             g.offset = at + (g.vaddr.wrapping_sub(at) & (page - 1));
@@ -518,6 +541,11 @@ impl Layout {
                 let s = &mut self.sections[i as usize];
                 s.offset = g.offset + (s.addr - g.vaddr);
                 placed[i as usize] = true;
+            }
+            // Under a script, a segment with no file bytes (a `.bss` apart) is given the
+            // smallest offset its address allows, as GNU ld gives it: it maps nothing.
+            if scripted && g.filesz == 0 {
+                g.offset = g.vaddr & (page - 1);
             }
         }
         // An empty section has the offset its address has in the segment around it.
@@ -541,6 +569,7 @@ impl Layout {
             flags,
             offset: s.offset,
             vaddr: s.addr,
+            paddr: s.addr,
             filesz: s.size,
             memsz: s.size,
             align,
@@ -580,6 +609,7 @@ impl Layout {
             },
             offset: 0,
             vaddr: 0,
+            paddr: 0,
             filesz: 0,
             memsz: self.stack_size,
             align: 16,
@@ -587,6 +617,14 @@ impl Layout {
         });
         if has.dynamic && self.relro {
             segments.push(self.relro_segment());
+        }
+        // A segment that starts with a section a script loads elsewhere starts there too.
+        for g in segments.iter_mut().filter(|g| g.p_type != elf::PT_LOAD) {
+            if let Some(&i) = g.sections.first() {
+                if self.sections[i as usize].addr == g.vaddr {
+                    g.paddr = self.lma(i as usize);
+                }
+            }
         }
     }
 
@@ -619,6 +657,7 @@ impl Layout {
             flags: elf::PF_R,
             offset: first.offset,
             vaddr: first.addr,
+            paddr: first.addr,
             filesz: size,
             memsz: size,
             align: first.align.max(4),
@@ -656,6 +695,7 @@ impl Layout {
             flags: elf::PF_R,
             offset: first.offset,
             vaddr: start,
+            paddr: start,
             filesz,
             memsz,
             align,
@@ -693,6 +733,7 @@ impl Layout {
             flags: elf::PF_R,
             offset,
             vaddr: start,
+            paddr: start,
             filesz: end.saturating_sub(start),
             memsz: end.saturating_sub(start),
             align: 1,

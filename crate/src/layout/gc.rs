@@ -443,7 +443,7 @@ impl<'a> Graph<'_, 'a> {
         }
         self.exported_roots(opts, &mut roots);
         // A linker script's `KEEP (...)` descriptions keep what they take.
-        let rules = opts.sections.clone().map(super::script::Rules::new);
+        let rules = super::script::Rules::of(opts);
         let kept = |file: &str, s: &crate::input::Section<'_>| {
             rules.as_ref().is_some_and(|r| {
                 let route = r.route(file, &s.name_str());

@@ -86,6 +86,16 @@ impl OutSec {
 }
 
 impl Layout {
+    /// Output section `i`'s load address (GNU ld's LMA): where a script's `AT` or `MEMORY`
+    /// region loads it, else its address.
+    pub fn lma(&self, i: usize) -> u64 {
+        self.lmas
+            .get(i)
+            .copied()
+            .flatten()
+            .unwrap_or(self.sections[i].addr)
+    }
+
     /// Output section `i`'s contents are now `bytes`, finished (a compressed debug section,
     /// `flags` added, entries of `entsize`): one piece, and the non-loaded sections placed again.
     pub fn replace_contents(&mut self, i: usize, bytes: Vec<u8>, (flags, entsize): (u64, u64)) {
@@ -299,6 +309,8 @@ pub struct Segment {
     pub flags: u32,
     pub offset: u64,
     pub vaddr: u64,
+    /// The load address (`p_paddr`): the address, but where a script loads it elsewhere.
+    pub paddr: u64,
     pub filesz: u64,
     pub memsz: u64,
     pub align: u64,
@@ -362,6 +374,9 @@ pub struct Layout {
     script_defined: rustc_hash::FxHashSet<String>,
     /// The values the script's assignments gave (`Defsym::Layout` symbols).
     script_symbols: FxHashMap<String, u64>,
+    /// Under a script, each section's load address where it is not its address (`AT`,
+    /// `MEMORY` regions); empty otherwise. See [`Layout::lma`].
+    lmas: Vec<Option<u64>>,
     /// The ELF and program headers are in the first `PT_LOAD` (always, but under a script
     /// that does not ask for `SIZEOF_HEADERS` or leaves no room for them).
     pub headers_loaded: bool,
@@ -423,6 +438,7 @@ mod assign;
 mod eh_frame;
 mod emit_relocs;
 pub mod gc;
+mod memory;
 mod plan;
 pub mod script;
 

@@ -127,7 +127,8 @@ fn is_crt_file(name: &str) -> bool {
 /// only the live input sections are placed.
 pub fn plan(res: &mut Resolved<'_>, opts: &Options, gc: Option<Gc>) -> Result<Layout> {
     let mut p = Planner::new(res);
-    p.rules = opts.sections.clone().map(super::script::Rules::new);
+    super::script::Rules::check(opts)?;
+    p.rules = super::script::Rules::of(opts);
     p.unique = opts.unique.clone();
     p.open_script_sections();
     p.open_known_sections();
@@ -1059,6 +1060,7 @@ impl<'a> Planner<'a> {
             script: rules,
             script_defined: Default::default(),
             script_symbols: FxHashMap::default(),
+            lmas: Vec::new(),
             headers_loaded: true,
         };
         layout.index_names();

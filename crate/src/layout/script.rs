@@ -27,9 +27,37 @@ pub struct Rules {
     pub script: std::sync::Arc<Sections>,
     /// Some description names particular files (not `*`): routes depend on the file.
     pub by_file: bool,
+    /// Some expression reads a section's address, size, alignment or load address.
+    pub reads_sections: bool,
 }
 
 impl Rules {
+    /// The options' script's rules, if it has `SECTIONS` (`MEMORY` alone lays nothing out).
+    pub fn of(opts: &Options) -> Option<Rules> {
+        let script = opts.sections.clone()?;
+        (script.laid_out && !script.commands.is_empty()).then(|| Rules::new(script))
+    }
+
+    /// A script's top-level assignment with an expression that is not a constant has its value
+    /// where `SECTIONS` lays the output out: without `SECTIONS` it would have none, which is
+    /// an error at it.
+    pub fn check(opts: &Options) -> Result<()> {
+        let Some(script) = opts.sections.as_deref().filter(|s| !s.laid_out) else {
+            return Ok(());
+        };
+        let needs_layout = script.commands.iter().find_map(|c| match c {
+            Command::Assign(a) if a.op.is_some() || a.expr.constant().is_none() => Some(a),
+            _ => None,
+        });
+        match needs_layout {
+            Some(a) => err(Diagnostic::error(
+                "initlink evaluates this expression where SECTIONS lays the output out, and no script has SECTIONS",
+            )
+            .file(a.at.clone())),
+            None => Ok(()),
+        }
+    }
+
     pub fn new(script: std::sync::Arc<Sections>) -> Rules {
         let by_file = script.commands.iter().any(|c| match c {
             Command::Output(o) => o.items.iter().any(|i| match i {
@@ -42,7 +70,13 @@ impl Rules {
             }),
             _ => false,
         });
-        Rules { script, by_file }
+        let mut reads_sections = false;
+        for_each_expr(&script, &mut |e| reads_sections |= reads_section(e));
+        Rules {
+            script,
+            by_file,
+            reads_sections,
+        }
     }
 
     /// The first description, in script order, that takes section `sec` of file `file`.
@@ -118,21 +152,47 @@ impl Rules {
     /// Names `DEFINED(...)` asks about.
     pub fn defined_queries(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let mut visit = |e: &Expr| collect_defined(e, &mut out);
-        for c in &self.script.commands {
-            match c {
-                Command::Assign(a) => visit(&a.expr),
-                Command::Assert(a) => visit(&a.expr),
-                Command::Output(o) => {
-                    for i in &o.items {
-                        if let Item::Assign(a) = i {
-                            visit(&a.expr);
-                        }
+        for_each_expr(&self.script, &mut |e| collect_defined(e, &mut out));
+        out
+    }
+}
+
+/// Each expression of the script's assignments and assertions, and of its output sections'
+/// addresses, alignments and load addresses.
+fn for_each_expr(script: &Sections, visit: &mut dyn FnMut(&Expr)) {
+    for c in &script.commands {
+        match c {
+            Command::Assign(a) => visit(&a.expr),
+            Command::Assert(a) => visit(&a.expr),
+            Command::Output(o) => {
+                o.addr
+                    .iter()
+                    .chain(&o.align)
+                    .chain(&o.lma)
+                    .for_each(&mut *visit);
+                for i in &o.items {
+                    match i {
+                        Item::Assign(a) => visit(&a.expr),
+                        Item::Assert(a) => visit(&a.expr),
+                        Item::Data { expr, .. } => visit(expr),
+                        Item::Input(_) => {}
                     }
                 }
             }
         }
-        out
+    }
+}
+
+/// Whether `e` reads an output section's address, size, alignment or load address.
+fn reads_section(e: &Expr) -> bool {
+    match e {
+        Expr::Section(..) => true,
+        Expr::Unary(_, a) => reads_section(a),
+        Expr::Binary(_, a, b) => reads_section(a) || reads_section(b),
+        Expr::Cond(c, a, b) => reads_section(c) || reads_section(a) || reads_section(b),
+        Expr::Call(_, args) => args.iter().any(reads_section),
+        Expr::SegmentStart(_, d) => reads_section(d),
+        _ => false,
     }
 }
 
@@ -176,6 +236,16 @@ struct DataSegment {
     relro_end: Option<(u64, u64)>,
 }
 
+/// What the walk over the script carries from command to command.
+struct WalkState<'s> {
+    /// The values the script's assignments gave so far.
+    symbols: FxHashMap<String, u64>,
+    seg: &'s mut DataSegment,
+    /// An expression read `SIZEOF_HEADERS`.
+    used_headers: bool,
+    memory: super::memory::Memory,
+}
+
 /// What an expression sees while the layout walks the script.
 struct Walker<'l> {
     layout: &'l Layout,
@@ -183,6 +253,7 @@ struct Walker<'l> {
     symbols: &'l FxHashMap<String, u64>,
     seg: &'l mut DataSegment,
     used_headers: &'l std::cell::Cell<bool>,
+    memory: &'l super::memory::Memory,
 }
 
 impl Env for Walker<'_> {
@@ -206,7 +277,8 @@ impl Env for Walker<'_> {
         };
         let s = &self.layout.sections[i as usize];
         Ok(match f {
-            SectionFn::Addr | SectionFn::LoadAddr => s.addr,
+            SectionFn::Addr => s.addr,
+            SectionFn::LoadAddr => self.layout.lma(i as usize),
             SectionFn::Sizeof => s.size,
             SectionFn::AlignOf => s.align,
         })
@@ -251,29 +323,25 @@ impl Env for Walker<'_> {
         self.seg.relro_end = Some((value.saturating_add(offset), offset));
         value
     }
+    fn region(&self, origin: bool, name: &str) -> std::result::Result<u64, String> {
+        self.memory.value(origin, name)
+    }
 }
 
 impl Layout {
     /// Evaluate `e` at `dot`.
-    fn eval_at(
-        &self,
-        e: &Expr,
-        dot: u64,
-        symbols: &FxHashMap<String, u64>,
-        seg: &mut DataSegment,
-        used_headers: &mut bool,
-        at: &str,
-    ) -> Result<u64> {
-        let used = std::cell::Cell::new(*used_headers);
+    fn eval_at(&self, e: &Expr, dot: u64, st: &mut WalkState<'_>, at: &str) -> Result<u64> {
+        let used = std::cell::Cell::new(st.used_headers);
         let mut w = Walker {
             layout: self,
             dot,
-            symbols,
-            seg,
+            symbols: &st.symbols,
+            seg: st.seg,
             used_headers: &used,
+            memory: &st.memory,
         };
         let v = e.eval(&mut w);
-        *used_headers = used.get();
+        st.used_headers = used.get();
         v.map_err(|m| Diagnostic::error(m).file(at.to_string()).into())
     }
 
@@ -293,6 +361,13 @@ impl Layout {
                 self.walk_script(&rules, &mut seg)
             }
             _ => Ok(()),
+        });
+        // An expression may read a section's address, size or load address before the
+        // section is placed (`_sidata = LOADADDR(.data);` above `.data`): GNU ld gives it the
+        // final value, so walk once more with every section where the last walk put it.
+        let r = r.and_then(|()| match rules.reads_sections {
+            true => self.walk_script(&rules, &mut seg),
+            false => Ok(()),
         });
         self.script = Some(rules);
         r
@@ -322,16 +397,20 @@ impl Layout {
 
     fn walk_script(&mut self, rules: &Rules, seg: &mut DataSegment) -> Result<()> {
         let mut dot = 0u64;
-        let mut symbols: FxHashMap<String, u64> = FxHashMap::default();
-        let mut used_headers = false;
+        let mut st = WalkState {
+            symbols: FxHashMap::default(),
+            seg,
+            used_headers: false,
+            memory: super::memory::Memory::new(&rules.script)?,
+        };
+        // The last walk's load addresses stand until this one gives them again.
+        self.lmas.resize(self.sections.len(), None);
         let mut placed = vec![false; self.sections.len()];
-        for c in rules.script.commands.iter() {
+        for (ci, c) in rules.script.commands.iter().enumerate() {
             match c {
-                Command::Assign(a) => {
-                    self.assign_symbol(a, &mut dot, None, &mut symbols, seg, &mut used_headers)?
-                }
+                Command::Assign(a) => self.assign_symbol(a, &mut dot, None, &mut st)?,
                 Command::Assert(a) => {
-                    let v = self.eval_at(&a.expr, dot, &symbols, seg, &mut used_headers, &a.at)?;
+                    let v = self.eval_at(&a.expr, dot, &mut st, &a.at)?;
                     if v == 0 {
                         return err(Diagnostic::error(a.message.clone()).file(a.at.clone()));
                     }
@@ -343,31 +422,22 @@ impl Layout {
                     };
                     let chosen = rules.command_of(&o.name, self.sections[i].flags);
                     if placed[i]
-                        || chosen != Some(self.command_index(rules, o))
+                        || chosen != Some(ci as u32)
                         || self.sections[i].class == Class::NonAlloc
                     {
                         continue;
                     }
-                    self.place_orphans(&mut placed[..i], &mut dot)?;
-                    let cx = (&mut symbols, &mut *seg, &mut used_headers);
-                    self.place_output(i, o, &mut dot, cx)?;
+                    self.place_orphans(&mut placed[..i], &mut dot, &mut st)?;
+                    self.place_output(i, (ci, o), &mut dot, &mut st)?;
                     placed[i] = true;
                 }
             }
         }
-        self.place_orphans(&mut placed, &mut dot)?;
-        self.settle_headers(used_headers);
-        self.script_symbols = symbols;
+        self.place_orphans(&mut placed, &mut dot, &mut st)?;
+        st.memory.overflows()?;
+        self.settle_headers(st.used_headers);
+        self.script_symbols = st.symbols;
         Ok(())
-    }
-
-    fn command_index(&self, rules: &Rules, o: &OutputSection) -> u32 {
-        rules
-            .script
-            .commands
-            .iter()
-            .position(|c| matches!(c, Command::Output(x) if std::ptr::eq(x, o)))
-            .unwrap_or(0) as u32
     }
 
     /// Whether the ELF and program headers are loaded (GNU ld: when the script asks for
@@ -392,82 +462,97 @@ impl Layout {
     }
 
     /// The loaded sections among the first `placed.len()` not placed yet (orphans), in order.
-    fn place_orphans(&mut self, placed: &mut [bool], dot: &mut u64) -> Result<()> {
+    fn place_orphans(
+        &mut self,
+        placed: &mut [bool],
+        dot: &mut u64,
+        st: &mut WalkState<'_>,
+    ) -> Result<()> {
         for (j, done) in placed.iter_mut().enumerate() {
             if !*done && self.sections[j].class != Class::NonAlloc {
-                self.place_orphan(j, dot)?;
+                self.place_orphan(j, dot, st)?;
                 *done = true;
             }
         }
         Ok(())
     }
 
-    /// A section the script names nothing for: after the location counter, aligned.
-    fn place_orphan(&mut self, i: usize, dot: &mut u64) -> Result<()> {
+    /// A section the script names nothing for: after the location counter (or in the first
+    /// region whose attributes it meets), aligned.
+    fn place_orphan(&mut self, i: usize, dot: &mut u64, st: &mut WalkState<'_>) -> Result<()> {
+        let fixed = self.placement.start_of(&self.sections[i].name);
+        let (r, from) = st
+            .memory
+            .place(None, &self.sections[i], fixed.is_some(), "")?;
         let s = &mut self.sections[i];
         if s.size == 0 {
-            s.addr = *dot;
+            s.addr = from.unwrap_or(*dot);
             return Ok(());
         }
-        if let Some(a) = self.placement.start_of(&s.name) {
+        if let Some(a) = fixed {
             s.addr = a;
             return Ok(());
         }
-        s.addr = align_to(*dot, s.align)
+        s.addr = align_to(from.unwrap_or(*dot), s.align)
             .map_err(|m| Diagnostic::error(format!("{m} placing section {}", s.name)))?;
         if !(s.is_nobits() && s.is_tls()) {
             *dot = s.addr.checked_add(s.size).ok_or_else(|| {
                 Diagnostic::error(format!("section {} ends past the address space", s.name))
             })?;
         }
+        let placed = super::memory::Placed {
+            name: &s.name,
+            at: "",
+            addr: s.addr,
+            end: *dot,
+            size: s.size,
+            align: s.align,
+            stmt_align: 1,
+            lma: None,
+            fixed: false,
+            nobits: s.is_nobits(),
+        };
+        self.lmas[i] = Some(st.memory.finish(None, r, &placed)?);
         Ok(())
     }
 
-    /// Output section `i` by its command `o`.
+    /// Output section `i` by its command `o` (command `ci` of the script).
     fn place_output(
         &mut self,
         i: usize,
-        o: &OutputSection,
+        (ci, o): (usize, &OutputSection),
         dot: &mut u64,
-        (symbols, seg, used): (&mut FxHashMap<String, u64>, &mut DataSegment, &mut bool),
+        st: &mut WalkState<'_>,
     ) -> Result<()> {
         let mut align = self.sections[i].align;
+        let mut stmt_align = 1;
         if let Some(e) = &o.align {
-            align = align.max(self.eval_at(e, *dot, symbols, seg, used, &o.at)?);
+            stmt_align = self.eval_at(e, *dot, st, &o.at)?;
+            align = align.max(stmt_align);
         }
         let fixed = match (self.placement.start_of(&o.name), &o.addr) {
             (Some(a), _) => Some(a),
-            (None, Some(e)) => Some(self.eval_at(e, *dot, symbols, seg, used, &o.at)?),
+            (None, Some(e)) => Some(self.eval_at(e, *dot, st, &o.at)?),
             (None, None) => None,
         };
+        let (region, from) =
+            st.memory
+                .place(Some(ci), &self.sections[i], fixed.is_some(), &o.at)?;
         // An empty section (GNU ld removes it) does not move the location counter.
         let empty = self.sections[i].pieces.is_empty();
+        let here = from.unwrap_or(*dot);
         let start = match fixed {
-            Some(_) if empty => *dot,
+            Some(_) if empty => here,
             Some(a) => a,
-            None if empty => *dot,
-            None => align_to(*dot, align).map_err(|m| Diagnostic::error(m).file(o.at.clone()))?,
+            None if empty => here,
+            None => align_to(here, align).map_err(|m| Diagnostic::error(m).file(o.at.clone()))?,
+        };
+        let lma = match &o.lma {
+            Some(e) => Some(self.eval_at(e, start, st, &o.at)?),
+            None => None,
         };
         *dot = start;
-        let mut cursor = 0usize;
-        for (k, item) in o.items.iter().enumerate() {
-            match item {
-                Item::Input(_) => self.place_pieces(i, start, dot, &mut cursor, Some(k))?,
-                Item::Assign(a) => self.assign_symbol(a, dot, Some(start), symbols, seg, used)?,
-                Item::Assert(a) => {
-                    if self.eval_at(&a.expr, *dot, symbols, seg, used, &a.at)? == 0 {
-                        return err(Diagnostic::error(a.message.clone()).file(a.at.clone()));
-                    }
-                }
-                Item::Data { size, expr, at } => {
-                    // Its piece (item `k`) is placed with what comes before it.
-                    self.place_pieces(i, start, dot, &mut cursor, Some(k))?;
-                    let v = self.eval_at(expr, *dot, symbols, seg, used, at)?;
-                    self.fill_data(i, k, &v.to_le_bytes()[..usize::from(*size)]);
-                }
-            }
-        }
-        self.place_pieces(i, start, dot, &mut cursor, None)?;
+        self.place_items(i, o, start, dot, st)?;
         let s = &mut self.sections[i];
         s.addr = start;
         s.align = align;
@@ -475,7 +560,51 @@ impl Layout {
         if s.is_nobits() && s.is_tls() {
             *dot = start;
         }
+        let placed = super::memory::Placed {
+            name: &o.name,
+            at: &o.at,
+            addr: start,
+            end: *dot,
+            size: s.size,
+            align: if fixed.is_some() { stmt_align } else { align },
+            stmt_align,
+            lma,
+            fixed: fixed.is_some(),
+            nobits: s.is_nobits(),
+        };
+        self.lmas[i] = Some(st.memory.finish(Some(ci), region, &placed)?);
         Ok(())
+    }
+
+    /// The pieces, assignments and data commands of output section `i` by its command `o`,
+    /// from `start` on, the location counter moving through them.
+    fn place_items(
+        &mut self,
+        i: usize,
+        o: &OutputSection,
+        start: u64,
+        dot: &mut u64,
+        st: &mut WalkState<'_>,
+    ) -> Result<()> {
+        let mut cursor = 0usize;
+        for (k, item) in o.items.iter().enumerate() {
+            match item {
+                Item::Input(_) => self.place_pieces(i, start, dot, &mut cursor, Some(k))?,
+                Item::Assign(a) => self.assign_symbol(a, dot, Some(start), st)?,
+                Item::Assert(a) => {
+                    if self.eval_at(&a.expr, *dot, st, &a.at)? == 0 {
+                        return err(Diagnostic::error(a.message.clone()).file(a.at.clone()));
+                    }
+                }
+                Item::Data { size, expr, at } => {
+                    // Its piece (item `k`) is placed with what comes before it.
+                    self.place_pieces(i, start, dot, &mut cursor, Some(k))?;
+                    let v = self.eval_at(expr, *dot, st, at)?;
+                    self.fill_data(i, k, &v.to_le_bytes()[..usize::from(*size)]);
+                }
+            }
+        }
+        self.place_pieces(i, start, dot, &mut cursor, None)
     }
 
     /// The bytes of the data command that is item `k` of output section `i`'s command.
@@ -522,11 +651,9 @@ impl Layout {
         a: &Assign,
         dot: &mut u64,
         section: Option<u64>,
-        symbols: &mut FxHashMap<String, u64>,
-        seg: &mut DataSegment,
-        used: &mut bool,
+        st: &mut WalkState<'_>,
     ) -> Result<()> {
-        let mut v = self.eval_at(&a.expr, *dot, symbols, seg, used, &a.at)?;
+        let mut v = self.eval_at(&a.expr, *dot, st, &a.at)?;
         if let (None, Some(start), None) = (&a.target, section, a.op) {
             if !a.expr.uses_dot() {
                 v = start.checked_add(v).ok_or_else(|| {
@@ -536,11 +663,11 @@ impl Layout {
         }
         let old = match &a.target {
             None => *dot,
-            Some(n) => symbols.get(n).copied().unwrap_or(0),
+            Some(n) => st.symbols.get(n).copied().unwrap_or(0),
         };
         if let Some(op) = a.op {
             let e = Expr::Binary(op, Box::new(Expr::Num(old)), Box::new(Expr::Num(v)));
-            v = self.eval_at(&e, *dot, symbols, seg, used, &a.at)?;
+            v = self.eval_at(&e, *dot, st, &a.at)?;
         }
         match &a.target {
             None => {
@@ -555,7 +682,7 @@ impl Layout {
                 *dot = v;
             }
             Some(n) => {
-                symbols.insert(n.clone(), v);
+                st.symbols.insert(n.clone(), v);
             }
         }
         Ok(())

@@ -111,6 +111,11 @@ pub trait Env {
     fn data_segment_align(&mut self, dot: u64, max: u64, common: u64) -> Result<u64, String>;
     /// `DATA_SEGMENT_RELRO_END(offset, value)`.
     fn data_segment_relro_end(&mut self, offset: u64, value: u64) -> u64;
+    /// `ORIGIN(name)` (`origin`) or `LENGTH(name)`: an environment without `MEMORY` has none.
+    fn region(&self, origin: bool, name: &str) -> Result<u64, String> {
+        let f = if origin { "ORIGIN" } else { "LENGTH" };
+        Err(format!("{f}({name}): no memory region {name}"))
+    }
 }
 
 fn checked(v: Option<u64>, what: &str) -> Result<u64, String> {
@@ -232,7 +237,7 @@ impl Expr {
             },
             Expr::Constant(max) => env.page(*max),
             Expr::SizeofHeaders => env.sizeof_headers(),
-            Expr::Region(..) => return Err("MEMORY regions are not supported yet".into()),
+            Expr::Region(origin, name) => env.region(*origin, name)?,
         })
     }
 }

@@ -1,7 +1,8 @@
-//! `SECTIONS { ... }`: output section descriptions, input section descriptions, symbol
-//! assignments and expressions ([`expr`]), parsed from a script's text with GNU ld's grammar
-//! (`script` finds the command in the script). What the layout does with them is
-//! `layout::script`'s. Every error names `file:line:column`.
+//! `SECTIONS { ... }` and `MEMORY { ... }`: output section descriptions, input section
+//! descriptions, symbol assignments and expressions ([`expr`]), memory regions, parsed from a
+//! script's text with GNU ld's grammar (`script` finds the commands in the script). `INCLUDE`
+//! inside them reads another file through the caller's [`Includer`] and parses it in place.
+//! What the layout does with them is `layout::script`'s. Every error names `file:line:column`.
 
 pub mod expr;
 
@@ -11,7 +12,29 @@ use expr::{Binary, Expr, Func, SectionFn, Unary};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sections {
     pub commands: Vec<Command>,
+    /// `MEMORY`'s regions, in order.
+    pub memory: Vec<Region>,
+    /// A `SECTIONS` command was read (the commands may also be a script's top-level
+    /// assignments with expressions, which the layout evaluates as it walks `SECTIONS`).
+    pub laid_out: bool,
 }
+
+/// `NAME [(ATTR)] : ORIGIN = EXPR, LENGTH = EXPR` in `MEMORY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub name: String,
+    /// The attribute letters as written (`rwx`, `!w`...); the layout reads them.
+    pub attrs: String,
+    pub origin: Expr,
+    pub length: Expr,
+    pub at: String,
+}
+
+/// Reads the file an `INCLUDE` names: its name for diagnostics and its text, or why not.
+pub type Includer<'h> = dyn FnMut(&str) -> Result<(String, String), String> + 'h;
+
+/// Most files one `INCLUDE` chain nests: files that include each other would recurse forever.
+pub const MAX_INCLUDE_DEPTH: usize = 16;
 
 impl Sections {
     /// Every symbol or `.` assignment, at the top level and inside output sections, in order.
@@ -33,7 +56,7 @@ impl Sections {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Assign(Assign),
-    Output(OutputSection),
+    Output(Box<OutputSection>),
     Assert(Assert),
 }
 
@@ -79,6 +102,12 @@ pub struct OutputSection {
     pub constraint: Constraint,
     pub items: Vec<Item>,
     pub fill: Option<Expr>,
+    /// `> REGION`: the address comes from the region's next free location.
+    pub region: Option<String>,
+    /// `AT > REGION`: the load address comes from that region's next free location.
+    pub lma_region: Option<String>,
+    /// `AT(LMA)`: the load address.
+    pub lma: Option<Expr>,
     pub at: String,
 }
 
@@ -167,6 +196,12 @@ pub struct Parser<'t> {
     text: &'t str,
     pos: usize,
     name: &'t str,
+    /// Reads what `INCLUDE` names (None: `INCLUDE` is an error).
+    include: Option<&'t mut Includer<'t>>,
+    /// How many `INCLUDE`s this text is nested in.
+    depth: usize,
+    /// Where the last error is, when it is in an included file (its offset is that file's).
+    error_at: Option<String>,
 }
 
 const ASSIGN_OPS: [(&str, Option<Binary>); 9] = [
@@ -211,7 +246,26 @@ fn is_name_char(c: char) -> bool {
 
 impl<'t> Parser<'t> {
     pub fn new(name: &'t str, text: &'t str, pos: usize) -> Self {
-        Parser { text, pos, name }
+        Parser {
+            text,
+            pos,
+            name,
+            include: None,
+            depth: 0,
+            error_at: None,
+        }
+    }
+
+    /// The parser that reads `INCLUDE`d files through `include`, `depth` includes deep.
+    pub fn with_include(mut self, include: &'t mut Includer<'t>, depth: usize) -> Self {
+        self.include = Some(include);
+        self.depth = depth;
+        self
+    }
+
+    /// `file:line:column` of error `e` (in an included file when it arose there).
+    pub fn error_at(&self, e: &ParseError) -> String {
+        self.error_at.clone().unwrap_or_else(|| self.at(e.1))
     }
 
     pub fn pos(&self) -> usize {
@@ -352,17 +406,163 @@ impl<'t> Parser<'t> {
 
     /// The body of `SECTIONS { ... }` after its `{`, up to and past its `}`.
     pub fn sections_body(&mut self, out: &mut Vec<Command>) -> R<()> {
+        self.sections_list(out, true)
+    }
+
+    /// `SECTIONS`' commands up to its `}` (`closed`) or to the end of an included file.
+    fn sections_list(&mut self, out: &mut Vec<Command>, closed: bool) -> R<()> {
         loop {
             match self.peek()? {
-                None => return self.fail("SECTIONS { without its closing '}'"),
-                Some('}') => {
+                None if closed => return self.fail("SECTIONS { without its closing '}'"),
+                None => return Ok(()),
+                Some('}') if closed => {
                     self.pos += 1;
                     return Ok(());
                 }
                 Some(';') => self.pos += 1,
-                Some(_) => out.push(self.sections_command()?),
+                Some(_) => {
+                    if let Some(start) = self.keyword("INCLUDE")? {
+                        self.include_file(start, |p| p.sections_list(out, false))?;
+                    } else {
+                        out.push(self.sections_command()?);
+                    }
+                }
             }
         }
+    }
+
+    /// The `{` after `MEMORY`.
+    pub fn expect_memory_open(&mut self) -> R<()> {
+        self.expect("{", "'{' after MEMORY")
+    }
+
+    /// The body of `MEMORY { ... }` after its `{`, up to and past its `}`.
+    pub fn memory_body(&mut self, out: &mut Vec<Region>) -> R<()> {
+        self.memory_list(out, true)
+    }
+
+    /// `MEMORY`'s regions up to its `}` (`closed`) or to the end of an included file.
+    fn memory_list(&mut self, out: &mut Vec<Region>, closed: bool) -> R<()> {
+        loop {
+            match self.peek()? {
+                None if closed => return self.fail("MEMORY { without its closing '}'"),
+                None => return Ok(()),
+                Some('}') if closed => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                // GNU ld's grammar allows a comma between regions; a `;` is as harmless.
+                Some(',' | ';') => self.pos += 1,
+                Some(_) => {
+                    if let Some(start) = self.keyword("INCLUDE")? {
+                        self.include_file(start, |p| p.memory_list(out, false))?;
+                        continue;
+                    }
+                    let start = self.pos;
+                    let r = self.region()?;
+                    if out.iter().any(|o| o.name == r.name) {
+                        return Err(ParseError(
+                            format!("redefinition of memory region `{}'", r.name),
+                            start,
+                        ));
+                    }
+                    out.push(r);
+                }
+            }
+        }
+    }
+
+    /// `NAME [(ATTR)] : ORIGIN = EXPR [,] LENGTH = EXPR` (`org`/`o`, `len`/`l` as well).
+    fn region(&mut self) -> R<Region> {
+        self.skip()?;
+        let start = self.pos;
+        let name = self.name()?;
+        let mut attrs = String::new();
+        if self.eat("(")? {
+            self.skip()?;
+            let n = self.rest().find(')').unwrap_or(self.rest().len());
+            attrs = self.rest()[..n].trim().to_string();
+            if let Some(c) = attrs.chars().find(|c| !"rRwWxXaAiIlL!".contains(*c)) {
+                return self.fail(format!("invalid memory region attribute '{c}'"));
+            }
+            self.pos += n;
+            self.expect(")", "')' after the region's attributes")?;
+        }
+        self.expect(":", &format!("':' after memory region {name}"))?;
+        let origin = self.region_field(&["ORIGIN", "org", "o"], "ORIGIN")?;
+        self.eat(",")?;
+        let length = self.region_field(&["LENGTH", "len", "l"], "LENGTH")?;
+        Ok(Region {
+            name,
+            attrs,
+            origin,
+            length,
+            at: self.at(start),
+        })
+    }
+
+    /// `ORIGIN = EXPR` (or one of its other `names`).
+    fn region_field(&mut self, names: &[&str], what: &str) -> R<Expr> {
+        self.skip()?;
+        let at = self.pos;
+        let w = self.name()?;
+        if !names.contains(&w.as_str()) {
+            return Err(ParseError(
+                format!("expected {what} in a MEMORY region, found '{w}'"),
+                at,
+            ));
+        }
+        self.expect("=", &format!("'=' after {w}"))?;
+        self.expr(0)
+    }
+
+    /// Whether keyword `kw` comes next (consumed, and its offset given back).
+    fn keyword(&mut self, kw: &str) -> R<Option<usize>> {
+        self.skip()?;
+        let r = self.rest();
+        let alone = r
+            .strip_prefix(kw)
+            .is_some_and(|after| !after.starts_with(is_name_char));
+        if !alone {
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.pos += kw.len();
+        Ok(Some(start))
+    }
+
+    /// `INCLUDE FILE` (its keyword at `start`, read): the file, read through the includer,
+    /// parsed by `body` to its end in a parser of its own; an error in it names its own
+    /// `file:line:column`.
+    fn include_file<T>(
+        &mut self,
+        start: usize,
+        body: impl FnOnce(&mut Parser<'_>) -> R<T>,
+    ) -> R<T> {
+        let file = self.word()?;
+        self.eat(";")?;
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            return Err(ParseError(
+                format!("INCLUDE {file}: files included more than {MAX_INCLUDE_DEPTH} deep"),
+                start,
+            ));
+        }
+        let cannot = |why: String| {
+            ParseError(
+                format!("cannot open linker script file {file}: {why}"),
+                start,
+            )
+        };
+        let Some(include) = self.include.as_deref_mut() else {
+            return Err(cannot("INCLUDE reads no files here".into()));
+        };
+        let (name, text) = include(&file).map_err(cannot)?;
+        let mut p = Parser::new(&name, &text, 0).with_include(include, self.depth + 1);
+        let r = body(&mut p);
+        if let Err(e) = &r {
+            self.error_at = Some(p.error_at(e));
+        }
+        r.map_err(|e| ParseError(e.0, start))
     }
 
     fn sections_command(&mut self) -> R<Command> {
@@ -370,9 +570,15 @@ impl<'t> Parser<'t> {
         let w = self.word()?;
         match w.as_str() {
             "ASSERT" => return Ok(Command::Assert(self.assert(start)?)),
-            "ENTRY" | "INCLUDE" | "OVERLAY" | "INSERT" | "MEMORY" | "PHDRS" => {
+            "OVERLAY" | "INSERT" => {
                 return Err(ParseError(
-                    format!("{w} inside SECTIONS is not supported yet"),
+                    format!("{w} is not supported by initlink"),
+                    start,
+                ))
+            }
+            "ENTRY" | "MEMORY" | "PHDRS" => {
+                return Err(ParseError(
+                    format!("{w} cannot stand inside SECTIONS"),
                     start,
                 ))
             }
@@ -398,7 +604,7 @@ impl<'t> Parser<'t> {
                 return Ok(Command::Assign(self.assignment()?));
             }
         }
-        Ok(Command::Output(self.output_section()?))
+        Ok(Command::Output(Box::new(self.output_section()?)))
     }
 
     /// `[PROVIDE|PROVIDE_HIDDEN|HIDDEN (] TARGET op EXPR [)] ;`
@@ -476,6 +682,9 @@ impl<'t> Parser<'t> {
             constraint: Constraint::None,
             items: Vec::new(),
             fill: None,
+            region: None,
+            lma_region: None,
+            lma: None,
             at: self.at(start),
         };
         // `[ADDRESS] [(TYPE)] :`
@@ -496,13 +705,7 @@ impl<'t> Parser<'t> {
             }
             let kw = self.name()?;
             match kw.as_str() {
-                "AT" => {
-                    return Err(ParseError(
-                        "AT(LMA): a load address apart from the address is not supported yet"
-                            .into(),
-                        kw_at,
-                    ))
-                }
+                "AT" => s.lma = Some(self.paren_expr()?),
                 "ALIGN" => s.align = Some(self.paren_expr()?),
                 "SUBALIGN" => s.subalign = Some(self.paren_expr()?),
                 "ONLY_IF_RO" => s.constraint = Constraint::ReadOnly,
@@ -517,31 +720,48 @@ impl<'t> Parser<'t> {
             }
         }
         self.expect("{", "'{'")?;
-        self.section_items(&mut s.items)?;
-        // `>REGION`, `AT>REGION`, `:PHDR`, `=FILL`
+        self.section_items(&mut s.items, true)?;
+        self.section_tail(&mut s)?;
+        self.eat(",")?;
+        Ok(s)
+    }
+
+    /// After an output section's `}`: `>REGION`, `AT>REGION`, `=FILL` (`:PHDR` is refused).
+    fn section_tail(&mut self, s: &mut OutputSection) -> R<()> {
         loop {
             self.skip()?;
             let r = self.rest();
-            if r.starts_with('>')
-                || r.starts_with("AT>")
-                || (r.starts_with(':') && !r.starts_with(":="))
-            {
-                let what = if r.starts_with(':') {
-                    "program headers (:PHDR)"
-                } else {
-                    "memory regions (>REGION)"
-                };
-                return self.fail(format!("{what} are not supported yet"));
+            if r.starts_with(':') && !r.starts_with(":=") {
+                return self.fail("program headers (:PHDR, PHDRS) are not supported by initlink");
+            }
+            if r.starts_with('>') {
+                self.pos += 1;
+                s.region = Some(self.name()?);
+                continue;
+            }
+            let at = self.pos;
+            if r.starts_with("AT") && r[2..].trim_start().starts_with('>') {
+                self.pos += 2;
+                self.expect(">", "'>' after AT")?;
+                s.lma_region = Some(self.name()?);
+                if s.lma.is_some() {
+                    return Err(ParseError(
+                        format!(
+                            "section {} has both a load address and a load region",
+                            s.name
+                        ),
+                        at,
+                    ));
+                }
+                continue;
             }
             if r.starts_with('=') && !r.starts_with("==") {
                 self.pos += 1;
                 s.fill = Some(self.expr(0)?);
                 continue;
             }
-            break;
+            return Ok(());
         }
-        self.eat(",")?;
-        Ok(s)
     }
 
     /// `(TYPE)` after a section name (or an address expression that begins with `(`).
@@ -578,18 +798,22 @@ impl<'t> Parser<'t> {
         Ok(e)
     }
 
-    /// The commands of an output section, after its `{`, up to and past its `}`.
-    fn section_items(&mut self, out: &mut Vec<Item>) -> R<()> {
+    /// The commands of an output section, after its `{`, up to and past its `}` (`closed`), or
+    /// to the end of an included file.
+    fn section_items(&mut self, out: &mut Vec<Item>, closed: bool) -> R<()> {
         loop {
             match self.peek()? {
-                None => return self.fail("output section without its closing '}'"),
-                Some('}') => {
+                None if closed => return self.fail("output section without its closing '}'"),
+                None => return Ok(()),
+                Some('}') if closed => {
                     self.pos += 1;
                     return Ok(());
                 }
                 Some(';') => self.pos += 1,
                 Some(_) => {
-                    if let Some(item) = self.section_item()? {
+                    if let Some(start) = self.keyword("INCLUDE")? {
+                        self.include_file(start, |p| p.section_items(out, false))?;
+                    } else if let Some(item) = self.section_item()? {
                         out.push(item);
                     }
                 }
@@ -640,7 +864,7 @@ impl<'t> Parser<'t> {
                 d.keep = true;
                 return Ok(Some(Item::Input(d)));
             }
-            "INCLUDE" | "INPUT_SECTION_FLAGS" => {
+            "INPUT_SECTION_FLAGS" => {
                 return Err(ParseError(format!("{w} is not supported yet"), start))
             }
             _ => {}
@@ -985,8 +1209,10 @@ mod tests {
             (".text : { *(.text) ", "t.ld:1:20"),
             ("\n  .text : { *(.text }", "t.ld:2:21"),
             (". = 1 +;", "t.ld:1:8"),
-            (".data : AT(0x1000) { }", "t.ld:1:9"),
-            (".text : { } > ram }", "t.ld:1:13"),
+            (".data : AT 0x1000 { }", "t.ld:1:12"),
+            (".text : { } :text }", "t.ld:1:13"),
+            (".text : AT(1) { } AT> rom }", "t.ld:1:19"),
+            ("INCLUDE x.ld }", "t.ld:1:1"),
             (". = FOO(1);", "t.ld:1:5"),
             ("x = 99999999999999999999;", "t.ld:1:5"),
             ("x = 1", "t.ld:1:6"),

@@ -281,7 +281,7 @@ fn elf_header(v: &Values<'_, '_>, t: &Tail, total: usize) -> Result<Vec<u8>> {
         put32(buf, o + 4, seg.flags);
         put64(buf, o + 8, seg.offset);
         put64(buf, o + 16, seg.vaddr);
-        put64(buf, o + 24, seg.vaddr);
+        put64(buf, o + 24, seg.paddr);
         put64(buf, o + 32, seg.filesz);
         put64(buf, o + 40, seg.memsz);
         put64(buf, o + 48, seg.align);
