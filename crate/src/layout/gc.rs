@@ -196,6 +196,10 @@ struct FileEdges {
     unwind_rels: Vec<u32>,
     /// (linked-to section, `SHF_LINK_ORDER` section), sorted.
     link_order: Vec<(u32, u32)>,
+    /// The sections that are roots by themselves ([`section_root`], a script's `KEEP`), in order.
+    roots: Vec<(u32, Root)>,
+    /// The sections whose names are C identifiers (what `__start_NAME` keeps), in order.
+    c_named: Vec<u32>,
 }
 
 /// The walk's read-only view of the link.
@@ -223,16 +227,14 @@ pub fn collect(res: &Resolved<'_>, opts: &Options) -> Gc {
         n = n.saturating_add(f.obj.sections.len() as u32);
     }
     first.push(n);
-    let files = crate::par::map_range(res.files.len(), 8, |fi| file_edges(res, fi));
+    let rules = super::script::Rules::of(opts);
+    let files = crate::par::map_range(res.files.len(), 8, |fi| file_edges(res, fi, rules.as_ref()));
     let mut by_c_name: FxHashMap<&[u8], Vec<u32>> = FxHashMap::default();
-    for (fi, f) in res.files.iter().enumerate() {
-        for (si, s) in f.obj.sections.iter().enumerate() {
-            if is_c_ident(s.name) && !f.discarded[si] {
-                by_c_name
-                    .entry(s.name)
-                    .or_default()
-                    .push(first[fi] + si as u32);
-            }
+    for (fi, fe) in files.iter().enumerate() {
+        let secs = &res.files[fi].obj.sections;
+        for &si in &fe.c_named {
+            let name = secs[si as usize].name;
+            by_c_name.entry(name).or_default().push(first[fi] + si);
         }
     }
     let mut g = Graph {
@@ -442,24 +444,9 @@ impl<'a> Graph<'_, 'a> {
             }
         }
         self.exported_roots(opts, &mut roots);
-        // A linker script's `KEEP (...)` descriptions keep what they take.
-        let rules = super::script::Rules::of(opts);
-        let kept = |file: &str, s: &crate::input::Section<'_>| {
-            rules.as_ref().is_some_and(|r| {
-                let route = r.route(file, &s.name_str());
-                matches!(route, super::script::Route::To { keep: true, .. })
-            })
-        };
-        for (fi, f) in res.files.iter().enumerate() {
-            for (si, s) in f.obj.sections.iter().enumerate() {
-                if f.discarded[si] {
-                    continue;
-                }
-                let root = section_root(s).or_else(|| kept(&f.obj.name, s).then_some(Root::Keep));
-                if let Some(r) = root {
-                    roots.push((self.first[fi] + si as u32, r));
-                }
-            }
+        // Then the sections that are roots by themselves (found per file), in file order.
+        for (fi, fe) in self.files.iter().enumerate() {
+            roots.extend(fe.roots.iter().map(|&(si, r)| (self.first[fi] + si, r)));
         }
         roots
     }
@@ -573,29 +560,43 @@ impl<'a> Graph<'_, 'a> {
     /// they belong to a group or follow another section (`SHF_LINK_ORDER`). Their relocations
     /// keep nothing alive.
     fn keep_with_files(&self, why: &mut [Why]) {
-        for (fi, f) in self.res.files.iter().enumerate() {
-            let base = self.first[fi] as usize;
-            let secs = &f.obj.sections;
-            let some_kept = secs.iter().enumerate().any(|(si, s)| {
-                why[base + si] != Why::Dead && s.is_alloc() && s.sh_type != elf::SHT_NOTE
-            });
-            if !some_kept {
-                continue;
-            }
-            let fe = &self.files[fi];
-            for (si, s) in secs.iter().enumerate() {
-                let in_group = fe.group_of.get(si).is_some_and(|&g| g != u32::MAX);
-                let special = is_debug(s.name) || (!s.is_alloc() && s.relocs.is_empty());
-                let linked = s.flags & u64::from(elf::SHF_LINK_ORDER) != 0;
-                if why[base + si] == Why::Dead
-                    && special
-                    && !s.is_alloc()
-                    && !linked
-                    && !f.discarded[si]
-                    && (!in_group || self.debug_only_group(fi, si))
-                {
-                    why[base + si] = Why::WithFile;
-                }
+        // Each file decides for its own sections: `why` is cut into the files' runs, and the
+        // files go natively in parallel.
+        let mut runs: Vec<(usize, &mut [Why])> = Vec::with_capacity(self.res.files.len());
+        let mut rest = why;
+        for fi in 0..self.res.files.len() {
+            let n = ((self.first[fi + 1] - self.first[fi]) as usize).min(rest.len());
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            runs.push((fi, run));
+            rest = tail;
+        }
+        crate::par::for_each_mut(&mut runs, 64, |(fi, why)| self.keep_file_with(*fi, why));
+    }
+
+    /// [`Self::keep_with_files`] for file `fi`, whose sections' entries are `why`.
+    fn keep_file_with(&self, fi: usize, why: &mut [Why]) {
+        let f = &self.res.files[fi];
+        let secs = &f.obj.sections;
+        let some_kept = secs
+            .iter()
+            .zip(why.iter())
+            .any(|(s, w)| *w != Why::Dead && s.is_alloc() && s.sh_type != elf::SHT_NOTE);
+        if !some_kept {
+            return;
+        }
+        let fe = &self.files[fi];
+        for ((si, s), w) in secs.iter().enumerate().zip(why.iter_mut()) {
+            let in_group = fe.group_of.get(si).is_some_and(|&g| g != u32::MAX);
+            let special = is_debug(s.name) || (!s.is_alloc() && s.relocs.is_empty());
+            let linked = s.flags & u64::from(elf::SHF_LINK_ORDER) != 0;
+            if *w == Why::Dead
+                && special
+                && !s.is_alloc()
+                && !linked
+                && !f.discarded[si]
+                && (!in_group || self.debug_only_group(fi, si))
+            {
+                *w = Why::WithFile;
             }
         }
     }
@@ -668,10 +669,28 @@ fn excluded_lib(res: &Resolved<'_>, opts: &Options, file: FileId) -> bool {
 }
 
 /// File `fi`'s groups, link-order sections and unwind records, for the walk.
-fn file_edges(res: &Resolved<'_>, fi: usize) -> FileEdges {
+fn file_edges(res: &Resolved<'_>, fi: usize, rules: Option<&super::script::Rules>) -> FileEdges {
     let file = &res.files[fi];
     let obj = &file.obj;
     let mut fe = FileEdges::default();
+    // A linker script's `KEEP (...)` descriptions keep what they take.
+    let kept = |s: &crate::input::Section<'_>| {
+        rules.is_some_and(|r| {
+            let route = r.route(&obj.name, &s.name_str());
+            matches!(route, super::script::Route::To { keep: true, .. })
+        })
+    };
+    for (si, s) in obj.sections.iter().enumerate() {
+        if file.discarded[si] {
+            continue;
+        }
+        if let Some(r) = section_root(s).or_else(|| kept(s).then_some(Root::Keep)) {
+            fe.roots.push((si as u32, r));
+        }
+        if is_c_ident(s.name) {
+            fe.c_named.push(si as u32);
+        }
+    }
     if !obj.comdat_groups.is_empty() {
         fe.group_of = vec![u32::MAX; obj.sections.len()];
         for (g, (_, members)) in obj.comdat_groups.iter().enumerate() {
