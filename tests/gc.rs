@@ -9,32 +9,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::{checked as ok, run};
+
 /// A scratch directory with `ld/ld` → initlink, for `gcc -B ld/`.
 fn work_dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("gc-{name}"));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(d.join("ld")).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_initlink"), d.join("ld/ld")).unwrap();
-    d
-}
-
-fn run(dir: &Path, prog: &str, args: &[&str]) -> Output {
-    Command::new(prog)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"))
-}
-
-fn ok(dir: &Path, prog: &str, args: &[&str]) -> Output {
-    let o = run(dir, prog, args);
-    assert!(
-        o.status.success(),
-        "{prog} {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+    common::work_dir("gc", name)
 }
 
 fn stdout(o: &Output) -> String {

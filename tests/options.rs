@@ -306,16 +306,21 @@ fn whole_archive_loads_every_member_until_no_whole_archive() {
     assert_eq!(none, "");
 }
 
-#[test]
-fn allow_multiple_definition_keeps_the_first_as_gnu_ld() {
-    let d = work_dir("muldefs");
-    write(&d, "a.c", "int which(void) { return 1; }\n");
-    write(&d, "b.c", "int which(void) { return 2; }\n");
+/// `a.c` and `b.c` both define `which` (returning 1 and 2); `main.c` prints what it returns.
+fn two_definitions(d: &Path) {
+    write(d, "a.c", "int which(void) { return 1; }\n");
+    write(d, "b.c", "int which(void) { return 2; }\n");
     write(
-        &d,
+        d,
         "main.c",
         "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"%d\\n\", which()); }\n",
     );
+}
+
+#[test]
+fn allow_multiple_definition_keeps_the_first_as_gnu_ld() {
+    let d = work_dir("muldefs");
+    two_definitions(&d);
     ok(&d, "gcc", &["-c", "a.c", "b.c", "main.c"]);
     let o = initlink(&d, &["-o", "exe", "main.o", "a.o", "b.o"]);
     assert_eq!(o.status.code(), Some(1));
@@ -329,13 +334,7 @@ fn allow_multiple_definition_keeps_the_first_as_gnu_ld() {
 #[test]
 fn noinhibit_exec_reports_errors_and_keeps_the_output_as_gnu_ld() {
     let d = work_dir("noinhibit-exec");
-    write(&d, "a.c", "int which(void) { return 1; }\n");
-    write(&d, "b.c", "int which(void) { return 2; }\n");
-    write(
-        &d,
-        "main.c",
-        "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"%d\\n\", which()); }\n",
-    );
+    two_definitions(&d);
     // An undefined function called only when asked to: the program runs while it is not.
     write(
         &d,

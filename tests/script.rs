@@ -156,12 +156,9 @@ fn gnu_lds_default_scripts_link_c_and_cxx_programs_that_behave_as_gnu_lds() {
     assert_eq!(dynsyms("libil.so"), dynsyms("libgnu.so"));
 }
 
-const EMBEDDED_C: &str = r#"extern char __bss_start[], __bss_end[], __data_start[], __data_end[], __text_end[];
-static long counter = 5;
-static char buf[100];
-long values[4] = {1, 2, 3, 4};
-__attribute__((section(".text.boot"))) long boot(void) { return counter; }
-static long sys_write(long fd, const void *p, long n) {
+/// Writing a string and a word in hex with a bare system call: the programs these scripts lay
+/// out run without libc.
+const PRINT_C: &str = r#"static long sys_write(long fd, const void *p, long n) {
     long r;
     __asm__ volatile("syscall" : "=a"(r) : "a"(1), "D"(fd), "S"(p), "d"(n) : "rcx", "r11", "memory");
     return r;
@@ -174,7 +171,17 @@ static void hex(unsigned long v) {
     b[18] = '\n';
     sys_write(1, b, 19);
 }
-int main(void) {
+"#;
+
+/// The embedded-layout program: its declarations, [`PRINT_C`], its `main`.
+const EMBEDDED_C_DECLS: &str = r#"extern char __bss_start[], __bss_end[], __data_start[], __data_end[], __text_end[];
+static long counter = 5;
+static char buf[100];
+long values[4] = {1, 2, 3, 4};
+__attribute__((section(".text.boot"))) long boot(void) { return counter; }
+"#;
+
+const EMBEDDED_C_MAIN: &str = r#"int main(void) {
     for (char *p = __bss_start; p < __bss_end; p++) if (*p) return 9;
     buf[3] = 1;
     put("bss "); hex(__bss_end - __bss_start);
@@ -183,6 +190,10 @@ int main(void) {
     return (int)(boot() + values[3] + buf[3]);
 }
 "#;
+
+fn embedded_c() -> String {
+    format!("{EMBEDDED_C_DECLS}{PRINT_C}{EMBEDDED_C_MAIN}")
+}
 
 const START_S: &str = ".text\n.globl _start\n_start:\n  call main\n  mov %eax, %edi\n  mov $60, %eax\n  syscall\n.section .note.GNU-stack,\"\",@progbits\n";
 
@@ -235,7 +246,7 @@ fn facts(dir: &Path, file: &str) -> (Vec<SectionFact>, Vec<(String, String)>) {
 #[test]
 fn an_embedded_script_places_sections_and_symbols_as_gnu_ld_does() {
     let d = work_dir("embedded");
-    write(&d, "emb.c", EMBEDDED_C);
+    write(&d, "emb.c", &embedded_c());
     write(&d, "start.s", START_S);
     write(&d, "emb.ld", EMBEDDED_LD);
     let cflags = [
@@ -528,25 +539,15 @@ fn oformat_binary_writes_the_memory_image_gnu_ld_writes() {
     );
 }
 
-const COURSE_C: &str = r#"extern char _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
+/// The course-layout program: its declarations, [`PRINT_C`], its `main`.
+const COURSE_C_DECLS: &str = r#"extern char _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
 long counter = 5;
 __attribute__((section(".tables"))) long table[2] = {7, 9};
 __attribute__((section(".rodata2"))) const volatile long after = 11;
 static char buf[64];
-static long sys_write(long fd, const void *p, long n) {
-    long r;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(1), "D"(fd), "S"(p), "d"(n) : "rcx", "r11", "memory");
-    return r;
-}
-static void put(const char *s) { long n = 0; while (s[n]) n++; sys_write(1, s, n); }
-static void hex(unsigned long v) {
-    char b[19];
-    b[0] = '0'; b[1] = 'x';
-    for (int i = 0; i < 16; i++) { int d = (v >> (60 - 4 * i)) & 15; b[2 + i] = d < 10 ? '0' + d : 'a' + d - 10; }
-    b[18] = '\n';
-    sys_write(1, b, 19);
-}
-int main(void) {
+"#;
+
+const COURSE_C_MAIN: &str = r#"int main(void) {
     for (char *p = _sbss; p < _ebss; p++) if (*p) return 99;
     buf[1] = 1;
     put("lma "); hex((unsigned long)_sidata);
@@ -555,6 +556,10 @@ int main(void) {
     return (int)(counter + table[1] + after + buf[1]);
 }
 "#;
+
+fn course_c() -> String {
+    format!("{COURSE_C_DECLS}{PRINT_C}{COURSE_C_MAIN}")
+}
 
 /// A microcontroller course's layout: code and constants in flash, `.data` in RAM loaded
 /// from flash after the code (`AT > FLASH`), the next RAM section loaded after it (GNU ld
@@ -631,7 +636,7 @@ fn load_lines(dir: &Path, file: &str) -> Vec<String> {
 #[test]
 fn memory_regions_and_load_addresses_lay_out_as_gnu_ld_does() {
     let d = work_dir("memory");
-    write(&d, "course.c", COURSE_C);
+    write(&d, "course.c", &course_c());
     write(&d, "start.s", START_S);
     write(&d, "course.ld", COURSE_LD);
     write(&d, "at.ld", AT_LD);
@@ -699,7 +704,7 @@ fn memory_regions_and_load_addresses_lay_out_as_gnu_ld_does() {
 #[test]
 fn a_section_that_overflows_its_region_is_gnu_lds_error() {
     let d = work_dir("overflow");
-    write(&d, "course.c", COURSE_C);
+    write(&d, "course.c", &course_c());
     write(&d, "start.s", START_S);
     // 64 bytes of flash and 2 of RAM hold neither the code nor the data.
     let small = COURSE_LD
@@ -753,7 +758,7 @@ fn a_section_that_overflows_its_region_is_gnu_lds_error() {
 #[test]
 fn include_reads_a_script_where_it_stands_as_gnu_ld_finds_it() {
     let d = work_dir("include");
-    write(&d, "course.c", COURSE_C);
+    write(&d, "course.c", &course_c());
     write(&d, "start.s", START_S);
     ok(
         &d,

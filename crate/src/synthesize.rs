@@ -1262,7 +1262,23 @@ fn got_reloc(i: u32, kind: DynKind, sym: Option<SymbolId>, target: Option<SymRef
 }
 
 fn is_weak_undef(res: &Resolved<'_>, s: SymRef) -> bool {
-    matches!(s, SymRef::Global(g) if res.facts(g) & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED)
+    matches!(s, SymRef::Global(g) if undefined_here(res.facts(g)))
+}
+
+/// A global with facts `f` is undefined and not bound locally: another module may define it.
+fn undefined_here(f: u8) -> bool {
+    f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED
+}
+
+/// [`imported`], of a global with facts `f`.
+fn imported_facts(f: u8, opts: &Options) -> bool {
+    f & fact::SHARED != 0 || (undefined_here(f) && opts.kind == OutputKind::Shared)
+}
+
+/// [`preemptible`], of a global with facts `f`.
+fn preemptible_facts(f: u8, opts: &Options) -> bool {
+    imported_facts(f, opts)
+        || (opts.kind == OutputKind::Shared && !opts.bsymbolic && f & fact::PREEMPTIBLE != 0)
 }
 
 impl Synth {
@@ -1328,25 +1344,15 @@ pub enum DynAction {
 pub fn imported(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
     match s {
         SymRef::Local(..) => false,
-        SymRef::Global(g) => {
-            let f = res.facts(g);
-            let undef = f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED;
-            f & fact::SHARED != 0 || (undef && opts.kind == OutputKind::Shared)
-        }
+        SymRef::Global(g) => imported_facts(res.facts(g), opts),
     }
 }
 
 /// Could another module's definition replace this one at load time?
 pub fn preemptible(res: &Resolved<'_>, opts: &Options, s: SymRef) -> bool {
-    if imported(res, opts, s) {
-        return true;
-    }
-    if opts.kind != OutputKind::Shared || opts.bsymbolic {
-        return false;
-    }
     match s {
         SymRef::Local(..) => false,
-        SymRef::Global(g) => res.facts(g) & fact::PREEMPTIBLE != 0,
+        SymRef::Global(g) => preemptible_facts(res.facts(g), opts),
     }
 }
 
@@ -1377,17 +1383,21 @@ fn imported_is_function(res: &Resolved<'_>, s: SymRef) -> bool {
 pub fn dyn_action(res: &Resolved<'_>, opts: &Options, s: SymRef, writable: bool) -> DynAction {
     let pic = matches!(opts.kind, OutputKind::Pie | OutputKind::Shared);
     let shared = opts.kind == OutputKind::Shared;
-    // The predicates below ([`preemptible`], [`is_weak_undef`], [`is_absolute`], [`imported`])
-    // from one read of the symbol's facts: this runs for every pointer-sized word.
+    // The predicates ([`preemptible`], [`is_weak_undef`], [`is_absolute`], [`imported`]) from
+    // one read of the symbol's facts: this runs for every pointer-sized word.
     let (preemptible, weak_undef, absolute, imported) = match s {
         // A local is never preemptible, imported or undefined.
         SymRef::Local(..) => (false, false, is_absolute(res, s), false),
         SymRef::Global(g) => {
             let f = res.facts(g);
-            let undef = f & (fact::UNDEFINED | fact::LOCAL_UNDEF) == fact::UNDEFINED;
-            let imported = f & fact::SHARED != 0 || (undef && shared);
-            let own = shared && !opts.bsymbolic && f & fact::PREEMPTIBLE != 0;
-            (imported || own, undef, f & fact::ABSOLUTE != 0, imported)
+            let absolute = f & fact::ABSOLUTE != 0;
+            let imported = imported_facts(f, opts);
+            (
+                preemptible_facts(f, opts),
+                undefined_here(f),
+                absolute,
+                imported,
+            )
         }
     };
     // An undefined weak symbol is left to the loader too: 0 unless something defines it.

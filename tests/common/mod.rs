@@ -26,8 +26,8 @@ pub fn run(dir: &Path, prog: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{prog}: {e}"))
 }
 
-/// [`run`], which must succeed: its stdout.
-pub fn ok(dir: &Path, prog: &str, args: &[&str]) -> String {
+/// [`run`], which must succeed.
+pub fn checked(dir: &Path, prog: &str, args: &[&str]) -> Output {
     let o = run(dir, prog, args);
     assert!(
         o.status.success(),
@@ -35,7 +35,12 @@ pub fn ok(dir: &Path, prog: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    o
+}
+
+/// [`run`], which must succeed: its stdout.
+pub fn ok(dir: &Path, prog: &str, args: &[&str]) -> String {
+    String::from_utf8_lossy(&checked(dir, prog, args).stdout).into_owned()
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) {

@@ -191,6 +191,27 @@ pub struct ParseError(pub String, pub usize);
 
 type R<T> = Result<T, ParseError>;
 
+/// What a `{ ... }` block of a script holds: its keyword (for messages), the separators allowed
+/// between its items, and how one item is read (given the items before it).
+struct Block<T> {
+    keyword: &'static str,
+    separators: &'static [char],
+    item: fn(&mut Parser<'_>, &[T]) -> R<T>,
+}
+
+const SECTIONS_BLOCK: Block<Command> = Block {
+    keyword: "SECTIONS",
+    separators: &[';'],
+    item: |p, _| p.sections_command(),
+};
+
+/// GNU ld's grammar allows a comma between regions; a `;` is as harmless.
+const MEMORY_BLOCK: Block<Region> = Block {
+    keyword: "MEMORY",
+    separators: &[',', ';'],
+    item: |p, before| p.memory_item(before),
+};
+
 /// The parser over the script's whole text (so offsets are the text's own).
 pub struct Parser<'t> {
     text: &'t str,
@@ -406,29 +427,7 @@ impl<'t> Parser<'t> {
 
     /// The body of `SECTIONS { ... }` after its `{`, up to and past its `}`.
     pub fn sections_body(&mut self, out: &mut Vec<Command>) -> R<()> {
-        self.sections_list(out, true)
-    }
-
-    /// `SECTIONS`' commands up to its `}` (`closed`) or to the end of an included file.
-    fn sections_list(&mut self, out: &mut Vec<Command>, closed: bool) -> R<()> {
-        loop {
-            match self.peek()? {
-                None if closed => return self.fail("SECTIONS { without its closing '}'"),
-                None => return Ok(()),
-                Some('}') if closed => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                Some(';') => self.pos += 1,
-                Some(_) => {
-                    if let Some(start) = self.keyword("INCLUDE")? {
-                        self.include_file(start, |p| p.sections_list(out, false))?;
-                    } else {
-                        out.push(self.sections_command()?);
-                    }
-                }
-            }
-        }
+        self.block(out, true, &SECTIONS_BLOCK)
     }
 
     /// The `{` after `MEMORY`.
@@ -438,38 +437,45 @@ impl<'t> Parser<'t> {
 
     /// The body of `MEMORY { ... }` after its `{`, up to and past its `}`.
     pub fn memory_body(&mut self, out: &mut Vec<Region>) -> R<()> {
-        self.memory_list(out, true)
+        self.block(out, true, &MEMORY_BLOCK)
     }
 
-    /// `MEMORY`'s regions up to its `}` (`closed`) or to the end of an included file.
-    fn memory_list(&mut self, out: &mut Vec<Region>, closed: bool) -> R<()> {
+    /// A block's items up to its `}` (`closed`) or to the end of an included file, which may
+    /// hold items of the block too.
+    fn block<T>(&mut self, out: &mut Vec<T>, closed: bool, b: &Block<T>) -> R<()> {
         loop {
             match self.peek()? {
-                None if closed => return self.fail("MEMORY { without its closing '}'"),
+                None if closed => {
+                    return self.fail(format!("{} {{ without its closing '}}'", b.keyword))
+                }
                 None => return Ok(()),
                 Some('}') if closed => {
                     self.pos += 1;
                     return Ok(());
                 }
-                // GNU ld's grammar allows a comma between regions; a `;` is as harmless.
-                Some(',' | ';') => self.pos += 1,
-                Some(_) => {
-                    if let Some(start) = self.keyword("INCLUDE")? {
-                        self.include_file(start, |p| p.memory_list(out, false))?;
-                        continue;
+                Some(c) if b.separators.contains(&c) => self.pos += 1,
+                Some(_) => match self.keyword("INCLUDE")? {
+                    Some(start) => self.include_file(start, |p| p.block(out, false, b))?,
+                    None => {
+                        let item = (b.item)(self, out)?;
+                        out.push(item);
                     }
-                    let start = self.pos;
-                    let r = self.region()?;
-                    if out.iter().any(|o| o.name == r.name) {
-                        return Err(ParseError(
-                            format!("redefinition of memory region `{}'", r.name),
-                            start,
-                        ));
-                    }
-                    out.push(r);
-                }
+                },
             }
         }
+    }
+
+    /// A `MEMORY` region, whose name none of `before` has.
+    fn memory_item(&mut self, before: &[Region]) -> R<Region> {
+        let start = self.pos;
+        let r = self.region()?;
+        if before.iter().any(|o| o.name == r.name) {
+            return Err(ParseError(
+                format!("redefinition of memory region `{}'", r.name),
+                start,
+            ));
+        }
+        Ok(r)
     }
 
     /// `NAME [(ATTR)] : ORIGIN = EXPR [,] LENGTH = EXPR` (`org`/`o`, `len`/`l` as well).
